@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need on a fresh Debian machine that has the
+# Swift toolchain: Debian's C libraries and tools, and the test venv in .venv.
+# Idempotent: a second run installs nothing new.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+apt_packages=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libssl-dev zlib1g-dev libsqlite3-dev nghttp2-client)
+# Debian's own python3 needs python3-venv for `python3 -m venv`.
+python3 -c 'import ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The venv is rebuilt when the requirements change.
+stamp=.venv/.requirements
+if [ ! -x .venv/bin/python ] || ! cmp -s tools/requirements-test.txt "$stamp"; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r tools/requirements-test.txt
+  cp tools/requirements-test.txt "$stamp"
+fi
+echo "setup: ready"
