@@ -10,7 +10,6 @@ let package = Package(
     products: [
         .executable(name: "backtest", targets: ["backtest"]),
         .executable(name: "proto-bench", targets: ["ProtoBench"]),
-        .executable(name: "engine-bench", targets: ["EngineBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,9 +37,22 @@ let package = Package(
             name: "BacktestProto",
             dependencies: ["BacktestProtoC", "CProtobufC"]
         ),
-        // The pure, deterministic backtest core: no I/O, no clock, no store.
+        // System library: libnghttp2 (Debian libnghttp2-dev).
+        .systemLibrary(
+            name: "CNGHTTP2",
+            path: "Sources/CNGHTTP2",
+            pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]
+        ),
+        // gRPC semantics independent of any transport: status, metadata, framing,
+        // router, server call execution.
         .target(
-            name: "BacktestEngine"
+            name: "RPC"
+        ),
+        // HTTP/2 on nghttp2: the server and client transports of the RPC layer.
+        .target(
+            name: "HTTP2Transport",
+            dependencies: ["RPC", "CNGHTTP2"]
         ),
         .executableTarget(
             name: "backtest",
@@ -54,18 +66,19 @@ let package = Package(
             name: "ProtoBench",
             dependencies: ["BacktestProto"]
         ),
-        .executableTarget(
-            name: "EngineBench",
-            dependencies: ["BacktestEngine"]
-        ),
         .testTarget(
             name: "BacktestProtoTests",
             dependencies: ["BacktestProto"],
             exclude: ["Interop"]
         ),
         .testTarget(
-            name: "BacktestEngineTests",
-            dependencies: ["BacktestEngine"]
+            name: "RPCTests",
+            dependencies: ["RPC"]
+        ),
+        .testTarget(
+            name: "HTTP2TransportTests",
+            dependencies: ["HTTP2Transport", "RPC"],
+            exclude: ["Clients"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,135 @@
+/// Maps `/package.Service/Method` to handlers.
+public struct RPCRouter: Sendable {
+    public enum Kind: Sendable {
+        case unary, serverStreaming, clientStreaming, bidirectionalStreaming
+    }
+
+    /// A handler at the bytes level; the typed registration methods wrap theirs.
+    public struct Method: Sendable {
+        public var kind: Kind
+        public var run: @Sendable (RequestStream, any ServerCallOutbound, ServerContext) async throws -> Void
+    }
+
+    public private(set) var methods: [String: Method] = [:]
+
+    public init() {}
+
+    public mutating func register(_ path: String, _ method: Method) {
+        methods[path] = method
+    }
+
+    /// The services registered, sorted, for reflection.
+    public var serviceNames: [String] {
+        Set(methods.keys.compactMap { path -> String? in
+            let parts = path.split(separator: "/")
+            return parts.count == 2 ? String(parts[0]) : nil
+        }).sorted()
+    }
+
+    public mutating func unary<Request: Sendable, Response: Sendable>(
+        _ path: String,
+        decode: @escaping @Sendable ([UInt8]) throws -> Request,
+        encode: @escaping @Sendable (Response) throws -> [UInt8],
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        register(path, Method(kind: .unary) { requests, out, context in
+            let request = try await Self.single(requests, decode: decode)
+            let response = try await handler(request, context)
+            try await out.send(Self.encode(response, encode))
+        })
+    }
+
+    public mutating func serverStreaming<Request: Sendable, Response: Sendable>(
+        _ path: String,
+        decode: @escaping @Sendable ([UInt8]) throws -> Request,
+        encode: @escaping @Sendable (Response) throws -> [UInt8],
+        handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        register(path, Method(kind: .serverStreaming) { requests, out, context in
+            let request = try await Self.single(requests, decode: decode)
+            try await handler(request, ResponseWriter(outbound: out, encode: encode), context)
+        })
+    }
+
+    public mutating func clientStreaming<Request: Sendable, Response: Sendable>(
+        _ path: String,
+        decode: @escaping @Sendable ([UInt8]) throws -> Request,
+        encode: @escaping @Sendable (Response) throws -> [UInt8],
+        handler: @escaping @Sendable (RequestMessages<Request>, ServerContext) async throws -> Response
+    ) {
+        register(path, Method(kind: .clientStreaming) { requests, out, context in
+            let response = try await handler(RequestMessages(stream: requests, decode: decode), context)
+            try await out.send(Self.encode(response, encode))
+        })
+    }
+
+    public mutating func bidirectionalStreaming<Request: Sendable, Response: Sendable>(
+        _ path: String,
+        decode: @escaping @Sendable ([UInt8]) throws -> Request,
+        encode: @escaping @Sendable (Response) throws -> [UInt8],
+        handler: @escaping @Sendable (RequestMessages<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        register(path, Method(kind: .bidirectionalStreaming) { requests, out, context in
+            try await handler(RequestMessages(stream: requests, decode: decode), ResponseWriter(outbound: out, encode: encode), context)
+        })
+    }
+
+    /// Exactly one request message, as unary and server-streaming methods take.
+    static func single<Request>(_ requests: RequestStream, decode: ([UInt8]) throws -> Request) async throws -> Request {
+        guard let first = try await requests.next() else {
+            throw RPCError(.internal, "no request message for a method that takes one")
+        }
+        guard try await requests.next() == nil else {
+            throw RPCError(.internal, "more than one request message for a method that takes one")
+        }
+        return try decodeRequest(first, decode)
+    }
+
+    static func decodeRequest<Request>(_ bytes: [UInt8], _ decode: ([UInt8]) throws -> Request) throws -> Request {
+        do {
+            return try decode(bytes)
+        } catch let e as RPCError {
+            throw e
+        } catch {
+            throw RPCError(.invalidArgument, "request is not a valid message: \(error)")
+        }
+    }
+
+    static func encode<Response>(_ response: Response, _ encode: (Response) throws -> [UInt8]) throws -> [UInt8] {
+        do {
+            return try encode(response)
+        } catch {
+            throw RPCError(.internal, "response could not be encoded: \(error)")
+        }
+    }
+}
+
+/// Typed request messages of a client- or bidirectional-streaming call.
+public struct RequestMessages<Request: Sendable>: AsyncSequence, Sendable {
+    public typealias Element = Request
+    let stream: RequestStream
+    let decode: @Sendable ([UInt8]) throws -> Request
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let stream: RequestStream
+        let decode: @Sendable ([UInt8]) throws -> Request
+        public mutating func next() async throws -> Request? {
+            guard let bytes = try await stream.next() else { return nil }
+            return try RPCRouter.decodeRequest(bytes, decode)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(stream: stream, decode: decode) }
+}
+
+/// Sends typed response messages of a streaming call.
+public struct ResponseWriter<Response: Sendable>: Sendable {
+    let outbound: any ServerCallOutbound
+    let encode: @Sendable (Response) throws -> [UInt8]
+
+    /// Suspends while the client is not reading (flow control); throws when the
+    /// call has ended (client cancelled, deadline, connection gone).
+    public func write(_ response: Response) async throws {
+        try await outbound.send(RPCRouter.encode(response, encode))
+    }
+}

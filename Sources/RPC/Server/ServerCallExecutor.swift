@@ -1,0 +1,71 @@
+import Synchronization
+
+/// Runs one call: finds its handler, applies interceptors and the deadline, maps
+/// what the handler throws to a status and always finishes the call exactly once.
+public final class ServerCallExecutor: Sendable {
+    public let router: RPCRouter
+    public let interceptors: [any ServerInterceptor]
+    private let active = Atomic<Int>(0)
+
+    public init(router: RPCRouter, interceptors: [any ServerInterceptor] = []) {
+        self.router = router
+        self.interceptors = interceptors
+    }
+
+    /// Calls running now; returns to zero when every call has finished.
+    public var activeCalls: Int { active.load(ordering: .relaxed) }
+
+    public func execute(context: ServerContext, requests: RequestStream, outbound: any ServerCallOutbound) async {
+        active.add(1, ordering: .relaxed)
+        defer { active.subtract(1, ordering: .relaxed) }
+        guard let method = router.methods[context.path] else {
+            requests.finish(RPCError(.unimplemented, "unknown method"))
+            await outbound.finish(Status(.unimplemented, "unknown method \(context.path)"), trailers: Metadata())
+            return
+        }
+        do {
+            for interceptor in interceptors {
+                try await interceptor.intercept(context)
+            }
+            if let deadline = context.deadline {
+                try await Self.withDeadline(deadline) {
+                    try await method.run(requests, outbound, context)
+                }
+            } else {
+                try await method.run(requests, outbound, context)
+            }
+            await outbound.finish(.ok, trailers: context.trailers.current)
+        } catch let error as RPCError {
+            await outbound.finish(error.status, trailers: error.metadata)
+        } catch is CancellationError {
+            if let deadline = context.deadline, ContinuousClock.now >= deadline {
+                await outbound.finish(Status(.deadlineExceeded, "deadline exceeded"), trailers: Metadata())
+            } else {
+                await outbound.finish(Status(.cancelled, "call cancelled"), trailers: Metadata())
+            }
+        } catch {
+            // The handler's own error text may hold internals; the client gets UNKNOWN.
+            await outbound.finish(Status(.unknown, "handler failed"), trailers: Metadata())
+        }
+        requests.finish(RPCError(.cancelled, "call ended"))
+    }
+
+    /// Runs `body`, cancelling it when the deadline passes (a race of two children).
+    static func withDeadline(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await body()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                return false
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            if !first {
+                throw RPCError(.deadlineExceeded, "deadline exceeded")
+            }
+        }
+    }
+}

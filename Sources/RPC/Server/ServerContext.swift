@@ -1,0 +1,46 @@
+import Synchronization
+
+/// What a handler knows about its call.
+public struct ServerContext: Sendable {
+    /// Trailing metadata the handler adds; sent with the final status.
+    public final class Trailers: Sendable {
+        private let metadata = Mutex(Metadata())
+        public init() {}
+        public func add(_ key: String, _ value: String) { metadata.withLock { $0.add(key, value) } }
+        public func add(_ key: String, binary: [UInt8]) { metadata.withLock { $0.add(key, binary: binary) } }
+        public var current: Metadata { metadata.withLock { $0 } }
+    }
+
+    /// Trailers to send when the call ends.
+    public let trailers = Trailers()
+    /// `/package.Service/Method`.
+    public var path: String
+    /// The client's metadata (custom headers, `-bin` values decoded).
+    public var metadata: Metadata
+    /// When the client stops waiting (`grpc-timeout`); the handler is cancelled then.
+    public var deadline: ContinuousClock.Instant?
+    /// The client's address, for logs.
+    public var peer: String
+
+    public init(path: String, metadata: Metadata = Metadata(), deadline: ContinuousClock.Instant? = nil, peer: String = "") {
+        self.path = path
+        self.metadata = metadata
+        self.deadline = deadline
+        self.peer = peer
+    }
+}
+
+/// The transport's side of one call's response, as the RPC layer uses it.
+public protocol ServerCallOutbound: Sendable {
+    /// Sends one response message (unframed; the transport frames it). Suspends while
+    /// the stream's send queue is full; throws when the call is gone.
+    func send(_ message: [UInt8]) async throws
+    /// Ends the call: trailers with the status (or a trailers-only response when
+    /// nothing was sent yet). Idempotent.
+    func finish(_ status: Status, trailers: Metadata) async
+}
+
+/// Runs before every handler; throwing an RPCError ends the call with it (auth).
+public protocol ServerInterceptor: Sendable {
+    func intercept(_ context: ServerContext) async throws(RPCError)
+}
