@@ -1,0 +1,235 @@
+import CNGHTTP2
+
+/// What an HTTP/2 session reports, on its owner's executor, while it parses input.
+protocol NGHTTP2SessionDelegate: AnyObject {
+    func sessionBeginRequest(streamID: Int32)
+    func sessionHeader(streamID: Int32, name: String, value: String)
+    func sessionRequestHeadersComplete(streamID: Int32, endStream: Bool)
+    func sessionData(streamID: Int32, bytes: UnsafeRawBufferPointer)
+    func sessionEndStream(streamID: Int32)
+    func sessionStreamClosed(streamID: Int32, errorCode: UInt32)
+    /// Fill `buffer` with the stream's next response bytes.
+    func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult
+}
+
+/// The only owner of an `nghttp2_session` and its callbacks: frees them in deinit
+/// and exposes a Swift API. Not thread-safe, like nghttp2 itself: one serial
+/// executor calls every method (the connection's queue).
+final class NGHTTP2Session {
+    enum ReadResult {
+        /// `count` bytes written; with `trailers`, the response body ends there and
+        /// these trailers follow.
+        case data(count: Int, trailers: [(String, String)]?)
+        /// Nothing to send now; `resumeData` when there is.
+        case deferred
+    }
+
+    struct Settings {
+        var maxConcurrentStreams: UInt32 = 100
+        var initialWindowSize: UInt32 = 1 << 20
+        var connectionWindowSize: Int32 = 16 << 20
+        var maxHeaderListSize: UInt32 = 16 << 10
+        var maxFrameSize: UInt32 = 16_384
+        /// Rapid Reset (CVE-2023-44487): RST_STREAM tokens and refill per second.
+        var streamResetBurst: UInt64 = 1000
+        var streamResetRate: UInt64 = 33
+        /// CONTINUATION flood: frames allowed after one HEADERS.
+        var maxContinuations: Int = 8
+    }
+
+    struct ProtocolError: Error, CustomStringConvertible {
+        var code: Int32
+        var description: String { String(cString: nghttp2_strerror(code)) }
+    }
+
+    /// HTTP/2 error codes (RFC 9113 section 7).
+    static let noError: UInt32 = 0
+    static let protocolError: UInt32 = 1
+    static let cancel: UInt32 = 8
+
+    private var session: OpaquePointer?
+    weak var delegate: (any NGHTTP2SessionDelegate)?
+
+    init(serverWith settings: Settings) {
+        var callbacks: OpaquePointer?
+        nghttp2_session_callbacks_new(&callbacks)
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        Self.install(callbacks)
+
+        var option: OpaquePointer?
+        nghttp2_option_new(&option)
+        defer { nghttp2_option_del(option) }
+        // Inbound flow control is ours: the window reopens as handlers read.
+        nghttp2_option_set_no_auto_window_update(option, 1)
+        nghttp2_option_set_max_send_header_block_length(option, 64 << 10)
+        nghttp2_option_set_stream_reset_rate_limit(option, settings.streamResetBurst, settings.streamResetRate)
+        nghttp2_option_set_max_continuations(option, settings.maxContinuations)
+
+        var s: OpaquePointer?
+        nghttp2_session_server_new2(&s, callbacks, nil, option)
+        session = s
+        nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
+
+        var entries = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: settings.maxConcurrentStreams),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: settings.maxFrameSize),
+        ]
+        nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count)
+        nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindowSize)
+    }
+
+    deinit {
+        nghttp2_session_del(session)
+    }
+
+    /// Feeds received bytes; a protocol violation is an error (nghttp2 has queued
+    /// the GOAWAY where the protocol calls for one).
+    func receive(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let rv = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if rv < 0 { throw ProtocolError(code: Int32(rv)) }
+    }
+
+    /// Serialises pending frames; `write` takes each chunk and returns false to stop
+    /// (the socket is full: the chunk it was given is kept by the caller).
+    func send(_ write: (UnsafeRawBufferPointer) -> Bool) throws(ProtocolError) {
+        while true {
+            var data: UnsafePointer<UInt8>?
+            let n = nghttp2_session_mem_send(session, &data)
+            if n < 0 { throw ProtocolError(code: Int32(n)) }
+            if n == 0 { return }
+            if !write(UnsafeRawBufferPointer(start: data, count: n)) { return }
+        }
+    }
+
+    var wantsRead: Bool { nghttp2_session_want_read(session) != 0 }
+    var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+
+    /// Response headers; with `body`, DATA comes from the delegate's `sessionReadData`,
+    /// without it the HEADERS frame ends the stream (a trailers-only response).
+    func submitResponse(streamID: Int32, headers: [(String, String)], body: Bool) {
+        Self.withNameValues(headers) { nva, count in
+            if body {
+                var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readCallback)
+                _ = nghttp2_submit_response(session, streamID, nva, count, &provider)
+            } else {
+                _ = nghttp2_submit_response(session, streamID, nva, count, nil)
+            }
+        }
+    }
+
+    func resumeData(streamID: Int32) {
+        _ = nghttp2_session_resume_data(session, streamID)
+    }
+
+    /// Reopens the flow-control windows for bytes a stream's reader has taken.
+    func consume(streamID: Int32, bytes: Int) {
+        guard bytes > 0 else { return }
+        if nghttp2_session_consume(session, streamID, bytes) != 0 {
+            _ = nghttp2_session_consume_connection(session, bytes)
+        }
+    }
+
+    func consumeConnection(bytes: Int) {
+        if bytes > 0 { _ = nghttp2_session_consume_connection(session, bytes) }
+    }
+
+    func resetStream(streamID: Int32, errorCode: UInt32) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
+    }
+
+    /// The first step of a graceful shutdown: GOAWAY with the maximum stream id.
+    func submitShutdownNotice() {
+        _ = nghttp2_submit_shutdown_notice(session)
+    }
+
+    /// The final GOAWAY: streams above the last processed one will not be served.
+    func submitGoaway(errorCode: UInt32) {
+        let last = nghttp2_session_get_last_proc_stream_id(session)
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, nil, 0)
+    }
+
+    func terminate(errorCode: UInt32) {
+        _ = nghttp2_session_terminate_session(session, errorCode)
+    }
+
+    // MARK: C callbacks: capture nothing, find the session through user_data.
+
+    private static func install(_ cbs: OpaquePointer?) {
+        nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, user in
+            guard let frame, cnghttp2_is_request_headers(frame) != 0 else { return 0 }
+            sessionOwner(user).delegate?.sessionBeginRequest(streamID: frame.pointee.hd.stream_id)
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_header_callback(cbs) { _, frame, name, nameLength, value, valueLength, _, user in
+            guard let frame, cnghttp2_is_request_headers(frame) != 0 else { return 0 }
+            let n = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
+            let v = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
+            sessionOwner(user).delegate?.sessionHeader(streamID: frame.pointee.hd.stream_id, name: n, value: v)
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_frame_recv_callback(cbs) { _, frame, user in
+            guard let frame else { return 0 }
+            let id = frame.pointee.hd.stream_id
+            let endStream = frame.pointee.hd.flags & CNGHTTP2_FLAG_END_STREAM != 0
+            let delegate = sessionOwner(user).delegate
+            if cnghttp2_is_request_headers(frame) != 0 {
+                delegate?.sessionRequestHeadersComplete(streamID: id, endStream: endStream)
+            } else if endStream && (frame.pointee.hd.type == CNGHTTP2_DATA || frame.pointee.hd.type == CNGHTTP2_HEADERS) {
+                delegate?.sessionEndStream(streamID: id)
+            }
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs) { _, _, id, data, length, user in
+            // The pointer is into nghttp2's input buffer: the delegate copies.
+            sessionOwner(user).delegate?.sessionData(streamID: id, bytes: UnsafeRawBufferPointer(start: data, count: length))
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_stream_close_callback(cbs) { _, id, errorCode, user in
+            sessionOwner(user).delegate?.sessionStreamClosed(streamID: id, errorCode: errorCode)
+            return 0
+        }
+    }
+
+    private static let readCallback: nghttp2_data_source_read_callback = { session, id, buf, length, flags, _, user in
+        let me = sessionOwner(user)
+        guard let delegate = me.delegate, let buf, let flags else { return Int(CNGHTTP2_ERR_CALLBACK_FAILURE) }
+        switch delegate.sessionReadData(streamID: id, into: UnsafeMutableRawBufferPointer(start: buf, count: length)) {
+        case .deferred:
+            return Int(CNGHTTP2_ERR_DEFERRED)
+        case .data(let count, let trailers):
+            if let trailers {
+                flags.pointee |= CNGHTTP2_DATA_FLAG_EOF | CNGHTTP2_DATA_FLAG_NO_END_STREAM
+                NGHTTP2Session.withNameValues(trailers) { nva, n in _ = nghttp2_submit_trailer(session, id, nva, n) }
+            }
+            return count
+        }
+    }
+
+    /// Builds `nghttp2_nv`s for the duration of `body` (nghttp2 copies them).
+    static func withNameValues<R>(_ headers: [(String, String)], _ body: (UnsafeMutablePointer<nghttp2_nv>, Int) -> R) -> R {
+        var storage: [UInt8] = []
+        var spans: [(Int, Int, Int, Int)] = []
+        for (name, value) in headers {
+            let ns = storage.count
+            storage.append(contentsOf: name.utf8)
+            let vs = storage.count
+            storage.append(contentsOf: value.utf8)
+            spans.append((ns, vs - ns, vs, storage.count - vs))
+        }
+        return storage.withUnsafeMutableBufferPointer { bytes in
+            let base = bytes.baseAddress ?? UnsafeMutablePointer<UInt8>.allocate(capacity: 0)
+            var nva = spans.map { s in
+                nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            }
+            return nva.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+        }
+    }
+}
+
+/// The session whose `user_data` this is (a free function: C callbacks capture nothing).
+private func sessionOwner(_ user: UnsafeMutableRawPointer?) -> NGHTTP2Session {
+    Unmanaged<NGHTTP2Session>.fromOpaque(user!).takeUnretainedValue()
+}

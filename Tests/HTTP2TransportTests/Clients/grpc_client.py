@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""A real gRPC client (grpcio) for the transport tests. Calls the test service that
+HTTP2TransportTests serves, with raw bytes as messages, and prints one JSON object
+with the outcome: {"code": "OK"|status name, "details": ..., ...}.
+
+usage: grpc_client.py PORT CASE
+"""
+import json
+import sys
+import threading
+import time
+
+import grpc
+
+port, case = sys.argv[1], sys.argv[2]
+channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
+    ("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)])
+ident = lambda b: b  # noqa: E731 - raw bytes in and out
+
+
+def unary(method, payload, **kw):
+    return channel.unary_unary(f"/test.Echo/{method}", request_serializer=ident, response_deserializer=ident)(payload, **kw)
+
+
+def result(**kw):
+    print(json.dumps(kw))
+
+
+try:
+    if case == "unary":
+        r = unary("Unary", b"hello \x00\xff")
+        result(code="OK", echo=r.hex())
+    elif case == "empty":
+        r = unary("Unary", b"")
+        result(code="OK", echo=r.hex())
+    elif case == "server_stream":
+        call = channel.unary_stream("/test.Echo/ServerStream", request_serializer=ident, response_deserializer=ident)
+        msgs = list(call(b"1000"))
+        result(code="OK", count=len(msgs), first=msgs[0].decode(), last=msgs[-1].decode())
+    elif case == "client_stream":
+        call = channel.stream_unary("/test.Echo/ClientStream", request_serializer=ident, response_deserializer=ident)
+        r = call(iter([b"x" * i for i in range(1, 501)]))
+        result(code="OK", reply=r.decode())
+    elif case == "near_limit":
+        r = unary("Unary", b"a" * ((4 << 20) - 64))
+        result(code="OK", size=len(r))
+    elif case == "over_limit":
+        unary("Unary", b"a" * ((4 << 20) + 1))
+        result(code="OK")
+    elif case == "deadline":
+        t0 = time.monotonic()
+        try:
+            unary("Sleep", b"", timeout=0.3)
+            result(code="OK")
+        except grpc.RpcError as e:
+            result(code=e.code().name, details=e.details(), seconds=time.monotonic() - t0)
+    elif case == "cancel_stream":
+        call = channel.unary_stream("/test.Echo/ServerStream", request_serializer=ident, response_deserializer=ident)
+        it = call(b"1000000")
+        got = [next(it) for _ in range(10)]
+        it.cancel()
+        result(code="CANCELLED", received=len(got))
+    elif case == "unknown_method":
+        unary("NoSuchMethod", b"")
+        result(code="OK")
+    elif case == "unknown_service":
+        channel.unary_unary("/nope.Service/Call", request_serializer=ident, response_deserializer=ident)(b"")
+        result(code="OK")
+    elif case == "fail":
+        unary("Fail", b"")
+        result(code="OK")
+    elif case == "metadata":
+        r, call = channel.unary_unary("/test.Echo/Metadata", request_serializer=ident, response_deserializer=ident).with_call(
+            b"", metadata=[("x-user", "ana"), ("x-trace-bin", b"\x00\x01\xfe\xff")])
+        trailers = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in call.trailing_metadata()}
+        result(code="OK", body=r.decode(), trailers=trailers)
+    elif case == "parallel":
+        errors = []
+        def worker():
+            try:
+                for _ in range(200):
+                    assert unary("Unary", b"p") == b"p"
+            except Exception as e:  # noqa: BLE001 - collected and reported
+                errors.append(repr(e))
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        result(code="OK" if not errors else "FAILED", errors=errors[:3])
+    else:
+        result(code="BAD_CASE")
+except grpc.RpcError as e:
+    result(code=e.code().name, details=e.details())

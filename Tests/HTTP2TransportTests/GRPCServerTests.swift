@@ -1,0 +1,99 @@
+import Foundation
+import HTTP2Transport
+import RPC
+import Testing
+
+/// The real server on 127.0.0.1, called by a real gRPC client (Python grpcio).
+@Suite(.serialized) struct GRPCServerTests {
+    static let server: (GRPCServer, Int) = {
+        let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: TestService.router()))
+        let port = try! server.start()
+        return (server, port)
+    }()
+
+    func call(_ testCase: String) throws -> [String: Any] {
+        let out = try Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/grpc_client.py", String(Self.server.1), testCase])
+        let line = out.text.split(separator: "\n").last.map(String.init) ?? ""
+        guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            Issue.record("client output is not JSON: \(out.text)")
+            return [:]
+        }
+        return json
+    }
+
+    @Test func unary() throws {
+        let r = try call("unary")
+        #expect(r["code"] as? String == "OK")
+        #expect(r["echo"] as? String == Array("hello \u{0}".utf8).map { String(format: "%02x", $0) }.joined() + "ff")
+        #expect(try call("empty")["echo"] as? String == "")
+    }
+
+    @Test func serverStreaming() throws {
+        let r = try call("server_stream")
+        #expect(r["code"] as? String == "OK")
+        #expect(r["count"] as? Int == 1000)
+        #expect(r["first"] as? String == "0")
+        #expect(r["last"] as? String == "999")
+    }
+
+    @Test func clientStreaming() throws {
+        let r = try call("client_stream")
+        #expect(r["code"] as? String == "OK")
+        // 500 messages of 1...500 bytes.
+        #expect(r["reply"] as? String == "500 messages, 125250 bytes")
+    }
+
+    @Test func messageSizeLimit() throws {
+        let near = try call("near_limit")
+        #expect(near["code"] as? String == "OK")
+        #expect(near["size"] as? Int == (4 << 20) - 64)
+        let over = try call("over_limit")
+        #expect(over["code"] as? String == "RESOURCE_EXHAUSTED")
+    }
+
+    @Test func deadlineCancelsTheHandler() async throws {
+        let r = try call("deadline")
+        #expect(r["code"] as? String == "DEADLINE_EXCEEDED")
+        #expect((r["seconds"] as? Double ?? 99) < 2)
+        try await Self.waitForIdle()
+    }
+
+    @Test func clientCancellationMidStream() async throws {
+        let r = try call("cancel_stream")
+        #expect(r["received"] as? Int == 10)
+        try await Self.waitForIdle()
+    }
+
+    @Test func unknownMethodAndService() throws {
+        #expect(try call("unknown_method")["code"] as? String == "UNIMPLEMENTED")
+        #expect(try call("unknown_service")["code"] as? String == "UNIMPLEMENTED")
+    }
+
+    @Test func handlerErrorsCarryStatusAndMessage() throws {
+        let r = try call("fail")
+        #expect(r["code"] as? String == "NOT_FOUND")
+        #expect(r["details"] as? String == "nöt found: 100% gone")
+    }
+
+    @Test func metadataRoundTrip() throws {
+        let r = try call("metadata")
+        #expect(r["code"] as? String == "OK")
+        #expect(r["body"] as? String == "x-user=ana")
+        let trailers = r["trailers"] as? [String: String] ?? [:]
+        #expect(trailers["x-trace-bin"] == "0001feff")
+    }
+
+    @Test func parallelCallsOnOneConnection() throws {
+        let r = try call("parallel")
+        #expect(r["code"] as? String == "OK", "\(r)")
+    }
+
+    /// Every call's task has ended: nothing leaks after cancellations and deadlines.
+    static func waitForIdle() async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.0.executor.activeCalls > 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(server.0.executor.activeCalls == 0)
+    }
+}

@@ -1,0 +1,36 @@
+import RPC
+
+/// The service the transport tests call: raw bytes in and out.
+enum TestService {
+    static func router() -> RPCRouter {
+        var router = RPCRouter()
+        let raw: @Sendable ([UInt8]) throws -> [UInt8] = { $0 }
+        router.unary("/test.Echo/Unary", decode: raw, encode: raw) { request, _ in request }
+        router.serverStreaming("/test.Echo/ServerStream", decode: raw, encode: raw) { request, writer, _ in
+            let count = Int(String(decoding: request, as: UTF8.self)) ?? 0
+            for i in 0..<count {
+                try await writer.write(Array(String(i).utf8))
+            }
+        }
+        router.clientStreaming("/test.Echo/ClientStream", decode: raw, encode: raw) { requests, _ in
+            var count = 0, bytes = 0
+            for try await message in requests {
+                count += 1
+                bytes += message.count
+            }
+            return Array("\(count) messages, \(bytes) bytes".utf8)
+        }
+        router.unary("/test.Echo/Sleep", decode: raw, encode: raw) { _, _ in
+            try await Task.sleep(for: .seconds(3600))
+            return []
+        }
+        router.unary("/test.Echo/Fail", decode: raw, encode: raw) { _, _ -> [UInt8] in
+            throw RPCError(.notFound, "nöt found: 100% gone")
+        }
+        router.unary("/test.Echo/Metadata", decode: raw, encode: raw) { _, context in
+            for b in context.metadata.binaryValues("x-trace-bin") { context.trailers.add("x-trace-bin", binary: b) }
+            return Array("x-user=\(context.metadata["x-user"] ?? "")".utf8)
+        }
+        return router
+    }
+}
