@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "backtest", targets: ["backtest"]),
         .executable(name: "proto-bench", targets: ["ProtoBench"]),
+        .executable(name: "rpc-bench", targets: ["RPCBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,6 +63,10 @@ let package = Package(
             ]
         ),
         // Benchmarks are executables that print figures (BENCHMARKS.md), never timed tests.
+        .executableTarget(
+            name: "RPCBench",
+            dependencies: ["HTTP2Transport", "RPC"]
+        ),
         .executableTarget(
             name: "ProtoBench",
             dependencies: ["BacktestProto"]

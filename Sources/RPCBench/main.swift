@@ -1,0 +1,43 @@
+// Unary RPC throughput of the HTTP/2 transport, measured by h2load (Debian
+// nghttp2-client) against the real server on 127.0.0.1. h2load counts any HTTP 200 as
+// a success, so the handler counts the calls it answered with OK and both are shown.
+//   swift build -c release --product rpc-bench && .build/release/rpc-bench [requests] [connections] [streams]
+import Foundation
+import HTTP2Transport
+import RPC
+import Synchronization
+
+let args = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let requests = args.count > 0 ? args[0] : 200_000
+let connections = args.count > 1 ? args[1] : 16
+let streams = args.count > 2 ? args[2] : 32
+
+let answered = Atomic<Int>(0)
+var router = RPCRouter()
+router.unary("/bench.Echo/Unary", decode: { $0 }, encode: { $0 }) { (request: [UInt8], _) -> [UInt8] in
+    answered.add(1, ordering: .relaxed)
+    return request
+}
+let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: router))
+let port = try server.start()
+
+let body = FileManager.default.temporaryDirectory.appendingPathComponent("rpc-bench-\(getpid()).bin")
+try Data(MessageFramer.frame(Array("ping".utf8))).write(to: body)
+defer { try? FileManager.default.removeItem(at: body) }
+
+let h2load = Process()
+h2load.executableURL = URL(fileURLWithPath: "/usr/bin/h2load")
+h2load.arguments = ["-n", "\(requests)", "-c", "\(connections)", "-m", "\(streams)", "-t", "1", "-d", body.path,
+                    "-H", "content-type: application/grpc", "-H", "te: trailers",
+                    "http://127.0.0.1:\(port)/bench.Echo/Unary"]
+let pipe = Pipe()
+h2load.standardOutput = pipe
+try h2load.run()
+let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+h2load.waitUntilExit()
+print("h2load \(h2load.arguments!.joined(separator: " "))")
+for line in output.split(separator: "\n") where line.hasPrefix("finished in") || line.hasPrefix("requests:")
+    || line.hasPrefix("status codes:") || line.hasPrefix("time for request:") {
+    print(line)
+}
+print("handler answered OK: \(answered.load(ordering: .relaxed)) of \(requests)")
