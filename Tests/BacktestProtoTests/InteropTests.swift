@@ -7,11 +7,11 @@ import Testing
 /// same rule; each decodes the other's bytes, and the bytes must be equal (the
 /// encoding is canonical: fields in number order, map entries sorted).
 @Suite struct InteropTests {
-    @Test func pythonBytesDecodeInSwiftAndMatchSwiftBytes() throws {
+    @Test func pythonBytesDecodeInSwiftAndMatchSwiftBytes() async throws {
         let stubs = try PythonTools.stubs.get()
         let dir = try PythonTools.temporaryDirectory("py-samples")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let out = try PythonTools.run(PythonTools.python, ["Tests/BacktestProtoTests/Interop/interop.py", "write", stubs, dir.path])
+        let out = try await PythonTools.run(PythonTools.python, ["Tests/BacktestProtoTests/Interop/interop.py", "write", stubs, dir.path])
         try #require(out.status == 0, "interop.py write failed: \(out.text)")
 
         let written = try FileManager.default.contentsOfDirectory(atPath: dir.path)
@@ -23,14 +23,14 @@ import Testing
         #expect(Set(written) == expectedFiles)
     }
 
-    @Test func swiftBytesDecodeInPython() throws {
+    @Test func swiftBytesDecodeInPython() async throws {
         let stubs = try PythonTools.stubs.get()
         let dir = try PythonTools.temporaryDirectory("swift-samples")
         defer { try? FileManager.default.removeItem(at: dir) }
         for type in allSampleTypes {
             try writeSwiftSamples(type, dir: dir)
         }
-        let out = try PythonTools.run(PythonTools.python, ["Tests/BacktestProtoTests/Interop/interop.py", "check", stubs, dir.path])
+        let out = try await PythonTools.run(PythonTools.python, ["Tests/BacktestProtoTests/Interop/interop.py", "check", stubs, dir.path])
         #expect(out.status == 0, "\(out.text)")
         #expect(out.text.contains(", 0 failures"), "\(out.text)")
     }

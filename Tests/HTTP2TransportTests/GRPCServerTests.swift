@@ -11,8 +11,8 @@ import Testing
         return (server, port)
     }()
 
-    func call(_ testCase: String) throws -> [String: Any] {
-        let out = try Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/grpc_client.py", String(Self.server.1), testCase])
+    func call(_ testCase: String) async throws -> [String: Any] {
+        let out = try await Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/grpc_client.py", String(Self.server.1), testCase])
         let line = out.text.split(separator: "\n").last.map(String.init) ?? ""
         guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
             Issue.record("client output is not JSON: \(out.text)")
@@ -21,70 +21,70 @@ import Testing
         return json
     }
 
-    @Test func unary() throws {
-        let r = try call("unary")
+    @Test func unary() async throws {
+        let r = try await call("unary")
         #expect(r["code"] as? String == "OK")
         #expect(r["echo"] as? String == Array("hello \u{0}".utf8).map { String(format: "%02x", $0) }.joined() + "ff")
-        #expect(try call("empty")["echo"] as? String == "")
+        #expect(try await call("empty")["echo"] as? String == "")
     }
 
-    @Test func serverStreaming() throws {
-        let r = try call("server_stream")
+    @Test func serverStreaming() async throws {
+        let r = try await call("server_stream")
         #expect(r["code"] as? String == "OK")
         #expect(r["count"] as? Int == 1000)
         #expect(r["first"] as? String == "0")
         #expect(r["last"] as? String == "999")
     }
 
-    @Test func clientStreaming() throws {
-        let r = try call("client_stream")
+    @Test func clientStreaming() async throws {
+        let r = try await call("client_stream")
         #expect(r["code"] as? String == "OK")
         // 500 messages of 1...500 bytes.
         #expect(r["reply"] as? String == "500 messages, 125250 bytes")
     }
 
-    @Test func messageSizeLimit() throws {
-        let near = try call("near_limit")
+    @Test func messageSizeLimit() async throws {
+        let near = try await call("near_limit")
         #expect(near["code"] as? String == "OK")
         #expect(near["size"] as? Int == (4 << 20) - 64)
-        let over = try call("over_limit")
+        let over = try await call("over_limit")
         #expect(over["code"] as? String == "RESOURCE_EXHAUSTED")
     }
 
     @Test func deadlineCancelsTheHandler() async throws {
-        let r = try call("deadline")
+        let r = try await call("deadline")
         #expect(r["code"] as? String == "DEADLINE_EXCEEDED")
         #expect((r["seconds"] as? Double ?? 99) < 2)
         try await Self.waitForIdle()
     }
 
     @Test func clientCancellationMidStream() async throws {
-        let r = try call("cancel_stream")
+        let r = try await call("cancel_stream")
         #expect(r["received"] as? Int == 10)
         try await Self.waitForIdle()
     }
 
-    @Test func unknownMethodAndService() throws {
-        #expect(try call("unknown_method")["code"] as? String == "UNIMPLEMENTED")
-        #expect(try call("unknown_service")["code"] as? String == "UNIMPLEMENTED")
+    @Test func unknownMethodAndService() async throws {
+        #expect(try await call("unknown_method")["code"] as? String == "UNIMPLEMENTED")
+        #expect(try await call("unknown_service")["code"] as? String == "UNIMPLEMENTED")
     }
 
-    @Test func handlerErrorsCarryStatusAndMessage() throws {
-        let r = try call("fail")
+    @Test func handlerErrorsCarryStatusAndMessage() async throws {
+        let r = try await call("fail")
         #expect(r["code"] as? String == "NOT_FOUND")
         #expect(r["details"] as? String == "nöt found: 100% gone")
     }
 
-    @Test func metadataRoundTrip() throws {
-        let r = try call("metadata")
+    @Test func metadataRoundTrip() async throws {
+        let r = try await call("metadata")
         #expect(r["code"] as? String == "OK")
         #expect(r["body"] as? String == "x-user=ana")
         let trailers = r["trailers"] as? [String: String] ?? [:]
         #expect(trailers["x-trace-bin"] == "0001feff")
     }
 
-    @Test func parallelCallsOnOneConnection() throws {
-        let r = try call("parallel")
+    @Test func parallelCallsOnOneConnection() async throws {
+        let r = try await call("parallel")
         #expect(r["code"] as? String == "OK", "\(r)")
     }
 

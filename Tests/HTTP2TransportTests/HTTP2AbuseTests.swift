@@ -4,14 +4,14 @@ import Testing
 /// Protocol violations and floods, as raw frames. Each gets the right GOAWAY (or is
 /// cut off), and a well-behaved client is served right after.
 @Suite(.serialized) struct HTTP2AbuseTests {
-    func abuse(_ testCase: String) throws -> [String: Any] {
+    func abuse(_ testCase: String) async throws -> [String: Any] {
         let port = GRPCServerTests.server.1
-        let out = try Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/h2_abuse.py", String(port), testCase])
+        let out = try await Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/h2_abuse.py", String(port), testCase])
         let line = out.text.split(separator: "\n").last.map(String.init) ?? ""
         let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
         #expect(!json.isEmpty, "h2_abuse.py output: \(out.text)")
         // The server still serves others.
-        let ok = try Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/grpc_client.py", String(port), "unary"])
+        let ok = try await Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/grpc_client.py", String(port), "unary"])
         #expect(ok.text.contains("\"code\": \"OK\""), "after \(testCase): \(ok.text)")
         return json
     }
@@ -19,42 +19,42 @@ import Testing
     // HTTP/2 error codes (RFC 9113 section 7).
     let protocolError = 1, internalError = 2, flowControlError = 3, frameSizeError = 6, enhanceYourCalm = 11
 
-    @Test func badPrefaceIsCutOff() throws {
-        let r = try abuse("bad_preface")
+    @Test func badPrefaceIsCutOff() async throws {
+        let r = try await abuse("bad_preface")
         #expect(r["closed"] as? Bool == true)
     }
 
-    @Test func dataOnStreamZero() throws {
-        let r = try abuse("data_on_stream_0")
+    @Test func dataOnStreamZero() async throws {
+        let r = try await abuse("data_on_stream_0")
         #expect(r["goaway"] as? Int == protocolError)
         #expect(r["closed"] as? Bool == true)
     }
 
-    @Test func oversizedFrame() throws {
-        let r = try abuse("oversized_frame")
+    @Test func oversizedFrame() async throws {
+        let r = try await abuse("oversized_frame")
         #expect(r["goaway"] as? Int == frameSizeError)
     }
 
-    @Test func windowOverflow() throws {
-        let r = try abuse("window_overflow")
+    @Test func windowOverflow() async throws {
+        let r = try await abuse("window_overflow")
         #expect(r["goaway"] as? Int == flowControlError)
     }
 
-    @Test func rstStreamFlood() throws {
-        let r = try abuse("rst_flood")
+    @Test func rstStreamFlood() async throws {
+        let r = try await abuse("rst_flood")
         // nghttp2's Rapid Reset limit ends the session with INTERNAL_ERROR.
         #expect([internalError, enhanceYourCalm].contains(r["goaway"] as? Int ?? -1), "\(r)")
         #expect(r["closed"] as? Bool == true)
     }
 
-    @Test func continuationFlood() throws {
-        let r = try abuse("continuation_flood")
+    @Test func continuationFlood() async throws {
+        let r = try await abuse("continuation_flood")
         #expect(r["closed"] as? Bool == true)
         #expect(r["goaway"] != nil)
     }
 
-    @Test func halfOpenStreamDoesNotBlockOthers() throws {
-        let r = try abuse("half_open")
+    @Test func halfOpenStreamDoesNotBlockOthers() async throws {
+        let r = try await abuse("half_open")
         #expect(r["closed"] as? Bool == false)
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// The test venv's Python and a process runner (as in BacktestProtoTests).
@@ -15,7 +16,18 @@ enum Tools {
         var text: String
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Output {
+    /// Runs a command to completion, capturing stdout and stderr together. The wait
+    /// happens on a Dispatch thread, never on Swift's cooperative pool: a test blocked
+    /// there could starve the very server tasks its client is waiting for.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runBlocking(executable, arguments) })
+            }
+        }
+    }
+
+    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

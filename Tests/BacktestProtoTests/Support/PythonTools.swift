@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Testing
 
@@ -20,7 +21,18 @@ enum PythonTools {
     }
 
     /// Runs a command to completion, capturing stdout and stderr together.
-    static func run(_ executable: String, _ arguments: [String]) throws -> Output {
+    /// Runs a command to completion, capturing stdout and stderr together. The wait
+    /// happens on a Dispatch thread, never on Swift's cooperative pool: a test blocked
+    /// there could starve the very server tasks its client is waiting for.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runBlocking(executable, arguments) })
+            }
+        }
+    }
+
+    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -43,7 +55,7 @@ enum PythonTools {
             .appendingPathComponent("backtest-stubs-\(ProcessInfo.processInfo.processIdentifier)").path
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let out = try run(python, [
+            let out = try runBlocking(python, [
                 "-m", "grpc_tools.protoc", "-I", "proto", "--python_out=\(dir)", "--grpc_python_out=\(dir)",
                 "backtest/v1/backtest.proto", "grpc/health/v1/health.proto",
                 "grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto",

@@ -1,0 +1,3 @@
+import Testing
+@testable import BacktestEngine
+@Test func placeholder() { #expect(Bool(true)) }
