@@ -44,10 +44,17 @@ let package = Package(
             pkgConfig: "libnghttp2",
             providers: [.apt(["libnghttp2-dev"])]
         ),
+        // System library: zlib (Debian zlib1g-dev), for gzip message compression.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // gRPC semantics independent of any transport: status, metadata, framing,
         // router, server call execution.
         .target(
-            name: "RPC"
+            name: "RPC",
+            dependencies: ["CZlib"]
         ),
         // HTTP/2 on nghttp2: the server and client transports of the RPC layer.
         .target(

@@ -83,6 +83,17 @@ import Testing
         #expect(trailers["x-trace-bin"] == "0001feff")
     }
 
+    @Test func gzipRequestsAreAccepted() async throws {
+        let r = try await call("gzip")
+        #expect(r["code"] as? String == "OK", "\(r)")
+        #expect(r["same"] as? Bool == true)
+    }
+
+    @Test func gzipBombIsBoundedByTheReceiveLimit() async throws {
+        let r = try await call("gzip_bomb")
+        #expect(r["code"] as? String == "RESOURCE_EXHAUSTED", "\(r)")
+    }
+
     @Test func parallelCallsOnOneConnection() async throws {
         let r = try await call("parallel")
         #expect(r["code"] as? String == "OK", "\(r)")

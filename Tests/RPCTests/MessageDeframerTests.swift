@@ -75,3 +75,25 @@ import Testing
         #expect(StatusMessageCoding.decode("bad %zz escape %") == "bad %zz escape %")
     }
 }
+
+@Suite struct GzipTests {
+    @Test func roundTrip() throws {
+        let data = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7 % 251) }
+        let packed = Gzip.compress(data)
+        #expect(packed.count < data.count)
+        #expect(try Gzip.decompress(packed, limit: 1 << 20) == data)
+        #expect(try Gzip.decompress(Gzip.compress([]), limit: 10) == [])
+    }
+
+    @Test func boundedAndValidated() {
+        let bomb = Gzip.compress([UInt8](repeating: 0, count: 1 << 20))
+        #expect(throws: RPCError(.resourceExhausted, "decompressed message is over the limit of 1000 bytes")) {
+            try Gzip.decompress(bomb, limit: 1000)
+        }
+        #expect(throws: RPCError(.internal, "gzip: the message is not valid gzip data")) {
+            try Gzip.decompress([1, 2, 3, 4], limit: 1000)
+        }
+        let truncated = Array(Gzip.compress(Array(repeating: 9, count: 5000)).dropLast(10))
+        #expect(throws: RPCError.self) { try Gzip.decompress(truncated, limit: 1 << 20) }
+    }
+}

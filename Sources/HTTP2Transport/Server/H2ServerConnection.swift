@@ -55,6 +55,8 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
         /// Request bytes received whose window credit is held back (reader is slow).
         var heldCredit = 0
         var unreadBytes = 0
+        /// The request's `grpc-encoding` is gzip.
+        var gzip = false
 
         init(id: Int32, maxMessageSize: Int) {
             self.id = id
@@ -256,14 +258,21 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
             stream.heldCredit += bytes.count
         }
         for message in messages {
+            var bytes = message.bytes
             if message.compressed {
-                let error = RPCError(.internal, "compressed message without a supported grpc-encoding")
-                requests.finish(error)
-                failCall(stream, error.status)
-                return
+                do throws(RPCError) {
+                    guard stream.gzip else {
+                        throw RPCError(.internal, "compressed message without a grpc-encoding")
+                    }
+                    bytes = try Gzip.decompress(bytes, limit: limits.maxReceiveMessageSize)
+                } catch {
+                    requests.finish(error)
+                    failCall(stream, error.status)
+                    return
+                }
             }
-            stream.unreadBytes += message.bytes.count
-            requests.yield(message.bytes)
+            stream.unreadBytes += bytes.count
+            requests.yield(bytes)
         }
     }
 
@@ -336,9 +345,12 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
             return
         }
         if let encoding, encoding != "identity" {
-            session.submitResponse(streamID: stream.id, headers: Self.trailersOnly(
-                Status(.unimplemented, "grpc-encoding \(encoding) is not supported"), Metadata()) + [("grpc-accept-encoding", "identity")], body: false)
-            return
+            guard encoding == "gzip" else {
+                session.submitResponse(streamID: stream.id, headers: Self.trailersOnly(
+                    Status(.unimplemented, "grpc-encoding \(encoding) is not supported"), Metadata()) + [("grpc-accept-encoding", Self.acceptEncoding)], body: false)
+                return
+            }
+            stream.gzip = true
         }
         var deadline: ContinuousClock.Instant?
         if let timeout {
@@ -408,7 +420,7 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
     private func startOrResume(_ stream: Stream) {
         if !stream.responseStarted {
             stream.responseStarted = true
-            session.submitResponse(streamID: stream.id, headers: [(":status", "200"), ("content-type", "application/grpc"), ("grpc-accept-encoding", "identity")], body: true)
+            session.submitResponse(streamID: stream.id, headers: [(":status", "200"), ("content-type", "application/grpc"), ("grpc-accept-encoding", Self.acceptEncoding)], body: true)
         } else if stream.deferred {
             stream.deferred = false
             session.resumeData(streamID: stream.id)
@@ -428,6 +440,9 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
         for w in stream.sendWaiters { w.resume(throwing: error) }
         stream.sendWaiters.removeAll()
     }
+
+    /// The message encodings this server accepts.
+    static let acceptEncoding = "identity,gzip"
 
     static func trailerFields(_ status: Status, _ trailers: Metadata) -> [(String, String)] {
         var fields = [("grpc-status", String(status.code.rawValue))]

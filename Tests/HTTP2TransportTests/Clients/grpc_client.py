@@ -74,6 +74,15 @@ try:
             b"", metadata=[("x-user", "ana"), ("x-trace-bin", b"\x00\x01\xfe\xff")])
         trailers = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in call.trailing_metadata()}
         result(code="OK", body=r.decode(), trailers=trailers)
+    elif case == "gzip":
+        r = channel.unary_unary("/test.Echo/Unary", request_serializer=ident, response_deserializer=ident)(
+            b"z" * 100000, compression=grpc.Compression.Gzip)
+        result(code="OK", size=len(r), same=(r == b"z" * 100000))
+    elif case == "gzip_bomb":
+        # 5 MiB of zeros compress to a few KiB: the inflated size is over the 4 MiB limit.
+        r = channel.unary_unary("/test.Echo/Unary", request_serializer=ident, response_deserializer=ident)(
+            b"\0" * (5 << 20), compression=grpc.Compression.Gzip)
+        result(code="OK")
     elif case == "parallel":
         errors = []
         def worker():
