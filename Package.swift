@@ -61,6 +61,11 @@ let package = Package(
             name: "HTTP2Transport",
             dependencies: ["RPC", "CNGHTTP2"]
         ),
+        // The standard gRPC services (health, reflection) and protobuf routing helpers.
+        .target(
+            name: "GRPCServices",
+            dependencies: ["RPC", "BacktestProto"]
+        ),
         .executableTarget(
             name: "backtest",
             dependencies: [
@@ -77,9 +82,14 @@ let package = Package(
             name: "ProtoBench",
             dependencies: ["BacktestProto"]
         ),
+        // Helpers the test targets share: the venv's Python, subprocesses.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "BacktestProtoTests",
-            dependencies: ["BacktestProto"],
+            dependencies: ["BacktestProto", "TestSupport"],
             exclude: ["Interop"]
         ),
         .testTarget(
@@ -88,7 +98,12 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTP2TransportTests",
-            dependencies: ["HTTP2Transport", "RPC"],
+            dependencies: ["HTTP2Transport", "RPC", "TestSupport"],
+            exclude: ["Clients"]
+        ),
+        .testTarget(
+            name: "GRPCServicesTests",
+            dependencies: ["GRPCServices", "HTTP2Transport", "RPC", "BacktestProto", "TestSupport"],
             exclude: ["Clients"]
         ),
     ],

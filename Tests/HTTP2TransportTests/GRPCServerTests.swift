@@ -2,6 +2,7 @@ import Foundation
 import HTTP2Transport
 import RPC
 import Testing
+import TestSupport
 
 /// The real server on 127.0.0.1, called by a real gRPC client (Python grpcio).
 @Suite(.serialized) struct GRPCServerTests {
@@ -12,12 +13,8 @@ import Testing
     }()
 
     func call(_ testCase: String) async throws -> [String: Any] {
-        let out = try await Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/grpc_client.py", String(Self.server.1), testCase])
-        let line = out.text.split(separator: "\n").last.map(String.init) ?? ""
-        guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            Issue.record("client output is not JSON: \(out.text)")
-            return [:]
-        }
+        let (json, out) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(Self.server.1), testCase])
+        #expect(!json.isEmpty, "client output is not JSON: \(out.text)")
         return json
     }
 

@@ -1,18 +1,17 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Protocol violations and floods, as raw frames. Each gets the right GOAWAY (or is
 /// cut off), and a well-behaved client is served right after.
 @Suite(.serialized) struct HTTP2AbuseTests {
     func abuse(_ testCase: String) async throws -> [String: Any] {
         let port = GRPCServerTests.server.1
-        let out = try await Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/h2_abuse.py", String(port), testCase])
-        let line = out.text.split(separator: "\n").last.map(String.init) ?? ""
-        let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+        let (json, out) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), testCase])
         #expect(!json.isEmpty, "h2_abuse.py output: \(out.text)")
         // The server still serves others.
-        let ok = try await Tools.run(Tools.python, ["Tests/HTTP2TransportTests/Clients/grpc_client.py", String(port), "unary"])
-        #expect(ok.text.contains("\"code\": \"OK\""), "after \(testCase): \(ok.text)")
+        let (ok, okOut) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "unary"])
+        #expect(ok["code"] as? String == "OK", "after \(testCase): \(okOut.text)")
         return json
     }
 

@@ -4,7 +4,30 @@
 #include <stddef.h>
 
 // google.protobuf.FileDescriptorSet of proto/ and its imports (protoc --include_imports).
-extern const unsigned char backtest_descriptor_set[];
+// (Accessor functions: arrays of unknown size do not import into Swift.)
+const unsigned char *backtest_descriptor_set(void);
 extern const size_t backtest_descriptor_set_size;
+
+// One file of the set: its serialized FileDescriptorProto and the files it imports.
+typedef struct {
+    const char *name;
+    const unsigned char *data;
+    size_t size;
+    const char *const *dependencies;
+    size_t dependency_count;
+} backtest_descriptor_file;
+
+const backtest_descriptor_file *backtest_descriptor_files(void);
+extern const size_t backtest_descriptor_file_count;
+
+// A fully qualified symbol (service, method, message, enum) and the index of its file;
+// sorted by symbol.
+typedef struct {
+    const char *symbol;
+    size_t file;
+} backtest_descriptor_symbol;
+
+const backtest_descriptor_symbol *backtest_descriptor_symbols(void);
+extern const size_t backtest_descriptor_symbol_count;
 
 #endif

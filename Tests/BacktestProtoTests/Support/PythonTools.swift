@@ -1,49 +1,15 @@
 import Dispatch
 import Foundation
 import Testing
+import TestSupport
 
 /// The test venv's Python (made by tools/setup.sh) and the stubs grpcio-tools
 /// generates from proto/, for tests that check Swift against Python's protobuf.
 enum PythonTools {
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static var python: String { Subprocess.python }
 
-    /// `BACKTEST_PYTHON`, or `.venv/bin/python` in the package root.
-    static var python: String {
-        ProcessInfo.processInfo.environment["BACKTEST_PYTHON"]
-            ?? packageRoot.appendingPathComponent(".venv/bin/python").path
-    }
-
-    struct Output {
-        var status: Int32
-        var text: String
-    }
-
-    /// Runs a command to completion, capturing stdout and stderr together.
-    /// Runs a command to completion, capturing stdout and stderr together. The wait
-    /// happens on a Dispatch thread, never on Swift's cooperative pool: a test blocked
-    /// there could starve the very server tasks its client is waiting for.
-    static func run(_ executable: String, _ arguments: [String]) async throws -> Output {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try runBlocking(executable, arguments) })
-            }
-        }
-    }
-
-    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = packageRoot
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, text: String(decoding: data, as: UTF8.self))
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Subprocess.Output {
+        try await Subprocess.run(executable, arguments)
     }
 
     /// Python stubs for every proto file, generated once per test process.
@@ -55,7 +21,7 @@ enum PythonTools {
             .appendingPathComponent("backtest-stubs-\(ProcessInfo.processInfo.processIdentifier)").path
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let out = try runBlocking(python, [
+            let out = try Subprocess.runBlocking(python, [
                 "-m", "grpc_tools.protoc", "-I", "proto", "--python_out=\(dir)", "--grpc_python_out=\(dir)",
                 "backtest/v1/backtest.proto", "grpc/health/v1/health.proto",
                 "grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto",

@@ -1,25 +1,27 @@
 import Dispatch
 import Foundation
 
-/// The test venv's Python and a process runner (as in BacktestProtoTests).
-enum Tools {
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+/// The test venv's Python (made by tools/setup.sh) and a subprocess runner, for
+/// tests that check our code against real clients and reference implementations.
+public enum Subprocess {
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var python: String {
+    /// `BACKTEST_PYTHON`, or `.venv/bin/python` in the package root.
+    public static var python: String {
         ProcessInfo.processInfo.environment["BACKTEST_PYTHON"]
             ?? packageRoot.appendingPathComponent(".venv/bin/python").path
     }
 
-    struct Output {
-        var status: Int32
-        var text: String
+    public struct Output: Sendable {
+        public var status: Int32
+        public var text: String
     }
 
     /// Runs a command to completion, capturing stdout and stderr together. The wait
     /// happens on a Dispatch thread, never on Swift's cooperative pool: a test blocked
     /// there could starve the very server tasks its client is waiting for.
-    static func run(_ executable: String, _ arguments: [String]) async throws -> Output {
+    public static func run(_ executable: String, _ arguments: [String]) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try runBlocking(executable, arguments) })
@@ -27,7 +29,7 @@ enum Tools {
         }
     }
 
-    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Output {
+    public static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -39,5 +41,16 @@ enum Tools {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Output(status: process.terminationStatus, text: String(decoding: data, as: UTF8.self))
+    }
+}
+
+extension Subprocess {
+    /// Runs `script` (a path from the package root) with the venv's Python and
+    /// returns its last output line parsed as a JSON object (empty when it is not).
+    public static func pythonJSON(_ script: String, _ arguments: [String]) async throws -> (json: [String: Any], output: Output) {
+        let out = try await run(python, [script] + arguments)
+        let line = out.text.split(separator: "\n").last.map(String.init) ?? ""
+        let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        return (json, out)
     }
 }
