@@ -44,6 +44,13 @@ let package = Package(
             pkgConfig: "libnghttp2",
             providers: [.apt(["libnghttp2-dev"])]
         ),
+        // System library: OpenSSL (Debian libssl-dev), for TLS with ALPN h2.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // System library: zlib (Debian zlib1g-dev), for gzip message compression.
         .systemLibrary(
             name: "CZlib",
@@ -59,7 +66,7 @@ let package = Package(
         // HTTP/2 on nghttp2: the server and client transports of the RPC layer.
         .target(
             name: "HTTP2Transport",
-            dependencies: ["RPC", "CNGHTTP2"]
+            dependencies: ["RPC", "CNGHTTP2", "COpenSSL"]
         ),
         // The standard gRPC services (health, reflection) and protobuf routing helpers.
         .target(

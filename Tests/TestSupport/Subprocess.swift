@@ -21,16 +21,19 @@ public enum Subprocess {
     /// Runs a command to completion, capturing stdout and stderr together. The wait
     /// happens on a Dispatch thread, never on Swift's cooperative pool: a test blocked
     /// there could starve the very server tasks its client is waiting for.
-    public static func run(_ executable: String, _ arguments: [String]) async throws -> Output {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try runBlocking(executable, arguments) })
+                continuation.resume(with: Result { try runBlocking(executable, arguments, environment: environment) })
             }
         }
     }
 
-    public static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Output {
+    public static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = packageRoot
@@ -47,8 +50,8 @@ public enum Subprocess {
 extension Subprocess {
     /// Runs `script` (a path from the package root) with the venv's Python and
     /// returns its last output line parsed as a JSON object (empty when it is not).
-    public static func pythonJSON(_ script: String, _ arguments: [String]) async throws -> (json: [String: Any], output: Output) {
-        let out = try await run(python, [script] + arguments)
+    public static func pythonJSON(_ script: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (json: [String: Any], output: Output) {
+        let out = try await run(python, [script] + arguments, environment: environment)
         let line = out.text.split(separator: "\n").last.map(String.init) ?? ""
         let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
         return (json, out)

@@ -16,8 +16,11 @@ public final class GRPCServer: Sendable {
         public var port: Int
         public var maxReceiveMessageSize: Int
         public var maxConcurrentStreams: UInt32
+        /// TLS with ALPN h2 when set; cleartext h2c otherwise.
+        public var tls: TLSContext?
 
-        public init(host: String = "127.0.0.1", port: Int = 0, maxReceiveMessageSize: Int = 4 << 20, maxConcurrentStreams: UInt32 = 100) {
+        public init(host: String = "127.0.0.1", port: Int = 0, maxReceiveMessageSize: Int = 4 << 20, maxConcurrentStreams: UInt32 = 100, tls: TLSContext? = nil) {
+            self.tls = tls
             self.host = host
             self.port = port
             self.maxReceiveMessageSize = maxReceiveMessageSize
@@ -66,7 +69,17 @@ public final class GRPCServer: Sendable {
             var limits = H2ServerConnection.Limits()
             limits.maxReceiveMessageSize = configuration.maxReceiveMessageSize
             limits.session.maxConcurrentStreams = configuration.maxConcurrentStreams
-            let connection = H2ServerConnection(fd: fd, peer: peer, executor: executor, limits: limits) { [weak self] c in
+            let io: any ByteStream
+            if let tls = configuration.tls {
+                guard let stream = TLSStream(fd: fd, context: tls, server: true) else {
+                    Glibc.close(fd)
+                    continue
+                }
+                io = stream
+            } else {
+                io = PlainStream(fd: fd)
+            }
+            let connection = H2ServerConnection(io: io, peer: peer, executor: executor, limits: limits) { [weak self] c in
                 _ = self?.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(c)) }
             }
             let accepted = state.withLock { s -> Bool in
@@ -77,7 +90,7 @@ public final class GRPCServer: Sendable {
             if accepted {
                 connection.start()
             } else {
-                Glibc.close(fd)
+                io.close()
             }
         }
     }

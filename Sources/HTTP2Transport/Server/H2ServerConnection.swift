@@ -21,7 +21,8 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
     }
 
     let queue: DispatchQueue
-    private let fd: Int32
+    private let io: any ByteStream
+    private var fd: Int32 { io.fd }
     private let peer: String
     private let executor: ServerCallExecutor
     private let limits: Limits
@@ -64,13 +65,13 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
         }
     }
 
-    init(fd: Int32, peer: String, executor: ServerCallExecutor, limits: Limits, onClose: @escaping @Sendable (H2ServerConnection) -> Void) {
-        self.fd = fd
+    init(io: any ByteStream, peer: String, executor: ServerCallExecutor, limits: Limits, onClose: @escaping @Sendable (H2ServerConnection) -> Void) {
+        self.io = io
         self.peer = peer
         self.executor = executor
         self.limits = limits
         self.onClose = onClose
-        queue = DispatchQueue(label: "h2.connection.\(fd)")
+        queue = DispatchQueue(label: "h2.connection.\(io.fd)")
     }
 
     deinit {
@@ -109,10 +110,10 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
 
     private func readable() {
         guard !closed else { return }
-        // Bounded: read at most a few buffers per wake-up so one busy connection
-        // cannot starve the queue's other work (handler output, other events).
-        for _ in 0..<4 {
-            switch Socket.read(fd, into: readBuffer) {
+        // Bounded: a few reads per turn so one busy connection cannot starve the
+        // queue's other work (handler output); the rest is picked up next turn.
+        for _ in 0..<8 {
+            switch io.read(into: readBuffer) {
             case .bytes(let n):
                 do {
                     try session.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
@@ -123,8 +124,7 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
                     close()
                     return
                 }
-                if n < readBuffer.count { flush(); return }
-            case .wouldBlock:
+            case .wouldBlock, .needsRead:
                 flush()
                 return
             case .closed, .failed:
@@ -133,36 +133,40 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
             }
         }
         flush()
+        // More may wait in the socket or in TLS buffers, which the read source does not see.
+        queue.async { [weak self] in self?.readable() }
     }
 
     /// Writes what nghttp2 has to send, keeping what the socket does not take.
     private func flush() {
-        guard !closed else { return }
-        if !drainOutput() { return }
-        do {
-            try session.send { chunk in
-                switch Socket.write(fd, chunk) {
-                case .bytes(let n) where n == chunk.count:
-                    return true
-                case .bytes(let n):
-                    output.append(contentsOf: chunk[n...])
-                    return false
-                case .wouldBlock:
-                    output.append(contentsOf: chunk)
-                    return false
-                case .closed, .failed:
-                    closed = true
+        while !closed {
+            guard drainOutput() else { return }  // blocked: the write source or a read resumes
+            var stoppedEarly = false
+            do {
+                try session.send { chunk in
+                    switch io.write(chunk) {
+                    case .bytes(let n) where n == chunk.count:
+                        return true
+                    case .bytes(let n):
+                        // A partial write (TLS writes one record at a time): keep the rest.
+                        output.append(contentsOf: chunk[n...])
+                    case .wouldBlock, .needsRead:
+                        output.append(contentsOf: chunk)
+                    case .closed, .failed:
+                        closed = true
+                    }
+                    stoppedEarly = true
                     return false
                 }
+            } catch {
+                close()
+                return
             }
-        } catch {
-            close()
-            return
+            if closed { close(); return }
+            // nghttp2 had nothing more to send: done.
+            if !stoppedEarly { break }
         }
-        if closed { close(); return }
-        if outputStart < output.count {
-            armWriteSource()
-        } else if !session.wantsRead && !session.wantsWrite {
+        if !closed && !session.wantsRead && !session.wantsWrite {
             close()
         }
     }
@@ -170,11 +174,14 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
     /// Writes buffered output; false while some remains.
     private func drainOutput() -> Bool {
         while outputStart < output.count {
-            let result = output.withUnsafeBytes { Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[outputStart...])) }
+            let result = output.withUnsafeBytes { io.write(UnsafeRawBufferPointer(rebasing: $0[outputStart...])) }
             switch result {
             case .bytes(let n): outputStart += n
             case .wouldBlock:
                 armWriteSource()
+                return false
+            case .needsRead:
+                // The read side retries: readable() ends in flush().
                 return false
             case .closed, .failed:
                 close()
@@ -217,7 +224,7 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
             w.cancel()
             writeSource = nil
         }
-        Glibc.close(fd)
+        io.close()
         onClose(self)
     }
 

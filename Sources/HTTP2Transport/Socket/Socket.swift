@@ -67,6 +67,9 @@ enum Socket {
     enum IOResult {
         case bytes(Int)
         case wouldBlock
+        /// TLS: the write cannot go on until the peer sends (handshake); the next
+        /// readable event retries it.
+        case needsRead
         case closed
         case failed(Int32)
     }

@@ -12,9 +12,17 @@ import time
 
 import grpc
 
+import os
+
 port, case = sys.argv[1], sys.argv[2]
-channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
-    ("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)])
+options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+ca = os.environ.get("GRPC_TEST_CA")
+if ca:
+    # TLS: verify the server's certificate (made at test time for localhost) and its name.
+    creds = grpc.ssl_channel_credentials(root_certificates=open(ca, "rb").read())
+    channel = grpc.secure_channel(f"localhost:{port}", creds, options=options)
+else:
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=options)
 ident = lambda b: b  # noqa: E731 - raw bytes in and out
 
 

@@ -1,0 +1,44 @@
+import Foundation
+import HTTP2Transport
+import RPC
+import Testing
+import TestSupport
+
+/// The same server over TLS (OpenSSL, ALPN h2) with a certificate made at test time,
+/// called by grpcio with certificate and host-name verification.
+@Suite(.serialized) struct TLSTests {
+    static let fixture: (server: GRPCServer, port: Int, ca: String) = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let made = try! Subprocess.runBlocking("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem",
+        ])
+        precondition(made.status == 0, made.text)
+        let tls = try! TLSContext.server(certificateChainFile: "\(dir)/cert.pem", privateKeyFile: "\(dir)/key.pem")
+        let server = GRPCServer(configuration: .init(tls: tls), executor: ServerCallExecutor(router: TestService.router()))
+        return (server, try! server.start(), "\(dir)/cert.pem")
+    }()
+
+    func call(_ testCase: String) async throws -> [String: Any] {
+        let (json, out) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py",
+                                                          [String(Self.fixture.port), testCase], environment: ["GRPC_TEST_CA": Self.fixture.ca])
+        #expect(!json.isEmpty, "\(out.text)")
+        return json
+    }
+
+    @Test func unaryAndStreamingOverTLS() async throws {
+        #expect(try await call("unary")["code"] as? String == "OK")
+        let stream = try await call("server_stream")
+        #expect(stream["count"] as? Int == 1000)
+        #expect(try await call("near_limit")["size"] as? Int == (4 << 20) - 64)
+        #expect(try await call("client_stream")["reply"] as? String == "500 messages, 125250 bytes")
+    }
+
+    @Test func badCertificateFilesAreClearErrors() {
+        #expect(throws: TLSContext.Error.self) {
+            try TLSContext.server(certificateChainFile: "/nonexistent.pem", privateKeyFile: "/nonexistent.key")
+        }
+    }
+}
