@@ -96,12 +96,22 @@ import TestSupport
         #expect(r["code"] as? String == "OK", "\(r)")
     }
 
-    /// Every call's task has ended: nothing leaks after cancellations and deadlines.
+    @Test func thousandsOfCancelledStreamsLeaveNothingBehind() async throws {
+        let r = try await call("churn")
+        #expect(r["cancelled"] as? Int == 1800, "\(r)")
+        #expect(r["expired"] as? Int == 900, "\(r)")
+        try await Self.waitForIdle()
+    }
+
+    /// Every call's task has ended and every stream is gone: nothing leaks after
+    /// cancellations and deadlines.
     static func waitForIdle() async throws {
         let deadline = ContinuousClock.now + .seconds(5)
-        while server.0.executor.activeCalls > 0 && ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline {
+            if server.0.executor.activeCalls == 0, await server.0.openStreamCount() == 0 { break }
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(server.0.executor.activeCalls == 0)
+        #expect(await server.0.openStreamCount() == 0)
     }
 }

@@ -64,6 +64,14 @@ public final class GRPCServer: Sendable {
     /// Open client connections.
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
+    /// HTTP/2 streams open across all connections; back to zero when every call has
+    /// ended, however it ended.
+    public func openStreamCount() async -> Int {
+        var total = 0
+        for c in state.withLock({ Array($0.connections.values) }) { total += await c.streamCount() }
+        return total
+    }
+
     private func acceptAll(_ listener: Int32) {
         while let (fd, peer) = Socket.accept(listener) {
             var limits = H2ServerConnection.Limits()

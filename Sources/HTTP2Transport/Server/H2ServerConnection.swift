@@ -101,6 +101,11 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
         }
     }
 
+    /// Streams open on this connection (for leak checks and metrics).
+    func streamCount() async -> Int {
+        await withCheckedContinuation { c in queue.async { c.resume(returning: self.streams.count) } }
+    }
+
     /// Closes now, cancelling every call.
     func forceClose() {
         queue.async { [self] in close() }

@@ -91,6 +91,33 @@ try:
         r = channel.unary_unary("/test.Echo/Unary", request_serializer=ident, response_deserializer=ident)(
             b"\0" * (5 << 20), compression=grpc.Compression.Gzip)
         result(code="OK")
+    elif case == "churn":
+        # Thousands of streams that end badly: cancelled mid-stream, or past their
+        # deadline. Spread over three connections: each stays under the server's
+        # Rapid Reset limit (1000 resets in a burst per connection).
+        cancelled = expired = 0
+        others = {}
+        for _ in range(3):
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)])
+            stream = ch.unary_stream("/test.Echo/ServerStream", request_serializer=ident, response_deserializer=ident)
+            sleep = ch.unary_unary("/test.Echo/Sleep", request_serializer=ident, response_deserializer=ident)
+            for batch in range(10):
+                calls = [stream(b"1000000") for _ in range(60)]
+                for c in calls:
+                    next(c)
+                    c.cancel()
+                    cancelled += 1
+                for f in [sleep.future(b"", timeout=0.05) for _ in range(30)]:
+                    try:
+                        f.result()
+                    except grpc.RpcError as e:
+                        if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                            expired += 1
+                        else:
+                            key = f"{e.code().name}: {e.details()}"
+                            others[key] = others.get(key, 0) + 1
+            ch.close()
+        result(code="OK", cancelled=cancelled, expired=expired, others=others)
     elif case == "parallel":
         errors = []
         def worker():
