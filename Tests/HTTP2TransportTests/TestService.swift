@@ -12,6 +12,13 @@ enum TestService {
                 try await writer.write(Array(String(i).utf8))
             }
         }
+        router.serverStreaming("/test.Echo/SlowStream", decode: raw, encode: raw) { request, writer, _ in
+            let count = Int(String(decoding: request, as: UTF8.self)) ?? 0
+            for i in 0..<count {
+                try await Task.sleep(for: .milliseconds(10))
+                try await writer.write(Array(String(i).utf8))
+            }
+        }
         router.clientStreaming("/test.Echo/ClientStream", decode: raw, encode: raw) { requests, _ in
             var count = 0, bytes = 0
             for try await message in requests {

@@ -118,6 +118,13 @@ try:
                             others[key] = others.get(key, 0) + 1
             ch.close()
         result(code="OK", cancelled=cancelled, expired=expired, others=others)
+    elif case == "sleep_long":
+        unary("Sleep", b"", timeout=30)
+        result(code="OK")
+    elif case == "slow_stream":
+        call = channel.unary_stream("/test.Echo/SlowStream", request_serializer=ident, response_deserializer=ident)
+        msgs = list(call(b"150"))
+        result(code="OK", count=len(msgs))
     elif case == "parallel":
         errors = []
         def worker():

@@ -1,0 +1,41 @@
+import Foundation
+import HTTP2Transport
+import RPC
+import Testing
+import TestSupport
+
+/// Shutdown: GOAWAY, in-flight calls drain to the end, then the server is gone.
+@Suite struct GracefulShutdownTests {
+    @Test func inFlightStreamsFinishAndNewCallsAreRefused() async throws {
+        let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: TestService.router()))
+        let port = try server.start()
+        let script = "Tests/HTTP2TransportTests/Clients/grpc_client.py"
+        // 150 messages, 10 ms apart: about 1.5 s of streaming.
+        async let streaming = Subprocess.pythonJSON(script, [String(port), "slow_stream"])
+        try await Task.sleep(for: .milliseconds(600))
+        let started = ContinuousClock.now
+        await server.shutdown(grace: .seconds(10))
+        let drained = ContinuousClock.now - started
+        let r = try await streaming.json
+        #expect(r["code"] as? String == "OK", "\(r)")
+        #expect(r["count"] as? Int == 150, "\(r)")
+        // It waited for the stream, not for the whole grace period.
+        #expect(drained < .seconds(5))
+        #expect(server.executor.activeCalls == 0)
+        #expect(server.connectionCount == 0)
+        let after = try await Subprocess.pythonJSON(script, [String(port), "unary"]).json
+        #expect(after["code"] as? String == "UNAVAILABLE", "\(after)")
+    }
+
+    @Test func graceRunsOutThenCallsAreCancelled() async throws {
+        let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: TestService.router()))
+        let port = try server.start()
+        async let sleeping = Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "sleep_long"])
+        try await Task.sleep(for: .milliseconds(500))
+        await server.shutdown(grace: .milliseconds(300))
+        let r = try await sleeping.json
+        #expect(["UNAVAILABLE", "CANCELLED"].contains(r["code"] as? String ?? ""), "\(r)")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(server.executor.activeCalls == 0)
+    }
+}
