@@ -13,7 +13,4 @@ static const unsigned char CNGHTTP2_FLAG_END_STREAM = NGHTTP2_FLAG_END_STREAM;
 static const unsigned int CNGHTTP2_DATA_FLAG_EOF = NGHTTP2_DATA_FLAG_EOF;
 static const unsigned int CNGHTTP2_DATA_FLAG_NO_END_STREAM = NGHTTP2_DATA_FLAG_NO_END_STREAM;
 
-static inline int cnghttp2_is_request_headers(const nghttp2_frame *frame) {
-    return frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST;
-}
 #endif

@@ -4,13 +4,9 @@ import RPC
 import Glibc
 #endif
 
-/// One client connection: the socket, its nghttp2 session and its streams.
-///
-/// Everything mutable here is confined to `queue`, a serial queue: nghttp2 callbacks
-/// run on it (they are called from `receive`/`flush`, which run on it), and
-/// handlers reach it only through `queue.async`. That is the invariant behind
-/// `@unchecked Sendable`.
-final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
+/// A server connection: its streams, each one call run by the executor.
+/// Stream state is confined to `queue` like everything in `H2Connection`.
+final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked Sendable {
     struct Limits {
         var maxReceiveMessageSize = 4 << 20
         /// Response bytes queued per stream before a streaming handler waits.
@@ -20,22 +16,11 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
         var session = NGHTTP2Session.Settings()
     }
 
-    let queue: DispatchQueue
-    private let io: any ByteStream
-    private var fd: Int32 { io.fd }
     private let peer: String
     private let executor: ServerCallExecutor
     private let limits: Limits
     private let onClose: @Sendable (H2ServerConnection) -> Void
-    private var session: NGHTTP2Session!
     private var streams: [Int32: Stream] = [:]
-    private var readSource: (any DispatchSourceRead)?
-    private var writeSource: (any DispatchSourceWrite)?
-    private var writeSourceActive = false
-    private var output: [UInt8] = []
-    private var outputStart = 0
-    private var closed = false
-    private var readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
 
     /// One request/response exchange.
     final class Stream {
@@ -45,10 +30,8 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
         var requests: RequestStream?
         var task: Task<Void, Never>?
         /// Framed response messages waiting for nghttp2 to ask for them.
-        var pending: [[UInt8]] = []
-        var pendingHead = 0
-        var pendingOffset = 0
-        var pendingBytes = 0
+        var pending = OutboundMessages()
+        var callStarted = false
         var responseStarted = false
         var deferred = false
         var finish: (Status, Metadata)?
@@ -66,35 +49,26 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
     }
 
     init(io: any ByteStream, peer: String, executor: ServerCallExecutor, limits: Limits, onClose: @escaping @Sendable (H2ServerConnection) -> Void) {
-        self.io = io
         self.peer = peer
         self.executor = executor
         self.limits = limits
         self.onClose = onClose
-        queue = DispatchQueue(label: "h2.connection.\(io.fd)")
+        super.init(io: io, label: "h2.server")
     }
 
-    deinit {
-        readBuffer.deallocate()
-    }
-
-    /// Starts reading; call once.
+    /// Starts serving; call once.
     func start() {
-        queue.async { [self] in
-            session = NGHTTP2Session(serverWith: limits.session)
+        start { [unowned self] in
+            let session = NGHTTP2Session(serverWith: limits.session)
             session.delegate = self
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [weak self] in self?.readable() }
-            readSource = source
-            source.resume()
-            flush()
+            return session
         }
     }
 
     /// Graceful shutdown, first step: tell the client no new streams will be served.
     func beginShutdown() {
         queue.async { [self] in
-            guard !closed else { return }
+            guard !closed, session != nil else { return }
             session.submitShutdownNotice()
             session.submitGoaway(errorCode: 0)
             flush()
@@ -111,141 +85,32 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
         queue.async { [self] in close() }
     }
 
-    // MARK: Socket I/O
-
-    private func readable() {
-        guard !closed else { return }
-        // Bounded: a few reads per turn so one busy connection cannot starve the
-        // queue's other work (handler output); the rest is picked up next turn.
-        for _ in 0..<8 {
-            switch io.read(into: readBuffer) {
-            case .bytes(let n):
-                do {
-                    try session.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
-                } catch {
-                    // nghttp2 queued a GOAWAY where the protocol calls for one; flush it, then close.
-                    session.terminate(errorCode: NGHTTP2Session.protocolError)
-                    flush()
-                    close()
-                    return
-                }
-            case .wouldBlock, .needsRead:
-                flush()
-                return
-            case .closed, .failed:
-                close()
-                return
-            }
-        }
-        flush()
-        // More may wait in the socket or in TLS buffers, which the read source does not see.
-        queue.async { [weak self] in self?.readable() }
-    }
-
-    /// Writes what nghttp2 has to send, keeping what the socket does not take.
-    private func flush() {
-        while !closed {
-            guard drainOutput() else { return }  // blocked: the write source or a read resumes
-            var stoppedEarly = false
-            do {
-                try session.send { chunk in
-                    switch io.write(chunk) {
-                    case .bytes(let n) where n == chunk.count:
-                        return true
-                    case .bytes(let n):
-                        // A partial write (TLS writes one record at a time): keep the rest.
-                        output.append(contentsOf: chunk[n...])
-                    case .wouldBlock, .needsRead:
-                        output.append(contentsOf: chunk)
-                    case .closed, .failed:
-                        closed = true
-                    }
-                    stoppedEarly = true
-                    return false
-                }
-            } catch {
-                close()
-                return
-            }
-            if closed { close(); return }
-            // nghttp2 had nothing more to send: done.
-            if !stoppedEarly { break }
-        }
-        if !closed && !session.wantsRead && !session.wantsWrite {
-            close()
-        }
-    }
-
-    /// Writes buffered output; false while some remains.
-    private func drainOutput() -> Bool {
-        while outputStart < output.count {
-            let result = output.withUnsafeBytes { io.write(UnsafeRawBufferPointer(rebasing: $0[outputStart...])) }
-            switch result {
-            case .bytes(let n): outputStart += n
-            case .wouldBlock:
-                armWriteSource()
-                return false
-            case .needsRead:
-                // The read side retries: readable() ends in flush().
-                return false
-            case .closed, .failed:
-                close()
-                return false
-            }
-        }
-        output.removeAll(keepingCapacity: output.count <= 1 << 20)
-        outputStart = 0
-        return true
-    }
-
-    private func armWriteSource() {
-        if writeSource == nil {
-            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                if self.drainOutput() {
-                    self.writeSource?.suspend()
-                    self.writeSourceActive = false
-                    self.flush()
-                }
-            }
-            writeSource = source
-        }
-        if !writeSourceActive {
-            writeSourceActive = true
-            writeSource?.resume()
-        }
-    }
-
-    private func close() {
-        guard readSource != nil || !closed else { return }
-        closed = true
+    override func connectionClosed() {
         for stream in streams.values { endStream(stream, error: RPCError(.unavailable, "connection closed")) }
         streams.removeAll()
-        readSource?.cancel()
-        readSource = nil
-        if let w = writeSource {
-            if !writeSourceActive { w.resume() }
-            w.cancel()
-            writeSource = nil
-        }
-        io.close()
         onClose(self)
     }
 
     // MARK: nghttp2 callbacks (on `queue`)
 
-    func sessionBeginRequest(streamID: Int32) {
-        streams[streamID] = Stream(id: streamID, maxMessageSize: limits.maxReceiveMessageSize)
+    func sessionBeginHeaders(streamID: Int32) {
+        // A second HEADERS block on a stream is the client's trailers.
+        if streams[streamID] == nil {
+            streams[streamID] = Stream(id: streamID, maxMessageSize: limits.maxReceiveMessageSize)
+        }
     }
 
     func sessionHeader(streamID: Int32, name: String, value: String) {
-        streams[streamID]?.headers.append((name, value))
+        guard let stream = streams[streamID], !stream.callStarted else { return }
+        stream.headers.append((name, value))
     }
 
-    func sessionRequestHeadersComplete(streamID: Int32, endStream: Bool) {
+    func sessionHeadersComplete(streamID: Int32, endStream: Bool) {
         guard let stream = streams[streamID] else { return }
-        startCall(stream)
+        if !stream.callStarted {
+            stream.callStarted = true
+            startCall(stream)
+        }
         if endStream { stream.requests?.finish() }
     }
 
@@ -299,39 +164,21 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
     }
 
     func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult {
-        guard let stream = streams[streamID] else { return .data(count: 0, trailers: []) }
-        var written = 0
-        while written < buffer.count, stream.pendingHead < stream.pending.count {
-            let chunk = stream.pending[stream.pendingHead]
-            let n = min(buffer.count - written, chunk.count - stream.pendingOffset)
-            chunk.withUnsafeBytes { src in
-                (buffer.baseAddress! + written).copyMemory(from: src.baseAddress! + stream.pendingOffset, byteCount: n)
-            }
-            written += n
-            stream.pendingOffset += n
-            if stream.pendingOffset == chunk.count {
-                stream.pendingHead += 1
-                stream.pendingOffset = 0
-            }
-        }
-        stream.pendingBytes -= written
-        if stream.pendingHead == stream.pending.count {
-            stream.pending.removeAll(keepingCapacity: true)
-            stream.pendingHead = 0
-        }
-        if stream.pendingBytes < limits.sendHighWater / 2, !stream.sendWaiters.isEmpty {
+        guard let stream = streams[streamID] else { return .data(count: 0, end: .trailers([])) }
+        let written = stream.pending.copy(into: buffer)
+        if stream.pending.byteCount < limits.sendHighWater / 2, !stream.sendWaiters.isEmpty {
             let waiters = stream.sendWaiters
             stream.sendWaiters.removeAll()
             for w in waiters { w.resume() }
         }
-        if stream.pendingBytes == 0, let (status, trailers) = stream.finish {
-            return .data(count: written, trailers: Self.trailerFields(status, trailers))
+        if stream.pending.isEmpty, let (status, trailers) = stream.finish {
+            return .data(count: written, end: .trailers(Self.trailerFields(status, trailers)))
         }
         if written == 0 {
             stream.deferred = true
             return .deferred
         }
-        return .data(count: written, trailers: nil)
+        return .data(count: written, end: nil)
     }
 
     // MARK: Calls
@@ -406,9 +253,8 @@ final class H2ServerConnection: @unchecked Sendable, NGHTTP2SessionDelegate {
             return
         }
         stream.pending.append(frame)
-        stream.pendingBytes += frame.count
         startOrResume(stream)
-        if stream.pendingBytes > limits.sendHighWater {
+        if stream.pending.byteCount > limits.sendHighWater {
             stream.sendWaiters.append(ready)
         } else {
             ready.resume()

@@ -1,14 +1,16 @@
 import CNGHTTP2
 
 /// What an HTTP/2 session reports, on its owner's executor, while it parses input.
+/// A HEADERS block is announced, its fields given one by one, then completed.
 protocol NGHTTP2SessionDelegate: AnyObject {
-    func sessionBeginRequest(streamID: Int32)
+    func sessionBeginHeaders(streamID: Int32)
     func sessionHeader(streamID: Int32, name: String, value: String)
-    func sessionRequestHeadersComplete(streamID: Int32, endStream: Bool)
+    func sessionHeadersComplete(streamID: Int32, endStream: Bool)
     func sessionData(streamID: Int32, bytes: UnsafeRawBufferPointer)
+    /// A DATA frame ended the peer's side of the stream.
     func sessionEndStream(streamID: Int32)
     func sessionStreamClosed(streamID: Int32, errorCode: UInt32)
-    /// Fill `buffer` with the stream's next response bytes.
+    /// Fill `buffer` with the stream's next body bytes.
     func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult
 }
 
@@ -17,11 +19,17 @@ protocol NGHTTP2SessionDelegate: AnyObject {
 /// executor calls every method (the connection's queue).
 final class NGHTTP2Session {
     enum ReadResult {
-        /// `count` bytes written; with `trailers`, the response body ends there and
-        /// these trailers follow.
-        case data(count: Int, trailers: [(String, String)]?)
+        /// `count` bytes written; with `end`, the body ends there.
+        case data(count: Int, end: End?)
         /// Nothing to send now; `resumeData` when there is.
         case deferred
+    }
+
+    enum End {
+        /// The stream's side ends with this DATA frame (a client's request).
+        case endStream
+        /// Trailers follow and end the stream (a server's response).
+        case trailers([(String, String)])
     }
 
     struct Settings {
@@ -50,7 +58,17 @@ final class NGHTTP2Session {
     private var session: OpaquePointer?
     weak var delegate: (any NGHTTP2SessionDelegate)?
 
-    init(serverWith settings: Settings) {
+    /// A server session.
+    convenience init(serverWith settings: Settings) {
+        self.init(settings: settings, server: true)
+    }
+
+    /// A client session; the caller writes the connection preface through `send`.
+    convenience init(clientWith settings: Settings) {
+        self.init(settings: settings, server: false)
+    }
+
+    private init(settings: Settings, server: Bool) {
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
         defer { nghttp2_session_callbacks_del(callbacks) }
@@ -66,7 +84,11 @@ final class NGHTTP2Session {
         nghttp2_option_set_max_continuations(option, settings.maxContinuations)
 
         var s: OpaquePointer?
-        nghttp2_session_server_new2(&s, callbacks, nil, option)
+        if server {
+            nghttp2_session_server_new2(&s, callbacks, nil, option)
+        } else {
+            nghttp2_session_client_new2(&s, callbacks, nil, option)
+        }
         session = s
         nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
 
@@ -120,6 +142,17 @@ final class NGHTTP2Session {
         }
     }
 
+    /// Opens a stream with request headers; its body comes from `sessionReadData`.
+    /// Returns the stream id, or nil when no stream can be opened (GOAWAY received,
+    /// ids exhausted).
+    func submitRequest(headers: [(String, String)]) -> Int32? {
+        Self.withNameValues(headers) { nva, count in
+            var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readCallback)
+            let id = nghttp2_submit_request(session, nil, nva, count, &provider, nil)
+            return id > 0 ? id : nil
+        }
+    }
+
     func resumeData(streamID: Int32) {
         _ = nghttp2_session_resume_data(session, streamID)
     }
@@ -159,12 +192,12 @@ final class NGHTTP2Session {
 
     private static func install(_ cbs: OpaquePointer?) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, user in
-            guard let frame, cnghttp2_is_request_headers(frame) != 0 else { return 0 }
-            sessionOwner(user).delegate?.sessionBeginRequest(streamID: frame.pointee.hd.stream_id)
+            guard let frame, frame.pointee.hd.type == CNGHTTP2_HEADERS else { return 0 }
+            sessionOwner(user).delegate?.sessionBeginHeaders(streamID: frame.pointee.hd.stream_id)
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(cbs) { _, frame, name, nameLength, value, valueLength, _, user in
-            guard let frame, cnghttp2_is_request_headers(frame) != 0 else { return 0 }
+            guard let frame, frame.pointee.hd.type == CNGHTTP2_HEADERS else { return 0 }
             let n = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
             let v = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
             sessionOwner(user).delegate?.sessionHeader(streamID: frame.pointee.hd.stream_id, name: n, value: v)
@@ -175,9 +208,9 @@ final class NGHTTP2Session {
             let id = frame.pointee.hd.stream_id
             let endStream = frame.pointee.hd.flags & CNGHTTP2_FLAG_END_STREAM != 0
             let delegate = sessionOwner(user).delegate
-            if cnghttp2_is_request_headers(frame) != 0 {
-                delegate?.sessionRequestHeadersComplete(streamID: id, endStream: endStream)
-            } else if endStream && (frame.pointee.hd.type == CNGHTTP2_DATA || frame.pointee.hd.type == CNGHTTP2_HEADERS) {
+            if frame.pointee.hd.type == CNGHTTP2_HEADERS {
+                delegate?.sessionHeadersComplete(streamID: id, endStream: endStream)
+            } else if endStream && frame.pointee.hd.type == CNGHTTP2_DATA {
                 delegate?.sessionEndStream(streamID: id)
             }
             return 0
@@ -199,10 +232,15 @@ final class NGHTTP2Session {
         switch delegate.sessionReadData(streamID: id, into: UnsafeMutableRawBufferPointer(start: buf, count: length)) {
         case .deferred:
             return Int(CNGHTTP2_ERR_DEFERRED)
-        case .data(let count, let trailers):
-            if let trailers {
+        case .data(let count, let end):
+            switch end {
+            case .endStream?:
+                flags.pointee |= CNGHTTP2_DATA_FLAG_EOF
+            case .trailers(let trailers)?:
                 flags.pointee |= CNGHTTP2_DATA_FLAG_EOF | CNGHTTP2_DATA_FLAG_NO_END_STREAM
                 NGHTTP2Session.withNameValues(trailers) { nva, n in _ = nghttp2_submit_trailer(session, id, nva, n) }
+            case nil:
+                break
             }
             return count
         }

@@ -1,0 +1,168 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The I/O half of an HTTP/2 connection, shared by server and client: the byte
+/// stream, its nghttp2 session, reading into the session and flushing what it has
+/// to send. Subclasses handle streams (they are the session's delegate).
+///
+/// Everything mutable is confined to `queue`, a serial queue: nghttp2 callbacks run
+/// on it (from `readable`/`flush`), and other threads reach it only through
+/// `queue.async`. That is the invariant behind `@unchecked Sendable`.
+class H2Connection: @unchecked Sendable {
+    let queue: DispatchQueue
+    let io: any ByteStream
+    var session: NGHTTP2Session!
+    private(set) var closed = false
+    private var readSource: (any DispatchSourceRead)?
+    private var writeSource: (any DispatchSourceWrite)?
+    private var writeSourceActive = false
+    private var output: [UInt8] = []
+    private var outputStart = 0
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+
+    init(io: any ByteStream, label: String) {
+        self.io = io
+        queue = DispatchQueue(label: "\(label).\(io.fd)")
+    }
+
+    deinit {
+        readBuffer.deallocate()
+    }
+
+    /// Starts reading, on `queue`, with the session `makeSession` builds.
+    func start(_ makeSession: @escaping @Sendable () -> NGHTTP2Session) {
+        queue.async { [self] in
+            session = makeSession()
+            let source = DispatchSource.makeReadSource(fileDescriptor: io.fd, queue: queue)
+            source.setEventHandler { [weak self] in self?.readable() }
+            readSource = source
+            source.resume()
+            flush()
+        }
+    }
+
+    /// Called once, on `queue`, when the connection has closed.
+    func connectionClosed() {}
+
+    private func readable() {
+        guard !closed else { return }
+        // Bounded: a few reads per turn so one busy connection cannot starve the
+        // queue's other work (handler output); the rest is picked up next turn.
+        for _ in 0..<8 {
+            switch io.read(into: readBuffer) {
+            case .bytes(let n):
+                do {
+                    try session.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+                } catch {
+                    // nghttp2 queued a GOAWAY where the protocol calls for one; flush it, then close.
+                    session.terminate(errorCode: NGHTTP2Session.protocolError)
+                    flush()
+                    close()
+                    return
+                }
+            case .wouldBlock, .needsRead:
+                flush()
+                return
+            case .closed, .failed:
+                close()
+                return
+            }
+        }
+        flush()
+        // More may wait in the socket or in TLS buffers, which the read source does not see.
+        queue.async { [weak self] in self?.readable() }
+    }
+
+    /// Writes what nghttp2 has to send, keeping what the socket does not take.
+    func flush() {
+        while !closed {
+            guard drainOutput() else { return }  // blocked: the write source or a read resumes
+            var stoppedEarly = false
+            var failed = false
+            do {
+                try session.send { chunk in
+                    switch io.write(chunk) {
+                    case .bytes(let n) where n == chunk.count:
+                        return true
+                    case .bytes(let n):
+                        // A partial write (TLS writes one record at a time): keep the rest.
+                        output.append(contentsOf: chunk[n...])
+                    case .wouldBlock, .needsRead:
+                        output.append(contentsOf: chunk)
+                    case .closed, .failed:
+                        failed = true
+                    }
+                    stoppedEarly = true
+                    return false
+                }
+            } catch {
+                failed = true
+            }
+            if failed { close(); return }
+            // nghttp2 had nothing more to send: done.
+            if !stoppedEarly { break }
+        }
+        if !closed && !session.wantsRead && !session.wantsWrite {
+            close()
+        }
+    }
+
+    /// Writes buffered output; false while some remains.
+    private func drainOutput() -> Bool {
+        while outputStart < output.count {
+            let result = output.withUnsafeBytes { io.write(UnsafeRawBufferPointer(rebasing: $0[outputStart...])) }
+            switch result {
+            case .bytes(let n): outputStart += n
+            case .wouldBlock:
+                armWriteSource()
+                return false
+            case .needsRead:
+                // The read side retries: readable() ends in flush().
+                return false
+            case .closed, .failed:
+                close()
+                return false
+            }
+        }
+        output.removeAll(keepingCapacity: output.count <= 1 << 20)
+        outputStart = 0
+        return true
+    }
+
+    private func armWriteSource() {
+        if writeSource == nil {
+            let source = DispatchSource.makeWriteSource(fileDescriptor: io.fd, queue: queue)
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                if self.drainOutput() {
+                    self.writeSource?.suspend()
+                    self.writeSourceActive = false
+                    self.flush()
+                }
+            }
+            writeSource = source
+        }
+        if !writeSourceActive {
+            writeSourceActive = true
+            writeSource?.resume()
+        }
+    }
+
+    /// Closes the connection (idempotent); subclasses end their streams in
+    /// `connectionClosed`.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        readSource?.cancel()
+        readSource = nil
+        if let w = writeSource {
+            if !writeSourceActive { w.resume() }
+            w.cancel()
+            writeSource = nil
+        }
+        io.close()
+        connectionClosed()
+    }
+}
