@@ -11,7 +11,7 @@ import TestSupport
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)").path
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let made = try! Subprocess.runBlocking("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
             "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem",
         ])

@@ -19,11 +19,13 @@ public enum Subprocess {
     }
 
     /// Runs a command to completion, capturing stdout and stderr together. The wait
-    /// happens on a Dispatch thread, never on Swift's cooperative pool: a test blocked
-    /// there could starve the very server tasks its client is waiting for.
+    /// happens on a thread of its own, never on Swift's cooperative pool: a test
+    /// blocked there could starve the very server tasks its client is waiting for.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+        // A thread of its own: Dispatch's global queue has about one thread per core,
+        // and blocking those would stall the code under test that uses them.
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 continuation.resume(with: Result { try runBlocking(executable, arguments, environment: environment) })
             }
         }

@@ -1,3 +1,4 @@
+import RPC
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -91,5 +92,45 @@ enum Socket {
         case EAGAIN, EWOULDBLOCK, EINTR: return .wouldBlock
         default: return .failed(errno)
         }
+    }
+}
+
+extension Socket {
+    /// Connects to an IPv4 address or a host name, waiting at most `timeout`; the
+    /// returned socket is non-blocking with TCP_NODELAY. Errors are UNAVAILABLE.
+    static func connect(host: String, port: Int, timeout: Duration) throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else {
+            throw RPCError(.unavailable, "cannot resolve \(host)")
+        }
+        defer { freeaddrinfo(list) }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw RPCError(.unavailable, "socket: \(String(cString: strerror(errno)))") }
+        var rc = Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen)
+        if rc != 0 && errno == EINPROGRESS {
+            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let (s, atto) = timeout.components
+            let ms = Int32(clamping: s * 1000 + atto / 1_000_000_000_000_000)
+            if poll(&pfd, 1, ms) == 1 {
+                var err: Int32 = 0
+                var len = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+                rc = err == 0 ? 0 : -1
+                errno = err
+            } else {
+                errno = ETIMEDOUT
+            }
+        }
+        guard rc == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw RPCError(.unavailable, "cannot connect to \(host):\(port): \(String(cString: strerror(e)))")
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return fd
     }
 }

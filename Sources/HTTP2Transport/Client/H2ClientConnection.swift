@@ -1,0 +1,220 @@
+import RPC
+import Synchronization
+
+/// A client connection: the calls it carries, one HTTP/2 stream each.
+/// Stream state is confined to `queue` like everything in `H2Connection`.
+final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked Sendable {
+    struct Options {
+        var authority: String
+        var scheme: String
+        var maxReceiveMessageSize: Int
+        var sendHighWater = 1 << 20
+    }
+
+    /// One call's stream; fields are touched on the connection's queue only.
+    final class Stream: @unchecked Sendable {
+        let call: ClientCall
+        var id: Int32 = 0
+        var pending = OutboundMessages()
+        var halfClosed = false
+        var deferred = false
+        var headersDone = false
+        var headers: [(String, String)] = []
+        var trailers: [(String, String)] = []
+        var gzip = false
+        var deframer: MessageDeframer
+        var sendWaiters: [CheckedContinuation<Void, any Error>] = []
+
+        init(call: ClientCall, maxMessageSize: Int) {
+            self.call = call
+            deframer = MessageDeframer(maxMessageSize: maxMessageSize)
+        }
+    }
+
+    private let options: Options
+    private var streams: [Int32: Stream] = [:]
+
+    init(io: any ByteStream, options: Options) {
+        self.options = options
+        super.init(io: io, label: "h2.client")
+    }
+
+    func start() {
+        start { [unowned self] in
+            let session = NGHTTP2Session(clientWith: NGHTTP2Session.Settings())
+            session.delegate = self
+            return session
+        }
+    }
+
+    /// Usable for new calls: not closed and not told to go away.
+    var isOpen: Bool { state.withLock { $0 } }
+    private let state = Mutex(true)
+
+    // MARK: Calls (from ClientCall, through `queue`)
+
+    func open(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?) {
+        queue.async { [self] in
+            guard !closed, session != nil else {
+                stream.call.complete(Status(.unavailable, "connection closed"), trailers: Metadata())
+                return
+            }
+            var headers = [(":method", "POST"), (":scheme", options.scheme), (":path", path), (":authority", options.authority),
+                           ("content-type", "application/grpc"), ("te", "trailers"), ("user-agent", "backtest-grpc/1"),
+                           ("grpc-accept-encoding", H2ServerConnection.acceptEncoding)]
+            if let timeout { headers.append(("grpc-timeout", GRPCTimeout.format(timeout))) }
+            headers += metadata.headerFields()
+            guard let id = session.submitRequest(headers: headers) else {
+                stream.call.complete(Status(.unavailable, "the connection takes no new streams"), trailers: Metadata())
+                return
+            }
+            stream.id = id
+            streams[id] = stream
+            flush()
+        }
+    }
+
+    func send(_ stream: Stream, _ frame: [UInt8], _ ready: CheckedContinuation<Void, any Error>) {
+        queue.async { [self] in
+            guard stream.id != 0, streams[stream.id] === stream, !stream.halfClosed else {
+                ready.resume(throwing: RPCError(.cancelled, "the call has ended"))
+                return
+            }
+            stream.pending.append(frame)
+            if stream.pending.byteCount > options.sendHighWater {
+                stream.sendWaiters.append(ready)
+            } else {
+                ready.resume()
+            }
+            resume(stream)
+        }
+    }
+
+    func closeSend(_ stream: Stream) {
+        queue.async { [self] in
+            guard streams[stream.id] === stream, !stream.halfClosed else { return }
+            stream.halfClosed = true
+            resume(stream)
+        }
+    }
+
+    /// Resets the stream and ends the call with `status` (cancellation, deadline).
+    func reset(_ stream: Stream, _ status: Status) {
+        queue.async { [self] in
+            // First: sending the reset closes the stream, and its close callback would
+            // otherwise set the status (CANCELLED) before ours.
+            stream.call.complete(status, trailers: Metadata())
+            if streams[stream.id] === stream {
+                session.resetStream(streamID: stream.id, errorCode: NGHTTP2Session.cancel)
+                flush()
+            }
+        }
+    }
+
+    private func resume(_ stream: Stream) {
+        if stream.deferred {
+            stream.deferred = false
+            session.resumeData(streamID: stream.id)
+        }
+        flush()
+    }
+
+    override func connectionClosed() {
+        state.withLock { $0 = false }
+        for stream in streams.values {
+            for w in stream.sendWaiters { w.resume(throwing: RPCError(.unavailable, "connection closed")) }
+            stream.call.complete(Status(.unavailable, "connection closed"), trailers: Metadata())
+        }
+        streams.removeAll()
+    }
+
+    // MARK: nghttp2 callbacks (on `queue`)
+
+    func sessionBeginHeaders(streamID: Int32) {}
+
+    func sessionHeader(streamID: Int32, name: String, value: String) {
+        guard let stream = streams[streamID] else { return }
+        if stream.headersDone {
+            stream.trailers.append((name, value))
+        } else {
+            stream.headers.append((name, value))
+        }
+    }
+
+    func sessionHeadersComplete(streamID: Int32, endStream: Bool) {
+        guard let stream = streams[streamID], !stream.headersDone else { return }
+        stream.headersDone = true
+        stream.gzip = stream.headers.contains { $0.0 == "grpc-encoding" && $0.1 == "gzip" }
+        stream.call.setInitialMetadata(Metadata.fromHeaderFields(stream.headers))
+        // Trailers-only: the status is in this single HEADERS frame.
+        if endStream { stream.trailers = stream.headers }
+    }
+
+    func sessionData(streamID: Int32, bytes: UnsafeRawBufferPointer) {
+        session.consume(streamID: streamID, bytes: bytes.count)
+        guard let stream = streams[streamID] else { return }
+        do {
+            for message in try stream.deframer.append(bytes) {
+                var payload = message.bytes
+                if message.compressed {
+                    guard stream.gzip else { throw RPCError(.internal, "compressed response without grpc-encoding") }
+                    payload = try Gzip.decompress(payload, limit: options.maxReceiveMessageSize)
+                }
+                stream.call.messages.yield(payload)
+            }
+        } catch {
+            session.resetStream(streamID: streamID, errorCode: NGHTTP2Session.cancel)
+            stream.call.complete((error as? RPCError)?.status ?? Status(.internal, "\(error)"), trailers: Metadata())
+        }
+    }
+
+    func sessionEndStream(streamID: Int32) {}
+
+    func sessionStreamClosed(streamID: Int32, errorCode: UInt32) {
+        guard let stream = streams.removeValue(forKey: streamID) else { return }
+        for w in stream.sendWaiters { w.resume(throwing: RPCError(.cancelled, "the call has ended")) }
+        stream.sendWaiters.removeAll()
+        stream.call.complete(Self.status(headers: stream.headers, trailers: stream.trailers, errorCode: errorCode),
+                             trailers: Metadata.fromHeaderFields(stream.trailers))
+    }
+
+    func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult {
+        guard let stream = streams[streamID] else { return .data(count: 0, end: .endStream) }
+        let written = stream.pending.copy(into: buffer)
+        if stream.pending.byteCount < options.sendHighWater / 2, !stream.sendWaiters.isEmpty {
+            let waiters = stream.sendWaiters
+            stream.sendWaiters.removeAll()
+            for w in waiters { w.resume() }
+        }
+        if stream.pending.isEmpty && stream.halfClosed { return .data(count: written, end: .endStream) }
+        if written == 0 {
+            stream.deferred = true
+            return .deferred
+        }
+        return .data(count: written, end: nil)
+    }
+
+    /// The call's status from what the server sent (gRPC over HTTP/2's rules).
+    static func status(headers: [(String, String)], trailers: [(String, String)], errorCode: UInt32) -> Status {
+        if let code = trailers.first(where: { $0.0 == "grpc-status" }).flatMap({ Int($0.1) }) {
+            let message = trailers.first { $0.0 == "grpc-message" }.map { StatusMessageCoding.decode($0.1) } ?? ""
+            return Status(Status.Code(wireValue: code), message)
+        }
+        if let http = headers.first(where: { $0.0 == ":status" }).flatMap({ Int($0.1) }), http != 200 {
+            let code: Status.Code = switch http {
+            case 400: .internal
+            case 401: .unauthenticated
+            case 403: .permissionDenied
+            case 404: .unimplemented
+            case 429, 502, 503, 504: .unavailable
+            default: .unknown
+            }
+            return Status(code, "HTTP status \(http)")
+        }
+        switch errorCode {
+        case 7: return Status(.unavailable, "stream refused by the server")
+        case 8: return Status(.cancelled, "stream cancelled")
+        default: return Status(.internal, "stream closed (HTTP/2 error \(errorCode)) without a gRPC status")
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import HTTP2Transport
+import RPC
+import Testing
+
+/// Our own client against our own server, for the cases grpcio covers.
+@Suite struct GRPCClientTests {
+    static let client = GRPCClient(configuration: .init(port: GRPCServerTests.server.1))
+
+    func unary(_ method: String, _ request: [UInt8] = [], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> [UInt8] {
+        try await Self.client.unary("/test.Echo/\(method)", request: request, metadata: metadata, timeout: timeout).response
+    }
+
+    @Test func unaryRoundTrip() async throws {
+        #expect(try await unary("Unary", [1, 0, 255]) == [1, 0, 255])
+        #expect(try await unary("Unary", []) == [])
+    }
+
+    @Test func serverStreaming() async throws {
+        let call = try await Self.client.serverStreaming("/test.Echo/ServerStream", request: Array("1000".utf8))
+        var received: [String] = []
+        for try await m in call.messages { received.append(String(decoding: m, as: UTF8.self)) }
+        #expect(received.count == 1000)
+        #expect(received.last == "999")
+        #expect(await call.result().status == .ok)
+    }
+
+    @Test func clientStreaming() async throws {
+        let call = try await Self.client.start("/test.Echo/ClientStream")
+        for i in 1...500 { try await call.send([UInt8](repeating: 120, count: i)) }
+        call.closeSend()
+        var reply: [UInt8] = []
+        for try await m in call.messages { reply = m }
+        #expect(String(decoding: reply, as: UTF8.self) == "500 messages, 125250 bytes")
+    }
+
+    @Test func messageLimits() async throws {
+        #expect(try await unary("Unary", [UInt8](repeating: 7, count: (4 << 20) - 64)).count == (4 << 20) - 64)
+        await #expect(throws: RPCError.self) { try await unary("Unary", [UInt8](repeating: 7, count: (4 << 20) + 1)) }
+        do {
+            _ = try await unary("Unary", [UInt8](repeating: 7, count: (4 << 20) + 1))
+        } catch let e as RPCError {
+            #expect(e.code == .resourceExhausted)
+        }
+    }
+
+    @Test func deadline() async throws {
+        let start = ContinuousClock.now
+        do {
+            _ = try await unary("Sleep", timeout: .milliseconds(200))
+            Issue.record("expected DEADLINE_EXCEEDED")
+        } catch let e as RPCError {
+            #expect(e.code == .deadlineExceeded)
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+        try await GRPCServerTests.waitForIdle()
+    }
+
+    @Test func cancellationMidStream() async throws {
+        let call = try await Self.client.serverStreaming("/test.Echo/ServerStream", request: Array("1000000".utf8))
+        var n = 0
+        for try await _ in call.messages {
+            n += 1
+            if n == 10 { break }
+        }
+        call.cancel()
+        #expect(await call.result().status.code == .cancelled)
+        try await GRPCServerTests.waitForIdle()
+    }
+
+    @Test func taskCancellationCancelsTheCall() async throws {
+        let task = Task { try await unary("Sleep") }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        await #expect(throws: RPCError.self) { try await task.value }
+        try await GRPCServerTests.waitForIdle()
+    }
+
+    @Test func unknownMethodAndErrors() async throws {
+        do {
+            _ = try await Self.client.unary("/nope.Service/Call", request: [])
+            Issue.record("expected UNIMPLEMENTED")
+        } catch let e as RPCError {
+            #expect(e.code == .unimplemented)
+        }
+        do {
+            _ = try await unary("Fail")
+            Issue.record("expected NOT_FOUND")
+        } catch let e as RPCError {
+            #expect(e.code == .notFound)
+            #expect(e.message == "nöt found: 100% gone")
+        }
+    }
+
+    @Test func metadataRoundTrip() async throws {
+        var md = Metadata()
+        md.add("x-user", "ana")
+        md.add("x-trace-bin", binary: [0, 1, 0xFE, 0xFF])
+        let (body, trailers) = try await Self.client.unary("/test.Echo/Metadata", request: [], metadata: md)
+        #expect(String(decoding: body, as: UTF8.self) == "x-user=ana")
+        #expect(trailers.binaryValues("x-trace-bin") == [[0, 1, 0xFE, 0xFF]])
+    }
+
+    @Test func manyParallelCalls() async throws {
+        try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for i in 0..<500 { group.addTask { try await unary("Unary", [UInt8(i % 256)]) } }
+            var n = 0
+            for try await _ in group { n += 1 }
+            #expect(n == 500)
+        }
+    }
+
+    @Test func noServerIsUnavailable() async throws {
+        let nobody = GRPCClient(configuration: .init(port: 1))
+        do {
+            _ = try await nobody.unary("/test.Echo/Unary", request: [])
+            Issue.record("expected UNAVAILABLE")
+        } catch let e as RPCError {
+            #expect(e.code == .unavailable)
+        }
+    }
+
+    @Test func overTLS() async throws {
+        let tls = try TLSContext.client(caFile: TLSTests.fixture.ca)
+        let client = GRPCClient(configuration: .init(host: "127.0.0.1", port: TLSTests.fixture.port, tls: tls, serverName: "localhost"))
+        #expect(try await client.unary("/test.Echo/Unary", request: [UInt8](repeating: 3, count: 200_000)).response.count == 200_000)
+        // A name the certificate does not carry fails verification.
+        let wrong = GRPCClient(configuration: .init(host: "127.0.0.1", port: TLSTests.fixture.port, tls: tls, serverName: "example.org"))
+        await #expect(throws: RPCError.self) { try await wrong.unary("/test.Echo/Unary", request: []) }
+    }
+}
