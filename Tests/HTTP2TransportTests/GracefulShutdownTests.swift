@@ -12,7 +12,7 @@ import TestSupport
         let script = "Tests/HTTP2TransportTests/Clients/grpc_client.py"
         // 150 messages, 10 ms apart: about 1.5 s of streaming.
         async let streaming = Subprocess.pythonJSON(script, [String(port), "slow_stream"])
-        try await Task.sleep(for: .milliseconds(600))
+        try await Self.waitForACall(server)
         let started = ContinuousClock.now
         await server.shutdown(grace: .seconds(10))
         let drained = ContinuousClock.now - started
@@ -31,11 +31,20 @@ import TestSupport
         let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: TestService.router()))
         let port = try server.start()
         async let sleeping = Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "sleep_long"])
-        try await Task.sleep(for: .milliseconds(500))
+        try await Self.waitForACall(server)
         await server.shutdown(grace: .milliseconds(300))
         let r = try await sleeping.json
         #expect(["UNAVAILABLE", "CANCELLED"].contains(r["code"] as? String ?? ""), "\(r)")
         try await Task.sleep(for: .milliseconds(200))
         #expect(server.executor.activeCalls == 0)
+    }
+
+    /// The client's call has reached its handler (Python takes a while to start).
+    static func waitForACall(_ server: GRPCServer) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while server.executor.activeCalls == 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(100))
     }
 }

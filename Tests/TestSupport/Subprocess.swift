@@ -36,12 +36,14 @@ public enum Subprocess {
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        // stderr joins stdout in the shell: one pipe. Foundation closes a pipe given as
+        // both stdout and stderr twice in the parent, and the second close can hit a
+        // descriptor another thread has just opened (a socket of the code under test).
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec \"$0\" \"$@\" 2>&1", executable] + arguments
         process.currentDirectoryURL = packageRoot
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = pipe
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

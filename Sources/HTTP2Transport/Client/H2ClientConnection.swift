@@ -33,6 +33,10 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     private let options: Options
     private var streams: [Int32: Stream] = [:]
+    /// Calls wait for the server's SETTINGS: until then nghttp2 does not know the
+    /// server's stream limit and would open streams the server must refuse.
+    private var settingsReceived = false
+    private var waitingOpens: [() -> Void] = []
 
     init(io: any ByteStream, options: Options) {
         self.options = options
@@ -55,28 +59,46 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     func open(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?) {
         queue.async { [self] in
-            guard !closed, session != nil else {
-                stream.call.complete(Status(.unavailable, "connection closed"), trailers: Metadata())
+            if !settingsReceived && !closed {
+                waitingOpens.append { self.openNow(stream, path: path, metadata: metadata, timeout: timeout) }
                 return
             }
-            var headers = [(":method", "POST"), (":scheme", options.scheme), (":path", path), (":authority", options.authority),
-                           ("content-type", "application/grpc"), ("te", "trailers"), ("user-agent", "backtest-grpc/1"),
-                           ("grpc-accept-encoding", H2ServerConnection.acceptEncoding)]
-            if let timeout { headers.append(("grpc-timeout", GRPCTimeout.format(timeout))) }
-            headers += metadata.headerFields()
-            guard let id = session.submitRequest(headers: headers) else {
-                stream.call.complete(Status(.unavailable, "the connection takes no new streams"), trailers: Metadata())
-                return
-            }
-            stream.id = id
-            streams[id] = stream
-            flush()
+            openNow(stream, path: path, metadata: metadata, timeout: timeout)
         }
+    }
+
+    private func openNow(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?) {
+        guard !closed, session != nil else {
+            stream.call.complete(Status(.unavailable, "connection closed"), trailers: Metadata())
+            return
+        }
+        var headers = [(":method", "POST"), (":scheme", options.scheme), (":path", path), (":authority", options.authority),
+                       ("content-type", "application/grpc"), ("te", "trailers"), ("user-agent", "backtest-grpc/1"),
+                       ("grpc-accept-encoding", H2ServerConnection.acceptEncoding)]
+        if let timeout { headers.append(("grpc-timeout", GRPCTimeout.format(timeout))) }
+        headers += metadata.headerFields()
+        guard let id = session.submitRequest(headers: headers) else {
+            stream.call.complete(Status(.unavailable, "the connection takes no new streams"), trailers: Metadata())
+            return
+        }
+        stream.id = id
+        streams[id] = stream
+        flush()
+    }
+
+    func sessionSettingsReceived() {
+        guard !settingsReceived else { return }
+        settingsReceived = true
+        let opens = waitingOpens
+        waitingOpens = []
+        for open in opens { open() }
     }
 
     func send(_ stream: Stream, _ frame: [UInt8], _ ready: CheckedContinuation<Void, any Error>) {
         queue.async { [self] in
-            guard stream.id != 0, streams[stream.id] === stream, !stream.halfClosed else {
+            // Before the stream opens (waiting for SETTINGS) messages queue up for it.
+            let open = stream.id != 0 && streams[stream.id] === stream
+            guard (open || stream.id == 0), !stream.halfClosed, !stream.call.isComplete else {
                 ready.resume(throwing: RPCError(.cancelled, "the call has ended"))
                 return
             }
@@ -86,15 +108,15 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             } else {
                 ready.resume()
             }
-            resume(stream)
+            if open { resume(stream) }
         }
     }
 
     func closeSend(_ stream: Stream) {
         queue.async { [self] in
-            guard streams[stream.id] === stream, !stream.halfClosed else { return }
+            guard !stream.halfClosed else { return }
             stream.halfClosed = true
-            resume(stream)
+            if stream.id != 0 && streams[stream.id] === stream { resume(stream) }
         }
     }
 
@@ -121,6 +143,9 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     override func connectionClosed() {
         state.withLock { $0 = false }
+        let opens = waitingOpens
+        waitingOpens = []
+        for open in opens { open() }  // each ends UNAVAILABLE: the connection is closed
         for stream in streams.values {
             for w in stream.sendWaiters { w.resume(throwing: RPCError(.unavailable, "connection closed")) }
             stream.call.complete(Status(.unavailable, "connection closed"), trailers: Metadata())

@@ -155,14 +155,21 @@ class H2Connection: @unchecked Sendable {
     func close() {
         guard !closed else { return }
         closed = true
-        readSource?.cancel()
-        readSource = nil
-        if let w = writeSource {
-            if !writeSourceActive { w.resume() }
-            w.cancel()
-            writeSource = nil
+        // The descriptor is closed only after Dispatch has let go of it (both sources'
+        // cancel handlers ran): closed earlier, its number could be reused by a new
+        // socket whose events the old sources would then unregister.
+        let io = self.io
+        let group = DispatchGroup()
+        for source in [readSource as (any DispatchSourceProtocol)?, writeSource].compactMap({ $0 }) {
+            group.enter()
+            source.setCancelHandler { group.leave() }
         }
-        io.close()
+        if let w = writeSource, !writeSourceActive { w.resume() }
+        readSource?.cancel()
+        writeSource?.cancel()
+        readSource = nil
+        writeSource = nil
+        group.notify(queue: queue) { io.close() }
         connectionClosed()
     }
 }

@@ -29,6 +29,7 @@ public final class GRPCServer: Sendable {
     }
 
     private struct State {
+        var port = 0
         var listener: Int32 = -1
         var source: ListenerSource?
         var connections: [ObjectIdentifier: H2ServerConnection] = [:]
@@ -53,11 +54,19 @@ public final class GRPCServer: Sendable {
         source.setEventHandler { [weak self] in self?.acceptAll(fd) }
         source.setCancelHandler { Glibc.close(fd) }
         state.withLock {
+            $0.port = port
             $0.listener = fd
             $0.source = ListenerSource(source: source)
             $0.accepting = true
         }
         source.resume()
+        return port
+    }
+
+    /// The port `start` bound.
+    public func boundPort() throws -> Int {
+        let port = state.withLock { $0.port }
+        guard port != 0 else { throw RPCError(.failedPrecondition, "the server has not started") }
         return port
     }
 

@@ -153,6 +153,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         }
     }
 
+    func sessionSettingsReceived() {}
+
     func sessionEndStream(streamID: Int32) {
         streams[streamID]?.requests?.finish()
     }

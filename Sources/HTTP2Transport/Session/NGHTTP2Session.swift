@@ -10,6 +10,8 @@ protocol NGHTTP2SessionDelegate: AnyObject {
     /// A DATA frame ended the peer's side of the stream.
     func sessionEndStream(streamID: Int32)
     func sessionStreamClosed(streamID: Int32, errorCode: UInt32)
+    /// The peer's SETTINGS arrived (its limits, such as max concurrent streams, apply).
+    func sessionSettingsReceived()
     /// Fill `buffer` with the stream's next body bytes.
     func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult
 }
@@ -208,7 +210,9 @@ final class NGHTTP2Session {
             let id = frame.pointee.hd.stream_id
             let endStream = frame.pointee.hd.flags & CNGHTTP2_FLAG_END_STREAM != 0
             let delegate = sessionOwner(user).delegate
-            if frame.pointee.hd.type == CNGHTTP2_HEADERS {
+            if frame.pointee.hd.type == CNGHTTP2_SETTINGS && frame.pointee.hd.flags & CNGHTTP2_FLAG_ACK == 0 {
+                delegate?.sessionSettingsReceived()
+            } else if frame.pointee.hd.type == CNGHTTP2_HEADERS {
                 delegate?.sessionHeadersComplete(streamID: id, endStream: endStream)
             } else if endStream && frame.pointee.hd.type == CNGHTTP2_DATA {
                 delegate?.sessionEndStream(streamID: id)
