@@ -62,6 +62,12 @@ class H2Connection: @unchecked Sendable {
                     close()
                     return
                 }
+                // A short read drained the socket: skip the read that would say EAGAIN.
+                // (Dispatch's read source is level-triggered, so nothing is missed.)
+                if n < readBuffer.count && !io.hasBufferedInput {
+                    flush()
+                    return
+                }
             case .wouldBlock, .needsRead:
                 flush()
                 return
