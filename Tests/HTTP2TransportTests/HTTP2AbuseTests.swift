@@ -1,4 +1,6 @@
 import Foundation
+import HTTP2Transport
+import RPC
 import Testing
 import TestSupport
 
@@ -54,6 +56,20 @@ import TestSupport
 
     @Test func halfOpenStreamDoesNotBlockOthers() async throws {
         let r = try await abuse("half_open")
+        // Default keepalive waits two hours: still open a second later.
         #expect(r["closed"] as? Bool == false)
+    }
+
+    @Test func silentPeerIsCutOffByKeepalive() async throws {
+        var configuration = GRPCServer.Configuration()
+        configuration.keepaliveInterval = .milliseconds(200)
+        configuration.keepaliveTimeout = .milliseconds(200)
+        let server = GRPCServer(configuration: configuration, executor: ServerCallExecutor(router: TestService.router()))
+        let port = try server.start()
+        // The abuse client opens a stream, then never answers anything (not even PING).
+        let (r, out) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), "half_open"])
+        #expect(r["closed"] as? Bool == true, "\(out.text)")
+        #expect(server.connectionCount == 0)
+        await server.shutdown(grace: .milliseconds(100))
     }
 }

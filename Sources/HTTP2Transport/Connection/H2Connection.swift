@@ -21,6 +21,8 @@ class H2Connection: @unchecked Sendable {
     private var output: [UInt8] = []
     private var outputStart = 0
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+    /// When bytes last arrived; keepalive pings a connection silent for too long.
+    private var lastRead = DispatchTime.now()
 
     init(io: any ByteStream, label: String) {
         self.io = io
@@ -46,6 +48,41 @@ class H2Connection: @unchecked Sendable {
     /// Called once, on `queue`, when the connection has closed.
     func connectionClosed() {}
 
+    /// Keepalive: after `interval` without a byte from the peer, send a PING; if
+    /// nothing arrives within `timeout` after it, the peer is gone (or will not
+    /// answer): close. Cuts off half-open connections and silent clients.
+    func startKeepalive(interval: Duration, timeout: Duration) {
+        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(interval)) { [weak self] in
+            self?.keepaliveCheck(interval: interval, timeout: timeout)
+        }
+    }
+
+    private func keepaliveCheck(interval: Duration, timeout: Duration) {
+        guard !closed, session != nil else { return }
+        let silentSince = lastRead
+        if DispatchTime.now() >= silentSince + Self.dispatchInterval(interval) {
+            session.submitPing()
+            flush()
+            queue.asyncAfter(deadline: .now() + Self.dispatchInterval(timeout)) { [weak self] in
+                guard let self, !self.closed else { return }
+                if self.lastRead == silentSince {
+                    self.session.terminate(errorCode: NGHTTP2Session.noError)
+                    self.flush()
+                    self.close()
+                } else {
+                    self.startKeepalive(interval: interval, timeout: timeout)
+                }
+            }
+        } else {
+            startKeepalive(interval: interval, timeout: timeout)
+        }
+    }
+
+    static func dispatchInterval(_ d: Duration) -> DispatchTimeInterval {
+        let (s, atto) = d.components
+        return .nanoseconds(Int(clamping: s * 1_000_000_000 + atto / 1_000_000_000))
+    }
+
     private func readable() {
         guard !closed else { return }
         // Bounded: a few reads per turn so one busy connection cannot starve the
@@ -53,6 +90,7 @@ class H2Connection: @unchecked Sendable {
         for _ in 0..<8 {
             switch io.read(into: readBuffer) {
             case .bytes(let n):
+                lastRead = .now()
                 do {
                     try session.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
                 } catch {

@@ -18,6 +18,10 @@ public final class GRPCServer: Sendable {
         public var maxConcurrentStreams: UInt32
         /// TLS with ALPN h2 when set; cleartext h2c otherwise.
         public var tls: TLSContext?
+        /// A connection silent this long gets a PING (gRPC's default: 2 hours)...
+        public var keepaliveInterval: Duration = .seconds(7200)
+        /// ...and is closed when nothing arrives this long after it.
+        public var keepaliveTimeout: Duration = .seconds(20)
 
         public init(host: String = "127.0.0.1", port: Int = 0, maxReceiveMessageSize: Int = 4 << 20, maxConcurrentStreams: UInt32 = 100, tls: TLSContext? = nil) {
             self.tls = tls
@@ -106,6 +110,7 @@ public final class GRPCServer: Sendable {
             }
             if accepted {
                 connection.start()
+                connection.startKeepalive(interval: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout)
             } else {
                 io.close()
             }

@@ -186,6 +186,11 @@ final class NGHTTP2Session {
         _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, nil, 0)
     }
 
+    /// A PING the peer must answer (keepalive).
+    func submitPing() {
+        _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+    }
+
     func terminate(errorCode: UInt32) {
         _ = nghttp2_session_terminate_session(session, errorCode)
     }
