@@ -60,6 +60,27 @@ import TestSupport
         #expect(r["closed"] as? Bool == false)
     }
 
+    @Test func slowReaderIsHeldByFlowControlAndOthersAreServed() async throws {
+        let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: TestService.router()))
+        let port = try server.start()
+        async let slow = Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), "slow_reader", "3"])
+        try await GracefulShutdownTests.waitForACall(server)
+        try await Task.sleep(for: .milliseconds(500))
+        // The handler is parked on its bounded send queue, not spinning or buffering
+        // a million messages; a well-behaved client is served meanwhile.
+        #expect(server.executor.activeCalls == 1)
+        let (ok, okOut) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "server_stream"])
+        #expect(ok["count"] as? Int == 1000, "\(okOut.text)")
+        _ = try await slow
+        // The slow reader left: its call ends.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.executor.activeCalls > 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.executor.activeCalls == 0)
+        await server.shutdown(grace: .milliseconds(100))
+    }
+
     @Test func silentPeerIsCutOffByKeepalive() async throws {
         var configuration = GRPCServer.Configuration()
         configuration.keepaliveInterval = .milliseconds(200)

@@ -20,8 +20,8 @@ port, case = int(sys.argv[1]), sys.argv[2]
 enc = Encoder()
 
 
-def request_headers(stream_id, end_headers=True, end_stream=False):
-    block = enc.encode([(":method", "POST"), (":scheme", "http"), (":path", "/test.Echo/Unary"),
+def request_headers(stream_id, end_headers=True, end_stream=False, path="/test.Echo/Unary"):
+    block = enc.encode([(":method", "POST"), (":scheme", "http"), (":path", path),
                         (":authority", "127.0.0.1"), ("content-type", "application/grpc"), ("te", "trailers")])
     f = HeadersFrame(stream_id, block)
     if end_headers:
@@ -56,6 +56,11 @@ else:
         out += request_headers(1, end_headers=False)
         for _ in range(5000):
             out += ContinuationFrame(1, b"").serialize()
+    elif case == "slow_reader":
+        # Asks for a million streamed messages, then never reads: the stream window
+        # (65,535 bytes by default) fills and only flow control stops the server.
+        body = b"\x00" + struct.pack(">I", 7) + b"1000000"
+        out += request_headers(1, path="/test.Echo/ServerStream") + DataFrame(1, body, flags=["END_STREAM"]).serialize()
     elif case == "half_open":
         # Opens a stream and then says nothing more; the server must not hang on it.
         out += request_headers(1)
@@ -67,6 +72,11 @@ except OSError:
 goaway, closed, frames = None, False, 0
 buf = b""
 deadline = time.monotonic() + (1.0 if case == "half_open" else 5.0)
+if case == "slow_reader":
+    # Hold the connection without reading for a while, then report and leave.
+    time.sleep(float(sys.argv[3]) if len(sys.argv) > 3 else 2.0)
+    print(json.dumps({"goaway": None, "closed": False, "frames": 0}))
+    sys.exit(0)
 while time.monotonic() < deadline:
     try:
         chunk = s.recv(65536)
