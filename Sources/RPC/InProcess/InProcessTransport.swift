@@ -1,0 +1,91 @@
+import Synchronization
+
+/// Calls a `ServerCallExecutor` directly, with no sockets or HTTP/2: for fast tests
+/// of handlers with the same semantics (router, interceptors, deadlines, statuses)
+/// as over the network.
+public struct InProcessTransport: Sendable {
+    public let executor: ServerCallExecutor
+
+    public init(executor: ServerCallExecutor) {
+        self.executor = executor
+    }
+
+    /// Starts a call: send requests, `closeSend`, read `responses`, await `result`.
+    public func start(_ path: String, metadata: Metadata = Metadata(), timeout: Duration? = nil) -> InProcessCall {
+        let call = InProcessCall()
+        let context = ServerContext(path: path, metadata: metadata, deadline: timeout.map { .now + $0 }, peer: "in-process")
+        let executor = self.executor
+        call.task = Task { await executor.execute(context: context, requests: call.requests, outbound: call.outbound) }
+        return call
+    }
+
+    /// A unary call; a non-OK status throws RPCError.
+    public func unary(_ path: String, request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> [UInt8] {
+        let call = start(path, metadata: metadata, timeout: timeout)
+        call.send(request)
+        call.closeSend()
+        var response: [UInt8]?
+        while let m = try? await call.responses.next() { response = m }
+        let (status, trailers) = await call.result()
+        guard status.code == .ok else { throw RPCError(status.code, status.message, metadata: trailers) }
+        guard let response else { throw RPCError(.internal, "no response message") }
+        return response
+    }
+}
+
+/// One in-process call.
+public final class InProcessCall: Sendable {
+    let requests = RequestStream()
+    /// The handler's response messages.
+    public let responses = RequestStream()
+    fileprivate let outbound: Outbound
+    fileprivate nonisolated(unsafe) var task: Task<Void, Never>?
+
+    init() {
+        outbound = Outbound(responses: responses)
+    }
+
+    public func send(_ message: [UInt8]) { requests.yield(message) }
+    public func closeSend() { requests.finish() }
+    /// Cancels the handler, as a client's RST_STREAM would.
+    public func cancel() { task?.cancel() }
+
+    public func result() async -> (status: Status, trailers: Metadata) {
+        await outbound.result()
+    }
+
+    final class Outbound: ServerCallOutbound {
+        let responses: RequestStream
+        private let state = Mutex<((Status, Metadata)?, [CheckedContinuation<(Status, Metadata), Never>])>((nil, []))
+
+        init(responses: RequestStream) { self.responses = responses }
+
+        func send(_ message: [UInt8]) async throws {
+            guard state.withLock({ $0.0 == nil }) else { throw RPCError(.cancelled, "the call has ended") }
+            responses.yield(message)
+        }
+
+        func finish(_ status: Status, trailers: Metadata) async {
+            let waiters: [CheckedContinuation<(Status, Metadata), Never>]? = state.withLock { s in
+                guard s.0 == nil else { return nil }
+                s.0 = (status, trailers)
+                defer { s.1 = [] }
+                return s.1
+            }
+            guard let waiters else { return }
+            responses.finish()
+            for w in waiters { w.resume(returning: (status, trailers)) }
+        }
+
+        func result() async -> (Status, Metadata) {
+            await withCheckedContinuation { (c: CheckedContinuation<(Status, Metadata), Never>) in
+                let done = state.withLock { s -> (Status, Metadata)? in
+                    if let r = s.0 { return r }
+                    s.1.append(c)
+                    return nil
+                }
+                if let done { c.resume(returning: done) }
+            }
+        }
+    }
+}
