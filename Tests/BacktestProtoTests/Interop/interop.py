@@ -89,23 +89,23 @@ def sample(desc, v, depth):
                     getattr(m, f.name).add().MergeFrom(sample(f.message_type, w, depth + 1))
                 else:
                     getattr(m, f.name).append(scalar(f, f.number, w))
-        elif f.type == FD.TYPE_MESSAGE:
-            if depth < MAX_DEPTH:
-                sub = getattr(m, f.name)
-                sub.SetInParent()
-                sub.MergeFrom(sample(f.message_type, v, depth + 1))
         else:
-            setattr(m, f.name, scalar(f, f.number, v))
+            set_singular(m, f, v, depth)
     for o in desc.oneofs:
-        f = o.fields[v % len(o.fields)]
-        if f.type == FD.TYPE_MESSAGE:
-            if depth < MAX_DEPTH:
-                sub = getattr(m, f.name)
-                sub.SetInParent()
-                sub.MergeFrom(sample(f.message_type, v, depth + 1))
-        else:
-            setattr(m, f.name, scalar(f, f.number, v))
+        set_singular(m, o.fields[v % len(o.fields)], v, depth)
     return m
+
+
+def set_singular(m, f, v, depth):
+    """A singular field, or the chosen member of a oneof (a message one is marked set
+    even when empty, as the Swift side's non-nil value is)."""
+    if f.type == FD.TYPE_MESSAGE:
+        if depth < MAX_DEPTH:
+            sub = getattr(m, f.name)
+            sub.SetInParent()
+            sub.MergeFrom(sample(f.message_type, v, depth + 1))
+    else:
+        setattr(m, f.name, scalar(f, f.number, v))
 
 
 def main():
