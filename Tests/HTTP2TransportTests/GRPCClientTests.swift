@@ -116,6 +116,19 @@ import Testing
         }
     }
 
+    @Test func gzipRequests() async throws {
+        let gzip = GRPCClient(configuration: .init(port: try Self.server.boundPort(), gzipRequests: true))
+        let big = [UInt8](repeating: 122, count: 100_000)
+        #expect(try await gzip.unary("/test.Echo/Unary", request: big).response == big)
+        // Inflated past the server's 4 MiB limit: refused, however small on the wire.
+        do {
+            _ = try await gzip.unary("/test.Echo/Unary", request: [UInt8](repeating: 0, count: 5 << 20))
+            Issue.record("expected RESOURCE_EXHAUSTED")
+        } catch let e as RPCError {
+            #expect(e.code == .resourceExhausted)
+        }
+    }
+
     @Test func noServerIsUnavailable() async throws {
         let nobody = GRPCClient(configuration: .init(port: 1))
         do {

@@ -18,13 +18,17 @@ public final class ClientCall: Sendable {
     private let connection: H2ClientConnection
     private nonisolated(unsafe) var stream: H2ClientConnection.Stream!
 
-    init(connection: H2ClientConnection, maxMessageSize: Int) {
+    /// Requests are sent gzip-compressed.
+    let gzip: Bool
+
+    init(connection: H2ClientConnection, maxMessageSize: Int, gzip: Bool = false) {
         self.connection = connection
+        self.gzip = gzip
         stream = H2ClientConnection.Stream(call: self, maxMessageSize: maxMessageSize)
     }
 
     func open(path: String, metadata: Metadata, timeout: Duration?) {
-        connection.open(stream, path: path, metadata: metadata, timeout: timeout)
+        connection.open(stream, path: path, metadata: metadata, timeout: timeout, gzip: gzip)
         if let timeout {
             // The client's own deadline (the server's answer may never come), on the
             // connection's queue: it fires on time even when Swift's task pool is busy.
@@ -39,7 +43,7 @@ public final class ClientCall: Sendable {
 
     /// Sends one request message; suspends while the send queue is full.
     public func send(_ message: [UInt8]) async throws {
-        let frame = MessageFramer.frame(message)
+        let frame = gzip ? MessageFramer.frame(Gzip.compress(message), compressed: true) : MessageFramer.frame(message)
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
             connection.send(stream, frame, c)
         }

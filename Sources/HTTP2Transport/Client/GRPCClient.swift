@@ -17,9 +17,12 @@ public final class GRPCClient: Sendable {
         public var serverName: String?
         public var maxReceiveMessageSize: Int
         public var connectTimeout: Duration
+        /// Send request messages gzip-compressed (`grpc-encoding: gzip`).
+        public var gzipRequests: Bool
 
         public init(host: String = "127.0.0.1", port: Int, tls: TLSContext? = nil, serverName: String? = nil,
-                    maxReceiveMessageSize: Int = 64 << 20, connectTimeout: Duration = .seconds(5)) {
+                    maxReceiveMessageSize: Int = 64 << 20, connectTimeout: Duration = .seconds(5), gzipRequests: Bool = false) {
+            self.gzipRequests = gzipRequests
             self.host = host
             self.port = port
             self.tls = tls
@@ -39,7 +42,7 @@ public final class GRPCClient: Sendable {
     /// Starts a call of any kind; send, closeSend and read its messages.
     public func start(_ path: String, metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> ClientCall {
         let connection = try await usableConnection()
-        let call = ClientCall(connection: connection, maxMessageSize: configuration.maxReceiveMessageSize)
+        let call = ClientCall(connection: connection, maxMessageSize: configuration.maxReceiveMessageSize, gzip: configuration.gzipRequests)
         call.open(path: path, metadata: metadata, timeout: timeout)
         return call
     }

@@ -57,17 +57,17 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     // MARK: Calls (from ClientCall, through `queue`)
 
-    func open(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?) {
+    func open(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?, gzip: Bool) {
         queue.async { [self] in
             if !settingsReceived && !closed {
-                waitingOpens.append { self.openNow(stream, path: path, metadata: metadata, timeout: timeout) }
+                waitingOpens.append { self.openNow(stream, path: path, metadata: metadata, timeout: timeout, gzip: gzip) }
                 return
             }
-            openNow(stream, path: path, metadata: metadata, timeout: timeout)
+            openNow(stream, path: path, metadata: metadata, timeout: timeout, gzip: gzip)
         }
     }
 
-    private func openNow(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?) {
+    private func openNow(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?, gzip: Bool) {
         guard !closed, session != nil else {
             stream.call.complete(Status(.unavailable, "connection closed"), trailers: Metadata())
             return
@@ -76,6 +76,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
                        ("content-type", "application/grpc"), ("te", "trailers"), ("user-agent", "backtest-grpc/1"),
                        ("grpc-accept-encoding", H2ServerConnection.acceptEncoding)]
         if let timeout { headers.append(("grpc-timeout", GRPCTimeout.format(timeout))) }
+        if gzip { headers.append(("grpc-encoding", "gzip")) }
         headers += metadata.headerFields()
         guard let id = session.submitRequest(headers: headers) else {
             stream.call.complete(Status(.unavailable, "the connection takes no new streams"), trailers: Metadata())
