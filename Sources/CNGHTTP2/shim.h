@@ -10,6 +10,7 @@ static const int CNGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE = NGHTTP2_ERR_TEMPORAL_C
 static const unsigned char CNGHTTP2_DATA = NGHTTP2_DATA;
 static const unsigned char CNGHTTP2_HEADERS = NGHTTP2_HEADERS;
 static const unsigned char CNGHTTP2_SETTINGS = NGHTTP2_SETTINGS;
+static const unsigned char CNGHTTP2_PING = NGHTTP2_PING;
 static const unsigned char CNGHTTP2_FLAG_ACK = NGHTTP2_FLAG_ACK;
 static const unsigned char CNGHTTP2_FLAG_END_STREAM = NGHTTP2_FLAG_END_STREAM;
 static const unsigned int CNGHTTP2_DATA_FLAG_EOF = NGHTTP2_DATA_FLAG_EOF;

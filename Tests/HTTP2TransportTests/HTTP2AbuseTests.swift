@@ -54,6 +54,12 @@ import TestSupport
         #expect(r["goaway"] != nil)
     }
 
+    @Test func pingFloodOnAnIdleConnection() async throws {
+        let r = try await abuse("ping_flood")
+        #expect(r["goaway"] as? Int == enhanceYourCalm, "\(r)")
+        #expect(r["closed"] as? Bool == true)
+    }
+
     @Test func halfOpenStreamDoesNotBlockOthers() async throws {
         let r = try await abuse("half_open")
         // Default keepalive waits two hours: still open a second later.

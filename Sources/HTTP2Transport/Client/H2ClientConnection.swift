@@ -158,6 +158,8 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     func sessionBeginHeaders(streamID: Int32) {}
 
+    func sessionPingReceived() {}
+
     func sessionHeader(streamID: Int32, name: String, value: String) {
         guard let stream = streams[streamID] else { return }
         if stream.headersDone {

@@ -14,6 +14,10 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         /// Unread request bytes per stream before the flow-control window stops reopening.
         var receiveHighWater = 4 << 20
         var session = NGHTTP2Session.Settings()
+        /// Client pings closer than this on a connection with no calls are strikes...
+        var minClientPingInterval: Duration = .seconds(300)
+        /// ...and more strikes than this end the connection (GOAWAY ENHANCE_YOUR_CALM).
+        var maxPingStrikes = 2
     }
 
     private let peer: String
@@ -21,6 +25,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     private let limits: Limits
     private let onClose: @Sendable (H2ServerConnection) -> Void
     private var streams: [Int32: Stream] = [:]
+    private var lastClientPing: ContinuousClock.Instant?
+    private var pingStrikes = 0
 
     /// One request/response exchange.
     final class Stream {
@@ -97,6 +103,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         // A second HEADERS block on a stream is the client's trailers.
         if streams[streamID] == nil {
             streams[streamID] = Stream(id: streamID, maxMessageSize: limits.maxReceiveMessageSize)
+            pingStrikes = 0
         }
     }
 
@@ -154,6 +161,18 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     }
 
     func sessionSettingsReceived() {}
+
+    /// gRPC's ping policy: pings are fine while calls run; on an idle connection they
+    /// must be at least `minClientPingInterval` apart, or the client is told to calm down.
+    func sessionPingReceived() {
+        let now = ContinuousClock.now
+        defer { lastClientPing = now }
+        guard streams.isEmpty, let last = lastClientPing, now - last < limits.minClientPingInterval else { return }
+        pingStrikes += 1
+        if pingStrikes > limits.maxPingStrikes {
+            session.terminate(errorCode: NGHTTP2Session.enhanceYourCalm)
+        }
+    }
 
     func sessionEndStream(streamID: Int32) {
         streams[streamID]?.requests?.finish()

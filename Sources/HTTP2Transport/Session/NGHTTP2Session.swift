@@ -12,6 +12,8 @@ protocol NGHTTP2SessionDelegate: AnyObject {
     func sessionStreamClosed(streamID: Int32, errorCode: UInt32)
     /// The peer's SETTINGS arrived (its limits, such as max concurrent streams, apply).
     func sessionSettingsReceived()
+    /// The peer sent a PING (nghttp2 has answered it).
+    func sessionPingReceived()
     /// Fill `buffer` with the stream's next body bytes.
     func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult
 }
@@ -56,6 +58,7 @@ final class NGHTTP2Session {
     static let noError: UInt32 = 0
     static let protocolError: UInt32 = 1
     static let cancel: UInt32 = 8
+    static let enhanceYourCalm: UInt32 = 11
 
     private var session: OpaquePointer?
     weak var delegate: (any NGHTTP2SessionDelegate)?
@@ -215,7 +218,9 @@ final class NGHTTP2Session {
             let id = frame.pointee.hd.stream_id
             let endStream = frame.pointee.hd.flags & CNGHTTP2_FLAG_END_STREAM != 0
             let delegate = sessionOwner(user).delegate
-            if frame.pointee.hd.type == CNGHTTP2_SETTINGS && frame.pointee.hd.flags & CNGHTTP2_FLAG_ACK == 0 {
+            if frame.pointee.hd.type == CNGHTTP2_PING && frame.pointee.hd.flags & CNGHTTP2_FLAG_ACK == 0 {
+                delegate?.sessionPingReceived()
+            } else if frame.pointee.hd.type == CNGHTTP2_SETTINGS && frame.pointee.hd.flags & CNGHTTP2_FLAG_ACK == 0 {
                 delegate?.sessionSettingsReceived()
             } else if frame.pointee.hd.type == CNGHTTP2_HEADERS {
                 delegate?.sessionHeadersComplete(streamID: id, endStream: endStream)

@@ -12,7 +12,7 @@ import sys
 import time
 
 from hpack import Encoder
-from hyperframe.frame import (ContinuationFrame, DataFrame, Frame, GoAwayFrame, HeadersFrame,
+from hyperframe.frame import (ContinuationFrame, DataFrame, Frame, GoAwayFrame, HeadersFrame, PingFrame,
                               RstStreamFrame, SettingsFrame, WindowUpdateFrame)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -56,6 +56,9 @@ else:
         out += request_headers(1, end_headers=False)
         for _ in range(5000):
             out += ContinuationFrame(1, b"").serialize()
+    elif case == "ping_flood":
+        for i in range(6):
+            out += PingFrame(0, opaque_data=struct.pack(">Q", i)).serialize()
     elif case == "slow_reader":
         # Asks for a million streamed messages, then never reads: the stream window
         # (65,535 bytes by default) fills and only flow control stops the server.
