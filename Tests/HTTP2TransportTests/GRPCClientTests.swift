@@ -109,10 +109,10 @@ import Testing
 
     @Test func manyParallelCalls() async throws {
         try await withThrowingTaskGroup(of: [UInt8].self) { group in
-            for i in 0..<90 { group.addTask { try await unary("Unary", [UInt8(i % 256)]) } }
+            for i in 0..<500 { group.addTask { try await unary("Unary", [UInt8(i % 256)]) } }
             var n = 0
             for try await _ in group { n += 1 }
-            #expect(n == 90)
+            #expect(n == 500)
         }
     }
 

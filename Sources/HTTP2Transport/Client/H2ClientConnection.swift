@@ -24,6 +24,8 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var gzip = false
         var deframer: MessageDeframer
         var sendWaiters: [CheckedContinuation<Void, any Error>] = []
+        /// The call ended while its HEADERS were still queued.
+        var resetWhenStarted = false
 
         init(call: ClientCall, maxMessageSize: Int) {
             self.call = call
@@ -127,9 +129,15 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             // First: sending the reset closes the stream, and its close callback would
             // otherwise set the status (CANCELLED) before ours.
             stream.call.complete(status, trailers: Metadata())
-            if streams[stream.id] === stream {
+            guard streams[stream.id] === stream else { return }
+            if session.hasStarted(streamID: stream.id) {
                 session.resetStream(streamID: stream.id, errorCode: NGHTTP2Session.cancel)
                 flush()
+            } else {
+                // Still queued behind the server's stream limit: resetting it now would
+                // make nghttp2 count it closed though it never opened, and then open one
+                // stream more than the server allows (GOAWAY). Reset once it has opened.
+                stream.resetWhenStarted = true
             }
         }
     }
@@ -208,6 +216,11 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult {
         guard let stream = streams[streamID] else { return .data(count: 0, end: .endStream) }
+        if stream.resetWhenStarted {
+            // Its HEADERS are out now (nghttp2 asks for DATA only after them).
+            session.resetStream(streamID: streamID, errorCode: NGHTTP2Session.cancel)
+            return .deferred
+        }
         let written = stream.pending.copy(into: buffer)
         if stream.pending.byteCount < options.sendHighWater / 2, !stream.sendWaiters.isEmpty {
             let waiters = stream.sendWaiters

@@ -174,6 +174,13 @@ final class NGHTTP2Session {
         if bytes > 0 { _ = nghttp2_session_consume_connection(session, bytes) }
     }
 
+    /// Whether the stream's HEADERS have gone out (a request may wait in nghttp2's
+    /// queue while the peer's concurrent-stream limit is reached).
+    func hasStarted(streamID: Int32) -> Bool {
+        guard let stream = nghttp2_session_find_stream(session, streamID) else { return false }
+        return nghttp2_stream_get_state(stream) != NGHTTP2_STREAM_STATE_IDLE
+    }
+
     func resetStream(streamID: Int32, errorCode: UInt32) {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
     }
