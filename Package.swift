@@ -73,6 +73,11 @@ let package = Package(
             name: "GRPCServices",
             dependencies: ["RPC", "BacktestProto"]
         ),
+        // Storage: QuestDB's line protocol today; the store protocols, SQLite and the
+        // PG-wire reader arrive with issue 5.
+        .target(
+            name: "BacktestStore"
+        ),
         .executableTarget(
             name: "backtest",
             dependencies: [
@@ -106,6 +111,11 @@ let package = Package(
         .testTarget(
             name: "HTTP2TransportTests",
             dependencies: ["HTTP2Transport", "RPC", "TestSupport"],
+            exclude: ["Clients"]
+        ),
+        .testTarget(
+            name: "BacktestStoreTests",
+            dependencies: ["BacktestStore", "TestSupport"],
             exclude: ["Clients"]
         ),
         .testTarget(
