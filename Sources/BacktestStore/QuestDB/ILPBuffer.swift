@@ -44,26 +44,23 @@ public struct ILPBuffer: Sendable {
         try Self.validate(table, kind: "table")
         for (name, _) in symbols { try Self.validate(name, kind: "column") }
         for (name, _) in columns { try Self.validate(name, kind: "column") }
-        // Built apart and appended at once: an invalid row leaves the buffer untouched.
-        var line: [UInt8] = []
-        line.reserveCapacity(64)
-        Self.escapeName(table, into: &line)
+        // Every name is valid (checked above), so the row goes straight into the buffer.
+        Self.escapeName(table, into: &bytes)
         for (name, value) in symbols {
-            line.append(UInt8(ascii: ","))
-            Self.escapeName(name, into: &line)
-            line.append(UInt8(ascii: "="))
-            Self.escapeName(value, into: &line)
+            bytes.append(UInt8(ascii: ","))
+            Self.escapeName(name, into: &bytes)
+            bytes.append(UInt8(ascii: "="))
+            Self.escapeName(value, into: &bytes)
         }
         for (i, (name, value)) in columns.enumerated() {
-            line.append(UInt8(ascii: i == 0 ? " " : ","))
-            Self.escapeName(name, into: &line)
-            line.append(UInt8(ascii: "="))
-            Self.encode(value, into: &line)
+            bytes.append(UInt8(ascii: i == 0 ? " " : ","))
+            Self.escapeName(name, into: &bytes)
+            bytes.append(UInt8(ascii: "="))
+            Self.encode(value, into: &bytes)
         }
-        line.append(UInt8(ascii: " "))
-        line.append(contentsOf: String(timestamp).utf8)
-        line.append(UInt8(ascii: "\n"))
-        bytes.append(contentsOf: line)
+        bytes.append(UInt8(ascii: " "))
+        bytes.append(contentsOf: String(timestamp).utf8)
+        bytes.append(UInt8(ascii: "\n"))
         rowCount += 1
     }
 
