@@ -15,7 +15,7 @@ public struct InProcessTransport: Sendable {
         let call = InProcessCall()
         let context = ServerContext(path: path, metadata: metadata, deadline: timeout.map { .now + $0 }, peer: "in-process")
         let executor = self.executor
-        call.task = Task { await executor.execute(context: context, requests: call.requests, outbound: call.outbound) }
+        call.task.withLock { $0 = Task { await executor.execute(context: context, requests: call.requests, outbound: call.outbound) } }
         return call
     }
 
@@ -39,7 +39,7 @@ public final class InProcessCall: Sendable {
     /// The handler's response messages.
     public let responses = RequestStream()
     fileprivate let outbound: Outbound
-    fileprivate nonisolated(unsafe) var task: Task<Void, Never>?
+    fileprivate let task = Mutex<Task<Void, Never>?>(nil)
 
     init() {
         outbound = Outbound(responses: responses)
@@ -48,7 +48,7 @@ public final class InProcessCall: Sendable {
     public func send(_ message: [UInt8]) { requests.yield(message) }
     public func closeSend() { requests.finish() }
     /// Cancels the handler, as a client's RST_STREAM would.
-    public func cancel() { task?.cancel() }
+    public func cancel() { task.withLock { $0?.cancel() } }
 
     public func result() async -> (status: Status, trailers: Metadata) {
         await outbound.result()
