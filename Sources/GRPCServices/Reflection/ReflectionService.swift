@@ -61,34 +61,17 @@ public struct ReflectionService: Sendable {
                 try await writer.write(service.v1Response(request))
             }
         }
-        router.bidirectionalStreaming("/\(Self.v1alphaName)/ServerReflectionInfo") { (requests: RequestMessages<GRPCReflectionV1Alpha.ServerReflectionRequest>, writer: ResponseWriter<GRPCReflectionV1Alpha.ServerReflectionResponse>, _) in
+        // v1alpha's messages are v1's under another package: the same fields and numbers,
+        // so the same bytes. One implementation serves both paths.
+        router.bidirectionalStreaming("/\(Self.v1alphaName)/ServerReflectionInfo") { (requests: RequestMessages<GRPCReflectionV1.ServerReflectionRequest>, writer: ResponseWriter<GRPCReflectionV1.ServerReflectionResponse>, _) in
             for try await request in requests {
-                try await writer.write(service.v1alphaResponse(request))
+                try await writer.write(service.v1Response(request))
             }
         }
     }
 
     func v1Response(_ r: GRPCReflectionV1.ServerReflectionRequest) -> GRPCReflectionV1.ServerReflectionResponse {
         typealias V = GRPCReflectionV1
-        let q: Question = switch r.messageRequest {
-        case .fileByFilename(let s)?: .fileByFilename(s)
-        case .fileContainingSymbol(let s)?: .fileContainingSymbol(s)
-        case .fileContainingExtension(let e)?: .fileContainingExtension(type: e.containingType, number: e.extensionNumber)
-        case .allExtensionNumbersOfType(let s)?: .allExtensionNumbersOfType(s)
-        case .listServices?: .listServices
-        case nil: .none
-        }
-        let response: V.ServerReflectionResponse.MessageResponse = switch answer(q) {
-        case .files(let f): .fileDescriptorResponse(V.FileDescriptorResponse(fileDescriptorProto: f))
-        case .services(let s): .listServicesResponse(V.ListServiceResponse(service: s.map { V.ServiceResponse(name: $0) }))
-        case .extensionNumbers(let t, let n): .allExtensionNumbersResponse(V.ExtensionNumberResponse(baseTypeName: t, extensionNumber: n))
-        case .error(let code, let message): .errorResponse(V.ErrorResponse(errorCode: Int32(code.rawValue), errorMessage: message))
-        }
-        return V.ServerReflectionResponse(validHost: r.host, originalRequest: r, messageResponse: response)
-    }
-
-    func v1alphaResponse(_ r: GRPCReflectionV1Alpha.ServerReflectionRequest) -> GRPCReflectionV1Alpha.ServerReflectionResponse {
-        typealias V = GRPCReflectionV1Alpha
         let q: Question = switch r.messageRequest {
         case .fileByFilename(let s)?: .fileByFilename(s)
         case .fileContainingSymbol(let s)?: .fileContainingSymbol(s)
