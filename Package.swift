@@ -11,9 +11,14 @@ let package = Package(
         .executable(name: "backtest", targets: ["backtest"]),
         .executable(name: "proto-bench", targets: ["ProtoBench"]),
         .executable(name: "rpc-bench", targets: ["RPCBench"]),
+        .executable(name: "engine-bench", targets: ["EngineBench"]),
+        .executable(name: "store-bench", targets: ["StoreBench"]),
+        .executable(name: "service-bench", targets: ["ServiceBench"]),
+        .executable(name: "backtestd", targets: ["backtestd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System library: libprotobuf-c (Debian libprotobuf-c-dev).
@@ -73,17 +78,65 @@ let package = Package(
             name: "GRPCServices",
             dependencies: ["RPC", "BacktestProto"]
         ),
-        // Storage: QuestDB's line protocol today; the store protocols, SQLite and the
-        // PG-wire reader arrive with issue 5.
+        // System library: SQLite (Debian libsqlite3-dev), the embedded store.
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // System library: libpq (Debian libpq-dev), PostgreSQL wire for QuestDB.
+        .systemLibrary(
+            name: "CLibPQ",
+            path: "Sources/CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // The pure engine: data, indicators, strategy language, orders and fills,
+        // portfolio, statistics. No I/O, no clock.
         .target(
-            name: "BacktestStore"
+            name: "BacktestEngine"
+        ),
+        // Storage: the store protocol, SQLite (default), QuestDB (ILP over HTTP for
+        // writes, PG wire for DDL and reads), market data import.
+        .target(
+            name: "BacktestStore",
+            dependencies: ["BacktestEngine", "CSQLite", "CLibPQ", "CZlib"]
+        ),
+        // The service: engine registry, runs, progress, RPC handlers.
+        .target(
+            name: "BacktestService",
+            dependencies: [
+                "BacktestEngine", "BacktestStore", "BacktestProto", "RPC", "GRPCServices", "HTTP2Transport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "backtestd",
+            dependencies: [
+                "BacktestService", "BacktestStore", "HTTP2Transport", "RPC", "GRPCServices",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "backtest",
             dependencies: [
-                "BacktestProto",
+                "BacktestProto", "RPC", "HTTP2Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "EngineBench",
+            dependencies: ["BacktestEngine"]
+        ),
+        .executableTarget(
+            name: "StoreBench",
+            dependencies: ["BacktestStore", "BacktestEngine"]
+        ),
+        .executableTarget(
+            name: "ServiceBench",
+            dependencies: ["BacktestService", "BacktestStore", "BacktestEngine", "BacktestProto", "HTTP2Transport", "RPC"]
         ),
         // Benchmarks are executables that print figures (BENCHMARKS.md), never timed tests.
         .executableTarget(
@@ -114,8 +167,23 @@ let package = Package(
             exclude: ["Clients"]
         ),
         .testTarget(
+            name: "BacktestEngineTests",
+            dependencies: ["BacktestEngine", "TestSupport"],
+            exclude: ["Clients"]
+        ),
+        .testTarget(
             name: "BacktestStoreTests",
-            dependencies: ["BacktestStore", "TestSupport"],
+            dependencies: ["BacktestStore", "BacktestEngine", "TestSupport"],
+            exclude: ["Clients"]
+        ),
+        .testTarget(
+            name: "BacktestServiceTests",
+            dependencies: ["BacktestService", "BacktestStore", "BacktestEngine", "BacktestProto", "RPC", "HTTP2Transport", "TestSupport"],
+            exclude: ["Clients"]
+        ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["TestSupport"],
             exclude: ["Clients"]
         ),
         .testTarget(

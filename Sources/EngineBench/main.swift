@@ -1,1 +1,1 @@
-print("engine bench")
+print("engine-bench: not yet built (issue 4)")

@@ -1,0 +1,128 @@
+import BacktestEngine
+
+/// A stored market data series.
+public struct MarketSeries: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable, Codable { case candles, ticks }
+    public var symbol: String
+    public var kind: Kind
+    /// The candle interval ("1m", "1d"); empty for ticks.
+    public var timeframe: String
+    /// First and last row times, microseconds since the epoch.
+    public var firstTime: Int64
+    public var lastTime: Int64
+    public var rows: UInt64
+
+    public init(symbol: String, kind: Kind, timeframe: String, firstTime: Int64, lastTime: Int64, rows: UInt64) {
+        self.symbol = symbol
+        self.kind = kind
+        self.timeframe = timeframe
+        self.firstTime = firstTime
+        self.lastTime = lastTime
+        self.rows = rows
+    }
+}
+
+/// Filters and paging of ListSessions. Newest first (created_at, then id, descending).
+public struct SessionQuery: Sendable, Equatable {
+    /// Empty = every state.
+    public var states: Set<SessionState> = []
+    /// Empty = every symbol.
+    public var symbol: String = ""
+    /// [createdAfter, createdBefore), microseconds; nil = unbounded.
+    public var createdAfter: Int64?
+    public var createdBefore: Int64?
+    /// Sessions carrying all of these labels with these values.
+    public var labels: [String: String] = [:]
+    public var pageSize: Int = 100
+    /// The previous page's `nextPageToken`; empty = the first page. Opaque to callers.
+    public var pageToken: String = ""
+
+    public init() {}
+}
+
+public struct SessionPage: Sendable, Equatable {
+    public var sessions: [SessionRecord]
+    /// Empty on the last page.
+    public var nextPageToken: String
+
+    public init(sessions: [SessionRecord], nextPageToken: String) {
+        self.sessions = sessions
+        self.nextPageToken = nextPageToken
+    }
+}
+
+/// Pulls rows of one series in time order, one batch at a time; nil at the end.
+/// Owned by one task; `close` releases it early (it is also released at the end).
+public protocol RowCursor<Row>: AnyObject {
+    associatedtype Row
+    func next() async throws -> [Row]?
+    func close()
+}
+
+/// An all-or-nothing load of one series: rows appended in batches, then committed.
+/// Nothing is visible (or kept) unless `commit` succeeds; `abort` discards it all.
+public protocol MarketDataImport: AnyObject {
+    func append(candles: [Candle]) async throws
+    func append(ticks: [Tick]) async throws
+    /// Returns what was stored (the imported range and row count).
+    func commit() async throws -> MarketSeries
+    func abort() async
+}
+
+/// Errors every store reports in these terms, so the service can map them to statuses.
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The store cannot be reached or keeps failing after retries (UNAVAILABLE).
+    case unavailable(String)
+    /// A row or request the store refuses (INVALID_ARGUMENT); the message names it.
+    case invalid(String)
+    /// Rows already stored at these times, without replace (ALREADY_EXISTS / INVALID_ARGUMENT).
+    case conflict(String)
+    /// A page token this store did not make.
+    case badPageToken(String)
+    /// Anything else, with the store's own message.
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let m): return "store unavailable: \(m)"
+        case .invalid(let m): return m
+        case .conflict(let m): return m
+        case .badPageToken(let m): return "invalid page token: \(m)"
+        case .failed(let m): return "store error: \(m)"
+        }
+    }
+}
+
+/// Everything the service keeps: sessions, their results, and market data.
+/// Implemented by `SQLiteStore` (the embedded default) and `QuestDBStore`.
+public protocol BacktestStore: Sendable {
+    // Sessions.
+    /// Inserts or replaces the whole record (status changes and progress both come here).
+    func saveSession(_ record: SessionRecord) async throws
+    func session(id: String) async throws -> SessionRecord?
+    func session(clientRequestId: String) async throws -> SessionRecord?
+    func listSessions(_ query: SessionQuery) async throws -> SessionPage
+    /// Sessions in these states (start-up recovery finds `started`/`running` ones).
+    func sessions(in states: Set<SessionState>) async throws -> [SessionRecord]
+
+    // Results, appended in batches while a session runs.
+    func appendTrades(sessionId: String, _ trades: [TradeRecord]) async throws
+    func appendEquity(sessionId: String, _ points: [EquitySample]) async throws
+    /// In trade-number order, in batches of at most `batchSize`.
+    func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord>
+    /// In time order within `range`, in batches of at most `batchSize`.
+    func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample>
+
+    // Market data.
+    /// Series stored; `symbol` empty = all. Candles built from ticks are not listed.
+    func marketSeries(symbol: String) async throws -> [MarketSeries]
+    /// Candles of `symbol` at `timeframe` in `range`; when only ticks are stored,
+    /// candles aggregated from them. Empty cursor when nothing is stored.
+    func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Candle>
+    func ticks(symbol: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Tick>
+    /// Begins an all-or-nothing import of one series.
+    func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws -> any MarketDataImport
+
+    /// Waits for pending writes and releases connections.
+    func close() async
+}

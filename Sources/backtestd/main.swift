@@ -1,0 +1,1 @@
+print("backtestd: not yet built (issue 6)")

@@ -1,3 +1,0 @@
-import Testing
-@testable import BacktestEngine
-@Test func placeholder() { #expect(Bool(true)) }
