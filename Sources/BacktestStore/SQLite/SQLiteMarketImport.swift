@@ -10,6 +10,8 @@ final class SQLiteMarketImport: MarketDataImport {
     private enum State { case open, committed, aborted }
 
     private let executor: SQLiteExecutor
+    private let checkpointer: SQLiteCheckpointer
+    private var stagedBytes = 0
     private let symbol: String
     private let kind: MarketSeries.Kind
     private let timeframe: String
@@ -26,6 +28,7 @@ final class SQLiteMarketImport: MarketDataImport {
         self.kind = kind
         self.timeframe = try Self.canonicalTimeframe(kind: kind, timeframe)
         self.replaceExisting = replaceExisting
+        checkpointer = store.checkpointer
         guard !symbol.isEmpty, symbol.utf8.count <= 256 else {
             throw StoreError.invalid("symbol must be 1 to 256 bytes, got \(symbol.utf8.count)")
         }
@@ -104,6 +107,7 @@ final class SQLiteMarketImport: MarketDataImport {
         buffer.removeFirst(start)
         guard !chunks.isEmpty else { return }
         let staged = chunks
+        stagedBytes += chunks.reduce(0) { $0 + $1.data.count }
         do throws(StoreError) {
             try await executor.run { db throws(StoreError) in
                 // A plain BEGIN: only the temp database is written, the main file stays unlocked.
@@ -149,6 +153,7 @@ final class SQLiteMarketImport: MarketDataImport {
         }
         state = .committed
         await executor.close()
+        checkpointer.wrote(stagedBytes)
         return result
     }
 

@@ -6,15 +6,18 @@
 enum SQLiteSchema {
     static let version: Int64 = 1
 
-    /// Per-connection settings (page_size only takes effect on a new, empty database:
+    /// Per-connection settings. Checkpoints are not run by the committing connection
+    /// (its commit would wait for them, fsyncs included) but by SQLiteCheckpointer on
+    /// a connection of its own (page_size only takes effect on a new, empty database:
     /// larger pages mean fewer overflow pages per chunk blob).
     static let connectionPragmas = """
-        PRAGMA page_size = 16384;
+        PRAGMA page_size = 65536;
         PRAGMA journal_mode = WAL;
         PRAGMA synchronous = NORMAL;
         PRAGMA foreign_keys = ON;
         PRAGMA temp_store = FILE;
         PRAGMA cache_size = -65536;
+        PRAGMA wal_autocheckpoint = 0;
         """
 
     static let migrations: [String] = [

@@ -11,6 +11,7 @@ public final class SQLiteStore: BacktestStore {
     let writer: SQLiteExecutor
     private let readers: [SQLiteExecutor]
     private let nextReader = Atomic<Int>(0)
+    let checkpointer: SQLiteCheckpointer
 
     /// Opens (creating it and its directory if needed) and migrates the database.
     public init(path: String, readerCount: Int = 2) throws {
@@ -21,6 +22,7 @@ public final class SQLiteStore: BacktestStore {
             try db.execute(SQLiteSchema.connectionPragmas)
             try SQLiteSchema.migrate(db)
         }
+        checkpointer = try SQLiteCheckpointer(path: path)
         readers = try (0..<max(1, readerCount)).map { i throws(StoreError) in
             try SQLiteExecutor(path: path, label: "sqlite-reader-\(i)") { db throws(StoreError) in
                 try db.execute(SQLiteSchema.connectionPragmas)
@@ -36,6 +38,7 @@ public final class SQLiteStore: BacktestStore {
     public func close() async {
         await writer.close()
         for reader in readers { await reader.close() }
+        await checkpointer.close()
     }
 
     // MARK: Sessions
@@ -87,6 +90,7 @@ public final class SQLiteStore: BacktestStore {
                 try label.run()
             }
         } }
+        checkpointer.wrote(1024 + record.request.count)
     }
 
     private static func readSession(_ s: SQLiteStatement) throws(StoreError) -> SessionRecord {
@@ -216,6 +220,7 @@ public final class SQLiteStore: BacktestStore {
                 }
             }
         }
+        checkpointer.wrote(trades.count * 160)
     }
 
     public func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> {
@@ -286,6 +291,7 @@ public final class SQLiteStore: BacktestStore {
                 }
             }
         }
+        checkpointer.wrote(encoded.reduce(0) { $0 + $1.data.count })
     }
 
     public func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample> {
