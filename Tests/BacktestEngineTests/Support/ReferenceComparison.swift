@@ -46,7 +46,7 @@ enum ReferenceComparison {
         var out: [String] = []
         let ref = reference["stats"] as! [String: Any]
         for (key, get) in statFields {
-            let expected = (ref[key] as? NSNumber)?.doubleValue ?? .nan
+            let expected = (ref[key] as? NSNumber)?.doubleValue ?? (ref[key] as? String).flatMap { Double($0) } ?? .nan
             let actual = get(stats)
             if !close(actual, expected) { out.append("\(key): engine \(actual), backtesting.py \(expected)") }
         }
