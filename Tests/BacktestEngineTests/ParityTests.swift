@@ -49,7 +49,7 @@ import TestSupport
     func matchesBacktestingPy(c: Case) async throws {
         var csv = "\(ParityTests.shared)/data/GOOG.csv"
         if c.bars > 0 {
-            csv = NSTemporaryDirectory() + "engine-parity-\(c.seed)-\(c.bars)-\(getpid()).csv"
+            csv = NSTemporaryDirectory() + "engine-parity-\(UUID().uuidString).csv"
             let gen = try await Subprocess.run(Subprocess.python, ["\(ParityTests.shared)/bench/gen_bars.py", "\(c.bars)", csv, "\(c.seed)"])
             #expect(gen.status == 0, Comment(rawValue: gen.text))
         }
