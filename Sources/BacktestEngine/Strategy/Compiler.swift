@@ -374,6 +374,7 @@ struct Compiler {
                 code[jump] = op == .and ? .jumpIfFalse(offset: offset) : .jumpIfTrue(offset: offset)
                 return .boolean
             default:
+                if op == .divide, let d = try constant(r), d == 0 { throw error("division by zero", at: p) }
                 let lt = try emit(l, into: &code, inSeries: inSeries)
                 let rt = try emit(r, into: &code, inSeries: inSeries)
                 guard lt == .number && rt == .number else {
