@@ -25,6 +25,20 @@ struct BacktestRun {
     var persistInterval = Duration.seconds(1)
     var yieldInterval = Duration.milliseconds(5)
 
+    /// Where a run's wall time went, for the log line that ends it.
+    struct Timings {
+        var reading = Duration.zero
+        var computing = Duration.zero
+        var storing = Duration.zero
+
+        static func measure<T>(_ total: inout Duration, _ body: () async throws -> T) async rethrows -> T {
+            let t0 = ContinuousClock.now
+            defer { total += ContinuousClock.now - t0 }
+            return try await body()
+        }
+    }
+    private(set) var timings = Timings()
+
     enum Outcome {
         case completed(BacktestStatistics)
         case stopped(String)
@@ -82,7 +96,9 @@ struct BacktestRun {
         // One step of bookkeeping after each slice of engine work.
         func afterSlice(_ knownTime: Int64) async throws -> Outcome? {
             meter.reached(knownTime, events: engine.progress.eventsProcessed)
-            try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
+            try await Timings.measure(&timings.storing) {
+                try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
+            }
             let now = ContinuousClock.now
             if now - lastPublish >= publishInterval {
                 lastPublish = now
@@ -103,14 +119,16 @@ struct BacktestRun {
 
         switch spec.timeframe {
         case .tick:
-            let cursor = try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: batchSize)
-            defer { cursor.close() }
-            while let batch = try await cursor.next() {
+            let cursor = Prefetcher(try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: batchSize))
+            defer { Task { await cursor.close() } }
+            while let batch = try await Timings.measure(&timings.reading, { try await cursor.next() }) {
                 var i = 0
                 while i < batch.count {
                     let k = try await pacer.admit(batch, from: i, control: control) { $0.time }
                     if k > i {
+                        let t0 = ContinuousClock.now
                         try batch.withUnsafeBufferPointer { try engine.process(ticks: UnsafeBufferPointer(rebasing: $0[i..<k])) }
+                        timings.computing += ContinuousClock.now - t0
                         if let end = try await afterSlice(batch[k - 1].time) { return end }
                     } else if let end = try await stopIfRequested() {
                         return end
@@ -123,14 +141,16 @@ struct BacktestRun {
             let rangeEnd = spec.range.end
             // A bar is known when it closes: pace and report by its close time.
             let closeTime: (Candle) -> Int64 = { min($0.time + interval, rangeEnd) }
-            let cursor = try await store.candles(symbol: spec.symbol, timeframe: spec.timeframe, range: spec.range, batchSize: batchSize)
-            defer { cursor.close() }
-            while let batch = try await cursor.next() {
+            let cursor = Prefetcher(try await store.candles(symbol: spec.symbol, timeframe: spec.timeframe, range: spec.range, batchSize: batchSize))
+            defer { Task { await cursor.close() } }
+            while let batch = try await Timings.measure(&timings.reading, { try await cursor.next() }) {
                 var i = 0
                 while i < batch.count {
                     let k = try await pacer.admit(batch, from: i, control: control, closeTime)
                     if k > i {
+                        let t0 = ContinuousClock.now
                         try batch.withUnsafeBufferPointer { try engine.process(candles: UnsafeBufferPointer(rebasing: $0[i..<k])) }
+                        timings.computing += ContinuousClock.now - t0
                         if let end = try await afterSlice(closeTime(batch[k - 1])) { return end }
                     } else if let end = try await stopIfRequested() {
                         return end
@@ -140,8 +160,10 @@ struct BacktestRun {
             }
         }
         let statistics = engine.finish()
-        try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
-        try await writer.finish()
+        try await Timings.measure(&timings.storing) {
+            try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
+            try await writer.finish()
+        }
         meter.fill(&record, engine.progress)
         return .completed(statistics)
     }
@@ -186,6 +208,7 @@ struct BacktestRun {
         logger.info("session ended", metadata: [
             "session": "\(record.id)", "status": "\(record.state.rawValue)",
             "events": "\(record.eventsProcessed)", "trades": "\(record.totalTrades)",
+            "reading": "\(timings.reading)", "computing": "\(timings.computing)", "waiting_for_store": "\(timings.storing)",
         ])
         hub.publish(terminal)
         return record
