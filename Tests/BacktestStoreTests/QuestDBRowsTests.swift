@@ -23,12 +23,20 @@ import Testing
         var buffer = ILPBuffer()
         let symbol = "a,b c=d\"e\nf\\"
         try QuestDBRows.appendCandle(symbol: symbol, timeframe: "1m", Candle(time: 60_000_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10), to: &buffer)
-        try QuestDBRows.appendTick(symbol: symbol, seq: 2, Tick(time: -5, price: 1.25, size: 0), to: &buffer)
+        try QuestDBRows.appendTick(symbol: symbol, seq: 2, Tick(time: 5, price: 1.25, size: 0), to: &buffer)
         try QuestDBRows.appendEquity(sessionId: "id\r\n=x", EquitySample(time: 9, equity: 1e20, cash: -0.0, positionSize: 3, drawdownPct: -1e-7), to: &buffer)
         let expected = "market_candles,symbol=a\\,b\\ c\\=d\"e\\\nf\\\\,timeframe=1m open=1.0,high=2.0,low=0.5,close=1.5,volume=10.0 60000000\n"
-            + "market_ticks,symbol=a\\,b\\ c\\=d\"e\\\nf\\\\ seq=2i,price=1.25,size=0.0 -5\n"
+            + "market_ticks,symbol=a\\,b\\ c\\=d\"e\\\nf\\\\ seq=2i,price=1.25,size=0.0 5\n"
             + "backtest_equity_curve,session_id=id\\\r\\\n\\=x equity=1e20,cash=-0.0,position_size=3.0,drawdown_pct=-1e-7 9\n"
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == expected)
+        #expect(buffer.rowCount == 3)
+        // QuestDB's designated timestamps span 1970-01-01 to 9999-12-31: others are refused here.
+        #expect(throws: StoreError.invalid("QuestDB keeps market_ticks rows from 1970-01-01 to 9999-12-31 only, not at 1969-12-31T23:59:59.999995Z")) {
+            try QuestDBRows.appendTick(symbol: "a", seq: 0, Tick(time: -5, price: 1, size: 1), to: &buffer)
+        }
+        #expect(throws: StoreError.self) {
+            try QuestDBRows.appendEquity(sessionId: "s", EquitySample(time: QuestDBSQL.latestTime + 1, equity: 1, cash: 1, positionSize: 0, drawdownPct: 0), to: &buffer)
+        }
         #expect(buffer.rowCount == 3)
     }
 

@@ -102,6 +102,14 @@ import Testing
         }
     }
 
+    @Test func timeBoundsAreClampedToQuestDBsSpan() {
+        #expect(QuestDBSQL.latestTime == TimeText.days(year: 10_000, month: 1, day: 1) * 86_400_000_000 - 1)
+        #expect(QuestDBSQL.equity(sessionId: "s", from: .min, end: .max, limit: 1).parameters
+                == [.text("s"), .timestampMicros(0), .timestampMicros(QuestDBSQL.latestTime)])
+        #expect(PGConnection.timestampText(QuestDBSQL.latestTime) == "9999-12-31T23:59:59.999999Z")
+        #expect(QuestDBSQL.time(1_700_000_000_000_001) == .timestampMicros(1_700_000_000_000_001))
+    }
+
     @Test func pgURLGetsSSLDisabled() {
         #expect(QuestDBStore.withSSLDisabled("postgresql://admin:quest@h:8812/qdb") == "postgresql://admin:quest@h:8812/qdb?sslmode=disable")
         #expect(QuestDBStore.withSSLDisabled("postgresql://h/qdb?connect_timeout=3") == "postgresql://h/qdb?connect_timeout=3&sslmode=disable")

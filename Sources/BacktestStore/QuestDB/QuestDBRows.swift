@@ -80,6 +80,10 @@ enum QuestDBRows {
 
     private static func row(_ buffer: inout ILPBuffer, _ table: String, symbols: [(String, String)],
                             columns: [(String, ILPBuffer.Value)], at micros: Int64) throws(StoreError) {
+        // QuestDB refuses designated timestamps outside [1970-01-01, 10000-01-01).
+        guard micros >= 0 && micros <= QuestDBSQL.latestTime else {
+            throw StoreError.invalid("QuestDB keeps \(table) rows from 1970-01-01 to 9999-12-31 only, not at \(TimeText.iso(micros))")
+        }
         do {
             try buffer.row(table, symbols: symbols, columns: columns, atMicros: micros)
         } catch {

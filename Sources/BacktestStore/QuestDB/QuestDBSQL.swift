@@ -13,6 +13,15 @@ struct QuestDBQuery: Equatable, Sendable {
 /// the designated timestamp (`ts > $last ORDER BY ts LIMIT n`), which QuestDB serves
 /// as a forward scan of the partitions from `$last` on.
 enum QuestDBSQL {
+    /// The last designated timestamp QuestDB accepts (9999-12-31T23:59:59.999999Z);
+    /// the first is the epoch. Query bounds are clamped into that span, so an open
+    /// range like [Int64.min, Int64.max) stays a valid timestamp parameter.
+    static let latestTime: Int64 = 253_402_300_800_000_000 - 1
+
+    static func time(_ micros: Int64) -> PGParameter {
+        .timestampMicros(min(max(micros, 0), latestTime))
+    }
+
     static func sessionById(_ id: String) -> QuestDBQuery {
         QuestDBQuery(sql: "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE session_id = $1 ORDER BY ts DESC LIMIT 1",
                      parameters: [.text(id)])
@@ -34,7 +43,7 @@ enum QuestDBSQL {
         }
         var sql = "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (\(ors.joined(separator: " OR ")))"
         if let after {
-            parameters += [.timestampMicros(after.createdAt), .timestampMicros(after.createdAt), .text(after.id)]
+            parameters += [time(after.createdAt), time(after.createdAt), .text(after.id)]
             let n = parameters.count
             sql += " AND (ts > $\(n - 2) OR (ts = $\(n - 1) AND session_id > $\(n)))"
         }
@@ -58,11 +67,11 @@ enum QuestDBSQL {
             conditions.append("(\(ors.joined(separator: " OR ")))")
         }
         if !query.symbol.isEmpty { conditions.append("symbol = \(bind(.text(query.symbol)))") }
-        if let createdAfter = query.createdAfter { conditions.append("ts >= \(bind(.timestampMicros(createdAfter)))") }
-        if let createdBefore = query.createdBefore { conditions.append("ts < \(bind(.timestampMicros(createdBefore)))") }
+        if let createdAfter = query.createdAfter { conditions.append("ts >= \(bind(time(createdAfter)))") }
+        if let createdBefore = query.createdBefore { conditions.append("ts < \(bind(time(createdBefore)))") }
         if let after {
-            let a = bind(.timestampMicros(after.createdAt))
-            let b = bind(.timestampMicros(after.createdAt))
+            let a = bind(time(after.createdAt))
+            let b = bind(time(after.createdAt))
             let c = bind(.text(after.id))
             conditions.append("(ts < \(a) OR (ts = \(b) AND session_id < \(c)))")
         }
@@ -79,12 +88,12 @@ enum QuestDBSQL {
     /// Equity samples at [from, end): `from` is the range start, then the last time read + 1.
     static func equity(sessionId: String, from: Int64, end: Int64, limit: Int) -> QuestDBQuery {
         QuestDBQuery(sql: "SELECT ts, equity, cash, position_size, drawdown_pct FROM backtest_equity_curve WHERE session_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts LIMIT \(max(1, limit))",
-                     parameters: [.text(sessionId), .timestampMicros(from), .timestampMicros(end)])
+                     parameters: [.text(sessionId), time(from), time(end)])
     }
 
     static func candles(symbol: String, timeframe: String, from: Int64, end: Int64, limit: Int) -> QuestDBQuery {
         QuestDBQuery(sql: "SELECT ts, open, high, low, close, volume FROM market_candles WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts < $4 ORDER BY ts LIMIT \(max(1, limit))",
-                     parameters: [.text(symbol), .text(timeframe), .timestampMicros(from), .timestampMicros(end)])
+                     parameters: [.text(symbol), .text(timeframe), time(from), time(end)])
     }
 
     /// Ticks at [from, end) in time order. Ticks sharing a microsecond may straddle a
@@ -92,7 +101,7 @@ enum QuestDBSQL {
     /// batch at it (see TickPaging); seq orders same-time ticks.
     static func ticks(symbol: String, from: Int64, end: Int64, limit: Int?) -> QuestDBQuery {
         QuestDBQuery(sql: "SELECT ts, seq, price, size FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 ORDER BY ts" + (limit.map { " LIMIT \(max(1, $0))" } ?? ""),
-                     parameters: [.text(symbol), .timestampMicros(from), .timestampMicros(end)])
+                     parameters: [.text(symbol), time(from), time(end)])
     }
 
     /// Candles aggregated from ticks by QuestDB. Only for intervals that divide a day:
@@ -103,7 +112,7 @@ enum QuestDBSQL {
         return QuestDBQuery(sql: """
             SELECT ts, first(price) AS open, max(price) AS high, min(price) AS low, last(price) AS close, sum(size) AS volume \
             FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 SAMPLE BY \(seconds)s ALIGN TO CALENDAR LIMIT \(max(1, limit))
-            """, parameters: [.text(symbol), .timestampMicros(from), .timestampMicros(end)])
+            """, parameters: [.text(symbol), time(from), time(end)])
     }
 
     /// Whether any row of a series exists.
@@ -136,10 +145,10 @@ enum QuestDBSQL {
         switch kind {
         case .candles:
             return QuestDBQuery(sql: "SELECT ts FROM market_candles WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts <= $4" + tail,
-                                parameters: [.text(symbol), .text(timeframe), .timestampMicros(from), .timestampMicros(last)])
+                                parameters: [.text(symbol), .text(timeframe), time(from), time(last)])
         case .ticks:
             return QuestDBQuery(sql: "SELECT ts FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts <= $3" + tail,
-                                parameters: [.text(symbol), .timestampMicros(from), .timestampMicros(last)])
+                                parameters: [.text(symbol), time(from), time(last)])
         }
     }
 
