@@ -135,8 +135,7 @@ struct BacktestDaemon: AsyncParsableCommand {
             guard let http = resolved.questdbHttp, let pg = resolved.questdbPg else {
                 throw ValidationError("--store questdb needs --questdb-http and --questdb-pg (or QUESTDB_HTTP and QUESTDB_PG)")
             }
-            _ = (http, pg)
-            throw ValidationError("--store questdb: the QuestDB store is not in this build yet")
+            return try await QuestDBStore(httpURL: http, pgURL: pg)
         }
         throw ValidationError("--store must be sqlite:PATH or questdb, got \(store)")
     }
