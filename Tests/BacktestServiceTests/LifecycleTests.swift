@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -141,5 +142,42 @@ import Glibc
         f.formatOptions = [.withInternetDateTime]
         guard let d = f.date(from: text) else { throw PyClient.ClientError(message: "not a time: \(text)") }
         return d.timeIntervalSince1970
+    }
+}
+
+/// The same flow on QuestDB, when one is reachable (QuestDB is not installable here).
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["QUESTDB_HTTP"] != nil && ProcessInfo.processInfo.environment["QUESTDB_PG"] != nil,
+                "needs a live QuestDB: set QUESTDB_HTTP and QUESTDB_PG"))
+struct QuestDBEndToEndTests {
+    @Test func startWatchAndReadResultsOnQuestDB() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let daemon = try await Daemon(arguments: ["--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!])
+        defer { Task { await daemon.stop() } }
+        let client = PyClient(port: daemon.port)
+        var header = Fixtures.googHeader
+        header["replace_existing"] = true
+        let imported = try await client.importCSV(Fixtures.googCSV, header: header)
+        #expect(imported.code == "OK", "\(imported)")
+        let id = try await client.start(Fixtures.googRequest())
+        let watch = try await client.call("WatchProgress", ["session_id": id])
+        #expect(watch.responses.last?["status"] as? String == "SESSION_STATUS_COMPLETED", "\(watch)")
+        let trades = try await client.call("GetTrades", ["session_id": id])
+        let count = trades.responses.flatMap { $0["trades"] as? [[String: Any]] ?? [] }.count
+        #expect("\(count)" == (watch.responses.last?["statistics"] as? [String: Any])?["total_trades"] as? String)
+    }
+}
+
+@Suite struct DaemonFlagTests {
+    @Test func questdbWithoutAddressesIsRefusedAtStart() async throws {
+        let out = try await Subprocess.run(Daemon.binDirectory.appendingPathComponent("backtestd").path, ["--store", "questdb", "--port", "0"],
+                                           environment: ["QUESTDB_HTTP": "", "QUESTDB_PG": ""])
+        #expect(out.status != 0)
+        #expect(out.text.contains("--questdb-http"), "\(out.text)")
+    }
+
+    @Test func unknownStoreIsRefused() async throws {
+        let out = try await Subprocess.run(Daemon.binDirectory.appendingPathComponent("backtestd").path, ["--store", "mysql:x", "--port", "0"])
+        #expect(out.status != 0)
+        #expect(out.text.contains("sqlite:PATH or questdb"), "\(out.text)")
     }
 }
