@@ -134,15 +134,7 @@ import Glibc
         return f.string(from: Date(timeIntervalSince1970: TimeInterval(epoch)))
     }
 
-    func seconds(_ json: Any?) throws -> Double {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let text = json as? String ?? ""
-        if let d = f.date(from: text) { return d.timeIntervalSince1970 }
-        f.formatOptions = [.withInternetDateTime]
-        guard let d = f.date(from: text) else { throw PyClient.ClientError(message: "not a time: \(text)") }
-        return d.timeIntervalSince1970
-    }
+    func seconds(_ json: Any?) throws -> Double { try EndToEndTests.seconds(json) }
 }
 
 /// The same flow on QuestDB, when one is reachable (QuestDB is not installable here).

@@ -36,8 +36,13 @@ import TestSupport
     @Test func healthWatchSeesChanges() async throws {
         let port = Self.server.1
         async let watched = Subprocess.pythonJSON("Tests/GRPCServicesTests/Clients/services_client.py", [String(port), "watch"])
-        // Give the watcher time to receive the first status, then change it.
-        try await Task.sleep(for: .milliseconds(800))
+        // Once the watch has reached the server (Python may take a while to start),
+        // give it time to receive the first status, then change it.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while Self.server.0.executor.activeCalls == 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(300))
         Self.health.setStatus(.notServing, for: "test.Watched")
         let r = try await watched.json
         #expect(r["statuses"] as? [String] == ["SERVING", "NOT_SERVING"], "\(r)")

@@ -22,12 +22,39 @@ public enum Subprocess {
     /// happens on a thread of its own, never on Swift's cooperative pool: a test
     /// blocked there could starve the very server tasks its client is waiting for.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+        // Tests run in parallel and most start a Python client; dozens of interpreters
+        // starting at once on 2 cores starve the servers under test for seconds, and
+        // every timing expectation with them. A few at a time keeps the machine usable.
+        await slots.acquire()
+        defer { Task { await slots.release() } }
         // A thread of its own: Dispatch's global queue has about one thread per core,
         // and blocking those would stall the code under test that uses them.
-        try await withCheckedThrowingContinuation { continuation in
+        return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result { try runBlocking(executable, arguments, environment: environment) })
             }
+        }
+    }
+
+    /// How many subprocesses tests may run at once.
+    static let slots = Slots(count: max(3, ProcessInfo.processInfo.activeProcessorCount + 1))
+
+    actor Slots {
+        private var free: Int
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+
+        init(count: Int) { free = count }
+
+        func acquire() async {
+            if free > 0 {
+                free -= 1
+                return
+            }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+
+        func release() {
+            if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
         }
     }
 
