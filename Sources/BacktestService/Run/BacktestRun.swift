@@ -23,7 +23,7 @@ struct BacktestRun {
     var batchSize = 8192
     var publishInterval = Duration.milliseconds(100)
     var persistInterval = Duration.seconds(1)
-    var yieldInterval = Duration.milliseconds(5)
+    var yieldInterval = Duration.milliseconds(2)
 
     /// Where a run's wall time went, for the log line that ends it.
     struct Timings {
