@@ -1,3 +1,10 @@
+/// A rule's code range and id, as the per-bar loop reads it (no strings).
+struct RuleCode {
+    var start: Int32
+    var end: Int32
+    var id: Int32
+}
+
 /// A rule ready to run: its code range in the program and its name.
 struct CompiledRule {
     var name: String
