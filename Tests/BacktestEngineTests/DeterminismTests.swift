@@ -94,3 +94,52 @@ import Testing
         #expect(whole.equity.allSatisfy { $0.drawdownPct >= s.maxDrawdownPct - 1e-9 })
     }
 }
+
+/// Tick runs: the same answers whatever the batch size; equity samples per interval and
+/// at every fill; progress reflects the account.
+@Suite struct TickRunTests {
+    static func ticks(_ n: Int, seed: UInt64) -> [Tick] {
+        Bars.randomWalk(n, seed: seed).enumerated().map { i, c in
+            Tick(time: Bars.t0 + Int64(i) * 250_000 + Int64(i % 7), price: c.close, size: max(1, c.volume))
+        }
+    }
+
+    static func run(_ ticks: [Tick], batch: Int) throws -> (BacktestStatistics, [TradeRecord], [EquitySample], EngineProgress) {
+        let e = try Engine(config: BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 20, "n2": 60]),
+                                                  costs: .init(commissionRate: 0.0002), equitySampleIntervalMicros: 60_000_000))
+        var trades: [TradeRecord] = []
+        var equity: [EquitySample] = []
+        var i = 0
+        while i < ticks.count {
+            let end = min(ticks.count, i + batch)
+            try e.process(ticks: Array(ticks[i..<end]))
+            trades += e.takeTrades()
+            equity += e.takeEquity()
+            i = end
+        }
+        let progress = e.progress
+        let stats = e.finish()
+        return (stats, trades + e.takeTrades(), equity + e.takeEquity(), progress)
+    }
+
+    @Test func sameResultsForEveryBatchSize() throws {
+        let ticks = Self.ticks(30_000, seed: 5)
+        let all = try Self.run(ticks, batch: ticks.count)
+        #expect(all.1.count > 20)
+        for batch in [1, 7, 4096] {
+            let other = try Self.run(ticks, batch: batch)
+            #expect(other.0 == all.0 && other.1 == all.1 && other.2 == all.2 && other.3 == all.3)
+        }
+        // One sample per minute of data plus one at each fill (entries and exits share ticks).
+        let minutes = Set(all.2.map { $0.time / 60_000_000 })
+        #expect(minutes.count == Set(ticks.map { $0.time / 60_000_000 }).count)
+        let fillTimes = Set(all.1.flatMap { [$0.entryTime] + ($0.exitTime.map { [$0] } ?? []) })
+        #expect(fillTimes.isSubset(of: Set(all.2.map(\.time))))
+        #expect(all.2.last?.time == ticks.last?.time && all.2.last?.equity == all.0.equityFinal)
+        // Progress before finish: equity = capital + realised + unrealised.
+        let p = all.3
+        #expect(p.eventsProcessed == ticks.count && p.simTime == ticks.last?.time)
+        #expect(abs(p.equity - (10_000 + p.realizedPnl + p.unrealizedPnl)) < 1e-6)
+        #expect(p.openPositions == (p.positionSize == 0 ? 0 : 1) && p.drawdownPct <= 0 && p.maxDrawdownPct <= p.drawdownPct)
+    }
+}
