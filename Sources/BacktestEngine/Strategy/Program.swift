@@ -89,7 +89,17 @@ final class Program {
         vwap = Pool(p.vwap)
         ruleNames = p.ruleNames
         func codes(_ kind: StrategyDefinition.RuleKind) -> Pool<RuleCode> {
-            Pool(p.rules.filter { $0.kind == kind }.map { RuleCode(start: Int32($0.start), end: Int32($0.end), id: $0.id) })
+            Pool(p.rules.filter { $0.kind == kind }.map { rule in
+                var c = RuleCode(start: Int32(rule.start), end: Int32(rule.end), id: rule.id)
+                if rule.end - rule.start == 1 {
+                    switch p.code[rule.start] {
+                    case .crossesAbove(let a, let ra, let b, let rb): (c.crossing, c.a, c.aRing, c.b, c.bRing) = (1, a, ra, b, rb)
+                    case .crossesBelow(let a, let ra, let b, let rb): (c.crossing, c.a, c.aRing, c.b, c.bRing) = (2, a, ra, b, rb)
+                    default: break
+                    }
+                }
+                return c
+            })
         }
         entryLong = codes(.entryLong)
         exitLong = codes(.exitLong)
@@ -201,6 +211,13 @@ final class Program {
         let base = rules.base
         for i in 0..<rules.count {
             let rule = base[i]
+            if rule.crossing != 0 {
+                let ringA = rings.base[Int(rule.aRing)], ringB = rings.base[Int(rule.bRing)]
+                let prevA = ringA.base[(k - 1) & ringA.mask], prevB = ringB.base[(k - 1) & ringB.mask]
+                let a = values[Int(rule.a)], b = values[Int(rule.b)]
+                if rule.crossing == 1 ? (prevA < prevB && a > b) : (prevA > prevB && a < b) { return Int(rule.id) }
+                continue
+            }
             let v: Double
             do {
                 v = try run(Int(rule.start), Int(rule.end), k: k)
