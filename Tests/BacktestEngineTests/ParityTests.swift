@@ -35,7 +35,11 @@ import TestSupport
         var n2: Int
         var commission: Double
         var onClose: Bool
-        var description: String { "\(bars == 0 ? "GOOG" : "\(bars) bars seed \(seed)") sma \(n1)/\(n2) commission \(commission)\(onClose ? " on close" : "")" }
+        /// GOOG cut after this many rows (0 = all).
+        var rows = 0
+        var description: String {
+            "\(bars == 0 ? "GOOG" : "\(bars) bars seed \(seed)")\(rows > 0 ? " first \(rows) rows" : "") sma \(n1)/\(n2) commission \(commission)\(onClose ? " on close" : "")"
+        }
     }
 
     static let cases = [
@@ -43,6 +47,10 @@ import TestSupport
         Case(bars: 20000, seed: 12, n1: 10, n2: 20, commission: 0.002, onClose: true),
         Case(bars: 2500, seed: 13, n1: 3, n2: 8, commission: 0.0005, onClose: false),
         Case(bars: 0, seed: 0, n1: 7, n2: 30, commission: 0.001, onClose: true),
+        // Cut so that the last bar signals a reversal: backtesting.py's end-of-data pass
+        // fills that order at the last bar's open and leaves the new trade open.
+        Case(bars: 0, seed: 0, n1: 10, n2: 20, commission: 0, onClose: false, rows: 75),
+        Case(bars: 0, seed: 0, n1: 10, n2: 20, commission: 0.002, onClose: true, rows: 75),
     ]
 
     @Test(arguments: cases)
@@ -53,7 +61,12 @@ import TestSupport
             let gen = try await Subprocess.run(Subprocess.python, ["\(ParityTests.shared)/bench/gen_bars.py", "\(c.bars)", csv, "\(c.seed)"])
             #expect(gen.status == 0, Comment(rawValue: gen.text))
         }
-        defer { if c.bars > 0 { try? FileManager.default.removeItem(atPath: csv) } }
+        if c.rows > 0 {
+            let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").prefix(c.rows + 1)
+            csv = NSTemporaryDirectory() + "engine-parity-\(UUID().uuidString).csv"
+            try (lines.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        }
+        defer { if c.bars > 0 || c.rows > 0 { try? FileManager.default.removeItem(atPath: csv) } }
         var args = ["\(ParityTests.shared)/bench/ref_backtestingpy.py", csv, "\(c.n1)", "\(c.n2)", "--commission", "\(c.commission)"]
         if c.onClose { args.append("--trade-on-close") }
         let out = try await Subprocess.run(Subprocess.python, args)
@@ -67,11 +80,16 @@ import TestSupport
         let json = String(out.text[start.lowerBound...]).replacingOccurrences(of: ": -Infinity", with: ": \"-inf\"")
             .replacingOccurrences(of: ": Infinity", with: ": \"inf\"")
         let reference = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
-        #expect(((reference["trades"] as? [Any])?.count ?? 0) > 10)
+        #expect(((reference["trades"] as? [Any])?.count ?? 0) > (c.rows > 0 ? 0 : 10))
         let candles = try MarketCSV.load(csv)
         let config: [String: Any] = ["n1": c.n1, "n2": c.n2, "commission": c.commission, "cash": 10000, "trade_on_close": c.onClose]
         let (stats, trades) = try ReferenceComparison.run(candles: candles, config: config)
         let diffs = ReferenceComparison.differences(stats: stats, trades: trades, reference: reference)
         #expect(diffs.isEmpty, Comment(rawValue: "\(c):\n" + diffs.joined(separator: "\n")))
+        if c.rows > 0 {
+            // The reversal signalled on the last bar opened a trade in the end-of-data pass
+            // (with fill-on-close at the previous bar's close, as backtesting.py re-runs it).
+            #expect(trades.last?.exitTime == nil && trades.last?.entryIndex == c.rows - (c.onClose ? 2 : 1))
+        }
     }
 }

@@ -134,7 +134,13 @@ struct EngineCore {
         pendingEquity = equity
         pendingPosition = broker.positionSize
         pendingFilled = broker.filledThisBar
-        if !bankrupt { try evaluateRules(k: k, time: time) }
+        if !bankrupt {
+            do {
+                try evaluateRules(k: k)
+            } catch {
+                throw .divisionByZero(rule: program.ruleNames[Int(error.rule)], position: Int(error.position), bar: k, time: time)
+            }
+        }
     }
 
     private mutating func checkWarmup(k: Int, close: Double) {
@@ -154,42 +160,27 @@ struct EngineCore {
 
     /// Exit rules of the open side, then entry rules; the first true rule of a kind acts.
     @inline(__always)
-    private mutating func evaluateRules(k: Int, time: Int64) throws(EngineError) {
-        let p = program
+    private mutating func evaluateRules(k: Int) throws(Program.DivisionByZero) {
         let position = broker.positionSize
-        p.values[Int(FieldSlot.position)] = position
+        program.values[Int(FieldSlot.position)] = position
         var target = position
-        if position > 0 && !p.exitLong.isEmpty, let rule = try firstTrue(p.exitLong, k: k, time: time) {
-            broker.pending.append(Order(side: .sell, closesPosition: true, rule: rule.name))
+        if position > 0 && program.exitLong.count > 0, let rule = try program.firstTrue(program.exitLong, k: k) {
+            broker.pending.append(Order(side: .sell, closesPosition: true, rule: program.ruleNames[rule]))
             target = 0
-        } else if position < 0 && !p.exitShort.isEmpty, let rule = try firstTrue(p.exitShort, k: k, time: time) {
-            broker.pending.append(Order(side: .buy, closesPosition: true, rule: rule.name))
+        } else if position < 0 && program.exitShort.count > 0, let rule = try program.firstTrue(program.exitShort, k: k) {
+            broker.pending.append(Order(side: .buy, closesPosition: true, rule: program.ruleNames[rule]))
             target = 0
         }
-        let reopen = p.sameSideEntry == .reopen
-        if !p.entryLong.isEmpty && (target <= 0 || reopen), let rule = try firstTrue(p.entryLong, k: k, time: time) {
-            if target != 0 { broker.pending.append(Order(side: .sell, closesPosition: true, rule: rule.name)) }
-            broker.pending.append(Order(side: .buy, rule: rule.name))
+        let reopen = program.sameSideEntry == .reopen
+        if program.entryLong.count > 0 && (target <= 0 || reopen), let rule = try program.firstTrue(program.entryLong, k: k) {
+            if target != 0 { broker.pending.append(Order(side: .sell, closesPosition: true, rule: program.ruleNames[rule])) }
+            broker.pending.append(Order(side: .buy, rule: program.ruleNames[rule]))
             return
         }
-        if !p.entryShort.isEmpty && (target >= 0 || reopen), let rule = try firstTrue(p.entryShort, k: k, time: time) {
-            if target != 0 { broker.pending.append(Order(side: .buy, closesPosition: true, rule: rule.name)) }
-            broker.pending.append(Order(side: .sell, rule: rule.name))
+        if program.entryShort.count > 0 && (target >= 0 || reopen), let rule = try program.firstTrue(program.entryShort, k: k) {
+            if target != 0 { broker.pending.append(Order(side: .buy, closesPosition: true, rule: program.ruleNames[rule])) }
+            broker.pending.append(Order(side: .sell, rule: program.ruleNames[rule]))
         }
-    }
-
-    @inline(__always)
-    private func firstTrue(_ rules: [CompiledRule], k: Int, time: Int64) throws(EngineError) -> CompiledRule? {
-        for rule in rules {
-            let v: Double
-            do {
-                v = try program.run(rule.start, rule.end, k: k)
-            } catch {
-                throw .divisionByZero(rule: rule.name, position: Int(error.position), bar: k, time: time)
-            }
-            if v != 0 { return rule }
-        }
-        return nil
     }
 
     /// Hands the previous bar's equity to the statistics and the curve.
@@ -201,7 +192,7 @@ struct EngineCore {
             if mode == .ticks {
                 nextSampleTime = (UTCTime.floorDiv(lastTime, sampleInterval) + 1) * sampleInterval
             }
-            let dd = broker.statistics.drawdowns.current
+            let dd = broker.statistics.lastDrawdown
             samples.append(EquitySample(time: lastTime, equity: pendingEquity, cash: pendingEquity - pendingPosition * lastClose,
                                         positionSize: pendingPosition, drawdownPct: dd == 0 ? 0 : -dd * 100))
         }
@@ -260,7 +251,7 @@ struct EngineCore {
             simTime: count == 0 ? nil : lastTime, eventsProcessed: count, equity: equity,
             cash: equity - position * lastClose, realizedPnl: broker.realizedPnl,
             unrealizedPnl: broker.unrealizedPnl(at: lastClose), drawdownPct: dd == 0 ? 0 : dd,
-            maxDrawdownPct: min(-stats.drawdowns.max * 100, dd == 0 ? 0 : dd),
+            maxDrawdownPct: min(-stats.maxDrawdown * 100, dd == 0 ? 0 : dd),
             positionSize: position, openPositions: broker.trade == nil ? 0 : 1, closedTrades: broker.closedCount)
     }
 }

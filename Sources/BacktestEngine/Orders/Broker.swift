@@ -40,6 +40,11 @@ struct Broker {
     var statistics: StatisticsAccumulator
     /// Set by every fill on the current bar (tick runs sample equity then).
     var filledThisBar = false
+    /// Names of the rules that opened trades; looked up, never iterated.
+    private var ruleNames: [String] = []
+    private var ruleIndex: [String: Int32] = [:]
+    /// No stop-loss, take-profit or trailing stop: exits need no check.
+    private let noExits: Bool
 
     init(config: BacktestConfig, stopLossPct: Double, takeProfitPct: Double, trailingPct: Double) {
         costs = Costs(fixed: config.costs.commissionFixed, rate: config.costs.commissionRate, slippage: config.costs.slippageBps / 10_000)
@@ -49,6 +54,7 @@ struct Broker {
         self.stopLossPct = stopLossPct
         self.takeProfitPct = takeProfitPct
         self.trailingPct = trailingPct
+        noExits = stopLossPct == 0 && takeProfitPct == 0 && trailingPct == 0
         cash = config.initialCapital
         statistics = StatisticsAccumulator(initialCapital: config.initialCapital)
         pending.reserveCapacity(4)
@@ -132,8 +138,7 @@ struct Broker {
     /// Stop-loss, trailing stop and take-profit of the open trade against one bar.
     @inline(__always)
     private mutating func checkExits(index: Int, time: Int64, open: Double, high: Double, low: Double) {
-        guard let t = trade, index >= t.contingentFrom else { return }
-        if t.stopLoss.isNaN && t.takeProfit.isNaN && trailingPct == 0 { return }
+        guard !noExits, let t = trade, index >= t.contingentFrom else { return }
         let long = t.size > 0
         let trail = trailingPct > 0 ? (long ? t.extreme * (1 - trailingPct / 100) : t.extreme * (1 + trailingPct / 100)) : .nan
         // The nearer stop is reached first; ties go to the stop-loss.
@@ -189,9 +194,17 @@ struct Broker {
         let entryCommission = commission(units: units, price: price)
         cash -= entryCommission
         let size = sign * units
+        let rule: Int32
+        if let known = ruleIndex[o.rule] {
+            rule = known
+        } else {
+            rule = Int32(ruleNames.count)
+            ruleNames.append(o.rule)
+            ruleIndex[o.rule] = rule
+        }
         trade = OpenTrade(
             number: nextNumber, size: size, entryPrice: price, entryIndex: index, entryTime: time,
-            entryCommission: entryCommission, entryRule: o.rule,
+            entryCommission: entryCommission, entryRule: rule,
             stopLoss: stopLossPct > 0 ? price * (1 - sign * stopLossPct / 100) : .nan,
             takeProfit: takeProfitPct > 0 ? price * (1 + sign * takeProfitPct / 100) : .nan,
             extreme: price, contingentFrom: contingentFrom)
@@ -225,7 +238,7 @@ struct Broker {
         closedTrades.append(TradeRecord(
             number: t.number, side: long ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: time,
             entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
-            entryRule: t.entryRule, exitRule: rule, entryIndex: t.entryIndex, exitIndex: index))
+            entryRule: ruleNames[Int(t.entryRule)], exitRule: rule, entryIndex: t.entryIndex, exitIndex: index))
         statistics.addTrade(pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
                             duration: time - t.entryTime, commission: commissions)
         trade = nil
@@ -247,7 +260,7 @@ struct Broker {
             closedTrades.append(TradeRecord(
                 number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: time,
                 entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
-                entryRule: t.entryRule, exitRule: "END", entryIndex: t.entryIndex, exitIndex: index))
+                entryRule: ruleNames[Int(t.entryRule)], exitRule: "END", entryIndex: t.entryIndex, exitIndex: index))
             statistics.addTrade(pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
                                 duration: time - t.entryTime, commission: commissions)
             trade = nil
@@ -264,7 +277,7 @@ struct Broker {
             number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: nil,
             entryPrice: t.entryPrice, exitPrice: price, pnl: gross - t.entryCommission,
             returnPct: ((t.size > 0 ? 1.0 : -1.0) * (price / t.entryPrice - 1) - t.entryCommission / (abs(t.size) * t.entryPrice)) * 100,
-            commission: t.entryCommission, entryRule: t.entryRule, exitRule: "", entryIndex: t.entryIndex, exitIndex: nil)
+            commission: t.entryCommission, entryRule: ruleNames[Int(t.entryRule)], exitRule: "", entryIndex: t.entryIndex, exitIndex: nil)
     }
 
     /// The open trade's P&L at `price`, after its entry commission.

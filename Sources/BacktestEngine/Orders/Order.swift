@@ -44,7 +44,8 @@ struct OpenTrade {
     var entryIndex: Int
     var entryTime: Int64
     var entryCommission: Double
-    var entryRule: String
+    /// Index in the broker's rule names (a plain value: copying a trade costs no reference counting).
+    var entryRule: Int32
     /// NaN when not set.
     var stopLoss: Double
     var takeProfit: Double

@@ -29,13 +29,15 @@ struct StatisticsAccumulator {
     private var yearly = PeriodReturns()
     /// The last 100 bar times, for backtesting.py's `_data_period` (median spacing).
     private var recentTimes = [Int64](repeating: 0, count: 100)
+    private var recentSlot = 0
 
     // Equity.
     private var previousEquity = Double.nan
     private(set) var peak = -Double.infinity
     private(set) var maxDrawdown = 0.0
     private var lastEquity = Double.nan
-    private var lastDrawdown = 0.0
+    /// The drawdown of the last committed bar (a fraction).
+    private(set) var lastDrawdown = 0.0
     // Drawdown periods: from a bar at the peak to the next bar at a peak (or the end).
     private var zeroIndex = 0
     private var zeroTime: Int64 = 0
@@ -85,15 +87,17 @@ struct StatisticsAccumulator {
             zeroTime = time
         } else {
             // Log returns of equity and market for beta (np.cov of the two).
-            let e = log(equity / previousEquity)
-            let m = log(close / lastClose)
+            // log(1) is 0: flat stretches skip the logarithm.
+            let e = equity == previousEquity ? 0 : log(equity / previousEquity)
+            let m = close == lastClose ? 0 : log(close / lastClose)
             pairs += 1
             sumE += e
             sumM += m
             sumEM += e * m
             sumMM += m * m
         }
-        recentTimes[bars % 100] = time
+        recentTimes[recentSlot] = time
+        recentSlot = recentSlot == 99 ? 0 : recentSlot + 1
         bars += 1
         lastTime = time
         lastClose = close
@@ -168,9 +172,6 @@ struct StatisticsAccumulator {
 
     /// Commissions of an opened trade that is never closed in the statistics.
     mutating func addOpenCommission(_ c: Double) { commissions += c }
-
-    /// The drawdown of the last committed bar, and the deepest so far (fractions).
-    var drawdowns: (current: Double, max: Double) { (lastDrawdown, maxDrawdown) }
 
     /// The statistics, after the last bar was committed.
     mutating func finish(warmupBars: Int) -> BacktestStatistics {

@@ -32,10 +32,10 @@ final class Program {
     let vwap: Pool<VolumeWeightedPrice>
 
     let ruleNames: [String]
-    let entryLong: [CompiledRule]
-    let exitLong: [CompiledRule]
-    let entryShort: [CompiledRule]
-    let exitShort: [CompiledRule]
+    let entryLong: Pool<RuleCode>
+    let exitLong: Pool<RuleCode>
+    let entryShort: Pool<RuleCode>
+    let exitShort: Pool<RuleCode>
     let stopLossPct: Double
     let takeProfitPct: Double
     let trailingStopPct: Double
@@ -88,10 +88,23 @@ final class Program {
         atr = Pool(p.atr)
         vwap = Pool(p.vwap)
         ruleNames = p.ruleNames
-        entryLong = p.rules.filter { $0.kind == .entryLong }
-        exitLong = p.rules.filter { $0.kind == .exitLong }
-        entryShort = p.rules.filter { $0.kind == .entryShort }
-        exitShort = p.rules.filter { $0.kind == .exitShort }
+        func codes(_ kind: StrategyDefinition.RuleKind) -> Pool<RuleCode> {
+            Pool(p.rules.filter { $0.kind == kind }.map { rule in
+                var c = RuleCode(start: Int32(rule.start), end: Int32(rule.end), id: rule.id)
+                if rule.end - rule.start == 1 {
+                    switch p.code[rule.start] {
+                    case .crossesAbove(let a, let ra, let b, let rb): (c.crossing, c.a, c.aRing, c.b, c.bRing) = (1, a, ra, b, rb)
+                    case .crossesBelow(let a, let ra, let b, let rb): (c.crossing, c.a, c.aRing, c.b, c.bRing) = (2, a, ra, b, rb)
+                    default: break
+                    }
+                }
+                return c
+            })
+        }
+        entryLong = codes(.entryLong)
+        exitLong = codes(.exitLong)
+        entryShort = codes(.entryShort)
+        exitShort = codes(.exitShort)
         stopLossPct = p.stopLossPct
         takeProfitPct = p.takeProfitPct
         trailingStopPct = p.trailingStopPct
@@ -190,6 +203,30 @@ final class Program {
         for j in 0..<rings.count {
             r[j].base[k & r[j].mask] = v[Int(r[j].slot)]
         }
+    }
+
+    /// The id of the first of `rules` that is true on bar `k`.
+    @inline(__always)
+    func firstTrue(_ rules: Pool<RuleCode>, k: Int) throws(DivisionByZero) -> Int? {
+        let base = rules.base
+        for i in 0..<rules.count {
+            let rule = base[i]
+            if rule.crossing != 0 {
+                let ringA = rings.base[Int(rule.aRing)], ringB = rings.base[Int(rule.bRing)]
+                let prevA = ringA.base[(k - 1) & ringA.mask], prevB = ringB.base[(k - 1) & ringB.mask]
+                let a = values[Int(rule.a)], b = values[Int(rule.b)]
+                if rule.crossing == 1 ? (prevA < prevB && a > b) : (prevA > prevB && a < b) { return Int(rule.id) }
+                continue
+            }
+            let v: Double
+            do {
+                v = try run(Int(rule.start), Int(rule.end), k: k)
+            } catch {
+                throw DivisionByZero(position: error.position, rule: rule.id)
+            }
+            if v != 0 { return Int(rule.id) }
+        }
+        return nil
     }
 
     /// Runs code[start..<end] and returns the value left on the stack.
