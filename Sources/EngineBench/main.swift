@@ -3,6 +3,7 @@
 //   swift build -c release --product engine-bench
 //   python3 /work/shared/bench/gen_bars.py 1000000 /tmp/bars1m.csv
 //   .build/release/engine-bench /tmp/bars1m.csv [ticks=10000000]
+//   .build/release/engine-bench /tmp/bars1m.csv digest [bars]   (result hashes, see Digest)
 //
 // Runs SMA 10/20 crossover (close and reverse, backtesting.py's rules) and the built-in
 // `default` strategy over the CSV's bars in batches of 4096 (as a runner feeds them,
@@ -66,6 +67,12 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 let arguments = CommandLine.arguments
 let path = arguments.count > 1 ? arguments[1] : "/tmp/bars1m.csv"
+if arguments.count > 2 && arguments[2] == "digest" {
+    let bars = loadBars(path)
+    let limit = arguments.count > 3 ? min(Int(arguments[3])!, bars.count) : bars.count
+    try bars.withUnsafeBufferPointer { try Digest.run(bars: UnsafeBufferPointer(rebasing: $0[0..<limit])) }
+    exit(0)
+}
 let tickCount = arguments.count > 2 ? Int(arguments[2])! : 10_000_000
 let batch = 4096
 
