@@ -44,7 +44,7 @@ struct Broker {
     private var ruleNames: [String] = []
     private var ruleIndex: [String: Int32] = [:]
     /// No stop-loss, take-profit or trailing stop: exits need no check.
-    private let noExits: Bool
+    let noExits: Bool
 
     init(config: BacktestConfig, stopLossPct: Double, takeProfitPct: Double, trailingPct: Double) {
         costs = Costs(fixed: config.costs.commissionFixed, rate: config.costs.commissionRate, slippage: config.costs.slippageBps / 10_000)
