@@ -303,18 +303,31 @@ final class Program {
         return (limit, failure)
     }
 
-    /// signal[j] = 1 where any rule's crossing is true on chunk bar j.
+    /// signal[j] = 1 where any rule's crossing is true on chunk bar j. The usual pair
+    /// (one rule above, one below, of the same two series) in one branch-free pass.
     private func markSignals(count n: Int) {
-        signal.update(repeating: 0, count: n)
+        var crossings: [RuleCode] = []
         for list in [entryLong, exitLong, entryShort, exitShort] {
-            for r in 0..<list.count {
-                let rule = list.base[r]
-                let a = column(rule.a), b = column(rule.b)
-                if rule.crossing == 1 {
-                    for j in 0..<n { signal[j] |= (a[j - 1] < b[j - 1] && a[j] > b[j]) ? 1 : 0 }
-                } else {
-                    for j in 0..<n { signal[j] |= (a[j - 1] > b[j - 1] && a[j] < b[j]) ? 1 : 0 }
-                }
+            for r in 0..<list.count { crossings.append(list.base[r]) }
+        }
+        if crossings.count == 2 && crossings[0].a == crossings[1].a && crossings[0].b == crossings[1].b
+            && crossings[0].crossing != crossings[1].crossing {
+            let a = column(crossings[0].a), b = column(crossings[0].b)
+            for j in 0..<n {
+                // Above: a[-1] < b[-1] and a > b; below: a[-1] > b[-1] and a < b.
+                let up = (a[j - 1] < b[j - 1]) && (a[j] > b[j])
+                let down = (a[j - 1] > b[j - 1]) && (a[j] < b[j])
+                signal[j] = (up || down) ? 1 : 0
+            }
+            return
+        }
+        signal.update(repeating: 0, count: n)
+        for rule in crossings {
+            let a = column(rule.a), b = column(rule.b)
+            if rule.crossing == 1 {
+                for j in 0..<n { signal[j] |= (a[j - 1] < b[j - 1] && a[j] > b[j]) ? 1 : 0 }
+            } else {
+                for j in 0..<n { signal[j] |= (a[j - 1] > b[j - 1] && a[j] < b[j]) ? 1 : 0 }
             }
         }
     }
