@@ -130,14 +130,8 @@ struct BacktestHandlers: Sendable {
             query.states.insert(state)
         }
         query.symbol = request.symbol
-        if let t = request.createdAfter {
-            guard let us = t.microsecondsSinceEpoch else { throw RPCError(.invalidArgument, "created_after: not a valid timestamp") }
-            query.createdAfter = us
-        }
-        if let t = request.createdBefore {
-            guard let us = t.microsecondsSinceEpoch else { throw RPCError(.invalidArgument, "created_before: not a valid timestamp") }
-            query.createdBefore = us
-        }
+        query.createdAfter = try Self.micros(request.createdAfter, "created_after")
+        query.createdBefore = try Self.micros(request.createdBefore, "created_before")
         query.labels = request.labels
         guard request.pageSize <= 1000 else { throw RPCError(.invalidArgument, "page_size: at most 1000, got \(request.pageSize)") }
         query.pageSize = request.pageSize == 0 ? 100 : Int(request.pageSize)
@@ -166,35 +160,38 @@ struct BacktestHandlers: Sendable {
         guard try await registry.record(request.sessionID) != nil else { throw Self.notFound(request.sessionID) }
         let size = request.chunkSize == 0 ? 1000 : Int(request.chunkSize)
         let cursor = try await Self.storeCall { try await store.trades(sessionId: request.sessionID, batchSize: size) }
-        defer { cursor.close() }
-        while let batch = try await Self.storeCall({ try await cursor.next() }) {
-            try await writer.write(GetTradesResponse(trades: batch.map(ProtoMapping.trade)))
-        }
+        try await Self.stream(cursor, to: writer) { GetTradesResponse(trades: $0.map(ProtoMapping.trade)) }
     }
 
     func equity(_ request: GetEquityCurveRequest, _ writer: ResponseWriter<GetEquityCurveResponse>) async throws {
         try Self.requireId(request.sessionID)
         guard request.chunkSize <= 50_000 else { throw RPCError(.invalidArgument, "chunk_size: at most 50000, got \(request.chunkSize)") }
-        var range = TimeRange(start: .min, end: .max)
-        if let t = request.startTime {
-            guard let us = t.microsecondsSinceEpoch else { throw RPCError(.invalidArgument, "start_time: not a valid timestamp") }
-            range.start = us
-        }
-        if let t = request.endTime {
-            guard let us = t.microsecondsSinceEpoch else { throw RPCError(.invalidArgument, "end_time: not a valid timestamp") }
-            range.end = us
-        }
+        let range = TimeRange(start: try Self.micros(request.startTime, "start_time") ?? .min,
+                              end: try Self.micros(request.endTime, "end_time") ?? .max)
         guard range.start < range.end else { throw RPCError(.invalidArgument, "end_time: must be after start_time") }
         guard try await registry.record(request.sessionID) != nil else { throw Self.notFound(request.sessionID) }
         let size = request.chunkSize == 0 ? 5000 : Int(request.chunkSize)
         let cursor = try await Self.storeCall { try await store.equity(sessionId: request.sessionID, range: range, batchSize: size) }
-        defer { cursor.close() }
-        while let batch = try await Self.storeCall({ try await cursor.next() }) {
-            try await writer.write(GetEquityCurveResponse(points: batch.map(ProtoMapping.equityPoint)))
-        }
+        try await Self.stream(cursor, to: writer) { GetEquityCurveResponse(points: $0.map(ProtoMapping.equityPoint)) }
     }
 
     // MARK: Helpers
+
+    /// One response message per stored batch; the cursor is released however it ends.
+    static func stream<Row, Response>(_ cursor: any RowCursor<Row>, to writer: ResponseWriter<Response>,
+                                      _ message: ([Row]) -> Response) async throws {
+        defer { cursor.close() }
+        while let batch = try await storeCall({ try await cursor.next() }) {
+            try await writer.write(message(batch))
+        }
+    }
+
+    /// An optional timestamp field in microseconds; an invalid one names the field.
+    static func micros(_ t: ProtoTimestamp?, _ field: String) throws(RPCError) -> Int64? {
+        guard let t else { return nil }
+        guard let us = t.microsecondsSinceEpoch else { throw RPCError(.invalidArgument, "\(field): not a valid timestamp") }
+        return us
+    }
 
     static func requireId(_ id: String) throws(RPCError) {
         guard !id.isEmpty else { throw RPCError(.invalidArgument, "session_id: required") }
