@@ -67,17 +67,20 @@ for batchSize in [8192, 65_536] {
     report("read candles (batches of \(batchSize))", rows: bars, seconds: elapsed)
 }
 
-// 3. Equity points written, one per bar, as a run appends them.
-// A position of 100 units that flips every 100 bars, so every column varies.
-var peak = 0.0
+// 3. Equity points written, one per bar, as a run appends them: a position of 100
+// units that flips every 100 bars (cash changes at the flips only, as in a run), equity
+// marked to the close, drawdown from the running peak as the engine computes it.
+var peak = -Double.infinity
+var cash = 10_000.0
 let points = candles.enumerated().map { i, c -> EquitySample in
     let position = (i / 100) % 2 == 0 ? 100.0 : -100.0
-    let equity = 10_000 + position * (c.close - 100)
+    if i % 100 == 0 { cash = 10_000 - position * c.close }
+    let equity = cash + position * c.close
     peak = max(peak, equity)
-    return EquitySample(time: c.time, equity: equity, cash: 10_000 - position * c.close, positionSize: position,
-                        drawdownPct: (equity / peak - 1) * 100)
+    let dd = 1 - equity / peak
+    return EquitySample(time: c.time, equity: equity, cash: cash, positionSize: position, drawdownPct: dd == 0 ? 0 : -dd * 100)
 }
-for batchSize in [1024, 4096, 16_384] {
+for batchSize in [1024, 4096, 16_384, 65_536] {
     let sessionId = "equity-\(batchSize)"
     let t0 = now()
     var i = 0
@@ -88,6 +91,8 @@ for batchSize in [1024, 4096, 16_384] {
     }
     report("write equity points (batches of \(batchSize))", rows: bars, seconds: now() - t0)
 }
+let equityBytes = try await store.equityBytes(sessionId: "equity-65536")
+print(String(format: "equity chunk bytes per point: %.2f", Double(equityBytes) / Double(bars)))
 let equityRead = try await best(of: 3) {
     let t0 = now()
     let cursor = try await store.equity(sessionId: "equity-4096", range: TimeRange(start: .min, end: .max), batchSize: 5000)
@@ -105,17 +110,23 @@ let trades = (0..<tradeCount).map { n in
                 exitTime: candles[(n + 1) % bars].time, entryPrice: 100, exitPrice: 101, pnl: 10, returnPct: 1,
                 commission: 0.1, entryRule: "S1", exitRule: "ZE1", entryIndex: n, exitIndex: n + 1)
 }
-seconds = now()
-var t = 0
-while t < trades.count {
-    let end = min(t + 1000, trades.count)
-    try await store.appendTrades(sessionId: "trades", Array(trades[t..<end]))
-    t = end
+for tradeBatch in [1000, 4096] {
+    seconds = now()
+    var t = 0
+    while t < trades.count {
+        let end = min(t + tradeBatch, trades.count)
+        try await store.appendTrades(sessionId: "trades-\(tradeBatch)", Array(trades[t..<end]))
+        t = end
+    }
+    report("write trades (batches of \(tradeBatch))", rows: tradeCount, seconds: now() - seconds)
 }
-report("write trades (batches of 1000)", rows: tradeCount, seconds: now() - seconds)
+// A re-appended batch (numbers already stored): the rare rewrite path.
+seconds = now()
+try await store.appendTrades(sessionId: "trades-1000", Array(trades[50_000..<min(51_000, trades.count)]))
+report("re-append 1000 stored trades (rewrite)", rows: min(1000, max(0, trades.count - 50_000)), seconds: now() - seconds)
 seconds = now()
 var tradesRead = 0
-let tradeCursor = try await store.trades(sessionId: "trades", batchSize: 1000)
+let tradeCursor = try await store.trades(sessionId: "trades-1000", batchSize: 1000)
 while let batch = try await tradeCursor.next() { tradesRead += batch.count }
 report("read trades (batches of 1000)", rows: tradesRead, seconds: now() - seconds)
 
