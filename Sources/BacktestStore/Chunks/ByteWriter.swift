@@ -79,6 +79,14 @@ struct ByteWriter {
         }
     }
 
+    /// Lets `body` write up to `capacity` bytes in place; it returns how many it wrote.
+    @inline(__always)
+    mutating func withTail(capacity: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+        reserve(capacity)
+        let at = count
+        count += bytes.withUnsafeMutableBytes { body($0.baseAddress! + at) }
+    }
+
     /// Overwrites one byte already written.
     mutating func set(_ value: UInt8, at offset: Int) { bytes[offset] = value }
 

@@ -36,27 +36,22 @@ enum EquityChunk {
         var peakOut = peakHint ?? -.infinity
         points.withContiguousStorageIfAvailable { p in
             encodeTimes(p, into: &w)
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(1, n)) { r in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(1, n)) { buffer in
+                let r = UnsafeMutableBufferPointer(rebasing: buffer[0..<n])
                 // equity, cash, position: against the previous value.
-                for column in 0..<3 {
-                    var previous: UInt64 = 0
-                    for i in 0..<n {
-                        let bits = (column == 0 ? p[i].equity : column == 1 ? p[i].cash : p[i].positionSize).bitPattern
-                        r[i] = bits ^ previous
-                        previous = bits
-                    }
-                    let size = residualSize(UnsafeBufferPointer(rebasing: r[0..<n]))
-                    if size < 8 * n {
-                        w.byte(1)
-                        writeResiduals(UnsafeBufferPointer(rebasing: r[0..<n]), into: &w)
-                    } else {
-                        writeRaw(p, column: column, into: &w)
-                    }
-                }
-                // drawdown: against the prediction from the best starting peak.
-                var bestPeak = -Double.infinity
+                xorPrevious(p, r) { $0.equity }
+                writeBest(r, p, column: 0, into: &w)
+                xorPrevious(p, r) { $0.cash }
+                writeBest(r, p, column: 1, into: &w)
+                xorPrevious(p, r) { $0.positionSize }
+                writeBest(r, p, column: 2, into: &w)
+                // drawdown: against the prediction from the best starting peak (the hint
+                // when it predicts everything, which is the usual case).
+                var candidates = [peakHint ?? -.infinity]
+                if peakHint != nil { candidates.append(-.infinity) }
+                var bestPeak = candidates[0]
                 var bestMisses = Int.max
-                for candidate in [peakHint ?? -.infinity, -.infinity] {
+                for candidate in candidates where bestMisses > 0 {
                     var predictor = DrawdownPredictor(peak: candidate)
                     var misses = 0
                     for i in 0..<n where predictor.next(equity: p[i].equity).bitPattern != p[i].drawdownPct.bitPattern {
@@ -72,17 +67,66 @@ enum EquityChunk {
                     r[i] = p[i].drawdownPct.bitPattern ^ predictor.next(equity: p[i].equity).bitPattern
                 }
                 peakOut = predictor.peak
-                let size = residualSize(UnsafeBufferPointer(rebasing: r[0..<n]))
-                if size + 8 < 8 * n {
-                    w.byte(2)
-                    w.u64(bestPeak.bitPattern)
-                    writeResiduals(UnsafeBufferPointer(rebasing: r[0..<n]), into: &w)
-                } else {
-                    writeRaw(p, column: 3, into: &w)
-                }
+                writeBest(r, p, column: 3, peak: bestPeak, into: &w)
             }
         }!
         return (w.finished(), peakOut)
+    }
+
+    @inline(__always)
+    private static func xorPrevious(_ p: UnsafeBufferPointer<EquitySample>, _ r: UnsafeMutableBufferPointer<UInt64>,
+                                    _ value: (EquitySample) -> Double) {
+        var previous: UInt64 = 0
+        for i in 0..<p.count {
+            let bits = value(p[i]).bitPattern
+            r[i] = bits ^ previous
+            previous = bits
+        }
+    }
+
+    /// Writes the column as residuals (mode 1, or 2 with `peak`) unless raw is smaller.
+    private static func writeBest(_ r: UnsafeMutableBufferPointer<UInt64>, _ p: UnsafeBufferPointer<EquitySample>, column: Int,
+                                  peak: Double? = nil, into w: inout ByteWriter) {
+        let n = r.count
+        var m = 0
+        var payload = 0
+        for x in r where x != 0 {
+            m += 1
+            payload += code(x).bytes
+        }
+        let size = (peak == nil ? 0 : 8) + 10 + (n + 7) / 8 + (m + 1) / 2 + payload
+        guard size < 8 * n else {
+            writeRaw(p, column: column, into: &w)
+            return
+        }
+        if let peak {
+            w.byte(2)
+            w.u64(peak.bitPattern)
+        } else {
+            w.byte(1)
+        }
+        w.varint(UInt64(m))
+        let bitmapBytes = (n + 7) / 8, nibbleBytes = (m + 1) / 2
+        w.withTail(capacity: bitmapBytes + nibbleBytes + payload) { base in
+            // Three cursors: bitmap, nibbles, payload (the payload's word stores may run
+            // up to 7 bytes past its end, into the writer's slack).
+            let bitmap = base.bindMemory(to: UInt8.self, capacity: bitmapBytes)
+            bitmap.initialize(repeating: 0, count: bitmapBytes + nibbleBytes)
+            let nibbles = bitmap + bitmapBytes
+            var out = base + bitmapBytes + nibbleBytes
+            var j = 0
+            for i in 0..<n {
+                let x = r[i]
+                guard x != 0 else { continue }
+                bitmap[i >> 3] |= 1 << UInt8(i & 7)
+                let (c, k) = code(x)
+                nibbles[j >> 1] |= UInt8(c) << UInt8((j & 1) * 4)
+                j += 1
+                out.storeBytes(of: (c > 8 ? x >> UInt64(64 - 8 * k) : x).littleEndian, as: UInt64.self)
+                out += k
+            }
+            return bitmapBytes + nibbleBytes + payload
+        }
     }
 
     private static func encodeTimes(_ p: UnsafeBufferPointer<EquitySample>, into w: inout ByteWriter) {
@@ -107,9 +151,12 @@ enum EquityChunk {
 
     private static func writeRaw(_ p: UnsafeBufferPointer<EquitySample>, column: Int, into w: inout ByteWriter) {
         w.byte(0)
-        w.reserve(8 * p.count)
-        for s in p {
-            w.u64((column == 0 ? s.equity : column == 1 ? s.cash : column == 2 ? s.positionSize : s.drawdownPct).bitPattern)
+        w.withTail(capacity: 8 * p.count) { base in
+            for (i, s) in p.enumerated() {
+                let value = column == 0 ? s.equity : column == 1 ? s.cash : column == 2 ? s.positionSize : s.drawdownPct
+                base.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: 8 * i, as: UInt64.self)
+            }
+            return 8 * p.count
         }
     }
 
@@ -119,47 +166,6 @@ enum EquityChunk {
         let low = 8 - r.leadingZeroBitCount / 8
         let high = 8 - r.trailingZeroBitCount / 8
         return high < low ? (8 + high, high) : (low, low)
-    }
-
-    private static func residualSize(_ r: UnsafeBufferPointer<UInt64>) -> Int {
-        var m = 0
-        var payload = 0
-        for x in r where x != 0 {
-            m += 1
-            payload += code(x).bytes
-        }
-        return 1 + 2 + (r.count + 7) / 8 + (m + 1) / 2 + payload
-    }
-
-    private static func writeResiduals(_ r: UnsafeBufferPointer<UInt64>, into w: inout ByteWriter) {
-        let n = r.count
-        var m = 0
-        for x in r where x != 0 { m += 1 }
-        w.varint(UInt64(m))
-        w.reserve((n + 7) / 8 + (m + 1) / 2 + 8 * m)
-        var i = 0
-        while i < n {
-            var b: UInt8 = 0
-            for j in 0..<min(8, n - i) where r[i + j] != 0 { b |= 1 << UInt8(j) }
-            w.byte(b)
-            i += 8
-        }
-        var pendingNibble: UInt8 = 0
-        var half = false
-        for x in r where x != 0 {
-            let c = UInt8(code(x).code)
-            if half {
-                w.byte(pendingNibble | c << 4)
-            } else {
-                pendingNibble = c
-            }
-            half.toggle()
-        }
-        if half { w.byte(pendingNibble) }
-        for x in r where x != 0 {
-            let (c, k) = code(x)
-            w.low(c > 8 ? x >> UInt64(64 - 8 * k) : x, bytes: k)
-        }
     }
 
     // MARK: Decoding

@@ -40,25 +40,30 @@ enum TradeChunk {
         w.varint(UInt64(trades.count))
         var previous: Int64 = 0
         for t in trades {
-            let number = Int64(t.number)
-            w.zigzag(number &- previous)
-            previous = number
-            var flags: UInt8 = t.side == .short ? 1 : 0
-            if t.exitTime != nil { flags |= 2 }
-            if t.exitIndex != nil { flags |= 4 }
-            w.byte(flags)
-            w.u64(t.quantity.bitPattern)
-            w.u64(t.entryPrice.bitPattern)
-            w.u64(t.exitPrice.bitPattern)
-            w.u64(t.pnl.bitPattern)
-            w.u64(t.returnPct.bitPattern)
-            w.u64(t.commission.bitPattern)
-            w.zigzag(t.entryTime)
-            if let exit = t.exitTime { w.zigzag(exit &- t.entryTime) }
-            w.zigzag(Int64(t.entryIndex))
-            if let exit = t.exitIndex { w.zigzag(Int64(exit) &- Int64(t.entryIndex)) }
-            w.string(t.entryRule)
-            w.string(t.exitRule)
+            // At most 1 + 10 + 6 * 8 + 4 * 10 bytes of fields, plus the two strings.
+            w.withTail(capacity: 128 + t.entryRule.utf8.count + t.exitRule.utf8.count) { base in
+                var c = RawCursor(base)
+                let number = Int64(t.number)
+                c.zigzag(number &- previous)
+                previous = number
+                var flags: UInt8 = t.side == .short ? 1 : 0
+                if t.exitTime != nil { flags |= 2 }
+                if t.exitIndex != nil { flags |= 4 }
+                c.byte(flags)
+                c.u64(t.quantity.bitPattern)
+                c.u64(t.entryPrice.bitPattern)
+                c.u64(t.exitPrice.bitPattern)
+                c.u64(t.pnl.bitPattern)
+                c.u64(t.returnPct.bitPattern)
+                c.u64(t.commission.bitPattern)
+                c.zigzag(t.entryTime)
+                if let exit = t.exitTime { c.zigzag(exit &- t.entryTime) }
+                c.zigzag(Int64(t.entryIndex))
+                if let exit = t.exitIndex { c.zigzag(Int64(exit) &- Int64(t.entryIndex)) }
+                c.string(t.entryRule)
+                c.string(t.exitRule)
+                return c.written
+            }
         }
         return w.finished()
     }
