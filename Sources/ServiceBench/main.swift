@@ -91,6 +91,7 @@ for run in 1...3 {
 }
 
 // 2. ListActive latency while two unthrottled sessions run.
+let bothStarted = ContinuousClock.now
 let a = try await startSession()
 let b = try await startSession()
 var latencies: [Double] = []
@@ -103,6 +104,8 @@ while latencies.count < latencyCalls {
 }
 _ = try await waitDone(a)
 _ = try await waitDone(b)
+let both = seconds(ContinuousClock.now - bothStarted)
+print(String(format: "two sessions at once: both completed in %.3f s = %.0f bars/s together", both, Double(2 * bars) / both))
 latencies.sort()
 let sorted = latencies
 func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }

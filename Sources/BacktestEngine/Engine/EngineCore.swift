@@ -37,6 +37,7 @@ struct EngineCore {
     private var nextSampleTime = Int64.min
     var samples: [EquitySample] = []
     static let sampleReserve = 4096
+    let columns = Columns()
 
     init(config: BacktestConfig, program: Program) {
         self.program = program
@@ -52,22 +53,87 @@ struct EngineCore {
 
     // MARK: batches
 
+    /// Per-bar results of a chunk, one in front for the bar before it.
+    final class Columns {
+        let equity: UnsafeMutablePointer<Double>
+        let position: UnsafeMutablePointer<Double>
+        let filled: UnsafeMutablePointer<Bool>
+        let drawdown: UnsafeMutablePointer<Double>
+        let scratch: UnsafeMutablePointer<Double>
+        let samples: UnsafeMutablePointer<EquitySample>
+        static let capacity = Program.chunk + 1
+
+        init() {
+            equity = .allocate(capacity: Self.capacity)
+            equity.initialize(repeating: 0, count: Self.capacity)
+            position = .allocate(capacity: Self.capacity)
+            position.initialize(repeating: 0, count: Self.capacity)
+            filled = .allocate(capacity: Self.capacity)
+            filled.initialize(repeating: false, count: Self.capacity)
+            drawdown = .allocate(capacity: Self.capacity)
+            drawdown.initialize(repeating: 0, count: Self.capacity)
+            scratch = .allocate(capacity: 2 * Self.capacity)
+            scratch.initialize(repeating: 0, count: 2 * Self.capacity)
+            samples = .allocate(capacity: Self.capacity)
+        }
+
+        deinit {
+            for p in [equity, position, drawdown] { p.deinitialize(count: Self.capacity); p.deallocate() }
+            filled.deinitialize(count: Self.capacity)
+            filled.deallocate()
+            scratch.deinitialize(count: 2 * Self.capacity)
+            scratch.deallocate()
+            samples.deallocate()
+        }
+    }
+
     mutating func process(candles: UnsafeBufferPointer<Candle>) throws(EngineError) {
         guard !finished else { throw .finished }
         if mode == .ticks { throw .mixedData(row: count, expected: "ticks") }
         mode = .candles
-        for c in candles {
-            let row = count
-            if row > 0 && c.time <= lastTime {
-                throw c.time == lastTime ? .duplicateTime(row: row, time: c.time) : .timeOutOfOrder(row: row, time: c.time, previous: lastTime)
+        var start = 0
+        while start < candles.count {
+            let n = min(Program.chunk, candles.count - start)
+            // Check and load the chunk; a bad row ends it (the rows before are processed).
+            var bad: EngineError?
+            var m = 0
+            var previous = lastTime
+            while m < n {
+                let c = candles[start + m]
+                let row = count + m
+                // One predictable test for a good row (x > 0 && x < inf is false for NaN);
+                // the checks below only name what is wrong.
+                if (row == 0 || c.time > previous) && c.open > 0 && c.open < .infinity && c.high > 0 && c.high < .infinity
+                    && c.low > 0 && c.low < .infinity && c.close > 0 && c.close < .infinity && c.high >= c.low
+                    && c.volume >= 0 && c.volume < .infinity {
+                    program.setBar(m, time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
+                    previous = c.time
+                    m += 1
+                    continue
+                }
+                if row > 0 && c.time <= previous {
+                    bad = c.time == previous ? .duplicateTime(row: row, time: c.time) : .timeOutOfOrder(row: row, time: c.time, previous: previous)
+                } else if !(c.open.isFinite && c.open > 0) {
+                    bad = .invalidPrice(row: row, time: c.time, field: "open", value: c.open)
+                } else if !(c.high.isFinite && c.high > 0) {
+                    bad = .invalidPrice(row: row, time: c.time, field: "high", value: c.high)
+                } else if !(c.low.isFinite && c.low > 0) {
+                    bad = .invalidPrice(row: row, time: c.time, field: "low", value: c.low)
+                } else if !(c.close.isFinite && c.close > 0) {
+                    bad = .invalidPrice(row: row, time: c.time, field: "close", value: c.close)
+                } else if !(c.high >= c.low) {
+                    bad = .highBelowLow(row: row, time: c.time, high: c.high, low: c.low)
+                } else if !(c.volume.isFinite && c.volume >= 0) {
+                    bad = .invalidVolume(row: row, time: c.time, value: c.volume)
+                }
+                if bad != nil { break }
+                program.setBar(m, time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
+                previous = c.time
+                m += 1
             }
-            guard c.open.isFinite && c.open > 0 else { throw .invalidPrice(row: row, time: c.time, field: "open", value: c.open) }
-            guard c.high.isFinite && c.high > 0 else { throw .invalidPrice(row: row, time: c.time, field: "high", value: c.high) }
-            guard c.low.isFinite && c.low > 0 else { throw .invalidPrice(row: row, time: c.time, field: "low", value: c.low) }
-            guard c.close.isFinite && c.close > 0 else { throw .invalidPrice(row: row, time: c.time, field: "close", value: c.close) }
-            guard c.high >= c.low else { throw .highBelowLow(row: row, time: c.time, high: c.high, low: c.low) }
-            guard c.volume.isFinite && c.volume >= 0 else { throw .invalidVolume(row: row, time: c.time, value: c.volume) }
-            try step(time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
+            try runChunk(count: m)
+            if let bad { throw bad }
+            start += n
         }
     }
 
@@ -75,78 +141,180 @@ struct EngineCore {
         guard !finished else { throw .finished }
         if mode == .candles { throw .mixedData(row: count, expected: "candles") }
         mode = .ticks
-        for t in ticks {
-            let row = count
-            if row > 0 && t.time <= lastTime {
-                throw t.time == lastTime ? .duplicateTime(row: row, time: t.time) : .timeOutOfOrder(row: row, time: t.time, previous: lastTime)
+        var start = 0
+        while start < ticks.count {
+            let n = min(Program.chunk, ticks.count - start)
+            var bad: EngineError?
+            var m = 0
+            var previous = lastTime
+            while m < n {
+                let t = ticks[start + m]
+                let row = count + m
+                if row > 0 && t.time <= previous {
+                    bad = t.time == previous ? .duplicateTime(row: row, time: t.time) : .timeOutOfOrder(row: row, time: t.time, previous: previous)
+                } else if !(t.price.isFinite && t.price > 0) {
+                    bad = .invalidPrice(row: row, time: t.time, field: "price", value: t.price)
+                } else if !(t.size.isFinite && t.size > 0) {
+                    bad = .invalidTickSize(row: row, time: t.time, value: t.size)
+                }
+                if bad != nil { break }
+                program.setBar(m, time: t.time, open: t.price, high: t.price, low: t.price, close: t.price, volume: t.size)
+                previous = t.time
+                m += 1
             }
-            guard t.price.isFinite && t.price > 0 else { throw .invalidPrice(row: row, time: t.time, field: "price", value: t.price) }
-            guard t.size.isFinite && t.size > 0 else { throw .invalidTickSize(row: row, time: t.time, value: t.size) }
-            try step(time: t.time, open: t.price, high: t.price, low: t.price, close: t.price, volume: t.size)
+            try runChunk(count: m)
+            if let bad { throw bad }
+            start += n
         }
     }
 
-    // MARK: one bar
+    // MARK: one chunk
 
-    @inline(__always)
-    private mutating func step(time: Int64, open: Double, high: Double, low: Double, close: Double, volume: Double) throws(EngineError) {
-        let k = count
-        if k > 0 { commitPending() }
+    /// Runs chunk bars 0..<n (loaded into the program's columns): the series, then the
+    /// orders and the account bar by bar, then the statistics and equity samples of every
+    /// bar but the last (the end may still change it). The results are those of running
+    /// the bars one at a time.
+    private mutating func runChunk(count n: Int) throws(EngineError) {
+        guard n > 0 else { return }
+        let k0 = count
+        let (limit, seriesError) = program.computeSeries(count: n)
+        let col = columns
+        // The bar before the chunk (still pending) sits at index -1.
+        let eq = col.equity + 1, pos = col.position + 1, filled = col.filled + 1
+        eq[-1] = pendingEquity
+        pos[-1] = pendingPosition
+        filled[-1] = pendingFilled
+        var done = limit
+        var ruleError: Program.DivisionByZero?
         do {
-            try program.advance(k: k, open: open, high: high, low: low, close: close, volume: volume)
+            try trade(count: limit, k0: k0, equity: eq, position: pos, filled: filled)
         } catch {
-            throw .divisionByZero(rule: program.ruleNames[Int(error.rule)], position: Int(error.position), bar: k, time: time)
+            ruleError = error.error
+            done = error.bar + 1
         }
-        if k > 0 {
-            previousTime = lastTime
-            previousClose = lastClose
-        }
-        lastTime = time
-        lastOpen = open
-        lastHigh = high
-        lastLow = low
-        lastClose = close
-        count = k + 1
-
-        if k < startBar {
-            if k == 0 { broker.statistics.buyAndHoldBase = close }
-            if startBar == Int.max { checkWarmup(k: k, close: close) }
-            pendingEquity = broker.cash
-            pendingPosition = 0
-            pendingFilled = false
-            return
-        }
-        if bankrupt {
-            pendingEquity = 0
-            pendingPosition = 0
-            pendingFilled = false
-            return
-        }
-        broker.filledThisBar = false
-        broker.process(index: k, time: time, open: open, high: high, low: low, previousClose: previousClose, previousTime: previousTime)
-        var equity = broker.equity(at: close)
-        if equity <= 0 {
-            broker.bankrupt(index: k, time: time, close: close)
-            bankrupt = true
-            equity = 0
-        }
-        broker.endBar(high: high, low: low)
-        pendingEquity = equity
-        pendingPosition = broker.positionSize
-        pendingFilled = broker.filledThisBar
-        if !bankrupt {
-            do {
-                try evaluateRules(k: k)
-            } catch {
-                throw .divisionByZero(rule: program.ruleNames[Int(error.rule)], position: Int(error.position), bar: k, time: time)
+        // Commit every bar before the last processed one; after a series error also that
+        // one (a per-bar run commits a bar when the next one starts).
+        let commitEnd = seriesError != nil && ruleError == nil ? done : done - 1
+        commit(from: k0 > 0 ? -1 : 0, to: commitEnd, k0: k0, equity: eq, position: pos, filled: filled)
+        if done > 0 {
+            let last = done - 1
+            let close = program.column(FieldSlot.close), open = program.column(FieldSlot.open)
+            let high = program.column(FieldSlot.high), low = program.column(FieldSlot.low)
+            let times = program.times + program.history
+            if last > 0 || k0 > 0 {
+                previousTime = times[last - 1]
+                previousClose = close[last - 1]
             }
+            lastTime = times[last]
+            lastOpen = open[last]
+            lastHigh = high[last]
+            lastLow = low[last]
+            lastClose = close[last]
+            pendingEquity = eq[last]
+            pendingPosition = pos[last]
+            pendingFilled = filled[last]
+            count = k0 + done
+        }
+        // The failing bar: the last processed one for a rule, the next one for a series.
+        let failingTime = ruleError != nil ? program.times[program.history + done - 1]
+            : seriesError != nil ? program.times[program.history + limit] : 0
+        program.shiftHistory(count: done)
+        if let ruleError {
+            throw .divisionByZero(rule: program.ruleNames[Int(ruleError.rule)], position: Int(ruleError.position), bar: k0 + done - 1,
+                                  time: failingTime)
+        }
+        if let seriesError {
+            throw .divisionByZero(rule: program.ruleNames[Int(seriesError.rule)], position: Int(seriesError.position), bar: k0 + limit,
+                                  time: failingTime)
         }
     }
 
-    private mutating func checkWarmup(k: Int, close: Double) {
+    struct RuleFailure: Error {
+        var error: Program.DivisionByZero
+        var bar: Int
+    }
+
+    /// Orders, fills and the account over chunk bars 0..<n. Bars with no open trade to
+    /// watch, no pending order and no signal only value the account.
+    @inline(__always)
+    private mutating func trade(count n: Int, k0: Int, equity eq: UnsafeMutablePointer<Double>, position pos: UnsafeMutablePointer<Double>,
+                                filled: UnsafeMutablePointer<Bool>) throws(RuleFailure) {
+        let close = program.column(FieldSlot.close), open = program.column(FieldSlot.open)
+        let high = program.column(FieldSlot.high), low = program.column(FieldSlot.low)
+        let times = program.times + program.history
+        let signal = program.signal
+        let quietPossible = program.rulesAreCrossings && broker.noExits
+        var j = 0
+        while j < n {
+            let k = k0 + j
+            if k < startBar {
+                if k == 0 { broker.statistics.buyAndHoldBase = close[j] }
+                if startBar == Int.max { checkWarmup(k: k, j: j, close: close[j]) }
+                eq[j] = broker.cash
+                pos[j] = 0
+                filled[j] = false
+                j += 1
+                continue
+            }
+            if bankrupt {
+                eq[j] = 0
+                pos[j] = 0
+                filled[j] = false
+                j += 1
+                continue
+            }
+            if quietPossible && signal[j] == 0 && broker.pending.isEmpty {
+                // Nothing can happen on these bars: value the account (as equity(at:)).
+                // A bar whose equity is not positive goes the full way (bankruptcy).
+                let first = j
+                let cash = broker.cash
+                if let t = broker.trade {
+                    let size = t.size, entry = t.entryPrice
+                    while j < n && signal[j] == 0 {
+                        let e = cash + (close[j] * size - size * entry)
+                        if e <= 0 { break }
+                        eq[j] = e
+                        pos[j] = size
+                        filled[j] = false
+                        j += 1
+                    }
+                } else if cash > 0 {
+                    while j < n && signal[j] == 0 {
+                        eq[j] = cash
+                        pos[j] = 0
+                        filled[j] = false
+                        j += 1
+                    }
+                }
+                if j > first { continue }
+            }
+            broker.filledThisBar = false
+            broker.process(index: k, time: times[j], open: open[j], high: high[j], low: low[j], previousClose: close[j - 1], previousTime: times[j - 1])
+            var equity = broker.equity(at: close[j])
+            if equity <= 0 {
+                broker.bankrupt(index: k, time: times[j], close: close[j])
+                bankrupt = true
+                equity = 0
+            }
+            broker.endBar(high: high[j], low: low[j])
+            eq[j] = equity
+            pos[j] = broker.positionSize
+            filled[j] = broker.filledThisBar
+            if !bankrupt {
+                do {
+                    try evaluateRules(j: j)
+                } catch {
+                    throw RuleFailure(error: error, bar: j)
+                }
+            }
+            j += 1
+        }
+    }
+
+    private mutating func checkWarmup(k: Int, j: Int, close: Double) {
         let slots = program.warmupSlots
         if warmupMissing > 0 {
-            for i in 0..<slots.count where !warmupValid[i] && !program.values[Int(slots.base[i])].isNaN {
+            for i in 0..<slots.count where !warmupValid[i] && !program.column(slots.base[i])[j].isNaN {
                 warmupValid[i] = true
                 warmupMissing -= 1
             }
@@ -160,31 +328,62 @@ struct EngineCore {
 
     /// Exit rules of the open side, then entry rules; the first true rule of a kind acts.
     @inline(__always)
-    private mutating func evaluateRules(k: Int) throws(Program.DivisionByZero) {
+    private mutating func evaluateRules(j: Int) throws(Program.DivisionByZero) {
         let position = broker.positionSize
-        program.values[Int(FieldSlot.position)] = position
+        program.column(FieldSlot.position)[j] = position
         var target = position
-        if position > 0 && program.exitLong.count > 0, let rule = try program.firstTrue(program.exitLong, k: k) {
+        if position > 0 && program.exitLong.count > 0, let rule = try program.firstTrue(program.exitLong, j: j) {
             broker.pending.append(Order(side: .sell, closesPosition: true, rule: program.ruleNames[rule]))
             target = 0
-        } else if position < 0 && program.exitShort.count > 0, let rule = try program.firstTrue(program.exitShort, k: k) {
+        } else if position < 0 && program.exitShort.count > 0, let rule = try program.firstTrue(program.exitShort, j: j) {
             broker.pending.append(Order(side: .buy, closesPosition: true, rule: program.ruleNames[rule]))
             target = 0
         }
         let reopen = program.sameSideEntry == .reopen
-        if program.entryLong.count > 0 && (target <= 0 || reopen), let rule = try program.firstTrue(program.entryLong, k: k) {
+        if program.entryLong.count > 0 && (target <= 0 || reopen), let rule = try program.firstTrue(program.entryLong, j: j) {
             if target != 0 { broker.pending.append(Order(side: .sell, closesPosition: true, rule: program.ruleNames[rule])) }
             broker.pending.append(Order(side: .buy, rule: program.ruleNames[rule]))
             return
         }
-        if program.entryShort.count > 0 && (target >= 0 || reopen), let rule = try program.firstTrue(program.entryShort, k: k) {
+        if program.entryShort.count > 0 && (target >= 0 || reopen), let rule = try program.firstTrue(program.entryShort, j: j) {
             if target != 0 { broker.pending.append(Order(side: .buy, closesPosition: true, rule: program.ruleNames[rule])) }
             broker.pending.append(Order(side: .sell, rule: program.ruleNames[rule]))
         }
     }
 
-    /// Hands the previous bar's equity to the statistics and the curve.
-    @inline(__always)
+    /// Hands chunk bars from..<to (index -1 = the bar before the chunk) to the statistics
+    /// and the equity curve.
+    private mutating func commit(from: Int, to: Int, k0: Int, equity eq: UnsafeMutablePointer<Double>,
+                                 position pos: UnsafeMutablePointer<Double>, filled: UnsafeMutablePointer<Bool>) {
+        guard from < to else { return }
+        let close = program.column(FieldSlot.close)
+        let times = program.times + program.history
+        let dd = columns.drawdown + 1
+        broker.statistics.commit(times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
+                                 scratch: columns.scratch)
+        let out = columns.samples
+        var m = 0
+        if mode == .candles {
+            for j in from..<to {
+                let d = dd[j]
+                out[m] = EquitySample(time: times[j], equity: eq[j], cash: eq[j] - pos[j] * close[j], positionSize: pos[j],
+                                      drawdownPct: d == 0 ? 0 : -d * 100)
+                m += 1
+            }
+        } else {
+            for j in from..<to where filled[j] || times[j] >= nextSampleTime {
+                nextSampleTime = (UTCTime.floorDiv(times[j], sampleInterval) + 1) * sampleInterval
+                let d = dd[j]
+                out[m] = EquitySample(time: times[j], equity: eq[j], cash: eq[j] - pos[j] * close[j], positionSize: pos[j],
+                                      drawdownPct: d == 0 ? 0 : -d * 100)
+                m += 1
+            }
+        }
+        // A plain copy into the array (a lazy map appended directly was slower).
+        samples.append(contentsOf: UnsafeBufferPointer(start: out, count: m))
+    }
+
+    /// Hands the last bar's equity to the statistics and the curve (at the end).
     private mutating func commitPending() {
         let index = count - 1
         broker.statistics.commit(index: index, time: lastTime, close: lastClose, equity: pendingEquity)

@@ -52,4 +52,37 @@ struct RollingMean {
         if negatives == nobs && mean > 0 { return 0 }
         return mean
     }
+
+    /// Past the warm-up (`seen >= period`, period > 1): then `update` always removes the
+    /// leaving value and returns a mean.
+    var isSteady: Bool { seen >= period && period > 1 }
+
+    /// `update` for a steady average, with the warm-up branches gone (the same
+    /// arithmetic in the same order). The caller counts the values in `seen` afterwards
+    /// through `addSeen`.
+    @inline(__always)
+    mutating func steadyUpdate(_ x: Double) -> Double {
+        let old = ring[slot]
+        var y = -old - compensationRemove
+        var t = sum + y
+        compensationRemove = t - sum - y
+        sum = t
+        ring[slot] = x
+        slot = slot &+ 1 == period ? 0 : slot &+ 1
+        y = x - compensationAdd
+        t = sum + y
+        compensationAdd = t - sum - y
+        sum = t
+        negatives = negatives &+ (x.sign == .minus ? 1 : 0) &- (old.sign == .minus ? 1 : 0)
+        sameRun = x == previous ? sameRun &+ 1 : 1
+        previous = x
+        let mean = sum / Double(period)
+        if sameRun >= period { return x }
+        if negatives == 0 && mean < 0 { return 0 }
+        if negatives == period && mean > 0 { return 0 }
+        return mean
+    }
+
+    @inline(__always)
+    mutating func addSeen(_ n: Int) { seen &+= n }
 }

@@ -44,7 +44,7 @@ struct Broker {
     private var ruleNames: [String] = []
     private var ruleIndex: [String: Int32] = [:]
     /// No stop-loss, take-profit or trailing stop: exits need no check.
-    private let noExits: Bool
+    let noExits: Bool
 
     init(config: BacktestConfig, stopLossPct: Double, takeProfitPct: Double, trailingPct: Double) {
         costs = Costs(fixed: config.costs.commissionFixed, rate: config.costs.commissionRate, slippage: config.costs.slippageBps / 10_000)
@@ -194,10 +194,17 @@ struct Broker {
         let entryCommission = commission(units: units, price: price)
         cash -= entryCommission
         let size = sign * units
-        let rule: Int32
-        if let known = ruleIndex[o.rule] {
+        // A few names: a scan of (mostly inline) strings beats hashing; many: the index.
+        var rule: Int32 = -1
+        if ruleNames.count <= 8 {
+            for (i, name) in ruleNames.enumerated() where name == o.rule {
+                rule = Int32(i)
+                break
+            }
+        } else if let known = ruleIndex[o.rule] {
             rule = known
-        } else {
+        }
+        if rule < 0 {
             rule = Int32(ruleNames.count)
             ruleNames.append(o.rule)
             ruleIndex[o.rule] = rule

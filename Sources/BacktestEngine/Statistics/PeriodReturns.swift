@@ -24,6 +24,13 @@ struct PeriodReturns {
         binLast = equity
     }
 
+    /// `equity` is the period's last value so far (observe is called only when the
+    /// period may change).
+    @inline(__always)
+    mutating func settle(_ equity: Double) {
+        if bin != Int64.min { binLast = equity }
+    }
+
     /// Ends the current period (at a new period, and at the end of data).
     mutating func closeBin() {
         guard bin != Int64.min else { return }

@@ -80,7 +80,6 @@ struct StatisticsAccumulator {
     }
 
     /// Adds bar `index` with its final equity.
-    @inline(__always)
     mutating func commit(index: Int, time: Int64, close: Double, equity: Double) {
         if bars == 0 {
             firstTime = time
@@ -90,31 +89,87 @@ struct StatisticsAccumulator {
             // log(1) is 0: flat stretches skip the logarithm.
             let e = equity == previousEquity ? 0 : log(equity / previousEquity)
             let m = close == lastClose ? 0 : log(close / lastClose)
-            pairs += 1
-            sumE += e
-            sumM += m
-            sumEM += e * m
-            sumMM += m * m
+            addPair(e, m)
         }
         recentTimes[recentSlot] = time
         recentSlot = recentSlot == 99 ? 0 : recentSlot + 1
+        lastDrawdown = observe(index: index, time: time, equity: equity)
+        lastClose = close
+    }
+
+    /// Adds bars `from..<to` of the columns (bar `from` is bar `firstIndex` of the run)
+    /// and writes each bar's drawdown (a fraction) to `drawdowns`. The same arithmetic
+    /// in the same order as `commit` one bar at a time, in two passes: the logarithms
+    /// (independent, so they pipeline), then the running sums and the drawdowns.
+    /// `scratch` holds 2 x (to - from) doubles.
+    mutating func commit(times: UnsafeMutablePointer<Int64>, closes: UnsafeMutablePointer<Double>,
+                         equities: UnsafeMutablePointer<Double>, drawdowns: UnsafeMutablePointer<Double>,
+                         from: Int, to: Int, firstIndex: Int, scratch: UnsafeMutablePointer<Double>) {
+        guard from < to else { return }
+        var start = from
+        var index = firstIndex
+        if bars == 0 {
+            commit(index: index, time: times[start], close: closes[start], equity: equities[start])
+            drawdowns[start] = lastDrawdown
+            start += 1
+            index += 1
+            guard start < to else { return }
+        }
+        let n = to - start
+        let logE = scratch, logM = scratch + n
+        var previousE = previousEquity, previousC = lastClose
+        for j in 0..<n {
+            let e = equities[start + j], c = closes[start + j]
+            logE[j] = e == previousE ? 0 : log(e / previousE)
+            logM[j] = c == previousC ? 0 : log(c / previousC)
+            previousE = e
+            previousC = c
+        }
+        for j in 0..<n {
+            addPair(logE[j], logM[j])
+            drawdowns[start + j] = observe(index: index + j, time: times[start + j], equity: equities[start + j])
+        }
+        lastDrawdown = drawdowns[to - 1]
+        lastClose = closes[to - 1]
+        // Only the last 100 times are ever read.
+        for j in max(start, to - 100)..<to {
+            recentTimes[recentSlot] = times[j]
+            recentSlot = recentSlot == 99 ? 0 : recentSlot + 1
+        }
+    }
+
+    @inline(__always)
+    private mutating func addPair(_ e: Double, _ m: Double) {
+        pairs += 1
+        sumE += e
+        sumM += m
+        sumEM += e * m
+        sumMM += m * m
+    }
+
+    /// Counts a bar: calendar bins, peak, drawdown and drawdown periods. Returns the
+    /// bar's drawdown.
+    @inline(__always)
+    private mutating func observe(index: Int, time: Int64, equity: Double) -> Double {
         bars += 1
         lastTime = time
-        lastClose = close
+        // Bins change only with the day; until then only their last equity would move,
+        // and that is settled when they close.
+        if time >= nextDayStart {
+            settleBins()
+            newDay(time)
+            daily.observe(bin: day, equity: equity)
+            weekly.observe(bin: weekBin, equity: equity)
+            monthly.observe(bin: monthBin, equity: equity)
+            yearly.observe(bin: yearBin, equity: equity)
+        }
+        if isWeekend { weekendBars += 1 }
         previousEquity = equity
         lastEquity = equity
-
-        if time >= nextDayStart { newDay(time) }
-        if isWeekend { weekendBars += 1 }
-        daily.observe(bin: day, equity: equity)
-        weekly.observe(bin: weekBin, equity: equity)
-        monthly.observe(bin: monthBin, equity: equity)
-        yearly.observe(bin: yearBin, equity: equity)
 
         if equity > peak { peak = equity }
         let dd = 1 - equity / peak
         if dd > maxDrawdown { maxDrawdown = dd }
-        lastDrawdown = dd
         if dd == 0 {
             if index > zeroIndex + 1 { closeDrawdownPeriod(endIndex: index, endTime: time) }
             zeroIndex = index
@@ -123,6 +178,15 @@ struct StatisticsAccumulator {
         } else if dd > periodPeak {
             periodPeak = dd
         }
+        return dd
+    }
+
+    /// Gives the open calendar bins the last committed equity.
+    private mutating func settleBins() {
+        daily.settle(lastEquity)
+        weekly.settle(lastEquity)
+        monthly.settle(lastEquity)
+        yearly.settle(lastEquity)
     }
 
     private mutating func newDay(_ time: Int64) {
@@ -177,6 +241,7 @@ struct StatisticsAccumulator {
     mutating func finish(warmupBars: Int) -> BacktestStatistics {
         var s = BacktestStatistics()
         guard bars > 0 else { return s }
+        settleBins()
         daily.closeBin()
         weekly.closeBin()
         monthly.closeBin()

@@ -36,10 +36,9 @@ struct Compiler {
         c.parts.stopLossPct = set.stopLossPct
         c.parts.takeProfitPct = set.takeProfitPct
         c.parts.trailingStopPct = set.trailingStopPct
-        // History rings: a power-of-two capacity above the deepest lag each slot needs.
+        // History: how far back each lagged slot is read.
         for (i, slot) in c.ringSlots.enumerated() {
-            let capacity = ringCapacity(c.ringLags[i] + 1)
-            c.parts.rings.append(HistoryRing(slot: slot, base: c.parts.arena.allocate(capacity), mask: capacity - 1))
+            c.parts.rings.append(HistoryRing(slot: slot, depth: c.ringLags[i]))
         }
         c.parts.slotCount = c.slotCount
         return Program(c.parts)

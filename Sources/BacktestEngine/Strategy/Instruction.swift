@@ -46,11 +46,11 @@ enum SeriesStep {
     case volumeRatio(Int32, output: Int32)
 }
 
-/// A ring of past values of one slot, written once per bar.
+/// A slot whose past values are read (lookbacks and crossings), and how far back: its
+/// column keeps that many bars of the previous batch in front of the current one.
 struct HistoryRing {
     var slot: Int32
-    var base: UnsafeMutablePointer<Double>
-    var mask: Int
+    var depth: Int
 }
 
 /// Fixed slots every program has.

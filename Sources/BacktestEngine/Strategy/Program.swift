@@ -1,7 +1,14 @@
 /// A compiled strategy: the series steps, the rules' code and every indicator's state,
-/// behind raw pointers so the per-bar loop neither allocates nor reference-counts.
-/// Built by `Compiler`; owned by one engine.
+/// behind raw pointers so the loops neither allocate nor reference-count. Built by
+/// `Compiler`; owned by one engine.
+///
+/// Work is done a chunk of bars at a time (at most `chunk`): every slot has a column
+/// holding the chunk's values, preceded by `history` values of the bars before it (so a
+/// lookback or a crossing reads `column[j - lag]` wherever `j` is), and each series step
+/// fills its whole column before the next step runs.
 final class Program {
+    /// Bars per chunk: the columns stay in the L1/L2 caches.
+    static let chunk = 1024
     struct DivisionByZero: Error {
         var position: Int32
         /// The rule, for series expressions (-1 when the caller knows it).
@@ -10,12 +17,26 @@ final class Program {
 
     let arena: Arena
     let slotCount: Int
-    /// Current values, one per slot.
-    let values: UnsafeMutablePointer<Double>
+    /// Bars of the previous chunk kept in front of every column (>= 1).
+    let history: Int
+    /// Doubles per column: history + chunk.
+    let stride: Int
+    /// slotCount columns; NaN stands for a bar not seen yet.
+    let columns: UnsafeMutablePointer<Double>
+    /// Bar times, with the same history in front (`times[-1]` is the previous bar's).
+    let times: UnsafeMutablePointer<Int64>
+    /// 1 where some rule's crossing is true (filled only when `rulesAreCrossings`).
+    let signal: UnsafeMutablePointer<UInt8>
+    /// Every rule is a single crossing: its truth per bar is known before trading, and
+    /// bars with no signal need no rule evaluation.
+    let rulesAreCrossings: Bool
+    /// Slots whose history must move from chunk to chunk (lagged ones and the close).
+    let historySlots: [Int32]
     let stack: UnsafeMutablePointer<Double>
     let code: Pool<Instruction>
     let steps: Pool<SeriesStep>
-    let rings: Pool<HistoryRing>
+    /// Ring index (as the code names it) to the slot it reads the past of.
+    let ringSlot: Pool<Int32>
     /// Indicator outputs: the strategy starts the bar after all have had a value.
     let warmupSlots: Pool<Int32>
 
@@ -70,11 +91,20 @@ final class Program {
     init(_ p: Parts) {
         arena = p.arena
         slotCount = p.slotCount
-        values = p.arena.allocate(p.slotCount)
+        history = max(1, p.rings.map(\.depth).max() ?? 1)
+        stride = history + Self.chunk
+        columns = p.arena.allocate(p.slotCount * stride)
+        times = UnsafeMutablePointer<Int64>.allocate(capacity: stride)
+        times.initialize(repeating: 0, count: stride)
+        signal = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.chunk)
+        signal.initialize(repeating: 0, count: Self.chunk)
+        var kept = p.rings.map(\.slot)
+        if !kept.contains(FieldSlot.close) { kept.append(FieldSlot.close) }
+        historySlots = kept
         stack = p.arena.allocate(p.code.count + 2)
         code = Pool(p.code)
         steps = Pool(p.steps)
-        rings = Pool(p.rings)
+        ringSlot = Pool(p.rings.map(\.slot))
         warmupSlots = Pool(p.warmupSlots)
         sma = Pool(p.sma)
         ema = Pool(p.ema)
@@ -101,6 +131,13 @@ final class Program {
                 return c
             })
         }
+        rulesAreCrossings = p.rules.allSatisfy { rule in
+            guard rule.end - rule.start == 1 else { return false }
+            switch p.code[rule.start] {
+            case .crossesAbove, .crossesBelow: return true
+            default: return false
+            }
+        }
         entryLong = codes(.entryLong)
         exitLong = codes(.exitLong)
         entryShort = codes(.entryShort)
@@ -111,116 +148,215 @@ final class Program {
         sameSideEntry = p.sameSideEntry
     }
 
-    /// Loads bar `k`'s fields, updates every series and writes the history rings.
+    deinit {
+        times.deinitialize(count: stride)
+        times.deallocate()
+        signal.deinitialize(count: Self.chunk)
+        signal.deallocate()
+    }
+
+    /// Slot `slot`'s column: index j is the chunk's bar j; negative indices reach back
+    /// `history` bars.
     @inline(__always)
-    func advance(k: Int, open: Double, high: Double, low: Double, close: Double, volume: Double) throws(DivisionByZero) {
-        let v = values
-        v[0] = open
-        v[1] = high
-        v[2] = low
-        v[3] = close
-        v[4] = volume
+    func column(_ slot: Int32) -> UnsafeMutablePointer<Double> {
+        columns + (Int(slot) * stride + history)
+    }
+
+    /// Times, open, high, low, close and volume of chunk bar `j`.
+    @inline(__always)
+    func setBar(_ j: Int, time: Int64, open: Double, high: Double, low: Double, close: Double, volume: Double) {
+        times[history + j] = time
+        let c = columns + (history + j)
+        c[Int(FieldSlot.open) * stride] = open
+        c[Int(FieldSlot.high) * stride] = high
+        c[Int(FieldSlot.low) * stride] = low
+        c[Int(FieldSlot.close) * stride] = close
+        c[Int(FieldSlot.volume) * stride] = volume
+    }
+
+    /// Computes every series column for chunk bars 0..<n (their fields set). On a
+    /// division by zero it stops: the bars before `limit` are complete, and `error` is the
+    /// first failing step on bar `limit` (bar order first, then step order, as a per-bar
+    /// run would find it).
+    func computeSeries(count n: Int) -> (limit: Int, error: DivisionByZero?) {
+        var limit = n
+        var failure: DivisionByZero?
         let stepCount = steps.count
         let s = steps.base
         var i = 0
         while i < stepCount {
             switch s[i] {
             case .sma(let ix, let input, let output):
-                let x = v[Int(input)]
-                v[Int(output)] = x.isNaN ? .nan : sma.base[Int(ix)].update(x)
+                // Two averages side by side run in one loop: their dependency chains overlap.
+                if i + 1 < stepCount, case .sma(let ix2, let input2, let output2) = s[i + 1], input2 != output {
+                    RollingMean.runPair(sma.base + Int(ix), column(input), column(output),
+                                        sma.base + Int(ix2), column(input2), column(output2), count: limit)
+                    i += 1
+                } else {
+                    sma.base[Int(ix)].run(column(input), column(output), count: limit)
+                }
             case .ema(let ix, let input, let output):
-                let x = v[Int(input)]
-                v[Int(output)] = x.isNaN ? .nan : ema.base[Int(ix)].update(x)
+                ema.base[Int(ix)].run(column(input), column(output), count: limit)
             case .wma(let ix, let input, let output):
-                let x = v[Int(input)]
-                v[Int(output)] = x.isNaN ? .nan : wma.base[Int(ix)].update(x)
+                wma.base[Int(ix)].run(column(input), column(output), count: limit)
             case .stddev(let ix, let input, let output):
-                let x = v[Int(input)]
-                v[Int(output)] = x.isNaN ? .nan : stddev.base[Int(ix)].update(x)
+                stddev.base[Int(ix)].run(column(input), column(output), count: limit)
             case .extremum(let ix, let input, let output):
-                let x = v[Int(input)]
-                v[Int(output)] = x.isNaN ? .nan : extremum.base[Int(ix)].update(x)
+                extremum.base[Int(ix)].run(column(input), column(output), count: limit)
             case .rsi(let ix, let input, let output):
-                let x = v[Int(input)]
-                v[Int(output)] = x.isNaN ? .nan : rsi.base[Int(ix)].update(x)
+                rsi.base[Int(ix)].run(column(input), column(output), count: limit)
             case .roc(let ix, let input, let output):
-                let x = v[Int(input)]
-                if x.isNaN {
-                    v[Int(output)] = .nan
-                } else {
-                    let old = lagged.base[Int(ix)].update(x)
-                    v[Int(output)] = old == 0 ? .nan : (x / old - 1) * 100
+                let x = column(input), out = column(output)
+                var state = lagged.base[Int(ix)]
+                for j in 0..<limit {
+                    let v = x[j]
+                    if v.isNaN {
+                        out[j] = .nan
+                    } else {
+                        let old = state.update(v)
+                        out[j] = old == 0 ? .nan : (v / old - 1) * 100
+                    }
                 }
+                lagged.base[Int(ix)] = state
             case .momentum(let ix, let input, let output):
-                let x = v[Int(input)]
-                v[Int(output)] = x.isNaN ? .nan : x - lagged.base[Int(ix)].update(x)
+                let x = column(input), out = column(output)
+                var state = lagged.base[Int(ix)]
+                for j in 0..<limit {
+                    let v = x[j]
+                    out[j] = v.isNaN ? .nan : v - state.update(v)
+                }
+                lagged.base[Int(ix)] = state
             case .macd(let ix, let input, let line, let signal, let histogram):
-                let x = v[Int(input)]
-                if x.isNaN {
-                    v[Int(line)] = .nan
-                    v[Int(signal)] = .nan
-                    v[Int(histogram)] = .nan
-                } else {
-                    let r = macd.base[Int(ix)].update(x)
-                    v[Int(line)] = r.line
-                    v[Int(signal)] = r.signal
-                    v[Int(histogram)] = r.histogram
+                let x = column(input), l = column(line), sg = column(signal), h = column(histogram)
+                var state = macd.base[Int(ix)]
+                for j in 0..<limit {
+                    let v = x[j]
+                    if v.isNaN {
+                        l[j] = .nan
+                        sg[j] = .nan
+                        h[j] = .nan
+                    } else {
+                        let r = state.update(v)
+                        l[j] = r.line
+                        sg[j] = r.signal
+                        h[j] = r.histogram
+                    }
                 }
+                macd.base[Int(ix)] = state
             case .bbands(let ix, let input, let upper, let middle, let lower):
-                let x = v[Int(input)]
-                if x.isNaN {
-                    v[Int(upper)] = .nan
-                    v[Int(middle)] = .nan
-                    v[Int(lower)] = .nan
-                } else {
-                    let r = bbands.base[Int(ix)].update(x)
-                    v[Int(upper)] = r.upper
-                    v[Int(middle)] = r.middle
-                    v[Int(lower)] = r.lower
+                let x = column(input), u = column(upper), m = column(middle), lo = column(lower)
+                var state = bbands.base[Int(ix)]
+                for j in 0..<limit {
+                    let v = x[j]
+                    if v.isNaN {
+                        u[j] = .nan
+                        m[j] = .nan
+                        lo[j] = .nan
+                    } else {
+                        let r = state.update(v)
+                        u[j] = r.upper
+                        m[j] = r.middle
+                        lo[j] = r.lower
+                    }
                 }
+                bbands.base[Int(ix)] = state
             case .atr(let ix, let output):
-                v[Int(output)] = atr.base[Int(ix)].update(high: high, low: low, close: close)
+                let h = column(FieldSlot.high), l = column(FieldSlot.low), c = column(FieldSlot.close), out = column(output)
+                var state = atr.base[Int(ix)]
+                for j in 0..<limit { out[j] = state.update(high: h[j], low: l[j], close: c[j]) }
+                atr.base[Int(ix)] = state
             case .vwap(let ix, let output):
-                v[Int(output)] = vwap.base[Int(ix)].update(high: high, low: low, close: close, volume: volume)
+                let h = column(FieldSlot.high), l = column(FieldSlot.low), c = column(FieldSlot.close)
+                let v = column(FieldSlot.volume), out = column(output)
+                var state = vwap.base[Int(ix)]
+                for j in 0..<limit { out[j] = state.update(high: h[j], low: l[j], close: c[j], volume: v[j]) }
+                vwap.base[Int(ix)] = state
             case .volumeRatio(let ix, let output):
-                let mean = sma.base[Int(ix)].update(volume)
-                v[Int(output)] = mean == 0 ? .nan : volume / mean
+                let v = column(FieldSlot.volume), out = column(output)
+                var state = sma.base[Int(ix)]
+                for j in 0..<limit {
+                    let mean = state.update(v[j])
+                    out[j] = mean == 0 ? .nan : v[j] / mean
+                }
+                sma.base[Int(ix)] = state
             case .constant(let c, let output):
-                v[Int(output)] = c
+                column(output).update(repeating: c, count: limit)
             case .lag(let r, let lag, let output):
-                let ring = rings.base[Int(r)]
-                v[Int(output)] = ring.base[(k - Int(lag)) & ring.mask]
+                let x = column(ringSlot.base[Int(r)]) - Int(lag), out = column(output)
+                for j in 0..<limit { out[j] = x[j] }
             case .expression(let start, let end, let output, let rule):
-                do {
-                    v[Int(output)] = try run(Int(start), Int(end), k: k)
-                } catch {
-                    throw DivisionByZero(position: error.position, rule: rule)
+                let out = column(output)
+                for j in 0..<limit {
+                    do {
+                        out[j] = try run(Int(start), Int(end), j: j)
+                    } catch {
+                        // This bar fails; later steps need only run before it.
+                        limit = j
+                        failure = DivisionByZero(position: error.position, rule: rule)
+                        break
+                    }
                 }
             }
             i += 1
         }
-        let r = rings.base
-        for j in 0..<rings.count {
-            r[j].base[k & r[j].mask] = v[Int(r[j].slot)]
+        if rulesAreCrossings { markSignals(count: limit) }
+        return (limit, failure)
+    }
+
+    /// signal[j] = 1 where any rule's crossing is true on chunk bar j. The usual pair
+    /// (one rule above, one below, of the same two series) in one branch-free pass.
+    private func markSignals(count n: Int) {
+        var crossings: [RuleCode] = []
+        for list in [entryLong, exitLong, entryShort, exitShort] {
+            for r in 0..<list.count { crossings.append(list.base[r]) }
+        }
+        if crossings.count == 2 && crossings[0].a == crossings[1].a && crossings[0].b == crossings[1].b
+            && crossings[0].crossing != crossings[1].crossing {
+            let a = column(crossings[0].a), b = column(crossings[0].b)
+            for j in 0..<n {
+                // Above: a[-1] < b[-1] and a > b; below: a[-1] > b[-1] and a < b.
+                let up = (a[j - 1] < b[j - 1]) && (a[j] > b[j])
+                let down = (a[j - 1] > b[j - 1]) && (a[j] < b[j])
+                signal[j] = (up || down) ? 1 : 0
+            }
+            return
+        }
+        signal.update(repeating: 0, count: n)
+        for rule in crossings {
+            let a = column(rule.a), b = column(rule.b)
+            if rule.crossing == 1 {
+                for j in 0..<n { signal[j] |= (a[j - 1] < b[j - 1] && a[j] > b[j]) ? 1 : 0 }
+            } else {
+                for j in 0..<n { signal[j] |= (a[j - 1] > b[j - 1] && a[j] < b[j]) ? 1 : 0 }
+            }
         }
     }
 
-    /// The id of the first of `rules` that is true on bar `k`.
+    /// After a chunk of `n` bars: its last `history` bars become the history in front of
+    /// the next chunk.
+    func shiftHistory(count n: Int) {
+        guard n > 0 else { return }
+        for slot in historySlots {
+            let base = columns + Int(slot) * stride
+            base.update(from: base + n, count: history)
+        }
+        times.update(from: times + n, count: history)
+    }
+
+    /// The id of the first of `rules` that is true on chunk bar `j`.
     @inline(__always)
-    func firstTrue(_ rules: Pool<RuleCode>, k: Int) throws(DivisionByZero) -> Int? {
+    func firstTrue(_ rules: Pool<RuleCode>, j: Int) throws(DivisionByZero) -> Int? {
         let base = rules.base
         for i in 0..<rules.count {
             let rule = base[i]
             if rule.crossing != 0 {
-                let ringA = rings.base[Int(rule.aRing)], ringB = rings.base[Int(rule.bRing)]
-                let prevA = ringA.base[(k - 1) & ringA.mask], prevB = ringB.base[(k - 1) & ringB.mask]
-                let a = values[Int(rule.a)], b = values[Int(rule.b)]
-                if rule.crossing == 1 ? (prevA < prevB && a > b) : (prevA > prevB && a < b) { return Int(rule.id) }
+                let a = column(rule.a), b = column(rule.b)
+                if rule.crossing == 1 ? (a[j - 1] < b[j - 1] && a[j] > b[j]) : (a[j - 1] > b[j - 1] && a[j] < b[j]) { return Int(rule.id) }
                 continue
             }
             let v: Double
             do {
-                v = try run(Int(rule.start), Int(rule.end), k: k)
+                v = try run(Int(rule.start), Int(rule.end), j: j)
             } catch {
                 throw DivisionByZero(position: error.position, rule: rule.id)
             }
@@ -229,12 +365,13 @@ final class Program {
         return nil
     }
 
-    /// Runs code[start..<end] and returns the value left on the stack.
+    /// Runs code[start..<end] on chunk bar `j` and returns the value left on the stack.
     @inline(__always)
-    func run(_ start: Int, _ end: Int, k: Int) throws(DivisionByZero) -> Double {
+    func run(_ start: Int, _ end: Int, j: Int) throws(DivisionByZero) -> Double {
         let st = stack
-        let v = values
         let c = code.base
+        let at = columns + (history + j)
+        let stride = stride
         var sp = -1
         var pc = start
         while pc < end {
@@ -244,11 +381,10 @@ final class Program {
                 st[sp] = x
             case .load(let slot):
                 sp += 1
-                st[sp] = v[Int(slot)]
+                st[sp] = at[Int(slot) * stride]
             case .loadLag(let r, let lag):
-                let ring = rings.base[Int(r)]
                 sp += 1
-                st[sp] = ring.base[(k - Int(lag)) & ring.mask]
+                st[sp] = at[Int(ringSlot.base[Int(r)]) * stride - Int(lag)]
             case .add:
                 st[sp - 1] = st[sp - 1] + st[sp]
                 sp -= 1
@@ -299,16 +435,14 @@ final class Program {
                     continue
                 }
                 sp -= 1
-            case .crossesAbove(let a, let ra, let b, let rb):
-                let ringA = rings.base[Int(ra)], ringB = rings.base[Int(rb)]
-                let prevA = ringA.base[(k - 1) & ringA.mask], prevB = ringB.base[(k - 1) & ringB.mask]
+            case .crossesAbove(let a, _, let b, _):
+                let pa = at + Int(a) * stride, pb = at + Int(b) * stride
                 sp += 1
-                st[sp] = (prevA < prevB && v[Int(a)] > v[Int(b)]) ? 1 : 0
-            case .crossesBelow(let a, let ra, let b, let rb):
-                let ringA = rings.base[Int(ra)], ringB = rings.base[Int(rb)]
-                let prevA = ringA.base[(k - 1) & ringA.mask], prevB = ringB.base[(k - 1) & ringB.mask]
+                st[sp] = (pa[-1] < pb[-1] && pa[0] > pb[0]) ? 1 : 0
+            case .crossesBelow(let a, _, let b, _):
+                let pa = at + Int(a) * stride, pb = at + Int(b) * stride
                 sp += 1
-                st[sp] = (prevA > prevB && v[Int(a)] < v[Int(b)]) ? 1 : 0
+                st[sp] = (pa[-1] > pb[-1] && pa[0] < pb[0]) ? 1 : 0
             }
             pc += 1
         }

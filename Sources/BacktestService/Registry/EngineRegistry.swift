@@ -184,8 +184,9 @@ public actor EngineRegistry {
                                   logger: logger, record: entry.record)
             run.retryBudget = limits.storeRetryBudget
             entry.record.state = .running
-            // Detached: the run must not inherit this actor; it owns its own work.
-            entry.task = Task.detached { [weak self, run] in
+            // Detached: the run must not inherit this actor. Low priority: RPC handlers
+            // come first when both want the cores.
+            entry.task = Task.detached(priority: .background) { [weak self, run] in
                 var run = run
                 let final = await run.execute()
                 await self?.finished(id, final)
