@@ -47,6 +47,41 @@ import Testing
         }
     }
 
+    /// Numbers stored again replace the stored trades (INSERT OR REPLACE), also across
+    /// chunk boundaries, mixed with new numbers, unsorted and duplicated within a batch.
+    @Test func reappendedTradesReplaceAcrossChunks() async throws {
+        try await withTemporarySQLiteStore { store, _ in
+            var expected = (1...3000).map(Self.trade)
+            try await store.appendTrades(sessionId: "s", Array(expected[0..<1500]))
+            try await store.appendTrades(sessionId: "s", Array(expected[1500..<2500]))
+            // 1000...1100 (inside the first chunk run), 2400...2600 (old and new numbers),
+            // given in reverse, 2450 twice (the later one wins).
+            var again: [TradeRecord] = []
+            for n in Array(1000...1100) + Array(2400...2600) {
+                var t = Self.trade(n)
+                t.pnl = Double(n) * 1000
+                again.append(t)
+                expected[n - 1] = t
+            }
+            var twice = Self.trade(2450)
+            twice.pnl = -1
+            again.append(twice)
+            expected[2449] = twice
+            try await store.appendTrades(sessionId: "s", again.reversed() + [twice])
+            try await store.appendTrades(sessionId: "s", Array(expected[2600..<3000]))
+            // A gap, then a number below everything stored.
+            var low = Self.trade(0)
+            low.number = -5
+            try await store.appendTrades(sessionId: "s", [low])
+            expected.insert(low, at: 0)
+            let read = try await allBatches(try await store.trades(sessionId: "s", batchSize: 999))
+            #expect(read.dropLast().allSatisfy { $0.count == 999 })
+            let all = read.flatMap { $0 }
+            #expect(all.map(\.number) == expected.map(\.number))
+            #expect(all.map(\.pnl) == expected.map(\.pnl))
+        }
+    }
+
     @Test func equityCurveRangesAndBatches() async throws {
         try await withTemporarySQLiteStore { store, _ in
             let t0: Int64 = 1_704_067_200_000_000

@@ -1,10 +1,11 @@
 /// The SQLite schema, versioned with `PRAGMA user_version` and migrated on open.
 ///
-/// Sessions and trades are one row each. The equity curve and market data are stored
-/// as column chunks (ColumnChunk): one row per up to 4096 points with the chunk's
-/// first and last time beside the blob, so range reads pick chunks by time and trim.
+/// Sessions are one row each. Trades (TradeChunk, version 2), the equity curve
+/// (EquityChunk, version 2) and market data (ColumnChunk) are stored as chunks: one row
+/// per up to 1024 trades / 4096 points with the first and last key beside the blob, so
+/// range reads pick chunks by key and trim.
 enum SQLiteSchema {
-    static let version: Int64 = 1
+    static let version: Int64 = 2
 
     /// Per-connection settings. Checkpoints are not run by the committing connection
     /// (its commit would wait for them, fsyncs included) but by SQLiteCheckpointer on
@@ -18,11 +19,19 @@ enum SQLiteSchema {
         PRAGMA temp_store = FILE;
         PRAGMA cache_size = -65536;
         PRAGMA wal_autocheckpoint = 0;
+        PRAGMA journal_size_limit = 67108864;
         """
 
-    static let migrations: [String] = [
-        // Version 1.
-        """
+    /// Step i takes a database from version i to i + 1, inside one transaction.
+    static func migrate(_ db: SQLiteConnection, step: Int) throws(StoreError) {
+        switch step {
+        case 0: try db.execute(version1)
+        default: try SQLiteMigrationV2.run(db)
+        }
+    }
+
+    /// Version 1 (also the first step of a new database; version 2 converts its trades).
+    static let version1 = """
         CREATE TABLE backtest_sessions (
             id TEXT PRIMARY KEY NOT NULL,
             state TEXT NOT NULL,
@@ -117,8 +126,7 @@ enum SQLiteSchema {
             data BLOB NOT NULL
         );
         CREATE INDEX market_ticks_time ON market_ticks (series_id, first_time, seq);
-        """,
-    ]
+        """
 
     /// Brings the database to `version`; refuses one made by a newer build.
     static func migrate(_ db: SQLiteConnection) throws(StoreError) {
@@ -132,7 +140,7 @@ enum SQLiteSchema {
         if current == version { return }
         try db.transaction { () throws(StoreError) in
             for step in Int(current)..<Int(version) {
-                try db.execute(migrations[step])
+                try migrate(db, step: step)
             }
             try db.execute("PRAGMA user_version = \(version)")
         }

@@ -12,6 +12,8 @@ public final class SQLiteStore: BacktestStore {
     private let readers: [SQLiteExecutor]
     private let nextReader = Atomic<Int>(0)
     let checkpointer: SQLiteCheckpointer
+    /// Running equity peak after each session's last append (EquityChunk's drawdown hint).
+    private let equityPeaks = Mutex<[String: Double]>([:])
 
     /// Opens (creating it and its directory if needed) and migrates the database.
     public init(path: String, readerCount: Int = 2) throws {
@@ -190,68 +192,131 @@ public final class SQLiteStore: BacktestStore {
 
     // MARK: Trades
 
+    /// Trades are stored in chunks (TradeChunk) with disjoint, ordered number ranges.
+    /// An append of numbers above every stored one (what a run does) only inserts
+    /// chunks; a number already stored is replaced by rewriting the chunks its range
+    /// overlaps (INSERT OR REPLACE semantics, a rare path).
     public func appendTrades(sessionId: String, _ trades: [TradeRecord]) async throws {
         guard !trades.isEmpty else { return }
-        try await writer.run { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) in
-                let s = try db.prepare("""
-                    INSERT OR REPLACE INTO backtest_trades (session_id, trade_number, side, quantity, entry_time, exit_time, \
-                    entry_price, exit_price, pnl, return_pct, commission, entry_rule, exit_rule, entry_index, exit_index) \
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                for t in trades {
-                    s.reset()
-                    s.bind(1, sessionId)
-                    s.bind(2, t.number)
-                    s.bind(3, t.side.rawValue)
-                    s.bind(4, t.quantity)
-                    s.bind(5, t.entryTime)
-                    s.bind(6, t.exitTime)
-                    s.bind(7, t.entryPrice)
-                    s.bind(8, t.exitPrice)
-                    s.bind(9, t.pnl)
-                    s.bind(10, t.returnPct)
-                    s.bind(11, t.commission)
-                    s.bind(12, t.entryRule)
-                    s.bind(13, t.exitRule)
-                    s.bind(14, t.entryIndex)
-                    s.bind(15, t.exitIndex.map { Int64($0) })
-                    try s.run()
+        // Sorting and encoding happen on the caller's task; the writer queue copies blobs in.
+        let incoming = TradeChunk.normalized(trades)
+        let encoded = Self.tradeChunks(incoming[...])
+        let written = try await writer.run { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> Int in
+                let top = try db.prepare("SELECT last_number FROM backtest_trade_chunks WHERE session_id = ? ORDER BY first_number DESC LIMIT 1")
+                top.bind(1, sessionId)
+                let storedLast: Int64? = try top.step() ? top.int64(0) : nil
+                top.reset()
+                if let storedLast, Int64(incoming[0].number) <= storedLast {
+                    return try Self.replaceTrades(db, sessionId: sessionId, incoming)
                 }
+                try Self.insertTradeChunks(db, sessionId: sessionId, encoded)
+                return encoded.reduce(0) { $0 + $1.data.count }
             }
         }
-        checkpointer.wrote(trades.count * 160)
+        checkpointer.wrote(written)
+    }
+
+    typealias EncodedTradeChunk = (first: Int64, last: Int64, count: Int, data: [UInt8])
+
+    static func tradeChunks(_ sorted: ArraySlice<TradeRecord>) -> [EncodedTradeChunk] {
+        var out: [EncodedTradeChunk] = []
+        var start = sorted.startIndex
+        while start < sorted.endIndex {
+            let end = min(start + TradeChunk.capacity, sorted.endIndex)
+            let slice = sorted[start..<end]
+            out.append((Int64(slice.first!.number), Int64(slice.last!.number), slice.count, TradeChunk.encode(slice)))
+            start = end
+        }
+        return out
+    }
+
+    static func insertTradeChunks(_ db: SQLiteConnection, sessionId: String, _ chunks: [EncodedTradeChunk]) throws(StoreError) {
+        let insert = try db.prepare("INSERT INTO backtest_trade_chunks (session_id, first_number, last_number, count, data) VALUES (?, ?, ?, ?, ?)")
+        for chunk in chunks {
+            insert.reset()
+            insert.bind(1, sessionId)
+            insert.bind(2, chunk.first)
+            insert.bind(3, chunk.last)
+            insert.bind(4, chunk.count)
+            insert.bind(5, blob: chunk.data)
+            try insert.run()
+        }
+    }
+
+    /// The slow path: the stored chunks whose number range overlaps the incoming one are
+    /// decoded, merged with the incoming trades (which win on equal numbers), deleted and
+    /// written again. Chunks outside the range stay disjoint from the rewritten ones.
+    private static func replaceTrades(_ db: SQLiteConnection, sessionId: String, _ incoming: [TradeRecord]) throws(StoreError) -> Int {
+        let low = Int64(incoming[0].number), high = Int64(incoming[incoming.count - 1].number)
+        let overlapping = try db.prepare("SELECT count, data FROM backtest_trade_chunks WHERE session_id = ? AND last_number >= ? AND first_number <= ? ORDER BY first_number")
+        overlapping.bind(1, sessionId)
+        overlapping.bind(2, low)
+        overlapping.bind(3, high)
+        var stored: [TradeRecord] = []
+        while try overlapping.step() {
+            let count = Int(overlapping.int64(0))
+            try overlapping.withBlob(1) { blob throws(StoreError) in try TradeChunk.decode(blob, count: count, into: &stored) }
+        }
+        overlapping.reset()
+        let delete = try db.prepare("DELETE FROM backtest_trade_chunks WHERE session_id = ? AND last_number >= ? AND first_number <= ?")
+        delete.bind(1, sessionId)
+        delete.bind(2, low)
+        delete.bind(3, high)
+        try delete.run()
+        var merged: [TradeRecord] = []
+        merged.reserveCapacity(stored.count + incoming.count)
+        var i = 0, j = 0
+        while i < stored.count || j < incoming.count {
+            if j == incoming.count || (i < stored.count && stored[i].number < incoming[j].number) {
+                merged.append(stored[i])
+                i += 1
+            } else {
+                if i < stored.count && stored[i].number == incoming[j].number { i += 1 }
+                merged.append(incoming[j])
+                j += 1
+            }
+        }
+        let chunks = tradeChunks(merged[...])
+        try insertTradeChunks(db, sessionId: sessionId, chunks)
+        return chunks.reduce(0) { $0 + $1.data.count }
     }
 
     public func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> {
         let limit = max(1, batchSize)
+        // The last number decoded (returned or pending) and the decoded rows not yet returned.
         var lastNumber = Int64.min
+        var pending: [TradeRecord] = []
+        var exhausted = false
         return BatchCursor { [self] in
-            let after = lastNumber
-            let rows = try await reader().run { db throws(StoreError) in
-                let s = try db.prepare("""
-                    SELECT trade_number, side, quantity, entry_time, exit_time, entry_price, exit_price, pnl, return_pct, \
-                    commission, entry_rule, exit_rule, entry_index, exit_index FROM backtest_trades \
-                    WHERE session_id = ? AND trade_number > ? ORDER BY trade_number LIMIT ?
-                    """)
-                s.bind(1, sessionId)
-                s.bind(2, after)
-                s.bind(3, limit)
-                var out: [TradeRecord] = []
-                while try s.step() {
-                    guard let side = PositionSide(rawValue: s.text(1)) else {
-                        throw StoreError.failed("trade \(s.int64(0)) of session \(sessionId) has unknown side \"\(s.text(1))\"")
+            while pending.count < limit && !exhausted {
+                let after = lastNumber
+                let need = limit - pending.count
+                let (rows, more) = try await reader().run { db throws(StoreError) in
+                    // Whole chunks from the one holding the first number after `after`.
+                    let s = try db.prepare("""
+                        SELECT count, data FROM backtest_trade_chunks WHERE session_id = ? AND first_number >=                         coalesce((SELECT max(first_number) FROM backtest_trade_chunks WHERE session_id = ? AND first_number <= ?), ?)                         ORDER BY first_number
+                        """)
+                    s.bind(1, sessionId)
+                    s.bind(2, sessionId)
+                    s.bind(3, after)
+                    s.bind(4, Int64.min)
+                    var out: [TradeRecord] = []
+                    while out.count < need, try s.step() {
+                        let count = Int(s.int64(0))
+                        try s.withBlob(1) { blob throws(StoreError) in try TradeChunk.decode(blob, count: count, into: &out, after: after) }
                     }
-                    out.append(TradeRecord(
-                        number: Int(s.int64(0)), side: side, quantity: s.double(2), entryTime: s.int64(3),
-                        exitTime: s.optionalInt64(4), entryPrice: s.double(5), exitPrice: s.double(6), pnl: s.double(7),
-                        returnPct: s.double(8), commission: s.double(9), entryRule: s.text(10), exitRule: s.text(11),
-                        entryIndex: Int(s.int64(12)), exitIndex: s.optionalInt64(13).map { Int($0) }))
+                    let more = out.count >= need
+                    s.reset()
+                    return (out, more)
                 }
-                return out
+                pending += rows
+                if let last = rows.last { lastNumber = Int64(last.number) }
+                exhausted = !more
             }
-            if let last = rows.last { lastNumber = Int64(last.number) }
-            return rows
+            let batch = Array(pending.prefix(limit))
+            pending.removeFirst(batch.count)
+            return batch
         }
     }
 
@@ -260,14 +325,28 @@ public final class SQLiteStore: BacktestStore {
     public func appendEquity(sessionId: String, _ points: [EquitySample]) async throws {
         guard !points.isEmpty else { return }
         // Encoding happens on the caller's task; the writer queue only copies blobs in.
+        // The running equity peak of the session's last append makes the drawdown of the
+        // next chunk predictable (a hint only: a wrong one costs bytes, never exactness).
+        var peak = equityPeaks.withLock { $0[sessionId] }
         var chunks: [(first: Int64, last: Int64, count: Int, data: [UInt8])] = []
         var start = 0
         while start < points.count {
-            let end = min(start + ColumnChunk.capacity, points.count)
+            let end = min(start + EquityChunk.capacity, points.count)
             let slice = points[start..<end]
-            let times = slice.lazy.map(\.time)
-            chunks.append((times.min()!, times.max()!, slice.count, ColumnChunk.encode(slice)))
+            var first = slice[start].time, last = first
+            for p in slice {
+                first = min(first, p.time)
+                last = max(last, p.time)
+            }
+            let encoded = EquityChunk.encode(slice, peakHint: peak)
+            peak = encoded.peak
+            chunks.append((first, last, slice.count, encoded.data))
             start = end
+        }
+        let endPeak = peak
+        equityPeaks.withLock { peaks in
+            if peaks.count >= 4096 && peaks[sessionId] == nil { peaks.removeAll(keepingCapacity: true) }
+            peaks[sessionId] = endPeak
         }
         let encoded = chunks
         try await writer.run { db throws(StoreError) in
@@ -294,6 +373,16 @@ public final class SQLiteStore: BacktestStore {
         checkpointer.wrote(encoded.reduce(0) { $0 + $1.data.count })
     }
 
+    /// Bytes of the stored equity chunks of a session (store-bench reports bytes per point).
+    public func equityBytes(sessionId: String) async throws -> Int {
+        try await reader().run { db throws(StoreError) in
+            let s = try db.prepare("SELECT coalesce(sum(length(data)), 0) FROM backtest_equity_curve WHERE session_id = ?")
+            s.bind(1, sessionId)
+            _ = try s.step()
+            return Int(s.int64(0))
+        }
+    }
+
     public func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample> {
         let limit = max(1, batchSize)
         var lastChunk = Int64.min
@@ -318,7 +407,7 @@ public final class SQLiteStore: BacktestStore {
                     while out.count < need, try s.step() {
                         last = s.int64(0)
                         let count = Int(s.int64(1))
-                        try s.withBlob(2) { blob throws(StoreError) in try ColumnChunk.decode(blob, count: count, into: &out, keep: range) }
+                        try s.withBlob(2) { blob throws(StoreError) in try EquityChunk.decode(blob, count: count, into: &out, keep: range) }
                     }
                     let more = out.count >= need
                     s.reset()
