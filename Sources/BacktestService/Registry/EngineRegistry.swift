@@ -196,14 +196,15 @@ public actor EngineRegistry {
     }
 
     private func finished(_ id: String, _ record: SessionRecord) async {
-        running -= 1
-        entries[id] = nil
-        if byRequestId[record.clientRequestId] == id { byRequestId[record.clientRequestId] = nil }
-        // Keep the final record if the store did not take it.
+        // Keep the final record if the store did not take it. The entry stays live
+        // until then, so no reader in between sees the store's stale state.
         if (try? await store.session(id: id))?.state != record.state {
             if unsaved.count >= 10_000, let any = unsaved.keys.first { unsaved[any] = nil }
             unsaved[id] = record
         }
+        running -= 1
+        entries[id] = nil
+        if byRequestId[record.clientRequestId] == id { byRequestId[record.clientRequestId] = nil }
         launchWaiting()
     }
 
