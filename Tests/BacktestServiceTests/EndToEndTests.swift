@@ -15,6 +15,7 @@ import TestSupport
         #expect(events.last?["kind"] as? String == "PROGRESS_EVENT_KIND_TERMINAL")
         #expect(events.last?["status"] as? String == "SESSION_STATUS_COMPLETED")
         #expect(events.filter { $0["kind"] as? String == "PROGRESS_EVENT_KIND_TERMINAL" }.count == 1)
+        #expect(events.last?["events_processed"] as? String == "2148", "the terminal event has the final figures")
         let pcts = events.map { $0["progress_pct"] as? Double ?? -1 }
         #expect(zip(pcts, pcts.dropFirst()).allSatisfy { $0 <= $1 }, "progress went back: \(pcts)")
         #expect(pcts.last == 100)

@@ -34,8 +34,11 @@ struct ProgressMeter {
         return min(max(pct, 0), 99.99)
     }
 
-    /// Copies the current position into the session record (persisted periodically).
-    func fill(_ record: inout SessionRecord, _ engine: EngineProgress) {
+    /// Copies the current position into the session record (persisted periodically);
+    /// later events carry the same figures.
+    mutating func fill(_ record: inout SessionRecord, _ engine: EngineProgress) {
+        last = engine
+        events = engine.eventsProcessed
         record.progressPct = progressPct
         record.simTime = simReached
         record.eventsProcessed = UInt64(engine.eventsProcessed)
