@@ -87,8 +87,8 @@ struct StatisticsAccumulator {
         } else {
             // Log returns of equity and market for beta (np.cov of the two).
             // log(1) is 0: flat stretches skip the logarithm.
-            let e = equity == previousEquity ? 0 : log(equity / previousEquity)
-            let m = close == lastClose ? 0 : log(close / lastClose)
+            let e = equity == previousEquity ? 0 : NaturalLog.of(equity / previousEquity)
+            let m = close == lastClose ? 0 : NaturalLog.of(close / lastClose)
             addPair(e, m)
         }
         recentTimes[recentSlot] = time
@@ -117,14 +117,10 @@ struct StatisticsAccumulator {
         }
         let n = to - start
         let logE = scratch, logM = scratch + n
-        var previousE = previousEquity, previousC = lastClose
-        for j in 0..<n {
-            let e = equities[start + j], c = closes[start + j]
-            logE[j] = e == previousE ? 0 : log(e / previousE)
-            logM[j] = c == previousC ? 0 : log(c / previousC)
-            previousE = e
-            previousC = c
-        }
+        let pe = equities + start, pc = closes + start
+        logE[0] = pe[0] == previousEquity ? 0 : NaturalLog.of(pe[0] / previousEquity)
+        logM[0] = pc[0] == lastClose ? 0 : NaturalLog.of(pc[0] / lastClose)
+        NaturalLog.logRatios(pe, logE, pc, logM, count: n)
         for j in 0..<n {
             addPair(logE[j], logM[j])
             drawdowns[start + j] = observe(index: index + j, time: times[start + j], equity: equities[start + j])
