@@ -37,6 +37,7 @@ struct EngineCore {
     private var nextSampleTime = Int64.min
     var samples: [EquitySample] = []
     static let sampleReserve = 4096
+    static let infinityBitsLess1 = Double.infinity.bitPattern - 1
     let columns = Columns()
 
     init(config: BacktestConfig, program: Program) {
@@ -91,45 +92,63 @@ struct EngineCore {
         guard !finished else { throw .finished }
         if mode == .ticks { throw .mixedData(row: count, expected: "ticks") }
         mode = .candles
+        // The columns, fetched once (stores through them cannot change these pointers).
+        let times = program.times + program.history
+        let opens = program.column(FieldSlot.open), highs = program.column(FieldSlot.high)
+        let lows = program.column(FieldSlot.low), closes = program.column(FieldSlot.close)
+        let volumes = program.column(FieldSlot.volume)
         var start = 0
         while start < candles.count {
             let n = min(Program.chunk, candles.count - start)
-            // Check and load the chunk; a bad row ends it (the rows before are processed).
+            // Load the chunk into the columns, checking each row without branches; only
+            // a chunk with a bad row is looked at row by row: it ends at that row (the rows
+            // before are processed).
+            let rows = candles.baseAddress! + start
+            var flag: UInt8 = 0
+            var previous = count == 0 ? Int64.min : lastTime
+            for j in 0..<n {
+                let c = rows[j]
+                times[j] = c.time
+                opens[j] = c.open
+                highs[j] = c.high
+                lows[j] = c.low
+                closes[j] = c.close
+                volumes[j] = c.volume
+                // x is positive and finite when bits(x) - 1 < bits(inf) - 1 (unsigned);
+                // positive finite doubles order as their bit patterns.
+                let o = c.open.bitPattern &- 1, h = c.high.bitPattern &- 1, l = c.low.bitPattern &- 1, cl = c.close.bitPattern &- 1
+                let worst = max(max(o, h), max(l, cl))
+                flag |= (c.time > previous ? 0 : 1) | (worst < Self.infinityBitsLess1 ? 0 : 1) | (h >= l ? 0 : 1)
+                    | (c.volume >= 0 ? 0 : 1) | (c.volume < .infinity ? 0 : 1)
+                previous = c.time
+            }
+            var m = n
             var bad: EngineError?
-            var m = 0
-            var previous = lastTime
-            while m < n {
-                let c = candles[start + m]
-                let row = count + m
-                // One predictable test for a good row (x > 0 && x < inf is false for NaN);
-                // the checks below only name what is wrong.
-                if (row == 0 || c.time > previous) && c.open > 0 && c.open < .infinity && c.high > 0 && c.high < .infinity
-                    && c.low > 0 && c.low < .infinity && c.close > 0 && c.close < .infinity && c.high >= c.low
-                    && c.volume >= 0 && c.volume < .infinity {
-                    program.setBar(m, time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
+            if flag != 0 {
+                m = 0
+                var previous = lastTime
+                while m < n {
+                    let c = rows[m]
+                    let row = count + m
+                    if row > 0 && c.time <= previous {
+                        bad = c.time == previous ? .duplicateTime(row: row, time: c.time) : .timeOutOfOrder(row: row, time: c.time, previous: previous)
+                    } else if !(c.open.isFinite && c.open > 0) {
+                        bad = .invalidPrice(row: row, time: c.time, field: "open", value: c.open)
+                    } else if !(c.high.isFinite && c.high > 0) {
+                        bad = .invalidPrice(row: row, time: c.time, field: "high", value: c.high)
+                    } else if !(c.low.isFinite && c.low > 0) {
+                        bad = .invalidPrice(row: row, time: c.time, field: "low", value: c.low)
+                    } else if !(c.close.isFinite && c.close > 0) {
+                        bad = .invalidPrice(row: row, time: c.time, field: "close", value: c.close)
+                    } else if !(c.high >= c.low) {
+                        bad = .highBelowLow(row: row, time: c.time, high: c.high, low: c.low)
+                    } else if !(c.volume.isFinite && c.volume >= 0) {
+                        bad = .invalidVolume(row: row, time: c.time, value: c.volume)
+                    }
+                    if bad != nil { break }
                     previous = c.time
                     m += 1
-                    continue
                 }
-                if row > 0 && c.time <= previous {
-                    bad = c.time == previous ? .duplicateTime(row: row, time: c.time) : .timeOutOfOrder(row: row, time: c.time, previous: previous)
-                } else if !(c.open.isFinite && c.open > 0) {
-                    bad = .invalidPrice(row: row, time: c.time, field: "open", value: c.open)
-                } else if !(c.high.isFinite && c.high > 0) {
-                    bad = .invalidPrice(row: row, time: c.time, field: "high", value: c.high)
-                } else if !(c.low.isFinite && c.low > 0) {
-                    bad = .invalidPrice(row: row, time: c.time, field: "low", value: c.low)
-                } else if !(c.close.isFinite && c.close > 0) {
-                    bad = .invalidPrice(row: row, time: c.time, field: "close", value: c.close)
-                } else if !(c.high >= c.low) {
-                    bad = .highBelowLow(row: row, time: c.time, high: c.high, low: c.low)
-                } else if !(c.volume.isFinite && c.volume >= 0) {
-                    bad = .invalidVolume(row: row, time: c.time, value: c.volume)
-                }
-                if bad != nil { break }
-                program.setBar(m, time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
-                previous = c.time
-                m += 1
             }
             try runChunk(count: m)
             if let bad { throw bad }
