@@ -189,8 +189,10 @@ final class Program {
             case .sma(let ix, let input, let output):
                 // Two averages side by side run in one loop: their dependency chains overlap.
                 if i + 1 < stepCount, case .sma(let ix2, let input2, let output2) = s[i + 1], input2 != output {
+                    // Price fields are positive and finite (checked when loaded).
+                    let prices = input >= FieldSlot.open && input <= FieldSlot.close && input2 >= FieldSlot.open && input2 <= FieldSlot.close
                     RollingMean.runPair(sma.base + Int(ix), column(input), column(output),
-                                        sma.base + Int(ix2), column(input2), column(output2), count: limit)
+                                        sma.base + Int(ix2), column(input2), column(output2), count: limit, positiveInputs: prices)
                     i += 1
                 } else {
                     sma.base[Int(ix)].run(column(input), column(output), count: limit)
