@@ -316,10 +316,11 @@ final class Program {
             && crossings[0].crossing != crossings[1].crossing {
             let a = column(crossings[0].a), b = column(crossings[0].b)
             for j in 0..<n {
-                // Above: a[-1] < b[-1] and a > b; below: a[-1] > b[-1] and a < b.
-                let up = (a[j - 1] < b[j - 1]) && (a[j] > b[j])
-                let down = (a[j - 1] > b[j - 1]) && (a[j] < b[j])
-                signal[j] = (up || down) ? 1 : 0
+                // Above: a[-1] < b[-1] and a > b; below: a[-1] > b[-1] and a < b. As bytes
+                // and bit operations: the comparisons are data, not branches to predict.
+                let wasBelow = Self.byte(a[j - 1] < b[j - 1]), wasAbove = Self.byte(a[j - 1] > b[j - 1])
+                let isAbove = Self.byte(a[j] > b[j]), isBelow = Self.byte(a[j] < b[j])
+                signal[j] = (wasBelow & isAbove) | (wasAbove & isBelow)
             }
             return
         }
@@ -327,12 +328,16 @@ final class Program {
         for rule in crossings {
             let a = column(rule.a), b = column(rule.b)
             if rule.crossing == 1 {
-                for j in 0..<n { signal[j] |= (a[j - 1] < b[j - 1] && a[j] > b[j]) ? 1 : 0 }
+                for j in 0..<n { signal[j] |= Self.byte(a[j - 1] < b[j - 1]) & Self.byte(a[j] > b[j]) }
             } else {
-                for j in 0..<n { signal[j] |= (a[j - 1] > b[j - 1] && a[j] < b[j]) ? 1 : 0 }
+                for j in 0..<n { signal[j] |= Self.byte(a[j - 1] > b[j - 1]) & Self.byte(a[j] < b[j]) }
             }
         }
     }
+
+    /// 1 for true, 0 for false (a Bool's byte).
+    @inline(__always)
+    static func byte(_ b: Bool) -> UInt8 { unsafeBitCast(b, to: UInt8.self) }
 
     /// After a chunk of `n` bars: its last `history` bars become the history in front of
     /// the next chunk.
