@@ -108,7 +108,8 @@ public final class Engine {
         var out: [EquitySample] = []
         withCore { core in
             guard !core.samples.isEmpty else { return }
-            out.reserveCapacity(EngineCore.sampleReserve)
+            // Candle batches bring their own arrays; tick runs append to this one.
+            if core.mode == .ticks { out.reserveCapacity(EngineCore.sampleReserve) }
             swap(&out, &core.samples)
         }
         return out

@@ -92,6 +92,30 @@ struct EngineCore {
         guard !finished else { throw .finished }
         if mode == .ticks { throw .mixedData(row: count, expected: "ticks") }
         mode = .candles
+        guard candles.count > 0 else { return }
+        // A batch makes at most one sample a bar (and the pending one before it): they are
+        // written straight into a new array's storage, which is then handed over whole.
+        var failure: EngineError?
+        let batch = [EquitySample](unsafeUninitializedCapacity: candles.count + 1) { buffer, initialized in
+            sampleOut = buffer.baseAddress!
+            sampleCount = 0
+            do throws(EngineError) {
+                try processChunks(candles)
+            } catch {
+                failure = error
+            }
+            initialized = sampleCount
+            sampleOut = nil
+        }
+        if samples.isEmpty { samples = batch } else { samples.append(contentsOf: batch) }
+        if let failure { throw failure }
+    }
+
+    /// Where candle runs write their samples (inside `process(candles:)`), and how many.
+    private var sampleOut: UnsafeMutablePointer<EquitySample>?
+    private var sampleCount = 0
+
+    private mutating func processChunks(_ candles: UnsafeBufferPointer<Candle>) throws(EngineError) {
         // The columns, fetched once (stores through them cannot change these pointers).
         let times = program.times + program.history
         let opens = program.column(FieldSlot.open), highs = program.column(FieldSlot.high)
@@ -380,16 +404,18 @@ struct EngineCore {
         let dd = columns.drawdown + 1
         broker.statistics.commit(times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
                                  scratch: columns.scratch)
-        let out = columns.samples
         var m = 0
-        if mode == .candles {
+        if let direct = sampleOut {
+            let out = direct + sampleCount
             for j in from..<to {
                 let d = dd[j]
                 out[m] = EquitySample(time: times[j], equity: eq[j], cash: eq[j] - pos[j] * close[j], positionSize: pos[j],
                                       drawdownPct: d == 0 ? 0 : -d * 100)
                 m += 1
             }
+            sampleCount += m
         } else {
+            let out = columns.samples
             for j in from..<to where filled[j] || times[j] >= nextSampleTime {
                 nextSampleTime = (UTCTime.floorDiv(times[j], sampleInterval) + 1) * sampleInterval
                 let d = dd[j]
@@ -397,9 +423,9 @@ struct EngineCore {
                                       drawdownPct: d == 0 ? 0 : -d * 100)
                 m += 1
             }
+            // Ticks make few samples: a plain copy into the array.
+            samples.append(contentsOf: UnsafeBufferPointer(start: out, count: m))
         }
-        // A plain copy into the array (a lazy map appended directly was slower).
-        samples.append(contentsOf: UnsafeBufferPointer(start: out, count: m))
     }
 
     /// Hands the last bar's equity to the statistics and the curve (at the end).
