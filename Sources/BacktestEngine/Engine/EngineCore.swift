@@ -5,6 +5,13 @@ struct EngineCore {
     enum Mode { case none, candles, ticks }
 
     let program: Program
+    // The program's rule lists and names, held here as plain values (no reference
+    // counting on the signal path; the program keeps the pools alive).
+    private let entryLong: UnsafeBufferPointer<RuleCode>
+    private let exitLong: UnsafeBufferPointer<RuleCode>
+    private let entryShort: UnsafeBufferPointer<RuleCode>
+    private let exitShort: UnsafeBufferPointer<RuleCode>
+    private let ruleNames: [String]
     var broker: Broker
     let leaveOpenAtEnd: Bool
     let endOfData: BacktestConfig.EndOfData
@@ -42,6 +49,11 @@ struct EngineCore {
 
     init(config: BacktestConfig, program: Program) {
         self.program = program
+        entryLong = program.entryLong.buffer
+        exitLong = program.exitLong.buffer
+        entryShort = program.entryShort.buffer
+        exitShort = program.exitShort.buffer
+        ruleNames = program.ruleNames
         broker = Broker(config: config, stopLossPct: program.stopLossPct, takeProfitPct: program.takeProfitPct,
                         trailingPct: program.trailingStopPct)
         leaveOpenAtEnd = config.leaveOpenAtEnd
@@ -375,22 +387,22 @@ struct EngineCore {
         let position = broker.positionSize
         program.column(FieldSlot.position)[j] = position
         var target = position
-        if position > 0 && program.exitLong.count > 0, let rule = try program.firstTrue(program.exitLong, j: j) {
-            broker.pending.append(Order(side: .sell, closesPosition: true, rule: program.ruleNames[rule]))
+        if position > 0 && exitLong.count > 0, let rule = try program.firstTrue(exitLong, j: j) {
+            broker.pending.append(Order(side: .sell, closesPosition: true, rule: ruleNames[rule]))
             target = 0
-        } else if position < 0 && program.exitShort.count > 0, let rule = try program.firstTrue(program.exitShort, j: j) {
-            broker.pending.append(Order(side: .buy, closesPosition: true, rule: program.ruleNames[rule]))
+        } else if position < 0 && exitShort.count > 0, let rule = try program.firstTrue(exitShort, j: j) {
+            broker.pending.append(Order(side: .buy, closesPosition: true, rule: ruleNames[rule]))
             target = 0
         }
         let reopen = program.sameSideEntry == .reopen
-        if program.entryLong.count > 0 && (target <= 0 || reopen), let rule = try program.firstTrue(program.entryLong, j: j) {
-            if target != 0 { broker.pending.append(Order(side: .sell, closesPosition: true, rule: program.ruleNames[rule])) }
-            broker.pending.append(Order(side: .buy, rule: program.ruleNames[rule]))
+        if entryLong.count > 0 && (target <= 0 || reopen), let rule = try program.firstTrue(entryLong, j: j) {
+            if target != 0 { broker.pending.append(Order(side: .sell, closesPosition: true, rule: ruleNames[rule])) }
+            broker.pending.append(Order(side: .buy, rule: ruleNames[rule]))
             return
         }
-        if program.entryShort.count > 0 && (target >= 0 || reopen), let rule = try program.firstTrue(program.entryShort, j: j) {
-            if target != 0 { broker.pending.append(Order(side: .buy, closesPosition: true, rule: program.ruleNames[rule])) }
-            broker.pending.append(Order(side: .sell, rule: program.ruleNames[rule]))
+        if entryShort.count > 0 && (target >= 0 || reopen), let rule = try program.firstTrue(entryShort, j: j) {
+            if target != 0 { broker.pending.append(Order(side: .buy, closesPosition: true, rule: ruleNames[rule])) }
+            broker.pending.append(Order(side: .sell, rule: ruleNames[rule]))
         }
     }
 

@@ -352,8 +352,8 @@ final class Program {
 
     /// The id of the first of `rules` that is true on chunk bar `j`.
     @inline(__always)
-    func firstTrue(_ rules: Pool<RuleCode>, j: Int) throws(DivisionByZero) -> Int? {
-        let base = rules.base
+    func firstTrue(_ rules: UnsafeBufferPointer<RuleCode>, j: Int) throws(DivisionByZero) -> Int? {
+        let base = rules.baseAddress!
         for i in 0..<rules.count {
             let rule = base[i]
             if rule.crossing != 0 {
