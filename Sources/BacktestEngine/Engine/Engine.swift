@@ -97,7 +97,12 @@ public final class Engine {
     /// Trades closed since the last call, in trade-number order.
     public func takeTrades() -> [TradeRecord] {
         var out: [TradeRecord] = []
-        withCore { core in swap(&out, &core.broker.closedTrades) }
+        withCore { core in
+            guard !core.broker.closedTrades.isEmpty else { return }
+            // The next batch's trades start in room for a typical batch's worth.
+            out.reserveCapacity(max(16, core.broker.closedTrades.count))
+            swap(&out, &core.broker.closedTrades)
+        }
         return out
     }
 

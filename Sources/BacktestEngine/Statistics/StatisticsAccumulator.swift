@@ -273,7 +273,7 @@ struct StatisticsAccumulator {
         worstReturn = min(worstReturn, r)
         returnSum += r
         if r > 0 { positiveReturnSum += r } else if r < 0 { negativeReturnSum += r }
-        if r + 1 <= 0 { returnNonPositive = true } else { returnLogSum += log(r + 1) }
+        if r + 1 <= 0 { returnNonPositive = true } else { returnLogSum += NaturalLog.of(r + 1) }
         durationSum += Double(duration)
         durationMax = max(durationMax, duration)
         let from = max(entryIndex, coveredUntil + 1)
