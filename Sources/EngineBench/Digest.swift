@@ -1,4 +1,5 @@
 import BacktestEngine
+import Foundation
 
 /// `engine-bench FILE digest`: runs a fixed set of strategies over the bars in several
 /// batch sizes and prints a hash of every result bit (statistics, trades, equity
@@ -81,15 +82,27 @@ enum Digest {
                 }
                 let s = engine.finish()
                 drain()
+                // The statistics hash apart too: a change to them alone shows as such.
+                var hs = Hasher64()
                 for x in [s.exposureTimePct, s.equityFinal, s.equityPeak, s.finalPnl, s.returnPct, s.buyAndHoldReturnPct,
                           s.returnAnnualizedPct, s.volatilityAnnualizedPct, s.cagrPct, s.sharpeRatio, s.sortinoRatio,
                           s.calmarRatio, s.alphaPct, s.beta, s.maxDrawdownPct, s.avgDrawdownPct, s.winRatePct,
                           s.bestTradePct, s.worstTradePct, s.avgTradePct, s.profitFactor, s.expectancyPct, s.sqn,
-                          s.kellyCriterion, s.commissions] { h.add(x) }
+                          s.kellyCriterion, s.commissions] { hs.add(x) }
                 for x in [s.start, s.end, s.durationMicros, s.maxDrawdownDurationMicros, s.avgDrawdownDurationMicros,
-                          s.maxTradeDurationMicros, s.avgTradeDurationMicros] { h.add(x) }
-                h.add(s.totalTrades)
-                line += " b\(batch)=" + String(h.h, radix: 16) + "/\(trades)"
+                          s.maxTradeDurationMicros, s.avgTradeDurationMicros] { hs.add(x) }
+                hs.add(s.totalTrades)
+                if batch == bars.count && ProcessInfo.processInfo.environment["ENGINE_DIGEST_VALUES"] != nil {
+                    // Every statistic in full, to compare two builds number by number.
+                    for (i, x) in [s.exposureTimePct, s.equityFinal, s.equityPeak, s.finalPnl, s.returnPct, s.buyAndHoldReturnPct,
+                                   s.returnAnnualizedPct, s.volatilityAnnualizedPct, s.cagrPct, s.sharpeRatio, s.sortinoRatio,
+                                   s.calmarRatio, s.alphaPct, s.beta, s.maxDrawdownPct, s.avgDrawdownPct, s.winRatePct,
+                                   s.bestTradePct, s.worstTradePct, s.avgTradePct, s.profitFactor, s.expectancyPct, s.sqn,
+                                   s.kellyCriterion, s.commissions].enumerated() {
+                        print("value \(name) \(i) \(x)")
+                    }
+                }
+                line += " b\(batch)=" + String(h.h, radix: 16) + "/\(trades) s=" + String(hs.h, radix: 16)
             }
             print("digest \(name):\(line)")
         }

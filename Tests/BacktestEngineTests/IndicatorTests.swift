@@ -110,6 +110,46 @@ import TestSupport
         #expect(zip(values, expected).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
     }
 
+    /// The paired column loops (general and positive-input) give `update`'s values bit
+    /// for bit, whatever the chunk cuts, with repeated values (pandas' exact-repeat rule).
+    @Test(arguments: [true, false])
+    func pairedAveragesMatchOneByOne(positive: Bool) {
+        var rng = SplitMix64(seed: 8)
+        let n = 5000
+        var xs: [Double] = []
+        var price = 100.0
+        for i in 0..<n {
+            if !(i % 300 < 40) { price = (price * (1 + (Double(rng.next() % 2001) / 1000 - 1) * 0.003) * 100).rounded() / 100 }
+            xs.append(price)  // flat stretches of 40 values every 300
+        }
+        let arena = Arena()
+        defer { withExtendedLifetime(arena) {} }
+        var one = RollingMean(period: 7, arena: arena), two = RollingMean(period: 23, arena: arena)
+        let expectedA = xs.map { one.update($0) }, expectedB = xs.map { two.update($0) }
+        let pair = UnsafeMutablePointer<RollingMean>.allocate(capacity: 2)
+        defer { pair.deallocate() }
+        pair.initialize(to: RollingMean(period: 7, arena: arena))
+        (pair + 1).initialize(to: RollingMean(period: 23, arena: arena))
+        var outA = [Double](repeating: 0, count: n), outB = [Double](repeating: 0, count: n)
+        var start = 0
+        var cut = 1
+        xs.withUnsafeMutableBufferPointer { x in
+            outA.withUnsafeMutableBufferPointer { a in
+                outB.withUnsafeMutableBufferPointer { b in
+                    while start < n {
+                        let count = min(cut, n - start)
+                        RollingMean.runPair(pair, x.baseAddress! + start, a.baseAddress! + start, pair + 1, x.baseAddress! + start,
+                                            b.baseAddress! + start, count: count, positiveInputs: positive)
+                        start += count
+                        cut = cut * 3 % 1031 + 1
+                    }
+                }
+            }
+        }
+        #expect(zip(outA, expectedA).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) })
+        #expect(zip(outB, expectedB).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) })
+    }
+
     @Test func extremumMatchesNaiveScanOnRandomData() {
         var rng = SplitMix64(seed: 42)
         let arena = Arena()

@@ -97,7 +97,12 @@ public final class Engine {
     /// Trades closed since the last call, in trade-number order.
     public func takeTrades() -> [TradeRecord] {
         var out: [TradeRecord] = []
-        withCore { core in swap(&out, &core.broker.closedTrades) }
+        withCore { core in
+            guard !core.broker.closedTrades.isEmpty else { return }
+            // The next batch's trades start in room for a typical batch's worth.
+            out.reserveCapacity(max(16, core.broker.closedTrades.count))
+            swap(&out, &core.broker.closedTrades)
+        }
         return out
     }
 
@@ -108,7 +113,8 @@ public final class Engine {
         var out: [EquitySample] = []
         withCore { core in
             guard !core.samples.isEmpty else { return }
-            out.reserveCapacity(EngineCore.sampleReserve)
+            // Candle batches bring their own arrays; tick runs append to this one.
+            if core.mode == .ticks { out.reserveCapacity(EngineCore.sampleReserve) }
             swap(&out, &core.samples)
         }
         return out

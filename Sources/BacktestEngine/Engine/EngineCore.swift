@@ -5,6 +5,13 @@ struct EngineCore {
     enum Mode { case none, candles, ticks }
 
     let program: Program
+    // The program's rule lists and names, held here as plain values (no reference
+    // counting on the signal path; the program keeps the pools alive).
+    private let entryLong: UnsafeBufferPointer<RuleCode>
+    private let exitLong: UnsafeBufferPointer<RuleCode>
+    private let entryShort: UnsafeBufferPointer<RuleCode>
+    private let exitShort: UnsafeBufferPointer<RuleCode>
+    private let ruleNames: [String]
     var broker: Broker
     let leaveOpenAtEnd: Bool
     let endOfData: BacktestConfig.EndOfData
@@ -37,10 +44,16 @@ struct EngineCore {
     private var nextSampleTime = Int64.min
     var samples: [EquitySample] = []
     static let sampleReserve = 4096
+    static let infinityBitsLess1 = Double.infinity.bitPattern - 1
     let columns = Columns()
 
     init(config: BacktestConfig, program: Program) {
         self.program = program
+        entryLong = program.entryLong.buffer
+        exitLong = program.exitLong.buffer
+        entryShort = program.entryShort.buffer
+        exitShort = program.exitShort.buffer
+        ruleNames = program.ruleNames
         broker = Broker(config: config, stopLossPct: program.stopLossPct, takeProfitPct: program.takeProfitPct,
                         trailingPct: program.trailingStopPct)
         leaveOpenAtEnd = config.leaveOpenAtEnd
@@ -91,45 +104,87 @@ struct EngineCore {
         guard !finished else { throw .finished }
         if mode == .ticks { throw .mixedData(row: count, expected: "ticks") }
         mode = .candles
+        guard candles.count > 0 else { return }
+        // A batch makes at most one sample a bar (and the pending one before it): they are
+        // written straight into a new array's storage, which is then handed over whole.
+        var failure: EngineError?
+        let batch = [EquitySample](unsafeUninitializedCapacity: candles.count + 1) { buffer, initialized in
+            sampleOut = buffer.baseAddress!
+            sampleCount = 0
+            do throws(EngineError) {
+                try processChunks(candles)
+            } catch {
+                failure = error
+            }
+            initialized = sampleCount
+            sampleOut = nil
+        }
+        if samples.isEmpty { samples = batch } else { samples.append(contentsOf: batch) }
+        if let failure { throw failure }
+    }
+
+    /// Where candle runs write their samples (inside `process(candles:)`), and how many.
+    private var sampleOut: UnsafeMutablePointer<EquitySample>?
+    private var sampleCount = 0
+
+    private mutating func processChunks(_ candles: UnsafeBufferPointer<Candle>) throws(EngineError) {
+        // The columns, fetched once (stores through them cannot change these pointers).
+        let times = program.times + program.history
+        let opens = program.column(FieldSlot.open), highs = program.column(FieldSlot.high)
+        let lows = program.column(FieldSlot.low), closes = program.column(FieldSlot.close)
+        let volumes = program.column(FieldSlot.volume)
         var start = 0
         while start < candles.count {
             let n = min(Program.chunk, candles.count - start)
-            // Check and load the chunk; a bad row ends it (the rows before are processed).
+            // Load the chunk into the columns, checking each row without branches; only
+            // a chunk with a bad row is looked at row by row: it ends at that row (the rows
+            // before are processed).
+            let rows = candles.baseAddress! + start
+            var flag: UInt8 = 0
+            var previous = count == 0 ? Int64.min : lastTime
+            for j in 0..<n {
+                let c = rows[j]
+                times[j] = c.time
+                opens[j] = c.open
+                highs[j] = c.high
+                lows[j] = c.low
+                closes[j] = c.close
+                volumes[j] = c.volume
+                // x is positive and finite when bits(x) - 1 < bits(inf) - 1 (unsigned);
+                // positive finite doubles order as their bit patterns.
+                let o = c.open.bitPattern &- 1, h = c.high.bitPattern &- 1, l = c.low.bitPattern &- 1, cl = c.close.bitPattern &- 1
+                let worst = max(max(o, h), max(l, cl))
+                flag |= (c.time > previous ? 0 : 1) | (worst < Self.infinityBitsLess1 ? 0 : 1) | (h >= l ? 0 : 1)
+                    | (c.volume >= 0 ? 0 : 1) | (c.volume < .infinity ? 0 : 1)
+                previous = c.time
+            }
+            var m = n
             var bad: EngineError?
-            var m = 0
-            var previous = lastTime
-            while m < n {
-                let c = candles[start + m]
-                let row = count + m
-                // One predictable test for a good row (x > 0 && x < inf is false for NaN);
-                // the checks below only name what is wrong.
-                if (row == 0 || c.time > previous) && c.open > 0 && c.open < .infinity && c.high > 0 && c.high < .infinity
-                    && c.low > 0 && c.low < .infinity && c.close > 0 && c.close < .infinity && c.high >= c.low
-                    && c.volume >= 0 && c.volume < .infinity {
-                    program.setBar(m, time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
+            if flag != 0 {
+                m = 0
+                var previous = lastTime
+                while m < n {
+                    let c = rows[m]
+                    let row = count + m
+                    if row > 0 && c.time <= previous {
+                        bad = c.time == previous ? .duplicateTime(row: row, time: c.time) : .timeOutOfOrder(row: row, time: c.time, previous: previous)
+                    } else if !(c.open.isFinite && c.open > 0) {
+                        bad = .invalidPrice(row: row, time: c.time, field: "open", value: c.open)
+                    } else if !(c.high.isFinite && c.high > 0) {
+                        bad = .invalidPrice(row: row, time: c.time, field: "high", value: c.high)
+                    } else if !(c.low.isFinite && c.low > 0) {
+                        bad = .invalidPrice(row: row, time: c.time, field: "low", value: c.low)
+                    } else if !(c.close.isFinite && c.close > 0) {
+                        bad = .invalidPrice(row: row, time: c.time, field: "close", value: c.close)
+                    } else if !(c.high >= c.low) {
+                        bad = .highBelowLow(row: row, time: c.time, high: c.high, low: c.low)
+                    } else if !(c.volume.isFinite && c.volume >= 0) {
+                        bad = .invalidVolume(row: row, time: c.time, value: c.volume)
+                    }
+                    if bad != nil { break }
                     previous = c.time
                     m += 1
-                    continue
                 }
-                if row > 0 && c.time <= previous {
-                    bad = c.time == previous ? .duplicateTime(row: row, time: c.time) : .timeOutOfOrder(row: row, time: c.time, previous: previous)
-                } else if !(c.open.isFinite && c.open > 0) {
-                    bad = .invalidPrice(row: row, time: c.time, field: "open", value: c.open)
-                } else if !(c.high.isFinite && c.high > 0) {
-                    bad = .invalidPrice(row: row, time: c.time, field: "high", value: c.high)
-                } else if !(c.low.isFinite && c.low > 0) {
-                    bad = .invalidPrice(row: row, time: c.time, field: "low", value: c.low)
-                } else if !(c.close.isFinite && c.close > 0) {
-                    bad = .invalidPrice(row: row, time: c.time, field: "close", value: c.close)
-                } else if !(c.high >= c.low) {
-                    bad = .highBelowLow(row: row, time: c.time, high: c.high, low: c.low)
-                } else if !(c.volume.isFinite && c.volume >= 0) {
-                    bad = .invalidVolume(row: row, time: c.time, value: c.volume)
-                }
-                if bad != nil { break }
-                program.setBar(m, time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume)
-                previous = c.time
-                m += 1
             }
             try runChunk(count: m)
             if let bad { throw bad }
@@ -332,22 +387,22 @@ struct EngineCore {
         let position = broker.positionSize
         program.column(FieldSlot.position)[j] = position
         var target = position
-        if position > 0 && program.exitLong.count > 0, let rule = try program.firstTrue(program.exitLong, j: j) {
-            broker.pending.append(Order(side: .sell, closesPosition: true, rule: program.ruleNames[rule]))
+        if position > 0 && exitLong.count > 0, let rule = try program.firstTrue(exitLong, j: j) {
+            broker.pending.append(Order(side: .sell, closesPosition: true, rule: ruleNames[rule]))
             target = 0
-        } else if position < 0 && program.exitShort.count > 0, let rule = try program.firstTrue(program.exitShort, j: j) {
-            broker.pending.append(Order(side: .buy, closesPosition: true, rule: program.ruleNames[rule]))
+        } else if position < 0 && exitShort.count > 0, let rule = try program.firstTrue(exitShort, j: j) {
+            broker.pending.append(Order(side: .buy, closesPosition: true, rule: ruleNames[rule]))
             target = 0
         }
         let reopen = program.sameSideEntry == .reopen
-        if program.entryLong.count > 0 && (target <= 0 || reopen), let rule = try program.firstTrue(program.entryLong, j: j) {
-            if target != 0 { broker.pending.append(Order(side: .sell, closesPosition: true, rule: program.ruleNames[rule])) }
-            broker.pending.append(Order(side: .buy, rule: program.ruleNames[rule]))
+        if entryLong.count > 0 && (target <= 0 || reopen), let rule = try program.firstTrue(entryLong, j: j) {
+            if target != 0 { broker.pending.append(Order(side: .sell, closesPosition: true, rule: ruleNames[rule])) }
+            broker.pending.append(Order(side: .buy, rule: ruleNames[rule]))
             return
         }
-        if program.entryShort.count > 0 && (target >= 0 || reopen), let rule = try program.firstTrue(program.entryShort, j: j) {
-            if target != 0 { broker.pending.append(Order(side: .buy, closesPosition: true, rule: program.ruleNames[rule])) }
-            broker.pending.append(Order(side: .sell, rule: program.ruleNames[rule]))
+        if entryShort.count > 0 && (target >= 0 || reopen), let rule = try program.firstTrue(entryShort, j: j) {
+            if target != 0 { broker.pending.append(Order(side: .buy, closesPosition: true, rule: ruleNames[rule])) }
+            broker.pending.append(Order(side: .sell, rule: ruleNames[rule]))
         }
     }
 
@@ -361,16 +416,18 @@ struct EngineCore {
         let dd = columns.drawdown + 1
         broker.statistics.commit(times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
                                  scratch: columns.scratch)
-        let out = columns.samples
         var m = 0
-        if mode == .candles {
+        if let direct = sampleOut {
+            let out = direct + sampleCount
             for j in from..<to {
                 let d = dd[j]
                 out[m] = EquitySample(time: times[j], equity: eq[j], cash: eq[j] - pos[j] * close[j], positionSize: pos[j],
                                       drawdownPct: d == 0 ? 0 : -d * 100)
                 m += 1
             }
+            sampleCount += m
         } else {
+            let out = columns.samples
             for j in from..<to where filled[j] || times[j] >= nextSampleTime {
                 nextSampleTime = (UTCTime.floorDiv(times[j], sampleInterval) + 1) * sampleInterval
                 let d = dd[j]
@@ -378,9 +435,9 @@ struct EngineCore {
                                       drawdownPct: d == 0 ? 0 : -d * 100)
                 m += 1
             }
+            // Ticks make few samples: a plain copy into the array.
+            samples.append(contentsOf: UnsafeBufferPointer(start: out, count: m))
         }
-        // A plain copy into the array (a lazy map appended directly was slower).
-        samples.append(contentsOf: UnsafeBufferPointer(start: out, count: m))
     }
 
     /// Hands the last bar's equity to the statistics and the curve (at the end).

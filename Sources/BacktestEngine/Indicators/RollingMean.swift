@@ -85,4 +85,64 @@ struct RollingMean {
 
     @inline(__always)
     mutating func addSeen(_ n: Int) { seen &+= n }
+
+    /// Steady, with no negative value in the window.
+    var isSteadyPositive: Bool { isSteady && negatives == 0 }
+
+    /// `steadyUpdate` for two averages over inputs[from..<count] known positive and finite
+    /// (price fields, checked when loaded; both `isSteadyPositive`): the same arithmetic in
+    /// the same order, without the NaN and negative-value bookkeeping (`negatives` stays
+    /// 0, and pandas' "all values negative" case cannot arise), the state in registers.
+    static func runSteadyPositivePair(_ a: inout RollingMean, _ inA: UnsafeMutablePointer<Double>, _ outA: UnsafeMutablePointer<Double>,
+                                      _ b: inout RollingMean, _ inB: UnsafeMutablePointer<Double>, _ outB: UnsafeMutablePointer<Double>,
+                                      from: Int, count: Int) {
+        guard from < count else { return }
+        let ringA = a.ring, periodA = a.period, divisorA = Double(a.period)
+        let ringB = b.ring, periodB = b.period, divisorB = Double(b.period)
+        var sumA = a.sum, removeA = a.compensationRemove, addA = a.compensationAdd, slotA = a.slot, runA = a.sameRun, previousA = a.previous
+        var sumB = b.sum, removeB = b.compensationRemove, addB = b.compensationAdd, slotB = b.slot, runB = b.sameRun, previousB = b.previous
+        for j in from..<count {
+            let x = inA[j], z = inB[j]
+            let oldA = ringA[slotA], oldB = ringB[slotB]
+            ringA[slotA] = x
+            ringB[slotB] = z
+            slotA = slotA &+ 1 == periodA ? 0 : slotA &+ 1
+            slotB = slotB &+ 1 == periodB ? 0 : slotB &+ 1
+            var yA = -oldA - removeA, yB = -oldB - removeB
+            var tA = sumA + yA, tB = sumB + yB
+            removeA = tA - sumA - yA
+            removeB = tB - sumB - yB
+            sumA = tA
+            sumB = tB
+            yA = x - addA
+            yB = z - addB
+            tA = sumA + yA
+            tB = sumB + yB
+            addA = tA - sumA - yA
+            addB = tB - sumB - yB
+            sumA = tA
+            sumB = tB
+            runA = x == previousA ? runA &+ 1 : 1
+            runB = z == previousB ? runB &+ 1 : 1
+            previousA = x
+            previousB = z
+            let meanA = sumA / divisorA, meanB = sumB / divisorB
+            outA[j] = runA >= periodA ? x : meanA < 0 ? 0 : meanA
+            outB[j] = runB >= periodB ? z : meanB < 0 ? 0 : meanB
+        }
+        a.sum = sumA
+        a.compensationRemove = removeA
+        a.compensationAdd = addA
+        a.slot = slotA
+        a.sameRun = runA
+        a.previous = previousA
+        a.seen &+= count - from
+        b.sum = sumB
+        b.compensationRemove = removeB
+        b.compensationAdd = addB
+        b.slot = slotB
+        b.sameRun = runB
+        b.previous = previousB
+        b.seen &+= count - from
+    }
 }

@@ -49,7 +49,7 @@ extension RollingMean: SeriesIndicator {
     @inline(__always)
     static func runPair(_ a: UnsafeMutablePointer<RollingMean>, _ inA: UnsafeMutablePointer<Double>, _ outA: UnsafeMutablePointer<Double>,
                         _ b: UnsafeMutablePointer<RollingMean>, _ inB: UnsafeMutablePointer<Double>, _ outB: UnsafeMutablePointer<Double>,
-                        count: Int) {
+                        count: Int, positiveInputs: Bool) {
         var sa = a.pointee, sb = b.pointee
         var j = 0
         while j < count && !(sa.isSteady && sb.isSteady) {
@@ -57,6 +57,12 @@ extension RollingMean: SeriesIndicator {
             outA[j] = x.isNaN ? .nan : sa.update(x)
             outB[j] = y.isNaN ? .nan : sb.update(y)
             j += 1
+        }
+        if positiveInputs && sa.isSteadyPositive && sb.isSteadyPositive {
+            RollingMean.runSteadyPositivePair(&sa, inA, outA, &sb, inB, outB, from: j, count: count)
+            a.pointee = sa
+            b.pointee = sb
+            return
         }
         var steadyA = 0, steadyB = 0
         while j < count {

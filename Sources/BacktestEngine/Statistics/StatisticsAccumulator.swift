@@ -87,8 +87,8 @@ struct StatisticsAccumulator {
         } else {
             // Log returns of equity and market for beta (np.cov of the two).
             // log(1) is 0: flat stretches skip the logarithm.
-            let e = equity == previousEquity ? 0 : log(equity / previousEquity)
-            let m = close == lastClose ? 0 : log(close / lastClose)
+            let e = equity == previousEquity ? 0 : NaturalLog.of(equity / previousEquity)
+            let m = close == lastClose ? 0 : NaturalLog.of(close / lastClose)
             addPair(e, m)
         }
         recentTimes[recentSlot] = time
@@ -117,18 +117,64 @@ struct StatisticsAccumulator {
         }
         let n = to - start
         let logE = scratch, logM = scratch + n
-        var previousE = previousEquity, previousC = lastClose
+        let pe = equities + start, pc = closes + start
+        logE[0] = pe[0] == previousEquity ? 0 : NaturalLog.of(pe[0] / previousEquity)
+        logM[0] = pc[0] == lastClose ? 0 : NaturalLog.of(pc[0] / lastClose)
+        NaturalLog.logRatios(pe, logE, pc, logM, count: n)
+        // The running sums in registers (a sum kept in the struct goes through memory
+        // every bar); the same additions in the same order.
+        var sE = sumE, sM = sumM, sEM = sumEM, sMM = sumMM
         for j in 0..<n {
-            let e = equities[start + j], c = closes[start + j]
-            logE[j] = e == previousE ? 0 : log(e / previousE)
-            logM[j] = c == previousC ? 0 : log(c / previousC)
-            previousE = e
-            previousC = c
+            let e = logE[j], m = logM[j]
+            sE += e
+            sM += m
+            sEM += e * m
+            sMM += m * m
         }
+        sumE = sE
+        sumM = sM
+        sumEM = sEM
+        sumMM = sMM
+        pairs += n
+        // `observe` for each bar, with the per-bar state in locals.
+        let pt = times + start
+        var peakL = peak, maxL = maxDrawdown, periodPeakL = periodPeak, zeroIndexL = zeroIndex, zeroTimeL = zeroTime
+        var weekend = 0
         for j in 0..<n {
-            addPair(logE[j], logM[j])
-            drawdowns[start + j] = observe(index: index + j, time: times[start + j], equity: equities[start + j])
+            let time = pt[j], equity = pe[j], barIndex = index + j
+            if time >= nextDayStart {
+                lastEquity = j == 0 ? lastEquity : pe[j - 1]
+                settleBins()
+                newDay(time)
+                daily.observe(bin: day, equity: equity)
+                weekly.observe(bin: weekBin, equity: equity)
+                monthly.observe(bin: monthBin, equity: equity)
+                yearly.observe(bin: yearBin, equity: equity)
+            }
+            if isWeekend { weekend += 1 }
+            if equity > peakL { peakL = equity }
+            let dd = 1 - equity / peakL
+            if dd > maxL { maxL = dd }
+            if dd == 0 {
+                if barIndex > zeroIndexL + 1 { closeDrawdownPeriod(endTime: time, zeroTime: zeroTimeL, peak: periodPeakL) }
+                zeroIndexL = barIndex
+                zeroTimeL = time
+                periodPeakL = 0
+            } else if dd > periodPeakL {
+                periodPeakL = dd
+            }
+            drawdowns[start + j] = dd
         }
+        peak = peakL
+        maxDrawdown = maxL
+        periodPeak = periodPeakL
+        zeroIndex = zeroIndexL
+        zeroTime = zeroTimeL
+        weekendBars += weekend
+        bars += n
+        lastTime = pt[n - 1]
+        previousEquity = pe[n - 1]
+        lastEquity = pe[n - 1]
         lastDrawdown = drawdowns[to - 1]
         lastClose = closes[to - 1]
         // Only the last 100 times are ever read.
@@ -171,7 +217,7 @@ struct StatisticsAccumulator {
         let dd = 1 - equity / peak
         if dd > maxDrawdown { maxDrawdown = dd }
         if dd == 0 {
-            if index > zeroIndex + 1 { closeDrawdownPeriod(endIndex: index, endTime: time) }
+            if index > zeroIndex + 1 { closeDrawdownPeriod(endTime: time, zeroTime: zeroTime, peak: periodPeak) }
             zeroIndex = index
             zeroTime = time
             periodPeak = 0
@@ -200,12 +246,13 @@ struct StatisticsAccumulator {
         yearBin = y
     }
 
-    private mutating func closeDrawdownPeriod(endIndex: Int, endTime: Int64) {
+    /// A drawdown period that started at `zeroTime` and peaked at `peak` ended.
+    private mutating func closeDrawdownPeriod(endTime: Int64, zeroTime: Int64, peak: Double) {
         periods += 1
         let d = endTime - zeroTime
         periodDurationSum += Double(d)
         periodDurationMax = max(periodDurationMax, d)
-        periodPeakSum += periodPeak
+        periodPeakSum += peak
     }
 
     /// A closed trade. Trades arrive in exit order.
@@ -226,7 +273,7 @@ struct StatisticsAccumulator {
         worstReturn = min(worstReturn, r)
         returnSum += r
         if r > 0 { positiveReturnSum += r } else if r < 0 { negativeReturnSum += r }
-        if r + 1 <= 0 { returnNonPositive = true } else { returnLogSum += log(r + 1) }
+        if r + 1 <= 0 { returnNonPositive = true } else { returnLogSum += NaturalLog.of(r + 1) }
         durationSum += Double(duration)
         durationMax = max(durationMax, duration)
         let from = max(entryIndex, coveredUntil + 1)

@@ -189,8 +189,10 @@ final class Program {
             case .sma(let ix, let input, let output):
                 // Two averages side by side run in one loop: their dependency chains overlap.
                 if i + 1 < stepCount, case .sma(let ix2, let input2, let output2) = s[i + 1], input2 != output {
+                    // Price fields are positive and finite (checked when loaded).
+                    let prices = input >= FieldSlot.open && input <= FieldSlot.close && input2 >= FieldSlot.open && input2 <= FieldSlot.close
                     RollingMean.runPair(sma.base + Int(ix), column(input), column(output),
-                                        sma.base + Int(ix2), column(input2), column(output2), count: limit)
+                                        sma.base + Int(ix2), column(input2), column(output2), count: limit, positiveInputs: prices)
                     i += 1
                 } else {
                     sma.base[Int(ix)].run(column(input), column(output), count: limit)
@@ -314,10 +316,11 @@ final class Program {
             && crossings[0].crossing != crossings[1].crossing {
             let a = column(crossings[0].a), b = column(crossings[0].b)
             for j in 0..<n {
-                // Above: a[-1] < b[-1] and a > b; below: a[-1] > b[-1] and a < b.
-                let up = (a[j - 1] < b[j - 1]) && (a[j] > b[j])
-                let down = (a[j - 1] > b[j - 1]) && (a[j] < b[j])
-                signal[j] = (up || down) ? 1 : 0
+                // Above: a[-1] < b[-1] and a > b; below: a[-1] > b[-1] and a < b. As bytes
+                // and bit operations: the comparisons are data, not branches to predict.
+                let wasBelow = Self.byte(a[j - 1] < b[j - 1]), wasAbove = Self.byte(a[j - 1] > b[j - 1])
+                let isAbove = Self.byte(a[j] > b[j]), isBelow = Self.byte(a[j] < b[j])
+                signal[j] = (wasBelow & isAbove) | (wasAbove & isBelow)
             }
             return
         }
@@ -325,12 +328,16 @@ final class Program {
         for rule in crossings {
             let a = column(rule.a), b = column(rule.b)
             if rule.crossing == 1 {
-                for j in 0..<n { signal[j] |= (a[j - 1] < b[j - 1] && a[j] > b[j]) ? 1 : 0 }
+                for j in 0..<n { signal[j] |= Self.byte(a[j - 1] < b[j - 1]) & Self.byte(a[j] > b[j]) }
             } else {
-                for j in 0..<n { signal[j] |= (a[j - 1] > b[j - 1] && a[j] < b[j]) ? 1 : 0 }
+                for j in 0..<n { signal[j] |= Self.byte(a[j - 1] > b[j - 1]) & Self.byte(a[j] < b[j]) }
             }
         }
     }
+
+    /// 1 for true, 0 for false (a Bool's byte).
+    @inline(__always)
+    static func byte(_ b: Bool) -> UInt8 { unsafeBitCast(b, to: UInt8.self) }
 
     /// After a chunk of `n` bars: its last `history` bars become the history in front of
     /// the next chunk.
@@ -345,8 +352,8 @@ final class Program {
 
     /// The id of the first of `rules` that is true on chunk bar `j`.
     @inline(__always)
-    func firstTrue(_ rules: Pool<RuleCode>, j: Int) throws(DivisionByZero) -> Int? {
-        let base = rules.base
+    func firstTrue(_ rules: UnsafeBufferPointer<RuleCode>, j: Int) throws(DivisionByZero) -> Int? {
+        let base = rules.baseAddress!
         for i in 0..<rules.count {
             let rule = base[i]
             if rule.crossing != 0 {

@@ -34,6 +34,10 @@ final class Pool<Element> {
         _ = UnsafeMutableBufferPointer(start: base, count: items.count).initialize(from: items)
     }
 
+    /// The elements as a plain buffer (valid while the pool lives): reading through it
+    /// costs no reference counting.
+    var buffer: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
+
     deinit {
         base.deinitialize(count: count)
         base.deallocate()

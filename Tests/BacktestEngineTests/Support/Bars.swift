@@ -11,8 +11,8 @@ enum Bars {
         ohlc.enumerated().map { i, b in Candle(time: t0 + Int64(i) * day, open: b.0, high: b.1, low: b.2, close: b.3, volume: volume) }
     }
 
-    /// A seeded random walk of `n` one-minute candles.
-    static func randomWalk(_ n: Int, seed: UInt64, start: Double = 100) -> [Candle] {
+    /// A seeded random walk of `n` one-minute candles; closes move up to `step / 2` a bar.
+    static func randomWalk(_ n: Int, seed: UInt64, start: Double = 100, step: Double = 0.004) -> [Candle] {
         var rng = SplitMix64(seed: seed)
         var price = start
         var out: [Candle] = []
@@ -20,7 +20,7 @@ enum Bars {
         for i in 0..<n {
             let u = Double(rng.next() % 1_000_000) / 1_000_000 - 0.5
             let open = price
-            let close = max(0.01, (open * (1 + u * 0.004) * 10_000).rounded() / 10_000)
+            let close = max(0.01, (open * (1 + u * step) * 10_000).rounded() / 10_000)
             let wiggle = Double(rng.next() % 1000) / 1000 * 0.001 * open
             let volume = Double(rng.next() % 5000)
             out.append(Candle(time: t0 + Int64(i) * 60_000_000, open: open, high: max(open, close) + wiggle,
