@@ -76,6 +76,11 @@ enum CLIProcess {
                       stderr: String(decoding: err, as: UTF8.self))
     }
 
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
     /// A port on 127.0.0.1 where nothing listens (bound, then closed).
     static func closedPort() throws -> Int {
         let listener = try TCPListener()
