@@ -230,4 +230,27 @@ import Testing
             #expect((show.json["session"] as? [String: Any])?["stop_reason"] as? String == "enough")
         }
     }
+
+    @Test func tlsWithACertificateAuthority() async throws {
+        let dir = URL(fileURLWithPath: Fixtures.writeTemporary("", name: "x")).deletingLastPathComponent().path
+        let made = try CLIProcess.runBlocking("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem",
+        ], environment: [:])
+        #expect(made.status == 0, "\(made)")
+        try await withDaemon(["--tls-cert", "\(dir)/cert.pem", "--tls-key", "\(dir)/key.pem"]) { d in
+            let health = try await cli(d, ["health", "--ca", "\(dir)/cert.pem", "--json"])
+            #expect(health.status == 0, "\(health)")
+            #expect(health.json["status"] as? String == "serving")
+            let byName = try await CLIProcess.run(["data", "--tls", "--ca", "\(dir)/cert.pem", "--server", "localhost:\(d.port)", "--json"])
+            #expect(byName.status == 0, "\(byName)")
+            // The system's CAs do not know this certificate.
+            let untrusted = try await cli(d, ["health", "--tls", "--json"])
+            #expect(untrusted.status == 24, "\(untrusted)")
+            // Cleartext to a TLS port is not a gRPC conversation.
+            let cleartext = try await cli(d, ["health", "--timeout", "5"])
+            #expect(cleartext.status != 0, "\(cleartext)")
+        }
+    }
 }
