@@ -97,6 +97,8 @@ import Testing
         list.append("Return [%]", "12.50%")
         list.append("# Trades", "3")
         #expect(list.render() == "Return [%]  12.50%\n# Trades         3")
+        list.valueAlignment = .left
+        #expect(list.render() == "Return [%]  12.50%\n# Trades    3")
     }
 
     // MARK: sparkline

@@ -47,7 +47,7 @@ enum SessionView {
 
     /// The session's record: what ran, on what, and how it ended.
     static func header(_ s: Session, style: Style) -> String {
-        var list = KeyValueList()
+        var list = KeyValueList(valueAlignment: .left)
         let r = s.request ?? StartBacktestRequest()
         list.append("Session", Table.Cell(s.sessionID))
         list.append("Status", Table.Cell(s.status.name, Style.color(for: s.status.name)))
