@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (tools/setup.sh), builds with zero
-# warnings allowed in the project's own code, and runs every test.
+# warnings allowed in the project's own code, starts a throwaway PostgreSQL on
+# 127.0.0.1 (tools/test-postgres.sh), and runs every test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tools/setup.sh
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+stop_postgres() { :; }
+trap 'rm -f "$log"; stop_postgres' EXIT
+# A throwaway PostgreSQL for the PG-wire tests (sets BACKTEST_TEST_PG).
+source tools/test-postgres.sh
 swift build --build-tests 2>&1 | tee "$log"
 # Warnings in our own sources fail the build (dependencies are not ours to fix).
 if grep -E "^$root/(Sources|Tests)/.*warning:" "$log" | sort -u | grep .; then

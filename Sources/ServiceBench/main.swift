@@ -1,1 +1,112 @@
-print("service-bench: not yet built (issue 6)")
+// End-to-end figures for BENCHMARKS.md: StartBacktest to COMPLETED over stored
+// 1-minute bars (results stored), and ListActive latency while two unthrottled
+// sessions run. The server is the real one on 127.0.0.1, called through our gRPC client.
+//
+// usage: service-bench [BARS] [LATENCY_CALLS]
+import BacktestEngine
+import BacktestProto
+import BacktestService
+import BacktestStore
+import Foundation
+import HTTP2Transport
+import RPC
+
+let args = CommandLine.arguments
+let bars = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
+let latencyCalls = args.count > 2 ? Int(args[2]) ?? 2000 : 2000
+
+func seconds(_ d: Duration) -> Double {
+    let (s, a) = d.components
+    return Double(s) + Double(a) * 1e-18
+}
+
+let dir = FileManager.default.temporaryDirectory.appendingPathComponent("service-bench-\(getpid())")
+try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: dir) }
+let store = try SQLiteStore(path: dir.appendingPathComponent("bench.db").path)
+
+// Data: a seeded random walk of 1-minute bars from 2020-01-01.
+let start: Int64 = 1_577_836_800_000_000
+let importStarted = ContinuousClock.now
+let load = try await store.beginImport(symbol: "BENCH", kind: .candles, timeframe: "1m", replaceExisting: true)
+var rng: UInt64 = 42
+var price = 100.0
+var batch: [Candle] = []
+batch.reserveCapacity(65_536)
+for i in 0..<bars {
+    rng = rng &* 6364136223846793005 &+ 1442695040888963407
+    let r = Double(rng >> 11) / Double(1 << 53) - 0.5
+    let open = price
+    let close = max(1, price * (1 + r * 0.002))
+    batch.append(Candle(time: start + Int64(i) * 60_000_000, open: open, high: max(open, close) * 1.0005,
+                        low: min(open, close) * 0.9995, close: close, volume: 1000 + Double(i % 977)))
+    price = close
+    if batch.count == 65_536 {
+        try await load.append(candles: batch)
+        batch.removeAll(keepingCapacity: true)
+    }
+}
+try await load.append(candles: batch)
+_ = try await load.commit()
+print(String(format: "imported %d bars in %.2f s", bars, seconds(ContinuousClock.now - importStarted)))
+
+let server = BacktestServer(configuration: .init(port: 0, limits: .init(maxRunning: 2, maxQueued: 8)), store: store)
+let port = try await server.start()
+let client = GRPCClient(configuration: .init(port: port))
+let path = "/backtest.v1.BacktestService/"
+
+func startRequest() -> StartBacktestRequest {
+    StartBacktestRequest(symbol: "BENCH", timeframe: "1m", startTime: ProtoTimestamp(microsecondsSinceEpoch: start),
+                         endTime: ProtoTimestamp(microsecondsSinceEpoch: start + Int64(bars) * 60_000_000),
+                         initialCapital: 100_000,
+                         strategy: StrategySpec(kind: .builtin(BuiltinStrategy(name: "sma_cross", params: ["n1": 10, "n2": 20]))))
+}
+
+func startSession() async throws -> String {
+    let (bytes, _) = try await client.unary(path + "StartBacktest", request: try startRequest().serializedBytes())
+    return try StartBacktestResponse(serializedBytes: bytes).sessionID
+}
+
+func status(_ id: String) async throws -> Session {
+    let (bytes, _) = try await client.unary(path + "GetSession", request: try GetSessionRequest(sessionID: id).serializedBytes())
+    return try GetSessionResponse(serializedBytes: bytes).session ?? Session()
+}
+
+func waitDone(_ id: String) async throws -> Session {
+    while true {
+        let s = try await status(id)
+        if s.status == .completed || s.status == .failed || s.status == .stopped { return s }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+}
+
+// 1. StartBacktest -> COMPLETED, alone, three times.
+for run in 1...3 {
+    let t0 = ContinuousClock.now
+    let id = try await startSession()
+    let s = try await waitDone(id)
+    let took = seconds(ContinuousClock.now - t0)
+    print(String(format: "run %d: %@ %d bars, %d trades, in %.3f s = %.0f bars/s end to end (results stored)",
+                 run, "\(s.status)", s.eventsProcessed, s.totalTrades, took, Double(s.eventsProcessed) / took))
+}
+
+// 2. ListActive latency while two unthrottled sessions run.
+let a = try await startSession()
+let b = try await startSession()
+var latencies: [Double] = []
+let request = try ListActiveRequest().serializedBytes()
+while latencies.count < latencyCalls {
+    let t0 = ContinuousClock.now
+    let (bytes, _) = try await client.unary(path + "ListActive", request: request)
+    latencies.append(seconds(ContinuousClock.now - t0) * 1000)
+    if try ListActiveResponse(serializedBytes: bytes).sessions.isEmpty { break }
+}
+_ = try await waitDone(a)
+_ = try await waitDone(b)
+latencies.sort()
+let sorted = latencies
+func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+print(String(format: "ListActive during two unthrottled %d-bar sessions: %d calls, p50 %.3f ms, p99 %.3f ms, max %.3f ms",
+             bars, sorted.count, pct(0.5), pct(0.99), sorted.last ?? 0))
+client.close()
+await server.shutdown()

@@ -32,6 +32,19 @@ public struct BacktestConfig: Sendable, Equatable {
         }
     }
 
+    /// How the position still open at the end of data is closed (unless leaveOpenAtEnd).
+    public enum EndOfData: Sendable, Equatable {
+        /// As backtesting.py's finalize_trades: a closing order made after the last bar
+        /// and filled by running the last bar's order processing once more, so at the
+        /// last bar's open (with fill-on-close: at the previous bar's close, recorded
+        /// there). Orders made on the last bar are processed in that same pass. The default,
+        /// so results compare with backtesting.py.
+        case backtestingPy
+        /// At the last bar's close (slippage and commission applied); orders made on the
+        /// last bar are dropped.
+        case lastClose
+    }
+
     public var initialCapital: Double
     public var strategy: StrategyDefinition
     public var costs: Costs
@@ -43,10 +56,12 @@ public struct BacktestConfig: Sendable, Equatable {
     public var leaveOpenAtEnd: Bool
     /// Tick runs: the equity curve is sampled this often (plus at every trade).
     public var equitySampleIntervalMicros: Int64
+    public var endOfData: EndOfData
 
     public init(initialCapital: Double, strategy: StrategyDefinition, costs: Costs = Costs(),
                 fillMode: FillMode = .nextOpen, sizing: SizingMode = .allEquity, fractionalUnits: Bool = false,
-                leaveOpenAtEnd: Bool = false, equitySampleIntervalMicros: Int64 = 60_000_000) {
+                leaveOpenAtEnd: Bool = false, equitySampleIntervalMicros: Int64 = 60_000_000,
+                endOfData: EndOfData = .backtestingPy) {
         self.initialCapital = initialCapital
         self.strategy = strategy
         self.costs = costs
@@ -55,5 +70,6 @@ public struct BacktestConfig: Sendable, Equatable {
         self.fractionalUnits = fractionalUnits
         self.leaveOpenAtEnd = leaveOpenAtEnd
         self.equitySampleIntervalMicros = equitySampleIntervalMicros
+        self.endOfData = endOfData
     }
 }

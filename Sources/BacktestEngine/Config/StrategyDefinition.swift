@@ -28,15 +28,18 @@ public enum StrategyDefinition: Sendable, Equatable {
         public var takeProfitPct: Double
         public var trailingStopPct: Double
         public var params: [String: Double]
+        /// What an entry signal does while a position on its side is open.
+        public var sameSideEntry: SameSideEntry
 
         public init(name: String, rules: [Rule], stopLossPct: Double = 0, takeProfitPct: Double = 0,
-                    trailingStopPct: Double = 0, params: [String: Double] = [:]) {
+                    trailingStopPct: Double = 0, params: [String: Double] = [:], sameSideEntry: SameSideEntry = .ignore) {
             self.name = name
             self.rules = rules
             self.stopLossPct = stopLossPct
             self.takeProfitPct = takeProfitPct
             self.trailingStopPct = trailingStopPct
             self.params = params
+            self.sameSideEntry = sameSideEntry
         }
     }
 

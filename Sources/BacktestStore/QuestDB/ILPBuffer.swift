@@ -37,6 +37,12 @@ public struct ILPBuffer: Sendable {
         try append(table, symbols, columns, timestamp: atNanos)
     }
 
+    /// Appends one row whose designated timestamp is in microseconds (send with
+    /// `precision=us`, as ILPHTTPWriter does).
+    public mutating func row(_ table: String, symbols: [(String, String)] = [], columns: [(String, Value)], atMicros: Int64) throws(InvalidName) {
+        try append(table, symbols, columns, timestamp: atMicros)
+    }
+
     private mutating func append(_ table: String, _ symbols: [(String, String)], _ columns: [(String, Value)], timestamp: Int64) throws(InvalidName) {
         guard !symbols.isEmpty || !columns.isEmpty else {
             throw InvalidName(kind: "table", name: table, reason: "a row needs at least one symbol or column")

@@ -1,0 +1,299 @@
+import Foundation
+
+/// backtesting.py's `compute_stats`, computed as the bars go by with O(1) memory:
+/// per-period returns for the annualised figures, drawdown periods as they close,
+/// co-moments for beta and running sums over closed trades.
+///
+/// The last bar's equity stays pending until the next bar or the end (the end of data
+/// may still change it), so `commit` always works one bar behind.
+struct StatisticsAccumulator {
+    let initialCapital: Double
+
+    // Bars.
+    private(set) var bars = 0
+    private var firstTime: Int64 = 0
+    private var lastTime: Int64 = 0
+    private var lastClose = Double.nan
+    /// Close of the last warm-up bar (backtesting.py's buy-and-hold start).
+    var buyAndHoldBase = Double.nan
+    private var weekendBars = 0
+    private var day = Int64.min
+    private var nextDayStart = Int64.min
+    private var isWeekend = false
+    private var weekBin: Int64 = 0
+    private var monthBin: Int64 = 0
+    private var yearBin: Int64 = 0
+    private var daily = PeriodReturns()
+    private var weekly = PeriodReturns()
+    private var monthly = PeriodReturns()
+    private var yearly = PeriodReturns()
+    /// The last 100 bar times, for backtesting.py's `_data_period` (median spacing).
+    private var recentTimes = [Int64](repeating: 0, count: 100)
+
+    // Equity.
+    private var previousEquity = Double.nan
+    private(set) var peak = -Double.infinity
+    private(set) var maxDrawdown = 0.0
+    private var lastEquity = Double.nan
+    private var lastDrawdown = 0.0
+    // Drawdown periods: from a bar at the peak to the next bar at a peak (or the end).
+    private var zeroIndex = 0
+    private var zeroTime: Int64 = 0
+    private var periodPeak = 0.0
+    private var periods = 0
+    private var periodDurationSum = 0.0
+    private var periodDurationMax: Int64 = 0
+    private var periodPeakSum = 0.0
+
+    // Beta: sums of equity and market log returns.
+    private var pairs = 0
+    private var sumE = 0.0
+    private var sumM = 0.0
+    private var sumEM = 0.0
+    private var sumMM = 0.0
+
+    // Trades.
+    private(set) var trades = 0
+    private var wins = 0
+    private var pnlMean = 0.0
+    private var pnlM2 = 0.0
+    private var winPnlSum = 0.0
+    private var lossPnlSum = 0.0
+    private var losses = 0
+    private var bestReturn = -Double.infinity
+    private var worstReturn = Double.infinity
+    private var returnSum = 0.0
+    private var positiveReturnSum = 0.0
+    private var negativeReturnSum = 0.0
+    private var returnLogSum = 0.0
+    private var returnNonPositive = false
+    private var durationSum = 0.0
+    private var durationMax: Int64 = 0
+    private var coveredBars = 0
+    private var coveredUntil = -1
+    var commissions = 0.0
+
+    init(initialCapital: Double) {
+        self.initialCapital = initialCapital
+    }
+
+    /// Adds bar `index` with its final equity.
+    @inline(__always)
+    mutating func commit(index: Int, time: Int64, close: Double, equity: Double) {
+        if bars == 0 {
+            firstTime = time
+            zeroTime = time
+        } else {
+            // Log returns of equity and market for beta (np.cov of the two).
+            let e = log(equity / previousEquity)
+            let m = log(close / lastClose)
+            pairs += 1
+            sumE += e
+            sumM += m
+            sumEM += e * m
+            sumMM += m * m
+        }
+        recentTimes[bars % 100] = time
+        bars += 1
+        lastTime = time
+        lastClose = close
+        previousEquity = equity
+        lastEquity = equity
+
+        if time >= nextDayStart { newDay(time) }
+        if isWeekend { weekendBars += 1 }
+        daily.observe(bin: day, equity: equity)
+        weekly.observe(bin: weekBin, equity: equity)
+        monthly.observe(bin: monthBin, equity: equity)
+        yearly.observe(bin: yearBin, equity: equity)
+
+        if equity > peak { peak = equity }
+        let dd = 1 - equity / peak
+        if dd > maxDrawdown { maxDrawdown = dd }
+        lastDrawdown = dd
+        if dd == 0 {
+            if index > zeroIndex + 1 { closeDrawdownPeriod(endIndex: index, endTime: time) }
+            zeroIndex = index
+            zeroTime = time
+            periodPeak = 0
+        } else if dd > periodPeak {
+            periodPeak = dd
+        }
+    }
+
+    private mutating func newDay(_ time: Int64) {
+        day = UTCTime.day(of: time)
+        nextDayStart = (day + 1) * UTCTime.microsPerDay
+        isWeekend = UTCTime.weekday(day: day) >= 5
+        // pandas' "W" bins run Monday to Sunday.
+        weekBin = UTCTime.floorDiv(day + 3, 7)
+        let (y, m, _) = UTCTime.civil(day: day)
+        monthBin = y * 12 + m
+        yearBin = y
+    }
+
+    private mutating func closeDrawdownPeriod(endIndex: Int, endTime: Int64) {
+        periods += 1
+        let d = endTime - zeroTime
+        periodDurationSum += Double(d)
+        periodDurationMax = max(periodDurationMax, d)
+        periodPeakSum += periodPeak
+    }
+
+    /// A closed trade. Trades arrive in exit order.
+    mutating func addTrade(pnl: Double, returnFraction r: Double, entryIndex: Int, exitIndex: Int, duration: Int64, commission: Double) {
+        trades += 1
+        commissions += commission
+        if pnl > 0 {
+            wins += 1
+            winPnlSum += pnl
+        } else if pnl < 0 {
+            losses += 1
+            lossPnlSum += pnl
+        }
+        let delta = pnl - pnlMean
+        pnlMean += delta / Double(trades)
+        pnlM2 += delta * (pnl - pnlMean)
+        bestReturn = max(bestReturn, r)
+        worstReturn = min(worstReturn, r)
+        returnSum += r
+        if r > 0 { positiveReturnSum += r } else if r < 0 { negativeReturnSum += r }
+        if r + 1 <= 0 { returnNonPositive = true } else { returnLogSum += log(r + 1) }
+        durationSum += Double(duration)
+        durationMax = max(durationMax, duration)
+        let from = max(entryIndex, coveredUntil + 1)
+        if exitIndex >= from { coveredBars += exitIndex - from + 1 }
+        coveredUntil = max(coveredUntil, exitIndex)
+    }
+
+    /// Commissions of an opened trade that is never closed in the statistics.
+    mutating func addOpenCommission(_ c: Double) { commissions += c }
+
+    /// The drawdown of the last committed bar, and the deepest so far (fractions).
+    var drawdowns: (current: Double, max: Double) { (lastDrawdown, maxDrawdown) }
+
+    /// The statistics, after the last bar was committed.
+    mutating func finish(warmupBars: Int) -> BacktestStatistics {
+        var s = BacktestStatistics()
+        guard bars > 0 else { return s }
+        daily.closeBin()
+        weekly.closeBin()
+        monthly.closeBin()
+        yearly.closeBin()
+
+        s.start = firstTime
+        s.end = lastTime
+        s.durationMicros = lastTime - firstTime
+        let period = dataPeriod()
+        let resolution = Self.resolution(of: period)
+
+        s.exposureTimePct = Double(coveredBars) / Double(bars) * 100
+        s.equityFinal = lastEquity
+        s.equityPeak = peak
+        s.finalPnl = lastEquity - initialCapital
+        s.commissions = commissions
+        let equity0 = initialCapital
+        s.returnPct = (lastEquity - equity0) / equity0 * 100
+        let base = buyAndHoldBase
+        s.buyAndHoldReturnPct = (lastClose - base) / base * 100
+
+        // Annualisation as backtesting.py: period from the median bar spacing (in days).
+        let freqDays = period.isNaN ? -1 : Int64((period / Double(UTCTime.microsPerDay)).rounded(.down))
+        let haveWeekends = Double(weekendBars) / Double(bars) > 2.0 / 7.0 * 0.6
+        let annualPeriods: Double = freqDays == 7 ? 52 : freqDays == 31 ? 12 : freqDays == 365 ? 1 : (haveWeekends ? 365 : 252)
+        let returns = freqDays == 7 ? weekly : freqDays == 31 ? monthly : freqDays == 365 ? yearly : daily
+        let g = returns.geometricMean
+        let annualized = pow(1 + g, annualPeriods) - 1
+        s.returnAnnualizedPct = annualized * 100
+        let variance = returns.variance
+        s.volatilityAnnualizedPct = (pow(variance + (1 + g) * (1 + g), annualPeriods) - pow(1 + g, 2 * annualPeriods)).squareRoot() * 100
+        let seconds = s.durationMicros / UTCTime.microsPerSecond
+        let years = (Double(seconds / 86_400) + Double(seconds % 86_400) / 86_400) / 365.25
+        s.cagrPct = years != 0 ? (pow(lastEquity / equity0, 1 / years) - 1) * 100 : .nan
+        s.sharpeRatio = s.returnAnnualizedPct / (s.volatilityAnnualizedPct == 0 ? .nan : s.volatilityAnnualizedPct)
+        s.sortinoRatio = annualized / (returns.meanNegativeSquare.squareRoot() * annualPeriods.squareRoot())
+        s.calmarRatio = annualized / (maxDrawdown == 0 ? .nan : maxDrawdown)
+        var beta = Double.nan
+        if pairs > 1 {
+            let n = Double(pairs)
+            let cov = (sumEM - sumE * sumM / n) / (n - 1)
+            let varM = (sumMM - sumM * sumM / n) / (n - 1)
+            beta = cov / varM
+        }
+        s.beta = beta
+        s.alphaPct = s.returnPct - beta * s.buyAndHoldReturnPct
+        s.maxDrawdownPct = -maxDrawdown * 100
+
+        // The last drawdown period runs to the end of data (backtesting.py counts it
+        // when it spans more than one bar).
+        var periodsFinal = periods
+        var durationSumFinal = periodDurationSum
+        var durationMaxFinal = periodDurationMax
+        var peakSumFinal = periodPeakSum
+        let lastIndex = bars - 1
+        if lastDrawdown != 0 && lastIndex > zeroIndex + 1 {
+            periodsFinal += 1
+            let d = lastTime - zeroTime
+            durationSumFinal += Double(d)
+            durationMaxFinal = max(durationMaxFinal, d)
+            peakSumFinal += periodPeak
+        }
+        if periodsFinal > 0 {
+            s.avgDrawdownPct = -peakSumFinal / Double(periodsFinal) * 100
+            s.maxDrawdownDurationMicros = Self.ceil(Double(durationMaxFinal), to: resolution)
+            s.avgDrawdownDurationMicros = Self.ceil(durationSumFinal / Double(periodsFinal), to: resolution)
+        } else {
+            // backtesting.py then averages the nonzero drawdowns: only the last bar's can be.
+            s.avgDrawdownPct = lastDrawdown != 0 ? -lastDrawdown * 100 : .nan
+        }
+
+        s.totalTrades = trades
+        if trades > 0 {
+            let n = Double(trades)
+            let winRate = Double(wins) / n
+            s.winRatePct = winRate * 100
+            s.bestTradePct = bestReturn * 100
+            s.worstTradePct = worstReturn * 100
+            s.avgTradePct = (returnNonPositive ? 0 : exp(returnLogSum / n) - 1) * 100
+            s.maxTradeDurationMicros = Self.ceil(Double(durationMax), to: resolution)
+            s.avgTradeDurationMicros = Self.ceil(durationSum / n, to: resolution)
+            s.profitFactor = positiveReturnSum / (negativeReturnSum == 0 ? .nan : abs(negativeReturnSum))
+            s.expectancyPct = returnSum / n * 100
+            let std = trades > 1 ? (pnlM2 / (n - 1)).squareRoot() : .nan
+            s.sqn = n.squareRoot() * pnlMean / (std == 0 ? .nan : std)
+            let avgWin = wins > 0 ? winPnlSum / Double(wins) : .nan
+            let avgLoss = losses > 0 ? lossPnlSum / Double(losses) : .nan
+            s.kellyCriterion = winRate - (1 - winRate) / (avgWin / -avgLoss)
+        }
+        return s
+    }
+
+    /// Median spacing of the last 100 bar times (NaN for one bar).
+    private func dataPeriod() -> Double {
+        let n = min(bars, 100)
+        guard n >= 2 else { return .nan }
+        var times: [Int64] = []
+        let first = bars - n
+        for i in first..<bars { times.append(recentTimes[i % 100]) }
+        var diffs = (1..<n).map { times[$0] - times[$0 - 1] }
+        diffs.sort()
+        let m = diffs.count
+        return m % 2 == 1 ? Double(diffs[m / 2]) : (Double(diffs[m / 2 - 1]) + Double(diffs[m / 2])) / 2
+    }
+
+    /// pandas' Timedelta.resolution_string as a unit in microseconds: the finest unit the
+    /// bar spacing uses (durations are rounded up to it).
+    static func resolution(of period: Double) -> Int64 {
+        guard period.isFinite, period > 0 else { return 1 }
+        let p = Int64(period.rounded())
+        for unit: Int64 in [86_400_000_000, 3_600_000_000, 60_000_000, 1_000_000, 1000] where p % unit == 0 {
+            return unit
+        }
+        return 1
+    }
+
+    static func ceil(_ micros: Double, to unit: Int64) -> Int64 {
+        guard micros.isFinite else { return 0 }
+        return Int64((micros / Double(unit)).rounded(.up)) * unit
+    }
+}

@@ -1,0 +1,223 @@
+import BacktestEngine
+import BacktestProto
+import BacktestStore
+import GRPCServices
+import Logging
+import RPC
+
+/// The `backtest.v1.BacktestService` methods: request checks and message mapping here;
+/// the work is the registry's and the store's.
+struct BacktestHandlers: Sendable {
+    static let serviceName = "backtest.v1.BacktestService"
+    static let defaultWatchInterval = Duration.milliseconds(250)
+
+    let registry: EngineRegistry
+    let store: any BacktestStore
+    let logger: Logger
+
+    func register(into router: inout RPCRouter) {
+        let path = { (method: String) in "/\(Self.serviceName)/\(method)" }
+        router.unary(path("StartBacktest")) { (request: StartBacktestRequest, _) in
+            try await registry.start(request)
+        }
+        router.unary(path("StopBacktest")) { (request: StopBacktestRequest, _) in
+            try Self.requireId(request.sessionID)
+            return try await registry.stop(request.sessionID, reason: request.reason)
+        }
+        router.unary(path("ListActive")) { (request: ListActiveRequest, _) in
+            ListActiveResponse(sessions: await registry.active(symbol: request.symbol))
+        }
+        router.serverStreaming(path("WatchProgress")) { (request: WatchProgressRequest, writer: ResponseWriter<ProgressEvent>, _) in
+            try await watch(request, writer)
+        }
+        router.unary(path("GetSession")) { (request: GetSessionRequest, _) in
+            try Self.requireId(request.sessionID)
+            guard let record = try await registry.record(request.sessionID) else { throw Self.notFound(request.sessionID) }
+            return GetSessionResponse(session: ProtoMapping.session(record))
+        }
+        router.unary(path("ListSessions")) { (request: ListSessionsRequest, _) in
+            try await listSessions(request)
+        }
+        router.serverStreaming(path("GetTrades")) { (request: GetTradesRequest, writer: ResponseWriter<GetTradesResponse>, _) in
+            try await trades(request, writer)
+        }
+        router.serverStreaming(path("GetEquityCurve")) { (request: GetEquityCurveRequest, writer: ResponseWriter<GetEquityCurveResponse>, _) in
+            try await equity(request, writer)
+        }
+        router.clientStreaming(path("ImportMarketData")) { (requests: RequestMessages<ImportMarketDataRequest>, _) in
+            try await MarketDataImportHandler(store: store, logger: logger).run(requests)
+        }
+        router.unary(path("ListMarketData")) { (request: ListMarketDataRequest, _) in
+            let series = try await Self.storeCall { try await store.marketSeries(symbol: request.symbol) }
+            return ListMarketDataResponse(series: series.map(ProtoMapping.series))
+        }
+    }
+
+    // MARK: WatchProgress
+
+    /// A snapshot, then the newest event at most once per min_interval (a slow reader
+    /// skips to the latest), then the terminal event, then OK.
+    func watch(_ request: WatchProgressRequest, _ writer: ResponseWriter<ProgressEvent>) async throws {
+        try Self.requireId(request.sessionID)
+        var interval = Self.defaultWatchInterval
+        if let given = request.minInterval {
+            guard let d = given.swiftDuration, d >= .zero else {
+                throw RPCError(.invalidArgument, "min_interval: must be a valid, non-negative duration")
+            }
+            if d > .zero { interval = d }
+        }
+        guard let source = try await registry.watchSource(request.sessionID) else { throw Self.notFound(request.sessionID) }
+        switch source {
+        case .ended(let record):
+            try await writer.write(Self.event(record, kind: .snapshot, sequence: 0))
+            try await writer.write(Self.event(record, kind: .terminal, sequence: 1))
+        case .live(let hub, _):
+            let subscription = hub.subscribe()
+            defer { hub.unsubscribe(subscription.id) }
+            try await writer.write(subscription.snapshot)
+            var lastSequence = subscription.snapshot.sequence
+            var lastSent = ContinuousClock.now
+            for await _ in subscription.wakeups {
+                if hub.latest.kind != .terminal {
+                    let due = lastSent + interval
+                    if ContinuousClock.now < due { try await Task.sleep(until: due, clock: .continuous) }
+                }
+                let event = hub.latest
+                guard event.sequence > lastSequence else { continue }
+                try await writer.write(event)
+                lastSequence = event.sequence
+                lastSent = ContinuousClock.now
+                if event.kind == .terminal { return }
+            }
+            let event = hub.latest
+            if event.kind == .terminal, event.sequence > lastSequence { try await writer.write(event) }
+        }
+    }
+
+    /// An ended session's state as an event, from its record.
+    static func event(_ r: SessionRecord, kind: ProgressEventKind, sequence: UInt64) -> ProgressEvent {
+        var e = ProgressEvent()
+        e.sessionID = r.id
+        e.sequence = sequence
+        e.kind = kind
+        e.status = ProtoMapping.status(r.state)
+        e.progressPct = r.progressPct
+        e.simTime = ProtoMapping.timestamp(r.simTime)
+        e.trades = r.totalTrades
+        e.eventsProcessed = r.eventsProcessed
+        e.wallTime = ProtoMapping.timestamp(r.completedAt ?? r.createdAt)
+        if let s = r.statistics {
+            e.equity = s.equityFinal
+            e.cash = s.equityFinal
+            e.maxDrawdownPct = s.maxDrawdownPct
+            e.realizedPnl = s.finalPnl
+            if kind == .terminal { e.statistics = ProtoMapping.statistics(s) }
+        }
+        if kind == .terminal {
+            e.errorMessage = r.errorMessage
+            e.stopReason = r.stopReason
+            e.eta = ProtoDuration(microseconds: 0)
+        }
+        return e
+    }
+
+    // MARK: Stored results
+
+    func listSessions(_ request: ListSessionsRequest) async throws -> ListSessionsResponse {
+        var query = SessionQuery()
+        for status in request.statuses {
+            guard let state = ProtoMapping.state(status) else { throw RPCError(.invalidArgument, "statuses: SESSION_STATUS_UNSPECIFIED is not a status") }
+            query.states.insert(state)
+        }
+        query.symbol = request.symbol
+        if let t = request.createdAfter {
+            guard let us = t.microsecondsSinceEpoch else { throw RPCError(.invalidArgument, "created_after: not a valid timestamp") }
+            query.createdAfter = us
+        }
+        if let t = request.createdBefore {
+            guard let us = t.microsecondsSinceEpoch else { throw RPCError(.invalidArgument, "created_before: not a valid timestamp") }
+            query.createdBefore = us
+        }
+        query.labels = request.labels
+        guard request.pageSize <= 1000 else { throw RPCError(.invalidArgument, "page_size: at most 1000, got \(request.pageSize)") }
+        query.pageSize = request.pageSize == 0 ? 100 : Int(request.pageSize)
+        query.pageToken = request.pageToken
+        let page: SessionPage
+        do {
+            page = try await store.listSessions(query)
+        } catch StoreError.badPageToken(let why) {
+            throw RPCError(.invalidArgument, "page_token: not a token this server made (\(why))")
+        } catch {
+            throw RPCError(.unavailable, "the store cannot be read: \(error)")
+        }
+        // Active sessions show their live progress rather than the last persisted one.
+        var sessions: [Session] = []
+        sessions.reserveCapacity(page.sessions.count)
+        for r in page.sessions {
+            let current = r.state.isTerminal ? r : ((try? await registry.record(r.id)) ?? r)
+            sessions.append(ProtoMapping.session(current))
+        }
+        return ListSessionsResponse(sessions: sessions, nextPageToken: page.nextPageToken)
+    }
+
+    func trades(_ request: GetTradesRequest, _ writer: ResponseWriter<GetTradesResponse>) async throws {
+        try Self.requireId(request.sessionID)
+        guard request.chunkSize <= 10_000 else { throw RPCError(.invalidArgument, "chunk_size: at most 10000, got \(request.chunkSize)") }
+        guard try await registry.record(request.sessionID) != nil else { throw Self.notFound(request.sessionID) }
+        let size = request.chunkSize == 0 ? 1000 : Int(request.chunkSize)
+        let cursor = try await Self.storeCall { try await store.trades(sessionId: request.sessionID, batchSize: size) }
+        defer { cursor.close() }
+        while let batch = try await Self.storeCall({ try await cursor.next() }) {
+            try await writer.write(GetTradesResponse(trades: batch.map(ProtoMapping.trade)))
+        }
+    }
+
+    func equity(_ request: GetEquityCurveRequest, _ writer: ResponseWriter<GetEquityCurveResponse>) async throws {
+        try Self.requireId(request.sessionID)
+        guard request.chunkSize <= 50_000 else { throw RPCError(.invalidArgument, "chunk_size: at most 50000, got \(request.chunkSize)") }
+        var range = TimeRange(start: .min, end: .max)
+        if let t = request.startTime {
+            guard let us = t.microsecondsSinceEpoch else { throw RPCError(.invalidArgument, "start_time: not a valid timestamp") }
+            range.start = us
+        }
+        if let t = request.endTime {
+            guard let us = t.microsecondsSinceEpoch else { throw RPCError(.invalidArgument, "end_time: not a valid timestamp") }
+            range.end = us
+        }
+        guard range.start < range.end else { throw RPCError(.invalidArgument, "end_time: must be after start_time") }
+        guard try await registry.record(request.sessionID) != nil else { throw Self.notFound(request.sessionID) }
+        let size = request.chunkSize == 0 ? 5000 : Int(request.chunkSize)
+        let cursor = try await Self.storeCall { try await store.equity(sessionId: request.sessionID, range: range, batchSize: size) }
+        defer { cursor.close() }
+        while let batch = try await Self.storeCall({ try await cursor.next() }) {
+            try await writer.write(GetEquityCurveResponse(points: batch.map(ProtoMapping.equityPoint)))
+        }
+    }
+
+    // MARK: Helpers
+
+    static func requireId(_ id: String) throws(RPCError) {
+        guard !id.isEmpty else { throw RPCError(.invalidArgument, "session_id: required") }
+        guard id.utf8.count <= 128 else { throw RPCError(.invalidArgument, "session_id: longer than 128 bytes") }
+    }
+
+    static func notFound(_ id: String) -> RPCError {
+        RPCError(.notFound, "session_id: no session \"\(id)\"")
+    }
+
+    /// Store failures as statuses: unreachable is UNAVAILABLE, a refusal names its cause.
+    static func storeCall<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RPCError {
+            throw error
+        } catch let error as StoreError {
+            switch error {
+            case .invalid(let m): throw RPCError(.invalidArgument, m)
+            case .conflict(let m): throw RPCError(.alreadyExists, m)
+            case .badPageToken(let m): throw RPCError(.invalidArgument, "page_token: \(m)")
+            case .unavailable, .failed: throw RPCError(.unavailable, error.description)
+            }
+        }
+    }
+}

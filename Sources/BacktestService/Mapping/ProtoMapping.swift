@@ -1,0 +1,79 @@
+import BacktestEngine
+import BacktestProto
+import BacktestStore
+
+/// Conversions between the engine's and store's values and the contract's messages.
+enum ProtoMapping {
+    static func status(_ state: SessionState) -> SessionStatus {
+        switch state {
+        case .started: .started
+        case .running: .running
+        case .completed: .completed
+        case .failed: .failed
+        case .stopped: .stopped
+        }
+    }
+
+    static func state(_ status: SessionStatus) -> SessionState? {
+        switch status {
+        case .unspecified: nil
+        case .started: .started
+        case .running: .running
+        case .completed: .completed
+        case .failed: .failed
+        case .stopped: .stopped
+        }
+    }
+
+    static func timestamp(_ us: Int64?) -> ProtoTimestamp? {
+        us.map { ProtoTimestamp(microsecondsSinceEpoch: $0) }
+    }
+
+    static func statistics(_ s: BacktestStatistics) -> Statistics {
+        Statistics(
+            start: ProtoTimestamp(microsecondsSinceEpoch: s.start), end: ProtoTimestamp(microsecondsSinceEpoch: s.end),
+            duration: ProtoDuration(microseconds: s.durationMicros), exposureTimePct: s.exposureTimePct,
+            equityFinal: s.equityFinal, equityPeak: s.equityPeak, finalPnl: s.finalPnl, returnPct: s.returnPct,
+            buyAndHoldReturnPct: s.buyAndHoldReturnPct, returnAnnualizedPct: s.returnAnnualizedPct,
+            volatilityAnnualizedPct: s.volatilityAnnualizedPct, cagrPct: s.cagrPct, sharpeRatio: s.sharpeRatio,
+            sortinoRatio: s.sortinoRatio, calmarRatio: s.calmarRatio, alphaPct: s.alphaPct, beta: s.beta,
+            maxDrawdownPct: s.maxDrawdownPct, avgDrawdownPct: s.avgDrawdownPct,
+            maxDrawdownDuration: ProtoDuration(microseconds: s.maxDrawdownDurationMicros),
+            avgDrawdownDuration: ProtoDuration(microseconds: s.avgDrawdownDurationMicros),
+            totalTrades: UInt64(max(0, s.totalTrades)), winRatePct: s.winRatePct, bestTradePct: s.bestTradePct,
+            worstTradePct: s.worstTradePct, avgTradePct: s.avgTradePct,
+            maxTradeDuration: ProtoDuration(microseconds: s.maxTradeDurationMicros),
+            avgTradeDuration: ProtoDuration(microseconds: s.avgTradeDurationMicros), profitFactor: s.profitFactor,
+            expectancyPct: s.expectancyPct, sqn: s.sqn, kellyCriterion: s.kellyCriterion, commissions: s.commissions)
+    }
+
+    static func trade(_ t: TradeRecord) -> Trade {
+        Trade(tradeNumber: UInt64(max(0, t.number)), side: t.side == .long ? .long : .short, quantity: t.quantity,
+              entryTime: ProtoTimestamp(microsecondsSinceEpoch: t.entryTime), exitTime: timestamp(t.exitTime),
+              entryPrice: t.entryPrice, exitPrice: t.exitPrice, pnl: t.pnl, returnPct: t.returnPct,
+              commission: t.commission, entryRule: t.entryRule, exitRule: t.exitRule,
+              entryIndex: UInt64(max(0, t.entryIndex)), exitIndex: UInt64(max(0, t.exitIndex ?? 0)))
+    }
+
+    static func equityPoint(_ p: EquitySample) -> EquityPoint {
+        EquityPoint(time: ProtoTimestamp(microsecondsSinceEpoch: p.time), equity: p.equity, cash: p.cash,
+                    positionSize: p.positionSize, drawdownPct: p.drawdownPct)
+    }
+
+    /// The stored record as the contract's Session. The request bytes were encoded by
+    /// this service; a record whose bytes do not decode (another writer) shows none.
+    static func session(_ r: SessionRecord) -> Session {
+        Session(
+            sessionID: r.id, status: status(r.state), request: try? StartBacktestRequest(serializedBytes: r.request),
+            progressPct: r.progressPct, simTime: timestamp(r.simTime), finalPnl: r.finalPnl, totalTrades: r.totalTrades,
+            winRatePct: r.winRatePct, statistics: r.statistics.map(statistics), createdAt: timestamp(r.createdAt),
+            startedAt: timestamp(r.startedAt), completedAt: timestamp(r.completedAt), errorMessage: r.errorMessage,
+            stopReason: r.stopReason, eventsProcessed: r.eventsProcessed)
+    }
+
+    static func series(_ s: MarketSeries) -> MarketDataSeries {
+        MarketDataSeries(symbol: s.symbol, kind: s.kind == .candles ? .candles : .ticks, timeframe: s.timeframe,
+                         firstTime: ProtoTimestamp(microsecondsSinceEpoch: s.firstTime),
+                         lastTime: ProtoTimestamp(microsecondsSinceEpoch: s.lastTime), rows: s.rows)
+    }
+}

@@ -1,0 +1,74 @@
+import BacktestProto
+import Synchronization
+
+/// One session's progress, fanned out to any number of watchers. The hub keeps only
+/// the latest event; each watcher's stream holds at most one wake-up, so a watcher that
+/// does not read costs nothing and never slows the run (latest wins).
+final class ProgressHub: Sendable {
+    struct Subscription: Sendable {
+        /// The session's state when the watch began, as a SNAPSHOT event.
+        var snapshot: ProgressEvent
+        /// Wakes the watcher when a newer event exists; ends after the terminal one.
+        var wakeups: AsyncStream<Void>
+        var id: Int
+    }
+
+    private struct State {
+        var latest: ProgressEvent
+        var watchers: [Int: AsyncStream<Void>.Continuation] = [:]
+        var nextWatcher = 0
+        var ended = false
+    }
+
+    private let state: Mutex<State>
+
+    init(initial: ProgressEvent) {
+        state = Mutex(State(latest: initial))
+    }
+
+    /// The newest event published.
+    var latest: ProgressEvent { state.withLock { $0.latest } }
+
+    /// Publishes an update (or, with kind TERMINAL, the last event); the sequence
+    /// number is assigned here. Events after the terminal one are dropped.
+    func publish(_ event: ProgressEvent) {
+        let targets = state.withLock { s -> [AsyncStream<Void>.Continuation] in
+            guard !s.ended else { return [] }
+            var e = event
+            e.sequence = s.latest.sequence + 1
+            s.latest = e
+            if e.kind == .terminal { s.ended = true }
+            return Array(s.watchers.values)
+        }
+        let terminal = event.kind == .terminal
+        for t in targets {
+            t.yield()
+            if terminal { t.finish() }
+        }
+    }
+
+    func subscribe() -> Subscription {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        return state.withLock { s in
+            var snapshot = s.latest
+            snapshot.kind = .snapshot
+            let id = s.nextWatcher
+            s.nextWatcher += 1
+            if s.ended {
+                // The terminal event is already the latest: deliver it at once.
+                continuation.yield()
+                continuation.finish()
+            } else {
+                s.watchers[id] = continuation
+            }
+            return Subscription(snapshot: snapshot, wakeups: stream, id: id)
+        }
+    }
+
+    func unsubscribe(_ id: Int) {
+        let c = state.withLock { $0.watchers.removeValue(forKey: id) }
+        c?.finish()
+    }
+
+    var watcherCount: Int { state.withLock { $0.watchers.count } }
+}

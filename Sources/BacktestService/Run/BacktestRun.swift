@@ -1,0 +1,216 @@
+import BacktestEngine
+import BacktestProto
+import BacktestStore
+import Logging
+
+/// One session's run: streams its data from the store through the engine, paces it by
+/// the acceleration factor, writes results as it goes, publishes progress, and ends
+/// with the session's terminal record saved and announced.
+///
+/// It runs as one task. Work comes in slices of at most one store batch, with a
+/// suspension at least every `yieldInterval`, so backtests at full speed never keep
+/// a cooperative thread from RPC handlers for long.
+struct BacktestRun {
+    let spec: RunSpec
+    let store: any BacktestStore
+    let hub: ProgressHub
+    let control: RunControl
+    let logger: Logger
+    var record: SessionRecord
+
+    /// How long store writes are retried before the session fails.
+    var retryBudget = Duration.seconds(10)
+    var batchSize = 8192
+    var publishInterval = Duration.milliseconds(100)
+    var persistInterval = Duration.seconds(1)
+    var yieldInterval = Duration.milliseconds(5)
+
+    /// Where a run's wall time went, for the log line that ends it.
+    struct Timings {
+        var reading = Duration.zero
+        var computing = Duration.zero
+        var storing = Duration.zero
+
+        static func measure<T>(_ total: inout Duration, _ body: () async throws -> T) async rethrows -> T {
+            let t0 = ContinuousClock.now
+            defer { total += ContinuousClock.now - t0 }
+            return try await body()
+        }
+    }
+    private(set) var timings = Timings()
+
+    enum Outcome {
+        case completed(BacktestStatistics)
+        case stopped(String)
+        case failed(String)
+    }
+
+    /// Runs to the end; returns the terminal record (saved when the store allows).
+    mutating func execute() async -> SessionRecord {
+        let wallStart = ContinuousClock.now
+        record.state = .running
+        record.startedAt = WallClock.nowMicros()
+        var meter = ProgressMeter(spec: spec, wallStart: wallStart)
+        hub.publish(meter.event(record: record, engine: nil, kind: .update))
+        var outcome: Outcome
+        do {
+            try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
+            outcome = try await process(meter: &meter)
+        } catch let error as EngineError {
+            outcome = .failed("engine: \(error.description)")
+        } catch let error as StoreError {
+            outcome = .failed(error.description)
+        } catch is CancellationError {
+            outcome = .stopped(control.stopReason ?? "stopped")
+        } catch {
+            outcome = .failed("\(error)")
+        }
+        if case .failed = outcome, let reason = control.stopReason {
+            // A stop that interrupted a write is a stop, not a failure.
+            outcome = .stopped(reason)
+        }
+        return await end(outcome, meter: meter)
+    }
+
+    private mutating func process(meter: inout ProgressMeter) async throws -> Outcome {
+        let engine: Engine
+        do {
+            engine = try Engine(config: spec.config)
+        } catch {
+            return .failed("strategy: \(error.description)")
+        }
+        var writer = ResultWriter(store: store, sessionId: record.id, retryBudget: retryBudget)
+        let pacer = Pacer(factor: spec.accelerationFactor, simStart: spec.range.start, wallStart: meter.wallStart)
+        var lastPublish = ContinuousClock.now
+        var lastPersist = lastPublish
+        var lastYield = lastPublish
+
+        // A stop keeps what was computed: results so far are stored first.
+        func stopIfRequested() async throws -> Outcome? {
+            guard let reason = control.stopReason else { return nil }
+            try await writer.finish()
+            meter.fill(&record, engine.progress)
+            return .stopped(reason)
+        }
+
+        // One step of bookkeeping after each slice of engine work.
+        func afterSlice(_ knownTime: Int64) async throws -> Outcome? {
+            meter.reached(knownTime, events: engine.progress.eventsProcessed)
+            try await Timings.measure(&timings.storing) {
+                try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
+            }
+            let now = ContinuousClock.now
+            if now - lastPublish >= publishInterval {
+                lastPublish = now
+                hub.publish(meter.event(record: record, engine: engine.progress, kind: .update))
+            }
+            if now - lastPersist >= persistInterval {
+                lastPersist = now
+                meter.fill(&record, engine.progress)
+                try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
+            }
+            if let end = try await stopIfRequested() { return end }
+            if now - lastYield >= yieldInterval {
+                await Task.yield()
+                lastYield = ContinuousClock.now
+            }
+            return nil
+        }
+
+        switch spec.timeframe {
+        case .tick:
+            let cursor = Prefetcher(try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: batchSize))
+            defer { Task { await cursor.close() } }
+            while let batch = try await Timings.measure(&timings.reading, { try await cursor.next() }) {
+                var i = 0
+                while i < batch.count {
+                    let k = try await pacer.admit(batch, from: i, control: control) { $0.time }
+                    if k > i {
+                        let t0 = ContinuousClock.now
+                        try batch.withUnsafeBufferPointer { try engine.process(ticks: UnsafeBufferPointer(rebasing: $0[i..<k])) }
+                        timings.computing += ContinuousClock.now - t0
+                        if let end = try await afterSlice(batch[k - 1].time) { return end }
+                    } else if let end = try await stopIfRequested() {
+                        return end
+                    }
+                    i = k
+                }
+            }
+        case .candles(let seconds):
+            let interval = seconds * 1_000_000
+            let rangeEnd = spec.range.end
+            // A bar is known when it closes: pace and report by its close time.
+            let closeTime: (Candle) -> Int64 = { min($0.time + interval, rangeEnd) }
+            let cursor = Prefetcher(try await store.candles(symbol: spec.symbol, timeframe: spec.timeframe, range: spec.range, batchSize: batchSize))
+            defer { Task { await cursor.close() } }
+            while let batch = try await Timings.measure(&timings.reading, { try await cursor.next() }) {
+                var i = 0
+                while i < batch.count {
+                    let k = try await pacer.admit(batch, from: i, control: control, closeTime)
+                    if k > i {
+                        let t0 = ContinuousClock.now
+                        try batch.withUnsafeBufferPointer { try engine.process(candles: UnsafeBufferPointer(rebasing: $0[i..<k])) }
+                        timings.computing += ContinuousClock.now - t0
+                        if let end = try await afterSlice(closeTime(batch[k - 1])) { return end }
+                    } else if let end = try await stopIfRequested() {
+                        return end
+                    }
+                    i = k
+                }
+            }
+        }
+        let statistics = engine.finish()
+        try await Timings.measure(&timings.storing) {
+            try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
+            try await writer.finish()
+        }
+        meter.fill(&record, engine.progress)
+        return .completed(statistics)
+    }
+
+    /// Saves and announces the terminal state.
+    private mutating func end(_ outcome: Outcome, meter: ProgressMeter) async -> SessionRecord {
+        var meter = meter
+        record.completedAt = WallClock.nowMicros()
+        var terminal = meter.event(record: record, engine: nil, kind: .terminal)
+        switch outcome {
+        case .completed(let stats):
+            record.state = .completed
+            record.progressPct = 100
+            record.statistics = stats
+            record.finalPnl = stats.finalPnl
+            record.totalTrades = UInt64(max(0, stats.totalTrades))
+            record.winRatePct = stats.winRatePct
+            record.simTime = min(max(record.simTime ?? spec.range.start, stats.end), spec.range.end)
+            terminal.statistics = ProtoMapping.statistics(stats)
+            terminal.progressPct = 100
+            terminal.equity = stats.equityFinal
+            terminal.eta = ProtoDuration(microseconds: 0)
+        case .stopped(let reason):
+            record.state = .stopped
+            record.stopReason = reason
+            terminal.stopReason = reason
+        case .failed(let message):
+            record.state = .failed
+            record.errorMessage = message
+            terminal.errorMessage = message
+        }
+        terminal.status = ProtoMapping.status(record.state)
+        terminal.simTime = ProtoMapping.timestamp(record.simTime)
+        terminal.trades = record.totalTrades
+        do {
+            try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
+        } catch {
+            // The store is gone: the registry keeps this record in memory, and the next
+            // start-up marks the stored one failed as interrupted.
+            logger.error("terminal state not stored", metadata: ["session": "\(record.id)", "error": "\(error)"])
+        }
+        logger.info("session ended", metadata: [
+            "session": "\(record.id)", "status": "\(record.state.rawValue)",
+            "events": "\(record.eventsProcessed)", "trades": "\(record.totalTrades)",
+            "reading": "\(timings.reading)", "computing": "\(timings.computing)", "waiting_for_store": "\(timings.storing)",
+        ])
+        hub.publish(terminal)
+        return record
+    }
+}

@@ -1,0 +1,33 @@
+import BacktestStore
+
+/// Reads the next batch while the engine works on the current one, so reading the
+/// store overlaps computing. One fetch is outstanding at most and the run calls
+/// `next` from one task only, which is what makes sharing the cursor with the fetch
+/// task safe.
+final class Prefetcher<Row: Sendable>: @unchecked Sendable {
+    private let cursor: any RowCursor<Row>
+    private var pending: Task<[Row]?, any Error>?
+
+    init(_ cursor: any RowCursor<Row>) {
+        self.cursor = cursor
+    }
+
+    func next() async throws -> [Row]? {
+        let current = pending ?? fetch()
+        pending = nil
+        let batch = try await current.value
+        if batch != nil { pending = fetch() }
+        return batch
+    }
+
+    /// Waits for a fetch in flight, then releases the cursor.
+    func close() async {
+        _ = try? await pending?.value
+        pending = nil
+        cursor.close()
+    }
+
+    private func fetch() -> Task<[Row]?, any Error> {
+        Task { try await self.cursor.next() }
+    }
+}

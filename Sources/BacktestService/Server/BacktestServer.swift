@@ -1,0 +1,86 @@
+import BacktestStore
+import GRPCServices
+import HTTP2Transport
+import Logging
+import RPC
+
+/// The whole service on one listener: BacktestService, health and reflection, with
+/// optional bearer-token auth and TLS. `backtestd` and the end-to-end tests use it.
+public final class BacktestServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        /// 0 picks a free port; `start` returns the one bound.
+        public var port: Int
+        public var tls: TLSContext?
+        /// When set, every RPC but health needs `authorization: Bearer <token>`.
+        public var token: String?
+        public var limits: EngineRegistry.Limits
+        /// How long in-flight calls may take to finish at shutdown.
+        public var shutdownGrace: Duration
+        public var maxReceiveMessageSize: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
+                    limits: EngineRegistry.Limits = .init(), shutdownGrace: Duration = .seconds(10),
+                    maxReceiveMessageSize: Int = 4 << 20) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+            self.token = token
+            self.limits = limits
+            self.shutdownGrace = shutdownGrace
+            self.maxReceiveMessageSize = maxReceiveMessageSize
+        }
+    }
+
+    public let registry: EngineRegistry
+    public let health: HealthService
+    public let store: any BacktestStore
+    private let grpc: GRPCServer
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(configuration: Configuration, store: any BacktestStore, logger: Logger = Logger(label: "backtestd")) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        registry = EngineRegistry(store: store, limits: configuration.limits, logger: logger)
+        health = HealthService(services: [BacktestHandlers.serviceName])
+        var router = RPCRouter()
+        BacktestHandlers(registry: registry, store: store, logger: logger).register(into: &router)
+        health.register(into: &router)
+        ReflectionService(serviceNames: [BacktestHandlers.serviceName, HealthService.serviceName]).register(into: &router)
+        var interceptors: [any ServerInterceptor] = []
+        if let token = configuration.token, !token.isEmpty {
+            interceptors.append(BearerTokenInterceptor(token: token))
+        }
+        var grpcConfig = GRPCServer.Configuration(host: configuration.host, port: configuration.port,
+                                                  maxReceiveMessageSize: configuration.maxReceiveMessageSize,
+                                                  tls: configuration.tls)
+        grpcConfig.maxConcurrentStreams = 100
+        grpc = GRPCServer(configuration: grpcConfig, executor: ServerCallExecutor(router: router, interceptors: interceptors))
+    }
+
+    /// Marks sessions a previous process left unfinished as failed, then listens.
+    /// Returns the bound port.
+    @discardableResult
+    public func start() async throws -> Int {
+        try await registry.recoverInterrupted()
+        let port = try grpc.start()
+        logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "tls": "\(configuration.tls != nil)"])
+        return port
+    }
+
+    /// Graceful shutdown: health NOT_SERVING, new sessions refused, running ones
+    /// stopped with `reason` stored (watchers get their terminal event), then GOAWAY
+    /// and in-flight calls drained up to the grace period, then the store closed.
+    public func shutdown(reason: String = "server shutting down") async {
+        logger.info("shutting down", metadata: ["reason": "\(reason)"])
+        health.setAllNotServing()
+        await registry.shutdown(reason: reason)
+        await grpc.shutdown(grace: configuration.shutdownGrace)
+        await store.close()
+        logger.info("stopped")
+    }
+
+    public var openStreams: Int { get async { await grpc.openStreamCount() } }
+}

@@ -1,2 +1,0 @@
-// The service: engine registry, runs, progress and RPC handlers (issue 6).
-enum ServiceModule {}

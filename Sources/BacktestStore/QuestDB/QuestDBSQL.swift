@@ -1,0 +1,159 @@
+import BacktestEngine
+
+/// One statement and its bound parameters. Values are always parameters; the only
+/// things spliced into the SQL text are fixed table/column names and integers this
+/// code computed (LIMIT counts, the SAMPLE BY interval from a parsed Timeframe).
+struct QuestDBQuery: Equatable, Sendable {
+    var sql: String
+    var parameters: [PGParameter]
+}
+
+/// Every query QuestDBStore sends, as pure functions (tested without a server).
+/// QuestDB has no OFFSET and no scrollable cursors: every listing is keyset-paged on
+/// the designated timestamp (`ts > $last ORDER BY ts LIMIT n`), which QuestDB serves
+/// as a forward scan of the partitions from `$last` on.
+enum QuestDBSQL {
+    /// The last designated timestamp QuestDB accepts (9999-12-31T23:59:59.999999Z);
+    /// the first is the epoch. Query bounds are clamped into that span, so an open
+    /// range like [Int64.min, Int64.max) stays a valid timestamp parameter.
+    static let latestTime: Int64 = 253_402_300_800_000_000 - 1
+
+    static func time(_ micros: Int64) -> PGParameter {
+        .timestampMicros(min(max(micros, 0), latestTime))
+    }
+
+    static func sessionById(_ id: String) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE session_id = $1 ORDER BY ts DESC LIMIT 1",
+                     parameters: [.text(id)])
+    }
+
+    /// The newest session with this client request id (ts is created_at).
+    static func sessionByClientRequestId(_ id: String) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE client_request_id = $1 ORDER BY ts DESC, session_id DESC LIMIT 1",
+                     parameters: [.text(id)])
+    }
+
+    /// Sessions in any of `states` (sorted for a stable text), oldest first, one page
+    /// after the key (created_at, id).
+    static func sessionsInStates(_ states: [SessionState], after: (createdAt: Int64, id: String)?, limit: Int) -> QuestDBQuery {
+        var parameters: [PGParameter] = []
+        let ors = states.map(\.rawValue).sorted().map { state -> String in
+            parameters.append(.text(state))
+            return "state = $\(parameters.count)"
+        }
+        var sql = "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (\(ors.joined(separator: " OR ")))"
+        if let after {
+            parameters += [time(after.createdAt), time(after.createdAt), .text(after.id)]
+            let n = parameters.count
+            sql += " AND (ts > $\(n - 2) OR (ts = $\(n - 1) AND session_id > $\(n)))"
+        }
+        sql += " ORDER BY ts, session_id LIMIT \(max(1, limit))"
+        return QuestDBQuery(sql: sql, parameters: parameters)
+    }
+
+    /// One batch of ListSessions: the SQL filters (states, symbol, created range) and
+    /// the keyset after the previous row, newest first. Label filters are applied to
+    /// the decoded rows (labels are a JSON document; matching keys and values exactly
+    /// in SQL would mean building JSON paths from user text).
+    static func listSessions(_ query: SessionQuery, after: (createdAt: Int64, id: String)?, limit: Int) -> QuestDBQuery {
+        var conditions: [String] = []
+        var parameters: [PGParameter] = []
+        func bind(_ value: PGParameter) -> String {
+            parameters.append(value)
+            return "$\(parameters.count)"
+        }
+        if !query.states.isEmpty {
+            let ors = query.states.map(\.rawValue).sorted().map { "state = \(bind(.text($0)))" }
+            conditions.append("(\(ors.joined(separator: " OR ")))")
+        }
+        if !query.symbol.isEmpty { conditions.append("symbol = \(bind(.text(query.symbol)))") }
+        if let createdAfter = query.createdAfter { conditions.append("ts >= \(bind(time(createdAfter)))") }
+        if let createdBefore = query.createdBefore { conditions.append("ts < \(bind(time(createdBefore)))") }
+        if let after {
+            let a = bind(time(after.createdAt))
+            let b = bind(time(after.createdAt))
+            let c = bind(.text(after.id))
+            conditions.append("(ts < \(a) OR (ts = \(b) AND session_id < \(c)))")
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        return QuestDBQuery(sql: "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions\(whereClause) ORDER BY ts DESC, session_id DESC LIMIT \(max(1, limit))",
+                            parameters: parameters)
+    }
+
+    static func trades(sessionId: String, afterNumber: Int64, limit: Int) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND trade_number > $2 ORDER BY trade_number LIMIT \(max(1, limit))",
+                     parameters: [.text(sessionId), .int(afterNumber)])
+    }
+
+    /// Equity samples at [from, end): `from` is the range start, then the last time read + 1.
+    static func equity(sessionId: String, from: Int64, end: Int64, limit: Int) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT ts, equity, cash, position_size, drawdown_pct FROM backtest_equity_curve WHERE session_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts LIMIT \(max(1, limit))",
+                     parameters: [.text(sessionId), time(from), time(end)])
+    }
+
+    static func candles(symbol: String, timeframe: String, from: Int64, end: Int64, limit: Int) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT ts, open, high, low, close, volume FROM market_candles WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts < $4 ORDER BY ts LIMIT \(max(1, limit))",
+                     parameters: [.text(symbol), .text(timeframe), time(from), time(end)])
+    }
+
+    /// Ticks at [from, end) in time order. Ticks sharing a microsecond may straddle a
+    /// LIMIT, so the reader drops the last time of a full batch and starts the next
+    /// batch at it (see TickPaging); seq orders same-time ticks.
+    static func ticks(symbol: String, from: Int64, end: Int64, limit: Int?) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT ts, seq, price, size FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 ORDER BY ts" + (limit.map { " LIMIT \(max(1, $0))" } ?? ""),
+                     parameters: [.text(symbol), time(from), time(end)])
+    }
+
+    /// Candles aggregated from ticks by QuestDB. Only for intervals that divide a day:
+    /// then ALIGN TO CALENDAR (buckets from UTC midnight) is the same grid as the
+    /// epoch-aligned buckets of TickCandleAggregator and of SQLiteStore.
+    static func candlesFromTicks(symbol: String, interval: Timeframe, from: Int64, end: Int64, limit: Int) -> QuestDBQuery? {
+        guard case .candles(let seconds) = interval, 86_400 % seconds == 0 else { return nil }
+        return QuestDBQuery(sql: """
+            SELECT ts, first(price) AS open, max(price) AS high, min(price) AS low, last(price) AS close, sum(size) AS volume \
+            FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 SAMPLE BY \(seconds)s ALIGN TO CALENDAR LIMIT \(max(1, limit))
+            """, parameters: [.text(symbol), time(from), time(end)])
+    }
+
+    /// Whether any row of a series exists.
+    static func candlesExist(symbol: String, timeframe: String) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT ts FROM market_candles WHERE symbol = $1 AND timeframe = $2 LIMIT 1", parameters: [.text(symbol), .text(timeframe)])
+    }
+
+    static func ticksExist(symbol: String) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT ts FROM market_ticks WHERE symbol = $1 LIMIT 1", parameters: [.text(symbol)])
+    }
+
+    /// Stored series with their range and row count (QuestDB groups by the
+    /// non-aggregated columns implicitly).
+    static func candleSeries(symbol: String) -> QuestDBQuery {
+        symbol.isEmpty
+            ? QuestDBQuery(sql: "SELECT symbol, timeframe, min(ts), max(ts), count() FROM market_candles", parameters: [])
+            : QuestDBQuery(sql: "SELECT symbol, timeframe, min(ts), max(ts), count() FROM market_candles WHERE symbol = $1", parameters: [.text(symbol)])
+    }
+
+    static func tickSeries(symbol: String) -> QuestDBQuery {
+        symbol.isEmpty
+            ? QuestDBQuery(sql: "SELECT symbol, min(ts), max(ts), count() FROM market_ticks", parameters: [])
+            : QuestDBQuery(sql: "SELECT symbol, min(ts), max(ts), count() FROM market_ticks WHERE symbol = $1", parameters: [.text(symbol)])
+    }
+
+    /// Stored times of a series in [first, last] (both inclusive), for the import's
+    /// conflict check; one row per stored row (ticks may repeat a time).
+    static func storedTimes(kind: MarketSeries.Kind, symbol: String, timeframe: String, from: Int64, last: Int64, limit: Int?) -> QuestDBQuery {
+        let tail = " ORDER BY ts" + (limit.map { " LIMIT \(max(1, $0))" } ?? "")
+        switch kind {
+        case .candles:
+            return QuestDBQuery(sql: "SELECT ts FROM market_candles WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts <= $4" + tail,
+                                parameters: [.text(symbol), .text(timeframe), time(from), time(last)])
+        case .ticks:
+            return QuestDBQuery(sql: "SELECT ts FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts <= $3" + tail,
+                                parameters: [.text(symbol), time(from), time(last)])
+        }
+    }
+
+    /// The WAL state of one table: applied (writerTxn) against committed (sequencerTxn).
+    static func walState(table: String) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name = $1", parameters: [.text(table)])
+    }
+}

@@ -1,0 +1,140 @@
+/// The SQLite schema, versioned with `PRAGMA user_version` and migrated on open.
+///
+/// Sessions and trades are one row each. The equity curve and market data are stored
+/// as column chunks (ColumnChunk): one row per up to 4096 points with the chunk's
+/// first and last time beside the blob, so range reads pick chunks by time and trim.
+enum SQLiteSchema {
+    static let version: Int64 = 1
+
+    /// Per-connection settings. Checkpoints are not run by the committing connection
+    /// (its commit would wait for them, fsyncs included) but by SQLiteCheckpointer on
+    /// a connection of its own (page_size only takes effect on a new, empty database:
+    /// larger pages mean fewer overflow pages per chunk blob).
+    static let connectionPragmas = """
+        PRAGMA page_size = 65536;
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = NORMAL;
+        PRAGMA foreign_keys = ON;
+        PRAGMA temp_store = FILE;
+        PRAGMA cache_size = -65536;
+        PRAGMA wal_autocheckpoint = 0;
+        """
+
+    static let migrations: [String] = [
+        // Version 1.
+        """
+        CREATE TABLE backtest_sessions (
+            id TEXT PRIMARY KEY NOT NULL,
+            state TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            timeframe TEXT NOT NULL,
+            range_start INTEGER NOT NULL,
+            range_end INTEGER NOT NULL,
+            strategy_name TEXT NOT NULL,
+            acceleration_factor REAL,
+            request BLOB NOT NULL,
+            client_request_id TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            progress_pct REAL,
+            sim_time INTEGER,
+            events_processed INTEGER NOT NULL,
+            final_pnl REAL,
+            total_trades INTEGER NOT NULL,
+            win_rate_pct REAL,
+            statistics TEXT,
+            created_at INTEGER NOT NULL,
+            started_at INTEGER,
+            completed_at INTEGER,
+            error_message TEXT NOT NULL,
+            stop_reason TEXT NOT NULL
+        );
+        CREATE INDEX backtest_sessions_created ON backtest_sessions (created_at DESC, id DESC);
+        CREATE INDEX backtest_sessions_state ON backtest_sessions (state);
+        CREATE INDEX backtest_sessions_client_request ON backtest_sessions (client_request_id, created_at)
+            WHERE client_request_id <> '';
+
+        -- Labels again, one row each, for exact filtering (SQLite's JSON functions stop
+        -- at a NUL character; bound comparisons on plain columns do not).
+        CREATE TABLE backtest_session_labels (
+            session_id TEXT NOT NULL REFERENCES backtest_sessions (id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (session_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX backtest_session_labels_pair ON backtest_session_labels (key, value);
+
+        CREATE TABLE backtest_trades (
+            session_id TEXT NOT NULL,
+            trade_number INTEGER NOT NULL,
+            side TEXT NOT NULL,
+            quantity REAL,
+            entry_time INTEGER NOT NULL,
+            exit_time INTEGER,
+            entry_price REAL,
+            exit_price REAL,
+            pnl REAL,
+            return_pct REAL,
+            commission REAL,
+            entry_rule TEXT NOT NULL,
+            exit_rule TEXT NOT NULL,
+            entry_index INTEGER NOT NULL,
+            exit_index INTEGER,
+            PRIMARY KEY (session_id, trade_number)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE backtest_equity_curve (
+            session_id TEXT NOT NULL,
+            chunk_no INTEGER NOT NULL,
+            first_time INTEGER NOT NULL,
+            last_time INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (session_id, chunk_no)
+        );
+
+        CREATE TABLE market_series (
+            id INTEGER PRIMARY KEY,
+            symbol TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            timeframe TEXT NOT NULL,
+            UNIQUE (symbol, kind, timeframe)
+        );
+        CREATE TABLE market_candles (
+            seq INTEGER PRIMARY KEY,
+            series_id INTEGER NOT NULL REFERENCES market_series (id),
+            first_time INTEGER NOT NULL,
+            last_time INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX market_candles_time ON market_candles (series_id, first_time, seq);
+        CREATE TABLE market_ticks (
+            seq INTEGER PRIMARY KEY,
+            series_id INTEGER NOT NULL REFERENCES market_series (id),
+            first_time INTEGER NOT NULL,
+            last_time INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX market_ticks_time ON market_ticks (series_id, first_time, seq);
+        """,
+    ]
+
+    /// Brings the database to `version`; refuses one made by a newer build.
+    static func migrate(_ db: SQLiteConnection) throws(StoreError) {
+        let statement = try db.prepare("PRAGMA user_version")
+        _ = try statement.step()
+        let current = statement.int64(0)
+        statement.reset()
+        guard current <= version else {
+            throw StoreError.failed("database \(db.path) has schema version \(current), newer than this build's \(version)")
+        }
+        if current == version { return }
+        try db.transaction { () throws(StoreError) in
+            for step in Int(current)..<Int(version) {
+                try db.execute(migrations[step])
+            }
+            try db.execute("PRAGMA user_version = \(version)")
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import BacktestService
+import BacktestStore
+import Dispatch
+import Foundation
+import HTTP2Transport
+import Logging
+
+/// The backtest server: flags, or environment variables for each, then serve until
+/// SIGTERM or SIGINT, and shut down gracefully.
+@main
+struct BacktestDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtestd",
+        abstract: "Serves backtest.v1.BacktestService over gRPC (HTTP/2).",
+        discussion: """
+        Every option can also come from an environment variable (shown in its help); a flag wins.
+        Stores: sqlite:PATH (the default, embedded, sqlite:backtest.db) or
+        questdb (with --questdb-http http://127.0.0.1:9000 and --questdb-pg postgresql://admin:quest@127.0.0.1:8812/qdb).
+
+        Examples:
+          backtestd                                   # 127.0.0.1:50051, ./backtest.db
+          backtestd --port 0 --port-file /tmp/port    # a free port, written to a file
+          backtestd --store sqlite:/var/lib/backtest/results.db --token s3cret
+          backtestd --store questdb --questdb-http http://127.0.0.1:9000 --questdb-pg postgresql://admin:quest@127.0.0.1:8812/qdb
+        """)
+
+    @Option(help: "Address to listen on (env BACKTESTD_HOST).")
+    var host: String = env("BACKTESTD_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Port; 0 picks a free one (env BACKTESTD_PORT).")
+    var port: Int = env("BACKTESTD_PORT").flatMap(Int.init) ?? 50051
+
+    @Option(help: "Write the bound port to this file once listening.")
+    var portFile: String?
+
+    @Option(help: "Where results and market data live: sqlite:PATH or questdb (env BACKTESTD_STORE).")
+    var store: String = env("BACKTESTD_STORE") ?? "sqlite:backtest.db"
+
+    @Option(help: "QuestDB's HTTP address, for ILP writes (env QUESTDB_HTTP).")
+    var questdbHttp: String?
+
+    @Option(help: "QuestDB's PostgreSQL wire address (env QUESTDB_PG).")
+    var questdbPg: String?
+
+    @Option(help: "TLS certificate chain (PEM); serves TLS with ALPN h2 (env BACKTESTD_TLS_CERT).")
+    var tlsCert: String?
+
+    @Option(help: "TLS private key (PEM) (env BACKTESTD_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(help: "Require `authorization: Bearer TOKEN` on every RPC but health (env BACKTESTD_TOKEN).")
+    var token: String?
+
+    @Option(help: "Sessions running at once; the rest wait (env BACKTESTD_MAX_RUNNING; default: the number of cores).")
+    var maxRunning: Int = env("BACKTESTD_MAX_RUNNING").flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Sessions waiting at most; beyond, StartBacktest is RESOURCE_EXHAUSTED (env BACKTESTD_MAX_QUEUED).")
+    var maxQueued: Int = env("BACKTESTD_MAX_QUEUED").flatMap(Int.init) ?? 64
+
+    @Option(help: "Seconds in-flight calls get to finish at shutdown (env BACKTESTD_SHUTDOWN_GRACE).")
+    var shutdownGrace: Double = env("BACKTESTD_SHUTDOWN_GRACE").flatMap(Double.init) ?? 10
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env BACKTESTD_LOG_LEVEL).")
+    var logLevel: String = env("BACKTESTD_LOG_LEVEL") ?? "info"
+
+    /// Options that may come from the environment: the flag wins.
+    var resolved: (questdbHttp: String?, questdbPg: String?, tlsCert: String?, tlsKey: String?, token: String?) {
+        (questdbHttp ?? env("QUESTDB_HTTP"), questdbPg ?? env("QUESTDB_PG"), tlsCert ?? env("BACKTESTD_TLS_CERT"),
+         tlsKey ?? env("BACKTESTD_TLS_KEY"), token ?? env("BACKTESTD_TOKEN"))
+    }
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard maxRunning >= 1 else { throw ValidationError("--max-running must be at least 1") }
+        guard maxQueued >= 0 else { throw ValidationError("--max-queued must not be negative") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
+        guard (resolved.tlsCert == nil) == (resolved.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard shutdownGrace >= 0, shutdownGrace.isFinite else { throw ValidationError("--shutdown-grace must be a non-negative number") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "backtestd")
+        signal(SIGPIPE, SIG_IGN)
+
+        let backend: any BacktestStore
+        do {
+            backend = try await openStore()
+        } catch {
+            logger.critical("cannot open the store", metadata: ["store": "\(store)", "error": "\(error)"])
+            throw ExitCode(2)
+        }
+        let options = resolved
+        var tls: TLSContext?
+        if let cert = options.tlsCert, let key = options.tlsKey {
+            tls = try TLSContext.server(certificateChainFile: cert, privateKeyFile: key)
+        }
+        let server = BacktestServer(
+            configuration: .init(host: host, port: port, tls: tls, token: options.token,
+                                 limits: .init(maxRunning: maxRunning, maxQueued: maxQueued),
+                                 shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000))),
+            store: backend, logger: logger)
+        let bound: Int
+        do {
+            bound = try await server.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            await backend.close()
+            throw ExitCode(1)
+        }
+        if let portFile {
+            try String(bound).write(toFile: portFile, atomically: true, encoding: .utf8)
+        }
+        print("backtestd listening on \(host):\(bound) (store \(store))")
+        fflush(nil)
+
+        let signal = await Self.firstSignal([SIGTERM, SIGINT])
+        logger.info("signal received", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
+        await server.shutdown(reason: "server shutting down")
+    }
+
+    private func openStore() async throws -> any BacktestStore {
+        if store.hasPrefix("sqlite:") {
+            let path = String(store.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw ValidationError("--store sqlite:PATH needs a path") }
+            return try SQLiteStore(path: path)
+        }
+        if store == "questdb" {
+            guard let http = resolved.questdbHttp, let pg = resolved.questdbPg else {
+                throw ValidationError("--store questdb needs --questdb-http and --questdb-pg (or QUESTDB_HTTP and QUESTDB_PG)")
+            }
+            _ = (http, pg)
+            throw ValidationError("--store questdb: the QuestDB store is not in this build yet")
+        }
+        throw ValidationError("--store must be sqlite:PATH or questdb, got \(store)")
+    }
+
+    /// Waits for the first of these signals (handled, not fatal).
+    static func firstSignal(_ signals: [Int32]) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let queue = DispatchQueue(label: "backtestd.signals")
+            let once = Once(continuation)
+            for s in signals {
+                Foundation.signal(s, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: s, queue: queue)
+                source.setEventHandler { once.resume(s) }
+                source.resume()
+                Sources.keep(source)
+            }
+        }
+    }
+}
+
+private func env(_ name: String) -> String? {
+    ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+}

@@ -1,1 +1,0 @@
-print("backtestd: not yet built (issue 6)")

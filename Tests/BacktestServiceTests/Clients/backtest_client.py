@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""A real gRPC client (grpcio, stubs from proto/ by grpcio-tools) for the service's
+end-to-end tests. Prints one JSON object on its last line.
+
+usage: backtest_client.py PORT call METHOD REQUEST_JSON     any RPC; streams collected
+       backtest_client.py PORT start_watch REQUEST_JSON [MIN_INTERVAL]  start, then watch
+       backtest_client.py PORT import FILE HEADER_JSON [CHUNK]  CSV import (client streaming)
+       backtest_client.py PORT watch_idle ID SECONDS         open a watch, read nothing
+       backtest_client.py PORT watchers ID N                 N watchers at once
+Environment: BACKTEST_TOKEN (sent as a bearer token), BACKTEST_TIMEOUT (seconds).
+"""
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+
+import grpc
+from google.protobuf import json_format
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+PROTO = os.path.join(ROOT, "proto")
+
+
+def stubs():
+    """grpcio-tools stubs for backtest.proto, made once per proto version."""
+    src = open(os.path.join(PROTO, "backtest/v1/backtest.proto"), "rb").read()
+    out = os.path.join(tempfile.gettempdir(), "backtest-pystubs-" + hashlib.sha256(src).hexdigest()[:16])
+    if not os.path.exists(os.path.join(out, "backtest/v1/backtest_pb2_grpc.py")):
+        from grpc_tools import protoc
+        tmp = tempfile.mkdtemp(prefix="stubs-")
+        args = ["protoc", "-I", PROTO, "-I", os.path.join(os.path.dirname(protoc.__file__), "_proto"),
+                f"--python_out={tmp}", f"--grpc_python_out={tmp}", "backtest/v1/backtest.proto"]
+        if protoc.main(args) != 0:
+            raise SystemExit("protoc failed")
+        try:
+            os.rename(tmp, out)
+        except OSError:
+            pass  # another process made it first
+    sys.path.insert(0, out)
+    from backtest.v1 import backtest_pb2, backtest_pb2_grpc
+    return backtest_pb2, backtest_pb2_grpc
+
+
+pb2, pb2_grpc = stubs()
+port = sys.argv[1]
+channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 64 << 20)])
+stub = pb2_grpc.BacktestServiceStub(channel)
+token = os.environ.get("BACKTEST_TOKEN")
+metadata = [("authorization", f"Bearer {token}")] if token else None
+timeout = float(os.environ.get("BACKTEST_TIMEOUT", "60"))
+
+STREAMS = {"WatchProgress", "GetTrades", "GetEquityCurve"}
+REQUEST_TYPES = {
+    "StartBacktest": "StartBacktestRequest", "StopBacktest": "StopBacktestRequest",
+    "ListActive": "ListActiveRequest", "WatchProgress": "WatchProgressRequest",
+    "GetSession": "GetSessionRequest", "ListSessions": "ListSessionsRequest",
+    "GetTrades": "GetTradesRequest", "GetEquityCurve": "GetEquityCurveRequest",
+    "ListMarketData": "ListMarketDataRequest",
+}
+
+
+def as_dict(m):
+    return json_format.MessageToDict(m, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+
+
+def emit(**kw):
+    print(json.dumps(kw))
+
+
+def error(e):
+    emit(code=e.code().name, details=e.details())
+
+
+try:
+    mode = sys.argv[2]
+    if mode == "call":
+        method, body = sys.argv[3], sys.argv[4]
+        request = json_format.Parse(body, getattr(pb2, REQUEST_TYPES[method])())
+        fn = getattr(stub, method)
+        t0 = time.monotonic()
+        if method in STREAMS:
+            responses, times = [], []
+            for r in fn(request, metadata=metadata, timeout=timeout):
+                responses.append(as_dict(r))
+                times.append(round(time.monotonic() - t0, 4))
+            emit(code="OK", responses=responses, times=times, elapsed=time.monotonic() - t0)
+        else:
+            r = fn(request, metadata=metadata, timeout=timeout)
+            emit(code="OK", response=as_dict(r), elapsed=time.monotonic() - t0)
+    elif mode == "start_watch":
+        # Start, then watch at once: a short paced run is seen from its beginning.
+        request = json_format.Parse(sys.argv[3], pb2.StartBacktestRequest())
+        interval = sys.argv[4] if len(sys.argv) > 4 else "0.25s"
+        started = stub.StartBacktest(request, metadata=metadata, timeout=timeout)
+        watch = pb2.WatchProgressRequest(session_id=started.session_id)
+        watch.min_interval.FromJsonString(interval)
+        t0 = time.monotonic()
+        responses, times = [], []
+        for e in stub.WatchProgress(watch, metadata=metadata, timeout=timeout):
+            responses.append(as_dict(e))
+            times.append(round(time.monotonic() - t0, 4))
+        emit(code="OK", session_id=started.session_id, responses=responses, times=times)
+    elif mode == "import":
+        path, header = sys.argv[3], json_format.Parse(sys.argv[4], pb2.ImportHeader())
+        chunk = int(sys.argv[5]) if len(sys.argv) > 5 else 65536
+        def requests():
+            yield pb2.ImportMarketDataRequest(header=header)
+            with open(path, "rb") as f:
+                while True:
+                    b = f.read(chunk)
+                    if not b:
+                        return
+                    yield pb2.ImportMarketDataRequest(csv_chunk=b)
+        r = stub.ImportMarketData(requests(), metadata=metadata, timeout=timeout)
+        emit(code="OK", response=as_dict(r))
+    elif mode == "watch_idle":
+        sid, seconds = sys.argv[3], float(sys.argv[4])
+        call = stub.WatchProgress(pb2.WatchProgressRequest(session_id=sid), metadata=metadata)
+        first = next(call)
+        time.sleep(seconds)
+        kinds = [pb2.ProgressEventKind.Name(first.kind)]
+        for e in call:
+            kinds.append(pb2.ProgressEventKind.Name(e.kind))
+        emit(code="OK", kinds=kinds)
+    elif mode == "watchers":
+        sid, n = sys.argv[3], int(sys.argv[4])
+        results = [None] * n
+        def watch(i):
+            try:
+                events = list(stub.WatchProgress(pb2.WatchProgressRequest(session_id=sid), metadata=metadata, timeout=timeout))
+                results[i] = {"code": "OK", "kinds": [pb2.ProgressEventKind.Name(e.kind) for e in events],
+                              "last_status": pb2.SessionStatus.Name(events[-1].status),
+                              "sequences": [e.sequence for e in events]}
+            except grpc.RpcError as e:
+                results[i] = {"code": e.code().name, "details": e.details()}
+        threads = [threading.Thread(target=watch, args=(i,)) for i in range(n)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        emit(code="OK", watchers=results)
+    else:
+        emit(code="USAGE", details=f"unknown mode {mode}")
+except grpc.RpcError as e:
+    error(e)

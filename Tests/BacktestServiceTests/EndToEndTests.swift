@@ -1,0 +1,215 @@
+import BacktestEngine
+import Foundation
+import Testing
+import TestSupport
+
+/// The real `backtestd` on 127.0.0.1 with its SQLite store, called through grpcio.
+@Suite struct EndToEndTests {
+    @Test func completedSessionMatchesTheEngineRunDirectly() async throws {
+        let (_, client) = try await SharedDaemon.shared.get()
+        let id = try await client.start(Fixtures.googRequest())
+        let watch = try await client.call("WatchProgress", ["session_id": id, "min_interval": "0.001s"])
+        #expect(watch.code == "OK", "\(watch)")
+        let events = watch.responses
+        #expect(events.first?["kind"] as? String == "PROGRESS_EVENT_KIND_SNAPSHOT")
+        #expect(events.last?["kind"] as? String == "PROGRESS_EVENT_KIND_TERMINAL")
+        #expect(events.last?["status"] as? String == "SESSION_STATUS_COMPLETED")
+        #expect(events.filter { $0["kind"] as? String == "PROGRESS_EVENT_KIND_TERMINAL" }.count == 1)
+        let pcts = events.map { $0["progress_pct"] as? Double ?? -1 }
+        #expect(zip(pcts, pcts.dropFirst()).allSatisfy { $0 <= $1 }, "progress went back: \(pcts)")
+        #expect(pcts.last == 100)
+        for e in events where e["progress_pct"] as? Double == 100 {
+            #expect(e["status"] as? String == "SESSION_STATUS_COMPLETED", "100% only when completed: \(e)")
+        }
+
+        // The same configuration run by the engine in this process.
+        let engine = try Engine(config: BacktestConfig(initialCapital: 10000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])))
+        try engine.process(candles: try GoogData.candles())
+        let expected = engine.finish()
+        let trades = engine.takeTrades()
+        let stats = events.last?["statistics"] as? [String: Any] ?? [:]
+        #expect(close(stats["equity_final"], expected.equityFinal), "\(stats)")
+        #expect(close(stats["return_pct"], expected.returnPct))
+        #expect(close(stats["sharpe_ratio"], expected.sharpeRatio))
+        #expect(close(stats["max_drawdown_pct"], expected.maxDrawdownPct))
+        #expect(close(stats["win_rate_pct"], expected.winRatePct))
+        #expect(Int(stats["total_trades"] as? String ?? "") == expected.totalTrades)
+
+        let session = try await client.session(id)
+        #expect(session["status"] as? String == "SESSION_STATUS_COMPLETED")
+        #expect(session["progress_pct"] as? Double == 100)
+        #expect(close(session["final_pnl"], expected.finalPnl))
+        #expect(close((session["statistics"] as? [String: Any])?["equity_final"], expected.equityFinal))
+        #expect(Int(session["events_processed"] as? String ?? "") == 2148)
+
+        let stored = try await client.call("GetTrades", ["session_id": id, "chunk_size": 7])
+        let storedTrades = stored.responses.flatMap { $0["trades"] as? [[String: Any]] ?? [] }
+        #expect(storedTrades.count == trades.count)
+        for (s, t) in zip(storedTrades, trades) {
+            #expect(close(s["entry_price"], t.entryPrice) && close(s["exit_price"], t.exitPrice) && close(s["pnl"], t.pnl))
+            #expect(s["entry_rule"] as? String == t.entryRule)
+        }
+        let curve = try await client.call("GetEquityCurve", ["session_id": id])
+        let points = curve.responses.flatMap { $0["points"] as? [[String: Any]] ?? [] }
+        #expect(points.count == 2148)
+        #expect(close(points.last?["equity"], expected.equityFinal))
+        let window = try await client.call("GetEquityCurve", ["session_id": id, "start_time": "2010-01-01T00:00:00Z", "end_time": "2010-02-01T00:00:00Z"])
+        let january = window.responses.flatMap { $0["points"] as? [[String: Any]] ?? [] }
+        #expect(january.count == 19, "trading days in January 2010")
+    }
+
+    @Test func stopMidRunKeepsTheReasonAndIsIdempotent() async throws {
+        let (_, client) = try await SharedDaemon.shared.get()
+        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 30))
+        _ = try await client.waitFor(id, ["SESSION_STATUS_RUNNING"])
+        try await Task.sleep(for: .milliseconds(500))
+        let stop = try await client.call("StopBacktest", ["session_id": id, "reason": "enough; said \"the trader\""])
+        #expect(stop.code == "OK", "\(stop)")
+        #expect(stop.response["status"] as? String == "SESSION_STATUS_STOPPED")
+        #expect(stop.response["already_ended"] as? Bool == false)
+        let session = try await client.session(id)
+        #expect(session["status"] as? String == "SESSION_STATUS_STOPPED")
+        #expect(session["stop_reason"] as? String == "enough; said \"the trader\"")
+        let pct = session["progress_pct"] as? Double ?? -1
+        #expect(pct > 0 && pct < 100)
+        let again = try await client.call("StopBacktest", ["session_id": id])
+        #expect(again.response["status"] as? String == "SESSION_STATUS_STOPPED")
+        #expect(again.response["already_ended"] as? Bool == true)
+        let watch = try await client.call("WatchProgress", ["session_id": id])
+        #expect(watch.responses.map { $0["kind"] as? String ?? "" } == ["PROGRESS_EVENT_KIND_SNAPSHOT", "PROGRESS_EVENT_KIND_TERMINAL"])
+        #expect(watch.responses.last?["stop_reason"] as? String == "enough; said \"the trader\"")
+        // What ran before the stop is kept.
+        let curve = try await client.call("GetEquityCurve", ["session_id": id])
+        #expect(!curve.responses.isEmpty)
+    }
+
+    @Test func manyWatchersOfOneSessionEachGetTheWholeStory() async throws {
+        let (_, client) = try await SharedDaemon.shared.get()
+        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 5))
+        let r = try await client.run(["watchers", id, "8"])
+        let watchers = r["watchers"] as? [[String: Any]] ?? []
+        #expect(watchers.count == 8)
+        for w in watchers {
+            let kinds = w["kinds"] as? [String] ?? []
+            #expect(w["code"] as? String == "OK", "\(w)")
+            #expect(kinds.first == "PROGRESS_EVENT_KIND_SNAPSHOT")
+            #expect(kinds.last == "PROGRESS_EVENT_KIND_TERMINAL")
+            #expect(kinds.count >= 3, "updates while it ran: \(kinds)")
+            #expect(w["last_status"] as? String == "SESSION_STATUS_COMPLETED")
+            let seq = (w["sequences"] as? [Any] ?? []).compactMap { ($0 as? Int) ?? Int("\($0)") }
+            #expect(zip(seq, seq.dropFirst()).allSatisfy { $0 < $1 }, "\(seq)")
+        }
+    }
+
+    @Test func aWatcherThatNeverReadsDoesNotSlowTheRun() async throws {
+        let (daemon, client) = try await SharedDaemon.shared.get()
+        let rssBefore = Self.rss(daemon.process.processIdentifier)
+        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 2))
+        async let idle = client.run(["watch_idle", id, "4"])
+        let started = ContinuousClock.now
+        _ = try await client.waitFor(id, ["SESSION_STATUS_COMPLETED"], timeout: .seconds(20))
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(3.5), "the run took \(took) with an idle watcher")
+        let kinds = try await idle["kinds"] as? [String] ?? []
+        #expect(kinds.first == "PROGRESS_EVENT_KIND_SNAPSHOT")
+        #expect(kinds.last == "PROGRESS_EVENT_KIND_TERMINAL")
+        #expect(kinds.count <= 12, "a slow reader gets the latest, not a backlog: \(kinds.count) events")
+        let growth = Self.rss(daemon.process.processIdentifier) - rssBefore
+        #expect(growth < 64 << 20, "RSS grew by \(growth) bytes")
+    }
+
+    @Test func tenSessionsAtOnceAllCompleteWithTheSameResult() async throws {
+        let (_, client) = try await SharedDaemon.shared.get()
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<10 { group.addTask { try await client.start(Fixtures.googRequest()) } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(Set(ids).count == 10)
+        var finals: Set<String> = []
+        for id in ids {
+            let s = try await client.waitFor(id, ["SESSION_STATUS_COMPLETED", "SESSION_STATUS_FAILED"])
+            #expect(s["status"] as? String == "SESSION_STATUS_COMPLETED", "\(s)")
+            finals.insert("\(s["final_pnl"] ?? "")/\(s["total_trades"] ?? "")")
+        }
+        #expect(finals.count == 1, "deterministic: \(finals)")
+    }
+
+    @Test(arguments: ["GetSession", "StopBacktest", "WatchProgress", "GetTrades", "GetEquityCurve"])
+    func unknownSessionIdsAreNotFound(method: String) async throws {
+        let (_, client) = try await SharedDaemon.shared.get()
+        let r = try await client.call(method, ["session_id": "no-such-session"])
+        #expect(r.code == "NOT_FOUND", "\(r)")
+        #expect(r.details.contains("session_id"))
+    }
+
+    @Test func clientRequestIdMakesRetriesIdempotent() async throws {
+        let (_, client) = try await SharedDaemon.shared.get()
+        let key = "retry-\(UUID().uuidString)"
+        let first = try await client.call("StartBacktest", Fixtures.googRequest(extra: ["client_request_id": key]))
+        let second = try await client.call("StartBacktest", Fixtures.googRequest(extra: ["client_request_id": key]))
+        #expect(first.code == "OK" && second.code == "OK")
+        #expect(first.response["session_id"] as? String == second.response["session_id"] as? String)
+        #expect(second.response["deduplicated"] as? Bool == true)
+        let other = try await client.call("StartBacktest", Fixtures.googRequest(extra: ["client_request_id": key, "initial_capital": 5000]))
+        #expect(other.code == "ALREADY_EXISTS", "\(other)")
+        #expect(other.details.contains("client_request_id"))
+    }
+
+    @Test func listSessionsFiltersByLabelAndPages() async throws {
+        let (_, client) = try await SharedDaemon.shared.get()
+        let tag = UUID().uuidString
+        var ids: [String] = []
+        for i in 0..<5 {
+            ids.append(try await client.start(Fixtures.googRequest(extra: ["labels": ["batch": tag, "n": "\(i)"]])))
+        }
+        for id in ids { _ = try await client.waitFor(id, ["SESSION_STATUS_COMPLETED"]) }
+        var seen: [String] = []
+        var token = ""
+        repeat {
+            let page = try await client.call("ListSessions", ["labels": ["batch": tag], "page_size": 2, "page_token": token])
+            #expect(page.code == "OK", "\(page)")
+            let sessions = page.response["sessions"] as? [[String: Any]] ?? []
+            #expect(sessions.count <= 2)
+            seen += sessions.compactMap { $0["session_id"] as? String }
+            token = page.response["next_page_token"] as? String ?? ""
+        } while !token.isEmpty && seen.count < 10
+        #expect(seen == ids.reversed(), "newest first")
+        let completed = try await client.call("ListSessions", ["labels": ["batch": tag, "n": "3"], "statuses": ["SESSION_STATUS_COMPLETED"]])
+        #expect((completed.response["sessions"] as? [[String: Any]])?.count == 1)
+        let bad = try await client.call("ListSessions", ["page_token": "garbage!"])
+        #expect(bad.code == "INVALID_ARGUMENT" && bad.details.contains("page_token"), "\(bad)")
+    }
+
+    @Test func listActiveAndMarketData() async throws {
+        let (_, client) = try await SharedDaemon.shared.get()
+        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 20, extra: ["labels": ["who": "list-active"]]))
+        _ = try await client.waitFor(id, ["SESSION_STATUS_RUNNING"])
+        let active = try await client.call("ListActive", ["symbol": "GOOG"])
+        let mine = (active.response["sessions"] as? [[String: Any]] ?? []).first { $0["session_id"] as? String == id }
+        #expect(mine?["status"] as? String == "SESSION_STATUS_RUNNING")
+        #expect(mine?["strategy_name"] as? String == "sma_cross")
+        #expect((mine?["progress"] as? [String: Any])?["status"] as? String == "SESSION_STATUS_RUNNING")
+        let none = try await client.call("ListActive", ["symbol": "NOPE"])
+        #expect((none.response["sessions"] as? [Any] ?? []).isEmpty)
+        _ = try await client.call("StopBacktest", ["session_id": id])
+        let data = try await client.call("ListMarketData", ["symbol": "GOOG"])
+        let series = data.response["series"] as? [[String: Any]] ?? []
+        #expect(series.count == 1)
+        #expect(series.first?["rows"] as? String == "2148")
+        #expect(series.first?["first_time"] as? String == "2004-08-19T00:00:00Z")
+    }
+
+    static func close(_ json: Any?, _ value: Double) -> Bool {
+        if value.isNaN { return (json as? String) == "NaN" || json == nil }
+        guard let x = (json as? Double) ?? (json as? Int).map(Double.init) else { return value == 0 && json == nil }
+        return x == value || abs(x - value) <= 1e-9 * max(abs(x), abs(value))
+    }
+
+    func close(_ json: Any?, _ value: Double) -> Bool { Self.close(json, value) }
+
+    static func rss(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+}

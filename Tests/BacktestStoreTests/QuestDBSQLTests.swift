@@ -1,0 +1,119 @@
+import BacktestEngine
+import Testing
+@testable import BacktestStore
+
+/// The QuestDB SQL as pure text + parameters: what each query says, what it binds,
+/// and that no caller-supplied text ever reaches the SQL.
+@Suite struct QuestDBSQLTests {
+    @Test func everyTableIsWALWithDedupOnItsDesignatedTimestamp() {
+        let expected: [String: String] = [
+            "backtest_sessions": "DEDUP UPSERT KEYS(ts, session_id)",
+            "backtest_trades": "DEDUP UPSERT KEYS(ts, session_id, trade_number)",
+            "backtest_equity_curve": "DEDUP UPSERT KEYS(ts, session_id)",
+            "market_candles": "DEDUP UPSERT KEYS(ts, symbol, timeframe)",
+            "market_ticks": "DEDUP UPSERT KEYS(ts, symbol, seq)",
+        ]
+        #expect(QuestDBSchema.ddl.count == expected.count)
+        for ddl in QuestDBSchema.ddl {
+            let table = ddl.split(separator: " ")[5].split(separator: "(")[0]
+            #expect(ddl.hasPrefix("CREATE TABLE IF NOT EXISTS \(table) ("))
+            #expect(ddl.contains(") TIMESTAMP(ts) PARTITION BY "))
+            #expect(ddl.contains(" WAL "))
+            #expect(ddl.hasSuffix(expected[String(table)] ?? "missing \(table)"), "\(ddl)")
+        }
+        #expect(QuestDBSchema.ddl.last!.contains("PARTITION BY DAY"))
+    }
+
+    @Test func listSessionsWithEveryFilterAndAToken() {
+        var q = SessionQuery()
+        q.states = [.running, .completed]
+        q.symbol = "GOOG"
+        q.createdAfter = 1_000_000
+        q.createdBefore = 2_000_000
+        q.labels = ["team": "a"]
+        let query = QuestDBSQL.listSessions(q, after: (createdAt: 1_500_000, id: "s-9"), limit: 101)
+        #expect(query.sql == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND symbol = $3 AND ts >= $4 AND ts < $5 AND (ts < $6 OR (ts = $7 AND session_id < $8)) ORDER BY ts DESC, session_id DESC LIMIT 101")
+        #expect(query.parameters == [.text("completed"), .text("running"), .text("GOOG"), .timestampMicros(1_000_000),
+                                     .timestampMicros(2_000_000), .timestampMicros(1_500_000), .timestampMicros(1_500_000), .text("s-9")])
+        let bare = QuestDBSQL.listSessions(SessionQuery(), after: nil, limit: 0)
+        #expect(bare.sql == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions ORDER BY ts DESC, session_id DESC LIMIT 1")
+        #expect(bare.parameters.isEmpty)
+    }
+
+    @Test func sessionsInStatesPagesOldestFirst() {
+        let q = QuestDBSQL.sessionsInStates([.started, .running], after: (createdAt: 7, id: "x"), limit: 1000)
+        #expect(q.sql == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND (ts > $3 OR (ts = $4 AND session_id > $5)) ORDER BY ts, session_id LIMIT 1000")
+        #expect(q.parameters == [.text("running"), .text("started"), .timestampMicros(7), .timestampMicros(7), .text("x")])
+    }
+
+    @Test func keysetReadsOfResultsAndMarketData() {
+        #expect(QuestDBSQL.trades(sessionId: "s", afterNumber: 12, limit: 50)
+                == QuestDBQuery(sql: "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND trade_number > $2 ORDER BY trade_number LIMIT 50",
+                                parameters: [.text("s"), .int(12)]))
+        #expect(QuestDBSQL.equity(sessionId: "s", from: 5, end: 9, limit: 3).sql
+                == "SELECT ts, equity, cash, position_size, drawdown_pct FROM backtest_equity_curve WHERE session_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts LIMIT 3")
+        #expect(QuestDBSQL.candles(symbol: "A", timeframe: "1m", from: 1, end: 2, limit: 4).parameters
+                == [.text("A"), .text("1m"), .timestampMicros(1), .timestampMicros(2)])
+        #expect(QuestDBSQL.ticks(symbol: "A", from: 1, end: 2, limit: nil).sql
+                == "SELECT ts, seq, price, size FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 ORDER BY ts")
+        #expect(QuestDBSQL.walState(table: "market_ticks")
+                == QuestDBQuery(sql: "SELECT suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name = $1", parameters: [.text("market_ticks")]))
+    }
+
+    @Test func sampleByOnlyForIntervalsThatDivideADay() throws {
+        let minute = try #require(QuestDBSQL.candlesFromTicks(symbol: "A", interval: try Timeframe(parsing: "1m"), from: 0, end: 60, limit: 10))
+        #expect(minute.sql == "SELECT ts, first(price) AS open, max(price) AS high, min(price) AS low, last(price) AS close, sum(size) AS volume FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 SAMPLE BY 60s ALIGN TO CALENDAR LIMIT 10")
+        for ok in ["1s", "15m", "4h", "1d", "90s"] {
+            #expect(QuestDBSQL.candlesFromTicks(symbol: "A", interval: try Timeframe(parsing: ok), from: 0, end: 1, limit: 1) != nil, "\(ok)")
+        }
+        for notDividing in ["7m", "7h", "2d", "7d"] {
+            #expect(QuestDBSQL.candlesFromTicks(symbol: "A", interval: try Timeframe(parsing: notDividing), from: 0, end: 1, limit: 1) == nil, "\(notDividing)")
+        }
+        #expect(QuestDBSQL.candlesFromTicks(symbol: "A", interval: .tick, from: 0, end: 1, limit: 1) == nil)
+    }
+
+    /// Hostile text only ever travels as a bound parameter.
+    @Test func callerTextIsNeverSQL() {
+        for text in SQLiteInjectionTests.nasty where !text.isEmpty {
+            var q = SessionQuery()
+            q.symbol = text
+            q.labels = [text: text]
+            let queries = [
+                QuestDBSQL.sessionById(text), QuestDBSQL.sessionByClientRequestId(text),
+                QuestDBSQL.listSessions(q, after: (createdAt: 1, id: text), limit: 5),
+                QuestDBSQL.trades(sessionId: text, afterNumber: 0, limit: 1),
+                QuestDBSQL.equity(sessionId: text, from: 0, end: 1, limit: 1),
+                QuestDBSQL.candles(symbol: text, timeframe: text, from: 0, end: 1, limit: 1),
+                QuestDBSQL.ticks(symbol: text, from: 0, end: 1, limit: 1),
+                QuestDBSQL.candleSeries(symbol: text), QuestDBSQL.tickSeries(symbol: text),
+                QuestDBSQL.storedTimes(kind: .candles, symbol: text, timeframe: text, from: 0, last: 1, limit: nil),
+                QuestDBSQL.storedTimes(kind: .ticks, symbol: text, timeframe: "", from: 0, last: 1, limit: 9),
+                QuestDBSQL.candlesExist(symbol: text, timeframe: "1m"), QuestDBSQL.ticksExist(symbol: text),
+            ]
+            for query in queries {
+                #expect(!query.sql.contains(text), "\(query.sql)")
+                #expect(!query.sql.contains("'"), "\(query.sql)")
+                #expect(query.parameters.contains(.text(text)), "\(query.sql)")
+                // $1...$n, each bound exactly once.
+                let marks = (1...query.parameters.count).map { "$\($0)" }
+                #expect(marks.allSatisfy { query.sql.contains($0) })
+                #expect(!query.sql.contains("$\(query.parameters.count + 1)"))
+            }
+        }
+    }
+
+    @Test func timeBoundsAreClampedToQuestDBsSpan() {
+        #expect(QuestDBSQL.latestTime == TimeText.days(year: 10_000, month: 1, day: 1) * 86_400_000_000 - 1)
+        #expect(QuestDBSQL.equity(sessionId: "s", from: .min, end: .max, limit: 1).parameters
+                == [.text("s"), .timestampMicros(0), .timestampMicros(QuestDBSQL.latestTime)])
+        #expect(PGConnection.timestampText(QuestDBSQL.latestTime) == "9999-12-31T23:59:59.999999Z")
+        #expect(QuestDBSQL.time(1_700_000_000_000_001) == .timestampMicros(1_700_000_000_000_001))
+    }
+
+    @Test func pgURLGetsSSLDisabled() {
+        #expect(QuestDBStore.withSSLDisabled("postgresql://admin:quest@h:8812/qdb") == "postgresql://admin:quest@h:8812/qdb?sslmode=disable")
+        #expect(QuestDBStore.withSSLDisabled("postgresql://h/qdb?connect_timeout=3") == "postgresql://h/qdb?connect_timeout=3&sslmode=disable")
+        #expect(QuestDBStore.withSSLDisabled("postgresql://h/qdb?sslmode=require") == "postgresql://h/qdb?sslmode=require")
+        #expect(QuestDBStore.withSSLDisabled("host=h port=8812") == "host=h port=8812 sslmode=disable")
+    }
+}
