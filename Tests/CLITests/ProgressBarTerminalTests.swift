@@ -26,7 +26,7 @@ import Testing
 
         // Mid-run: the bar with its fields, below the "session ... started" line.
         let running = try await tmux.waitFor { screen in
-            screen.contains("▕") && screen.contains("equity ") && !screen.contains("100.0%") && !screen.contains("EXIT=")
+            screen.contains("▕") && screen.contains("%  2024-01-01 ") && !screen.contains("100.0%") && !screen.contains("EXIT=")
         }
         let barLine = try #require(running.split(separator: "\n").first { $0.contains("▕") }.map(String.init), "\(running)")
         #expect(barLine.contains("2024-01-01 "), "\(barLine)")

@@ -51,26 +51,30 @@ enum CLIProcess {
     }
 
     static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {
-        // stderr goes to a file: reading two pipes from one thread can deadlock when
-        // the unread one fills.
-        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("cli-stderr-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: errURL) }
+        // Both streams go to files, not pipes: reading two pipes from one thread can
+        // deadlock, and a daemon the command leaves behind (tmux's server) would hold a
+        // pipe open forever.
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        let outURL = base.appendingPathExtension("out"), errURL = base.appendingPathExtension("err")
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
         let process = Process()
         var env = ProcessInfo.processInfo.environment
         env["BACKTEST_SERVER"] = nil
         env["BACKTEST_TOKEN"] = nil
         env["COLUMNS"] = "120"
         env.merge(environment) { $1 }
+        env["OUTFILE"] = outURL.path
+        env["ERRFILE"] = errURL.path
         process.environment = env
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.currentDirectoryURL = Subprocess.packageRoot
-        process.arguments = ["-c", "exec \"$0\" \"$@\" 2>\"$ERRFILE\" </dev/null", executable] + arguments
-        process.environment?["ERRFILE"] = errURL.path
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        process.arguments = ["-c", "exec \"$0\" \"$@\" >\"$OUTFILE\" 2>\"$ERRFILE\" </dev/null", executable] + arguments
         try process.run()
-        let out = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let out = (try? Data(contentsOf: outURL)) ?? Data()
         let err = (try? Data(contentsOf: errURL)) ?? Data()
         return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
                       stderr: String(decoding: err, as: UTF8.self))
