@@ -9,6 +9,8 @@ enum Format {
     /// `12,345.68`: fixed decimals with thousands separators.
     static func number(_ x: Double, decimals: Int = 2, grouping: Bool = true) -> String {
         guard x.isFinite else { return x.isNaN ? undefined : (x > 0 ? "inf" : "-inf") }
+        // A runaway compounding can reach 1e300: digits by the hundred help nobody.
+        if abs(x) >= 1e15 { return String(format: "%.6g", x) }
         let text = String(format: "%.\(decimals)f", x)
         guard grouping else { return text }
         var sign = ""
