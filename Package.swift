@@ -183,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport"],
+            dependencies: ["backtest", "TestSupport"],
             exclude: ["Clients"]
         ),
         .testTarget(

@@ -1,15 +1,37 @@
 import ArgumentParser
 
 /// `backtest`: the command-line client of the backtest service.
-///
-/// Today it builds and encodes requests offline (`encode-request`); the RPC
-/// subcommands (start, watch, stop, list, sessions, show, trades, equity, import,
-/// data, health) arrive with the server.
 @main
-struct BacktestCLI: ParsableCommand {
+struct BacktestCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backtest",
         abstract: "Run and inspect backtests on the backtest service.",
-        subcommands: [EncodeRequest.self]
+        discussion: """
+            Every command talking to the server takes --server HOST:PORT (env
+            BACKTEST_SERVER, default 127.0.0.1:50051), --tls/--ca FILE, --token (env
+            BACKTEST_TOKEN), --timeout SECONDS and --json.
+
+            For scripts: --json prints one JSON object (or one per line for watch,
+            trades, equity), snake_case fields as in the proto, times ISO 8601 UTC,
+            durations in seconds, NaN as null. Errors go to stderr with the server's
+            message (with --json as {"error": {"code", "grpc_code", "message"}}).
+            Progress bars and colours appear only on a terminal (never with NO_COLOR).
+
+            Exit codes:
+            \(ExitCodes.table)
+
+            Examples:
+              backtest health
+              backtest import GOOG.csv --symbol GOOG --timeframe 1d
+              backtest start --symbol GOOG --timeframe 1d --from 2004-08-19 \\
+                  --to 2013-03-02 --strategy sma_cross --param n1=10 --watch
+              backtest sessions --status completed
+              backtest show ID
+              backtest trades ID --csv > trades.csv
+            """,
+        subcommands: [
+            Start.self, Watch.self, Stop.self, ListActive.self, Sessions.self, Show.self, Trades.self, Equity.self,
+            Import.self, MarketData.self, Health.self, EncodeRequest.self,
+        ]
     )
 }

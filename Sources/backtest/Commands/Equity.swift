@@ -1,0 +1,68 @@
+import ArgumentParser
+import BacktestProto
+
+/// `backtest equity ID`: GetEquityCurve as a table, CSV or JSON lines.
+struct Equity: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a session's equity curve: a table, --csv, or --json (one point per line).",
+        discussion: """
+            Examples:
+              backtest equity 3f2a9c --from 2010-01-01 --to 2011-01-01
+              backtest equity 3f2a9c --csv > equity.csv
+              backtest equity 3f2a9c --json | jq -s 'map(.drawdown_pct) | min'
+            """
+    )
+
+    @Argument(help: "The session id.") var id: String
+    @Option(help: ArgumentHelp("Only points at or after this time (UTC).", valueName: "date")) var from: String?
+    @Option(help: ArgumentHelp("Only points before this time (UTC).", valueName: "date")) var to: String?
+    @Flag(help: "CSV with a header row.") var csv = false
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        if csv && global.json { throw ValidationError("--csv and --json exclude each other") }
+    }
+
+    func run() async throws {
+        try await global.run { client, out in
+            let request = GetEquityCurveRequest(
+                sessionID: id,
+                startTime: try from.map { try OptionParsing.timestamp($0, option: "--from") },
+                endTime: try to.map { try OptionParsing.timestamp($0, option: "--to") })
+            // The CSV header waits for the server's first answer: a failed call prints nothing.
+            var headerWritten = false
+            func header() {
+                if csv && !headerWritten { Console.line(CSV.row(CSV.equityHeader)) }
+                headerWritten = true
+            }
+            var all: [EquityPoint] = []
+            try await client.equityCurve(request) { chunk in
+                if out.json {
+                    for p in chunk { out.emit(p.json) }
+                } else if csv {
+                    header()
+                    Console.out(chunk.map { CSV.row(CSV.equity($0)) + "\n" }.joined())
+                } else {
+                    all += chunk
+                }
+            }
+            header()
+            guard !out.json && !csv else { return ExitCodes.ok }
+            guard !all.isEmpty else {
+                Console.line("no equity points")
+                return ExitCodes.ok
+            }
+            var table = Table([.init("TIME"), .init("EQUITY", .right), .init("CASH", .right), .init("POSITION", .right), .init("DRAWDOWN", .right)])
+            for p in all {
+                table.append([
+                    .init(p.time.map(UTCTime.compact) ?? Format.undefined), .init(Format.number(p.equity)),
+                    .init(Format.number(p.cash)), .init(JSON.number(p.positionSize)),
+                    .init(Format.percent(p.drawdownPct), p.drawdownPct < 0 ? .red : nil),
+                ])
+            }
+            Console.line(table.render(style: out.style))
+            Console.line("\(all.count) points  " + Sparkline.line(all.map(\.equity), width: max(out.terminal.width - 20, 10)))
+            return ExitCodes.ok
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import BacktestProto
+
+/// `backtest trades ID`: GetTrades as a table, CSV or JSON lines.
+struct Trades: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a session's trades: a table, --csv, or --json (one trade per line).",
+        discussion: """
+            CSV and JSON carry every field at full precision (times ISO 8601 UTC) and are
+            written as the chunks arrive; the table waits for all of them to align.
+
+            Examples:
+              backtest trades 3f2a9c
+              backtest trades 3f2a9c --csv > trades.csv
+              backtest trades 3f2a9c --json | jq -s 'map(.pnl) | add'
+            """
+    )
+
+    @Argument(help: "The session id.") var id: String
+    @Flag(help: "CSV with a header row.") var csv = false
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        if csv && global.json { throw ValidationError("--csv and --json exclude each other") }
+    }
+
+    func run() async throws {
+        try await global.run { client, out in
+            // The CSV header waits for the server's first answer: a failed call prints nothing.
+            var headerWritten = false
+            func header() {
+                if csv && !headerWritten { Console.line(CSV.row(CSV.tradeHeader)) }
+                headerWritten = true
+            }
+            var all: [Trade] = []
+            try await client.trades(id) { chunk in
+                if out.json {
+                    for t in chunk { out.emit(t.json) }
+                } else if csv {
+                    header()
+                    Console.out(chunk.map { CSV.row(CSV.trade($0)) + "\n" }.joined())
+                } else {
+                    all += chunk
+                }
+            }
+            header()
+            guard !out.json && !csv else { return ExitCodes.ok }
+            guard !all.isEmpty else {
+                Console.line("no trades")
+                return ExitCodes.ok
+            }
+            Console.line(Self.table(all).render(style: out.style))
+            let pnl = all.reduce(0) { $0 + $1.pnl }
+            Console.line("\(all.count) trades, P&L \(out.style.signed(Format.signed(pnl), pnl))")
+            return ExitCodes.ok
+        }
+    }
+
+    static func table(_ trades: [Trade]) -> Table {
+        var table = Table([
+            .init("#", .right), .init("SIDE"), .init("QTY", .right), .init("ENTRY TIME"), .init("ENTRY", .right),
+            .init("EXIT TIME"), .init("EXIT", .right), .init("P&L", .right), .init("RETURN", .right),
+            .init("COMM", .right), .init("RULES"),
+        ])
+        for t in trades {
+            let qty = t.quantity == t.quantity.rounded() ? Format.number(t.quantity, decimals: 0) : Format.number(t.quantity, decimals: 6)
+            table.append([
+                .init(String(t.tradeNumber)), .init(t.side.name), .init(qty),
+                .init(t.entryTime.map(UTCTime.compact) ?? Format.undefined), .init(Format.number(t.entryPrice)),
+                .init(t.exitTime.map(UTCTime.compact) ?? "open"), .init(t.exitTime == nil ? Format.undefined : Format.number(t.exitPrice)),
+                .init(Format.signed(t.pnl), t.pnl > 0 ? .green : t.pnl < 0 ? .red : nil),
+                .init(Format.percent(t.returnPct)), .init(Format.number(t.commission)),
+                .init(t.entryRule + (t.exitRule.isEmpty ? "" : " → " + t.exitRule)),
+            ])
+        }
+        return table
+    }
+}
