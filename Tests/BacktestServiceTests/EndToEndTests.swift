@@ -86,8 +86,8 @@ import TestSupport
 
     @Test func manyWatchersOfOneSessionEachGetTheWholeStory() async throws {
         let (_, client) = try await SharedDaemon.shared.get()
-        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 5))
-        let r = try await client.run(["watchers", id, "8"])
+        let request = String(decoding: try JSONSerialization.data(withJSONObject: Fixtures.slowGoogRequest(seconds: 3)), as: UTF8.self)
+        let r = try await client.run(["watchers", request, "8"])
         let watchers = r["watchers"] as? [[String: Any]] ?? []
         #expect(watchers.count == 8)
         for w in watchers {
@@ -105,13 +105,15 @@ import TestSupport
     @Test func aWatcherThatNeverReadsDoesNotSlowTheRun() async throws {
         let (daemon, client) = try await SharedDaemon.shared.get()
         let rssBefore = Self.rss(daemon.process.processIdentifier)
-        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 2))
-        async let idle = client.run(["watch_idle", id, "4"])
+        let request = String(decoding: try JSONSerialization.data(withJSONObject: Fixtures.slowGoogRequest(seconds: 2)), as: UTF8.self)
+        // The client starts the session and opens its watch at once, then reads nothing for 4 s.
+        let idle = try await client.run(["watch_idle", request, "4"])
+        let id = idle["session_id"] as? String ?? ""
         let done = try await client.waitFor(id, ["SESSION_STATUS_COMPLETED"], timeout: .seconds(20))
         // The server's own times: a paced 2 s run is not slowed by the reader.
         let took = try Self.seconds(done["completed_at"]) - Self.seconds(done["started_at"])
         #expect(took < 2.5, "the run took \(took) s with an idle watcher")
-        let kinds = try await idle["kinds"] as? [String] ?? []
+        let kinds = idle["kinds"] as? [String] ?? []
         #expect(kinds.first == "PROGRESS_EVENT_KIND_SNAPSHOT")
         #expect(kinds.last == "PROGRESS_EVENT_KIND_TERMINAL")
         #expect(kinds.count <= 12, "a slow reader gets the latest, not a backlog: \(kinds.count) events")

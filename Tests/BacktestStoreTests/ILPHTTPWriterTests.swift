@@ -17,7 +17,8 @@ import TestSupport
             try await Subprocess.run(Subprocess.python, ["Tests/BacktestStoreTests/Clients/ilp_http_server.py", mode, portFile, resultFile])
         }
         var port: Int?
-        for _ in 0..<300 {
+        // Up to 30 s: the interpreter may wait for a subprocess slot on a busy machine.
+        for _ in 0..<1500 {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let p = Int(text) { port = p; break }
             try await Task.sleep(nanoseconds: 20_000_000)
         }

@@ -5,8 +5,8 @@ end-to-end tests. Prints one JSON object on its last line.
 usage: backtest_client.py PORT call METHOD REQUEST_JSON     any RPC; streams collected
        backtest_client.py PORT start_watch REQUEST_JSON [MIN_INTERVAL]  start, then watch
        backtest_client.py PORT import FILE HEADER_JSON [CHUNK]  CSV import (client streaming)
-       backtest_client.py PORT watch_idle ID SECONDS         open a watch, read nothing
-       backtest_client.py PORT watchers ID N                 N watchers at once
+       backtest_client.py PORT watch_idle ID|REQUEST_JSON SECONDS   open a watch, read nothing
+       backtest_client.py PORT watchers ID|REQUEST_JSON N           N watchers at once
 Environment: BACKTEST_TOKEN (sent as a bearer token), BACKTEST_TIMEOUT (seconds).
 """
 import hashlib
@@ -74,6 +74,15 @@ def error(e):
     emit(code=e.code().name, details=e.details())
 
 
+def start_if_request(arg):
+    """A session id, or a StartBacktest request (JSON) to start first: watchers then
+    attach at once, however long this interpreter took to start."""
+    if not arg.startswith("{"):
+        return arg
+    request = json_format.Parse(arg, pb2.StartBacktestRequest())
+    return stub.StartBacktest(request, metadata=metadata, timeout=timeout).session_id
+
+
 try:
     mode = sys.argv[2]
     if mode == "call":
@@ -117,16 +126,16 @@ try:
         r = stub.ImportMarketData(requests(), metadata=metadata, timeout=timeout)
         emit(code="OK", response=as_dict(r))
     elif mode == "watch_idle":
-        sid, seconds = sys.argv[3], float(sys.argv[4])
+        sid, seconds = start_if_request(sys.argv[3]), float(sys.argv[4])
         call = stub.WatchProgress(pb2.WatchProgressRequest(session_id=sid), metadata=metadata)
         first = next(call)
         time.sleep(seconds)
         kinds = [pb2.ProgressEventKind.Name(first.kind)]
         for e in call:
             kinds.append(pb2.ProgressEventKind.Name(e.kind))
-        emit(code="OK", kinds=kinds)
+        emit(code="OK", kinds=kinds, session_id=sid)
     elif mode == "watchers":
-        sid, n = sys.argv[3], int(sys.argv[4])
+        sid, n = start_if_request(sys.argv[3]), int(sys.argv[4])
         results = [None] * n
         def watch(i):
             try:
@@ -139,7 +148,7 @@ try:
         threads = [threading.Thread(target=watch, args=(i,)) for i in range(n)]
         for t in threads: t.start()
         for t in threads: t.join()
-        emit(code="OK", watchers=results)
+        emit(code="OK", watchers=results, session_id=sid)
     else:
         emit(code="USAGE", details=f"unknown mode {mode}")
 except grpc.RpcError as e:
