@@ -8,7 +8,7 @@ import Testing
 /// encoding is canonical: fields in number order, map entries sorted).
 @Suite struct InteropTests {
     @Test func pythonBytesDecodeInSwiftAndMatchSwiftBytes() async throws {
-        let stubs = try PythonTools.stubs.get()
+        let stubs = try await PythonTools.stubs.value.get()
         let dir = try PythonTools.temporaryDirectory("py-samples")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = try await PythonTools.run(PythonTools.python, ["Tests/BacktestProtoTests/Interop/interop.py", "write", stubs, dir.path])
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func swiftBytesDecodeInPython() async throws {
-        let stubs = try PythonTools.stubs.get()
+        let stubs = try await PythonTools.stubs.value.get()
         let dir = try PythonTools.temporaryDirectory("swift-samples")
         defer { try? FileManager.default.removeItem(at: dir) }
         for type in allSampleTypes {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The built `backtest` binary against a real `backtestd` on 127.0.0.1: every
 /// command, its --json fields, its text, and the exit codes of the statuses.
@@ -236,12 +237,12 @@ import Testing
 
     @Test func tlsWithACertificateAuthority() async throws {
         let dir = URL(fileURLWithPath: Fixtures.writeTemporary("", name: "x")).deletingLastPathComponent().path
-        let made = try CLIProcess.runBlocking("/usr/bin/openssl", [
+        let made = try await Subprocess.run("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
             "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem",
-        ], environment: [:])
-        #expect(made.status == 0, "\(made)")
+        ])
+        #expect(made.status == 0, "\(made.text)")
         try await withDaemon(["--tls-cert", "\(dir)/cert.pem", "--tls-key", "\(dir)/key.pem"]) { d in
             let health = try await cli(d, ["health", "--ca", "\(dir)/cert.pem", "--json"])
             #expect(health.status == 0, "\(health)")

@@ -12,8 +12,9 @@ enum PythonTools {
         try await Subprocess.run(executable, arguments)
     }
 
-    /// Python stubs for every proto file, generated once per test process.
-    static let stubs: Result<String, StubError> = {
+    /// Python stubs for every proto file, generated once per test process. A task, so
+    /// the tests wait for it without holding one of the few cooperative threads.
+    static let stubs: Task<Result<String, StubError>, Never> = Task {
         guard FileManager.default.isExecutableFile(atPath: python) else {
             return .failure(StubError(message: "no Python at \(python): run tools/setup.sh first"))
         }
@@ -21,7 +22,7 @@ enum PythonTools {
             .appendingPathComponent("backtest-stubs-\(ProcessInfo.processInfo.processIdentifier)").path
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let out = try Subprocess.runBlocking(python, [
+            let out = try await Subprocess.run(python, [
                 "-m", "grpc_tools.protoc", "-I", "proto", "--python_out=\(dir)", "--grpc_python_out=\(dir)",
                 "backtest/v1/backtest.proto", "grpc/health/v1/health.proto",
                 "grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto",
@@ -31,7 +32,7 @@ enum PythonTools {
         } catch {
             return .failure(StubError(message: "\(error)"))
         }
-    }()
+    }
 
     struct StubError: Error, CustomStringConvertible {
         var message: String
