@@ -29,25 +29,11 @@ struct Equity: AsyncParsableCommand {
                 sessionID: id,
                 startTime: try from.map { try OptionParsing.timestamp($0, option: "--from") },
                 endTime: try to.map { try OptionParsing.timestamp($0, option: "--to") })
-            // The CSV header waits for the server's first answer: a failed call prints nothing.
-            var headerWritten = false
-            func header() {
-                if csv && !headerWritten { Console.line(CSV.row(CSV.equityHeader)) }
-                headerWritten = true
-            }
-            var all: [EquityPoint] = []
-            try await client.equityCurve(request) { chunk in
-                if out.json {
-                    for p in chunk { out.emit(p.json) }
-                } else if csv {
-                    header()
-                    Console.out(chunk.map { CSV.row(CSV.equity($0)) + "\n" }.joined())
-                } else {
-                    all += chunk
-                }
-            }
-            header()
-            guard !out.json && !csv else { return ExitCodes.ok }
+            var rows = RowStream<EquityPoint>(out: out, csv: csv, csvHeader: CSV.equityHeader, csvRow: CSV.equity, json: \.json)
+            try await client.equityCurve(request) { rows.add($0) }
+            rows.finish()
+            guard !rows.streamed else { return ExitCodes.ok }
+            let all = rows.rows
             guard !all.isEmpty else {
                 Console.line("no equity points")
                 return ExitCodes.ok

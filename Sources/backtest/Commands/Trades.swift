@@ -26,25 +26,11 @@ struct Trades: AsyncParsableCommand {
 
     func run() async throws {
         try await global.run { client, out in
-            // The CSV header waits for the server's first answer: a failed call prints nothing.
-            var headerWritten = false
-            func header() {
-                if csv && !headerWritten { Console.line(CSV.row(CSV.tradeHeader)) }
-                headerWritten = true
-            }
-            var all: [Trade] = []
-            try await client.trades(id) { chunk in
-                if out.json {
-                    for t in chunk { out.emit(t.json) }
-                } else if csv {
-                    header()
-                    Console.out(chunk.map { CSV.row(CSV.trade($0)) + "\n" }.joined())
-                } else {
-                    all += chunk
-                }
-            }
-            header()
-            guard !out.json && !csv else { return ExitCodes.ok }
+            var rows = RowStream<Trade>(out: out, csv: csv, csvHeader: CSV.tradeHeader, csvRow: CSV.trade, json: \.json)
+            try await client.trades(id) { rows.add($0) }
+            rows.finish()
+            guard !rows.streamed else { return ExitCodes.ok }
+            let all = rows.rows
             guard !all.isEmpty else {
                 Console.line("no trades")
                 return ExitCodes.ok
