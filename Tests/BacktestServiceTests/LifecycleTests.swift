@@ -8,7 +8,7 @@ import Glibc
 /// Daemons of their own: limits, auth, acceleration, crashes and shutdown.
 @Suite struct LifecycleTests {
     @Test func waitingQueueAndItsLimit() async throws {
-        let daemon = try await Daemon(arguments: ["--max-running", "1", "--max-queued", "2"])
+        let daemon = try await DaemonProcess(arguments: ["--max-running", "1", "--max-queued", "2"])
         defer { Task { await daemon.stop() } }
         let client = PyClient(port: daemon.port)
         #expect(try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader).code == "OK")
@@ -32,7 +32,7 @@ import Glibc
     }
 
     @Test func bearerTokenWhenConfigured() async throws {
-        let daemon = try await Daemon(arguments: ["--token", "s3cret"])
+        let daemon = try await DaemonProcess(arguments: ["--token", "s3cret"])
         defer { Task { await daemon.stop() } }
         let none = try await PyClient(port: daemon.port).call("ListActive")
         #expect(none.code == "UNAUTHENTICATED", "\(none)")
@@ -43,7 +43,7 @@ import Glibc
     }
 
     @Test func accelerationReplaysAnHourOfMinuteBarsInASecond() async throws {
-        let daemon = try await Daemon()
+        let daemon = try await DaemonProcess()
         defer { Task { await daemon.stop() } }
         let client = PyClient(port: daemon.port)
         let start = 1_700_000_040 - 1_700_000_040 % 3600
@@ -71,8 +71,8 @@ import Glibc
     }
 
     @Test func sigkillMidRunLeavesTheSessionFailedAsInterrupted() async throws {
-        let dir = try Daemon.temporaryDirectory()
-        let first = try await Daemon(directory: dir)
+        let dir = try DaemonProcess.temporaryDirectory()
+        let first = try await DaemonProcess(directory: dir)
         let client = PyClient(port: first.port)
         #expect(try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader).code == "OK")
         let id = try await client.start(Fixtures.slowGoogRequest(seconds: 60))
@@ -80,7 +80,7 @@ import Glibc
         try await Task.sleep(for: .milliseconds(1500))
         await first.stop(signal: SIGKILL)
 
-        let second = try await Daemon(directory: dir)
+        let second = try await DaemonProcess(directory: dir)
         defer { Task { await second.stop() } }
         let session = try await PyClient(port: second.port).session(id)
         #expect(session["status"] as? String == "SESSION_STATUS_FAILED", "\(session)")
@@ -88,8 +88,8 @@ import Glibc
     }
 
     @Test func sigtermUnderLoadEndsEveryWatchAndLeavesNothingRunning() async throws {
-        let dir = try Daemon.temporaryDirectory()
-        let daemon = try await Daemon(directory: dir)
+        let dir = try DaemonProcess.temporaryDirectory()
+        let daemon = try await DaemonProcess(directory: dir)
         let client = PyClient(port: daemon.port)
         #expect(try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader).code == "OK")
         let ids = [try await client.start(Fixtures.slowGoogRequest(seconds: 60)),
@@ -105,7 +105,7 @@ import Glibc
                 || w["code"] as? String == "UNAVAILABLE"
             #expect(clean, "\(w)")
         }
-        let again = try await Daemon(directory: dir)
+        let again = try await DaemonProcess(directory: dir)
         defer { Task { await again.stop() } }
         for id in ids {
             let s = try await PyClient(port: again.port).session(id)
@@ -143,7 +143,7 @@ import Glibc
 struct QuestDBEndToEndTests {
     @Test func startWatchAndReadResultsOnQuestDB() async throws {
         let env = ProcessInfo.processInfo.environment
-        let daemon = try await Daemon(arguments: ["--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!])
+        let daemon = try await DaemonProcess(arguments: ["--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!])
         defer { Task { await daemon.stop() } }
         let client = PyClient(port: daemon.port)
         var header = Fixtures.googHeader
@@ -161,14 +161,14 @@ struct QuestDBEndToEndTests {
 
 @Suite struct DaemonFlagTests {
     @Test func questdbWithoutAddressesIsRefusedAtStart() async throws {
-        let out = try await Subprocess.run(Daemon.binDirectory.appendingPathComponent("backtestd").path, ["--store", "questdb", "--port", "0"],
+        let out = try await Subprocess.run(DaemonProcess.binDirectory.appendingPathComponent("backtestd").path, ["--store", "questdb", "--port", "0"],
                                            environment: ["QUESTDB_HTTP": "", "QUESTDB_PG": ""])
         #expect(out.status != 0)
         #expect(out.text.contains("--questdb-http"), "\(out.text)")
     }
 
     @Test func unknownStoreIsRefused() async throws {
-        let out = try await Subprocess.run(Daemon.binDirectory.appendingPathComponent("backtestd").path, ["--store", "mysql:x", "--port", "0"])
+        let out = try await Subprocess.run(DaemonProcess.binDirectory.appendingPathComponent("backtestd").path, ["--store", "mysql:x", "--port", "0"])
         #expect(out.status != 0)
         #expect(out.text.contains("sqlite:PATH or questdb"), "\(out.text)")
     }

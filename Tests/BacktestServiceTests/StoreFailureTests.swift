@@ -2,6 +2,7 @@ import BacktestEngine
 import BacktestProto
 import BacktestStore
 import Foundation
+import TestSupport
 @testable import BacktestService
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 /// never reported complete.
 @Suite struct StoreFailureTests {
     @Test func aStoreLostMidRunFailsTheSessionWithTheReason() async throws {
-        let dir = try Daemon.temporaryDirectory()
+        let dir = try DaemonProcess.temporaryDirectory()
         let sqlite = try SQLiteStore(path: dir.appendingPathComponent("s.db").path)
         let store = FaultyStore(sqlite)
         let importer = try await store.beginImport(symbol: "GOOG", kind: .candles, timeframe: "1d", replaceExisting: false)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `backtest start --watch` on a real terminal (tmux's pty) against a real backtestd:

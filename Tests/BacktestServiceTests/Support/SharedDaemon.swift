@@ -1,17 +1,18 @@
 import Foundation
+import TestSupport
 
 /// One daemon with the GOOG sample imported, shared by the tests that need nothing
 /// special of the server.
 actor SharedDaemon {
     static let shared = SharedDaemon()
-    private var started: (Daemon, PyClient)?
+    private var started: (DaemonProcess, PyClient)?
 
-    func get() async throws -> (Daemon, PyClient) {
+    func get() async throws -> (DaemonProcess, PyClient) {
         if let started { return started }
-        let daemon = try await Daemon(arguments: ["--max-running", "4"])
+        let daemon = try await DaemonProcess(arguments: ["--max-running", "4"])
         let client = PyClient(port: daemon.port)
         let imported = try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader)
-        guard imported.code == "OK" else { throw Daemon.DaemonError(message: "GOOG import failed: \(imported)") }
+        guard imported.code == "OK" else { throw DaemonProcess.Failure(description: "GOOG import failed: \(imported)") }
         started = (daemon, client)
         return (daemon, client)
     }

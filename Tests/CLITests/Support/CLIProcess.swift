@@ -4,21 +4,8 @@ import TestSupport
 /// Runs the built `backtest` binary (and finds `backtestd`) the way a user does:
 /// a real process, arguments, environment, stdout and stderr kept apart, exit code.
 enum CLIProcess {
-    /// The build's bin directory: where this test bundle lives (`.build/debug`), or
-    /// BACKTEST_BIN_DIR.
-    static let binDirectory: URL = {
-        if let dir = ProcessInfo.processInfo.environment["BACKTEST_BIN_DIR"] { return URL(fileURLWithPath: dir) }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        // On Linux the runner is the .xctest file itself; elsewhere it sits inside a bundle.
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("backtest").path), dir.path != "/" {
-            dir.deleteLastPathComponent()
-        }
-        return dir
-    }()
-
-    static var cli: String { binDirectory.appendingPathComponent("backtest").path }
-    static var daemon: String { binDirectory.appendingPathComponent("backtestd").path }
+    /// Built beside `backtestd` (TestSupport finds the build's bin directory).
+    static var cli: String { DaemonProcess.binDirectory.appendingPathComponent("backtest").path }
 
     struct Result: CustomStringConvertible {
         var status: Int32

@@ -1,0 +1,97 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `backtestd` on 127.0.0.1 (a free port) with a SQLite file of its own, for
+/// the tests that talk to the server as its users do.
+public final class DaemonProcess: @unchecked Sendable {
+    public let process = Process()
+    public let port: Int
+    public let directory: URL
+    public let databasePath: String
+    public let logPath: String
+
+    public var server: String { "127.0.0.1:\(port)" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The build's bin directory: where this test bundle lives (`.build/debug`), or
+    /// BACKTEST_BIN_DIR.
+    public static let binDirectory: URL = {
+        if let dir = ProcessInfo.processInfo.environment["BACKTEST_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // On Linux the runner is the .xctest file itself; elsewhere it sits inside a bundle.
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("backtestd").path), dir.path != "/" {
+            dir.deleteLastPathComponent()
+        }
+        return dir
+    }()
+
+    public static var executable: String { binDirectory.appendingPathComponent("backtestd").path }
+
+    /// Starts the daemon and waits until it listens. Give `directory` to keep the
+    /// database across restarts.
+    public init(arguments: [String] = [], environment: [String: String] = [:], directory: URL? = nil) async throws {
+        let dir = try directory ?? Self.temporaryDirectory()
+        self.directory = dir
+        databasePath = dir.appendingPathComponent("backtest.db").path
+        logPath = dir.appendingPathComponent("backtestd-\(UUID().uuidString.prefix(8)).log").path
+        let portFile = dir.appendingPathComponent("port-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["--port", "0", "--port-file", portFile, "--store", "sqlite:\(databasePath)"] + arguments
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("BACKTESTD_") { env[key] = nil }
+        process.environment = env.merging(environment) { $1 }
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        var found: Int?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while found == nil, ContinuousClock.now < deadline, process.isRunning {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let p = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                found = p
+            } else {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        guard let found else {
+            if process.isRunning { process.terminate() }
+            throw Failure(description: "backtestd did not start:\n\((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+        }
+        port = found
+    }
+
+    /// SIGTERM (graceful) or SIGKILL; the wait for the exit runs on a thread of its own.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM) async -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                self.process.waitUntilExit()
+                continuation.resume(returning: self.process.terminationStatus)
+            }
+        }
+    }
+
+    /// SIGTERM and a blocking wait, for `defer` where nothing can be awaited; removes
+    /// the directory.
+    public func terminate() {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    public static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("backtestd-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
+}
