@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "BacktestEngineTests",
             dependencies: ["BacktestEngine", "TestSupport"],
-            exclude: ["Clients"]
+            exclude: ["Clients", "Fixtures"]
         ),
         .testTarget(
             name: "BacktestStoreTests",

@@ -82,7 +82,7 @@ import Testing
         case 0: candles = Bars.randomWalk(30_000, seed: 3)
         case 1: candles = Bars.randomWalk(30_000, seed: 4, step: 0.05)  // many returns beyond 1/64
         case 2: candles = Bars.randomWalk(5_000, seed: 9, step: 0.0004)
-        default: candles = try MarketCSV.load("\(ParityTests.shared)/data/GOOG.csv")
+        default: candles = try MarketCSV.load(ParityTests.goog)
         }
         let configs = [
             BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])),

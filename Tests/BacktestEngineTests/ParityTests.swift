@@ -6,18 +6,24 @@ import TestSupport
 /// backtesting.py 0.6.6 parity: the same trades and statistics (1e-6 relative) from the
 /// same rules, on the shipped references and on fresh data and parameters.
 @Suite struct ParityTests {
-    static let shared = "/work/shared"
+    /// The backtesting.py references and the GOOG sample ship with the project.
+    static let fixtures = Subprocess.packageRoot.appendingPathComponent("Tests/BacktestEngineTests/Fixtures").path
+    static let goog = Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv").path
 
     static var referenceFiles: [String] {
-        let dir = "\(shared)/data/reference"
+        let dir = "\(fixtures)/reference"
         return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
             .map { "\(dir)/\($0)" }
+    }
+
+    @Test func theReferencesAreThere() {
+        #expect(Self.referenceFiles.count == 3, "the shipped backtesting.py references are missing")
     }
 
     @Test(arguments: referenceFiles)
     func matchesReferenceOnGOOG(file: String) throws {
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
-        let candles = try MarketCSV.load("\(Self.shared)/data/GOOG.csv")
+        let candles = try MarketCSV.load(Self.goog)
         let (stats, trades) = try ReferenceComparison.run(candles: candles, config: reference["config"] as! [String: Any])
         let diffs = ReferenceComparison.differences(stats: stats, trades: trades, reference: reference)
         #expect(diffs.isEmpty, Comment(rawValue: "\(file):\n" + diffs.joined(separator: "\n")))
@@ -55,10 +61,10 @@ import TestSupport
 
     @Test(arguments: cases)
     func matchesBacktestingPy(c: Case) async throws {
-        var csv = "\(ParityTests.shared)/data/GOOG.csv"
+        var csv = ParityTests.goog
         if c.bars > 0 {
             csv = NSTemporaryDirectory() + "engine-parity-\(UUID().uuidString).csv"
-            let gen = try await Subprocess.run(Subprocess.python, ["\(ParityTests.shared)/bench/gen_bars.py", "\(c.bars)", csv, "\(c.seed)"])
+            let gen = try await Subprocess.run(Subprocess.python, ["Tests/BacktestEngineTests/Clients/synthetic_bars.py", "\(c.bars)", csv, "\(c.seed)"])
             #expect(gen.status == 0, Comment(rawValue: gen.text))
         }
         if c.rows > 0 {
@@ -67,8 +73,8 @@ import TestSupport
             try (lines.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
         }
         defer { if c.bars > 0 || c.rows > 0 { try? FileManager.default.removeItem(atPath: csv) } }
-        var args = ["\(ParityTests.shared)/bench/ref_backtestingpy.py", csv, "\(c.n1)", "\(c.n2)", "--commission", "\(c.commission)"]
-        if c.onClose { args.append("--trade-on-close") }
+        var args = ["Tests/BacktestEngineTests/Clients/backtestingpy_reference.py", csv, "\(c.n1)", "\(c.n2)", "\(c.commission)"]
+        if c.onClose { args.append("--on-close") }
         let out = try await Subprocess.run(Subprocess.python, args)
         #expect(out.status == 0, Comment(rawValue: out.text))
         // Warnings may come first on the shared output; the JSON starts at a line "{".

@@ -58,4 +58,7 @@ put("bb_upper", m + 2 * sd)
 put("bb_middle", m)
 put("bb_lower", m - 2 * sd)
 put("vwap0", (((h + l + c) / 3) * v).cumsum() / v.cumsum())
+# Bit-exact comparisons need exact doubles: JSON numbers do not survive Foundation's
+# parser bit for bit, hexadecimal floats do.
+out["sma20_hex"] = [float(x).hex() for x in np.asarray(c.rolling(20).mean(), dtype=float)]
 print(json.dumps(out))
