@@ -76,6 +76,15 @@ public final class ClientCall: Sendable {
 
     var isComplete: Bool { state.withLock { $0.result != nil } }
 
+    /// Why a call that has ended ended, as the error its sends throw: the same status
+    /// the caller will read (a connection lost before the request went out is
+    /// UNAVAILABLE, not a vague CANCELLED).
+    var endError: RPCError {
+        let result = state.withLock { $0.result }
+        guard let (status, trailers) = result, status.code != .ok else { return RPCError(.cancelled, "the call has ended") }
+        return RPCError(status.code, status.message, metadata: trailers)
+    }
+
     func setInitialMetadata(_ metadata: Metadata) {
         state.withLock { $0.initialMetadata = metadata }
     }

@@ -102,7 +102,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             // Before the stream opens (waiting for SETTINGS) messages queue up for it.
             let open = stream.id != 0 && streams[stream.id] === stream
             guard (open || stream.id == 0), !stream.halfClosed, !stream.call.isComplete else {
-                ready.resume(throwing: RPCError(.cancelled, "the call has ended"))
+                ready.resume(throwing: stream.call.endError)
                 return
             }
             stream.pending.append(frame)
