@@ -11,7 +11,6 @@ struct EngineCore {
     private let exitLong: UnsafeBufferPointer<RuleCode>
     private let entryShort: UnsafeBufferPointer<RuleCode>
     private let exitShort: UnsafeBufferPointer<RuleCode>
-    private let ruleNames: [String]
     var broker: Broker
     let leaveOpenAtEnd: Bool
     let endOfData: BacktestConfig.EndOfData
@@ -53,9 +52,8 @@ struct EngineCore {
         exitLong = program.exitLong.buffer
         entryShort = program.entryShort.buffer
         exitShort = program.exitShort.buffer
-        ruleNames = program.ruleNames
         broker = Broker(config: config, stopLossPct: program.stopLossPct, takeProfitPct: program.takeProfitPct,
-                        trailingPct: program.trailingStopPct)
+                        trailingPct: program.trailingStopPct, ruleNames: program.ruleNames)
         leaveOpenAtEnd = config.leaveOpenAtEnd
         endOfData = config.endOfData
         sampleInterval = config.equitySampleIntervalMicros
@@ -140,8 +138,9 @@ struct EngineCore {
             // a chunk with a bad row is looked at row by row: it ends at that row (the rows
             // before are processed).
             let rows = candles.baseAddress! + start
+            // The order of times is checked afterwards on the column (in the cache): the
+            // loop over the rows (mostly waiting on memory) carries no dependency.
             var flag: UInt8 = 0
-            var previous = count == 0 ? Int64.min : lastTime
             for j in 0..<n {
                 let c = rows[j]
                 times[j] = c.time
@@ -154,10 +153,11 @@ struct EngineCore {
                 // positive finite doubles order as their bit patterns.
                 let o = c.open.bitPattern &- 1, h = c.high.bitPattern &- 1, l = c.low.bitPattern &- 1, cl = c.close.bitPattern &- 1
                 let worst = max(max(o, h), max(l, cl))
-                flag |= (c.time > previous ? 0 : 1) | (worst < Self.infinityBitsLess1 ? 0 : 1) | (h >= l ? 0 : 1)
-                    | (c.volume >= 0 ? 0 : 1) | (c.volume < .infinity ? 0 : 1)
-                previous = c.time
+                flag |= (worst < Self.infinityBitsLess1 ? 0 : 1) | (h >= l ? 0 : 1) | (c.volume >= 0 ? 0 : 1) | (c.volume < .infinity ? 0 : 1)
             }
+            // Times rise.
+            flag |= times[0] > (count == 0 ? Int64.min : lastTime) ? 0 : 1
+            for j in 1..<n { flag |= times[j] > times[j - 1] ? 0 : 1 }
             var m = n
             var bad: EngineError?
             if flag != 0 {
@@ -388,21 +388,21 @@ struct EngineCore {
         program.column(FieldSlot.position)[j] = position
         var target = position
         if position > 0 && exitLong.count > 0, let rule = try program.firstTrue(exitLong, j: j) {
-            broker.pending.append(Order(side: .sell, closesPosition: true, rule: ruleNames[rule]))
+            broker.pending.append(PendingOrder(side: .sell, closesPosition: true, rule: Int32(rule)))
             target = 0
         } else if position < 0 && exitShort.count > 0, let rule = try program.firstTrue(exitShort, j: j) {
-            broker.pending.append(Order(side: .buy, closesPosition: true, rule: ruleNames[rule]))
+            broker.pending.append(PendingOrder(side: .buy, closesPosition: true, rule: Int32(rule)))
             target = 0
         }
         let reopen = program.sameSideEntry == .reopen
         if entryLong.count > 0 && (target <= 0 || reopen), let rule = try program.firstTrue(entryLong, j: j) {
-            if target != 0 { broker.pending.append(Order(side: .sell, closesPosition: true, rule: ruleNames[rule])) }
-            broker.pending.append(Order(side: .buy, rule: ruleNames[rule]))
+            if target != 0 { broker.pending.append(PendingOrder(side: .sell, closesPosition: true, rule: Int32(rule))) }
+            broker.pending.append(PendingOrder(side: .buy, rule: Int32(rule)))
             return
         }
         if entryShort.count > 0 && (target >= 0 || reopen), let rule = try program.firstTrue(entryShort, j: j) {
-            if target != 0 { broker.pending.append(Order(side: .buy, closesPosition: true, rule: ruleNames[rule])) }
-            broker.pending.append(Order(side: .sell, rule: ruleNames[rule]))
+            if target != 0 { broker.pending.append(PendingOrder(side: .buy, closesPosition: true, rule: Int32(rule))) }
+            broker.pending.append(PendingOrder(side: .sell, rule: Int32(rule)))
         }
     }
 
@@ -471,13 +471,13 @@ struct EngineCore {
                     // backtesting.py closes remaining trades with orders and runs the
                     // broker over the last bar once more.
                     if broker.trade != nil {
-                        broker.pending.insert(Order(side: broker.positionSize > 0 ? .sell : .buy, closesPosition: true, rule: "END"), at: 0)
+                        broker.pending.insert(PendingOrder(side: broker.positionSize > 0 ? .sell : .buy, closesPosition: true, rule: broker.endRule), at: 0)
                     }
                     broker.process(index: last, time: lastTime, open: lastOpen, high: lastHigh, low: lastLow,
                                    previousClose: previousClose, previousTime: previousTime)
                 case .lastClose:
                     broker.pending.removeAll()
-                    broker.close(at: lastClose, index: last, time: lastTime, rule: "END")
+                    broker.close(at: lastClose, index: last, time: lastTime, rule: broker.endRule)
                 }
                 var equity = broker.equity(at: lastClose)
                 if equity <= 0 {

@@ -31,7 +31,7 @@ struct Broker {
     /// position's cost is not taken out).
     private(set) var cash: Double
     private(set) var trade: OpenTrade?
-    var pending: [Order] = []
+    var pending: [PendingOrder] = []
     private(set) var realizedPnl = 0.0
     private(set) var closedCount = 0
     private var nextNumber = 1
@@ -40,13 +40,23 @@ struct Broker {
     var statistics: StatisticsAccumulator
     /// Set by every fill on the current bar (tick runs sample equity then).
     var filledThisBar = false
-    /// Names of the rules that opened trades; looked up, never iterated.
-    private var ruleNames: [String] = []
-    private var ruleIndex: [String: Int32] = [:]
+    /// Rule names by index (orders and trades carry indices): the strategy's rules (their
+    /// ids), then the built-in exits, then names of orders submitted from outside.
+    private(set) var names: [String]
+    let endRule: Int32
+    let stopLossRule: Int32
+    let trailingRule: Int32
+    let takeProfitRule: Int32
     /// No stop-loss, take-profit or trailing stop: exits need no check.
     let noExits: Bool
 
-    init(config: BacktestConfig, stopLossPct: Double, takeProfitPct: Double, trailingPct: Double) {
+    init(config: BacktestConfig, stopLossPct: Double, takeProfitPct: Double, trailingPct: Double, ruleNames: [String] = []) {
+        names = ruleNames
+        endRule = Int32(names.count)
+        stopLossRule = endRule + 1
+        trailingRule = endRule + 2
+        takeProfitRule = endRule + 3
+        names += ["END", "E1", "TS", "ZE1"]
         costs = Costs(fixed: config.costs.commissionFixed, rate: config.costs.commissionRate, slippage: config.costs.slippageBps / 10_000)
         fillOnClose = config.fillMode == .onClose
         sizing = config.sizing
@@ -58,6 +68,13 @@ struct Broker {
         cash = config.initialCapital
         statistics = StatisticsAccumulator(initialCapital: config.initialCapital)
         pending.reserveCapacity(4)
+    }
+
+    /// Queues an order made outside the strategy's rules.
+    mutating func submit(_ o: Order) {
+        let rule = Int32(names.firstIndex(of: o.rule) ?? names.count)
+        if rule == names.count { names.append(o.rule) }
+        pending.append(PendingOrder(kind: o.kind, side: o.side, quantity: o.quantity, closesPosition: o.closesPosition, rule: rule))
     }
 
     /// Signed units held.
@@ -143,10 +160,10 @@ struct Broker {
         let trail = trailingPct > 0 ? (long ? t.extreme * (1 - trailingPct / 100) : t.extreme * (1 + trailingPct / 100)) : .nan
         // The nearer stop is reached first; ties go to the stop-loss.
         var stop = t.stopLoss
-        var stopRule = "E1"
+        var stopRule = stopLossRule
         if !trail.isNaN && (stop.isNaN || (long ? trail > stop : trail < stop)) {
             stop = trail
-            stopRule = "TS"
+            stopRule = trailingRule
         }
         if !stop.isNaN && (long ? low <= stop : high >= stop) {
             close(at: long ? min(open, stop) : max(open, stop), index: index, time: time, rule: stopRule)
@@ -154,7 +171,7 @@ struct Broker {
         }
         let tp = t.takeProfit
         if !tp.isNaN && (long ? high >= tp : low <= tp) {
-            close(at: long ? max(open, tp) : min(open, tp), index: index, time: time, rule: "ZE1")
+            close(at: long ? max(open, tp) : min(open, tp), index: index, time: time, rule: takeProfitRule)
         }
     }
 
@@ -167,7 +184,7 @@ struct Broker {
     }
 
     /// Opens a trade; false when the account cannot pay for a single unit (the order is dropped).
-    private mutating func openTrade(_ o: Order, at base: Double, index: Int, time: Int64, contingentFrom: Int) -> Bool {
+    private mutating func openTrade(_ o: PendingOrder, at base: Double, index: Int, time: Int64, contingentFrom: Int) -> Bool {
         let sign: Double = o.side == .buy ? 1 : -1
         let price = base * (1 + sign * costs.slippage)
         let available = max(0, cash)
@@ -194,24 +211,9 @@ struct Broker {
         let entryCommission = commission(units: units, price: price)
         cash -= entryCommission
         let size = sign * units
-        // A few names: a scan of (mostly inline) strings beats hashing; many: the index.
-        var rule: Int32 = -1
-        if ruleNames.count <= 8 {
-            for (i, name) in ruleNames.enumerated() where name == o.rule {
-                rule = Int32(i)
-                break
-            }
-        } else if let known = ruleIndex[o.rule] {
-            rule = known
-        }
-        if rule < 0 {
-            rule = Int32(ruleNames.count)
-            ruleNames.append(o.rule)
-            ruleIndex[o.rule] = rule
-        }
         trade = OpenTrade(
             number: nextNumber, size: size, entryPrice: price, entryIndex: index, entryTime: time,
-            entryCommission: entryCommission, entryRule: rule,
+            entryCommission: entryCommission, entryRule: o.rule,
             stopLoss: stopLossPct > 0 ? price * (1 - sign * stopLossPct / 100) : .nan,
             takeProfit: takeProfitPct > 0 ? price * (1 + sign * takeProfitPct / 100) : .nan,
             extreme: price, contingentFrom: contingentFrom)
@@ -230,7 +232,7 @@ struct Broker {
     }
 
     /// Closes the open trade at `base` (slippage applied against it) and records it.
-    mutating func close(at base: Double, index: Int, time: Int64, rule: String) {
+    mutating func close(at base: Double, index: Int, time: Int64, rule: Int32) {
         guard let t = trade else { return }
         let long = t.size > 0
         let price = base * (1 + (long ? -1 : 1) * costs.slippage)
@@ -245,7 +247,7 @@ struct Broker {
         closedTrades.append(TradeRecord(
             number: t.number, side: long ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: time,
             entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
-            entryRule: ruleNames[Int(t.entryRule)], exitRule: rule, entryIndex: t.entryIndex, exitIndex: index))
+            entryRule: names[Int(t.entryRule)], exitRule: names[Int(rule)], entryIndex: t.entryIndex, exitIndex: index))
         statistics.addTrade(pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
                             duration: time - t.entryTime, commission: commissions)
         trade = nil
@@ -267,7 +269,7 @@ struct Broker {
             closedTrades.append(TradeRecord(
                 number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: time,
                 entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
-                entryRule: ruleNames[Int(t.entryRule)], exitRule: "END", entryIndex: t.entryIndex, exitIndex: index))
+                entryRule: names[Int(t.entryRule)], exitRule: "END", entryIndex: t.entryIndex, exitIndex: index))
             statistics.addTrade(pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
                                 duration: time - t.entryTime, commission: commissions)
             trade = nil
@@ -284,7 +286,7 @@ struct Broker {
             number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: nil,
             entryPrice: t.entryPrice, exitPrice: price, pnl: gross - t.entryCommission,
             returnPct: ((t.size > 0 ? 1.0 : -1.0) * (price / t.entryPrice - 1) - t.entryCommission / (abs(t.size) * t.entryPrice)) * 100,
-            commission: t.entryCommission, entryRule: ruleNames[Int(t.entryRule)], exitRule: "", entryIndex: t.entryIndex, exitIndex: nil)
+            commission: t.entryCommission, entryRule: names[Int(t.entryRule)], exitRule: "", entryIndex: t.entryIndex, exitIndex: nil)
     }
 
     /// The open trade's P&L at `price`, after its entry commission.
