@@ -102,25 +102,25 @@ struct Broker {
         let marketIndex = fillOnClose ? index - 1 : index
         let marketTime = fillOnClose ? previousTime : time
 
-        // 1. Market orders that close the position.
-        if !pending.isEmpty {
-            var i = 0
-            while i < pending.count {
-                let o = pending[i]
-                if o.closesPosition && o.kind == .market {
-                    if trade != nil { close(at: marketPrice, index: marketIndex, time: marketTime, rule: o.rule) }
-                    pending.remove(at: i)
-                } else {
-                    i += 1
-                }
+        // 1. Market orders that close the position. (Orders that stay are moved up in
+        // place: no element shifting per filled order.)
+        var kept = 0
+        for i in 0..<pending.count {
+            let o = pending[i]
+            if o.closesPosition && o.kind == .market {
+                if trade != nil { close(at: marketPrice, index: marketIndex, time: marketTime, rule: o.rule) }
+            } else {
+                pending[kept] = o
+                kept += 1
             }
         }
+        pending.removeLast(pending.count - kept)
         // 2. The open trade's exits.
         checkExits(index: index, time: time, open: open, high: high, low: low)
         // 3. Orders that open (or close by limit/stop).
         guard !pending.isEmpty else { return }
-        var i = 0
-        while i < pending.count {
+        kept = 0
+        for i in 0..<pending.count {
             let o = pending[i]
             let buy = o.side == .buy
             var price: Double
@@ -132,13 +132,20 @@ struct Broker {
                 fillIndex = marketIndex
                 fillTime = marketTime
             case .limit(let level):
-                guard buy ? low <= level : high >= level else { i += 1; continue }
+                guard buy ? low <= level : high >= level else {
+                    pending[kept] = o
+                    kept += 1
+                    continue
+                }
                 price = buy ? min(open, level) : max(open, level)
             case .stop(let level):
-                guard buy ? high >= level : low <= level else { i += 1; continue }
+                guard buy ? high >= level : low <= level else {
+                    pending[kept] = o
+                    kept += 1
+                    continue
+                }
                 price = buy ? max(open, level) : min(open, level)
             }
-            pending.remove(at: i)
             if o.closesPosition {
                 if trade != nil { close(at: price, index: fillIndex, time: fillTime, rule: o.rule) }
                 continue
@@ -150,6 +157,7 @@ struct Broker {
                 checkExits(index: index, time: time, open: open, high: high, low: low)
             }
         }
+        pending.removeLast(pending.count - kept)
     }
 
     /// Stop-loss, trailing stop and take-profit of the open trade against one bar.
