@@ -114,7 +114,7 @@ struct Broker {
                 kept += 1
             }
         }
-        pending.removeLast(pending.count - kept)
+        dropPending(after: kept)
         // 2. The open trade's exits.
         checkExits(index: index, time: time, open: open, high: high, low: low)
         // 3. Orders that open (or close by limit/stop).
@@ -157,7 +157,14 @@ struct Broker {
                 checkExits(index: index, time: time, open: open, high: high, low: low)
             }
         }
-        pending.removeLast(pending.count - kept)
+        dropPending(after: kept)
+    }
+
+    /// Keeps the first `kept` pending orders (removeLast one by one: the bulk removal is a
+    /// generic range replacement).
+    @inline(__always)
+    private mutating func dropPending(after kept: Int) {
+        while pending.count > kept { pending.removeLast() }
     }
 
     /// Stop-loss, trailing stop and take-profit of the open trade against one bar.
