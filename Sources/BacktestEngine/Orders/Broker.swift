@@ -97,7 +97,18 @@ struct Broker {
     @inline(__always)
     mutating func process(index: Int, time: Int64, open: Double, high: Double, low: Double,
                           previousClose: Double, previousTime: Int64) {
-        guard !pending.isEmpty || trade != nil else { return }
+        guard !pending.isEmpty else {
+            // The usual bar: only the open trade's exits (inline in the bar loop).
+            checkExits(index: index, time: time, open: open, high: high, low: low)
+            return
+        }
+        processOrders(index: index, time: time, open: open, high: high, low: low, previousClose: previousClose, previousTime: previousTime)
+    }
+
+    /// `process` with orders pending.
+    @inline(never)
+    private mutating func processOrders(index: Int, time: Int64, open: Double, high: Double, low: Double,
+                                        previousClose: Double, previousTime: Int64) {
         let marketPrice = fillOnClose ? previousClose : open
         let marketIndex = fillOnClose ? index - 1 : index
         let marketTime = fillOnClose ? previousTime : time
