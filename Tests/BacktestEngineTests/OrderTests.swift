@@ -168,7 +168,7 @@ func approx(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(
 
     static func fill(_ kind: Order.Kind, _ side: Order.Side, bar: (Double, Double, Double)) -> Double? {
         var b = broker()
-        b.pending.append(Order(kind: kind, side: side, rule: "X"))
+        b.submit(Order(kind: kind, side: side, rule: "X"))
         b.process(index: 1, time: 0, open: bar.0, high: bar.1, low: bar.2, previousClose: 100, previousTime: 0)
         return b.trade?.entryPrice
     }
@@ -193,13 +193,13 @@ func approx(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(
 
     @Test func pendingOrdersWaitAndCloseOrdersNet() {
         var b = Self.broker()
-        b.pending.append(Order(kind: .limit(95), side: .buy, rule: "DIP"))
+        b.submit(Order(kind: .limit(95), side: .buy, rule: "DIP"))
         b.process(index: 1, time: 1, open: 100, high: 101, low: 99, previousClose: 100, previousTime: 0)
         #expect(b.trade == nil && b.pending.count == 1)
         b.process(index: 2, time: 2, open: 97, high: 98, low: 94, previousClose: 100, previousTime: 1)
         #expect(b.trade?.entryPrice == 95 && b.pending.isEmpty)
         // A sell stop that closes the position.
-        b.pending.append(Order(kind: .stop(93), side: .sell, closesPosition: true, rule: "CUT"))
+        b.submit(Order(kind: .stop(93), side: .sell, closesPosition: true, rule: "CUT"))
         b.process(index: 3, time: 3, open: 96, high: 97, low: 92, previousClose: 96, previousTime: 2)
         #expect(b.trade == nil && b.closedTrades.last?.exitPrice == 93 && b.closedTrades.last?.exitRule == "CUT")
         #expect(b.closedTrades.last?.pnl == -2)

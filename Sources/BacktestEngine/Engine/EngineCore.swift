@@ -11,7 +11,6 @@ struct EngineCore {
     private let exitLong: UnsafeBufferPointer<RuleCode>
     private let entryShort: UnsafeBufferPointer<RuleCode>
     private let exitShort: UnsafeBufferPointer<RuleCode>
-    private let ruleNames: [String]
     var broker: Broker
     let leaveOpenAtEnd: Bool
     let endOfData: BacktestConfig.EndOfData
@@ -53,9 +52,8 @@ struct EngineCore {
         exitLong = program.exitLong.buffer
         entryShort = program.entryShort.buffer
         exitShort = program.exitShort.buffer
-        ruleNames = program.ruleNames
         broker = Broker(config: config, stopLossPct: program.stopLossPct, takeProfitPct: program.takeProfitPct,
-                        trailingPct: program.trailingStopPct)
+                        trailingPct: program.trailingStopPct, ruleNames: program.ruleNames)
         leaveOpenAtEnd = config.leaveOpenAtEnd
         endOfData = config.endOfData
         sampleInterval = config.equitySampleIntervalMicros
@@ -140,8 +138,9 @@ struct EngineCore {
             // a chunk with a bad row is looked at row by row: it ends at that row (the rows
             // before are processed).
             let rows = candles.baseAddress! + start
+            // The order of times is checked afterwards on the column (in the cache): the
+            // loop over the rows (mostly waiting on memory) carries no dependency.
             var flag: UInt8 = 0
-            var previous = count == 0 ? Int64.min : lastTime
             for j in 0..<n {
                 let c = rows[j]
                 times[j] = c.time
@@ -154,10 +153,11 @@ struct EngineCore {
                 // positive finite doubles order as their bit patterns.
                 let o = c.open.bitPattern &- 1, h = c.high.bitPattern &- 1, l = c.low.bitPattern &- 1, cl = c.close.bitPattern &- 1
                 let worst = max(max(o, h), max(l, cl))
-                flag |= (c.time > previous ? 0 : 1) | (worst < Self.infinityBitsLess1 ? 0 : 1) | (h >= l ? 0 : 1)
-                    | (c.volume >= 0 ? 0 : 1) | (c.volume < .infinity ? 0 : 1)
-                previous = c.time
+                flag |= (worst < Self.infinityBitsLess1 ? 0 : 1) | (h >= l ? 0 : 1) | (c.volume >= 0 ? 0 : 1) | (c.volume < .infinity ? 0 : 1)
             }
+            // Times rise.
+            flag |= times[0] > (count == 0 ? Int64.min : lastTime) ? 0 : 1
+            for j in 1..<n { flag |= times[j] > times[j - 1] ? 0 : 1 }
             var m = n
             var bad: EngineError?
             if flag != 0 {
@@ -186,7 +186,9 @@ struct EngineCore {
                     m += 1
                 }
             }
-            try runChunk(count: m)
+            // The next chunk's rows (in this batch), touched while the series are computed.
+            let ahead = min(Program.chunk, candles.count - start - n) * MemoryLayout<Candle>.stride
+            try runChunk(count: m, lookahead: ahead > 0 ? UnsafeRawBufferPointer(start: rows + n, count: ahead) : nil)
             if let bad { throw bad }
             start += n
         }
@@ -229,10 +231,10 @@ struct EngineCore {
     /// orders and the account bar by bar, then the statistics and equity samples of every
     /// bar but the last (the end may still change it). The results are those of running
     /// the bars one at a time.
-    private mutating func runChunk(count n: Int) throws(EngineError) {
+    private mutating func runChunk(count n: Int, lookahead: UnsafeRawBufferPointer? = nil) throws(EngineError) {
         guard n > 0 else { return }
         let k0 = count
-        let (limit, seriesError) = program.computeSeries(count: n)
+        let (limit, seriesError) = program.computeSeries(count: n, lookahead: lookahead)
         let col = columns
         // The bar before the chunk (still pending) sits at index -1.
         let eq = col.equity + 1, pos = col.position + 1, filled = col.filled + 1
@@ -298,7 +300,8 @@ struct EngineCore {
         let high = program.column(FieldSlot.high), low = program.column(FieldSlot.low)
         let times = program.times + program.history
         let signal = program.signal
-        let quietPossible = program.rulesAreCrossings && broker.noExits
+        let crossingsOnly = program.rulesAreCrossings
+        let quietPossible = crossingsOnly && broker.noExits
         var j = 0
         while j < n {
             let k = k0 + j
@@ -319,27 +322,35 @@ struct EngineCore {
                 continue
             }
             if quietPossible && signal[j] == 0 && broker.pending.isEmpty {
-                // Nothing can happen on these bars: value the account (as equity(at:)).
-                // A bar whose equity is not positive goes the full way (bankruptcy).
+                // Nothing can happen on the bars up to the next signal: value the account
+                // (as equity(at:)) in one vectorisable pass. A bar whose equity is not
+                // positive goes the full way (bankruptcy).
                 let first = j
+                let end = program.nextSignal(from: j, below: n)
                 let cash = broker.cash
                 if let t = broker.trade {
                     let size = t.size, entry = t.entryPrice
-                    while j < n && signal[j] == 0 {
-                        let e = cash + (close[j] * size - size * entry)
-                        if e <= 0 { break }
-                        eq[j] = e
-                        pos[j] = size
-                        filled[j] = false
-                        j += 1
+                    var broke: UInt8 = 0
+                    for i in j..<end {
+                        let e = cash + (close[i] * size - size * entry)
+                        broke |= Program.byte(e <= 0)
+                        eq[i] = e
+                        pos[i] = size
+                        filled[i] = false
+                    }
+                    j = end
+                    if broke != 0 {
+                        // Bars from the first one not positive take the full way.
+                        j = first
+                        while !(cash + (close[j] * size - size * entry) <= 0) { j += 1 }
                     }
                 } else if cash > 0 {
-                    while j < n && signal[j] == 0 {
-                        eq[j] = cash
-                        pos[j] = 0
-                        filled[j] = false
-                        j += 1
+                    for i in j..<end {
+                        eq[i] = cash
+                        pos[i] = 0
+                        filled[i] = false
                     }
+                    j = end
                 }
                 if j > first { continue }
             }
@@ -355,7 +366,8 @@ struct EngineCore {
             eq[j] = equity
             pos[j] = broker.positionSize
             filled[j] = broker.filledThisBar
-            if !bankrupt {
+            // With crossings only, a bar without a signal has no true rule.
+            if !bankrupt && (!crossingsOnly || signal[j] != 0) {
                 do {
                     try evaluateRules(j: j)
                 } catch {
@@ -388,21 +400,21 @@ struct EngineCore {
         program.column(FieldSlot.position)[j] = position
         var target = position
         if position > 0 && exitLong.count > 0, let rule = try program.firstTrue(exitLong, j: j) {
-            broker.pending.append(Order(side: .sell, closesPosition: true, rule: ruleNames[rule]))
+            broker.pending.append(PendingOrder(side: .sell, closesPosition: true, rule: Int32(rule)))
             target = 0
         } else if position < 0 && exitShort.count > 0, let rule = try program.firstTrue(exitShort, j: j) {
-            broker.pending.append(Order(side: .buy, closesPosition: true, rule: ruleNames[rule]))
+            broker.pending.append(PendingOrder(side: .buy, closesPosition: true, rule: Int32(rule)))
             target = 0
         }
         let reopen = program.sameSideEntry == .reopen
         if entryLong.count > 0 && (target <= 0 || reopen), let rule = try program.firstTrue(entryLong, j: j) {
-            if target != 0 { broker.pending.append(Order(side: .sell, closesPosition: true, rule: ruleNames[rule])) }
-            broker.pending.append(Order(side: .buy, rule: ruleNames[rule]))
+            if target != 0 { broker.pending.append(PendingOrder(side: .sell, closesPosition: true, rule: Int32(rule))) }
+            broker.pending.append(PendingOrder(side: .buy, rule: Int32(rule)))
             return
         }
         if entryShort.count > 0 && (target >= 0 || reopen), let rule = try program.firstTrue(entryShort, j: j) {
-            if target != 0 { broker.pending.append(Order(side: .buy, closesPosition: true, rule: ruleNames[rule])) }
-            broker.pending.append(Order(side: .sell, rule: ruleNames[rule]))
+            if target != 0 { broker.pending.append(PendingOrder(side: .buy, closesPosition: true, rule: Int32(rule))) }
+            broker.pending.append(PendingOrder(side: .sell, rule: Int32(rule)))
         }
     }
 
@@ -414,30 +426,24 @@ struct EngineCore {
         let close = program.column(FieldSlot.close)
         let times = program.times + program.history
         let dd = columns.drawdown + 1
-        broker.statistics.commit(times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
-                                 scratch: columns.scratch)
-        var m = 0
         if let direct = sampleOut {
-            let out = direct + sampleCount
-            for j in from..<to {
-                let d = dd[j]
-                out[m] = EquitySample(time: times[j], equity: eq[j], cash: eq[j] - pos[j] * close[j], positionSize: pos[j],
-                                      drawdownPct: d == 0 ? 0 : -d * 100)
-                m += 1
-            }
-            sampleCount += m
-        } else {
-            let out = columns.samples
-            for j in from..<to where filled[j] || times[j] >= nextSampleTime {
-                nextSampleTime = (UTCTime.floorDiv(times[j], sampleInterval) + 1) * sampleInterval
-                let d = dd[j]
-                out[m] = EquitySample(time: times[j], equity: eq[j], cash: eq[j] - pos[j] * close[j], positionSize: pos[j],
-                                      drawdownPct: d == 0 ? 0 : -d * 100)
-                m += 1
-            }
-            // Ticks make few samples: a plain copy into the array.
-            samples.append(contentsOf: UnsafeBufferPointer(start: out, count: m))
+            // Candles: a sample every bar, written by the statistics pass.
+            broker.statistics.commit(times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
+                                     scratch: columns.scratch, positions: pos, samples: direct + sampleCount)
+            sampleCount += to - from
+            return
         }
+        broker.statistics.commit(times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
+                                 scratch: columns.scratch, positions: pos, samples: nil)
+        var m = 0
+        let out = columns.samples
+        for j in from..<to where filled[j] || times[j] >= nextSampleTime {
+            nextSampleTime = (UTCTime.floorDiv(times[j], sampleInterval) + 1) * sampleInterval
+            out[m] = StatisticsAccumulator.sample(time: times[j], equity: eq[j], position: pos[j], close: close[j], drawdown: dd[j])
+            m += 1
+        }
+        // Ticks make few samples: a plain copy into the array.
+        samples.append(contentsOf: UnsafeBufferPointer(start: out, count: m))
     }
 
     /// Hands the last bar's equity to the statistics and the curve (at the end).
@@ -471,13 +477,13 @@ struct EngineCore {
                     // backtesting.py closes remaining trades with orders and runs the
                     // broker over the last bar once more.
                     if broker.trade != nil {
-                        broker.pending.insert(Order(side: broker.positionSize > 0 ? .sell : .buy, closesPosition: true, rule: "END"), at: 0)
+                        broker.pending.insert(PendingOrder(side: broker.positionSize > 0 ? .sell : .buy, closesPosition: true, rule: broker.endRule), at: 0)
                     }
                     broker.process(index: last, time: lastTime, open: lastOpen, high: lastHigh, low: lastLow,
                                    previousClose: previousClose, previousTime: previousTime)
                 case .lastClose:
                     broker.pending.removeAll()
-                    broker.close(at: lastClose, index: last, time: lastTime, rule: "END")
+                    broker.close(at: lastClose, index: last, time: lastTime, rule: broker.endRule)
                 }
                 var equity = broker.equity(at: lastClose)
                 if equity <= 0 {

@@ -93,15 +93,24 @@ struct RollingMean {
     /// (price fields, checked when loaded; both `isSteadyPositive`): the same arithmetic in
     /// the same order, without the NaN and negative-value bookkeeping (`negatives` stays
     /// 0, and pandas' "all values negative" case cannot arise), the state in registers.
+    ///
+    /// `lookahead` (memory read next, e.g. the next chunk's rows) gets one byte per cache
+    /// line read per bar: the loop waits on its addition chains, so these loads cost
+    /// nearly nothing and bring the lines into the cache before they are needed (Swift
+    /// has no prefetch instruction). Returns the bytes read, xor-ed.
+    @discardableResult
     static func runSteadyPositivePair(_ a: inout RollingMean, _ inA: UnsafeMutablePointer<Double>, _ outA: UnsafeMutablePointer<Double>,
                                       _ b: inout RollingMean, _ inB: UnsafeMutablePointer<Double>, _ outB: UnsafeMutablePointer<Double>,
-                                      from: Int, count: Int) {
-        guard from < count else { return }
+                                      from: Int, count: Int, lookahead: UnsafeRawBufferPointer? = nil) -> UInt8 {
+        guard from < count else { return 0 }
+        var sink: UInt8 = 0
+        let ahead = lookahead?.baseAddress, aheadLast = max(0, (lookahead?.count ?? 0) - 1)
         let ringA = a.ring, periodA = a.period, divisorA = Double(a.period)
         let ringB = b.ring, periodB = b.period, divisorB = Double(b.period)
         var sumA = a.sum, removeA = a.compensationRemove, addA = a.compensationAdd, slotA = a.slot, runA = a.sameRun, previousA = a.previous
         var sumB = b.sum, removeB = b.compensationRemove, addB = b.compensationAdd, slotB = b.slot, runB = b.sameRun, previousB = b.previous
         for j in from..<count {
+            if let ahead { sink ^= ahead.load(fromByteOffset: min(j &* 48, aheadLast), as: UInt8.self) }
             let x = inA[j], z = inB[j]
             let oldA = ringA[slotA], oldB = ringB[slotB]
             ringA[slotA] = x
@@ -144,5 +153,6 @@ struct RollingMean {
         b.sameRun = runB
         b.previous = previousB
         b.seen &+= count - from
+        return sink
     }
 }

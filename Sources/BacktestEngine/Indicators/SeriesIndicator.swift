@@ -47,9 +47,10 @@ extension RollingMean: SeriesIndicator {
 
     /// `run` for two averages at once: two independent dependency chains in one loop.
     @inline(__always)
+    @discardableResult
     static func runPair(_ a: UnsafeMutablePointer<RollingMean>, _ inA: UnsafeMutablePointer<Double>, _ outA: UnsafeMutablePointer<Double>,
                         _ b: UnsafeMutablePointer<RollingMean>, _ inB: UnsafeMutablePointer<Double>, _ outB: UnsafeMutablePointer<Double>,
-                        count: Int, positiveInputs: Bool) {
+                        count: Int, positiveInputs: Bool, lookahead: UnsafeRawBufferPointer? = nil) -> UInt8 {
         var sa = a.pointee, sb = b.pointee
         var j = 0
         while j < count && !(sa.isSteady && sb.isSteady) {
@@ -59,10 +60,10 @@ extension RollingMean: SeriesIndicator {
             j += 1
         }
         if positiveInputs && sa.isSteadyPositive && sb.isSteadyPositive {
-            RollingMean.runSteadyPositivePair(&sa, inA, outA, &sb, inB, outB, from: j, count: count)
+            let sink = RollingMean.runSteadyPositivePair(&sa, inA, outA, &sb, inB, outB, from: j, count: count, lookahead: lookahead)
             a.pointee = sa
             b.pointee = sb
-            return
+            return sink
         }
         var steadyA = 0, steadyB = 0
         while j < count {
@@ -84,6 +85,7 @@ extension RollingMean: SeriesIndicator {
         sb.addSeen(steadyB)
         a.pointee = sa
         b.pointee = sb
+        return 0
     }
 }
 

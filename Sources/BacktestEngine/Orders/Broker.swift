@@ -31,7 +31,7 @@ struct Broker {
     /// position's cost is not taken out).
     private(set) var cash: Double
     private(set) var trade: OpenTrade?
-    var pending: [Order] = []
+    var pending: [PendingOrder] = []
     private(set) var realizedPnl = 0.0
     private(set) var closedCount = 0
     private var nextNumber = 1
@@ -40,13 +40,23 @@ struct Broker {
     var statistics: StatisticsAccumulator
     /// Set by every fill on the current bar (tick runs sample equity then).
     var filledThisBar = false
-    /// Names of the rules that opened trades; looked up, never iterated.
-    private var ruleNames: [String] = []
-    private var ruleIndex: [String: Int32] = [:]
+    /// Rule names by index (orders and trades carry indices): the strategy's rules (their
+    /// ids), then the built-in exits, then names of orders submitted from outside.
+    private(set) var names: [String]
+    let endRule: Int32
+    let stopLossRule: Int32
+    let trailingRule: Int32
+    let takeProfitRule: Int32
     /// No stop-loss, take-profit or trailing stop: exits need no check.
     let noExits: Bool
 
-    init(config: BacktestConfig, stopLossPct: Double, takeProfitPct: Double, trailingPct: Double) {
+    init(config: BacktestConfig, stopLossPct: Double, takeProfitPct: Double, trailingPct: Double, ruleNames: [String] = []) {
+        names = ruleNames
+        endRule = Int32(names.count)
+        stopLossRule = endRule + 1
+        trailingRule = endRule + 2
+        takeProfitRule = endRule + 3
+        names += ["END", "E1", "TS", "ZE1"]
         costs = Costs(fixed: config.costs.commissionFixed, rate: config.costs.commissionRate, slippage: config.costs.slippageBps / 10_000)
         fillOnClose = config.fillMode == .onClose
         sizing = config.sizing
@@ -58,6 +68,13 @@ struct Broker {
         cash = config.initialCapital
         statistics = StatisticsAccumulator(initialCapital: config.initialCapital)
         pending.reserveCapacity(4)
+    }
+
+    /// Queues an order made outside the strategy's rules.
+    mutating func submit(_ o: Order) {
+        let rule = Int32(names.firstIndex(of: o.rule) ?? names.count)
+        if rule == names.count { names.append(o.rule) }
+        pending.append(PendingOrder(kind: o.kind, side: o.side, quantity: o.quantity, closesPosition: o.closesPosition, rule: rule))
     }
 
     /// Signed units held.
@@ -80,30 +97,41 @@ struct Broker {
     @inline(__always)
     mutating func process(index: Int, time: Int64, open: Double, high: Double, low: Double,
                           previousClose: Double, previousTime: Int64) {
-        guard !pending.isEmpty || trade != nil else { return }
+        guard !pending.isEmpty else {
+            // The usual bar: only the open trade's exits (inline in the bar loop).
+            checkExits(index: index, time: time, open: open, high: high, low: low)
+            return
+        }
+        processOrders(index: index, time: time, open: open, high: high, low: low, previousClose: previousClose, previousTime: previousTime)
+    }
+
+    /// `process` with orders pending.
+    @inline(never)
+    private mutating func processOrders(index: Int, time: Int64, open: Double, high: Double, low: Double,
+                                        previousClose: Double, previousTime: Int64) {
         let marketPrice = fillOnClose ? previousClose : open
         let marketIndex = fillOnClose ? index - 1 : index
         let marketTime = fillOnClose ? previousTime : time
 
-        // 1. Market orders that close the position.
-        if !pending.isEmpty {
-            var i = 0
-            while i < pending.count {
-                let o = pending[i]
-                if o.closesPosition && o.kind == .market {
-                    if trade != nil { close(at: marketPrice, index: marketIndex, time: marketTime, rule: o.rule) }
-                    pending.remove(at: i)
-                } else {
-                    i += 1
-                }
+        // 1. Market orders that close the position. (Orders that stay are moved up in
+        // place: no element shifting per filled order.)
+        var kept = 0
+        for i in 0..<pending.count {
+            let o = pending[i]
+            if o.closesPosition && o.kind == .market {
+                if trade != nil { close(at: marketPrice, index: marketIndex, time: marketTime, rule: o.rule) }
+            } else {
+                pending[kept] = o
+                kept += 1
             }
         }
+        dropPending(after: kept)
         // 2. The open trade's exits.
         checkExits(index: index, time: time, open: open, high: high, low: low)
         // 3. Orders that open (or close by limit/stop).
         guard !pending.isEmpty else { return }
-        var i = 0
-        while i < pending.count {
+        kept = 0
+        for i in 0..<pending.count {
             let o = pending[i]
             let buy = o.side == .buy
             var price: Double
@@ -115,13 +143,20 @@ struct Broker {
                 fillIndex = marketIndex
                 fillTime = marketTime
             case .limit(let level):
-                guard buy ? low <= level : high >= level else { i += 1; continue }
+                guard buy ? low <= level : high >= level else {
+                    pending[kept] = o
+                    kept += 1
+                    continue
+                }
                 price = buy ? min(open, level) : max(open, level)
             case .stop(let level):
-                guard buy ? high >= level : low <= level else { i += 1; continue }
+                guard buy ? high >= level : low <= level else {
+                    pending[kept] = o
+                    kept += 1
+                    continue
+                }
                 price = buy ? max(open, level) : min(open, level)
             }
-            pending.remove(at: i)
             if o.closesPosition {
                 if trade != nil { close(at: price, index: fillIndex, time: fillTime, rule: o.rule) }
                 continue
@@ -133,6 +168,14 @@ struct Broker {
                 checkExits(index: index, time: time, open: open, high: high, low: low)
             }
         }
+        dropPending(after: kept)
+    }
+
+    /// Keeps the first `kept` pending orders (removeLast one by one: the bulk removal is a
+    /// generic range replacement).
+    @inline(__always)
+    private mutating func dropPending(after kept: Int) {
+        while pending.count > kept { pending.removeLast() }
     }
 
     /// Stop-loss, trailing stop and take-profit of the open trade against one bar.
@@ -143,10 +186,10 @@ struct Broker {
         let trail = trailingPct > 0 ? (long ? t.extreme * (1 - trailingPct / 100) : t.extreme * (1 + trailingPct / 100)) : .nan
         // The nearer stop is reached first; ties go to the stop-loss.
         var stop = t.stopLoss
-        var stopRule = "E1"
+        var stopRule = stopLossRule
         if !trail.isNaN && (stop.isNaN || (long ? trail > stop : trail < stop)) {
             stop = trail
-            stopRule = "TS"
+            stopRule = trailingRule
         }
         if !stop.isNaN && (long ? low <= stop : high >= stop) {
             close(at: long ? min(open, stop) : max(open, stop), index: index, time: time, rule: stopRule)
@@ -154,7 +197,7 @@ struct Broker {
         }
         let tp = t.takeProfit
         if !tp.isNaN && (long ? high >= tp : low <= tp) {
-            close(at: long ? max(open, tp) : min(open, tp), index: index, time: time, rule: "ZE1")
+            close(at: long ? max(open, tp) : min(open, tp), index: index, time: time, rule: takeProfitRule)
         }
     }
 
@@ -167,7 +210,7 @@ struct Broker {
     }
 
     /// Opens a trade; false when the account cannot pay for a single unit (the order is dropped).
-    private mutating func openTrade(_ o: Order, at base: Double, index: Int, time: Int64, contingentFrom: Int) -> Bool {
+    private mutating func openTrade(_ o: PendingOrder, at base: Double, index: Int, time: Int64, contingentFrom: Int) -> Bool {
         let sign: Double = o.side == .buy ? 1 : -1
         let price = base * (1 + sign * costs.slippage)
         let available = max(0, cash)
@@ -194,24 +237,9 @@ struct Broker {
         let entryCommission = commission(units: units, price: price)
         cash -= entryCommission
         let size = sign * units
-        // A few names: a scan of (mostly inline) strings beats hashing; many: the index.
-        var rule: Int32 = -1
-        if ruleNames.count <= 8 {
-            for (i, name) in ruleNames.enumerated() where name == o.rule {
-                rule = Int32(i)
-                break
-            }
-        } else if let known = ruleIndex[o.rule] {
-            rule = known
-        }
-        if rule < 0 {
-            rule = Int32(ruleNames.count)
-            ruleNames.append(o.rule)
-            ruleIndex[o.rule] = rule
-        }
         trade = OpenTrade(
             number: nextNumber, size: size, entryPrice: price, entryIndex: index, entryTime: time,
-            entryCommission: entryCommission, entryRule: rule,
+            entryCommission: entryCommission, entryRule: o.rule,
             stopLoss: stopLossPct > 0 ? price * (1 - sign * stopLossPct / 100) : .nan,
             takeProfit: takeProfitPct > 0 ? price * (1 + sign * takeProfitPct / 100) : .nan,
             extreme: price, contingentFrom: contingentFrom)
@@ -230,7 +258,7 @@ struct Broker {
     }
 
     /// Closes the open trade at `base` (slippage applied against it) and records it.
-    mutating func close(at base: Double, index: Int, time: Int64, rule: String) {
+    mutating func close(at base: Double, index: Int, time: Int64, rule: Int32) {
         guard let t = trade else { return }
         let long = t.size > 0
         let price = base * (1 + (long ? -1 : 1) * costs.slippage)
@@ -245,7 +273,7 @@ struct Broker {
         closedTrades.append(TradeRecord(
             number: t.number, side: long ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: time,
             entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
-            entryRule: ruleNames[Int(t.entryRule)], exitRule: rule, entryIndex: t.entryIndex, exitIndex: index))
+            entryRule: names[Int(t.entryRule)], exitRule: names[Int(rule)], entryIndex: t.entryIndex, exitIndex: index))
         statistics.addTrade(pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
                             duration: time - t.entryTime, commission: commissions)
         trade = nil
@@ -267,7 +295,7 @@ struct Broker {
             closedTrades.append(TradeRecord(
                 number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: time,
                 entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
-                entryRule: ruleNames[Int(t.entryRule)], exitRule: "END", entryIndex: t.entryIndex, exitIndex: index))
+                entryRule: names[Int(t.entryRule)], exitRule: "END", entryIndex: t.entryIndex, exitIndex: index))
             statistics.addTrade(pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
                                 duration: time - t.entryTime, commission: commissions)
             trade = nil
@@ -284,7 +312,7 @@ struct Broker {
             number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: nil,
             entryPrice: t.entryPrice, exitPrice: price, pnl: gross - t.entryCommission,
             returnPct: ((t.size > 0 ? 1.0 : -1.0) * (price / t.entryPrice - 1) - t.entryCommission / (abs(t.size) * t.entryPrice)) * 100,
-            commission: t.entryCommission, entryRule: ruleNames[Int(t.entryRule)], exitRule: "", entryIndex: t.entryIndex, exitIndex: nil)
+            commission: t.entryCommission, entryRule: names[Int(t.entryRule)], exitRule: "", entryIndex: t.entryIndex, exitIndex: nil)
     }
 
     /// The open trade's P&L at `price`, after its entry commission.

@@ -98,49 +98,47 @@ struct StatisticsAccumulator {
     }
 
     /// Adds bars `from..<to` of the columns (bar `from` is bar `firstIndex` of the run)
-    /// and writes each bar's drawdown (a fraction) to `drawdowns`. The same arithmetic
-    /// in the same order as `commit` one bar at a time, in two passes: the logarithms
-    /// (independent, so they pipeline), then the running sums and the drawdowns.
-    /// `scratch` holds 2 x (to - from) doubles.
+    /// and writes each bar's drawdown (a fraction) to `drawdowns`; with `samples`, also
+    /// each bar's equity sample (`positions` gives the sizes) to samples[0..<to - from].
+    /// The same arithmetic in the same order as `commit` one bar at a time, in two passes:
+    /// the logarithms (independent, so they pipeline), then the running sums, the
+    /// drawdowns and the samples. `scratch` holds 2 x (to - from) doubles.
     mutating func commit(times: UnsafeMutablePointer<Int64>, closes: UnsafeMutablePointer<Double>,
                          equities: UnsafeMutablePointer<Double>, drawdowns: UnsafeMutablePointer<Double>,
-                         from: Int, to: Int, firstIndex: Int, scratch: UnsafeMutablePointer<Double>) {
+                         from: Int, to: Int, firstIndex: Int, scratch: UnsafeMutablePointer<Double>,
+                         positions: UnsafeMutablePointer<Double>, samples: UnsafeMutablePointer<EquitySample>?) {
         guard from < to else { return }
         var start = from
         var index = firstIndex
         if bars == 0 {
             commit(index: index, time: times[start], close: closes[start], equity: equities[start])
             drawdowns[start] = lastDrawdown
+            samples?[0] = Self.sample(time: times[start], equity: equities[start], position: positions[start], close: closes[start],
+                                      drawdown: lastDrawdown)
             start += 1
             index += 1
             guard start < to else { return }
         }
         let n = to - start
         let logE = scratch, logM = scratch + n
-        let pe = equities + start, pc = closes + start
+        let pe = equities + start, pc = closes + start, pp = positions + start
         logE[0] = pe[0] == previousEquity ? 0 : NaturalLog.of(pe[0] / previousEquity)
         logM[0] = pc[0] == lastClose ? 0 : NaturalLog.of(pc[0] / lastClose)
         NaturalLog.logRatios(pe, logE, pc, logM, count: n)
-        // The running sums in registers (a sum kept in the struct goes through memory
-        // every bar); the same additions in the same order.
+        // `observe` for each bar and the running sums, with the per-bar state in locals
+        // (a sum kept in the struct goes through memory every bar); the same additions in
+        // the same order. One loop: the sums' addition chains overlap the rest.
+        let pt = times + start
+        let out = samples.map { $0 + (start - from) }
         var sE = sumE, sM = sumM, sEM = sumEM, sMM = sumMM
+        var peakL = peak, maxL = maxDrawdown, periodPeakL = periodPeak, zeroIndexL = zeroIndex, zeroTimeL = zeroTime
+        var weekend = 0
         for j in 0..<n {
             let e = logE[j], m = logM[j]
             sE += e
             sM += m
             sEM += e * m
             sMM += m * m
-        }
-        sumE = sE
-        sumM = sM
-        sumEM = sEM
-        sumMM = sMM
-        pairs += n
-        // `observe` for each bar, with the per-bar state in locals.
-        let pt = times + start
-        var peakL = peak, maxL = maxDrawdown, periodPeakL = periodPeak, zeroIndexL = zeroIndex, zeroTimeL = zeroTime
-        var weekend = 0
-        for j in 0..<n {
             let time = pt[j], equity = pe[j], barIndex = index + j
             if time >= nextDayStart {
                 lastEquity = j == 0 ? lastEquity : pe[j - 1]
@@ -164,7 +162,13 @@ struct StatisticsAccumulator {
                 periodPeakL = dd
             }
             drawdowns[start + j] = dd
+            out?[j] = Self.sample(time: time, equity: equity, position: pp[j], close: pc[j], drawdown: dd)
         }
+        sumE = sE
+        sumM = sM
+        sumEM = sEM
+        sumMM = sMM
+        pairs += n
         peak = peakL
         maxDrawdown = maxL
         periodPeak = periodPeakL
@@ -182,6 +186,12 @@ struct StatisticsAccumulator {
             recentTimes[recentSlot] = times[j]
             recentSlot = recentSlot == 99 ? 0 : recentSlot + 1
         }
+    }
+
+    /// A bar's equity sample (`drawdown` a fraction).
+    @inline(__always)
+    static func sample(time: Int64, equity: Double, position: Double, close: Double, drawdown d: Double) -> EquitySample {
+        EquitySample(time: time, equity: equity, cash: equity - position * close, positionSize: position, drawdownPct: d == 0 ? 0 : -d * 100)
     }
 
     @inline(__always)

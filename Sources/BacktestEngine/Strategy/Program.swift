@@ -25,7 +25,8 @@ final class Program {
     let columns: UnsafeMutablePointer<Double>
     /// Bar times, with the same history in front (`times[-1]` is the previous bar's).
     let times: UnsafeMutablePointer<Int64>
-    /// 1 where some rule's crossing is true (filled only when `rulesAreCrossings`).
+    /// 1 where some rule's crossing is true (filled only when `rulesAreCrossings`); 8
+    /// zero bytes after the chunk, so it can be scanned a word at a time.
     let signal: UnsafeMutablePointer<UInt8>
     /// Every rule is a single crossing: its truth per bar is known before trading, and
     /// bars with no signal need no rule evaluation.
@@ -51,6 +52,9 @@ final class Program {
     let bbands: Pool<BollingerBands>
     let atr: Pool<AverageTrueRange>
     let vwap: Pool<VolumeWeightedPrice>
+
+    /// The bytes `computeSeries` touched ahead (kept so the loads stay).
+    private(set) var lookaheadSink: UInt8 = 0
 
     let ruleNames: [String]
     let entryLong: Pool<RuleCode>
@@ -96,8 +100,8 @@ final class Program {
         columns = p.arena.allocate(p.slotCount * stride)
         times = UnsafeMutablePointer<Int64>.allocate(capacity: stride)
         times.initialize(repeating: 0, count: stride)
-        signal = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.chunk)
-        signal.initialize(repeating: 0, count: Self.chunk)
+        signal = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.chunk + 8)
+        signal.initialize(repeating: 0, count: Self.chunk + 8)
         var kept = p.rings.map(\.slot)
         if !kept.contains(FieldSlot.close) { kept.append(FieldSlot.close) }
         historySlots = kept
@@ -151,7 +155,7 @@ final class Program {
     deinit {
         times.deinitialize(count: stride)
         times.deallocate()
-        signal.deinitialize(count: Self.chunk)
+        signal.deinitialize(count: Self.chunk + 8)
         signal.deallocate()
     }
 
@@ -178,7 +182,10 @@ final class Program {
     /// division by zero it stops: the bars before `limit` are complete, and `error` is the
     /// first failing step on bar `limit` (bar order first, then step order, as a per-bar
     /// run would find it).
-    func computeSeries(count n: Int) -> (limit: Int, error: DivisionByZero?) {
+    ///
+    /// `lookahead` is memory the caller reads next (the next chunk's rows): a loop that
+    /// waits on its own arithmetic (the SMA pair) touches it on the way.
+    func computeSeries(count n: Int, lookahead: UnsafeRawBufferPointer? = nil) -> (limit: Int, error: DivisionByZero?) {
         var limit = n
         var failure: DivisionByZero?
         let stepCount = steps.count
@@ -191,8 +198,9 @@ final class Program {
                 if i + 1 < stepCount, case .sma(let ix2, let input2, let output2) = s[i + 1], input2 != output {
                     // Price fields are positive and finite (checked when loaded).
                     let prices = input >= FieldSlot.open && input <= FieldSlot.close && input2 >= FieldSlot.open && input2 <= FieldSlot.close
-                    RollingMean.runPair(sma.base + Int(ix), column(input), column(output),
-                                        sma.base + Int(ix2), column(input2), column(output2), count: limit, positiveInputs: prices)
+                    lookaheadSink ^= RollingMean.runPair(sma.base + Int(ix), column(input), column(output),
+                                                         sma.base + Int(ix2), column(input2), column(output2), count: limit,
+                                                         positiveInputs: prices, lookahead: lookahead)
                     i += 1
                 } else {
                     sma.base[Int(ix)].run(column(input), column(output), count: limit)
@@ -333,6 +341,19 @@ final class Program {
                 for j in 0..<n { signal[j] |= Self.byte(a[j - 1] > b[j - 1]) & Self.byte(a[j] < b[j]) }
             }
         }
+    }
+
+    /// The first chunk bar from `j` on (below `n`) with a signal, or `n`.
+    @inline(__always)
+    func nextSignal(from j: Int, below n: Int) -> Int {
+        var i = j
+        let raw = UnsafeRawPointer(signal)
+        while i < n {
+            let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if word != 0 { return min(n, i + word.littleEndian.trailingZeroBitCount / 8) }
+            i += 8
+        }
+        return n
     }
 
     /// 1 for true, 0 for false (a Bool's byte).
