@@ -202,6 +202,22 @@ import TestSupport
         #expect(series.first?["first_time"] as? String == "2004-08-19T00:00:00Z")
     }
 
+    /// `buf curl` through reflection, as the README shows: no .proto needed.
+    @Test func bufCurlListsAndCallsTheService() async throws {
+        let (daemon, _) = try await SharedDaemon.shared.get()
+        let buf = Subprocess.packageRoot.appendingPathComponent(".venv/bin/buf").path
+        let url = "http://127.0.0.1:\(daemon.port)"
+        let services = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", url])
+        #expect(services.status == 0 && services.text.contains("backtest.v1.BacktestService"), "\(services.text)")
+        let data = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", #"{"symbol": "GOOG"}"#,
+                                                   url + "/backtest.v1.BacktestService/ListMarketData"])
+        #expect(data.status == 0 && data.text.contains("\"rows\": \"2148\""), "\(data.text)")
+        // buf curl exits with the gRPC code times 8: INVALID_ARGUMENT (3) is 24.
+        let bad = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", #"{"symbol": "GOOG"}"#,
+                                                  url + "/backtest.v1.BacktestService/StartBacktest"])
+        #expect(bad.status == 24 && bad.text.contains("timeframe"), "\(bad.text)")
+    }
+
     static func close(_ json: Any?, _ value: Double) -> Bool {
         if value.isNaN { return (json as? String) == "NaN" || json == nil }
         guard let x = (json as? Double) ?? (json as? Int).map(Double.init) else { return value == 0 && json == nil }
