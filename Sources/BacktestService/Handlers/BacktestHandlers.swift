@@ -145,12 +145,8 @@ struct BacktestHandlers: Sendable {
             throw RPCError(.unavailable, "the store cannot be read: \(error)")
         }
         // Active sessions show their live progress rather than the last persisted one.
-        var sessions: [Session] = []
-        sessions.reserveCapacity(page.sessions.count)
-        for r in page.sessions {
-            let current = r.state.isTerminal ? r : ((try? await registry.record(r.id)) ?? r)
-            sessions.append(ProtoMapping.session(current))
-        }
+        let live = await registry.liveRecords(page.sessions.filter { !$0.state.isTerminal }.map(\.id))
+        let sessions = page.sessions.map { ProtoMapping.session(live[$0.id] ?? $0) }
         return ListSessionsResponse(sessions: sessions, nextPageToken: page.nextPageToken)
     }
 

@@ -262,6 +262,15 @@ public actor EngineRegistry {
         }
     }
 
+    /// Live records of those of `ids` that are active here (one call for a page).
+    func liveRecords(_ ids: [String]) -> [String: SessionRecord] {
+        var found: [String: SessionRecord] = [:]
+        for id in ids {
+            if let e = entries[id] { found[id] = Self.live(e) } else if let r = unsaved[id] { found[id] = r }
+        }
+        return found
+    }
+
     func active(symbol: String) -> [ActiveSession] {
         entries.values
             .filter { symbol.isEmpty || $0.record.symbol == symbol }
