@@ -102,12 +102,19 @@ import TestSupport
             let csv = try await cli(d, ["trades", id, "--csv"])
             #expect(csv.lines.first == "trade_number,side,quantity,entry_time,exit_time,entry_price,exit_price,pnl,return_pct,commission,entry_rule,exit_rule,entry_index,exit_index")
             #expect(csv.lines.count == trades.jsonLines.count + 1)
+            // Small chunks give the same rows; the server's limit is its message.
+            let chunked = try await cli(d, ["trades", id, "--json", "--chunk-size", "3"])
+            #expect(chunked.stdout == trades.stdout)
+            let tooBig = try await cli(d, ["trades", id, "--json", "--chunk-size", "10001"])
+            #expect(tooBig.status == 13 && (tooBig.error["message"] as? String ?? "").contains("chunk_size"), "\(tooBig)")
 
             let equity = try await cli(d, ["equity", id, "--json"])
             #expect(equity.status == 0, "\(equity)")
             let times = equity.jsonLines.compactMap { $0["time"] as? String }
             #expect(times.count == equity.jsonLines.count && times.count >= Self.bars - 1, "\(times.count) points")
             #expect(times == times.sorted())
+            let smallChunks = try await cli(d, ["equity", id, "--json", "--chunk-size", "7"])
+            #expect(smallChunks.stdout == equity.stdout)
             let window = try await cli(d, ["equity", id, "--from", "2024-01-01T01:00:00Z", "--to", "2024-01-01T02:00:00Z", "--csv"])
             #expect(window.lines.first == "time,equity,cash,position_size,drawdown_pct")
             #expect(window.lines.count == 61, "\(window)")

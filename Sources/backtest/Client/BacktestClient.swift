@@ -78,8 +78,8 @@ struct BacktestClient: Sendable {
         try await unary("ListSessions", request, ListSessionsResponse.self)
     }
 
-    func trades(_ id: String, each: ([Trade]) async throws -> Void) async throws {
-        try await serverStream(Self.service + "GetTrades", GetTradesRequest(sessionID: id), GetTradesResponse.self) {
+    func trades(_ id: String, chunkSize: UInt32 = 0, each: ([Trade]) async throws -> Void) async throws {
+        try await serverStream(Self.service + "GetTrades", GetTradesRequest(sessionID: id, chunkSize: chunkSize), GetTradesResponse.self) {
             try await each($0.trades)
         }
     }

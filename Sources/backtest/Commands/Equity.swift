@@ -17,6 +17,8 @@ struct Equity: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only points at or after this time (UTC).", valueName: "date")) var from: String?
     @Option(help: ArgumentHelp("Only points before this time (UTC).", valueName: "date")) var to: String?
     @Flag(help: "CSV with a header row.") var csv = false
+    @Option(help: ArgumentHelp("Points per message from the server (0 = its default, 5000; at most 50000).", valueName: "n"))
+    var chunkSize: UInt32 = 0
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -28,7 +30,8 @@ struct Equity: AsyncParsableCommand {
             let request = GetEquityCurveRequest(
                 sessionID: id,
                 startTime: try from.map { try OptionParsing.timestamp($0, option: "--from") },
-                endTime: try to.map { try OptionParsing.timestamp($0, option: "--to") })
+                endTime: try to.map { try OptionParsing.timestamp($0, option: "--to") },
+                chunkSize: chunkSize)
             var rows = RowStream<EquityPoint>(out: out, csv: csv, csvHeader: CSV.equityHeader, csvRow: CSV.equity, json: \.json)
             try await client.equityCurve(request) { rows.add($0) }
             rows.finish()

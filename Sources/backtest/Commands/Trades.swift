@@ -18,6 +18,8 @@ struct Trades: AsyncParsableCommand {
 
     @Argument(help: "The session id.") var id: String
     @Flag(help: "CSV with a header row.") var csv = false
+    @Option(help: ArgumentHelp("Trades per message from the server (0 = its default, 1000; at most 10000).", valueName: "n"))
+    var chunkSize: UInt32 = 0
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -27,7 +29,7 @@ struct Trades: AsyncParsableCommand {
     func run() async throws {
         try await global.run { client, out in
             var rows = RowStream<Trade>(out: out, csv: csv, csvHeader: CSV.tradeHeader, csvRow: CSV.trade, json: \.json)
-            try await client.trades(id) { rows.add($0) }
+            try await client.trades(id, chunkSize: chunkSize) { rows.add($0) }
             rows.finish()
             guard !rows.streamed else { return ExitCodes.ok }
             let all = rows.rows
