@@ -149,6 +149,97 @@ try:
         for t in threads: t.start()
         for t in threads: t.join()
         emit(code="OK", watchers=results, session_id=sid)
+    elif mode == "fuzz":
+        # Random, often absurd, requests to every unary RPC: each must get a status
+        # (never UNKNOWN, INTERNAL or a dead connection).
+        import random
+        count, rng = int(sys.argv[3]), random.Random(int(sys.argv[4]))
+        floats = [0.0, -0.0, 1.0, -1.0, 1e-300, 1e300, float("inf"), float("-inf"), float("nan"), 10000.0, 0.5, 2.0]
+        texts = ["", "GOOG", "1d", "tick", "1m", "0m", "-1h", "99999999999d", "x" * 300, "a\u00e9\u4e2d", "'; DROP TABLE x;--",
+                 "\"quoted\"", "back\\slash", "new\nline", "sma_cross", "default", "close > sma(close, 10",
+                 "crosses_above(sma(close, $a), sma(close, $b))", "close / (volume - volume) > 1", "$$$", "sma(" * 50]
+        seconds = [0, 1, -62135596800, 253402300799, 1092873600, 1362182400, 2 ** 40, -(2 ** 40)]
+        def ts():
+            t = pb2.google_dot_protobuf_dot_timestamp__pb2.Timestamp() if hasattr(pb2, "google_dot_protobuf_dot_timestamp__pb2") else None
+            from google.protobuf.timestamp_pb2 import Timestamp
+            t = Timestamp(seconds=rng.choice(seconds), nanos=rng.choice([0, 999999999, 500]))
+            return t
+        def start_request():
+            if rng.random() < 0.5:
+                return near_valid_request()
+            r = pb2.StartBacktestRequest(symbol=rng.choice(texts), timeframe=rng.choice(texts),
+                                         initial_capital=rng.choice(floats), acceleration_factor=rng.choice(floats),
+                                         client_request_id=rng.choice(texts), leave_open_at_end=rng.random() < 0.5,
+                                         fill_mode=rng.choice([0, 1, 2]))
+            if rng.random() < 0.9: r.start_time.CopyFrom(ts())
+            if rng.random() < 0.9: r.end_time.CopyFrom(ts())
+            if rng.random() < 0.5:
+                r.strategy.builtin.name = rng.choice(texts)
+                for _ in range(rng.randrange(3)): r.strategy.builtin.params[rng.choice(texts)] = rng.choice(floats)
+            elif rng.random() < 0.8:
+                for _ in range(rng.randrange(4)):
+                    r.strategy.rules.rules.add(name=rng.choice(texts), kind=rng.choice([0, 1, 2, 3, 4]), expression=rng.choice(texts))
+                r.strategy.rules.stop_loss_pct = rng.choice(floats)
+                r.strategy.rules.trailing_stop_pct = rng.choice(floats)
+                for _ in range(rng.randrange(3)): r.strategy.rules.params[rng.choice(texts)] = rng.choice(floats)
+            if rng.random() < 0.5:
+                r.costs.commission_rate, r.costs.commission_fixed, r.costs.slippage_bps = rng.choice(floats), rng.choice(floats), rng.choice(floats)
+            if rng.random() < 0.5:
+                r.sizing.mode, r.sizing.value = rng.choice([0, 1, 2, 3, 4]), rng.choice(floats)
+            if rng.random() < 0.3:
+                r.equity_sample_interval.seconds = rng.choice([-5, 0, 1, 10 ** 9])
+            for _ in range(rng.randrange(3)): r.labels[rng.choice(texts)] = rng.choice(texts)
+            return r
+        def near_valid_request():
+            """A valid GOOG request with one or two fields made odd, so that the
+            deeper paths (strategy compilation, runs, the store) are reached."""
+            r = pb2.StartBacktestRequest(symbol="GOOG", timeframe="1d", initial_capital=10000.0,
+                                         acceleration_factor=0.0)
+            r.start_time.seconds, r.end_time.seconds = 1092873600, 1362182400
+            r.strategy.builtin.name = "sma_cross"
+            for _ in range(rng.randrange(1, 3)):
+                field = rng.randrange(9)
+                if field == 0: r.initial_capital = rng.choice(floats)
+                elif field == 1: r.strategy.builtin.params[rng.choice(["n1", "n2", "x"])] = rng.choice(floats + [3.0, 7.5, 400.0])
+                elif field == 2: r.strategy.builtin.name = rng.choice(["default", "sma_cross"])
+                elif field == 3:
+                    r.strategy.rules.rules.add(name="R", kind=rng.choice([1, 2, 3, 4]), expression=rng.choice(texts))
+                elif field == 4: r.costs.commission_rate = rng.choice(floats + [0.002])
+                elif field == 5: r.sizing.mode, r.sizing.value = rng.choice([2, 3, 4]), rng.choice(floats)
+                elif field == 6: r.timeframe = rng.choice(["1d", "2d", "12h", "tick", "1m"])
+                elif field == 7: r.start_time.seconds = rng.choice(seconds)
+                else: r.acceleration_factor = rng.choice(floats)
+            return r
+        codes = {}
+        details = set()
+        started = []
+        for i in range(count):
+            which = rng.randrange(6)
+            try:
+                if which <= 2:
+                    resp = stub.StartBacktest(start_request(), metadata=metadata, timeout=timeout)
+                    started.append(resp.session_id)
+                elif which == 3:
+                    stub.ListSessions(pb2.ListSessionsRequest(symbol=rng.choice(texts), page_size=rng.choice([0, 1, 1000, 1001, 2 ** 32 - 1]),
+                                                              page_token=rng.choice(texts), statuses=[rng.choice([0, 1, 5])]), metadata=metadata, timeout=timeout)
+                elif which == 4:
+                    req = pb2.GetEquityCurveRequest(session_id=rng.choice(started + texts) if started else rng.choice(texts),
+                                                    chunk_size=rng.choice([0, 1, 50000, 50001]))
+                    if rng.random() < 0.5: req.start_time.CopyFrom(ts())
+                    if rng.random() < 0.5: req.end_time.CopyFrom(ts())
+                    list(stub.GetEquityCurve(req, metadata=metadata, timeout=timeout))
+                else:
+                    stub.StopBacktest(pb2.StopBacktestRequest(session_id=rng.choice(started + texts) if started else rng.choice(texts),
+                                                              reason=rng.choice(texts)), metadata=metadata, timeout=timeout)
+                codes["OK"] = codes.get("OK", 0) + 1
+            except grpc.RpcError as e:
+                codes[e.code().name] = codes.get(e.code().name, 0) + 1
+                if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                    details.add(e.details())
+        alive = stub.ListActive(pb2.ListActiveRequest(), metadata=metadata, timeout=timeout)
+        for sid in started:
+            stub.StopBacktest(pb2.StopBacktestRequest(session_id=sid), metadata=metadata, timeout=timeout)
+        emit(code="OK", codes=codes, started=len(started), invalid_argument_messages=sorted(details))
     else:
         emit(code="USAGE", details=f"unknown mode {mode}")
 except grpc.RpcError as e:
