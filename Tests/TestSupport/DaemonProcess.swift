@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,6 +49,7 @@ public final class DaemonProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
+        Self.track(process.processIdentifier)
         var found: Int?
         let deadline = ContinuousClock.now + .seconds(60)
         while found == nil, ContinuousClock.now < deadline, process.isRunning {
@@ -69,19 +71,42 @@ public final class DaemonProcess: @unchecked Sendable {
     public func stop(signal: Int32 = SIGTERM) async -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
         return await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                self.process.waitUntilExit()
-                continuation.resume(returning: self.process.terminationStatus)
-            }
+            Thread.detachNewThread { continuation.resume(returning: self.waitForExit()) }
         }
     }
 
-    /// SIGTERM and a blocking wait, for `defer` where nothing can be awaited; removes
-    /// the directory.
+    /// SIGTERM, for `defer` where nothing can be awaited: the wait (and the removal of
+    /// the directory) happens on a thread of its own, so no test thread blocks on it.
     public func terminate() {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(at: directory)
+        Thread.detachNewThread {
+            _ = self.waitForExit()
+            try? FileManager.default.removeItem(at: self.directory)
+        }
+    }
+
+    /// The exit status; a daemon that does not exit within 30 s is killed.
+    func waitForExit() -> Int32 {
+        defer { Self.untrack(process.processIdentifier) }
+        return ProcessExit.wait(process, killAfter: 30)
+    }
+
+    // Daemons still running when the test process exits (a shared one, a failed test)
+    // are killed then, not left behind.
+    private static let running = Mutex<Set<Int32>>([])
+    private static let killAtExit: Void = {
+        atexit {
+            for pid in DaemonProcess.running.withLock({ $0 }) { kill(pid, SIGKILL) }
+        }
+    }()
+
+    static func track(_ pid: Int32) {
+        _ = killAtExit
+        _ = running.withLock { $0.insert(pid) }
+    }
+
+    static func untrack(_ pid: Int32) {
+        _ = running.withLock { $0.remove(pid) }
     }
 
     public static func temporaryDirectory() throws -> URL {

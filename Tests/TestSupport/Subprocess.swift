@@ -60,22 +60,25 @@ public enum Subprocess {
 
     public static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let process = Process()
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        // stderr joins stdout in the shell: one pipe. Foundation closes a pipe given as
-        // both stdout and stderr twice in the parent, and the second close can hit a
+        // stderr joins stdout in the shell, into a file read after the exit. Not a pipe:
+        // Foundation's FileHandle reads crash on EINTR (seen under load), and a pipe given
+        // as both stdout and stderr is closed twice in the parent, which can hit a
         // descriptor another thread has just opened (a socket of the code under test).
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("subprocess-\(UUID().uuidString).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        env["SUBPROCESS_OUTPUT"] = output.path
+        process.environment = env
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "exec \"$0\" \"$@\" 2>&1", executable] + arguments
+        process.arguments = ["-c", "exec \"$0\" \"$@\" >\"$SUBPROCESS_OUTPUT\" 2>&1 </dev/null", executable] + arguments
         process.currentDirectoryURL = packageRoot
-        let pipe = Pipe()
-        process.standardOutput = pipe
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, text: String(decoding: data, as: UTF8.self))
+        // Ten minutes is far beyond any test's subprocess: a hung one is killed, not waited on forever.
+        let status = ProcessExit.wait(process, killAfter: 600)
+        let data = (try? Data(contentsOf: output)) ?? Data()
+        return Output(status: status, text: String(decoding: data, as: UTF8.self))
     }
+
 }
 
 extension Subprocess {

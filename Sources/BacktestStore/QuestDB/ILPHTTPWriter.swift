@@ -40,8 +40,11 @@ public final class ILPHTTPWriter: Sendable {
         var attempts = 0
         while true {
             attempts += 1
+            // A thread of its own for the blocking request: Dispatch's global queue and
+            // Swift's pool have a few threads per core, and a slow or silent server must
+            // not hold one (a write is one batch, so a thread per request is cheap).
             let outcome: Result<Response, StoreError> = await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
+                Thread.detachNewThread {
                     continuation.resume(returning: Result { () throws(StoreError) -> Response in
                         try self.post(path: "/write?precision=us", body: lines)
                     })

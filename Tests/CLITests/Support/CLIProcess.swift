@@ -60,10 +60,10 @@ enum CLIProcess {
         process.currentDirectoryURL = Subprocess.packageRoot
         process.arguments = ["-c", "exec \"$0\" \"$@\" >\"$OUTFILE\" 2>\"$ERRFILE\" </dev/null", executable] + arguments
         try process.run()
-        process.waitUntilExit()
+        let status = ProcessExit.wait(process, killAfter: 600)
         let out = (try? Data(contentsOf: outURL)) ?? Data()
         let err = (try? Data(contentsOf: errURL)) ?? Data()
-        return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+        return Result(status: status, stdout: String(decoding: out, as: UTF8.self),
                       stderr: String(decoding: err, as: UTF8.self))
     }
 
