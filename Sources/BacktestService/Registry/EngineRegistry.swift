@@ -289,8 +289,6 @@ public actor EngineRegistry {
         return try await record(id).map { .ended($0) }
     }
 
-    var activeCount: Int { entries.count }
-
     /// An active record with the hub's latest progress folded in.
     private static func live(_ e: Entry) -> SessionRecord {
         var r = e.record

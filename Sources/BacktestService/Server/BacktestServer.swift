@@ -81,6 +81,4 @@ public final class BacktestServer: Sendable {
         await store.close()
         logger.info("stopped")
     }
-
-    public var openStreams: Int { get async { await grpc.openStreamCount() } }
 }
