@@ -117,46 +117,39 @@ struct BacktestRun {
             return nil
         }
 
-        switch spec.timeframe {
-        case .tick:
-            let cursor = Prefetcher(try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: batchSize))
+        // Batches from the store, admitted by the pacer, through the engine in slices.
+        func drive<Row: Sendable>(_ cursor: Prefetcher<Row>, knownTime: (Row) -> Int64,
+                                  _ compute: (UnsafeBufferPointer<Row>) throws -> Void) async throws -> Outcome? {
             defer { Task { await cursor.close() } }
             while let batch = try await Timings.measure(&timings.reading, { try await cursor.next() }) {
                 var i = 0
                 while i < batch.count {
-                    let k = try await pacer.admit(batch, from: i, control: control) { $0.time }
+                    let k = try await pacer.admit(batch, from: i, control: control, knownTime)
                     if k > i {
                         let t0 = ContinuousClock.now
-                        try batch.withUnsafeBufferPointer { try engine.process(ticks: UnsafeBufferPointer(rebasing: $0[i..<k])) }
+                        try batch.withUnsafeBufferPointer { try compute(UnsafeBufferPointer(rebasing: $0[i..<k])) }
                         timings.computing += ContinuousClock.now - t0
-                        if let end = try await afterSlice(batch[k - 1].time) { return end }
+                        if let end = try await afterSlice(knownTime(batch[k - 1])) { return end }
                     } else if let end = try await stopIfRequested() {
                         return end
                     }
                     i = k
                 }
             }
+            return nil
+        }
+
+        switch spec.timeframe {
+        case .tick:
+            let cursor = Prefetcher(try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: batchSize))
+            if let end = try await drive(cursor, knownTime: { $0.time }, { try engine.process(ticks: $0) }) { return end }
         case .candles(let seconds):
             let interval = seconds * 1_000_000
             let rangeEnd = spec.range.end
             // A bar is known when it closes: pace and report by its close time.
-            let closeTime: (Candle) -> Int64 = { min($0.time + interval, rangeEnd) }
             let cursor = Prefetcher(try await store.candles(symbol: spec.symbol, timeframe: spec.timeframe, range: spec.range, batchSize: batchSize))
-            defer { Task { await cursor.close() } }
-            while let batch = try await Timings.measure(&timings.reading, { try await cursor.next() }) {
-                var i = 0
-                while i < batch.count {
-                    let k = try await pacer.admit(batch, from: i, control: control, closeTime)
-                    if k > i {
-                        let t0 = ContinuousClock.now
-                        try batch.withUnsafeBufferPointer { try engine.process(candles: UnsafeBufferPointer(rebasing: $0[i..<k])) }
-                        timings.computing += ContinuousClock.now - t0
-                        if let end = try await afterSlice(closeTime(batch[k - 1])) { return end }
-                    } else if let end = try await stopIfRequested() {
-                        return end
-                    }
-                    i = k
-                }
+            if let end = try await drive(cursor, knownTime: { min($0.time + interval, rangeEnd) }, { try engine.process(candles: $0) }) {
+                return end
             }
         }
         let statistics = engine.finish()
