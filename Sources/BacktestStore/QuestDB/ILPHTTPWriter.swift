@@ -8,7 +8,7 @@ import Glibc
 /// client on a POSIX socket (one request per connection: QuestDB commits per request,
 /// and a fresh connection keeps the failure cases simple). Like the official clients
 /// it retries 500/503/504/507/509/523/524/529/599 and connection failures with
-/// backoff for up to `retryTimeout` seconds, never 4xx; tables are DEDUP UPSERT, so a
+/// backoff for up to `retryTimeout` seconds (at least one retry when it is above 0), never 4xx; tables are DEDUP UPSERT, so a
 /// retried batch never duplicates rows. 4xx errors carry QuestDB's JSON message.
 public final class ILPHTTPWriter: Sendable {
     public let host: String
@@ -63,7 +63,9 @@ public final class ILPHTTPWriter: Sendable {
             case .failure(let error):
                 failure = error.description
             }
-            if Date().addingTimeInterval(delay) > deadline {
+            // With any retry budget, a retryable failure is retried at least once, even
+            // when the first attempt itself used the budget up (a slow or busy machine).
+            if Date().addingTimeInterval(delay) > deadline && (retryTimeout <= 0 || attempts >= 2) {
                 throw StoreError.unavailable("QuestDB at \(host):\(port) failed \(attempts) attempt(s) over \(retryTimeout) s; last: \(failure)")
             }
             try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
