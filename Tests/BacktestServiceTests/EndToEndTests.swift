@@ -110,9 +110,10 @@ import TestSupport
         let idle = try await client.run(["watch_idle", request, "4"])
         let id = idle["session_id"] as? String ?? ""
         let done = try await client.waitFor(id, ["SESSION_STATUS_COMPLETED"], timeout: .seconds(20))
-        // The server's own times: a paced 2 s run is not slowed by the reader.
+        // The server's own times: a paced 2 s run is not held up by the reader (held, it
+        // would end only after the 4 s the watcher reads nothing).
         let took = try Self.seconds(done["completed_at"]) - Self.seconds(done["started_at"])
-        #expect(took < 2.5, "the run took \(took) s with an idle watcher")
+        #expect(took < 3.5, "the run took \(took) s with an idle watcher")
         let kinds = idle["kinds"] as? [String] ?? []
         #expect(kinds.first == "PROGRESS_EVENT_KIND_SNAPSHOT")
         #expect(kinds.last == "PROGRESS_EVENT_KIND_TERMINAL")
