@@ -65,6 +65,7 @@ import Testing
     @Test func badImportsNameTheLineAndStoreNothing() async throws {
         let (_, client) = try await SharedDaemon.shared.get()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: url) }
         try "time,open,high,low,close,volume\n1700000000,1,2,0.5,1.5,10\n1700000060,1,2,0.5,oops,10\n".write(to: url, atomically: true, encoding: .utf8)
         let header: [String: Any] = ["symbol": "BAD", "kind": "DATA_KIND_CANDLES", "timeframe": "1m", "format": "IMPORT_FORMAT_CSV", "source_name": "bad.csv"]
         let r = try await client.importCSV(url.path, header: header)

@@ -48,6 +48,7 @@ import Glibc
         let client = PyClient(port: daemon.port)
         let start = 1_700_000_040 - 1_700_000_040 % 3600
         let csv = try Fixtures.minuteBarsCSV(count: 180, start: start)
+        defer { try? FileManager.default.removeItem(atPath: csv) }
         let header: [String: Any] = ["symbol": "SYN", "kind": "DATA_KIND_CANDLES", "timeframe": "1m", "format": "IMPORT_FORMAT_CSV", "source_name": "syn.csv"]
         #expect(try await client.importCSV(csv, header: header).code == "OK")
         func request(_ factor: Double) -> [String: Any] {
@@ -72,6 +73,7 @@ import Glibc
 
     @Test func sigkillMidRunLeavesTheSessionFailedAsInterrupted() async throws {
         let dir = try DaemonProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let first = try await DaemonProcess(directory: dir)
         let client = PyClient(port: first.port)
         #expect(try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader).code == "OK")
@@ -89,6 +91,7 @@ import Glibc
 
     @Test func sigtermUnderLoadEndsEveryWatchAndLeavesNothingRunning() async throws {
         let dir = try DaemonProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let daemon = try await DaemonProcess(directory: dir)
         let client = PyClient(port: daemon.port)
         #expect(try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader).code == "OK")

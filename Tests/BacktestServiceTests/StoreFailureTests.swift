@@ -11,6 +11,7 @@ import Testing
 @Suite struct StoreFailureTests {
     @Test func aStoreLostMidRunFailsTheSessionWithTheReason() async throws {
         let dir = try DaemonProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let sqlite = try SQLiteStore(path: dir.appendingPathComponent("s.db").path)
         let store = FaultyStore(sqlite)
         let importer = try await store.beginImport(symbol: "GOOG", kind: .candles, timeframe: "1d", replaceExisting: false)

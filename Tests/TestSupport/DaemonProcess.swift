@@ -12,6 +12,8 @@ public final class DaemonProcess: @unchecked Sendable {
     public let directory: URL
     public let databasePath: String
     public let logPath: String
+    /// A directory made here is removed when the daemon stops; one given is the caller's.
+    let ownsDirectory: Bool
 
     public var server: String { "127.0.0.1:\(port)" }
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -36,6 +38,7 @@ public final class DaemonProcess: @unchecked Sendable {
     public init(arguments: [String] = [], environment: [String: String] = [:], directory: URL? = nil) async throws {
         let dir = try directory ?? Self.temporaryDirectory()
         self.directory = dir
+        ownsDirectory = directory == nil
         databasePath = dir.appendingPathComponent("backtest.db").path
         logPath = dir.appendingPathComponent("backtestd-\(UUID().uuidString.prefix(8)).log").path
         let portFile = dir.appendingPathComponent("port-\(UUID().uuidString)").path
@@ -49,7 +52,7 @@ public final class DaemonProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        Self.track(process.processIdentifier)
+        Self.track(process.processIdentifier, ownsDirectory ? dir : nil)
         var found: Int?
         let deadline = ContinuousClock.now + .seconds(60)
         while found == nil, ContinuousClock.now < deadline, process.isRunning {
@@ -75,38 +78,47 @@ public final class DaemonProcess: @unchecked Sendable {
         }
     }
 
+    /// Removes the directory if this daemon made it.
+    func cleanUp() {
+        if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
+    }
+
     /// SIGTERM, for `defer` where nothing can be awaited: the wait (and the removal of
     /// the directory) happens on a thread of its own, so no test thread blocks on it.
     public func terminate() {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        Thread.detachNewThread {
-            _ = self.waitForExit()
-            try? FileManager.default.removeItem(at: self.directory)
-        }
+        Thread.detachNewThread { _ = self.waitForExit() }
     }
 
-    /// The exit status; a daemon that does not exit within 30 s is killed.
+    /// The exit status; a daemon that does not exit within 30 s is killed. Its
+    /// directory goes with it when it was made here.
     func waitForExit() -> Int32 {
-        defer { Self.untrack(process.processIdentifier) }
+        defer {
+            Self.untrack(process.processIdentifier)
+            cleanUp()
+        }
         return ProcessExit.wait(process, killAfter: 30)
     }
 
     // Daemons still running when the test process exits (a shared one, a failed test)
-    // are killed then, not left behind.
-    private static let running = Mutex<Set<Int32>>([])
+    // are killed then, not left behind, and the directories made for them removed.
+    private static let running = Mutex<[Int32: URL?]>([:])
     private static let killAtExit: Void = {
         atexit {
-            for pid in DaemonProcess.running.withLock({ $0 }) { kill(pid, SIGKILL) }
+            for (pid, directory) in DaemonProcess.running.withLock({ $0 }) {
+                kill(pid, SIGKILL)
+                if let directory { try? FileManager.default.removeItem(at: directory) }
+            }
         }
     }()
 
-    static func track(_ pid: Int32) {
+    static func track(_ pid: Int32, _ ownedDirectory: URL?) {
         _ = killAtExit
-        _ = running.withLock { $0.insert(pid) }
+        running.withLock { $0[pid] = ownedDirectory }
     }
 
     static func untrack(_ pid: Int32) {
-        _ = running.withLock { $0.remove(pid) }
+        _ = running.withLock { $0.removeValue(forKey: pid) }
     }
 
     public static func temporaryDirectory() throws -> URL {
