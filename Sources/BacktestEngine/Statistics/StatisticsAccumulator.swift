@@ -33,19 +33,12 @@ struct StatisticsAccumulator {
 
     // Equity.
     private var previousEquity = Double.nan
-    private(set) var peak = -Double.infinity
-    private(set) var maxDrawdown = 0.0
+    private var drawdown = DrawdownTracker()
+    var peak: Double { drawdown.peak }
+    var maxDrawdown: Double { drawdown.maxDrawdown }
     private var lastEquity = Double.nan
     /// The drawdown of the last committed bar (a fraction).
     private(set) var lastDrawdown = 0.0
-    // Drawdown periods: from a bar at the peak to the next bar at a peak (or the end).
-    private var zeroIndex = 0
-    private var zeroTime: Int64 = 0
-    private var periodPeak = 0.0
-    private var periods = 0
-    private var periodDurationSum = 0.0
-    private var periodDurationMax: Int64 = 0
-    private var periodPeakSum = 0.0
 
     // Beta: sums of equity and market log returns.
     private var pairs = 0
@@ -83,7 +76,7 @@ struct StatisticsAccumulator {
     mutating func commit(index: Int, time: Int64, close: Double, equity: Double) {
         if bars == 0 {
             firstTime = time
-            zeroTime = time
+            drawdown.zeroTime = time
         } else {
             // Log returns of equity and market for beta (np.cov of the two).
             // log(1) is 0: flat stretches skip the logarithm.
@@ -131,7 +124,7 @@ struct StatisticsAccumulator {
         let pt = times + start
         let out = samples.map { $0 + (start - from) }
         var sE = sumE, sM = sumM, sEM = sumEM, sMM = sumMM
-        var peakL = peak, maxL = maxDrawdown, periodPeakL = periodPeak, zeroIndexL = zeroIndex, zeroTimeL = zeroTime
+        var tracker = drawdown
         var weekend = 0
         for j in 0..<n {
             let e = logE[j], m = logM[j]
@@ -150,17 +143,7 @@ struct StatisticsAccumulator {
                 yearly.observe(bin: yearBin, equity: equity)
             }
             if isWeekend { weekend += 1 }
-            if equity > peakL { peakL = equity }
-            let dd = 1 - equity / peakL
-            if dd > maxL { maxL = dd }
-            if dd == 0 {
-                if barIndex > zeroIndexL + 1 { closeDrawdownPeriod(endTime: time, zeroTime: zeroTimeL, peak: periodPeakL) }
-                zeroIndexL = barIndex
-                zeroTimeL = time
-                periodPeakL = 0
-            } else if dd > periodPeakL {
-                periodPeakL = dd
-            }
+            let dd = tracker.observe(index: barIndex, time: time, equity: equity)
             drawdowns[start + j] = dd
             out?[j] = Self.sample(time: time, equity: equity, position: pp[j], close: pc[j], drawdown: dd)
         }
@@ -169,11 +152,7 @@ struct StatisticsAccumulator {
         sumEM = sEM
         sumMM = sMM
         pairs += n
-        peak = peakL
-        maxDrawdown = maxL
-        periodPeak = periodPeakL
-        zeroIndex = zeroIndexL
-        zeroTime = zeroTimeL
+        drawdown = tracker
         weekendBars += weekend
         bars += n
         lastTime = pt[n - 1]
@@ -223,18 +202,7 @@ struct StatisticsAccumulator {
         previousEquity = equity
         lastEquity = equity
 
-        if equity > peak { peak = equity }
-        let dd = 1 - equity / peak
-        if dd > maxDrawdown { maxDrawdown = dd }
-        if dd == 0 {
-            if index > zeroIndex + 1 { closeDrawdownPeriod(endTime: time, zeroTime: zeroTime, peak: periodPeak) }
-            zeroIndex = index
-            zeroTime = time
-            periodPeak = 0
-        } else if dd > periodPeak {
-            periodPeak = dd
-        }
-        return dd
+        return drawdown.observe(index: index, time: time, equity: equity)
     }
 
     /// Gives the open calendar bins the last committed equity.
@@ -254,15 +222,6 @@ struct StatisticsAccumulator {
         let (y, m, _) = UTCTime.civil(day: day)
         monthBin = y * 12 + m
         yearBin = y
-    }
-
-    /// A drawdown period that started at `zeroTime` and peaked at `peak` ended.
-    private mutating func closeDrawdownPeriod(endTime: Int64, zeroTime: Int64, peak: Double) {
-        periods += 1
-        let d = endTime - zeroTime
-        periodDurationSum += Double(d)
-        periodDurationMax = max(periodDurationMax, d)
-        periodPeakSum += peak
     }
 
     /// A closed trade. Trades arrive in exit order.
@@ -349,22 +308,12 @@ struct StatisticsAccumulator {
 
         // The last drawdown period runs to the end of data (backtesting.py counts it
         // when it spans more than one bar).
-        var periodsFinal = periods
-        var durationSumFinal = periodDurationSum
-        var durationMaxFinal = periodDurationMax
-        var peakSumFinal = periodPeakSum
-        let lastIndex = bars - 1
-        if lastDrawdown != 0 && lastIndex > zeroIndex + 1 {
-            periodsFinal += 1
-            let d = lastTime - zeroTime
-            durationSumFinal += Double(d)
-            durationMaxFinal = max(durationMaxFinal, d)
-            peakSumFinal += periodPeak
-        }
-        if periodsFinal > 0 {
-            s.avgDrawdownPct = -peakSumFinal / Double(periodsFinal) * 100
-            s.maxDrawdownDurationMicros = Self.ceil(Double(durationMaxFinal), to: resolution)
-            s.avgDrawdownDurationMicros = Self.ceil(durationSumFinal / Double(periodsFinal), to: resolution)
+        var final = drawdown
+        if lastDrawdown != 0 && bars - 1 > final.zeroIndex + 1 { final.closePeriod(endTime: lastTime) }
+        if final.periods > 0 {
+            s.avgDrawdownPct = -final.peakSum / Double(final.periods) * 100
+            s.maxDrawdownDurationMicros = Self.ceil(Double(final.durationMax), to: resolution)
+            s.avgDrawdownDurationMicros = Self.ceil(final.durationSum / Double(final.periods), to: resolution)
         } else {
             // backtesting.py then averages the nonzero drawdowns: only the last bar's can be.
             s.avgDrawdownPct = lastDrawdown != 0 ? -lastDrawdown * 100 : .nan
