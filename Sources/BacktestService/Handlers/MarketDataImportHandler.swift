@@ -46,13 +46,7 @@ struct MarketDataImportHandler {
     }
 
     static func check(_ header: ImportHeader) throws(RPCError) -> Plan {
-        guard !header.symbol.isEmpty else { throw RPCError(.invalidArgument, "header.symbol: required") }
-        guard header.symbol.utf8.count <= StartRequestValidator.maxSymbolBytes else {
-            throw RPCError(.invalidArgument, "header.symbol: longer than \(StartRequestValidator.maxSymbolBytes) bytes")
-        }
-        guard !header.symbol.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw RPCError(.invalidArgument, "header.symbol: contains a control character")
-        }
+        try StartRequestValidator.checkSymbol(header.symbol, "header.symbol")
         let kind: MarketSeries.Kind
         var timeframe = ""
         switch header.kind {

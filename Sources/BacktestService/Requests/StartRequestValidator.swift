@@ -18,11 +18,7 @@ enum StartRequestValidator {
         var accepted = request
 
         let symbol = request.symbol
-        guard !symbol.isEmpty else { throw invalid("symbol", "required") }
-        guard symbol.utf8.count <= maxSymbolBytes else { throw invalid("symbol", "longer than \(maxSymbolBytes) bytes") }
-        guard !symbol.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw invalid("symbol", "contains a control character")
-        }
+        try checkSymbol(symbol, "symbol")
 
         guard !request.timeframe.isEmpty else { throw invalid("timeframe", "required (\"tick\", \"1m\", \"1h\", \"1d\", ...)") }
         let timeframe: Timeframe
@@ -150,6 +146,15 @@ enum StartRequestValidator {
             }
             return .rules(.init(name: set.name, rules: rules, stopLossPct: set.stopLossPct, takeProfitPct: set.takeProfitPct,
                                 trailingStopPct: set.trailingStopPct, params: set.params))
+        }
+    }
+
+    /// A symbol as every request names one: present, bounded, printable.
+    static func checkSymbol(_ symbol: String, _ field: String) throws(RPCError) {
+        guard !symbol.isEmpty else { throw invalid(field, "required") }
+        guard symbol.utf8.count <= maxSymbolBytes else { throw invalid(field, "longer than \(maxSymbolBytes) bytes") }
+        guard !symbol.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw invalid(field, "contains a control character")
         }
     }
 
