@@ -198,14 +198,17 @@ public actor EngineRegistry {
     private func finished(_ id: String, _ record: SessionRecord) async {
         // Keep the final record if the store did not take it. The entry stays live
         // until then, so no reader in between sees the store's stale state.
-        if (try? await store.session(id: id))?.state != record.state {
-            if unsaved.count >= 10_000, let any = unsaved.keys.first { unsaved[any] = nil }
-            unsaved[id] = record
-        }
+        if (try? await store.session(id: id))?.state != record.state { keepUnsaved(record) }
         running -= 1
         entries[id] = nil
         if byRequestId[record.clientRequestId] == id { byRequestId[record.clientRequestId] = nil }
         launchWaiting()
+    }
+
+    /// A terminal record the store did not take, answered from memory (bounded).
+    private func keepUnsaved(_ record: SessionRecord) {
+        if unsaved.count >= 10_000, let any = unsaved.keys.first { unsaved[any] = nil }
+        unsaved[record.id] = record
     }
 
     // MARK: Stop
@@ -239,7 +242,7 @@ public actor EngineRegistry {
         do {
             try await StoreRetry.run(budget: .seconds(2)) { [record, store] in try await store.saveSession(record) }
         } catch {
-            unsaved[id] = record
+            keepUnsaved(record)
         }
         var terminal = entry.hub.latest
         terminal.kind = .terminal
