@@ -92,6 +92,13 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // System library: libcurl (Debian libcurl4-openssl-dev), HTTP/1.1 for ILP writes.
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // The pure engine: data, indicators, strategy language, orders and fills,
         // portfolio, statistics. No I/O, no clock.
         .target(
@@ -101,7 +108,10 @@ let package = Package(
         // writes, PG wire for DDL and reads), market data import.
         .target(
             name: "BacktestStore",
-            dependencies: ["BacktestEngine", "CSQLite", "CLibPQ", "CZlib"]
+            dependencies: [
+                "BacktestEngine", "CSQLite", "CLibPQ", "CCurl", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The service: engine registry, runs, progress, RPC handlers.
         .target(

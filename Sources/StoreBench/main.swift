@@ -251,7 +251,7 @@ if let http = environment["QUESTDB_HTTP"], let pg = environment["QUESTDB_PG"], !
     var offset = 0
     while offset < points.count {
         let end = min(offset + 65_536, points.count)
-        try await quest.appendEquity(sessionId: "bench-\(getpid())", Array(points[offset..<end]))
+        try await quest.appendEquity(sessionId: "bench-\(getpid())", startingAt: UInt64(offset), Array(points[offset..<end]))
         offset = end
     }
     report("QuestDB: write equity points (ILP, batches of 65536)", rows: points.count, seconds: now() - seconds)

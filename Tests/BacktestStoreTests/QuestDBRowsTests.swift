@@ -14,8 +14,8 @@ import Testing
 
     @Test func sessionLineBytes() throws {
         var buffer = ILPBuffer()
-        try QuestDBRows.appendSession(Self.record, to: &buffer)
-        let expected = #"backtest_sessions,state=running,symbol=GO\,OG session_id="s 1",timeframe="1d",range_start=1000000t,range_end=2000000t,strategy_name="sma \"x\"",acceleration_factor=0.0,request_b64="AAEC/w==",client_request_id="",labels="{\"k\":\"v\"}",progress_pct=42.5,sim_time=1500000t,events_processed=7i,final_pnl=-1.25,total_trades=2i,win_rate_pct=NaN,started_at=1700000000000005t,error_message="",stop_reason="" 1700000000000000"# + "\n"
+        try QuestDBRows.appendSession(Self.record, owner: "node 1", to: &buffer)
+        let expected = #"backtest_sessions,state=running,owner=node\ 1,symbol=GO\,OG session_id="s 1",timeframe="1d",range_start=1000000t,range_end=2000000t,strategy_name="sma \"x\"",acceleration_factor=0.0,request_b64="AAEC/w==",client_request_id="",labels="{\"k\":\"v\"}",progress_pct=42.5,sim_time=1500000t,events_processed=7i,final_pnl=-1.25,total_trades=2i,win_rate_pct=NaN,started_at=1700000000000005t,error_message="",stop_reason="" 1700000000000000"# + "\n"
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == expected)
     }
 
@@ -24,10 +24,10 @@ import Testing
         let symbol = "a,b c=d\"e\nf\\"
         try QuestDBRows.appendCandle(symbol: symbol, timeframe: "1m", Candle(time: 60_000_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10), to: &buffer)
         try QuestDBRows.appendTick(symbol: symbol, seq: 2, Tick(time: 5, price: 1.25, size: 0), to: &buffer)
-        try QuestDBRows.appendEquity(sessionId: "id\r\n=x", EquitySample(time: 9, equity: 1e20, cash: -0.0, positionSize: 3, drawdownPct: -1e-7), to: &buffer)
+        try QuestDBRows.appendEquity(sessionId: "id\r\n=x", key: 1_700_000_000_000_000, EquitySample(time: 9, equity: 1e20, cash: -0.0, positionSize: 3, drawdownPct: -1e-7), to: &buffer)
         let expected = "market_candles,symbol=a\\,b\\ c\\=d\"e\\\nf\\\\,timeframe=1m open=1.0,high=2.0,low=0.5,close=1.5,volume=10.0 60000000\n"
             + "market_ticks,symbol=a\\,b\\ c\\=d\"e\\\nf\\\\ seq=2i,price=1.25,size=0.0 5\n"
-            + "backtest_equity_curve,session_id=id\\\r\\\n\\=x equity=1e20,cash=-0.0,position_size=3.0,drawdown_pct=-1e-7 9\n"
+            + "backtest_equity_curve,session_id=id\\\r\\\n\\=x sim_time=9t,equity=1e20,cash=-0.0,position_size=3.0,drawdown_pct=-1e-7 1700000000000000\n"
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == expected)
         #expect(buffer.rowCount == 3)
         // QuestDB's designated timestamps span 1970-01-01 to 9999-12-31: others are refused here.
@@ -35,7 +35,7 @@ import Testing
             try QuestDBRows.appendTick(symbol: "a", seq: 0, Tick(time: -5, price: 1, size: 1), to: &buffer)
         }
         #expect(throws: StoreError.self) {
-            try QuestDBRows.appendEquity(sessionId: "s", EquitySample(time: QuestDBSQL.latestTime + 1, equity: 1, cash: 1, positionSize: 0, drawdownPct: 0), to: &buffer)
+            try QuestDBRows.appendEquity(sessionId: "s", key: 1, EquitySample(time: QuestDBSQL.latestTime + 1, equity: 1, cash: 1, positionSize: 0, drawdownPct: 0), to: &buffer)
         }
         #expect(buffer.rowCount == 3)
     }
@@ -44,9 +44,24 @@ import Testing
         var buffer = ILPBuffer()
         let open = TradeRecord(number: 3, side: .short, quantity: 10, entryTime: 100, exitTime: nil, entryPrice: 5, exitPrice: 6,
                                pnl: -10, returnPct: -20, commission: 0.5, entryRule: "r \"1\"", exitRule: "", entryIndex: 4, exitIndex: nil)
-        try QuestDBRows.appendTrade(sessionId: "s", open, to: &buffer)
-        #expect(String(decoding: buffer.bytes, as: UTF8.self)
-                == #"backtest_trades,session_id=s,side=short trade_number=3i,quantity=10.0,entry_price=5.0,exit_price=6.0,pnl=-10.0,return_pct=-20.0,commission=0.5,entry_rule="r \"1\"",exit_rule="",entry_index=4i 100"# + "\n")
+        try QuestDBRows.appendTrade(sessionId: "s", key: 1_700_000_000_000_003, open, to: &buffer)
+        let expected = #"backtest_trades,session_id=s,side=short trade_number=3i,quantity=10.0,entry_time=100t,entry_price=5.0,exit_price=6.0,pnl=-10.0,return_pct=-20.0,commission=0.5,entry_rule="r \"1\"",exit_rule="",entry_index=4i 1700000000000003"# + "\n"
+        #expect(String(decoding: buffer.bytes, as: UTF8.self) == expected)
+        // The field-by-field writer gives the bytes of the generic, validating encoder.
+        var generic = ILPBuffer()
+        try generic.row("backtest_trades", symbols: [("session_id", "s"), ("side", "short")], columns: [
+            ("trade_number", .long(3)), ("quantity", .double(10)), ("entry_time", .timestampMicros(100)), ("entry_price", .double(5)),
+            ("exit_price", .double(6)), ("pnl", .double(-10)), ("return_pct", .double(-20)), ("commission", .double(0.5)),
+            ("entry_rule", .string("r \"1\"")), ("exit_rule", .string("")), ("entry_index", .long(4)),
+        ], atMicros: 1_700_000_000_000_003)
+        #expect(generic.bytes == buffer.bytes)
+        var closed = ILPBuffer()
+        var done = open
+        done.exitTime = 200
+        done.exitIndex = 9
+        try QuestDBRows.appendTrade(sessionId: "s", key: 7, done, to: &closed)
+        #expect(String(decoding: closed.bytes, as: UTF8.self).contains(",entry_time=100t,exit_time=200t,") )
+        #expect(String(decoding: closed.bytes, as: UTF8.self).hasSuffix(",entry_index=4i,exit_index=9i 7\n"))
     }
 
     @Test func sessionRowsDecode() throws {
@@ -75,12 +90,13 @@ import Testing
     }
 
     @Test func resultAndMarketRowsDecode() throws {
-        let trade = try QuestDBRows.trade([.int(4), .text("long"), .double(2), .timestampMicros(10), .null, .double(1), .double(2), .double(2),
-                                           .double(100), .null, .text("a"), .text("END"), .int(3), .null])
+        let (key, trade) = try QuestDBRows.trade([.timestampMicros(99), .int(4), .text("long"), .double(2), .timestampMicros(10), .null, .double(1), .double(2), .double(2),
+                                                  .double(100), .null, .text("a"), .text("END"), .int(3), .null])
+        #expect(key == 99)
         #expect(trade.number == 4 && trade.side == .long && trade.entryTime == 10 && trade.exitTime == nil && trade.exitIndex == nil)
         #expect(trade.commission.isNaN && trade.exitRule == "END")
-        #expect(try QuestDBRows.equity([.timestampMicros(5), .double(1), .double(2), .double(3), .double(-4)])
-                == EquitySample(time: 5, equity: 1, cash: 2, positionSize: 3, drawdownPct: -4))
+        let equity = try QuestDBRows.equity([.timestampMicros(77), .timestampMicros(5), .double(1), .double(2), .double(3), .double(-4)])
+        #expect(equity.key == 77 && equity.sample == EquitySample(time: 5, equity: 1, cash: 2, positionSize: 3, drawdownPct: -4))
         #expect(try QuestDBRows.candle([.timestampMicros(-60), .double(1), .double(2), .double(0.5), .double(1.5), .double(0)])
                 == Candle(time: -60, open: 1, high: 2, low: 0.5, close: 1.5, volume: 0))
         let (tick, seq) = try QuestDBRows.tick([.timestampMicros(7), .int(3), .double(9.5), .double(1)])

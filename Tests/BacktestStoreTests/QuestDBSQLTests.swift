@@ -8,7 +8,7 @@ import Testing
     @Test func everyTableIsWALWithDedupOnItsDesignatedTimestamp() {
         let expected: [String: String] = [
             "backtest_sessions": "DEDUP UPSERT KEYS(ts, session_id)",
-            "backtest_trades": "DEDUP UPSERT KEYS(ts, session_id, trade_number)",
+            "backtest_trades": "DEDUP UPSERT KEYS(ts, session_id)",
             "backtest_equity_curve": "DEDUP UPSERT KEYS(ts, session_id)",
             "market_candles": "DEDUP UPSERT KEYS(ts, symbol, timeframe)",
             "market_ticks": "DEDUP UPSERT KEYS(ts, symbol, seq)",
@@ -22,6 +22,10 @@ import Testing
             #expect(ddl.hasSuffix(expected[String(table)] ?? "missing \(table)"), "\(ddl)")
         }
         #expect(QuestDBSchema.ddl.last!.contains("PARTITION BY DAY"))
+        // Results are partitioned by the day of their write key, appended in key order.
+        for results in QuestDBSchema.ddl where results.contains("backtest_trades") || results.contains("backtest_equity_curve") {
+            #expect(results.contains("session_id SYMBOL CAPACITY 262144 INDEX") && results.contains("PARTITION BY DAY"))
+        }
     }
 
     @Test func listSessionsWithEveryFilterAndAToken() {
@@ -41,17 +45,19 @@ import Testing
     }
 
     @Test func sessionsInStatesPagesOldestFirst() {
-        let q = QuestDBSQL.sessionsInStates([.started, .running], after: (createdAt: 7, id: "x"), limit: 1000)
-        #expect(q.sql == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND (ts > $3 OR (ts = $4 AND session_id > $5)) ORDER BY ts, session_id LIMIT 1000")
-        #expect(q.parameters == [.text("running"), .text("started"), .timestampMicros(7), .timestampMicros(7), .text("x")])
+        let q = QuestDBSQL.sessionsInStates([.started, .running], owner: "node-a", after: (createdAt: 7, id: "x"), limit: 1000)
+        #expect(q.sql == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND owner = $3 AND (ts > $4 OR (ts = $5 AND session_id > $6)) ORDER BY ts, session_id LIMIT 1000")
+        #expect(q.parameters == [.text("running"), .text("started"), .text("node-a"), .timestampMicros(7), .timestampMicros(7), .text("x")])
     }
 
     @Test func keysetReadsOfResultsAndMarketData() {
-        #expect(QuestDBSQL.trades(sessionId: "s", afterNumber: 12, limit: 50)
-                == QuestDBQuery(sql: "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND trade_number > $2 ORDER BY trade_number LIMIT 50",
-                                parameters: [.text("s"), .int(12)]))
-        #expect(QuestDBSQL.equity(sessionId: "s", from: 5, end: 9, limit: 3).sql
-                == "SELECT ts, equity, cash, position_size, drawdown_pct FROM backtest_equity_curve WHERE session_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts LIMIT 3")
+        // Keyset on the write key (never the smallest LONG, which QuestDB reads as NULL).
+        #expect(QuestDBSQL.trades(sessionId: "s", afterKey: 12, limit: 50)
+                == QuestDBQuery(sql: "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND ts > $2 ORDER BY ts LIMIT 50",
+                                parameters: [.text("s"), .timestampMicros(12)]))
+        #expect(QuestDBSQL.equity(sessionId: "s", from: 5, end: 9, afterKey: 0, limit: 3)
+                == QuestDBQuery(sql: "SELECT ts, sim_time, equity, cash, position_size, drawdown_pct FROM backtest_equity_curve WHERE session_id = $1 AND ts > $2 AND sim_time >= $3 AND sim_time < $4 ORDER BY ts LIMIT 3",
+                                parameters: [.text("s"), .timestampMicros(0), .timestampMicros(5), .timestampMicros(9)]))
         #expect(QuestDBSQL.candles(symbol: "A", timeframe: "1m", from: 1, end: 2, limit: 4).parameters
                 == [.text("A"), .text("1m"), .timestampMicros(1), .timestampMicros(2)])
         #expect(QuestDBSQL.ticks(symbol: "A", from: 1, end: 2, limit: nil).sql
@@ -81,8 +87,9 @@ import Testing
             let queries = [
                 QuestDBSQL.sessionById(text), QuestDBSQL.sessionByClientRequestId(text),
                 QuestDBSQL.listSessions(q, after: (createdAt: 1, id: text), limit: 5),
-                QuestDBSQL.trades(sessionId: text, afterNumber: 0, limit: 1),
-                QuestDBSQL.equity(sessionId: text, from: 0, end: 1, limit: 1),
+                QuestDBSQL.trades(sessionId: text, afterKey: 0, limit: 1),
+                QuestDBSQL.equity(sessionId: text, from: 0, end: 1, afterKey: 0, limit: 1),
+                QuestDBSQL.sessionsInStates([.running], owner: text, after: nil, limit: 1),
                 QuestDBSQL.candles(symbol: text, timeframe: text, from: 0, end: 1, limit: 1),
                 QuestDBSQL.ticks(symbol: text, from: 0, end: 1, limit: 1),
                 QuestDBSQL.candleSeries(symbol: text), QuestDBSQL.tickSeries(symbol: text),
@@ -104,8 +111,8 @@ import Testing
 
     @Test func timeBoundsAreClampedToQuestDBsSpan() {
         #expect(QuestDBSQL.latestTime == TimeText.days(year: 10_000, month: 1, day: 1) * 86_400_000_000 - 1)
-        #expect(QuestDBSQL.equity(sessionId: "s", from: .min, end: .max, limit: 1).parameters
-                == [.text("s"), .timestampMicros(0), .timestampMicros(QuestDBSQL.latestTime)])
+        #expect(QuestDBSQL.equity(sessionId: "s", from: .min, end: .max, afterKey: .min, limit: 1).parameters
+                == [.text("s"), .timestampMicros(0), .timestampMicros(0), .timestampMicros(QuestDBSQL.latestTime)])
         #expect(PGConnection.timestampText(QuestDBSQL.latestTime) == "9999-12-31T23:59:59.999999Z")
         #expect(QuestDBSQL.time(1_700_000_000_000_001) == .timestampMicros(1_700_000_000_000_001))
     }

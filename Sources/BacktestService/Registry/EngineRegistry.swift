@@ -15,11 +15,12 @@ public actor EngineRegistry {
         public var maxRunning: Int
         /// Sessions waiting; beyond this StartBacktest is RESOURCE_EXHAUSTED.
         public var maxQueued: Int
-        /// How long a run retries a store that is unavailable before it fails.
+        /// How long a run retries a store that is unavailable before it fails (long
+        /// enough to wait out a store restart: a stopped run can be stopped).
         public var storeRetryBudget: Duration
 
         public init(maxRunning: Int = ProcessInfo.processInfo.activeProcessorCount, maxQueued: Int = 64,
-                    storeRetryBudget: Duration = .seconds(10)) {
+                    storeRetryBudget: Duration = .seconds(120)) {
             self.maxRunning = max(1, maxRunning)
             self.maxQueued = max(0, maxQueued)
             self.storeRetryBudget = storeRetryBudget
@@ -189,16 +190,15 @@ public actor EngineRegistry {
             entry.task = Task.detached(priority: .background) { [weak self, run] in
                 var run = run
                 let final = await run.execute()
-                await self?.finished(id, final)
+                await self?.finished(id, final, stored: run.terminalStored)
             }
             entries[id] = entry
         }
     }
 
-    private func finished(_ id: String, _ record: SessionRecord) async {
-        // Keep the final record if the store did not take it. The entry stays live
-        // until then, so no reader in between sees the store's stale state.
-        if (try? await store.session(id: id))?.state != record.state { keepUnsaved(record) }
+    private func finished(_ id: String, _ record: SessionRecord, stored: Bool) {
+        // Keep the final record if the store cannot show it yet.
+        if !stored { keepUnsaved(record) }
         running -= 1
         entries[id] = nil
         if byRequestId[record.clientRequestId] == id { byRequestId[record.clientRequestId] = nil }

@@ -38,6 +38,9 @@ struct BacktestRun {
         }
     }
     private(set) var timings = Timings()
+    /// Whether the terminal record reached the store and is readable there; if not,
+    /// the registry answers for it from memory (the store gets it once it is back).
+    private(set) var terminalStored = false
 
     enum Outcome {
         case completed(BacktestStatistics)
@@ -141,13 +144,17 @@ struct BacktestRun {
 
         switch spec.timeframe {
         case .tick:
-            let cursor = Prefetcher(try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: batchSize))
+            let cursor = Prefetcher(try await StoreRetry.run(budget: retryBudget) { [spec, store, batchSize] in
+                try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: batchSize)
+            }, retryBudget: retryBudget)
             if let end = try await drive(cursor, knownTime: { $0.time }, { try engine.process(ticks: $0) }) { return end }
         case .candles(let seconds):
             let interval = seconds * 1_000_000
             let rangeEnd = spec.range.end
             // A bar is known when it closes: pace and report by its close time.
-            let cursor = Prefetcher(try await store.candles(symbol: spec.symbol, timeframe: spec.timeframe, range: spec.range, batchSize: batchSize))
+            let cursor = Prefetcher(try await StoreRetry.run(budget: retryBudget) { [spec, store, batchSize] in
+                try await store.candles(symbol: spec.symbol, timeframe: spec.timeframe, range: spec.range, batchSize: batchSize)
+            }, retryBudget: retryBudget)
             if let end = try await drive(cursor, knownTime: { min($0.time + interval, rangeEnd) }, { try engine.process(candles: $0) }) {
                 return end
             }
@@ -193,10 +200,14 @@ struct BacktestRun {
         terminal.trades = record.totalTrades
         do {
             try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
+            // Read-your-writes: when a watcher sees the terminal event, GetSession,
+            // GetTrades and GetEquityCurve already return the complete results.
+            try await store.sync()
+            terminalStored = true
         } catch {
-            // The store is gone: the registry keeps this record in memory, and the next
-            // start-up marks the stored one failed as interrupted.
-            logger.error("terminal state not stored", metadata: ["session": "\(record.id)", "error": "\(error)"])
+            // The store is unreachable: the registry keeps this record in memory (a
+            // spooling store delivers it once the store is back).
+            logger.error("terminal state not yet readable in the store", metadata: ["session": "\(record.id)", "error": "\(error)"])
         }
         logger.info("session ended", metadata: [
             "session": "\(record.id)", "status": "\(record.state.rawValue)",

@@ -3,13 +3,16 @@ import BacktestStore
 /// Reads the next batch while the engine works on the current one, so reading the
 /// store overlaps computing. One fetch is outstanding at most and the run calls
 /// `next` from one task only, which is what makes sharing the cursor with the fetch
-/// task safe.
+/// task safe. A fetch the store cannot answer is retried for `retryBudget` (a cursor
+/// moves on only after a batch it returned), so a run waits out a store restart.
 final class Prefetcher<Row: Sendable>: @unchecked Sendable {
     private let cursor: any RowCursor<Row>
+    private let retryBudget: Duration
     private var pending: Task<[Row]?, any Error>?
 
-    init(_ cursor: any RowCursor<Row>) {
+    init(_ cursor: any RowCursor<Row>, retryBudget: Duration = .zero) {
         self.cursor = cursor
+        self.retryBudget = retryBudget
     }
 
     func next() async throws -> [Row]? {
@@ -28,6 +31,6 @@ final class Prefetcher<Row: Sendable>: @unchecked Sendable {
     }
 
     private func fetch() -> Task<[Row]?, any Error> {
-        Task { try await self.cursor.next() }
+        Task { try await StoreRetry.run(budget: self.retryBudget) { try await self.cursor.next() } }
     }
 }

@@ -11,6 +11,8 @@ struct ResultWriter {
     var flushThreshold = 65_536
     private var trades: [TradeRecord] = []
     private var equity: [EquitySample] = []
+    /// Samples handed to the store so far: the index of the next one.
+    private var equitySent: UInt64 = 0
     private var inFlight: Task<Void, any Error>?
 
     let retryBudget: Duration
@@ -34,12 +36,13 @@ struct ResultWriter {
         try await inFlight?.value
         inFlight = nil
         guard !trades.isEmpty || !equity.isEmpty else { return }
-        let (t, e, store, id, budget) = (trades, equity, store, sessionId, retryBudget)
+        let (t, e, store, id, budget, index) = (trades, equity, store, sessionId, retryBudget, equitySent)
+        equitySent += UInt64(equity.count)
         trades = []
         equity = []
         inFlight = Task {
             if !t.isEmpty { try await StoreRetry.run(budget: budget) { try await store.appendTrades(sessionId: id, t) } }
-            if !e.isEmpty { try await StoreRetry.run(budget: budget) { try await store.appendEquity(sessionId: id, e) } }
+            if !e.isEmpty { try await StoreRetry.run(budget: budget) { try await store.appendEquity(sessionId: id, startingAt: index, e) } }
         }
     }
 

@@ -26,6 +26,8 @@ public struct ILPBuffer: Sendable {
 
     public init() {}
 
+    public mutating func reserveCapacity(_ n: Int) { bytes.reserveCapacity(n) }
+
     public mutating func clear() {
         bytes.removeAll(keepingCapacity: true)
         rowCount = 0
@@ -64,19 +66,16 @@ public struct ILPBuffer: Sendable {
             bytes.append(UInt8(ascii: "="))
             Self.encode(value, into: &bytes)
         }
-        bytes.append(UInt8(ascii: " "))
-        bytes.append(contentsOf: String(timestamp).utf8)
-        bytes.append(UInt8(ascii: "\n"))
-        rowCount += 1
+        endRowUnchecked(timestamp: timestamp)
     }
 
     static func encode(_ value: Value, into out: inout [UInt8]) {
         switch value {
         case .long(let v):
-            out.append(contentsOf: String(v).utf8)
+            appendInteger(v, into: &out)
             out.append(UInt8(ascii: "i"))
         case .double(let v):
-            out.append(contentsOf: formatDouble(v).utf8)
+            appendDouble(v, into: &out)
         case .bool(let v):
             out.append(UInt8(ascii: v ? "t" : "f"))
         case .string(let s):
@@ -90,7 +89,7 @@ public struct ILPBuffer: Sendable {
             }
             out.append(UInt8(ascii: "\""))
         case .timestampMicros(let v):
-            out.append(contentsOf: String(v).utf8)
+            appendInteger(v, into: &out)
             out.append(UInt8(ascii: "t"))
         }
     }
@@ -100,39 +99,105 @@ public struct ILPBuffer: Sendable {
     /// -5 < position <= 16 (`0.00001`, `1000000000000000.0`), else scientific without a
     /// plus sign (`1e-7`, `1.2345678901234568e17`); `NaN`, `Infinity`, `-Infinity`.
     static func formatDouble(_ v: Double) -> String {
-        if v.isNaN { return "NaN" }
-        if v.isInfinite { return v < 0 ? "-Infinity" : "Infinity" }
-        // Swift's description holds the shortest round-trip digits; only the layout differs.
-        var text = Substring(v.description)
-        let sign = text.first == "-" ? "-" : ""
-        if !sign.isEmpty { text = text.dropFirst() }
-        var exponent = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            exponent = Int(text[text.index(after: e)...].replacingOccurrences(of: "+", with: ""))!
-            text = text[..<e]
+        var out: [UInt8] = []
+        appendDouble(v, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendDouble(_ v: Double, into out: inout [UInt8]) {
+        if v.isNaN { out += [0x4E, 0x61, 0x4E]; return }  // NaN
+        if v.isInfinite {
+            if v < 0 { out.append(UInt8(ascii: "-")) }
+            out += Array("Infinity".utf8)
+            return
         }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        var digits = Array(parts[0].utf8) + (parts.count > 1 ? Array(parts[1].utf8) : [])
-        var point = parts[0].count + exponent  // digits before the decimal point
-        while digits.count > 1, digits.first == UInt8(ascii: "0") {
-            digits.removeFirst()
-            point -= 1
+        // Swift's description holds the shortest round-trip digits; only the layout
+        // differs. Worked on its bytes, with the digits on the stack: bulk rows write
+        // millions of doubles.
+        var text = v.description
+        text.withUTF8 { u in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { digits in
+                var i = 0
+                if u[0] == UInt8(ascii: "-") {
+                    out.append(UInt8(ascii: "-"))
+                    i = 1
+                }
+                var n = 0, point = 0, sawPoint = false
+                while i < u.count, u[i] != UInt8(ascii: "e"), u[i] != UInt8(ascii: "E") {
+                    if u[i] == UInt8(ascii: ".") {
+                        sawPoint = true
+                    } else {
+                        digits[n] = u[i]
+                        n += 1
+                        if !sawPoint { point += 1 }
+                    }
+                    i += 1
+                }
+                if i < u.count {
+                    i += 1
+                    var negative = false
+                    if u[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if u[i] == UInt8(ascii: "+") { i += 1 }
+                    var exponent = 0
+                    while i < u.count { exponent = exponent * 10 + Int(u[i] &- 48); i += 1 }
+                    point += negative ? -exponent : exponent
+                }
+                var start = 0, end = n
+                while end - start > 1, digits[start] == UInt8(ascii: "0") { start += 1; point -= 1 }
+                while end - start > 1, digits[end - 1] == UInt8(ascii: "0") { end -= 1 }
+                let count = end - start
+                func put(_ range: Range<Int>) { for k in range { out.append(digits[start + k]) } }
+                func zeros(_ k: Int) { for _ in 0..<max(0, k) { out.append(UInt8(ascii: "0")) } }
+                if count == 1 && digits[start] == UInt8(ascii: "0") {
+                    out += [UInt8(ascii: "0"), UInt8(ascii: "."), UInt8(ascii: "0")]
+                } else if point >= count && point <= 16 {
+                    put(0..<count); zeros(point - count); out += [UInt8(ascii: "."), UInt8(ascii: "0")]
+                } else if point > 0 && point <= 16 {
+                    put(0..<point); out.append(UInt8(ascii: ".")); put(point..<count)
+                } else if point > -5 && point <= 0 {
+                    out += [UInt8(ascii: "0"), UInt8(ascii: ".")]; zeros(-point); put(0..<count)
+                } else {
+                    put(0..<1)
+                    if count > 1 { out.append(UInt8(ascii: ".")); put(1..<count) }
+                    out.append(UInt8(ascii: "e"))
+                    appendInteger(Int64(point - 1), into: &out)
+                }
+            }
         }
-        while digits.count > 1, digits.last == UInt8(ascii: "0") { digits.removeLast() }
-        if digits == [UInt8(ascii: "0")] { return sign + "0.0" }
-        let d = String(decoding: digits, as: UTF8.self)
-        let n = digits.count
-        if point >= n && point <= 16 {
-            return sign + d + String(repeating: "0", count: point - n) + ".0"
-        } else if point > 0 && point <= 16 {
-            return sign + d.prefix(point) + "." + d.dropFirst(point)
-        } else if point > -5 && point <= 0 {
-            return sign + "0." + String(repeating: "0", count: -point) + d
-        } else if n == 1 {
-            return sign + d + "e" + String(point - 1)
-        } else {
-            return sign + d.prefix(1) + "." + d.dropFirst() + "e" + String(point - 1)
+    }
+
+    /// Decimal digits of `v` without a String in between.
+    static func appendInteger(_ v: Int64, into out: inout [UInt8]) {
+        if v == .min { out += Array(String(v).utf8); return }
+        var magnitude = v < 0 ? UInt64(-v) : UInt64(v)
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var n = 0
+            repeat {
+                digits[n] = UInt8(48 + magnitude % 10)
+                magnitude /= 10
+                n += 1
+            } while magnitude > 0
+            while n > 0 { n -= 1; out.append(digits[n]) }
         }
+    }
+
+    // MARK: Unchecked rows
+    // For bulk rows whose names are fixed and valid by construction (QuestDBRows): the
+    // caller appends `table,symbols fields` pieces and ends the row; nothing is
+    // validated, so only escaped prefixes and fixed `,name=` tags may be passed.
+
+    mutating func appendUnchecked(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
+    mutating func appendUnchecked(byte: UInt8) { bytes.append(byte) }
+    mutating func appendUnchecked(integer: Int64) { Self.appendInteger(integer, into: &bytes) }
+    mutating func appendUnchecked(double: Double) { Self.appendDouble(double, into: &bytes) }
+    mutating func appendUnchecked(string: String) { Self.encode(.string(string), into: &bytes) }
+
+    /// ` timestamp\n`, and the row counts.
+    mutating func endRowUnchecked(timestamp: Int64) {
+        bytes.append(UInt8(ascii: " "))
+        Self.appendInteger(timestamp, into: &bytes)
+        bytes.append(UInt8(ascii: "\n"))
+        rowCount += 1
     }
 
     /// Table, column and symbol names and symbol values: a backslash before space,

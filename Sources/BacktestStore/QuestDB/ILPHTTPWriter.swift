@@ -1,21 +1,25 @@
-import Dispatch
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
 
-/// Sends ILP batches to QuestDB's `POST /write?precision=us` over a minimal HTTP/1.1
-/// client on a POSIX socket (one request per connection: QuestDB commits per request,
-/// and a fresh connection keeps the failure cases simple). Like the official clients
-/// it retries 500/503/504/507/509/523/524/529/599 and connection failures with
-/// backoff for up to `retryTimeout` seconds (at least one retry when it is above 0), never 4xx; tables are DEDUP UPSERT, so a
-/// retried batch never duplicates rows. 4xx errors carry QuestDB's JSON message.
+/// Sends ILP batches to QuestDB's `POST /write?precision=us` over kept-alive HTTP/1.1
+/// connections (libcurl, through CurlConnection; a small pool, so writes of several
+/// sessions go side by side). Like the official clients it retries
+/// 500/503/504/507/509/523/524/529/599 and transport failures with backoff for up to
+/// `retryTimeout` seconds (at least one retry when it is above 0), never 4xx; tables
+/// are DEDUP UPSERT, so a retried batch never duplicates rows. 4xx errors carry
+/// QuestDB's JSON message.
 public final class ILPHTTPWriter: Sendable {
     public let host: String
     public let port: UInt16
     public let retryTimeout: Double
+    /// Connecting, and a request (plus a second per 4 MiB of its body), fail after this long.
     public let requestTimeout: Double
+    private let writeURL: String
+    private let pingURL: String
+    private let idle = Mutex<[CurlConnection]>([])
     private static let retryable: Set<Int> = [500, 503, 504, 507, 509, 523, 524, 529, 599]
+    /// Idle connections kept for reuse; more may be open while requests run.
+    private static let keptConnections = 4
 
     /// `baseURL` like `http://127.0.0.1:9000`.
     public init(baseURL: String, retryTimeout: Double = 10, requestTimeout: Double = 30) throws {
@@ -26,6 +30,9 @@ public final class ILPHTTPWriter: Sendable {
         port = UInt16(url.port ?? 9000)
         self.retryTimeout = retryTimeout
         self.requestTimeout = requestTimeout
+        let origin = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        writeURL = origin + "/write?precision=us"
+        pingURL = origin + "/ping"
     }
 
     public struct Response: Sendable {
@@ -40,15 +47,8 @@ public final class ILPHTTPWriter: Sendable {
         var attempts = 0
         while true {
             attempts += 1
-            // A thread of its own for the blocking request: Dispatch's global queue and
-            // Swift's pool have a few threads per core, and a slow or silent server must
-            // not hold one (a write is one batch, so a thread per request is cheap).
-            let outcome: Result<Response, StoreError> = await withCheckedContinuation { continuation in
-                Thread.detachNewThread {
-                    continuation.resume(returning: Result { () throws(StoreError) -> Response in
-                        try self.post(path: "/write?precision=us", body: lines)
-                    })
-                }
+            let outcome = await exchange { connection in
+                try lines.withUnsafeBytes { try connection.post(self.writeURL, body: $0) }
             }
             let failure: String
             switch outcome {
@@ -73,6 +73,46 @@ public final class ILPHTTPWriter: Sendable {
         }
     }
 
+    /// Whether QuestDB's HTTP endpoint answers `/ping` (one attempt).
+    public func ping() async -> Bool {
+        if case .success(let response) = await exchange({ try $0.get(self.pingURL) }) {
+            return response.status == 204 || response.status == 200
+        }
+        return false
+    }
+
+    /// One request on a pooled connection, on a thread of its own: libcurl blocks, and a
+    /// slow or silent server must not hold one of Swift's few cooperative threads (a
+    /// request is one batch, so a thread per request is cheap).
+    private func exchange(_ body: @escaping @Sendable (CurlConnection) throws -> CurlConnection.Response) async -> Result<Response, StoreError> {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: self.exchangeHere(body))
+            }
+        }
+    }
+
+    private func exchangeHere(_ body: (CurlConnection) throws -> CurlConnection.Response) -> Result<Response, StoreError> {
+        let connection: CurlConnection
+        if let reused = idle.withLock({ $0.popLast() }) {
+            connection = reused
+        } else {
+            do {
+                connection = try CurlConnection(timeout: requestTimeout)
+            } catch {
+                return .failure(.failed(error.description))
+            }
+        }
+        do {
+            let response = try body(connection)
+            idle.withLock { if $0.count < Self.keptConnections { $0.append(connection) } }
+            return .success(Response(status: response.status, body: response.body))
+        } catch {
+            // A failed connection is not reused.
+            return .failure(.unavailable("\(host):\(port): \(error)"))
+        }
+    }
+
     /// QuestDB's error JSON (`{"code":...,"message":...,"line":N,"errorId":...}`) as text.
     static func message(_ body: [UInt8]) -> String {
         if let json = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let message = json["message"] as? String {
@@ -82,99 +122,5 @@ public final class ILPHTTPWriter: Sendable {
             return text
         }
         return String(decoding: body.prefix(500), as: UTF8.self)
-    }
-
-    // MARK: One HTTP/1.1 exchange (blocking; runs on a Dispatch thread)
-
-    func post(path: String, body: [UInt8]) throws(StoreError) -> Response {
-        let fd = try connectSocket()
-        defer { close(fd) }
-        var request = Array("POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8)
-        request += body
-        try sendAll(fd, request)
-        return try readResponse(fd)
-    }
-
-    private func connectSocket() throws(StoreError) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else {
-            throw StoreError.unavailable("cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(list) }
-        var lastError = "no address"
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let ai = entry {
-            entry = ai.pointee.ai_next
-            let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
-            if fd < 0 { continue }
-            // The timeouts also bound connect() on Linux.
-            var timeout = timeval(tv_sec: Int(requestTimeout), tv_usec: Int((requestTimeout - requestTimeout.rounded(.down)) * 1e6))
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 { return fd }
-            lastError = String(cString: strerror(errno))
-            close(fd)
-        }
-        throw StoreError.unavailable("cannot connect to \(host):\(port): \(lastError)")
-    }
-
-    private func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws(StoreError) {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StoreError.unavailable("sending to \(host):\(port): \(String(cString: strerror(errno)))")
-            }
-            sent += n
-        }
-    }
-
-    private func readResponse(_ fd: Int32) throws(StoreError) -> Response {
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        var headerEnd: Int?
-        var contentLength: Int?
-        while true {
-            if let headerEnd, let contentLength, data.count >= headerEnd + contentLength { break }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out after \(requestTimeout) s" : String(cString: strerror(errno))
-                throw StoreError.unavailable("reading the answer of \(host):\(port): \(reason)")
-            }
-            if n == 0 { break }
-            data += buffer[0..<n]
-            if headerEnd == nil, let end = Self.find([13, 10, 13, 10], in: data) {
-                headerEnd = end + 4
-                let head = String(decoding: data[0..<end], as: UTF8.self).lowercased()
-                for line in head.split(separator: "\r\n") where line.hasPrefix("content-length:") {
-                    contentLength = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
-                }
-            }
-        }
-        guard let headerEnd else {
-            throw StoreError.unavailable("\(host):\(port) closed the connection without an HTTP answer")
-        }
-        let statusLine = String(decoding: data[0..<(Self.find([13, 10], in: data) ?? 0)], as: UTF8.self)
-        let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
-            throw StoreError.failed("\(host):\(port) answered something that is not HTTP: \(statusLine.prefix(80))")
-        }
-        let bodyEnd = contentLength.map { min(data.count, headerEnd + $0) } ?? data.count
-        return Response(status: status, body: Array(data[headerEnd..<bodyEnd]))
-    }
-
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
-            if Array(haystack[i..<i + needle.count]) == needle { return i }
-        }
-        return nil
     }
 }

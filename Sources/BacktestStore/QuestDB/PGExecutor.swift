@@ -11,9 +11,11 @@ final class PGExecutor: @unchecked Sendable {
     private var closed = false
     private let queue: DispatchQueue
     private let url: String
+    private let connectTimeout: Int
 
-    init(url: String, label: String) {
+    init(url: String, label: String, connectTimeoutSeconds: Int = 10) {
         self.url = url
+        connectTimeout = connectTimeoutSeconds
         queue = DispatchQueue(label: label)
     }
 
@@ -31,7 +33,7 @@ final class PGExecutor: @unchecked Sendable {
         do {
             if connection == nil || connection?.isConnected == false {
                 connection?.close()
-                connection = try PGConnection(url: url)
+                connection = try PGConnection(url: url, connectTimeoutSeconds: connectTimeout)
             }
             return .success(try body(connection!))
         } catch let error as StoreError {

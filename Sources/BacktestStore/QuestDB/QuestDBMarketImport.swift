@@ -13,7 +13,9 @@ import BacktestEngine
 ///    not cover would survive: the commit refuses (StoreError.invalid) instead of
 ///    leaving a mix;
 /// 3. sends the buffer as ONE /write request: one table, so one QuestDB transaction
-///    (a bad line rejects it all); then waits until it is visible.
+///    (a bad line rejects it all), retried for the store's importRetry (idempotent:
+///    a lost answer is resolved by the retry); then waits until it is visible.
+///    Never spooled: the caller is told whether the data is there.
 /// Abort (or any error before the send) drops the buffer: nothing was written.
 /// Not covered: another process writing the same series between the check and the send.
 final class QuestDBMarketImport: MarketDataImport {
@@ -25,6 +27,7 @@ final class QuestDBMarketImport: MarketDataImport {
     private let timeframe: String
     private let replaceExisting: Bool
     private var buffer = ILPBuffer()
+    private let prefix: [UInt8]
     private var times: [Int64] = []
     private var seq: Int64 = 0
     private var state = State.open
@@ -38,6 +41,7 @@ final class QuestDBMarketImport: MarketDataImport {
         self.kind = kind
         self.timeframe = try SQLiteMarketImport.canonicalTimeframe(kind: kind, timeframe)
         self.replaceExisting = replaceExisting
+        prefix = QuestDBRows.marketPrefix(kind: kind, symbol: symbol, timeframe: self.timeframe)
     }
 
     private var table: String { kind == .candles ? QuestDBSchema.candles : QuestDBSchema.ticks }
@@ -65,7 +69,7 @@ final class QuestDBMarketImport: MarketDataImport {
         do {
             for (i, candle) in batch.enumerated() {
                 try accept(time: candle.time, problem: MarketRowCheck.problem(candle), index: i, strictly: true)
-                try QuestDBRows.appendCandle(symbol: symbol, timeframe: timeframe, candle, to: &buffer)
+                try QuestDBRows.appendCandle(prefix: prefix, candle, to: &buffer)
                 times.append(candle.time)
             }
             try checkSize()
@@ -81,7 +85,7 @@ final class QuestDBMarketImport: MarketDataImport {
             for (i, tick) in batch.enumerated() {
                 try accept(time: tick.time, problem: MarketRowCheck.problem(tick), index: i, strictly: false)
                 seq = tick.time == times.last ? seq + 1 : 0
-                try QuestDBRows.appendTick(symbol: symbol, seq: seq, tick, to: &buffer)
+                try QuestDBRows.appendTick(prefix: prefix, seq: seq, tick, to: &buffer)
                 times.append(tick.time)
             }
             try checkSize()
@@ -111,7 +115,9 @@ final class QuestDBMarketImport: MarketDataImport {
             case .leftovers(let rows, let at):
                 throw StoreError.invalid("\(what): QuestDB cannot delete rows, and \(rows) stored row(s) in the replaced range have no counterpart in the import (first \(TimeText.iso(at))); a replace on QuestDB must re-send every stored time of its range")
             }
-            try await store.send(buffer, table: table)
+            // Retried idempotently (DEDUP on every key of the rows): an answer lost after
+            // QuestDB committed is resolved by the retry landing on the same rows.
+            try await store.sendNow(buffer, table: table)
             try await store.awaitVisible(table)
         } catch {
             await abort()

@@ -8,7 +8,7 @@ import Foundation
 enum QuestDBRows {
     // MARK: ILP
 
-    static func appendSession(_ r: SessionRecord, to buffer: inout ILPBuffer) throws(StoreError) {
+    static func appendSession(_ r: SessionRecord, owner: String = "", to buffer: inout ILPBuffer) throws(StoreError) {
         var columns: [(String, ILPBuffer.Value)] = [
             ("session_id", .string(r.id)),
             ("timeframe", .string(r.timeframe)),
@@ -34,56 +34,135 @@ enum QuestDBRows {
         columns += [("error_message", .string(r.errorMessage)), ("stop_reason", .string(r.stopReason))]
         // An empty SYMBOL value is not valid ILP: an empty symbol is left out (NULL, read back as "").
         var symbols = [("state", r.state.rawValue)]
+        if !owner.isEmpty { symbols.append(("owner", owner)) }
         if !r.symbol.isEmpty { symbols.append(("symbol", r.symbol)) }
         try row(&buffer, QuestDBSchema.sessions, symbols: symbols, columns: columns, at: r.createdAt)
     }
 
-    static func appendTrade(sessionId: String, _ t: TradeRecord, to buffer: inout ILPBuffer) throws(StoreError) {
-        var columns: [(String, ILPBuffer.Value)] = [
-            ("trade_number", .long(Int64(t.number))),
-            ("quantity", .double(t.quantity)),
-        ]
-        if let exitTime = t.exitTime { columns.append(("exit_time", .timestampMicros(exitTime))) }
-        columns += [
-            ("entry_price", .double(t.entryPrice)),
-            ("exit_price", .double(t.exitPrice)),
-            ("pnl", .double(t.pnl)),
-            ("return_pct", .double(t.returnPct)),
-            ("commission", .double(t.commission)),
-            ("entry_rule", .string(t.entryRule)),
-            ("exit_rule", .string(t.exitRule)),
-            ("entry_index", .long(Int64(t.entryIndex))),
-        ]
-        if let exitIndex = t.exitIndex { columns.append(("exit_index", .long(Int64(exitIndex)))) }
-        try row(&buffer, QuestDBSchema.trades, symbols: [("session_id", sessionId), ("side", t.side.rawValue)], columns: columns, at: t.entryTime)
+    /// The escaped start of every result line of one session: `table,session_id=ID`.
+    static func resultPrefix(_ table: String, sessionId: String) -> [UInt8] {
+        var prefix = Array(table.utf8) + Array(",session_id=".utf8)
+        ILPBuffer.escapeName(sessionId, into: &prefix)
+        return prefix
     }
 
-    static func appendEquity(sessionId: String, _ p: EquitySample, to buffer: inout ILPBuffer) throws(StoreError) {
-        try row(&buffer, QuestDBSchema.equity, symbols: [("session_id", sessionId)], columns: [
-            ("equity", .double(p.equity)), ("cash", .double(p.cash)),
-            ("position_size", .double(p.positionSize)), ("drawdown_pct", .double(p.drawdownPct)),
-        ], at: p.time)
+    /// One trade at write key `key` (see QuestDBSchema). `prefix` is
+    /// resultPrefix(trades, sessionId). Written field by field: runs write many.
+    static func appendTrade(prefix: [UInt8], key: Int64, _ t: TradeRecord, to buffer: inout ILPBuffer) throws(StoreError) {
+        try checkTime(t.entryTime, QuestDBSchema.trades)
+        if let exitTime = t.exitTime { try checkTime(exitTime, QuestDBSchema.trades) }
+        try checkTime(key, QuestDBSchema.trades)
+        buffer.appendUnchecked(prefix)
+        buffer.appendUnchecked(t.side == .long ? Tag.sideLong : Tag.sideShort)
+        buffer.appendUnchecked(Tag.tradeNumber); buffer.appendUnchecked(integer: Int64(t.number)); buffer.appendUnchecked(byte: UInt8(ascii: "i"))
+        buffer.appendUnchecked(Tag.quantity); buffer.appendUnchecked(double: t.quantity)
+        buffer.appendUnchecked(Tag.entryTime); buffer.appendUnchecked(integer: t.entryTime); buffer.appendUnchecked(byte: UInt8(ascii: "t"))
+        if let exitTime = t.exitTime {
+            buffer.appendUnchecked(Tag.exitTime); buffer.appendUnchecked(integer: exitTime); buffer.appendUnchecked(byte: UInt8(ascii: "t"))
+        }
+        buffer.appendUnchecked(Tag.entryPrice); buffer.appendUnchecked(double: t.entryPrice)
+        buffer.appendUnchecked(Tag.exitPrice); buffer.appendUnchecked(double: t.exitPrice)
+        buffer.appendUnchecked(Tag.pnl); buffer.appendUnchecked(double: t.pnl)
+        buffer.appendUnchecked(Tag.returnPct); buffer.appendUnchecked(double: t.returnPct)
+        buffer.appendUnchecked(Tag.commission); buffer.appendUnchecked(double: t.commission)
+        buffer.appendUnchecked(Tag.entryRule); buffer.appendUnchecked(string: t.entryRule)
+        buffer.appendUnchecked(Tag.exitRule); buffer.appendUnchecked(string: t.exitRule)
+        buffer.appendUnchecked(Tag.entryIndex); buffer.appendUnchecked(integer: Int64(t.entryIndex)); buffer.appendUnchecked(byte: UInt8(ascii: "i"))
+        if let exitIndex = t.exitIndex {
+            buffer.appendUnchecked(Tag.exitIndex); buffer.appendUnchecked(integer: Int64(exitIndex)); buffer.appendUnchecked(byte: UInt8(ascii: "i"))
+        }
+        buffer.endRowUnchecked(timestamp: key)
+    }
+
+    /// One equity sample at write key `key`; `prefix` is resultPrefix(equity, sessionId).
+    static func appendEquity(prefix: [UInt8], key: Int64, _ p: EquitySample, to buffer: inout ILPBuffer) throws(StoreError) {
+        try checkTime(p.time, QuestDBSchema.equity)
+        try checkTime(key, QuestDBSchema.equity)
+        buffer.appendUnchecked(prefix)
+        buffer.appendUnchecked(Tag.simTime); buffer.appendUnchecked(integer: p.time); buffer.appendUnchecked(byte: UInt8(ascii: "t"))
+        buffer.appendUnchecked(Tag.equity); buffer.appendUnchecked(double: p.equity)
+        buffer.appendUnchecked(Tag.cash); buffer.appendUnchecked(double: p.cash)
+        buffer.appendUnchecked(Tag.positionSize); buffer.appendUnchecked(double: p.positionSize)
+        buffer.appendUnchecked(Tag.drawdownPct); buffer.appendUnchecked(double: p.drawdownPct)
+        buffer.endRowUnchecked(timestamp: key)
+    }
+
+    /// `prefix` is `market_candles,symbol=S,timeframe=T` escaped (marketPrefix).
+    static func appendCandle(prefix: [UInt8], _ c: Candle, to buffer: inout ILPBuffer) throws(StoreError) {
+        try checkTime(c.time, QuestDBSchema.candles)
+        buffer.appendUnchecked(prefix)
+        buffer.appendUnchecked(Tag.open); buffer.appendUnchecked(double: c.open)
+        buffer.appendUnchecked(Tag.high); buffer.appendUnchecked(double: c.high)
+        buffer.appendUnchecked(Tag.low); buffer.appendUnchecked(double: c.low)
+        buffer.appendUnchecked(Tag.close); buffer.appendUnchecked(double: c.close)
+        buffer.appendUnchecked(Tag.volume); buffer.appendUnchecked(double: c.volume)
+        buffer.endRowUnchecked(timestamp: c.time)
+    }
+
+    /// `prefix` is `market_ticks,symbol=S` escaped (marketPrefix).
+    static func appendTick(prefix: [UInt8], seq: Int64, _ t: Tick, to buffer: inout ILPBuffer) throws(StoreError) {
+        try checkTime(t.time, QuestDBSchema.ticks)
+        buffer.appendUnchecked(prefix)
+        buffer.appendUnchecked(Tag.seq); buffer.appendUnchecked(integer: seq); buffer.appendUnchecked(byte: UInt8(ascii: "i"))
+        buffer.appendUnchecked(Tag.price); buffer.appendUnchecked(double: t.price)
+        buffer.appendUnchecked(Tag.size); buffer.appendUnchecked(double: t.size)
+        buffer.endRowUnchecked(timestamp: t.time)
+    }
+
+    static func marketPrefix(kind: MarketSeries.Kind, symbol: String, timeframe: String) -> [UInt8] {
+        var prefix = Array((kind == .candles ? QuestDBSchema.candles : QuestDBSchema.ticks).utf8) + Array(",symbol=".utf8)
+        ILPBuffer.escapeName(symbol, into: &prefix)
+        if kind == .candles {
+            prefix += Array(",timeframe=".utf8)
+            ILPBuffer.escapeName(timeframe, into: &prefix)
+        }
+        return prefix
+    }
+
+    // Convenience forms (tests, single rows): the same bytes as the prefix forms.
+    static func appendTrade(sessionId: String, key: Int64, _ t: TradeRecord, to buffer: inout ILPBuffer) throws(StoreError) {
+        try appendTrade(prefix: resultPrefix(QuestDBSchema.trades, sessionId: sessionId), key: key, t, to: &buffer)
+    }
+
+    static func appendEquity(sessionId: String, key: Int64, _ p: EquitySample, to buffer: inout ILPBuffer) throws(StoreError) {
+        try appendEquity(prefix: resultPrefix(QuestDBSchema.equity, sessionId: sessionId), key: key, p, to: &buffer)
     }
 
     static func appendCandle(symbol: String, timeframe: String, _ c: Candle, to buffer: inout ILPBuffer) throws(StoreError) {
-        try row(&buffer, QuestDBSchema.candles, symbols: [("symbol", symbol), ("timeframe", timeframe)], columns: [
-            ("open", .double(c.open)), ("high", .double(c.high)), ("low", .double(c.low)),
-            ("close", .double(c.close)), ("volume", .double(c.volume)),
-        ], at: c.time)
+        try appendCandle(prefix: marketPrefix(kind: .candles, symbol: symbol, timeframe: timeframe), c, to: &buffer)
     }
 
     static func appendTick(symbol: String, seq: Int64, _ t: Tick, to buffer: inout ILPBuffer) throws(StoreError) {
-        try row(&buffer, QuestDBSchema.ticks, symbols: [("symbol", symbol)], columns: [
-            ("seq", .long(seq)), ("price", .double(t.price)), ("size", .double(t.size)),
-        ], at: t.time)
+        try appendTick(prefix: marketPrefix(kind: .ticks, symbol: symbol, timeframe: ""), seq: seq, t, to: &buffer)
+    }
+
+    /// Fixed parts of the lines above: names valid by construction (ILPBufferTests
+    /// checks these lines against the generic, validating encoder).
+    private enum Tag {
+        static let sideLong = Array(",side=long".utf8), sideShort = Array(",side=short".utf8)
+        static let tradeNumber = Array(" trade_number=".utf8), quantity = Array(",quantity=".utf8)
+        static let entryTime = Array(",entry_time=".utf8), exitTime = Array(",exit_time=".utf8)
+        static let entryPrice = Array(",entry_price=".utf8), exitPrice = Array(",exit_price=".utf8)
+        static let pnl = Array(",pnl=".utf8), returnPct = Array(",return_pct=".utf8), commission = Array(",commission=".utf8)
+        static let entryRule = Array(",entry_rule=".utf8), exitRule = Array(",exit_rule=".utf8)
+        static let entryIndex = Array(",entry_index=".utf8), exitIndex = Array(",exit_index=".utf8)
+        static let simTime = Array(" sim_time=".utf8), equity = Array(",equity=".utf8), cash = Array(",cash=".utf8)
+        static let positionSize = Array(",position_size=".utf8), drawdownPct = Array(",drawdown_pct=".utf8)
+        static let open = Array(" open=".utf8), high = Array(",high=".utf8), low = Array(",low=".utf8)
+        static let close = Array(",close=".utf8), volume = Array(",volume=".utf8)
+        static let seq = Array(" seq=".utf8), price = Array(",price=".utf8), size = Array(",size=".utf8)
+    }
+
+    /// QuestDB refuses timestamps outside [1970-01-01, 10000-01-01).
+    static func checkTime(_ micros: Int64, _ table: String) throws(StoreError) {
+        guard micros >= 0 && micros <= QuestDBSQL.latestTime else {
+            throw StoreError.invalid("QuestDB keeps \(table) rows from 1970-01-01 to 9999-12-31 only, not at \(TimeText.iso(micros))")
+        }
     }
 
     private static func row(_ buffer: inout ILPBuffer, _ table: String, symbols: [(String, String)],
                             columns: [(String, ILPBuffer.Value)], at micros: Int64) throws(StoreError) {
-        // QuestDB refuses designated timestamps outside [1970-01-01, 10000-01-01).
-        guard micros >= 0 && micros <= QuestDBSQL.latestTime else {
-            throw StoreError.invalid("QuestDB keeps \(table) rows from 1970-01-01 to 9999-12-31 only, not at \(TimeText.iso(micros))")
-        }
+        try checkTime(micros, table)
         do {
             try buffer.row(table, symbols: symbols, columns: columns, atMicros: micros)
         } catch {
@@ -123,23 +202,25 @@ enum QuestDBRows {
             errorMessage: text(row[21]), stopReason: text(row[22]))
     }
 
-    static func trade(_ row: [PGValue]) throws(StoreError) -> TradeRecord {
-        guard row.count == 14 else { throw StoreError.failed("QuestDB returned \(row.count) trade columns, expected 14") }
-        let number = try int(row[0], "trade_number")
-        guard let side = PositionSide(rawValue: text(row[1])) else {
-            throw StoreError.failed("trade \(number) has unknown side \"\(text(row[1]))\"")
+    /// (write key, trade) from QuestDBSchema.tradeColumns.
+    static func trade(_ row: [PGValue]) throws(StoreError) -> (key: Int64, trade: TradeRecord) {
+        guard row.count == 15 else { throw StoreError.failed("QuestDB returned \(row.count) trade columns, expected 15") }
+        let number = try int(row[1], "trade_number")
+        guard let side = PositionSide(rawValue: text(row[2])) else {
+            throw StoreError.failed("trade \(number) has unknown side \"\(text(row[2]))\"")
         }
-        return TradeRecord(
-            number: Int(number), side: side, quantity: double(row[2]), entryTime: try int(row[3], "ts"),
-            exitTime: row[4].int, entryPrice: double(row[5]), exitPrice: double(row[6]), pnl: double(row[7]),
-            returnPct: double(row[8]), commission: double(row[9]), entryRule: text(row[10]), exitRule: text(row[11]),
-            entryIndex: Int(row[12].int ?? 0), exitIndex: row[13].int.map { Int($0) })
+        return (try int(row[0], "ts"), TradeRecord(
+            number: Int(number), side: side, quantity: double(row[3]), entryTime: try int(row[4], "entry_time"),
+            exitTime: row[5].int, entryPrice: double(row[6]), exitPrice: double(row[7]), pnl: double(row[8]),
+            returnPct: double(row[9]), commission: double(row[10]), entryRule: text(row[11]), exitRule: text(row[12]),
+            entryIndex: Int(row[13].int ?? 0), exitIndex: row[14].int.map { Int($0) }))
     }
 
-    static func equity(_ row: [PGValue]) throws(StoreError) -> EquitySample {
-        guard row.count == 5 else { throw StoreError.failed("QuestDB returned \(row.count) equity columns, expected 5") }
-        return EquitySample(time: try int(row[0], "ts"), equity: double(row[1]), cash: double(row[2]),
-                            positionSize: double(row[3]), drawdownPct: double(row[4]))
+    /// (write key, sample) from QuestDBSchema.equityColumns.
+    static func equity(_ row: [PGValue]) throws(StoreError) -> (key: Int64, sample: EquitySample) {
+        guard row.count == 6 else { throw StoreError.failed("QuestDB returned \(row.count) equity columns, expected 6") }
+        return (try int(row[0], "ts"), EquitySample(time: try int(row[1], "sim_time"), equity: double(row[2]), cash: double(row[3]),
+                                                     positionSize: double(row[4]), drawdownPct: double(row[5])))
     }
 
     static func candle(_ row: [PGValue]) throws(StoreError) -> Candle {

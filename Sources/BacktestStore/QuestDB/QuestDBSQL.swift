@@ -33,15 +33,16 @@ enum QuestDBSQL {
                      parameters: [.text(id)])
     }
 
-    /// Sessions in any of `states` (sorted for a stable text), oldest first, one page
-    /// after the key (created_at, id).
-    static func sessionsInStates(_ states: [SessionState], after: (createdAt: Int64, id: String)?, limit: Int) -> QuestDBQuery {
+    /// Sessions of `owner` in any of `states` (sorted for a stable text), oldest first,
+    /// one page after the key (created_at, id).
+    static func sessionsInStates(_ states: [SessionState], owner: String, after: (createdAt: Int64, id: String)?, limit: Int) -> QuestDBQuery {
         var parameters: [PGParameter] = []
         let ors = states.map(\.rawValue).sorted().map { state -> String in
             parameters.append(.text(state))
             return "state = $\(parameters.count)"
         }
-        var sql = "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (\(ors.joined(separator: " OR ")))"
+        parameters.append(.text(owner))
+        var sql = "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (\(ors.joined(separator: " OR "))) AND owner = $\(parameters.count)"
         if let after {
             parameters += [time(after.createdAt), time(after.createdAt), .text(after.id)]
             let n = parameters.count
@@ -80,15 +81,19 @@ enum QuestDBSQL {
                             parameters: parameters)
     }
 
-    static func trades(sessionId: String, afterNumber: Int64, limit: Int) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND trade_number > $2 ORDER BY trade_number LIMIT \(max(1, limit))",
-                     parameters: [.text(sessionId), .int(afterNumber)])
+    /// A session's trades after write key `afterKey`, in key (= trade number) order.
+    /// Keyset on the key, not the trade number: the smallest LONG reads as NULL in
+    /// QuestDB, and the key is what the session_id index and partitions are ordered by.
+    static func trades(sessionId: String, afterKey: Int64, limit: Int) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND ts > $2 ORDER BY ts LIMIT \(max(1, limit))",
+                     parameters: [.text(sessionId), time(afterKey)])
     }
 
-    /// Equity samples at [from, end): `from` is the range start, then the last time read + 1.
-    static func equity(sessionId: String, from: Int64, end: Int64, limit: Int) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT ts, equity, cash, position_size, drawdown_pct FROM backtest_equity_curve WHERE session_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts LIMIT \(max(1, limit))",
-                     parameters: [.text(sessionId), time(from), time(end)])
+    /// A session's equity samples with simulated times in [from, end), after write key
+    /// `afterKey`, in key (= sample) order.
+    static func equity(sessionId: String, from: Int64, end: Int64, afterKey: Int64, limit: Int) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT \(QuestDBSchema.equityColumns) FROM backtest_equity_curve WHERE session_id = $1 AND ts > $2 AND sim_time >= $3 AND sim_time < $4 ORDER BY ts LIMIT \(max(1, limit))",
+                     parameters: [.text(sessionId), time(afterKey), time(from), time(end)])
     }
 
     static func candles(symbol: String, timeframe: String, from: Int64, end: Int64, limit: Int) -> QuestDBQuery {
@@ -150,6 +155,12 @@ enum QuestDBSQL {
             return QuestDBQuery(sql: "SELECT ts FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts <= $3" + tail,
                                 parameters: [.text(symbol), time(from), time(last)])
         }
+    }
+
+    /// Whether a table has a column (the layout check at open). table_columns() takes a
+    /// literal only: the names spliced here are QuestDBSchema's constants.
+    static func hasColumn(table: String, column: String) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT count() FROM table_columns('\(table)') WHERE \"column\" = $1", parameters: [.text(column)])
     }
 
     /// The WAL state of one table: applied (writerTxn) against committed (sequencerTxn).

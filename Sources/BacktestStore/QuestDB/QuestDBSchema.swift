@@ -1,10 +1,22 @@
 /// The QuestDB tables, created at open through PG wire. Every table is WAL with DEDUP
-/// UPSERT KEYS on an event-time designated timestamp, so a retried ILP batch (the
-/// writer retries 5xx) or a re-sent row replaces itself instead of adding a copy.
+/// UPSERT KEYS on its designated timestamp, so a retried ILP batch (the writer retries,
+/// the spool replays) or a re-sent row replaces itself instead of adding a copy.
 ///
-/// Partitioning: DAY only for ticks. Candles, results and sessions use MONTH, because
-/// a daily-bar series or a backtest over ten years would otherwise be thousands of
-/// one-row partitions (QuestDB's advice: < 100 K rows a day -> MONTH or YEAR).
+/// Results are written in the order QuestDB is made for: the designated timestamp of
+/// a trade or equity row is its WRITE key, `ts = base + n` (n = the trade number or the
+/// equity sample's index), where `base` is taken per session from the wall clock when
+/// its first result is written, and never below the last key this process wrote. So
+/// every session's rows land after every earlier session's rows: an append to the
+/// newest partition, never a merge into old ones, and the cost of a write does not
+/// grow with the number of stored sessions. The simulated time is an ordinary column
+/// (`sim_time`, `entry_time`, `exit_time`): results are read by session_id (indexed)
+/// in ts order, and charted over simulated time with `timestamp(sim_time)` on a
+/// subquery (README). Had ts been the simulated time, every new backtest over the
+/// same history would rewrite the partitions holding all earlier sessions' rows.
+///
+/// Partitioning: results by DAY of write time (a day's sessions together, and old days
+/// can be dropped whole); sessions by MONTH of creation; candles MONTH and ticks DAY of
+/// market time (market data is imported in time order, once).
 enum QuestDBSchema {
     static let sessions = "backtest_sessions"
     static let trades = "backtest_trades"
@@ -17,31 +29,33 @@ enum QuestDBSchema {
     /// Sessions: ONE row per session, keyed by (ts = created_at, session_id). A save
     /// re-sends the whole record at the same key and DEDUP replaces the row, so reads
     /// need no LATEST ON and filters apply to the current state directly. created_at
-    /// never changes for a session (the contract's wall-clock creation time).
+    /// never changes for a session (the contract's wall-clock creation time), and is
+    /// recent while a session is written, so the replaced row sits near the end.
     /// session_id is VARCHAR (unique values; QuestDB advises against SYMBOL there);
-    /// statistics and labels are JSON text, the request base64 text.
+    /// owner is the node (backtestd) that runs the session; statistics and labels are
+    /// JSON text, the request base64 text.
     static let ddl: [String] = [
         """
         CREATE TABLE IF NOT EXISTS backtest_sessions (\
-        session_id VARCHAR, state SYMBOL, symbol SYMBOL CAPACITY 4096, timeframe VARCHAR, \
+        session_id VARCHAR, state SYMBOL, owner SYMBOL, symbol SYMBOL CAPACITY 4096, timeframe VARCHAR, \
         range_start TIMESTAMP, range_end TIMESTAMP, strategy_name VARCHAR, acceleration_factor DOUBLE, \
         request_b64 VARCHAR, client_request_id VARCHAR, labels VARCHAR, progress_pct DOUBLE, sim_time TIMESTAMP, \
         events_processed LONG, final_pnl DOUBLE, total_trades LONG, win_rate_pct DOUBLE, statistics VARCHAR, \
         started_at TIMESTAMP, completed_at TIMESTAMP, error_message VARCHAR, stop_reason VARCHAR, ts TIMESTAMP\
         ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, session_id)
         """,
-        // ts = entry time; a re-appended trade number replaces its row.
         """
         CREATE TABLE IF NOT EXISTS backtest_trades (\
-        session_id SYMBOL CAPACITY 65536 INDEX, trade_number LONG, side SYMBOL, quantity DOUBLE, exit_time TIMESTAMP, \
-        entry_price DOUBLE, exit_price DOUBLE, pnl DOUBLE, return_pct DOUBLE, commission DOUBLE, \
-        entry_rule VARCHAR, exit_rule VARCHAR, entry_index LONG, exit_index LONG, ts TIMESTAMP\
-        ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, session_id, trade_number)
+        session_id SYMBOL CAPACITY 262144 INDEX, trade_number LONG, side SYMBOL, quantity DOUBLE, \
+        entry_time TIMESTAMP, exit_time TIMESTAMP, entry_price DOUBLE, exit_price DOUBLE, pnl DOUBLE, return_pct DOUBLE, \
+        commission DOUBLE, entry_rule VARCHAR, exit_rule VARCHAR, entry_index LONG, exit_index LONG, ts TIMESTAMP\
+        ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, session_id)
         """,
         """
         CREATE TABLE IF NOT EXISTS backtest_equity_curve (\
-        session_id SYMBOL CAPACITY 65536 INDEX, equity DOUBLE, cash DOUBLE, position_size DOUBLE, drawdown_pct DOUBLE, ts TIMESTAMP\
-        ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, session_id)
+        session_id SYMBOL CAPACITY 262144 INDEX, sim_time TIMESTAMP, equity DOUBLE, cash DOUBLE, position_size DOUBLE, \
+        drawdown_pct DOUBLE, ts TIMESTAMP\
+        ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, session_id)
         """,
         """
         CREATE TABLE IF NOT EXISTS market_candles (\
@@ -57,14 +71,23 @@ enum QuestDBSchema {
         """,
     ]
 
+    /// Columns a table must have to be of this layout; an older layout is refused at open.
+    static let layoutMarkers: [(table: String, column: String)] = [
+        (sessions, "owner"), (trades, "entry_time"), (equity, "sim_time"),
+    ]
+
     static let sessionColumns = """
         session_id, state, symbol, timeframe, range_start, range_end, strategy_name, acceleration_factor, request_b64, \
         client_request_id, labels, progress_pct, sim_time, events_processed, final_pnl, total_trades, win_rate_pct, \
         statistics, ts, started_at, completed_at, error_message, stop_reason
         """
 
+    /// ts (the write key, for paging) first, then the trade.
     static let tradeColumns = """
-        trade_number, side, quantity, ts, exit_time, entry_price, exit_price, pnl, return_pct, commission, \
+        ts, trade_number, side, quantity, entry_time, exit_time, entry_price, exit_price, pnl, return_pct, commission, \
         entry_rule, exit_rule, entry_index, exit_index
         """
+
+    /// ts (the write key, for paging) first, then the sample.
+    static let equityColumns = "ts, sim_time, equity, cash, position_size, drawdown_pct"
 }

@@ -1,41 +1,108 @@
 import BacktestEngine
 import Foundation
+import Logging
 import Synchronization
 
-/// The QuestDB store: writes as ILP over HTTP (ILPHTTPWriter: one request = one
-/// transaction per table, 5xx retried, tables DEDUP so retries never duplicate),
-/// DDL and reads over PG wire (libpq on serial queues, bound parameters only).
+/// The QuestDB store: writes as ILP over HTTP (ILPHTTPWriter, libcurl, kept-alive
+/// connections; one request = one transaction per table; tables DEDUP so retries never
+/// duplicate), DDL and reads over PG wire (libpq on serial queues, bound parameters only).
 ///
-/// Read-after-write: writes are acknowledged before QuestDB applies its WAL; the
-/// store waits inside reads (WALVisibility) until its own earlier writes are
-/// applied, and an import commit waits before returning. See QuestDBSchema for the
-/// tables and keys, QuestDBSQL for every query.
+/// - Writes QuestDB cannot take now (down, restarting, an answer lost) go to a durable
+///   local spool (ILPSpool) and are replayed in order once it is back: a run goes on
+///   through an outage and loses nothing. Imports are not spooled: they answer the
+///   caller, after idempotent retries.
+/// - Read-after-write: writes are acknowledged before QuestDB applies its WAL; reads
+///   (and `sync`) first wait for this store's spooled writes to be delivered, then until
+///   its own acknowledged writes are applied (WALVisibility).
+/// - Ownership: session rows carry `owner` (this node); start-up recovery sees only
+///   its own sessions, so several backtestd can share one QuestDB.
+/// See QuestDBSchema for the tables and keys, QuestDBSQL for every query.
 public final class QuestDBStore: BacktestStore {
+    public struct Options: Sendable {
+        /// This node's name, stored with its sessions (several backtestd may share a
+        /// QuestDB, each with its own name).
+        public var owner: String = "backtestd"
+        /// Where undeliverable writes wait for QuestDB; nil = no spool (writes fail instead).
+        public var spoolDirectory: String?
+        /// Spooled bytes at most; beyond, writes fail as unavailable.
+        public var spoolLimit: Int64 = 8 << 30
+        /// How long a write is retried before it goes to the spool (without a spool: fails).
+        public var writeRetry: Double = 2
+        /// How long an import's single write is retried (idempotently) before it fails.
+        public var importRetry: Double = 30
+        /// How long a read waits for earlier writes to be delivered and visible.
+        public var visibilityTimeout: Double = 30
+        public var readerCount = 2
+        /// An import is staged in memory and sent as ONE request at commit; beyond this many
+        /// ILP bytes it fails (QuestDB's own cap is line.http.max.recv.buffer.size, 1 GiB).
+        public var importByteLimit = 256 << 20
+        public var logger = Logger(label: "backtest.questdb")
+
+        public init() {}
+    }
+
     let writer: ILPHTTPWriter
+    let importWriter: ILPHTTPWriter
     private let readers: [PGExecutor]
+    private let healthReader: PGExecutor
     private let nextReader = Atomic<Int>(0)
     let visibility = WALVisibility()
     let importLock = AsyncLock()
-    /// An import is staged in memory and sent as ONE request at commit; beyond this many
-    /// ILP bytes it fails (QuestDB's own cap is line.http.max.recv.buffer.size, 1 GiB).
-    public let importByteLimit: Int
-    /// How long a read waits for earlier writes to become visible.
-    public let visibilityTimeout: Double
+    let options: Options
+    let spool: ILPSpool?
+    private let drainTask = Mutex<Task<Void, Never>?>(nil)
+    private let closed = Atomic<Bool>(false)
+    private let keys = Mutex(ResultKeys())
+    var importByteLimit: Int { options.importByteLimit }
+    public var visibilityTimeout: Double { options.visibilityTimeout }
+    public var owner: String { options.owner }
     /// Appends are sent in requests of about this many bytes.
     static let writeBatchBytes = 4 << 20
 
+    /// The write keys of results (QuestDBSchema): per session a base from the wall
+    /// clock, never below the last key written, so sessions append after each other.
+    private struct ResultKeys {
+        var highWater: Int64 = 0
+        var bases: [String: Int64] = [:]
+    }
+
     /// `httpURL` like `http://127.0.0.1:9000`, `pgURL` like
-    /// `postgresql://admin:quest@127.0.0.1:8812/qdb`. Creates the tables if missing.
-    public init(httpURL: String, pgURL: String, readerCount: Int = 2, importByteLimit: Int = 256 << 20,
-                visibilityTimeout: Double = 30) async throws {
-        writer = try ILPHTTPWriter(baseURL: httpURL)
+    /// `postgresql://admin:quest@127.0.0.1:8812/qdb`. Creates the tables if missing and
+    /// starts delivering what an earlier process left in the spool.
+    public init(httpURL: String, pgURL: String, options: Options = Options()) async throws {
+        guard !options.owner.isEmpty, options.owner.utf8.count <= 256 else {
+            throw StoreError.invalid("the QuestDB store's owner (node id) must be 1 to 256 bytes")
+        }
+        self.options = options
+        writer = try ILPHTTPWriter(baseURL: httpURL, retryTimeout: options.spoolDirectory == nil ? 10 : options.writeRetry)
+        importWriter = try ILPHTTPWriter(baseURL: httpURL, retryTimeout: options.importRetry)
         let url = Self.withSSLDisabled(pgURL)
-        readers = (0..<max(1, readerCount)).map { PGExecutor(url: url, label: "questdb-pg-\($0)") }
-        self.importByteLimit = importByteLimit
-        self.visibilityTimeout = visibilityTimeout
+        readers = (0..<max(1, options.readerCount)).map { PGExecutor(url: url, label: "questdb-pg-\($0)") }
+        healthReader = PGExecutor(url: url, label: "questdb-pg-health", connectTimeoutSeconds: 2)
+        spool = try options.spoolDirectory.map { dir throws(StoreError) in try ILPSpool(directory: dir, maxBytes: options.spoolLimit) }
         try await readers[0].run { db in
             for statement in QuestDBSchema.ddl { try db.query(statement) }
+            for (table, column) in QuestDBSchema.layoutMarkers {
+                let q = QuestDBSQL.hasColumn(table: table, column: column)
+                guard try db.query(q.sql, q.parameters).rows.first?.first?.int == 1 else {
+                    throw StoreError.failed("QuestDB table \(table) has an earlier layout (no column \(column)); drop the backtest_* tables or use another QuestDB database")
+                }
+            }
         }
+        if let spool, !spool.isEmpty {
+            options.logger.warning("delivering writes left in the spool", metadata: ["requests": "\(spool.count)", "bytes": "\(spool.bytesPending)"])
+            startDrain()
+        }
+    }
+
+    /// Convenience for tests and tools: no spool, default options otherwise.
+    public convenience init(httpURL: String, pgURL: String, readerCount: Int = 2, importByteLimit: Int = 256 << 20,
+                            visibilityTimeout: Double = 30) async throws {
+        var options = Options()
+        options.readerCount = readerCount
+        options.importByteLimit = importByteLimit
+        options.visibilityTimeout = visibilityTimeout
+        try await self.init(httpURL: httpURL, pgURL: pgURL, options: options)
     }
 
     /// QuestDB refuses SSL; libpq's default (prefer) would ask first. Add sslmode=disable
@@ -48,8 +115,18 @@ public final class QuestDBStore: BacktestStore {
         return url + " sslmode=disable"
     }
 
+    /// Delivers what is spooled while QuestDB answers (bounded by the visibility
+    /// timeout; what is left stays spooled on disk for the next start), then closes.
     public func close() async {
+        if let spool, !spool.isEmpty {
+            try? await waitForSpool(nil)
+        }
+        closed.store(true, ordering: .relaxed)
+        let drain = drainTask.withLock { $0 }
+        drain?.cancel()
+        await drain?.value
         for reader in readers { await reader.close() }
+        await healthReader.close()
     }
 
     // MARK: Plumbing
@@ -63,16 +140,98 @@ public final class QuestDBStore: BacktestStore {
         try await reader().run { db in try db.query(q.sql, q.parameters).rows }
     }
 
-    /// Sends ILP lines (of one table) and notes the write for read-after-write.
+    /// Sends ILP lines (of one table). QuestDB unreachable: the lines go to the spool
+    /// (in order behind anything already there) and are delivered when it is back.
     func send(_ buffer: ILPBuffer, table: String) async throws {
         guard buffer.rowCount > 0 else { return }
-        try await writer.write(buffer.bytes)
+        if let spool {
+            if spool.isEmpty {
+                do {
+                    try await writer.write(buffer.bytes)
+                    visibility.wrote(table)
+                    return
+                } catch StoreError.unavailable(let reason) {
+                    options.logger.warning("QuestDB unreachable: spooling writes", metadata: ["table": "\(table)", "reason": "\(reason)"])
+                }
+            }
+            try spool.append(table: table, bytes: buffer.bytes)
+            startDrain()
+        } else {
+            try await writer.write(buffer.bytes)
+            visibility.wrote(table)
+        }
+    }
+
+    /// Sends ILP lines now, never to the spool (imports answer their caller).
+    func sendNow(_ buffer: ILPBuffer, table: String) async throws {
+        guard buffer.rowCount > 0 else { return }
+        try await importWriter.write(buffer.bytes)
         visibility.wrote(table)
     }
 
-    /// Waits until this store's acknowledged writes to `tables` are readable.
+    private func startDrain() {
+        drainTask.withLock { task in
+            guard task == nil, !closed.load(ordering: .relaxed) else { return }
+            task = Task.detached { [self] in await drain() }
+        }
+    }
+
+    /// Delivers spooled requests oldest first, retrying while QuestDB is unreachable.
+    /// A request QuestDB refuses (4xx) can never land: it is logged and dropped so it
+    /// does not hold back the rest.
+    private func drain() async {
+        guard let spool else { return }
+        var delay = 0.05
+        while !Task.isCancelled {
+            let entry: ILPSpool.Entry?
+            do {
+                entry = try spool.first()
+            } catch {
+                options.logger.error("cannot read the spool", metadata: ["error": "\(error)"])
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                continue
+            }
+            guard let entry else {
+                let done = drainTask.withLock { task -> Bool in
+                    guard spool.isEmpty else { return false }
+                    task = nil
+                    return true
+                }
+                if done { return }
+                continue
+            }
+            do {
+                try await writer.write(entry.bytes)
+                visibility.wrote(entry.table)
+                try spool.remove(entry)
+                delay = 0.05
+                if spool.isEmpty { options.logger.notice("spooled writes delivered to QuestDB") }
+            } catch StoreError.invalid(let reason) {
+                options.logger.error("QuestDB refused a spooled write; dropped", metadata: ["table": "\(entry.table)", "bytes": "\(entry.bytes.count)", "reason": "\(reason)"])
+                try? spool.remove(entry)
+            } catch {
+                try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                delay = min(delay * 2, 1)
+            }
+        }
+    }
+
+    /// Waits until the spool holds nothing for `table` (nil: for any table).
+    func waitForSpool(_ table: String?) async throws {
+        guard let spool else { return }
+        let deadline = Date().addingTimeInterval(visibilityTimeout)
+        while table.map({ spool.pending($0) > 0 }) ?? !spool.isEmpty {
+            if Date() > deadline {
+                throw StoreError.unavailable("QuestDB is unreachable: \(spool.count) write(s) (\(spool.bytesPending) bytes) wait in the spool for it")
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+
+    /// Waits until this store's writes to `tables` are delivered and readable.
     func awaitVisible(_ tables: String...) async throws {
         for table in tables {
+            try await waitForSpool(table)
             guard let written = visibility.pending(table) else { continue }
             try await waitForWAL(table)
             visibility.confirmed(table, upTo: written)
@@ -104,12 +263,43 @@ public final class QuestDBStore: BacktestStore {
         }
     }
 
+    public func sync() async throws {
+        try await awaitVisible(QuestDBSchema.sessions, QuestDBSchema.trades, QuestDBSchema.equity)
+    }
+
+    public func health() async -> StoreHealth {
+        guard await writer.ping() else { return StoreHealth(reachable: false, detail: "QuestDB HTTP at \(writer.host):\(writer.port) does not answer /ping") }
+        do {
+            _ = try await healthReader.run { db in try db.query("SELECT 1").rows }
+        } catch {
+            return StoreHealth(reachable: false, detail: "QuestDB PG wire: \(error)")
+        }
+        let spooled = spool?.count ?? 0
+        return StoreHealth(reachable: true, detail: spooled > 0 ? "delivering \(spooled) spooled write(s)" : "")
+    }
+
+    /// The write key base of a session's results (QuestDBSchema).
+    func resultBase(_ sessionId: String) -> Int64 {
+        keys.withLock { k in
+            if let base = k.bases[sessionId] { return base }
+            let base = max(Int64(Date().timeIntervalSince1970 * 1e6), k.highWater + 1)
+            k.bases[sessionId] = base
+            return base
+        }
+    }
+
+    private func wroteKeys(upTo last: Int64) {
+        keys.withLock { $0.highWater = max($0.highWater, last) }
+    }
+
     // MARK: Sessions
 
     public func saveSession(_ record: SessionRecord) async throws {
         var buffer = ILPBuffer()
-        try QuestDBRows.appendSession(record, to: &buffer)
+        try QuestDBRows.appendSession(record, owner: owner, to: &buffer)
         try await send(buffer, table: QuestDBSchema.sessions)
+        // An ended session writes no more results: its key base is not needed.
+        if record.state.isTerminal { _ = keys.withLock { $0.bases.removeValue(forKey: record.id) } }
     }
 
     public func session(id: String) async throws -> SessionRecord? {
@@ -130,7 +320,7 @@ public final class QuestDBStore: BacktestStore {
         var after: (createdAt: Int64, id: String)?
         let limit = 1000
         while true {
-            let page = try await rows(QuestDBSQL.sessionsInStates(Array(states), after: after, limit: limit))
+            let page = try await rows(QuestDBSQL.sessionsInStates(Array(states), owner: owner, after: after, limit: limit))
             for row in page { out.append(try QuestDBRows.session(row)) }
             guard page.count == limit, let last = out.last else { return out }
             after = (last.createdAt, last.id)
@@ -170,23 +360,33 @@ public final class QuestDBStore: BacktestStore {
     public func appendTrades(sessionId: String, _ trades: [TradeRecord]) async throws {
         guard !trades.isEmpty else { return }
         guard !sessionId.isEmpty else { throw StoreError.invalid("trades need a session id") }
+        let base = resultBase(sessionId)
+        let prefix = QuestDBRows.resultPrefix(QuestDBSchema.trades, sessionId: sessionId)
         var buffer = ILPBuffer()
+        var last = base
         for trade in trades {
-            try QuestDBRows.appendTrade(sessionId: sessionId, trade, to: &buffer)
+            let key = base + Int64(max(0, trade.number))
+            last = max(last, key)
+            try QuestDBRows.appendTrade(prefix: prefix, key: key, trade, to: &buffer)
             if buffer.bytes.count >= Self.writeBatchBytes {
                 try await send(buffer, table: QuestDBSchema.trades)
                 buffer.clear()
             }
         }
+        wroteKeys(upTo: last)
         try await send(buffer, table: QuestDBSchema.trades)
     }
 
-    public func appendEquity(sessionId: String, _ points: [EquitySample]) async throws {
+    public func appendEquity(sessionId: String, startingAt index: UInt64, _ points: [EquitySample]) async throws {
         guard !points.isEmpty else { return }
         guard !sessionId.isEmpty else { throw StoreError.invalid("equity samples need a session id") }
+        let base = resultBase(sessionId) + Int64(index)
+        wroteKeys(upTo: base + Int64(points.count) - 1)
+        let prefix = QuestDBRows.resultPrefix(QuestDBSchema.equity, sessionId: sessionId)
         var buffer = ILPBuffer()
-        for point in points {
-            try QuestDBRows.appendEquity(sessionId: sessionId, point, to: &buffer)
+        buffer.reserveCapacity(min(Self.writeBatchBytes + 4096, points.count * 160))
+        for (i, point) in points.enumerated() {
+            try QuestDBRows.appendEquity(prefix: prefix, key: base + Int64(i), point, to: &buffer)
             if buffer.bytes.count >= Self.writeBatchBytes {
                 try await send(buffer, table: QuestDBSchema.equity)
                 buffer.clear()
@@ -198,30 +398,30 @@ public final class QuestDBStore: BacktestStore {
     public func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> {
         try await awaitVisible(QuestDBSchema.trades)
         let limit = max(1, batchSize)
-        var lastNumber = Int64.min
+        var lastKey: Int64 = 0
         var exhausted = false
         return BatchCursor { [self] in
             guard !exhausted else { return nil }
-            let found = try await rows(QuestDBSQL.trades(sessionId: sessionId, afterNumber: lastNumber, limit: limit))
-            let batch = try found.map { row throws(StoreError) in try QuestDBRows.trade(row) }
-            exhausted = batch.count < limit
-            if let last = batch.last { lastNumber = Int64(last.number) }
-            return batch
+            let found = try await rows(QuestDBSQL.trades(sessionId: sessionId, afterKey: lastKey, limit: limit))
+            let decoded = try found.map { row throws(StoreError) in try QuestDBRows.trade(row) }
+            exhausted = decoded.count < limit
+            if let last = decoded.last { lastKey = last.key }
+            return decoded.map(\.trade)
         }
     }
 
     public func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample> {
         try await awaitVisible(QuestDBSchema.equity)
         let limit = max(1, batchSize)
-        var from = range.start
+        var lastKey: Int64 = 0
         var exhausted = range.isEmpty
         return BatchCursor { [self] in
             guard !exhausted else { return nil }
-            let found = try await rows(QuestDBSQL.equity(sessionId: sessionId, from: from, end: range.end, limit: limit))
-            let batch = try found.map { row throws(StoreError) in try QuestDBRows.equity(row) }
-            exhausted = batch.count < limit
-            if let last = batch.last { from = last.time + 1 }
-            return batch
+            let found = try await rows(QuestDBSQL.equity(sessionId: sessionId, from: range.start, end: range.end, afterKey: lastKey, limit: limit))
+            let decoded = try found.map { row throws(StoreError) in try QuestDBRows.equity(row) }
+            exhausted = decoded.count < limit
+            if let last = decoded.last { lastKey = last.key }
+            return decoded.map(\.sample)
         }
     }
 }

@@ -322,6 +322,12 @@ public final class SQLiteStore: BacktestStore {
 
     // MARK: Equity curve
 
+    /// SQLite commits are all-or-nothing and never lose their answer, so an append is
+    /// never retried after it landed: the index is not needed to stay idempotent.
+    public func appendEquity(sessionId: String, startingAt index: UInt64, _ points: [EquitySample]) async throws {
+        try await appendEquity(sessionId: sessionId, points)
+    }
+
     public func appendEquity(sessionId: String, _ points: [EquitySample]) async throws {
         guard !points.isEmpty else { return }
         // Encoding happens on the caller's task; the writer queue only copies blobs in.

@@ -107,7 +107,9 @@ public protocol BacktestStore: Sendable {
 
     // Results, appended in batches while a session runs.
     func appendTrades(sessionId: String, _ trades: [TradeRecord]) async throws
-    func appendEquity(sessionId: String, _ points: [EquitySample]) async throws
+    /// `index` is the position of `points[0]` in the session's curve (0 for the first
+    /// append): a retried append rewrites the same samples, never adds copies.
+    func appendEquity(sessionId: String, startingAt index: UInt64, _ points: [EquitySample]) async throws
     /// In trade-number order, in batches of at most `batchSize`.
     func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord>
     /// In time order within `range`, in batches of at most `batchSize`.
@@ -123,6 +125,30 @@ public protocol BacktestStore: Sendable {
     /// Begins an all-or-nothing import of one series.
     func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws -> any MarketDataImport
 
+    /// Returns once everything written before is stored and readable by every reader
+    /// (a store that applies writes later waits for them); throws when it cannot be.
+    func sync() async throws
+    /// Whether the store can be reached now (for health checks).
+    func health() async -> StoreHealth
+
     /// Waits for pending writes and releases connections.
     func close() async
+}
+
+/// What a store's health check found.
+public struct StoreHealth: Sendable, Equatable {
+    public var reachable: Bool
+    /// Why not, or what it is busy with; empty when all is well.
+    public var detail: String
+
+    public init(reachable: Bool, detail: String = "") {
+        self.reachable = reachable
+        self.detail = detail
+    }
+}
+
+extension BacktestStore {
+    /// Stores whose writes are readable once they return have nothing to wait for.
+    public func sync() async throws {}
+    public func health() async -> StoreHealth { StoreHealth(reachable: true) }
 }

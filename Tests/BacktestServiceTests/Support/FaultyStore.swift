@@ -24,7 +24,10 @@ final class FaultyStore: BacktestStore {
     func listSessions(_ query: SessionQuery) async throws -> SessionPage { try await inner.listSessions(query) }
     func sessions(in states: Set<SessionState>) async throws -> [SessionRecord] { try await inner.sessions(in: states) }
     func appendTrades(sessionId: String, _ trades: [TradeRecord]) async throws { try check(); try await inner.appendTrades(sessionId: sessionId, trades) }
-    func appendEquity(sessionId: String, _ points: [EquitySample]) async throws { try check(); try await inner.appendEquity(sessionId: sessionId, points) }
+    func appendEquity(sessionId: String, startingAt index: UInt64, _ points: [EquitySample]) async throws {
+        try check()
+        try await inner.appendEquity(sessionId: sessionId, startingAt: index, points)
+    }
     func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> { try await inner.trades(sessionId: sessionId, batchSize: batchSize) }
     func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample> {
         try await inner.equity(sessionId: sessionId, range: range, batchSize: batchSize)
@@ -38,6 +41,10 @@ final class FaultyStore: BacktestStore {
     }
     func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws -> any MarketDataImport {
         try await inner.beginImport(symbol: symbol, kind: kind, timeframe: timeframe, replaceExisting: replaceExisting)
+    }
+    func sync() async throws { try check(); try await inner.sync() }
+    func health() async -> StoreHealth {
+        broken.withLock { $0 } ? StoreHealth(reachable: false, detail: "connection refused (injected)") : await inner.health()
     }
     func close() async { await inner.close() }
 }
