@@ -43,6 +43,15 @@ struct BacktestDaemon: AsyncParsableCommand {
     @Option(help: "QuestDB's PostgreSQL wire address (env QUESTDB_PG).")
     var questdbPg: String?
 
+    @Option(help: "This node's name, stored with the sessions it runs; several backtestd sharing one QuestDB need distinct names, and a restarted one the same (env BACKTESTD_NODE_ID; default: HOSTNAME:PORT).")
+    var nodeId: String?
+
+    @Option(help: "Where writes QuestDB cannot take wait for it, on local disk (env BACKTESTD_QUESTDB_SPOOL; default: ~/.local/state/backtestd/spool/NODE-ID).")
+    var questdbSpool: String?
+
+    @Option(help: "Seconds a run waits for an unreachable store before it fails (env BACKTESTD_STORE_RETRY).")
+    var storeRetry: Double = env("BACKTESTD_STORE_RETRY").flatMap(Double.init) ?? 120
+
     @Option(help: "TLS certificate chain (PEM); serves TLS with ALPN h2 (env BACKTESTD_TLS_CERT).")
     var tlsCert: String?
 
@@ -77,6 +86,20 @@ struct BacktestDaemon: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
         guard (resolved.tlsCert == nil) == (resolved.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard shutdownGrace >= 0, shutdownGrace.isFinite else { throw ValidationError("--shutdown-grace must be a non-negative number") }
+        guard storeRetry >= 0, storeRetry.isFinite else { throw ValidationError("--store-retry must be a non-negative number") }
+        guard !resolvedNodeId.isEmpty, resolvedNodeId.utf8.count <= 256 else { throw ValidationError("--node-id must be 1 to 256 bytes") }
+    }
+
+    var resolvedNodeId: String {
+        nodeId ?? env("BACKTESTD_NODE_ID") ?? "\(ProcessInfo.processInfo.hostName):\(port)"
+    }
+
+    /// The spool's default place: per node, under the user's state directory.
+    var resolvedSpool: String {
+        if let dir = questdbSpool ?? env("BACKTESTD_QUESTDB_SPOOL") { return dir }
+        let state = env("XDG_STATE_HOME") ?? (NSHomeDirectory() + "/.local/state")
+        let safe = String(resolvedNodeId.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
+        return state + "/backtestd/spool/" + safe
     }
 
     func run() async throws {
@@ -103,7 +126,8 @@ struct BacktestDaemon: AsyncParsableCommand {
         }
         let server = BacktestServer(
             configuration: .init(host: host, port: port, tls: tls, token: options.token,
-                                 limits: .init(maxRunning: maxRunning, maxQueued: maxQueued),
+                                 limits: .init(maxRunning: maxRunning, maxQueued: maxQueued,
+                                               storeRetryBudget: .milliseconds(Int64(storeRetry * 1000))),
                                  shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000))),
             store: backend, logger: logger)
         let bound: Int
@@ -117,7 +141,7 @@ struct BacktestDaemon: AsyncParsableCommand {
         if let portFile {
             try String(bound).write(toFile: portFile, atomically: true, encoding: .utf8)
         }
-        print("backtestd listening on \(host):\(bound) (store \(store))")
+        print("backtestd listening on \(host):\(bound) (store \(store)\(store == "questdb" ? ", node \(resolvedNodeId), spool \(resolvedSpool)" : ""))")
         fflush(nil)
 
         let signal = await Self.firstSignal([SIGTERM, SIGINT])
@@ -135,7 +159,11 @@ struct BacktestDaemon: AsyncParsableCommand {
             guard let http = resolved.questdbHttp, let pg = resolved.questdbPg else {
                 throw ValidationError("--store questdb needs --questdb-http and --questdb-pg (or QUESTDB_HTTP and QUESTDB_PG)")
             }
-            return try await QuestDBStore(httpURL: http, pgURL: pg)
+            var options = QuestDBStore.Options()
+            options.owner = resolvedNodeId
+            options.spoolDirectory = resolvedSpool
+            options.logger = Logger(label: "backtest.questdb")
+            return try await QuestDBStore(httpURL: http, pgURL: pg, options: options)
         }
         throw ValidationError("--store must be sqlite:PATH or questdb, got \(store)")
     }

@@ -18,6 +18,8 @@ public final class BacktestServer: Sendable {
         /// How long in-flight calls may take to finish at shutdown.
         public var shutdownGrace: Duration
         public var maxReceiveMessageSize: Int
+        /// How often health asks the store whether it can be reached.
+        public var storeHealthInterval: Duration = .seconds(1)
 
         public init(host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
                     limits: EngineRegistry.Limits = .init(), shutdownGrace: Duration = .seconds(10),
@@ -36,6 +38,7 @@ public final class BacktestServer: Sendable {
     public let health: HealthService
     public let store: any BacktestStore
     private let grpc: GRPCServer
+    private let storeHealth = StoreHealthMonitor()
     private let configuration: Configuration
     private let logger: Logger
 
@@ -66,6 +69,8 @@ public final class BacktestServer: Sendable {
     public func start() async throws -> Int {
         try await registry.recoverInterrupted()
         let port = try grpc.start()
+        storeHealth.start(store: store, health: health, services: ["", BacktestHandlers.serviceName],
+                          interval: configuration.storeHealthInterval, logger: logger)
         logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "tls": "\(configuration.tls != nil)"])
         return port
     }
@@ -75,6 +80,7 @@ public final class BacktestServer: Sendable {
     /// and in-flight calls drained up to the grace period, then the store closed.
     public func shutdown(reason: String = "server shutting down") async {
         logger.info("shutting down", metadata: ["reason": "\(reason)"])
+        await storeHealth.stop()
         health.setAllNotServing()
         await registry.shutdown(reason: reason)
         await grpc.shutdown(grace: configuration.shutdownGrace)

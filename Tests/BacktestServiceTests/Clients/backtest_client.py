@@ -99,6 +99,12 @@ try:
         else:
             r = fn(request, metadata=metadata, timeout=timeout)
             emit(code="OK", response=as_dict(r), elapsed=time.monotonic() - t0)
+    elif mode == "health":
+        # grpc.health.v1 Check through grpcio-health-checking's own stubs.
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+        service = sys.argv[3] if len(sys.argv) > 3 else ""
+        r = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+        emit(code="OK", status=health_pb2.HealthCheckResponse.ServingStatus.Name(r.status))
     elif mode == "start_watch":
         # Start, then watch at once: a short paced run is seen from its beginning.
         request = json_format.Parse(sys.argv[3], pb2.StartBacktestRequest())

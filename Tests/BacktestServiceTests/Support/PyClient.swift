@@ -5,6 +5,8 @@ import TestSupport
 struct PyClient {
     let port: Int
     var token: String?
+    /// Seconds each call may take (the client's default is 60).
+    var timeout: Double?
     static let script = "Tests/BacktestServiceTests/Clients/backtest_client.py"
 
     init(port: Int, token: String? = nil) {
@@ -12,7 +14,12 @@ struct PyClient {
         self.token = token
     }
 
-    private var environment: [String: String] { token.map { ["BACKTEST_TOKEN": $0] } ?? [:] }
+    private var environment: [String: String] {
+        var env: [String: String] = [:]
+        if let token { env["BACKTEST_TOKEN"] = token }
+        if let timeout { env["BACKTEST_TIMEOUT"] = String(timeout) }
+        return env
+    }
 
     /// Any RPC with a JSON request (proto3 JSON mapping). `code` is "OK" or a status name.
     func call(_ method: String, _ request: [String: Any] = [:]) async throws -> [String: Any] {
