@@ -3,6 +3,7 @@
 //   swift build -c release --product engine-bench
 //   python3 ../shared/bench/gen_bars.py 1000000 /tmp/bars1m.csv   (the peers' generator: same data)
 //   .build/release/engine-bench /tmp/bars1m.csv [ticks=10000000]
+//   ENGINE_BENCH_SAME_TIME=3 .build/release/engine-bench ...   (1 tick in 3 at the previous time)
 //   .build/release/engine-bench /tmp/bars1m.csv digest [bars]   (result hashes, see Digest)
 //
 // Runs SMA 10/20 crossover (close and reverse, backtesting.py's rules) and the built-in
@@ -135,11 +136,14 @@ for (name, strategy) in strategies where name.hasPrefix(only) {
 }
 print("peak RSS after bar runs: \(String(format: "%.1f", peakRSSMiB())) MiB")
 
-/// Synthetic ticks, one batch at a time: a seeded random walk, 1-100 ms apart.
+/// Synthetic ticks, one batch at a time: a seeded random walk, 1-100 ms apart; with
+/// `sameTimeEvery` = n > 0, about one tick in n keeps the previous tick's time (several
+/// prints in one microsecond, as real feeds have).
 struct TickSource {
     var state: UInt64 = 12_345
     var time: Int64 = 1_577_836_800_000_000  // 2020-01-01
     var price = 100.0
+    var sameTimeEvery: UInt64 = 0
 
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
@@ -152,7 +156,7 @@ struct TickSource {
     mutating func fill(_ buffer: inout [Tick]) {
         for i in 0..<buffer.count {
             let r = next()
-            time += 1000 + Int64(r % 100_000)
+            if sameTimeEvery == 0 || (r >> 50) % sameTimeEvery != 0 { time += 1000 + Int64(r % 100_000) }
             price *= 1 + (Double(r >> 40) / Double(1 << 24) - 0.5) * 0.0004
             buffer[i] = Tick(time: time, price: price, size: Double(1 + (r >> 20) % 500))
         }
@@ -161,7 +165,8 @@ struct TickSource {
 
 for (name, strategy) in strategies where name.hasPrefix(only) {
     let engine = try Engine(config: BacktestConfig(initialCapital: 1_000_000, strategy: strategy))
-    var source = TickSource()
+    // ENGINE_BENCH_SAME_TIME=n: about one tick in n shares the previous tick's time.
+    var source = TickSource(sameTimeEvery: UInt64(ProcessInfo.processInfo.environment["ENGINE_BENCH_SAME_TIME"] ?? "0") ?? 0)
     var buffer = [Tick](repeating: Tick(time: 0, price: 0, size: 0), count: batch)
     var done = 0
     var spent = 0.0

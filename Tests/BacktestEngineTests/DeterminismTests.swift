@@ -122,6 +122,50 @@ import Testing
         return (stats, trades + e.takeTrades(), equity + e.takeEquity(), progress)
     }
 
+    static func run(_ config: BacktestConfig, _ ticks: [Tick], batch: Int) throws -> DeterminismTests.Outcome {
+        let e = try Engine(config: config)
+        var trades: [TradeRecord] = []
+        var equity: [EquitySample] = []
+        var progress: [EngineProgress] = []
+        var i = 0
+        while i < ticks.count {
+            let end = min(ticks.count, i + batch)
+            try ticks[i..<end].withUnsafeBufferPointer { try e.process(ticks: $0) }
+            trades += e.takeTrades()
+            equity += e.takeEquity()
+            progress.append(e.progress)
+            i = end
+        }
+        let stats = e.finish()
+        return DeterminismTests.Outcome(stats: stats, trades: trades + e.takeTrades(), equity: equity + e.takeEquity(), progress: progress)
+    }
+
+    /// Ticks sharing a microsecond, with runs cut by batches of every size and one run
+    /// longer than an engine chunk and across a 4096 batch: the same answers whatever the
+    /// batch size (the candle configurations of DeterminismTests, over ticks).
+    @Test(arguments: 0..<3)
+    func sameTimeTicksGiveTheSameResultsForEveryBatchSize(config index: Int) throws {
+        let ticks = Bars.sameTimeTicks(20_000, seed: 21)
+        #expect(Set(ticks.map(\.time)).count < ticks.count * 3 / 4)
+        var config = DeterminismTests.configs[index]
+        // Every new time is sampled, so a fill at a later tick of the same time adds a
+        // sample at an equal time.
+        config.equitySampleIntervalMicros = 1
+        let all = try Self.run(config, ticks, batch: ticks.count)
+        #expect(all.trades.count > 10)
+        #expect(all.progress.last?.eventsProcessed == ticks.count)
+        let pairs = zip(all.equity, all.equity.dropFirst())
+        #expect(pairs.allSatisfy { $0.time <= $1.time })
+        #expect(pairs.contains { $0.time == $1.time })
+        for batch in [1, 7, 4096] {
+            let other = try Self.run(config, ticks, batch: batch)
+            #expect(other.stats == all.stats, "batch \(batch)")
+            #expect(other.trades == all.trades, "batch \(batch)")
+            #expect(other.equity == all.equity, "batch \(batch)")
+            #expect(other.progress.last == all.progress.last, "batch \(batch)")
+        }
+    }
+
     @Test func sameResultsForEveryBatchSize() throws {
         let ticks = Self.ticks(30_000, seed: 5)
         let all = try Self.run(ticks, batch: ticks.count)

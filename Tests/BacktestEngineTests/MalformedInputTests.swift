@@ -38,7 +38,9 @@ import Testing
         let cases: [([Tick], String)] = [
             ([Tick(time: 5, price: 1, size: 1), Tick(time: 4, price: 1, size: 1)],
              "row 1 at 1970-01-01T00:00:00.000004Z: time is before the previous row's 1970-01-01T00:00:00.000005Z; data must be sorted by time"),
-            ([Tick(time: 5, price: 1, size: 1), Tick(time: 5, price: 1, size: 1)], "row 1 at 1970-01-01T00:00:00.000005Z: duplicate time (the previous row has the same time)"),
+            // Equal times are fine for ticks; going back after them is not.
+            ([Tick(time: 5, price: 1, size: 1), Tick(time: 5, price: 1, size: 1), Tick(time: 4, price: 1, size: 1)],
+             "row 2 at 1970-01-01T00:00:00.000004Z: time is before the previous row's 1970-01-01T00:00:00.000005Z; data must be sorted by time"),
             ([Tick(time: 5, price: 0, size: 1)], "row 0 at 1970-01-01T00:00:00.000005Z: price is 0.0; prices must be finite and > 0"),
             ([Tick(time: 5, price: 1, size: 0)], "row 0 at 1970-01-01T00:00:00.000005Z: tick size is 0.0; it must be finite and > 0"),
             ([Tick(time: 5, price: 1, size: -2)], "row 0 at 1970-01-01T00:00:00.000005Z: tick size is -2.0; it must be finite and > 0"),

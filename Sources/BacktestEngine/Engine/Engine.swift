@@ -108,7 +108,7 @@ public final class Engine {
 
     /// Equity samples since the last call: one per bar for candles (the last bar's comes
     /// with the next bar or with finish); for ticks one per sample interval plus one at
-    /// every tick with a fill.
+    /// every tick with a fill (so several may share a time when ticks do, in tick order).
     public func takeEquity() -> [EquitySample] {
         var out: [EquitySample] = []
         withCore { core in

@@ -207,8 +207,10 @@ struct EngineCore {
             while m < n {
                 let t = ticks[start + m]
                 let row = count + m
-                if row > 0 && t.time <= previous {
-                    bad = t.time == previous ? .duplicateTime(row: row, time: t.time) : .timeOutOfOrder(row: row, time: t.time, previous: previous)
+                // Ticks may share a time (several prints in one microsecond): each is its
+                // own event, in the order given. Only a time going back is refused.
+                if row > 0 && t.time < previous {
+                    bad = .timeOutOfOrder(row: row, time: t.time, previous: previous)
                 } else if !(t.price.isFinite && t.price > 0) {
                     bad = .invalidPrice(row: row, time: t.time, field: "price", value: t.price)
                 } else if !(t.size.isFinite && t.size > 0) {

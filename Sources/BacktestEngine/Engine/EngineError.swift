@@ -2,9 +2,9 @@
 /// run) and its time; strategy runtime errors name the rule, the operator's position in
 /// its text, the bar and its time. Rows before the bad one were processed.
 public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The row's time is before the previous row's.
+    /// The row's time is before the previous row's (candles and ticks).
     case timeOutOfOrder(row: Int, time: Int64, previous: Int64)
-    /// The row's time equals the previous row's.
+    /// The row's time equals the previous row's (candles only: ticks may share a time).
     case duplicateTime(row: Int, time: Int64)
     /// A price that is NaN, infinite, zero or negative (`field` is open, high, low, close or price).
     case invalidPrice(row: Int, time: Int64, field: String, value: Double)

@@ -354,7 +354,9 @@ struct StatisticsAccumulator {
     }
 
     /// pandas' Timedelta.resolution_string as a unit in microseconds: the finest unit the
-    /// bar spacing uses (durations are rounded up to it).
+    /// bar spacing uses (durations are rounded up to it). A spacing of 0 (most recent
+    /// ticks sharing a time) gives 1 µs: pandas would say "D" and round a trade of a few
+    /// milliseconds up to a day.
     static func resolution(of period: Double) -> Int64 {
         guard period.isFinite, period > 0 else { return 1 }
         let p = Int64(period.rounded())

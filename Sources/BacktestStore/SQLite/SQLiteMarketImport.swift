@@ -168,7 +168,8 @@ final class SQLiteMarketImport: MarketDataImport {
 
     /// The commit transaction: stored rows in [first, last] either conflict (a stored
     /// row at an imported time, without replace), are merged with the import (no time
-    /// in common), or are dropped (replace). Chunks of one series never overlap in time.
+    /// in common), or are dropped (replace). Chunks of one series never overlap in time,
+    /// but tick chunks may share their boundary time (a run of equal times cut by a chunk).
     private static func move<Row: ColumnarRow>(_: Row.Type, db: SQLiteConnection, symbol: String, kind: MarketSeries.Kind,
                                                timeframe: String, first: Int64, last: Int64, replace: Bool) throws(StoreError) {
         let table = SQLiteStore.chunkTable(kind)
@@ -187,10 +188,11 @@ final class SQLiteMarketImport: MarketDataImport {
             find.reset()
 
             // Stored chunks touching [first, last].
+            let (low, high) = try rewriteWindow(db: db, table: table, seriesId: seriesId, first: first, last: last)
             let overlapping = try db.prepare("SELECT seq, first_time, last_time, count, data FROM main.\(table) WHERE series_id = ? AND last_time >= ? AND first_time <= ? ORDER BY first_time, seq")
             overlapping.bind(1, seriesId)
-            overlapping.bind(2, first)
-            overlapping.bind(3, last)
+            overlapping.bind(2, low)
+            overlapping.bind(3, high)
             var touched: [Int64] = []
             var kept: [Row] = []
             var inside: [Row] = []
@@ -267,6 +269,29 @@ final class SQLiteMarketImport: MarketDataImport {
                 copy.bind(1, seriesId)
                 try copy.run()
             }
+        }
+    }
+
+    /// The time window whose chunks the commit rewrites: the chunks touching [first,
+    /// last], and with them every chunk that shares a time with one of them. Rewritten
+    /// rows get new (higher) seqs, and reads order chunks by (first_time, seq): a chunk
+    /// left in place that starts at the time a rewritten one ends would otherwise be read
+    /// before it, and a run of same-time ticks would come back out of arrival order.
+    private static func rewriteWindow(db: SQLiteConnection, table: String, seriesId: Int64, first: Int64,
+                                      last: Int64) throws(StoreError) -> (low: Int64, high: Int64) {
+        let extent = try db.prepare("SELECT min(first_time), max(last_time) FROM main.\(table) WHERE series_id = ? AND last_time >= ? AND first_time <= ?")
+        var low = first, high = last
+        while true {
+            extent.bind(1, seriesId)
+            extent.bind(2, low)
+            extent.bind(3, high)
+            let found = try extent.step() && !extent.isNull(0)
+            let (l, h) = found ? (min(low, extent.int64(0)), max(high, extent.int64(1))) : (low, high)
+            extent.reset()
+            // Chunks are disjoint but for shared boundary times: after the first pass the
+            // window grows only while a neighbour shares one.
+            if l == low && h == high { return (low, high) }
+            (low, high) = (l, h)
         }
     }
 

@@ -30,6 +30,19 @@ enum Bars {
         return out
     }
 
+    /// `n` ticks on a random walk's closes where about one tick in three shares the
+    /// previous tick's microsecond, plus one long run at a single time (ticks
+    /// `longRun`), across engine chunks and batch boundaries.
+    static func sameTimeTicks(_ n: Int, seed: UInt64, longRun: Range<Int> = 4_000..<7_000) -> [Tick] {
+        var rng = SplitMix64(seed: seed &+ 1)
+        var time = t0
+        return randomWalk(n, seed: seed).enumerated().map { i, c in
+            let stay = i > 0 && (longRun.contains(i) && i != longRun.lowerBound || rng.next() % 3 == 0)
+            if !stay { time += 1 + Int64(rng.next() % 500_000) }
+            return Tick(time: time, price: c.close, size: max(1, c.volume))
+        }
+    }
+
     static func rules(_ rules: [(String, StrategyDefinition.RuleKind, String)], stopLoss: Double = 0, takeProfit: Double = 0,
                       trailing: Double = 0, params: [String: Double] = [:]) -> StrategyDefinition {
         .rules(.init(name: "test", rules: rules.map { .init(name: $0.0, kind: $0.1, expression: $0.2) },
