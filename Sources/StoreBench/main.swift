@@ -230,35 +230,12 @@ print("per-row table baseline (one transaction)            " + String(format: " 
 let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/bench.sqlite")[.size] as? Int) ?? 0
 print("database file: \(size / 1_000_000) MB")
 
-// 9. QuestDB, when one is reachable (QUESTDB_HTTP and QUESTDB_PG): the same write and
-// read paths over ILP/HTTP and PG wire. QuestDB is not installable on the project's
-// machine, so this part is skipped there, saying so.
+// 9. QuestDB, when one is reachable (QUESTDB_HTTP and QUESTDB_PG; QUESTDB_LOG names its
+// server.log for the WAL-apply figures): QuestDBBench.swift.
 let environment = ProcessInfo.processInfo.environment
 if let http = environment["QUESTDB_HTTP"], let pg = environment["QUESTDB_PG"], !http.isEmpty, !pg.isEmpty {
-    let quest = try await QuestDBStore(httpURL: http, pgURL: pg)
-    let symbol = "BENCH\(getpid())"
-    seconds = now()
-    let questImport = try await quest.beginImport(symbol: symbol, kind: .candles, timeframe: "1m", replaceExisting: false)
-    try await questImport.append(candles: candles)
-    _ = try await questImport.commit()
-    report("QuestDB: import candles (one /write, visible)", rows: bars, seconds: now() - seconds)
-    seconds = now()
-    let questCursor = try await quest.candles(symbol: symbol, timeframe: .candles(seconds: 60), range: TimeRange(start: .min, end: .max), batchSize: 65_536)
-    var questRead = 0
-    while let batch = try await questCursor.next() { questRead += batch.count }
-    report("QuestDB: read candles (PG wire, batches of 65536)", rows: questRead, seconds: now() - seconds)
-    seconds = now()
-    var offset = 0
-    while offset < points.count {
-        let end = min(offset + 65_536, points.count)
-        try await quest.appendEquity(sessionId: "bench-\(getpid())", startingAt: UInt64(offset), Array(points[offset..<end]))
-        offset = end
-    }
-    report("QuestDB: write equity points (ILP, batches of 65536)", rows: points.count, seconds: now() - seconds)
-    seconds = now()
-    try await quest.appendTrades(sessionId: "bench-\(getpid())", trades)
-    report("QuestDB: write trades (ILP, one batch)", rows: trades.count, seconds: now() - seconds)
-    await quest.close()
+    try await QuestDBBench(http: http, pg: pg, log: environment["QUESTDB_LOG"], directory: directory)
+        .run(candles: candles, points: points, trades: trades)
 } else {
     print("QuestDB: skipped (set QUESTDB_HTTP and QUESTDB_PG to measure it)")
 }

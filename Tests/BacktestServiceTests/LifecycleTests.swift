@@ -146,7 +146,8 @@ import Glibc
 struct QuestDBEndToEndTests {
     @Test func startWatchAndReadResultsOnQuestDB() async throws {
         let env = ProcessInfo.processInfo.environment
-        let daemon = try await DaemonProcess(arguments: ["--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!])
+        let daemon = try await DaemonProcess(arguments: ["--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!,
+                                                         "--node-id", "e2e-\(UUID().uuidString.prefix(8))"])
         defer { Task { await daemon.stop() } }
         let client = PyClient(port: daemon.port)
         var header = Fixtures.googHeader

@@ -27,16 +27,31 @@ import TestSupport
 
     @Test func aTickSessionOverSameTimeTicksMatchesTheEngine() async throws {
         let (_, client) = try await SharedDaemon.shared.get()
+        try await Self.check(client, symbol: "SAMETICK")
+    }
+
+    /// The same on QuestDB, when one is reachable.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["QUESTDB_HTTP"] != nil && ProcessInfo.processInfo.environment["QUESTDB_PG"] != nil,
+                   "needs a live QuestDB: set QUESTDB_HTTP and QUESTDB_PG"))
+    func onQuestDB() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let daemon = try await DaemonProcess(arguments: ["--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!,
+                                                         "--node-id", "same-time-\(UUID().uuidString.prefix(8))"])
+        defer { daemon.terminate() }
+        try await Self.check(PyClient(port: daemon.port), symbol: "SAMETICK-\(UUID().uuidString.prefix(8))")
+    }
+
+    static func check(_ client: PyClient, symbol: String) async throws {
         let ticks = Self.ticks(5_000)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("same-time-ticks-\(UUID().uuidString).csv")
         defer { try? FileManager.default.removeItem(at: url) }
         try ("time,price,size\n" + ticks.map { "\($0.time),\($0.price),\($0.size)\n" }.joined()).write(to: url, atomically: true, encoding: .utf8)
-        let imported = try await client.importCSV(url.path, header: ["symbol": "SAMETICK", "kind": "DATA_KIND_TICKS", "format": "IMPORT_FORMAT_CSV",
+        let imported = try await client.importCSV(url.path, header: ["symbol": symbol, "kind": "DATA_KIND_TICKS", "format": "IMPORT_FORMAT_CSV",
                                                                       "source_name": "same-time-ticks.csv"])
         #expect(imported.code == "OK", "\(imported)")
 
         let id = try await client.start([
-            "symbol": "SAMETICK", "timeframe": "tick", "start_time": "2024-01-02T00:00:00Z", "end_time": "2024-01-03T00:00:00Z",
+            "symbol": symbol, "timeframe": "tick", "start_time": "2024-01-02T00:00:00Z", "end_time": "2024-01-03T00:00:00Z",
             "initial_capital": 10_000, "strategy": ["builtin": ["name": "sma_cross", "params": ["n1": 5, "n2": 20]]],
             "equity_sample_interval": "0.001s",
         ])

@@ -47,6 +47,8 @@ public final class DaemonProcess: @unchecked Sendable {
         process.arguments = ["--port", "0", "--port-file", portFile, "--store", "sqlite:\(databasePath)"] + arguments
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("BACKTESTD_") { env[key] = nil }
+        // A QuestDB daemon's spool lives with the daemon, not in the user's state directory.
+        env["BACKTESTD_QUESTDB_SPOOL"] = dir.appendingPathComponent("questdb-spool").path
         process.environment = env.merging(environment) { $1 }
         let log = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = log

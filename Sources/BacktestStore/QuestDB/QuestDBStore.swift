@@ -395,6 +395,15 @@ public final class QuestDBStore: BacktestStore {
         try await send(buffer, table: QuestDBSchema.equity)
     }
 
+    /// The ILP lines this store sends for these equity samples at write keys
+    /// `firstKey`, `firstKey + 1`, ... (for tools comparing other senders on the same bytes).
+    public static func equityLines(sessionId: String, firstKey: Int64, _ points: [EquitySample]) throws -> [UInt8] {
+        let prefix = QuestDBRows.resultPrefix(QuestDBSchema.equity, sessionId: sessionId)
+        var buffer = ILPBuffer()
+        for (i, point) in points.enumerated() { try QuestDBRows.appendEquity(prefix: prefix, key: firstKey + Int64(i), point, to: &buffer) }
+        return buffer.bytes
+    }
+
     public func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> {
         try await awaitVisible(QuestDBSchema.trades)
         let limit = max(1, batchSize)
