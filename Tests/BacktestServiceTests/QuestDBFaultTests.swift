@@ -62,7 +62,7 @@ struct QuestDBFaultTests {
     }
 
     /// The results of a completed session, through the service, checked complete.
-    static func checkComplete(_ client: PyClient, _ id: String, questdb: LiveQuestDB, node: String) async throws {
+    static func checkComplete(_ client: PyClient, _ id: String, questdb: LiveQuestDB, node: String, bars: Int? = nil) async throws {
         let session = try await client.call("GetSession", ["session_id": id]).response["session"] as? [String: Any] ?? [:]
         #expect(session["status"] as? String == "SESSION_STATUS_COMPLETED", "\(session)")
         let totalTrades = Int((session["statistics"] as? [String: Any])?["total_trades"] as? String ?? "") ?? -1
@@ -73,7 +73,7 @@ struct QuestDBFaultTests {
         #expect(numbers == Array(1...max(1, numbers.count)), "trade numbers \(numbers.prefix(5))...")
         let equity = try await client.call("GetEquityCurve", ["session_id": id])
         let points = equity.responses.reduce(0) { $0 + ($1["points"] as? [Any] ?? []).count }
-        let bars = try GoogData.candles().count
+        let bars = try bars ?? GoogData.candles().count
         #expect(points == bars, "equity points \(points), bars \(bars)")
         let stored = try Self.stored(questdb, id)
         #expect(stored.trades == Int64(tradeRows.count) && stored.tradeKeys == stored.trades, "\(stored)")
@@ -118,6 +118,8 @@ struct QuestDBFaultTests {
         #expect(daemon.log.contains("spooling writes"), "the outage did not reach the writes")
     }
 
+    /// Killed while the run still reads its data (200,000 minute bars: several pages),
+    /// so the run waits out the restart on reads as well as on writes.
     @Test func questDBKilledMidRunLosesNothing() async throws {
         let questdb = try await LiveQuestDB()
         let relay = try await QuestDBRelay()
@@ -125,8 +127,20 @@ struct QuestDBFaultTests {
         try relay.point(at: questdb)
         let (daemon, client) = try await Self.daemon(relay, node: "killed")
         defer { daemon.terminate() }
-        try await Self.importGOOG(client)
-        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 15))
+        let bars = 200_000
+        let start = 1_577_836_800  // 2020-01-01
+        let csv = try Fixtures.minuteBarsCSV(count: bars, start: start)
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        let imported = try await client.importCSV(csv, header: ["symbol": "KILLED", "kind": "DATA_KIND_CANDLES", "timeframe": "1m",
+                                                                "format": "IMPORT_FORMAT_CSV", "source_name": "bars.csv"])
+        #expect(imported.code == "OK", "\(imported)")
+        // About 15 s of paced run.
+        let id = try await client.start([
+            "symbol": "KILLED", "timeframe": "1m", "start_time": "2020-01-01T00:00:00Z",
+            "end_time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(start + bars * 60))),
+            "initial_capital": 100_000, "strategy": ["builtin": ["name": "sma_cross", "params": ["n1": 10, "n2": 20]]],
+            "acceleration_factor": Double(bars * 60) / 15,
+        ])
         try await Task.sleep(for: .seconds(3))
         relay.cut()
         try await questdb.kill()
@@ -134,7 +148,9 @@ struct QuestDBFaultTests {
         try relay.point(at: questdb)
         try await Self.waitFor(.seconds(120), "the session to complete") { try await Self.status(client, id) == "SESSION_STATUS_COMPLETED" }
         try await Self.waitFor(.seconds(60), "QuestDB to hold the terminal state") { (try? Self.stored(questdb, id).state) == "completed" }
-        try await Self.checkComplete(client, id, questdb: questdb, node: "killed")
+        let session = try await client.call("GetSession", ["session_id": id]).response["session"] as? [String: Any] ?? [:]
+        #expect(Int(session["events_processed"] as? String ?? "") == bars, "\(session)")
+        try await Self.checkComplete(client, id, questdb: questdb, node: "killed", bars: bars)
     }
 
     @Test func answersLostAfterCommitAreNeitherFailuresNorCopies() async throws {

@@ -11,14 +11,12 @@ final class BatchCursor<Row: Sendable>: RowCursor {
     /// A cursor with no rows.
     static func empty() -> BatchCursor<Row> { BatchCursor { nil } }
 
+    /// A fetch that fails leaves the cursor where it was: the fetch closures move their
+    /// position only after a batch is read, so a caller may retry (a run waiting out a
+    /// store restart does) and gets the same batch, never a premature end.
     func next() async throws -> [Row]? {
         guard let fetch else { return nil }
-        do {
-            if let rows = try await fetch(), !rows.isEmpty { return rows }
-        } catch {
-            self.fetch = nil
-            throw error
-        }
+        if let rows = try await fetch(), !rows.isEmpty { return rows }
         self.fetch = nil
         return nil
     }

@@ -111,56 +111,94 @@ public struct ILPBuffer: Sendable {
             out += Array("Infinity".utf8)
             return
         }
-        // Swift's description holds the shortest round-trip digits; only the layout
-        // differs. Worked on its bytes, with the digits on the stack: bulk rows write
-        // millions of doubles.
-        var text = v.description
-        text.withUTF8 { u in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { digits in
-                var i = 0
-                if u[0] == UInt8(ascii: "-") {
-                    out.append(UInt8(ascii: "-"))
-                    i = 1
-                }
-                var n = 0, point = 0, sawPoint = false
-                while i < u.count, u[i] != UInt8(ascii: "e"), u[i] != UInt8(ascii: "E") {
-                    if u[i] == UInt8(ascii: ".") {
-                        sawPoint = true
-                    } else {
-                        digits[n] = u[i]
-                        n += 1
-                        if !sawPoint { point += 1 }
-                    }
-                    i += 1
-                }
-                if i < u.count {
-                    i += 1
-                    var negative = false
-                    if u[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if u[i] == UInt8(ascii: "+") { i += 1 }
-                    var exponent = 0
-                    while i < u.count { exponent = exponent * 10 + Int(u[i] &- 48); i += 1 }
-                    point += negative ? -exponent : exponent
-                }
-                var start = 0, end = n
-                while end - start > 1, digits[start] == UInt8(ascii: "0") { start += 1; point -= 1 }
-                while end - start > 1, digits[end - 1] == UInt8(ascii: "0") { end -= 1 }
-                let count = end - start
-                func put(_ range: Range<Int>) { for k in range { out.append(digits[start + k]) } }
-                func zeros(_ k: Int) { for _ in 0..<max(0, k) { out.append(UInt8(ascii: "0")) } }
-                if count == 1 && digits[start] == UInt8(ascii: "0") {
-                    out += [UInt8(ascii: "0"), UInt8(ascii: "."), UInt8(ascii: "0")]
-                } else if point >= count && point <= 16 {
-                    put(0..<count); zeros(point - count); out += [UInt8(ascii: "."), UInt8(ascii: "0")]
-                } else if point > 0 && point <= 16 {
-                    put(0..<point); out.append(UInt8(ascii: ".")); put(point..<count)
-                } else if point > -5 && point <= 0 {
-                    out += [UInt8(ascii: "0"), UInt8(ascii: ".")]; zeros(-point); put(0..<count)
+        // Swift's shortest round-trip digits, written into a stack buffer (no String:
+        // bulk rows write millions of doubles). Without an exponent Swift's layout is
+        // the official client's (both plain for 1e-4 <= |v| < 2^53); otherwise the
+        // digits are laid out again below.
+        var text = ShortestDigits()
+        v.write(to: &text)
+        text.withBytes { u in
+            if !u.contains(UInt8(ascii: "e")) {
+                out.append(contentsOf: u)
+            } else {
+                layOut(u, into: &out)
+            }
+        }
+    }
+
+    /// Swift's exponent form (`1e-05`, `1.5e+16`) in the official client's layout.
+    private static func layOut(_ u: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { digits in
+            var i = 0
+            if u[0] == UInt8(ascii: "-") {
+                out.append(UInt8(ascii: "-"))
+                i = 1
+            }
+            var n = 0, point = 0, sawPoint = false
+            while i < u.count, u[i] != UInt8(ascii: "e"), u[i] != UInt8(ascii: "E") {
+                if u[i] == UInt8(ascii: ".") {
+                    sawPoint = true
                 } else {
-                    put(0..<1)
-                    if count > 1 { out.append(UInt8(ascii: ".")); put(1..<count) }
-                    out.append(UInt8(ascii: "e"))
-                    appendInteger(Int64(point - 1), into: &out)
+                    digits[n] = u[i]
+                    n += 1
+                    if !sawPoint { point += 1 }
                 }
+                i += 1
+            }
+            if i < u.count {
+                i += 1
+                var negative = false
+                if u[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if u[i] == UInt8(ascii: "+") { i += 1 }
+                var exponent = 0
+                while i < u.count { exponent = exponent * 10 + Int(u[i] &- 48); i += 1 }
+                point += negative ? -exponent : exponent
+            }
+            var start = 0, end = n
+            while end - start > 1, digits[start] == UInt8(ascii: "0") { start += 1; point -= 1 }
+            while end - start > 1, digits[end - 1] == UInt8(ascii: "0") { end -= 1 }
+            let count = end - start
+            func put(_ range: Range<Int>) { for k in range { out.append(digits[start + k]) } }
+            func zeros(_ k: Int) { for _ in 0..<max(0, k) { out.append(UInt8(ascii: "0")) } }
+            if count == 1 && digits[start] == UInt8(ascii: "0") {
+                out += [UInt8(ascii: "0"), UInt8(ascii: "."), UInt8(ascii: "0")]
+            } else if point >= count && point <= 16 {
+                put(0..<count); zeros(point - count); out += [UInt8(ascii: "."), UInt8(ascii: "0")]
+            } else if point > 0 && point <= 16 {
+                put(0..<point); out.append(UInt8(ascii: ".")); put(point..<count)
+            } else if point > -5 && point <= 0 {
+                out += [UInt8(ascii: "0"), UInt8(ascii: ".")]; zeros(-point); put(0..<count)
+            } else {
+                put(0..<1)
+                if count > 1 { out.append(UInt8(ascii: ".")); put(1..<count) }
+                out.append(UInt8(ascii: "e"))
+                appendInteger(Int64(point - 1), into: &out)
+            }
+        }
+    }
+
+    /// A double's text, kept inline: Double.write(to:) hands its ASCII over through
+    /// `_writeASCII` without making a String (a String, were it ever used, also works).
+    struct ShortestDigits: TextOutputStream {
+        private var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+        private var count = 0
+
+        mutating func write(_ string: String) {
+            for b in string.utf8 { append(b) }
+        }
+
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
+            for b in buffer { append(b) }
+        }
+
+        private mutating func append(_ b: UInt8) {
+            guard count < 48 else { return }
+            withUnsafeMutableBytes(of: &storage) { $0[count] = b }
+            count += 1
+        }
+
+        func withBytes(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+            withUnsafeBytes(of: storage) { raw in
+                body(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: count))
             }
         }
     }

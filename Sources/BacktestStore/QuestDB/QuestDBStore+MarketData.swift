@@ -28,14 +28,23 @@ extension QuestDBStore {
         try await awaitVisible(QuestDBSchema.candles, QuestDBSchema.ticks)
         let limit = max(1, batchSize)
         if !(try await rows(QuestDBSQL.candlesExist(symbol: symbol, timeframe: timeframe.description))).isEmpty {
+            // Queries of at least `page` rows, handed out `limit` at a time: each query
+            // costs QuestDB a few milliseconds however small, and a run reads in 8192s.
+            let page = max(limit, Self.readPageRows)
             var from = range.start
             var exhausted = range.isEmpty
+            var pending: ArraySlice<Candle> = []
             return BatchCursor { [self] in
-                guard !exhausted else { return nil }
-                let found = try await rows(QuestDBSQL.candles(symbol: symbol, timeframe: timeframe.description, from: from, end: range.end, limit: limit))
-                let batch = try found.map { row throws(StoreError) in try QuestDBRows.candle(row) }
-                exhausted = batch.count < limit
-                if let last = batch.last { from = last.time + 1 }
+                if pending.isEmpty && !exhausted {
+                    let found = try await rows(QuestDBSQL.candles(symbol: symbol, timeframe: timeframe.description, from: from, end: range.end, limit: page))
+                    let fetched = try found.map { row throws(StoreError) in try QuestDBRows.candle(row) }
+                    exhausted = fetched.count < page
+                    if let last = fetched.last { from = last.time + 1 }
+                    pending = fetched[...]
+                }
+                guard !pending.isEmpty else { return exhausted ? nil : [] }
+                let batch = Array(pending.prefix(limit))
+                pending = pending.dropFirst(limit)
                 return batch
             }
         }

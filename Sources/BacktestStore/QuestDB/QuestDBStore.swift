@@ -56,6 +56,8 @@ public final class QuestDBStore: BacktestStore {
     var importByteLimit: Int { options.importByteLimit }
     public var visibilityTimeout: Double { options.visibilityTimeout }
     public var owner: String { options.owner }
+    /// Market data reads ask QuestDB for pages of at least this many rows.
+    static let readPageRows = 65_536
     /// Appends are sent in requests of about this many bytes.
     static let writeBatchBytes = 4 << 20
 
@@ -361,20 +363,11 @@ public final class QuestDBStore: BacktestStore {
         guard !trades.isEmpty else { return }
         guard !sessionId.isEmpty else { throw StoreError.invalid("trades need a session id") }
         let base = resultBase(sessionId)
+        wroteKeys(upTo: base + Int64(trades.map(\.number).max() ?? 0))
         let prefix = QuestDBRows.resultPrefix(QuestDBSchema.trades, sessionId: sessionId)
-        var buffer = ILPBuffer()
-        var last = base
-        for trade in trades {
-            let key = base + Int64(max(0, trade.number))
-            last = max(last, key)
-            try QuestDBRows.appendTrade(prefix: prefix, key: key, trade, to: &buffer)
-            if buffer.bytes.count >= Self.writeBatchBytes {
-                try await send(buffer, table: QuestDBSchema.trades)
-                buffer.clear()
-            }
+        try await sendPipelined(table: QuestDBSchema.trades, count: trades.count) { i, buffer throws(StoreError) in
+            try QuestDBRows.appendTrade(prefix: prefix, key: base + Int64(max(0, trades[i].number)), trades[i], to: &buffer)
         }
-        wroteKeys(upTo: last)
-        try await send(buffer, table: QuestDBSchema.trades)
     }
 
     public func appendEquity(sessionId: String, startingAt index: UInt64, _ points: [EquitySample]) async throws {
@@ -383,16 +376,29 @@ public final class QuestDBStore: BacktestStore {
         let base = resultBase(sessionId) + Int64(index)
         wroteKeys(upTo: base + Int64(points.count) - 1)
         let prefix = QuestDBRows.resultPrefix(QuestDBSchema.equity, sessionId: sessionId)
+        try await sendPipelined(table: QuestDBSchema.equity, count: points.count) { i, buffer throws(StoreError) in
+            try QuestDBRows.appendEquity(prefix: prefix, key: base + Int64(i), points[i], to: &buffer)
+        }
+    }
+
+    /// Encodes rows 0..<count into requests of about writeBatchBytes and sends them in
+    /// order, encoding the next request while the previous one is on the wire (one in
+    /// flight: requests of one session commit in key order, so QuestDB only appends).
+    private func sendPipelined(table: String, count: Int, _ encode: (Int, inout ILPBuffer) throws(StoreError) -> Void) async throws {
+        var inFlight: Task<Void, any Error>?
         var buffer = ILPBuffer()
-        buffer.reserveCapacity(min(Self.writeBatchBytes + 4096, points.count * 160))
-        for (i, point) in points.enumerated() {
-            try QuestDBRows.appendEquity(prefix: prefix, key: base + Int64(i), point, to: &buffer)
-            if buffer.bytes.count >= Self.writeBatchBytes {
-                try await send(buffer, table: QuestDBSchema.equity)
-                buffer.clear()
+        buffer.reserveCapacity(min(Self.writeBatchBytes + 65_536, count * 192))
+        for i in 0..<count {
+            try encode(i, &buffer)
+            if buffer.bytes.count >= Self.writeBatchBytes || i == count - 1 {
+                try await inFlight?.value
+                let full = buffer
+                inFlight = Task { try await self.send(full, table: table) }
+                buffer = ILPBuffer()
+                if i < count - 1 { buffer.reserveCapacity(min(Self.writeBatchBytes + 65_536, (count - i) * 192)) }
             }
         }
-        try await send(buffer, table: QuestDBSchema.equity)
+        try await inFlight?.value
     }
 
     /// The ILP lines this store sends for these equity samples at write keys
