@@ -1,3 +1,4 @@
+import BacktestEngine
 import BacktestStore
 import Foundation
 import Testing
@@ -205,5 +206,36 @@ struct QuestDBFaultTests {
         try await Self.checkComplete(clientA, long, questdb: questdb, node: "node-a")
         // Any daemon reads any session.
         #expect(try await Self.status(clientB2, long) == "SESSION_STATUS_COMPLETED")
+    }
+
+    /// A table whose WAL QuestDB stopped applying (suspended): the store's read-your-writes
+    /// wait is an error naming it, not a hang; resumed, the writes become visible.
+    /// (SUSPEND WAL needs QuestDB's dev mode, so this QuestDB runs in it.)
+    @Test func suspendedTableIsAnErrorNotAHang() async throws {
+        let questdb = try await LiveQuestDB(configuration: "dev.mode.enabled=true")
+        defer { Task { await questdb.remove() } }
+        var options = QuestDBStore.Options()
+        options.owner = "suspended"
+        options.visibilityTimeout = 60
+        let store = try await QuestDBStore(httpURL: questdb.http, pgURL: questdb.pg, options: options)
+        let db = try PGConnection(url: questdb.pg + "?sslmode=disable")
+        defer { db.close() }
+        let points = (0..<100).map { EquitySample(time: 1_700_000_000_000_000 + Int64($0), equity: 1, cash: 1, positionSize: 0, drawdownPct: 0) }
+        try await store.appendEquity(sessionId: "s-1", startingAt: 0, points)
+        try await store.sync()
+        try db.query("ALTER TABLE backtest_equity_curve SUSPEND WAL")
+        try await store.appendEquity(sessionId: "s-2", startingAt: 0, points)
+        let started = ContinuousClock.now
+        do {
+            try await store.sync()
+            Issue.record("sync returned on a suspended table")
+        } catch let error as StoreError {
+            #expect(error.description.contains("suspended") && error.description.contains("backtest_equity_curve"), "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(30), "the suspended table was waited on, not reported")
+        try db.query("ALTER TABLE backtest_equity_curve RESUME WAL")
+        try await store.sync()
+        #expect(try db.query("SELECT count() FROM backtest_equity_curve WHERE session_id = 's-2'").rows == [[.int(100)]])
+        await store.close()
     }
 }
