@@ -92,11 +92,7 @@ struct QuestDBFaultTests {
         try await Self.importGOOG(client)
         // About 20 s of paced run: it goes on, and ends, while QuestDB is away.
         let id = try await client.start(Fixtures.slowGoogRequest(seconds: 20))
-        try await Self.waitFor(.seconds(30), "the run to progress") {
-            try await client.call("GetSession", ["session_id": id]).response["session"].map { s in
-                (s as? [String: Any])?["status"] as? String == "SESSION_STATUS_RUNNING"
-            } ?? false
-        }
+        try await Self.waitFor(.seconds(30), "the run to progress") { try await Self.status(client, id) == "SESSION_STATUS_RUNNING" }
         relay.cut()
         try await questdb.stop()
         let down = ContinuousClock.now

@@ -53,6 +53,19 @@ import TestSupport
         #expect(requests.first?["path"] == "/write?precision=us")
     }
 
+    /// QuestDB answers a kept-alive /write with 204 and no Content-Length: the answer
+    /// ends at its headers (RFC 9112 6.3), and the next write reuses the connection.
+    @Test func keptAlive204EndsAtItsHeaders() async throws {
+        let server = try await Self.startServer("keepalive-204")
+        let writer = try ILPHTTPWriter(baseURL: "http://127.0.0.1:\(server.port)", retryTimeout: 0, requestTimeout: 10)
+        let started = ContinuousClock.now
+        for _ in 0..<3 { try await writer.write(Self.body) }
+        // Well under the request timeout: nothing waited for a length or a close.
+        #expect(ContinuousClock.now - started < .seconds(5))
+        let requests = try await server.finish()
+        #expect(requests.map { $0["path"] } == Array(repeating: "/write?precision=us", count: 3))
+    }
+
     @Test func serverErrorIsRetriedWithTheSameBody() async throws {
         let server = try await Self.startServer("500-then-204")
         let writer = try ILPHTTPWriter(baseURL: "http://127.0.0.1:\(server.port)", retryTimeout: 5)

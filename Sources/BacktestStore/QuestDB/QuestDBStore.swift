@@ -117,10 +117,11 @@ public final class QuestDBStore: BacktestStore {
         return url + " sslmode=disable"
     }
 
-    /// Delivers what is spooled while QuestDB answers (bounded by the visibility
-    /// timeout; what is left stays spooled on disk for the next start), then closes.
+    /// Delivers what is spooled if QuestDB answers (for up to the visibility timeout;
+    /// what is left stays on disk for the next start: a shutdown does not wait for a
+    /// QuestDB that is down), then closes.
     public func close() async {
-        if let spool, !spool.isEmpty {
+        if let spool, !spool.isEmpty, await writer.ping() {
             try? await waitForSpool(nil)
         }
         closed.store(true, ordering: .relaxed)
