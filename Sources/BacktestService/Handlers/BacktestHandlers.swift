@@ -72,25 +72,7 @@ struct BacktestHandlers: Sendable {
             try await writer.write(Self.event(record, kind: .snapshot, sequence: 0))
             try await writer.write(Self.event(record, kind: .terminal, sequence: 1))
         case .live(let hub, _):
-            let subscription = hub.subscribe()
-            defer { hub.unsubscribe(subscription.id) }
-            try await writer.write(subscription.snapshot)
-            var lastSequence = subscription.snapshot.sequence
-            var lastSent = ContinuousClock.now
-            for await _ in subscription.wakeups {
-                if hub.latest.kind != .terminal {
-                    let due = lastSent + interval
-                    if ContinuousClock.now < due { try await Task.sleep(until: due, clock: .continuous) }
-                }
-                let event = hub.latest
-                guard event.sequence > lastSequence else { continue }
-                try await writer.write(event)
-                lastSequence = event.sequence
-                lastSent = ContinuousClock.now
-                if event.kind == .terminal { return }
-            }
-            let event = hub.latest
-            if event.kind == .terminal, event.sequence > lastSequence { try await writer.write(event) }
+            try await hub.watch(minInterval: interval) { try await writer.write($0) }
         }
     }
 

@@ -55,7 +55,10 @@ final class ProgressHub: Sendable {
             let id = s.nextWatcher
             s.nextWatcher += 1
             if s.ended {
-                // The terminal event is already the latest: deliver it at once.
+                // The terminal event is already the latest: the snapshot shows that state
+                // just before it (sequences keep increasing for this watcher), and the
+                // terminal event follows at once.
+                snapshot.sequence = s.latest.sequence &- 1
                 continuation.yield()
                 continuation.finish()
             } else {
@@ -71,4 +74,38 @@ final class ProgressHub: Sendable {
     }
 
     var watcherCount: Int { state.withLock { $0.watchers.count } }
+
+    /// One watch: the snapshot, then the newest event at most once per `minInterval` (a
+    /// slow watcher skips to the latest), then the terminal event, exactly once, however
+    /// the watch and the terminal publish interleave (a watch that begins after the end
+    /// gets the terminal state as its snapshot and then the terminal event itself).
+    func watch(minInterval: Duration, _ emit: (ProgressEvent) async throws -> Void) async throws {
+        let subscription = subscribe()
+        defer { unsubscribe(subscription.id) }
+        try await emit(subscription.snapshot)
+        var lastSequence = subscription.snapshot.sequence
+        var lastSent = ContinuousClock.now
+        for await _ in subscription.wakeups {
+            var event = latest
+            if event.kind != .terminal {
+                let due = lastSent + minInterval
+                if ContinuousClock.now < due {
+                    try await Task.sleep(until: due, clock: .continuous)
+                    event = latest
+                }
+            }
+            if event.kind == .terminal {
+                try await emit(event)
+                return
+            }
+            guard event.sequence > lastSequence else { continue }
+            try await emit(event)
+            lastSequence = event.sequence
+            lastSent = ContinuousClock.now
+        }
+        // The wake-ups end only after the terminal publish (or an unsubscribe at the
+        // watch's own end, which returns above).
+        let event = latest
+        if event.kind == .terminal { try await emit(event) }
+    }
 }
