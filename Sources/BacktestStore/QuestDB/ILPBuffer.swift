@@ -187,7 +187,12 @@ public struct ILPBuffer: Sendable {
         }
 
         mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
-            for b in buffer { append(b) }
+            // One copy, not a byte at a time: this runs for every double of every row.
+            let n = min(buffer.count, 48 - count)
+            guard n > 0, let source = buffer.baseAddress else { return }
+            let at = count
+            withUnsafeMutableBytes(of: &storage) { $0.baseAddress!.advanced(by: at).copyMemory(from: source, byteCount: n) }
+            count += n
         }
 
         private mutating func append(_ b: UInt8) {

@@ -364,7 +364,7 @@ public final class QuestDBStore: BacktestStore {
         guard !trades.isEmpty else { return }
         guard !sessionId.isEmpty else { throw StoreError.invalid("trades need a session id") }
         let base = resultBase(sessionId)
-        wroteKeys(upTo: base + Int64(trades.map(\.number).max() ?? 0))
+        wroteKeys(upTo: base + Int64(trades.lazy.map(\.number).max() ?? 0))
         let prefix = QuestDBRows.resultPrefix(QuestDBSchema.trades, sessionId: sessionId)
         try await sendPipelined(table: QuestDBSchema.trades, count: trades.count) { i, buffer throws(StoreError) in
             try QuestDBRows.appendTrade(prefix: prefix, key: base + Int64(max(0, trades[i].number)), trades[i], to: &buffer)
