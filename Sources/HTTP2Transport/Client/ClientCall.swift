@@ -4,9 +4,10 @@ import Synchronization
 
 /// One call from the client: send request messages, read response messages, then
 /// the final status. Any number of each, so it serves every method kind.
-public final class ClientCall: Sendable {
+public final class ClientCall: ClientStream {
     /// The response messages; the sequence ends when the server ends the stream.
     public let messages = RequestStream()
+    public var responses: RequestStream { messages }
 
     private struct State {
         var initialMetadata = Metadata()

@@ -8,7 +8,7 @@ import Glibc
 /// A gRPC client over HTTP/2 on nghttp2: cleartext (h2c, prior knowledge) or TLS
 /// with ALPN h2. One connection, opened on first use and again after it closes;
 /// calls are multiplexed on it.
-public final class GRPCClient: Sendable {
+public final class GRPCClient: ClientTransport {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
@@ -49,29 +49,7 @@ public final class GRPCClient: Sendable {
 
     /// A unary call: one request, one response; a non-OK status throws RPCError.
     public func unary(_ path: String, request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> (response: [UInt8], trailers: Metadata) {
-        let call = try await start(path, metadata: metadata, timeout: timeout)
-        return try await withTaskCancellationHandler {
-            try await call.send(request)
-            call.closeSend()
-            var response: [UInt8]?
-            do {
-                for try await message in call.messages {
-                    guard response == nil else { throw RPCError(.internal, "more than one response message for a unary call") }
-                    response = message
-                }
-            } catch let error as RPCError where error.code != .internal {
-                // The status below says it with its trailers.
-            } catch is CancellationError {
-                call.cancel()
-                throw RPCError(.cancelled, "cancelled by the client")
-            }
-            let (status, trailers) = await call.result()
-            guard status.code == .ok else { throw RPCError(status.code, status.message, metadata: trailers) }
-            guard let response else { throw RPCError(.internal, "no response message for a unary call") }
-            return (response, trailers)
-        } onCancel: {
-            call.cancel()
-        }
+        try await RPCClient(transport: self, metadata: metadata, timeout: timeout).unary(path, request: request)
     }
 
     /// A server-streaming call: the responses as they come; a non-OK status is thrown
@@ -81,6 +59,10 @@ public final class GRPCClient: Sendable {
         try await call.send(request)
         call.closeSend()
         return call
+    }
+
+    public func startCall(_ path: String, metadata: Metadata, timeout: Duration?) async throws -> any ClientStream {
+        try await start(path, metadata: metadata, timeout: timeout)
     }
 
     /// Closes the connection; calls in flight end UNAVAILABLE.

@@ -3,7 +3,7 @@ import Synchronization
 /// Calls a `ServerCallExecutor` directly, with no sockets or HTTP/2: for fast tests
 /// of handlers with the same semantics (router, interceptors, deadlines, statuses)
 /// as over the network.
-public struct InProcessTransport: Sendable {
+public struct InProcessTransport: ClientTransport {
     public let executor: ServerCallExecutor
 
     public init(executor: ServerCallExecutor) {
@@ -19,22 +19,21 @@ public struct InProcessTransport: Sendable {
         return call
     }
 
+    public func startCall(_ path: String, metadata: Metadata, timeout: Duration?) async throws -> any ClientStream {
+        start(path, metadata: metadata, timeout: timeout)
+    }
+
+    /// Nothing to release: calls end with their handlers.
+    public func close() {}
+
     /// A unary call; a non-OK status throws RPCError.
     public func unary(_ path: String, request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> [UInt8] {
-        let call = start(path, metadata: metadata, timeout: timeout)
-        call.send(request)
-        call.closeSend()
-        var response: [UInt8]?
-        while let m = try? await call.responses.next() { response = m }
-        let (status, trailers) = await call.result()
-        guard status.code == .ok else { throw RPCError(status.code, status.message, metadata: trailers) }
-        guard let response else { throw RPCError(.internal, "no response message") }
-        return response
+        try await RPCClient(transport: self, metadata: metadata, timeout: timeout).unary(path, request: request).response
     }
 }
 
 /// One in-process call.
-public final class InProcessCall: Sendable {
+public final class InProcessCall: ClientStream {
     let requests = RequestStream()
     /// The handler's response messages.
     public let responses = RequestStream()
