@@ -113,11 +113,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The service: engine registry, runs, progress, RPC handlers.
+        // The service core, in domain terms only (no protocol): the engine registry,
+        // runs, pacing, progress, validation, errors with causes, an injected clock.
+        .target(
+            name: "BacktestCore",
+            dependencies: [
+                "BacktestEngine", "BacktestStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The gRPC face of the core: handlers, the one mapping of requests, progress
+        // and errors to the contract, the server on one listener.
         .target(
             name: "BacktestService",
             dependencies: [
-                "BacktestEngine", "BacktestStore", "BacktestProto", "RPC", "GRPCServices", "HTTP2Transport",
+                "BacktestCore", "BacktestEngine", "BacktestStore", "BacktestProto", "RPC", "GRPCServices", "HTTP2Transport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -188,8 +198,12 @@ let package = Package(
         ),
         .testTarget(
             name: "BacktestServiceTests",
-            dependencies: ["BacktestService", "BacktestStore", "BacktestEngine", "BacktestProto", "RPC", "HTTP2Transport", "TestSupport"],
+            dependencies: ["BacktestService", "BacktestCore", "BacktestStore", "BacktestEngine", "BacktestProto", "RPC", "HTTP2Transport", "TestSupport"],
             exclude: ["Clients"]
+        ),
+        .testTarget(
+            name: "BacktestCoreTests",
+            dependencies: ["BacktestCore", "BacktestStore", "BacktestEngine", "TestSupport"]
         ),
         .testTarget(
             name: "CLITests",

@@ -85,33 +85,33 @@ import Testing
         #expect(message(c) == "field \"initial_capital\": must be a finite amount > 0, is 0.0")
         c = good
         c.costs.commissionRate = -0.1
-        #expect(message(c) == "field \"commission_rate\": must be finite and >= 0, is -0.1")
+        #expect(message(c) == "field \"costs.commission_rate\": must be finite and >= 0, is -0.1")
         c = good
         c.costs.commissionFixed = .nan
-        #expect(message(c) == "field \"commission_fixed\": must be finite and >= 0, is nan")
+        #expect(message(c) == "field \"costs.commission_fixed\": must be finite and >= 0, is nan")
         c = good
         c.sizing = .equityFraction(1.5)
-        #expect(message(c) == "field \"sizing\": the equity fraction must be in (0, 1], is 1.5")
+        #expect(message(c) == "field \"sizing.value\": the equity fraction must be in (0, 1], is 1.5")
         c = good
         c.equitySampleIntervalMicros = 0
         #expect(message(c) == "field \"equity_sample_interval\": must be > 0, is 0 µs")
         c.equitySampleIntervalMicros = 1
         c.strategy = .builtin(name: "nope", params: [:])
-        #expect(message(c) == "field \"strategy\": unknown built-in strategy \"nope\"; expected one of default, sma_cross")
+        #expect(message(c) == "field \"strategy.builtin.name\": unknown built-in strategy \"nope\"; expected one of default, sma_cross")
         c.strategy = .builtin(name: "sma_cross", params: ["n3": 4])
-        #expect(message(c) == "field \"params.n3\": sma_cross has no parameter \"n3\"; it has n1, n2")
+        #expect(message(c) == "field \"strategy.builtin.params[\"n3\"]\": sma_cross has no parameter \"n3\"; it has n1, n2")
         c.strategy = .builtin(name: "sma_cross", params: ["n1": 0])
         #expect(message(c) == "rule \"CROSS_UP\" at 26: the period of sma must be a whole number from 1 to 1000000, is 0.0")
         c.strategy = Bars.rules([("A", .entryLong, "true"), ("A", .exitLong, "true")])
         #expect(message(c) == "rule \"A\": two rules have this name; rule names must be unique")
         c.strategy = Bars.rules([("X", .exitLong, "true")])
-        #expect(message(c) == "field \"rules\": expected at least one entry_long or entry_short rule")
+        #expect(message(c) == "field \"strategy.rules.rules\": expected at least one entry_long or entry_short rule")
         c.strategy = Bars.rules([("E1", .entryLong, "true")])
         #expect(message(c) == "rule \"E1\": the names E1, ZE1, TS and END are kept for stop-loss, take-profit, trailing-stop and end-of-data exits")
         c.strategy = Bars.rules([("A", .entryLong, "true")], stopLoss: -1)
-        #expect(message(c) == "field \"stop_loss_pct\": must be a finite percentage >= 0 (0 = none), is -1.0")
+        #expect(message(c) == "field \"strategy.rules.stop_loss_pct\": must be a finite percentage >= 0 (0 = none), is -1.0")
         c.strategy = Bars.rules([("A", .entryLong, "true")], params: ["x": .infinity])
-        #expect(message(c) == "field \"params.x\": must be a finite number, is inf")
+        #expect(message(c) == "field \"strategy.rules.params[\"x\"]\": must be a finite number, is inf")
     }
 
     @Test func divisionByZeroAtRuntimeNamesRuleBarTimeAndOperator() throws {

@@ -59,49 +59,6 @@ import TestSupport
         #expect(january.count == 19, "trading days in January 2010")
     }
 
-    @Test func stopMidRunKeepsTheReasonAndIsIdempotent() async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
-        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 30))
-        _ = try await client.waitFor(id, ["SESSION_STATUS_RUNNING"])
-        try await Task.sleep(for: .milliseconds(500))
-        let stop = try await client.call("StopBacktest", ["session_id": id, "reason": "enough; said \"the trader\""])
-        #expect(stop.code == "OK", "\(stop)")
-        #expect(stop.response["status"] as? String == "SESSION_STATUS_STOPPED")
-        #expect(stop.response["already_ended"] as? Bool == false)
-        let session = try await client.session(id)
-        #expect(session["status"] as? String == "SESSION_STATUS_STOPPED")
-        #expect(session["stop_reason"] as? String == "enough; said \"the trader\"")
-        let pct = session["progress_pct"] as? Double ?? -1
-        #expect(pct > 0 && pct < 100)
-        let again = try await client.call("StopBacktest", ["session_id": id])
-        #expect(again.response["status"] as? String == "SESSION_STATUS_STOPPED")
-        #expect(again.response["already_ended"] as? Bool == true)
-        let watch = try await client.call("WatchProgress", ["session_id": id])
-        #expect(watch.responses.map { $0["kind"] as? String ?? "" } == ["PROGRESS_EVENT_KIND_SNAPSHOT", "PROGRESS_EVENT_KIND_TERMINAL"])
-        #expect(watch.responses.last?["stop_reason"] as? String == "enough; said \"the trader\"")
-        // What ran before the stop is kept.
-        let curve = try await client.call("GetEquityCurve", ["session_id": id])
-        #expect(!curve.responses.isEmpty)
-    }
-
-    @Test func manyWatchersOfOneSessionEachGetTheWholeStory() async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
-        let request = String(decoding: try JSONSerialization.data(withJSONObject: Fixtures.slowGoogRequest(seconds: 3)), as: UTF8.self)
-        let r = try await client.run(["watchers", request, "8"])
-        let watchers = r["watchers"] as? [[String: Any]] ?? []
-        #expect(watchers.count == 8)
-        for w in watchers {
-            let kinds = w["kinds"] as? [String] ?? []
-            #expect(w["code"] as? String == "OK", "\(w)")
-            #expect(kinds.first == "PROGRESS_EVENT_KIND_SNAPSHOT")
-            #expect(kinds.last == "PROGRESS_EVENT_KIND_TERMINAL")
-            #expect(kinds.count >= 3, "updates while it ran: \(kinds)")
-            #expect(w["last_status"] as? String == "SESSION_STATUS_COMPLETED")
-            let seq = (w["sequences"] as? [Any] ?? []).compactMap { ($0 as? Int) ?? Int("\($0)") }
-            #expect(zip(seq, seq.dropFirst()).allSatisfy { $0 < $1 }, "\(seq)")
-        }
-    }
-
     @Test func aWatcherThatNeverReadsDoesNotSlowTheRun() async throws {
         let (daemon, client) = try await SharedDaemon.shared.get()
         let rssBefore = Self.rss(daemon.process.processIdentifier)
@@ -122,41 +79,12 @@ import TestSupport
         #expect(growth < 64 << 20, "RSS grew by \(growth) bytes")
     }
 
-    @Test func tenSessionsAtOnceAllCompleteWithTheSameResult() async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
-        let ids = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in 0..<10 { group.addTask { try await client.start(Fixtures.googRequest()) } }
-            return try await group.reduce(into: [String]()) { $0.append($1) }
-        }
-        #expect(Set(ids).count == 10)
-        var finals: Set<String> = []
-        for id in ids {
-            let s = try await client.waitFor(id, ["SESSION_STATUS_COMPLETED", "SESSION_STATUS_FAILED"])
-            #expect(s["status"] as? String == "SESSION_STATUS_COMPLETED", "\(s)")
-            finals.insert("\(s["final_pnl"] ?? "")/\(s["total_trades"] ?? "")")
-        }
-        #expect(finals.count == 1, "deterministic: \(finals)")
-    }
-
     @Test(arguments: ["GetSession", "StopBacktest", "WatchProgress", "GetTrades", "GetEquityCurve"])
     func unknownSessionIdsAreNotFound(method: String) async throws {
         let (_, client) = try await SharedDaemon.shared.get()
         let r = try await client.call(method, ["session_id": "no-such-session"])
         #expect(r.code == "NOT_FOUND", "\(r)")
         #expect(r.details.contains("session_id"))
-    }
-
-    @Test func clientRequestIdMakesRetriesIdempotent() async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
-        let key = "retry-\(UUID().uuidString)"
-        let first = try await client.call("StartBacktest", Fixtures.googRequest(extra: ["client_request_id": key]))
-        let second = try await client.call("StartBacktest", Fixtures.googRequest(extra: ["client_request_id": key]))
-        #expect(first.code == "OK" && second.code == "OK")
-        #expect(first.response["session_id"] as? String == second.response["session_id"] as? String)
-        #expect(second.response["deduplicated"] as? Bool == true)
-        let other = try await client.call("StartBacktest", Fixtures.googRequest(extra: ["client_request_id": key, "initial_capital": 5000]))
-        #expect(other.code == "ALREADY_EXISTS", "\(other)")
-        #expect(other.details.contains("client_request_id"))
     }
 
     @Test func listSessionsFiltersByLabelAndPages() async throws {

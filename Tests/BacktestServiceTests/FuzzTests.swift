@@ -21,7 +21,7 @@ import TestSupport
         #expect(codes.values.reduce(0, +) == 1500)
         #expect((r["started"] as? Int ?? 0) > 0, "some requests were valid enough to run")
         let messages = r["invalid_argument_messages"] as? [String] ?? []
-        let field = try Regex(#"^[a-z_]+(\.[a-z_]+|\[\d+\])*: "#)
+        let field = try Regex(#"^[a-z_]+(\.[a-z_]+|\[\d+\]|\["[^"]*"\])*: "#)
         for m in messages {
             #expect(m.firstMatch(of: field) != nil, "a refusal that names no field: \(m)")
         }

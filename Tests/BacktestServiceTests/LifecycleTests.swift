@@ -5,32 +5,9 @@ import TestSupport
 import Glibc
 #endif
 
-/// Daemons of their own: limits, auth, acceleration, crashes and shutdown.
+/// Daemons of their own: auth, crashes and shutdown (the lifecycle logic itself is
+/// tested in process in BacktestCoreTests).
 @Suite struct LifecycleTests {
-    @Test func waitingQueueAndItsLimit() async throws {
-        let daemon = try await DaemonProcess(arguments: ["--max-running", "1", "--max-queued", "2"])
-        defer { Task { await daemon.stop() } }
-        let client = PyClient(port: daemon.port)
-        #expect(try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader).code == "OK")
-        let first = try await client.start(Fixtures.slowGoogRequest(seconds: 30))
-        let second = try await client.start(Fixtures.slowGoogRequest(seconds: 30))
-        let third = try await client.start(Fixtures.slowGoogRequest(seconds: 30))
-        let fourth = try await client.call("StartBacktest", Fixtures.slowGoogRequest(seconds: 30))
-        #expect(fourth.code == "RESOURCE_EXHAUSTED", "\(fourth)")
-        _ = try await client.waitFor(first, ["SESSION_STATUS_RUNNING"])
-        let active = try await client.call("ListActive")
-        let statuses = Dictionary(uniqueKeysWithValues: (active.response["sessions"] as? [[String: Any]] ?? []).map {
-            ($0["session_id"] as? String ?? "", $0["status"] as? String ?? "")
-        })
-        #expect(statuses == [first: "SESSION_STATUS_RUNNING", second: "SESSION_STATUS_STARTED", third: "SESSION_STATUS_STARTED"])
-        // A waiting session stops without running; stopping the runner lets the next one in.
-        let stopped = try await client.call("StopBacktest", ["session_id": third])
-        #expect(stopped.response["status"] as? String == "SESSION_STATUS_STOPPED")
-        _ = try await client.call("StopBacktest", ["session_id": first])
-        _ = try await client.waitFor(second, ["SESSION_STATUS_RUNNING"])
-        _ = try await client.call("StopBacktest", ["session_id": second])
-    }
-
     @Test func bearerTokenWhenConfigured() async throws {
         let daemon = try await DaemonProcess(arguments: ["--token", "s3cret"])
         defer { Task { await daemon.stop() } }
@@ -40,35 +17,6 @@ import Glibc
         #expect(wrong.code == "UNAUTHENTICATED")
         let right = try await PyClient(port: daemon.port, token: "s3cret").call("ListActive")
         #expect(right.code == "OK", "\(right)")
-    }
-
-    @Test func accelerationReplaysAnHourOfMinuteBarsInASecond() async throws {
-        let daemon = try await DaemonProcess()
-        defer { Task { await daemon.stop() } }
-        let client = PyClient(port: daemon.port)
-        let start = 1_700_000_040 - 1_700_000_040 % 3600
-        let csv = try Fixtures.minuteBarsCSV(count: 180, start: start)
-        defer { try? FileManager.default.removeItem(atPath: csv) }
-        let header: [String: Any] = ["symbol": "SYN", "kind": "DATA_KIND_CANDLES", "timeframe": "1m", "format": "IMPORT_FORMAT_CSV", "source_name": "syn.csv"]
-        #expect(try await client.importCSV(csv, header: header).code == "OK")
-        func request(_ factor: Double) -> [String: Any] {
-            ["symbol": "SYN", "timeframe": "1m", "start_time": iso(start), "end_time": iso(start + 3600), "initial_capital": 10000,
-             "strategy": ["builtin": ["name": "sma_cross", "params": ["n1": 5, "n2": 10]]], "acceleration_factor": factor]
-        }
-        let body = String(decoding: try JSONSerialization.data(withJSONObject: request(3600)), as: UTF8.self)
-        let watch = try await client.run(["start_watch", body, "0.05s"])
-        let paced = watch["session_id"] as? String ?? ""
-        #expect(watch.responses.last?["status"] as? String == "SESSION_STATUS_COMPLETED", "\(watch)")
-        let session = try await client.session(paced)
-        let took = try seconds(session["completed_at"]) - seconds(session["started_at"])
-        #expect(abs(took - 1.0) <= 0.1, "an hour at 3600x took \(took) s")
-        // Progress arrived along the way, not all at the end.
-        let middle = watch.responses.compactMap { $0["progress_pct"] as? Double }.filter { $0 > 20 && $0 < 80 }
-        #expect(middle.count >= 3, "\(watch.responses.map { $0["progress_pct"] ?? "" })")
-
-        let fast = try await client.start(request(0))
-        let done = try await client.waitFor(fast, ["SESSION_STATUS_COMPLETED"])
-        #expect(try seconds(done["completed_at"]) - seconds(done["started_at"]) < 0.5)
     }
 
     @Test func sigkillMidRunLeavesTheSessionFailedAsInterrupted() async throws {
@@ -115,21 +63,6 @@ import Glibc
             #expect(s["status"] as? String == "SESSION_STATUS_STOPPED", "\(s)")
             #expect(s["stop_reason"] as? String == "server shutting down")
         }
-    }
-
-    @Test func aStrategyThatFailsAtRuntimeEndsFailedWithItsReason() async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
-        let strategy: [String: Any] = ["rules": ["name": "broken", "rules": [
-            ["name": "DIV", "kind": "RULE_KIND_ENTRY_LONG", "expression": "close / (volume - volume) > 1"],
-        ]]]
-        let id = try await client.start(Fixtures.googRequest(strategy: strategy))
-        let watch = try await client.call("WatchProgress", ["session_id": id])
-        let last = watch.responses.last ?? [:]
-        #expect(last["status"] as? String == "SESSION_STATUS_FAILED", "\(last)")
-        let message = last["error_message"] as? String ?? ""
-        #expect(message.contains("DIV") && message.lowercased().contains("division"), "\(message)")
-        let session = try await client.session(id)
-        #expect(session["error_message"] as? String == message)
     }
 
     func iso(_ epoch: Int) -> String {

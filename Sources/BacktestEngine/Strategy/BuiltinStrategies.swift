@@ -32,13 +32,13 @@ enum BuiltinStrategies {
     /// The rule set of a built-in strategy with parameter overrides.
     static func ruleSet(name: String, overrides: [String: Double]) throws(StrategyError) -> StrategyDefinition.RuleSet {
         guard let parameters = parameters(of: name) else {
-            throw StrategyError(field: "strategy", message: "unknown built-in strategy \"\(name)\"; expected one of " + names.joined(separator: ", "))
+            throw StrategyError(field: "name", message: "unknown built-in strategy \"\(name)\"; expected one of " + names.joined(separator: ", "))
         }
         var params: [String: Double] = [:]
         for p in parameters { params[p.name] = p.defaultValue }
         for key in overrides.keys.sorted() {
             guard params[key] != nil else {
-                throw StrategyError(field: "params.\(key)", message: "\(name) has no parameter \"\(key)\"; it has " + parameters.map(\.name).joined(separator: ", "))
+                throw StrategyError(field: "params[\"\(key)\"]", message: "\(name) has no parameter \"\(key)\"; it has " + parameters.map(\.name).joined(separator: ", "))
             }
             params[key] = overrides[key]
         }

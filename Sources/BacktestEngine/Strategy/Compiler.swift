@@ -46,7 +46,7 @@ struct Compiler {
 
     private func checkRuleSet(_ set: StrategyDefinition.RuleSet) throws(StrategyError) {
         for (name, value) in set.params.sorted(by: { $0.key < $1.key }) where !value.isFinite {
-            throw StrategyError(field: "params.\(name)", message: "must be a finite number, is \(value)")
+            throw StrategyError(field: "params[\"\(name)\"]", message: "must be a finite number, is \(value)")
         }
         let percents = [("stop_loss_pct", set.stopLossPct), ("take_profit_pct", set.takeProfitPct), ("trailing_stop_pct", set.trailingStopPct)]
         for (field, v) in percents where !(v.isFinite && v >= 0) {

@@ -30,3 +30,13 @@ public struct StrategyError: Error, Sendable, Equatable, CustomStringConvertible
         return "\(where_): \(message)"
     }
 }
+
+extension StrategyError {
+    /// The error with its field placed under `prefix` (a rule set's fields inside the
+    /// request that carries it).
+    func within(_ prefix: String) -> StrategyError {
+        var e = self
+        if let f = field { e.field = prefix + f }
+        return e
+    }
+}

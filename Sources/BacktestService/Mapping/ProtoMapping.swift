@@ -1,9 +1,58 @@
+import BacktestCore
 import BacktestEngine
 import BacktestProto
 import BacktestStore
+import RPC
 
-/// Conversions between the engine's and store's values and the contract's messages.
+/// Conversions between the core's values and the contract's messages: the one place
+/// where progress, errors and results take their gRPC form.
 enum ProtoMapping {
+    /// The core's progress as the contract's event.
+    static func event(_ p: RunProgress) -> ProgressEvent {
+        var e = ProgressEvent()
+        e.sessionID = p.sessionId
+        e.sequence = p.sequence
+        e.kind = switch p.kind {
+        case .snapshot: .snapshot
+        case .update: .update
+        case .terminal: .terminal
+        }
+        e.status = status(p.state)
+        e.progressPct = p.progressPct
+        e.simTime = timestamp(p.simTime)
+        e.equity = p.equity
+        e.cash = p.cash
+        e.realizedPnl = p.realizedPnl
+        e.unrealizedPnl = p.unrealizedPnl
+        e.drawdownPct = p.drawdownPct
+        e.maxDrawdownPct = p.maxDrawdownPct
+        e.openPositions = UInt32(clamping: p.openPositions)
+        e.positionSize = p.positionSize
+        e.trades = p.trades
+        e.eventsProcessed = p.eventsProcessed
+        e.eventsPerSecond = p.eventsPerSecond
+        e.eta = p.eta.map { ProtoDuration($0) }
+        e.wallTime = timestamp(p.wallTime)
+        e.statistics = p.statistics.map(statistics)
+        e.errorMessage = p.errorMessage
+        e.stopReason = p.stopReason
+        return e
+    }
+
+    /// The core's errors as statuses, for every method.
+    static func rpcError(_ e: ServiceError) -> RPCError {
+        let code: Status.Code = switch e.kind {
+        case .invalidArgument: .invalidArgument
+        case .notFound: .notFound
+        case .alreadyExists: .alreadyExists
+        case .failedPrecondition: .failedPrecondition
+        case .resourceExhausted: .resourceExhausted
+        case .unavailable: .unavailable
+        case .internal: .internal
+        }
+        return RPCError(code, e.message)
+    }
+
     static func status(_ state: SessionState) -> SessionStatus {
         switch state {
         case .started: .started
@@ -45,6 +94,13 @@ enum ProtoMapping {
             maxTradeDuration: ProtoDuration(microseconds: s.maxTradeDurationMicros),
             avgTradeDuration: ProtoDuration(microseconds: s.avgTradeDurationMicros), profitFactor: s.profitFactor,
             expectancyPct: s.expectancyPct, sqn: s.sqn, kellyCriterion: s.kellyCriterion, commissions: s.commissions)
+    }
+
+    static func activeSession(_ a: EngineRegistry.Active) -> ActiveSession {
+        let r = a.record
+        return ActiveSession(sessionID: r.id, status: status(r.state), symbol: r.symbol, timeframe: r.timeframe,
+                             strategyName: r.strategyName, createdAt: ProtoTimestamp(microsecondsSinceEpoch: r.createdAt),
+                             progress: event(a.progress), labels: r.labels)
     }
 
     static func trade(_ t: TradeRecord) -> Trade {

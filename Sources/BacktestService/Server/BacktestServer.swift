@@ -1,3 +1,4 @@
+import BacktestCore
 import BacktestStore
 import GRPCServices
 import HTTP2Transport
@@ -38,18 +39,21 @@ public final class BacktestServer: Sendable {
     public let health: HealthService
     public let store: any BacktestStore
     private let grpc: GRPCServer
+    /// The same service with no sockets: for in-process clients and tests.
+    public let inProcess: InProcessTransport
     private let storeHealth = StoreHealthMonitor()
     private let configuration: Configuration
     private let logger: Logger
 
-    public init(configuration: Configuration, store: any BacktestStore, logger: Logger = Logger(label: "backtestd")) {
+    public init(configuration: Configuration, store: any BacktestStore, clock: any ServiceClock = SystemClock(),
+                logger: Logger = Logger(label: "backtestd")) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
-        registry = EngineRegistry(store: store, limits: configuration.limits, logger: logger)
+        registry = EngineRegistry(store: store, limits: configuration.limits, clock: clock, logger: logger)
         health = HealthService(services: [BacktestHandlers.serviceName])
         var router = RPCRouter()
-        BacktestHandlers(registry: registry, store: store, logger: logger).register(into: &router)
+        BacktestHandlers(registry: registry, logger: logger).register(into: &router)
         health.register(into: &router)
         ReflectionService(serviceNames: [BacktestHandlers.serviceName, HealthService.serviceName]).register(into: &router)
         var interceptors: [any ServerInterceptor] = []
@@ -60,7 +64,9 @@ public final class BacktestServer: Sendable {
                                                   maxReceiveMessageSize: configuration.maxReceiveMessageSize,
                                                   tls: configuration.tls)
         grpcConfig.maxConcurrentStreams = 100
-        grpc = GRPCServer(configuration: grpcConfig, executor: ServerCallExecutor(router: router, interceptors: interceptors))
+        let executor = ServerCallExecutor(router: router, interceptors: interceptors)
+        grpc = GRPCServer(configuration: grpcConfig, executor: executor)
+        inProcess = InProcessTransport(executor: executor)
     }
 
     /// Marks sessions a previous process left unfinished as failed, then listens.
@@ -69,8 +75,9 @@ public final class BacktestServer: Sendable {
     public func start() async throws -> Int {
         try await registry.recoverInterrupted()
         let port = try grpc.start()
-        storeHealth.start(store: store, health: health, services: ["", BacktestHandlers.serviceName],
-                          interval: configuration.storeHealthInterval, logger: logger)
+        storeHealth.start(store: store, interval: configuration.storeHealthInterval, logger: logger) { [health] reachable in
+            for name in ["", BacktestHandlers.serviceName] { health.setStatus(reachable ? .serving : .notServing, for: name) }
+        }
         logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "tls": "\(configuration.tls != nil)"])
         return port
     }

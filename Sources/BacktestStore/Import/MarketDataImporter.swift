@@ -1,15 +1,18 @@
 import BacktestEngine
 import Foundation
 
-/// Drives CSV bytes (or already parsed rows) into one all-or-nothing store import.
-/// The import begins once the header tells candles from ticks; the first error
-/// (a malformed row, a conflict, a store failure) aborts it, so nothing is half
-/// imported. Owned by one task.
+/// Drives CSV bytes (or already parsed rows) into one all-or-nothing store import:
+/// the one import path, for the RPC and for files. The import begins once the data
+/// tells candles from ticks; the first error (a malformed row, a conflict, a store
+/// failure) aborts it, so nothing is half imported. Refusals name the source.
+/// Owned by one task.
 public final class MarketDataImporter {
     private let store: any BacktestStore
     private let symbol: String
     private var timeframe: String
     private let replaceExisting: Bool
+    /// What the caller declared; data of the other kind is refused.
+    private let expectedKind: MarketSeries.Kind?
     private var parser: CSVMarketDataParser
     private var target: (any MarketDataImport)?
     /// Rows held back until the timeframe of a candle file is known (inferred from them).
@@ -20,7 +23,8 @@ public final class MarketDataImporter {
     /// `timeframe` may be empty for candles: it is then inferred from the smallest gap
     /// between the first rows (for example 1d for GOOG.csv).
     public init(store: any BacktestStore, symbol: String, timeframe: String, replaceExisting: Bool, source: String,
-                batchSize: Int = 8192) {
+                expectedKind: MarketSeries.Kind? = nil, batchSize: Int = 8192) {
+        self.expectedKind = expectedKind
         self.store = store
         self.symbol = symbol
         self.timeframe = timeframe
@@ -68,7 +72,7 @@ public final class MarketDataImporter {
             return series
         } catch {
             await abort()
-            throw error
+            throw named(error)
         }
     }
 
@@ -83,7 +87,35 @@ public final class MarketDataImporter {
         if done { throw StoreError.invalid("the import of \(symbol) is already finished") }
     }
 
+    /// The name in messages: the file's, or the caller's.
+    public var source: String { parser.source }
+
     private func deliver(_ rows: CSVMarketDataParser.Rows) async throws {
+        let kind: MarketSeries.Kind = switch rows {
+        case .candles: .candles
+        case .ticks: .ticks
+        }
+        if let expectedKind, kind != expectedKind {
+            throw StoreError.invalid("\(parser.source): holds \(kind.rawValue), but the import is of \(expectedKind.rawValue)")
+        }
+        do {
+            try await store(rows)
+        } catch {
+            throw named(error)
+        }
+    }
+
+    /// A store refusal with the source in front (the store names the row; the source
+    /// is ours to add).
+    private func named(_ error: any Error) -> any Error {
+        switch error as? StoreError {
+        case .invalid(let m)? where !m.hasPrefix(parser.source): StoreError.invalid("\(parser.source): \(m)")
+        case .conflict(let m)? where !m.hasPrefix(parser.source): StoreError.conflict("\(parser.source): \(m)")
+        default: error
+        }
+    }
+
+    private func store(_ rows: CSVMarketDataParser.Rows) async throws {
         switch rows {
         case .candles(let candles):
             if target == nil && timeframe.isEmpty {

@@ -1,17 +1,15 @@
-import BacktestProto
-@testable import BacktestService
+@testable import BacktestCore
 import Testing
 
 @Suite struct ProgressHubTests {
-    func event(_ pct: Double, _ kind: ProgressEventKind = .update) -> ProgressEvent {
-        var e = ProgressEvent()
-        e.kind = kind
+    func event(_ pct: Double, _ kind: RunProgress.Kind = .update) -> RunProgress {
+        var e = RunProgress(sessionId: "s", kind: kind, state: kind == .terminal ? .completed : .running)
         e.progressPct = pct
         return e
     }
 
     @Test func sequencesIncreaseAndASlowWatcherSeesOnlyTheLatest() async {
-        let hub = ProgressHub(initial: event(0))
+        let hub = ProgressHub(initial: event(0), clock: VirtualClock())
         let sub = hub.subscribe()
         #expect(sub.snapshot.kind == .snapshot)
         for i in 1...1000 { hub.publish(event(Double(i) / 100)) }
@@ -27,7 +25,7 @@ import Testing
     }
 
     @Test func subscribingAfterTheEndDeliversTheTerminalAtOnce() async {
-        let hub = ProgressHub(initial: event(0))
+        let hub = ProgressHub(initial: event(0), clock: VirtualClock())
         hub.publish(event(100, .terminal))
         let sub = hub.subscribe()
         var it = sub.wakeups.makeAsyncIterator()
@@ -40,10 +38,10 @@ import Testing
     /// or after the terminal publish (issue 16: 1.5% of fast watches ended without one).
     @Test func everyWatchGetsExactlyOneTerminalEvent() async throws {
         for round in 0..<400 {
-            let hub = ProgressHub(initial: event(0))
+            let hub = ProgressHub(initial: event(0), clock: VirtualClock())
             for pct in stride(from: 10.0, through: 50, by: 10) { hub.publish(event(pct)) }
             let watcher = Task {
-                var seen: [ProgressEvent] = []
+                var seen: [RunProgress] = []
                 try await hub.watch(minInterval: .zero) { seen.append($0) }
                 return seen
             }
@@ -57,9 +55,9 @@ import Testing
             #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.sequence < $1.sequence }, "round \(round): \(seen.map(\.sequence))")
         }
         // And a watch that begins well after the end.
-        let ended = ProgressHub(initial: event(0))
+        let ended = ProgressHub(initial: event(0), clock: VirtualClock())
         ended.publish(event(100, .terminal))
-        var seen: [ProgressEvent] = []
+        var seen: [RunProgress] = []
         try await ended.watch(minInterval: .seconds(1)) { seen.append($0) }
         #expect(seen.map(\.kind) == [.snapshot, .terminal])
         #expect(seen[0].sequence < seen[1].sequence)

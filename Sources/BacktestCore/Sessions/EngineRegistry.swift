@@ -1,9 +1,7 @@
 import BacktestEngine
-import BacktestProto
 import BacktestStore
 import Foundation
 import Logging
-import RPC
 
 /// Owns the sessions of this process: validates and admits new ones, runs at most
 /// `maxRunning` at once with the rest waiting in STARTED (up to `maxQueued`), stops
@@ -27,10 +25,27 @@ public actor EngineRegistry {
         }
     }
 
-    /// What a watcher gets: a live session's hub, or an ended session's record.
-    enum WatchSource {
-        case live(ProgressHub, SessionRecord)
-        case ended(SessionRecord)
+    /// How StartBacktest was answered.
+    public struct Started: Sendable {
+        public var sessionId: String
+        public var state: SessionState
+        /// The client request id named an existing session; no new one was made.
+        public var deduplicated: Bool
+        public var createdAt: Int64
+    }
+
+    /// How StopBacktest was answered.
+    public struct Stopped: Sendable {
+        public var sessionId: String
+        public var state: SessionState
+        /// The session had ended before the request (how it ended is `state`).
+        public var alreadyEnded: Bool
+    }
+
+    /// An active session: its record with live progress folded in, and the latest event.
+    public struct Active: Sendable {
+        public var record: SessionRecord
+        public var progress: RunProgress
     }
 
     private struct Entry {
@@ -43,8 +58,9 @@ public actor EngineRegistry {
 
     public static let interruptedMessage = "interrupted: server stopped before completion"
 
-    let store: any BacktestStore
+    public nonisolated let store: any BacktestStore
     let limits: Limits
+    let clock: any ServiceClock
     let logger: Logger
     private var entries: [String: Entry] = [:]
     private var queue: [String] = []
@@ -55,9 +71,11 @@ public actor EngineRegistry {
     private var unsaved: [String: SessionRecord] = [:]
     private var accepting = true
 
-    public init(store: any BacktestStore, limits: Limits = Limits(), logger: Logger = Logger(label: "backtest.registry")) {
+    public init(store: any BacktestStore, limits: Limits = Limits(), clock: any ServiceClock = SystemClock(),
+                logger: Logger = Logger(label: "backtest.registry")) {
         self.store = store
         self.limits = limits
+        self.clock = clock
         self.logger = logger
     }
 
@@ -70,7 +88,7 @@ public actor EngineRegistry {
         for var r in left where entries[r.id] == nil {
             r.state = .failed
             r.errorMessage = Self.interruptedMessage
-            r.completedAt = WallClock.nowMicros()
+            r.completedAt = clock.wallMicros
             try await store.saveSession(r)
             count += 1
         }
@@ -80,40 +98,39 @@ public actor EngineRegistry {
 
     // MARK: Start
 
-    func start(_ request: StartBacktestRequest) async throws -> StartBacktestResponse {
-        guard accepting else { throw RPCError(.unavailable, "the server is shutting down") }
-        let spec = try StartRequestValidator.validate(request)
-        let fingerprint = try spec.accepted.serializedBytes()
+    /// Admits a session: validates the request, answers a repeated client request id
+    /// with the session it made, checks that data exists, stores the session STARTED
+    /// and runs it as soon as a slot is free. Returns at once.
+    public func start(_ request: RunRequest) async throws(ServiceError) -> Started {
+        guard accepting else { throw ServiceError(.unavailable, "the server is shutting down") }
+        let spec = try request.validated()
 
         if !spec.clientRequestId.isEmpty {
             if let existing = try await existingSession(for: spec.clientRequestId) {
-                return try dedupe(existing, fingerprint: fingerprint)
+                return try dedupe(existing, spec)
             }
         }
         try await requireData(spec)
 
         // No await from here to the insertion: the checks and the admission are atomic.
-        guard accepting else { throw RPCError(.unavailable, "the server is shutting down") }
+        guard accepting else { throw ServiceError(.unavailable, "the server is shutting down") }
         if !spec.clientRequestId.isEmpty, let id = byRequestId[spec.clientRequestId], let e = entries[id] {
-            return try dedupe(e.record, fingerprint: fingerprint)
+            return try dedupe(e.record, spec)
         }
         if running >= limits.maxRunning && queue.count >= limits.maxQueued {
-            throw RPCError(.resourceExhausted, "too many sessions: \(running) running and \(queue.count) waiting (the limit is \(limits.maxQueued) waiting); retry later")
+            throw ServiceError(.resourceExhausted, "too many sessions: \(running) running and \(queue.count) waiting (the limit is \(limits.maxQueued) waiting); retry later")
         }
         let id = UUID().uuidString.lowercased()
-        let now = WallClock.nowMicros()
+        let now = clock.wallMicros
         let record = SessionRecord(
             id: id, state: .started, symbol: spec.symbol, timeframe: spec.timeframe.description, range: spec.range,
-            strategyName: spec.strategyName, accelerationFactor: spec.accelerationFactor, request: fingerprint,
+            strategyName: spec.strategyName, accelerationFactor: spec.accelerationFactor, request: spec.encoded,
             clientRequestId: spec.clientRequestId, labels: spec.labels, createdAt: now)
-        var initial = ProgressEvent()
-        initial.sessionID = id
-        initial.kind = .update
-        initial.status = .started
+        var initial = RunProgress(sessionId: id, kind: .update, state: .started)
         initial.equity = spec.config.initialCapital
         initial.cash = spec.config.initialCapital
-        initial.wallTime = ProtoTimestamp(microsecondsSinceEpoch: now)
-        entries[id] = Entry(record: record, spec: spec, hub: ProgressHub(initial: initial))
+        initial.wallTime = now
+        entries[id] = Entry(record: record, spec: spec, hub: ProgressHub(initial: initial, clock: clock))
         if !spec.clientRequestId.isEmpty { byRequestId[spec.clientRequestId] = id }
         queue.append(id)
 
@@ -123,43 +140,41 @@ public actor EngineRegistry {
             entries[id] = nil
             queue.removeAll { $0 == id }
             if byRequestId[spec.clientRequestId] == id { byRequestId[spec.clientRequestId] = nil }
-            throw RPCError(.unavailable, "the session could not be stored: \(error)")
+            throw ServiceError(.unavailable, "the session could not be stored: \(error)", cause: error)
         }
         logger.info("session started", metadata: [
             "session": "\(id)", "symbol": "\(spec.symbol)", "timeframe": "\(spec.timeframe)",
             "strategy": "\(spec.strategyName)", "acceleration": "\(spec.accelerationFactor)",
         ])
         launchWaiting()
-        return StartBacktestResponse(sessionID: id, status: .started, deduplicated: false,
-                                     createdAt: ProtoTimestamp(microsecondsSinceEpoch: now))
+        return Started(sessionId: id, state: .started, deduplicated: false, createdAt: now)
     }
 
-    private func existingSession(for clientRequestId: String) async throws -> SessionRecord? {
+    private func existingSession(for clientRequestId: String) async throws(ServiceError) -> SessionRecord? {
         if let id = byRequestId[clientRequestId], let e = entries[id] { return e.record }
-        do {
-            return try await store.session(clientRequestId: clientRequestId)
-        } catch {
-            throw RPCError(.unavailable, "the store cannot be read: \(error)")
-        }
+        return try await readStore { try await store.session(clientRequestId: clientRequestId) }
     }
 
-    private func dedupe(_ existing: SessionRecord, fingerprint: [UInt8]) throws -> StartBacktestResponse {
-        guard existing.request == fingerprint else {
-            throw RPCError(.alreadyExists, "client_request_id: already used by session \(existing.id) with a different request")
+    private func dedupe(_ existing: SessionRecord, _ spec: RunSpec) throws(ServiceError) -> Started {
+        guard existing.request == spec.encoded else {
+            throw ServiceError(.alreadyExists, field: "client_request_id", "already used by session \(existing.id) with a different request")
         }
         let state = entries[existing.id]?.record.state ?? existing.state
-        return StartBacktestResponse(sessionID: existing.id, status: ProtoMapping.status(state), deduplicated: true,
-                                     createdAt: ProtoTimestamp(microsecondsSinceEpoch: existing.createdAt))
+        return Started(sessionId: existing.id, state: state, deduplicated: true, createdAt: existing.createdAt)
+    }
+
+    /// A read the request cannot do without: a store that cannot answer is UNAVAILABLE.
+    private func readStore<T>(_ body: () async throws -> T) async throws(ServiceError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw ServiceError(.unavailable, "the store cannot be read: \(error)", cause: error)
+        }
     }
 
     /// FAILED_PRECONDITION unless stored data of the right kind overlaps the range.
-    private func requireData(_ spec: RunSpec) async throws {
-        let series: [MarketSeries]
-        do {
-            series = try await store.marketSeries(symbol: spec.symbol)
-        } catch {
-            throw RPCError(.unavailable, "the store cannot be read: \(error)")
-        }
+    private func requireData(_ spec: RunSpec) async throws(ServiceError) {
+        let series = try await readStore { try await store.marketSeries(symbol: spec.symbol) }
         let wanted = spec.timeframe.description
         let usable = series.filter { s in
             guard s.symbol == spec.symbol, s.rows > 0, s.firstTime < spec.range.end, s.lastTime >= spec.range.start else { return false }
@@ -172,7 +187,7 @@ public actor EngineRegistry {
         let what = spec.timeframe == .tick ? "ticks" : "\(wanted) candles (or ticks to build them from)"
         let stored = series.isEmpty ? "nothing is stored for it"
             : "stored: " + series.map { "\($0.kind == .ticks ? "ticks" : $0.timeframe) \(TimeText.range($0.firstTime, $0.lastTime + 1))" }.joined(separator: ", ")
-        throw RPCError(.failedPrecondition, "no market data for symbol \"\(spec.symbol)\": no \(what) in \(TimeText.range(spec.range.start, spec.range.end)); \(stored)")
+        throw ServiceError(.failedPrecondition, "no market data for symbol \"\(spec.symbol)\": no \(what) in \(TimeText.range(spec.range.start, spec.range.end)); \(stored)")
     }
 
     /// Starts waiting sessions while there are free slots.
@@ -181,8 +196,9 @@ public actor EngineRegistry {
             let id = queue.removeFirst()
             guard var entry = entries[id] else { continue }
             running += 1
+            entry.record.startedAt = clock.wallMicros
             var run = BacktestRun(spec: entry.spec, store: store, hub: entry.hub, control: entry.control,
-                                  logger: logger, record: entry.record)
+                                  clock: clock, logger: logger, record: entry.record)
             run.retryBudget = limits.storeRetryBudget
             entry.record.state = .running
             // Detached: the run must not inherit this actor. Low priority: RPC handlers
@@ -213,95 +229,139 @@ public actor EngineRegistry {
 
     // MARK: Stop
 
-    func stop(_ id: String, reason: String) async throws -> StopBacktestResponse {
+    /// Stops a session (idempotent): a waiting one ends at once, a running one at its
+    /// next slice with the results so far stored. A session that ended first answers
+    /// with how it ended.
+    public func stop(_ id: String, reason: String) async throws(ServiceError) -> Stopped {
         let why = reason.isEmpty ? "stopped by request" : reason
         if let entry = entries[id] {
             if let position = queue.firstIndex(of: id) {
                 // Waiting: it ends here, without ever running.
                 queue.remove(at: position)
                 await endWaiting(id, entry, reason: why)
-                return StopBacktestResponse(sessionID: id, status: .stopped, alreadyEnded: false)
+                return Stopped(sessionId: id, state: .stopped, alreadyEnded: false)
             }
             entry.control.requestStop(why)
             await entry.task?.value
             let state = try await record(id)?.state ?? .stopped
-            // A run that reached its end first answers with how it ended.
-            return StopBacktestResponse(sessionID: id, status: ProtoMapping.status(state), alreadyEnded: state != .stopped)
+            return Stopped(sessionId: id, state: state, alreadyEnded: state != .stopped)
         }
-        guard let record = try await record(id) else { throw RPCError(.notFound, "session_id: no session \"\(id)\"") }
-        return StopBacktestResponse(sessionID: id, status: ProtoMapping.status(record.state), alreadyEnded: true)
+        guard let record = try await record(id) else { throw .noSession(id) }
+        return Stopped(sessionId: id, state: record.state, alreadyEnded: true)
     }
 
     private func endWaiting(_ id: String, _ entry: Entry, reason: String) async {
         var record = entry.record
         record.state = .stopped
         record.stopReason = reason
-        record.completedAt = WallClock.nowMicros()
+        record.completedAt = clock.wallMicros
+        // Answered from memory while the save is in flight: a reader that comes in
+        // between must not see the store's STARTED.
+        keepUnsaved(record)
         entries[id] = nil
         if byRequestId[record.clientRequestId] == id { byRequestId[record.clientRequestId] = nil }
         do {
             try await StoreRetry.run(budget: .seconds(2)) { [record, store] in try await store.saveSession(record) }
+            if unsaved[id] == record { unsaved[id] = nil }
         } catch {
-            keepUnsaved(record)
+            // Kept in memory; the store gets it from a spooling store, or never.
         }
         var terminal = entry.hub.latest
         terminal.kind = .terminal
-        terminal.status = .stopped
+        terminal.state = .stopped
         terminal.stopReason = reason
-        terminal.wallTime = ProtoTimestamp(microsecondsSinceEpoch: WallClock.nowMicros())
+        terminal.wallTime = clock.wallMicros
         entry.hub.publish(terminal)
     }
 
     // MARK: Queries
 
     /// The session's current record: live progress for an active one, else the store's.
-    func record(_ id: String) async throws -> SessionRecord? {
+    public func record(_ id: String) async throws(ServiceError) -> SessionRecord? {
         if let e = entries[id] { return Self.live(e) }
         if let r = unsaved[id] { return r }
-        do {
-            return try await store.session(id: id)
-        } catch {
-            throw RPCError(.unavailable, "the store cannot be read: \(error)")
-        }
+        return try await readStore { try await store.session(id: id) }
     }
 
-    /// Live records of those of `ids` that are active here (one call for a page).
-    func liveRecords(_ ids: [String]) -> [String: SessionRecord] {
-        var found: [String: SessionRecord] = [:]
-        for id in ids {
-            if let e = entries[id] { found[id] = Self.live(e) } else if let r = unsaved[id] { found[id] = r }
+    /// A page of stored sessions; active ones show their live progress rather than
+    /// the last persisted one.
+    public func listSessions(_ query: SessionQuery) async throws(ServiceError) -> SessionPage {
+        var page = try await ServiceError.storeCall { try await store.listSessions(query) }
+        page.sessions = page.sessions.map { r in
+            guard !r.state.isTerminal else { return r }
+            if let e = entries[r.id] { return Self.live(e) }
+            return unsaved[r.id] ?? r
         }
-        return found
+        return page
     }
 
-    func active(symbol: String) -> [ActiveSession] {
+    /// Active sessions (of `symbol`, or all), oldest first.
+    public func active(symbol: String) -> [Active] {
         entries.values
             .filter { symbol.isEmpty || $0.record.symbol == symbol }
             .sorted { ($0.record.createdAt, $0.record.id) < ($1.record.createdAt, $1.record.id) }
-            .map { e in
-                let live = Self.live(e)
-                return ActiveSession(sessionID: live.id, status: ProtoMapping.status(live.state), symbol: live.symbol,
-                                     timeframe: live.timeframe, strategyName: live.strategyName,
-                                     createdAt: ProtoTimestamp(microsecondsSinceEpoch: live.createdAt),
-                                     progress: e.hub.latest, labels: live.labels)
-            }
+            .map { Active(record: Self.live($0), progress: $0.hub.latest) }
     }
 
-    func watchSource(_ id: String) async throws -> WatchSource? {
-        if let e = entries[id] { return .live(e.hub, Self.live(e)) }
-        return try await record(id).map { .ended($0) }
+    /// One watch of a session: a snapshot, then the newest event at most once per
+    /// `minInterval` (a slow watcher skips to the latest), then the terminal event,
+    /// exactly once. An ended session gets its final state as snapshot and terminal.
+    nonisolated(nonsending) public func watch(_ id: String, minInterval: Duration,
+                                              _ emit: (RunProgress) async throws -> Void) async throws {
+        switch try await watchSource(id) {
+        case .live(let hub):
+            try await hub.watch(minInterval: minInterval, emit)
+        case .ended(let r):
+            try await emit(RunProgress(ended: r, kind: .snapshot, sequence: 0))
+            try await emit(RunProgress(ended: r, kind: .terminal, sequence: 1))
+        }
+    }
+
+    private enum WatchSource {
+        case live(ProgressHub)
+        case ended(SessionRecord)
+    }
+
+    private func watchSource(_ id: String) async throws(ServiceError) -> WatchSource {
+        if let e = entries[id] { return .live(e.hub) }
+        guard let r = try await record(id) else { throw .noSession(id) }
+        return .ended(r)
+    }
+
+    /// The trades of a session, in trade-number order, in batches.
+    nonisolated(nonsending) public func trades(_ id: String, batchSize: Int) async throws(ServiceError) -> any RowCursor<TradeRecord> {
+        guard try await record(id) != nil else { throw .noSession(id) }
+        return try await ServiceError.storeCall { try await store.trades(sessionId: id, batchSize: batchSize) }
+    }
+
+    /// The equity curve of a session within `range`, in batches.
+    nonisolated(nonsending) public func equity(_ id: String, range: TimeRange, batchSize: Int) async throws(ServiceError) -> any RowCursor<EquitySample> {
+        guard try await record(id) != nil else { throw .noSession(id) }
+        return try await ServiceError.storeCall { try await store.equity(sessionId: id, range: range, batchSize: batchSize) }
     }
 
     /// An active record with the hub's latest progress folded in.
     private static func live(_ e: Entry) -> SessionRecord {
         var r = e.record
         let p = e.hub.latest
-        if let s = ProtoMapping.state(p.status) { r.state = s }
+        r.state = p.state
         r.progressPct = p.progressPct
-        r.simTime = p.simTime?.microsecondsSinceEpoch
+        r.simTime = p.simTime
         r.eventsProcessed = p.eventsProcessed
         r.totalTrades = p.trades
         r.finalPnl = p.equity - e.spec.config.initialCapital
+        if p.kind == .terminal {
+            // Ended, and not yet handed back by its run: the terminal event has the rest.
+            r.errorMessage = p.errorMessage
+            r.stopReason = p.stopReason
+            r.completedAt = p.wallTime
+            if let stats = p.statistics {
+                r.statistics = stats
+                r.finalPnl = stats.finalPnl
+                r.winRatePct = stats.winRatePct
+                r.progressPct = 100
+            }
+        }
         return r
     }
 

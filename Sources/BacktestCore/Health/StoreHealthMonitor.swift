@@ -1,17 +1,19 @@
 import BacktestStore
-import GRPCServices
 import Logging
 import Synchronization
 
-/// Keeps the health service honest about the store: every `interval` it asks the
-/// store whether it can be reached, and sets the server ("") and BacktestService
-/// NOT_SERVING while it cannot (a load balancer then sends work elsewhere), SERVING
-/// again once it can. Changes are logged once, not every poll.
-final class StoreHealthMonitor: Sendable {
+/// Keeps the service honest about its store: every `interval` it asks the store
+/// whether it can be reached and reports each change (the protocol layer sets its
+/// health service NOT_SERVING while it cannot, so a load balancer sends work
+/// elsewhere). Changes are logged once, not every poll.
+public final class StoreHealthMonitor: Sendable {
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let stopped = Atomic<Bool>(false)
 
-    func start(store: any BacktestStore, health: HealthService, services: [String], interval: Duration, logger: Logger) {
+    public init() {}
+
+    public func start(store: any BacktestStore, interval: Duration, logger: Logger,
+                      onChange: @escaping @Sendable (_ reachable: Bool) -> Void) {
         task.withLock { current in
             guard current == nil else { return }
             current = Task.detached(priority: .userInitiated) { [self] in
@@ -21,7 +23,7 @@ final class StoreHealthMonitor: Sendable {
                     if stopped.load(ordering: .relaxed) { return }
                     if found.reachable != reachable {
                         reachable = found.reachable
-                        for name in services { health.setStatus(reachable ? .serving : .notServing, for: name) }
+                        onChange(reachable)
                         if reachable {
                             logger.notice("store reachable again: serving")
                         } else {
@@ -35,7 +37,7 @@ final class StoreHealthMonitor: Sendable {
     }
 
     /// Stops polling (shutdown sets every status itself).
-    func stop() async {
+    public func stop() async {
         stopped.store(true, ordering: .relaxed)
         let running = task.withLock { $0 }
         running?.cancel()

@@ -1,20 +1,19 @@
-import BacktestProto
 import Synchronization
 
 /// One session's progress, fanned out to any number of watchers. The hub keeps only
 /// the latest event; each watcher's stream holds at most one wake-up, so a watcher that
 /// does not read costs nothing and never slows the run (latest wins).
-final class ProgressHub: Sendable {
+public final class ProgressHub: Sendable {
     struct Subscription: Sendable {
         /// The session's state when the watch began, as a SNAPSHOT event.
-        var snapshot: ProgressEvent
+        var snapshot: RunProgress
         /// Wakes the watcher when a newer event exists; ends after the terminal one.
         var wakeups: AsyncStream<Void>
         var id: Int
     }
 
     private struct State {
-        var latest: ProgressEvent
+        var latest: RunProgress
         var watchers: [Int: AsyncStream<Void>.Continuation] = [:]
         var nextWatcher = 0
         var ended = false
@@ -22,16 +21,19 @@ final class ProgressHub: Sendable {
 
     private let state: Mutex<State>
 
-    init(initial: ProgressEvent) {
+    private let clock: any ServiceClock
+
+    init(initial: RunProgress, clock: any ServiceClock) {
         state = Mutex(State(latest: initial))
+        self.clock = clock
     }
 
     /// The newest event published.
-    var latest: ProgressEvent { state.withLock { $0.latest } }
+    public var latest: RunProgress { state.withLock { $0.latest } }
 
     /// Publishes an update (or, with kind TERMINAL, the last event); the sequence
     /// number is assigned here. Events after the terminal one are dropped.
-    func publish(_ event: ProgressEvent) {
+    func publish(_ event: RunProgress) {
         let targets = state.withLock { s -> [AsyncStream<Void>.Continuation] in
             guard !s.ended else { return [] }
             var e = event
@@ -79,18 +81,18 @@ final class ProgressHub: Sendable {
     /// slow watcher skips to the latest), then the terminal event, exactly once, however
     /// the watch and the terminal publish interleave (a watch that begins after the end
     /// gets the terminal state as its snapshot and then the terminal event itself).
-    func watch(minInterval: Duration, _ emit: (ProgressEvent) async throws -> Void) async throws {
+    nonisolated(nonsending) public func watch(minInterval: Duration, _ emit: (RunProgress) async throws -> Void) async throws {
         let subscription = subscribe()
         defer { unsubscribe(subscription.id) }
         try await emit(subscription.snapshot)
         var lastSequence = subscription.snapshot.sequence
-        var lastSent = ContinuousClock.now
+        var lastSent = clock.now
         for await _ in subscription.wakeups {
             var event = latest
             if event.kind != .terminal {
                 let due = lastSent + minInterval
-                if ContinuousClock.now < due {
-                    try await Task.sleep(until: due, clock: .continuous)
+                if clock.now < due {
+                    try await clock.sleep(until: due)
                     event = latest
                 }
             }
@@ -101,7 +103,7 @@ final class ProgressHub: Sendable {
             guard event.sequence > lastSequence else { continue }
             try await emit(event)
             lastSequence = event.sequence
-            lastSent = ContinuousClock.now
+            lastSent = clock.now
         }
         // The wake-ups end only after the terminal publish (or an unsubscribe at the
         // watch's own end, which returns above).

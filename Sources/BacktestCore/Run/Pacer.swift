@@ -1,21 +1,22 @@
 /// Replays history at `factor` simulated seconds per wall second (0 = unthrottled):
 /// a row whose time is t is due at wallStart + (t - simStart) / factor. Waiting
-/// sleeps, in short steps so a stop request is seen promptly; it never spins.
+/// sleeps on the service's clock, and a stop request ends the sleep; it never spins.
 struct Pacer {
     let factor: Double
     let simStart: Int64
-    let wallStart: ContinuousClock.Instant
+    let wallStart: Duration
+    let clock: any ServiceClock
     /// Rows due this close to now are taken together (sleeping for less is noise).
     var slack = Duration.milliseconds(1)
-    var sleepStep = Duration.milliseconds(50)
 
-    init(factor: Double, simStart: Int64, wallStart: ContinuousClock.Instant) {
+    init(factor: Double, simStart: Int64, wallStart: Duration, clock: any ServiceClock) {
         self.factor = factor
         self.simStart = simStart
         self.wallStart = wallStart
+        self.clock = clock
     }
 
-    func due(_ time: Int64) -> ContinuousClock.Instant {
+    func due(_ time: Int64) -> Duration {
         let micros = Double(max(0, time - simStart)) / factor
         return wallStart + .microseconds(Int64(min(micros, 1e15)))
     }
@@ -25,16 +26,11 @@ struct Pacer {
     /// `from`, so the caller asks again.
     func admit<Row>(_ rows: [Row], from: Int, control: RunControl, _ time: (Row) -> Int64) async throws -> Int {
         guard factor > 0 else { return rows.count }
-        let horizon = ContinuousClock.now + slack
+        let horizon = clock.now + slack
         var k = from
         while k < rows.count, due(time(rows[k])) <= horizon { k += 1 }
         if k > from { return k }
-        let target = due(time(rows[from]))
-        while control.stopReason == nil {
-            let now = ContinuousClock.now
-            if now >= target { break }
-            try await Task.sleep(until: min(target, now + sleepStep), clock: .continuous)
-        }
+        try await control.sleep(until: due(time(rows[from])), on: clock)
         return from
     }
 }

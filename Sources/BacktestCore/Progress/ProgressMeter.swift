@@ -1,22 +1,23 @@
 import BacktestEngine
-import BacktestProto
 import BacktestStore
 
 /// Turns a run's position (simulated time reached, the engine's account) into progress
 /// events and record fields: percent of the range, speed over the last interval, ETA.
 struct ProgressMeter {
     let spec: RunSpec
-    let wallStart: ContinuousClock.Instant
+    let clock: any ServiceClock
+    let wallStart: Duration
     /// The simulated time reached (a bar counts once it has closed).
     private(set) var simReached: Int64?
     private(set) var events = 0
     private(set) var last: EngineProgress?
-    private var rateWall: ContinuousClock.Instant
+    private var rateWall: Duration
     private var rateEvents = 0
     private var eventsPerSecond = 0.0
 
-    init(spec: RunSpec, wallStart: ContinuousClock.Instant) {
+    init(spec: RunSpec, clock: any ServiceClock, wallStart: Duration) {
         self.spec = spec
+        self.clock = clock
         self.wallStart = wallStart
         rateWall = wallStart
     }
@@ -46,22 +47,18 @@ struct ProgressMeter {
         record.totalTrades = UInt64(engine.closedTrades)
     }
 
-    mutating func event(record: SessionRecord, engine: EngineProgress?, kind: ProgressEventKind) -> ProgressEvent {
+    mutating func event(record: SessionRecord, engine: EngineProgress?, kind: RunProgress.Kind) -> RunProgress {
         if let engine { last = engine }
-        let now = ContinuousClock.now
+        let now = clock.now
         let dt = now - rateWall
         if dt >= .milliseconds(50) {
             eventsPerSecond = Double(events - rateEvents) / dt.seconds
             rateWall = now
             rateEvents = events
         }
-        var e = ProgressEvent()
-        e.sessionID = record.id
-        e.kind = kind
-        e.status = ProtoMapping.status(record.state)
+        var e = RunProgress(sessionId: record.id, kind: kind, state: record.state)
         e.progressPct = progressPct
-        e.simTime = ProtoMapping.timestamp(simReached)
-        let capital = spec.config.initialCapital
+        e.simTime = simReached
         if let p = last {
             e.equity = p.equity
             e.cash = p.cash
@@ -69,23 +66,23 @@ struct ProgressMeter {
             e.unrealizedPnl = p.unrealizedPnl
             e.drawdownPct = p.drawdownPct
             e.maxDrawdownPct = p.maxDrawdownPct
-            e.openPositions = UInt32(max(0, p.openPositions))
+            e.openPositions = max(0, p.openPositions)
             e.positionSize = p.positionSize
             e.trades = UInt64(max(0, p.closedTrades))
             e.eventsProcessed = UInt64(max(0, p.eventsProcessed))
         } else {
-            e.equity = capital
-            e.cash = capital
+            e.equity = spec.config.initialCapital
+            e.cash = spec.config.initialCapital
         }
         e.eventsPerSecond = eventsPerSecond
-        e.eta = eta(now: now).map { ProtoDuration($0) }
-        e.wallTime = ProtoTimestamp(microsecondsSinceEpoch: WallClock.nowMicros())
+        e.eta = eta(now: now)
+        e.wallTime = clock.wallMicros
         return e
     }
 
     /// Paced runs: the simulated time left over the factor. Unthrottled: the elapsed
     /// wall time scaled by the fraction left. Unknown before any progress.
-    private func eta(now: ContinuousClock.Instant) -> Duration? {
+    private func eta(now: Duration) -> Duration? {
         guard let sim = simReached else { return nil }
         let left = max(0, spec.range.end - sim)
         if spec.accelerationFactor > 0 {

@@ -1,5 +1,4 @@
 import BacktestEngine
-import BacktestProto
 import BacktestStore
 import Logging
 
@@ -15,6 +14,7 @@ struct BacktestRun {
     let store: any BacktestStore
     let hub: ProgressHub
     let control: RunControl
+    let clock: any ServiceClock
     let logger: Logger
     var record: SessionRecord
 
@@ -50,10 +50,9 @@ struct BacktestRun {
 
     /// Runs to the end; returns the terminal record (saved when the store allows).
     mutating func execute() async -> SessionRecord {
-        let wallStart = ContinuousClock.now
         record.state = .running
-        record.startedAt = WallClock.nowMicros()
-        var meter = ProgressMeter(spec: spec, wallStart: wallStart)
+        record.startedAt = record.startedAt ?? clock.wallMicros
+        var meter = ProgressMeter(spec: spec, clock: clock, wallStart: clock.now)
         hub.publish(meter.event(record: record, engine: nil, kind: .update))
         var outcome: Outcome
         do {
@@ -83,10 +82,11 @@ struct BacktestRun {
             return .failed("strategy: \(error.description)")
         }
         var writer = ResultWriter(store: store, sessionId: record.id, retryBudget: retryBudget)
-        let pacer = Pacer(factor: spec.accelerationFactor, simStart: spec.range.start, wallStart: meter.wallStart)
-        var lastPublish = ContinuousClock.now
+        let pacer = Pacer(factor: spec.accelerationFactor, simStart: spec.range.start, wallStart: meter.wallStart, clock: clock)
+        var lastPublish = clock.now
         var lastPersist = lastPublish
-        var lastYield = lastPublish
+        // Yielding shares the cores, so it follows the real clock whatever clock paces.
+        var lastYield = ContinuousClock.now
 
         // A stop keeps what was computed: results so far are stored first.
         func stopIfRequested() async throws -> Outcome? {
@@ -102,7 +102,7 @@ struct BacktestRun {
             try await Timings.measure(&timings.storing) {
                 try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
             }
-            let now = ContinuousClock.now
+            let now = clock.now
             if now - lastPublish >= publishInterval {
                 lastPublish = now
                 hub.publish(meter.event(record: record, engine: engine.progress, kind: .update))
@@ -113,7 +113,7 @@ struct BacktestRun {
                 try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
             }
             if let end = try await stopIfRequested() { return end }
-            if now - lastYield >= yieldInterval {
+            if ContinuousClock.now - lastYield >= yieldInterval {
                 await Task.yield()
                 lastYield = ContinuousClock.now
             }
@@ -171,7 +171,7 @@ struct BacktestRun {
     /// Saves and announces the terminal state.
     private mutating func end(_ outcome: Outcome, meter: ProgressMeter) async -> SessionRecord {
         var meter = meter
-        record.completedAt = WallClock.nowMicros()
+        record.completedAt = clock.wallMicros
         var terminal = meter.event(record: record, engine: nil, kind: .terminal)
         switch outcome {
         case .completed(let stats):
@@ -182,10 +182,10 @@ struct BacktestRun {
             record.totalTrades = UInt64(max(0, stats.totalTrades))
             record.winRatePct = stats.winRatePct
             record.simTime = min(max(record.simTime ?? spec.range.start, stats.end), spec.range.end)
-            terminal.statistics = ProtoMapping.statistics(stats)
+            terminal.statistics = stats
             terminal.progressPct = 100
             terminal.equity = stats.equityFinal
-            terminal.eta = ProtoDuration(microseconds: 0)
+            terminal.eta = .zero
         case .stopped(let reason):
             record.state = .stopped
             record.stopReason = reason
@@ -195,8 +195,8 @@ struct BacktestRun {
             record.errorMessage = message
             terminal.errorMessage = message
         }
-        terminal.status = ProtoMapping.status(record.state)
-        terminal.simTime = ProtoMapping.timestamp(record.simTime)
+        terminal.state = record.state
+        terminal.simTime = record.simTime
         terminal.trades = record.totalTrades
         do {
             try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }

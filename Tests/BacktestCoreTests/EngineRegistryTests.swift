@@ -1,0 +1,266 @@
+import BacktestEngine
+import BacktestStore
+import Foundation
+@testable import BacktestCore
+import Testing
+
+/// The session lifecycle in process, on a real SQLite store and an injected clock:
+/// no daemon, no sockets, no sleeping for time to pass.
+@Suite struct EngineRegistryTests {
+    @Test func aCompletedSessionMatchesTheEngineRunDirectly() async throws {
+        let fixture = try await CoreFixture(clock: VirtualClock())
+        defer { fixture.remove() }
+        let registry = fixture.registry
+        let started = try await registry.start(CoreFixture.goog())
+        #expect(started.state == .started && !started.deduplicated)
+        let events = try await registry.events(started.sessionId)
+        #expect(events.first?.kind == .snapshot)
+        #expect(events.filter { $0.kind == .terminal }.count == 1 && events.last?.kind == .terminal)
+        let terminal = try #require(events.last)
+        #expect(terminal.state == .completed)
+        #expect(terminal.eventsProcessed == 2148, "the terminal event has the final figures")
+        let pcts = events.map(\.progressPct)
+        #expect(zip(pcts, pcts.dropFirst()).allSatisfy { $0 <= $1 }, "progress went back: \(pcts)")
+        #expect(events.allSatisfy { $0.progressPct < 100 || $0.state == .completed }, "100% only when completed")
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
+
+        let engine = try Engine(config: BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])))
+        let bars = try await fixture.store.candles(symbol: "GOOG", timeframe: .candles(seconds: 86_400),
+                                                   range: TimeRange(start: CoreFixture.googStart, end: CoreFixture.googEnd), batchSize: 4096)
+        while let batch = try await bars.next() { try engine.process(candles: batch) }
+        let expected = engine.finish()
+        #expect(terminal.statistics == expected)
+        let record = try #require(try await registry.record(started.sessionId))
+        #expect(record.state == .completed && record.progressPct == 100 && record.statistics == expected)
+        let cursor = try await registry.trades(started.sessionId, batchSize: 7)
+        var trades: [TradeRecord] = []
+        while let batch = try await cursor.next() { trades += batch }
+        #expect(trades == engine.takeTrades())
+    }
+
+    @Test func accelerationReplaysAtTheFactorOnTheClock() async throws {
+        let clock = VirtualClock()
+        let fixture = try await CoreFixture(clock: clock)
+        defer { fixture.remove() }
+        // The whole sample at 3117 days per 4 s of the clock.
+        let id = try await fixture.registry.start(CoreFixture.goog(seconds: 4)).sessionId
+        let events = try await fixture.registry.events(id, minInterval: .milliseconds(100))
+        let record = try #require(try await fixture.registry.record(id))
+        #expect(record.state == .completed)
+        let took = Double((record.completedAt ?? 0) - (record.startedAt ?? 0)) / 1e6
+        // Not before the last bar is due; at most two watch intervals late (the watcher's
+        // own sleeps move this clock too).
+        #expect(took >= 3.999 && took <= 4.21, "started \(record.startedAt ?? 0), ended \(record.completedAt ?? 0), now \(clock.wallMicros): 3117 days at 3117 days per 4 s took \(took) s")
+        let middle = events.filter { $0.kind == .update && $0.progressPct > 20 && $0.progressPct < 80 }
+        #expect(middle.count >= 10, "progress arrived along the way: \(events.map(\.progressPct))")
+        // Paced: the ETA is the simulated time left over the factor.
+        let factor = 3117.0 * 86_400 / 4
+        for e in middle {
+            let left = Double(CoreFixture.googEnd - (e.simTime ?? 0)) / factor / 1e6
+            #expect(abs((e.eta.map { Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18 } ?? -1) - left) < 0.001)
+        }
+    }
+
+    @Test func aStopKeepsTheReasonAndTheResultsSoFarAndIsIdempotent() async throws {
+        let clock = ManualClock()
+        let fixture = try await CoreFixture(clock: clock)
+        defer { fixture.remove() }
+        let registry = fixture.registry
+        let id = try await registry.start(CoreFixture.goog(seconds: 30)).sessionId
+        _ = try await registry.waitFor(id, [.running])
+        while clock.sleeperCount == 0 { await Task.yield() }
+        clock.advance(by: .seconds(10))
+        while clock.sleeperCount == 0 { await Task.yield() }
+        let stop = try await registry.stop(id, reason: "enough; said \"the trader\"")
+        #expect(stop.state == .stopped && !stop.alreadyEnded)
+        let record = try #require(try await registry.record(id))
+        #expect(record.state == .stopped && record.stopReason == "enough; said \"the trader\"")
+        #expect(record.progressPct > 30 && record.progressPct < 40, "a third of the range: \(record.progressPct)")
+        let again = try await registry.stop(id, reason: "")
+        #expect(again.state == .stopped && again.alreadyEnded)
+        let events = try await registry.events(id)
+        #expect(events.map(\.kind) == [.snapshot, .terminal])
+        #expect(events.last?.stopReason == "enough; said \"the trader\"")
+        let curve = try await registry.equity(id, range: TimeRange(start: .min, end: .max), batchSize: 5000)
+        #expect(try await curve.next()?.isEmpty == false, "what ran before the stop is kept")
+        await #expect(throws: ServiceError.self) { try await registry.stop("no-such-session", reason: "") }
+    }
+
+    @Test func sessionsWaitForASlotUpToTheQueueLimit() async throws {
+        let clock = ManualClock()
+        let fixture = try await CoreFixture(clock: clock, limits: .init(maxRunning: 1, maxQueued: 2))
+        defer { fixture.remove() }
+        let registry = fixture.registry
+        var ids: [String] = []
+        for _ in 0..<3 { ids.append(try await registry.start(CoreFixture.goog(seconds: 30)).sessionId) }
+        do {
+            _ = try await registry.start(CoreFixture.goog(seconds: 30))
+            Issue.record("a fourth session was admitted")
+        } catch {
+            #expect(error.kind == .resourceExhausted, "\(error)")
+        }
+        _ = try await registry.waitFor(ids[0], [.running])
+        let states = Dictionary(uniqueKeysWithValues: await registry.active(symbol: "GOOG").map { ($0.record.id, $0.record.state) })
+        #expect(states == [ids[0]: .running, ids[1]: .started, ids[2]: .started])
+        // A waiting session stops without running; stopping the runner lets the next one in.
+        let third = try await registry.stop(ids[2], reason: "")
+        #expect(third.state == .stopped && !third.alreadyEnded)
+        #expect(try await registry.record(ids[2])?.startedAt == nil, "it never ran")
+        _ = try await registry.stop(ids[0], reason: "")
+        _ = try await registry.waitFor(ids[1], [.running])
+        _ = try await registry.stop(ids[1], reason: "")
+        #expect(await registry.active(symbol: "").isEmpty)
+    }
+
+    @Test func aClientRequestIdMakesRetriesIdempotent() async throws {
+        let fixture = try await CoreFixture(clock: VirtualClock())
+        defer { fixture.remove() }
+        let registry = fixture.registry
+        let first = try await registry.start(CoreFixture.goog(clientRequestId: "retry-1"))
+        let second = try await registry.start(CoreFixture.goog(clientRequestId: "retry-1"))
+        #expect(second.sessionId == first.sessionId && second.deduplicated)
+        _ = try await registry.waitFor(first.sessionId, [.completed])
+        // Also once it has ended, from the store.
+        let third = try await registry.start(CoreFixture.goog(clientRequestId: "retry-1"))
+        #expect(third.sessionId == first.sessionId && third.deduplicated && third.state == .completed)
+        do {
+            _ = try await registry.start(CoreFixture.goog(capital: 5000, clientRequestId: "retry-1"))
+            Issue.record("a different request under the same id was admitted")
+        } catch {
+            #expect(error.kind == .alreadyExists && error.field == "client_request_id", "\(error)")
+        }
+    }
+
+    @Test(arguments: [
+        ("symbol", { @Sendable (r: inout RunRequest) in r.symbol = "" }),
+        ("symbol", { @Sendable (r: inout RunRequest) in r.symbol = "A\u{7}B" }),
+        ("end_time", { @Sendable (r: inout RunRequest) in r.end = r.start }),
+        ("acceleration_factor", { @Sendable (r: inout RunRequest) in r.accelerationFactor = -1 }),
+        ("acceleration_factor", { @Sendable (r: inout RunRequest) in r.accelerationFactor = .nan }),
+        ("client_request_id", { @Sendable (r: inout RunRequest) in r.clientRequestId = String(repeating: "x", count: 129) }),
+        ("labels", { @Sendable (r: inout RunRequest) in r.labels = ["": "x"] }),
+        ("initial_capital", { @Sendable (r: inout RunRequest) in r.config.initialCapital = -5 }),
+        ("costs.commission_rate", { @Sendable (r: inout RunRequest) in r.config.costs.commissionRate = 1 }),
+        ("sizing.value", { @Sendable (r: inout RunRequest) in r.config.sizing = .equityFraction(2) }),
+        ("strategy.builtin.name", { @Sendable (r: inout RunRequest) in r.config.strategy = .builtin(name: "moonshot", params: [:]) }),
+        ("strategy.builtin.params[\"n3\"]", { @Sendable (r: inout RunRequest) in r.config.strategy = .builtin(name: "sma_cross", params: ["n3": 1]) }),
+        ("strategy", { @Sendable (r: inout RunRequest) in
+            r.config.strategy = .rules(.init(name: "x", rules: [.init(name: "A", kind: .entryLong, expression: "close > sma(close, 10")]))
+        }),
+    ] as [(String, @Sendable (inout RunRequest) -> Void)])
+    func invalidRequestsNameTheFieldAndStoreNothing(field: String, change: @Sendable (inout RunRequest) -> Void) async throws {
+        let fixture = try await CoreFixture(clock: VirtualClock())
+        defer { fixture.remove() }
+        var request = CoreFixture.goog()
+        change(&request)
+        do {
+            _ = try await fixture.registry.start(request)
+            Issue.record("admitted")
+        } catch {
+            #expect(error.kind == .invalidArgument && error.field == field, "\(error)")
+            #expect(error.message.hasPrefix("\(field): "), "\(error.message)")
+        }
+        #expect(try await fixture.store.listSessions(SessionQuery()).sessions.isEmpty)
+    }
+
+    @Test func missingDataIsAFailedPreconditionThatSaysWhatIsStored() async throws {
+        let fixture = try await CoreFixture(clock: VirtualClock())
+        defer { fixture.remove() }
+        var request = CoreFixture.goog()
+        request.timeframe = .candles(seconds: 3600)
+        do {
+            _ = try await fixture.registry.start(request)
+            Issue.record("admitted")
+        } catch {
+            #expect(error.kind == .failedPrecondition, "\(error)")
+            #expect(error.message.contains("1h") && error.message.contains("stored: 1d"), "\(error.message)")
+        }
+    }
+
+    @Test func aStrategyThatFailsAtRuntimeEndsFailedWithItsReason() async throws {
+        let fixture = try await CoreFixture(clock: VirtualClock())
+        defer { fixture.remove() }
+        let strategy = StrategyDefinition.rules(.init(name: "broken", rules: [.init(name: "DIV", kind: .entryLong, expression: "close / (volume - volume) > 1")]))
+        let id = try await fixture.registry.start(CoreFixture.goog(strategy: strategy)).sessionId
+        let last = try #require(try await fixture.registry.events(id).last)
+        #expect(last.state == .failed)
+        #expect(last.errorMessage.contains("DIV") && last.errorMessage.lowercased().contains("division"), "\(last.errorMessage)")
+        #expect(try await fixture.registry.record(id)?.errorMessage == last.errorMessage)
+    }
+
+    @Test func manyWatchersOfOneSessionEachGetTheWholeStory() async throws {
+        let fixture = try await CoreFixture(clock: VirtualClock())
+        defer { fixture.remove() }
+        let registry = fixture.registry
+        let id = try await registry.start(CoreFixture.goog(seconds: 3)).sessionId
+        let all = try await withThrowingTaskGroup(of: [RunProgress].self) { group in
+            for _ in 0..<8 { group.addTask { try await registry.events(id, minInterval: .milliseconds(50)) } }
+            return try await group.reduce(into: [[RunProgress]]()) { $0.append($1) }
+        }
+        for events in all {
+            #expect(events.first?.kind == .snapshot && events.last?.kind == .terminal)
+            #expect(events.last?.state == .completed)
+            #expect(events.filter { $0.kind == .terminal }.count == 1)
+            #expect(zip(events, events.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
+        }
+        #expect(all.contains { $0.count >= 3 }, "updates while it ran")
+    }
+
+    @Test func tenSessionsAtOnceAllCompleteWithTheSameResult() async throws {
+        let fixture = try await CoreFixture(clock: VirtualClock())
+        defer { fixture.remove() }
+        let registry = fixture.registry
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for i in 0..<10 { group.addTask { try await registry.start(CoreFixture.goog(labels: ["n": "\(i)"])).sessionId } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(Set(ids).count == 10)
+        var finals: Set<String> = []
+        for id in ids {
+            let r = try await registry.waitFor(id, [.completed, .failed])
+            #expect(r.state == .completed)
+            finals.insert("\(r.finalPnl)/\(r.totalTrades)")
+        }
+        #expect(finals.count == 1, "deterministic: \(finals)")
+    }
+
+    @Test func shutdownStopsEverySessionAndEveryWatchEnds() async throws {
+        let clock = ManualClock()
+        let fixture = try await CoreFixture(clock: clock, limits: .init(maxRunning: 2, maxQueued: 4))
+        defer { fixture.remove() }
+        let registry = fixture.registry
+        var ids: [String] = []
+        for _ in 0..<3 { ids.append(try await registry.start(CoreFixture.goog(seconds: 60)).sessionId) }
+        for id in ids.prefix(2) { _ = try await registry.waitFor(id, [.running]) }
+        let watches = ids.map { id in Task { try await registry.events(id, minInterval: .zero) } }
+        await registry.shutdown()
+        for w in watches {
+            let events = try await w.value
+            let last = events.last
+            #expect(last?.kind == .terminal && last?.state == .stopped && last?.stopReason == "server shutting down", "\(events)")
+        }
+        for id in ids {
+            let stored = try await fixture.store.session(id: id)
+            #expect(stored?.state == .stopped && stored?.stopReason == "server shutting down", "\(String(describing: stored))")
+        }
+        do {
+            _ = try await registry.start(CoreFixture.goog())
+            Issue.record("admitted after shutdown")
+        } catch {
+            #expect(error.kind == .unavailable)
+        }
+    }
+
+    @Test func sessionsAProcessLeftUnfinishedAreFailedAtTheNextStart() async throws {
+        let fixture = try await CoreFixture(clock: VirtualClock())
+        defer { fixture.remove() }
+        let left = SessionRecord(id: "left-running", state: .running, symbol: "GOOG", timeframe: "1d",
+                                 range: TimeRange(start: CoreFixture.googStart, end: CoreFixture.googEnd), strategyName: "sma_cross",
+                                 accelerationFactor: 0, request: [], clientRequestId: "", labels: [:], createdAt: 1)
+        try await fixture.store.saveSession(left)
+        #expect(try await fixture.registry.recoverInterrupted() == 1)
+        let r = try await fixture.store.session(id: "left-running")
+        #expect(r?.state == .failed && r?.errorMessage == EngineRegistry.interruptedMessage)
+        #expect(try await fixture.registry.recoverInterrupted() == 0)
+    }
+}
