@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import HTTP2Transport
 import Logging
+import ServiceLifecycle
 
 /// The backtest server: flags, or environment variables for each, then serve until
 /// SIGTERM or SIGINT, and shut down gracefully.
@@ -144,9 +145,10 @@ struct BacktestDaemon: AsyncParsableCommand {
         print("backtestd listening on \(host):\(bound) (store \(store)\(store == "questdb" ? ", node \(resolvedNodeId), spool \(resolvedSpool)" : ""))")
         fflush(nil)
 
-        let signal = await Self.firstSignal([SIGTERM, SIGINT])
-        logger.info("signal received", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
-        await server.shutdown(reason: "server shutting down")
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: DaemonService(server: server, logger: logger))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 
     private func openStore() async throws -> any BacktestStore {
@@ -166,21 +168,6 @@ struct BacktestDaemon: AsyncParsableCommand {
             return try await QuestDBStore(httpURL: http, pgURL: pg, options: options)
         }
         throw ValidationError("--store must be sqlite:PATH or questdb, got \(store)")
-    }
-
-    /// Waits for the first of these signals (handled, not fatal).
-    static func firstSignal(_ signals: [Int32]) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let queue = DispatchQueue(label: "backtestd.signals")
-            let once = Once(continuation)
-            for s in signals {
-                Foundation.signal(s, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: s, queue: queue)
-                source.setEventHandler { once.resume(s) }
-                source.resume()
-                Sources.keep(source)
-            }
-        }
     }
 }
 
