@@ -1,4 +1,4 @@
-import CCurl
+internal import CCurl
 import Foundation
 
 /// One kept-alive HTTP/1.1 connection through libcurl's easy interface: the thin,

@@ -1,4 +1,4 @@
-import CLibPQ
+internal import CLibPQ
 
 // The only file that touches libpq: everything above it sees Swift values. Used for
 // QuestDB's DDL and reads (its PG-wire endpoint) and tested against PostgreSQL.

@@ -1,4 +1,4 @@
-import CSQLite
+internal import CSQLite
 
 // The only file that touches the sqlite3 C API: everything above it sees Swift values.
 // Neither type is thread-safe; SQLiteExecutor confines each connection to one queue.

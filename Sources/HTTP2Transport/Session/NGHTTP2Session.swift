@@ -1,4 +1,4 @@
-import CNGHTTP2
+internal import CNGHTTP2
 
 /// What an HTTP/2 session reports, on its owner's executor, while it parses input.
 /// A HEADERS block is announced, its fields given one by one, then completed.

@@ -1,4 +1,4 @@
-import CZlib
+internal import CZlib
 
 /// gzip for `grpc-encoding: gzip` messages, over zlib. Decompression is bounded:
 /// a message that inflates past the receive limit is RESOURCE_EXHAUSTED, so a small
