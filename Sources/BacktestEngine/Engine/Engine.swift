@@ -3,7 +3,7 @@
 /// the closed trades and equity samples as they come, and call `finish()` at the end of
 /// data for the statistics. One owner at a time (not Sendable).
 ///
-/// Semantics follow backtesting.py 0.6.6 (see DESIGN.md section 4 and the notes in
+/// Semantics follow backtesting.py 0.6.6 (see docs/DESIGN.md and the notes in
 /// `Broker` and `StatisticsAccumulator`).
 public final class Engine {
     /// Always set between calls; empty only while a call runs on it (see withCore).
