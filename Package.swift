@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Layering (DESIGN.md section 2): C libraries sit behind thin system-library
+// Layering (docs/ARCHITECTURE.md): C libraries sit behind thin system-library
 // targets; the protobuf-c output in generated/ is its own C target; everything
 // above speaks Swift value types only.
 let package = Package(

@@ -1,7 +1,7 @@
 // engine-bench: the engine core's speed on one thread.
 //
 //   swift build -c release --product engine-bench
-//   python3 ../shared/bench/gen_bars.py 1000000 /tmp/bars1m.csv   (the peers' generator: same data)
+//   python3 tools/bench/gen_bars.py 1000000 /tmp/bars1m.csv   (the peers' generator: same data)
 //   .build/release/engine-bench /tmp/bars1m.csv [ticks=10000000]
 //   ENGINE_BENCH_SAME_TIME=3 .build/release/engine-bench ...   (1 tick in 3 at the previous time)
 //   .build/release/engine-bench /tmp/bars1m.csv digest [bars]   (result hashes, see Digest)
@@ -23,7 +23,7 @@ func peakRSSMiB() -> Double {
 /// Parses gen_bars.py's CSV: Time,Open,High,Low,Close,Volume with "YYYY-MM-DD HH:MM:SS".
 func loadBars(_ path: String) -> [Candle] {
     guard let data = FileManager.default.contents(atPath: path) else {
-        FileHandle.standardError.write(Data("engine-bench: cannot read \(path); make it with python3 ../shared/bench/gen_bars.py 1000000 \(path)\n".utf8))
+        FileHandle.standardError.write(Data("engine-bench: cannot read \(path); make it with python3 tools/bench/gen_bars.py 1000000 \(path)\n".utf8))
         exit(1)
     }
     var out: [Candle] = []

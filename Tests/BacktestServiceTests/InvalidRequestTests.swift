@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Every invalid StartBacktest of DESIGN.md section 6, through the wire: the status and
+/// Every invalid StartBacktest of docs/DESIGN.md section 11, through the wire: the status and
 /// a message naming the field.
 @Suite struct InvalidRequestTests {
     /// `patch` is a JSON object merged into the valid GOOG request; null removes a key.
