@@ -100,17 +100,22 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // The UTC calendar: day numbers, ISO 8601 text; no Foundation.
+        .target(
+            name: "TimeKit"
+        ),
         // The pure engine: data, indicators, strategy language, orders and fills,
         // portfolio, statistics. No I/O, no clock.
         .target(
-            name: "BacktestEngine"
+            name: "BacktestEngine",
+            dependencies: ["TimeKit"]
         ),
         // Storage: the store protocol, SQLite (default), QuestDB (ILP over HTTP for
         // writes, PG wire for DDL and reads), market data import.
         .target(
             name: "BacktestStore",
             dependencies: [
-                "BacktestEngine", "CSQLite", "CLibPQ", "CCurl", "CZlib",
+                "BacktestEngine", "TimeKit", "CSQLite", "CLibPQ", "CCurl", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -119,7 +124,7 @@ let package = Package(
         .target(
             name: "BacktestCore",
             dependencies: [
-                "BacktestEngine", "BacktestStore",
+                "BacktestEngine", "BacktestStore", "TimeKit",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -190,12 +195,12 @@ let package = Package(
         ),
         .testTarget(
             name: "BacktestEngineTests",
-            dependencies: ["BacktestEngine", "TestSupport"],
+            dependencies: ["BacktestEngine", "TimeKit", "TestSupport"],
             exclude: ["Clients", "Fixtures"]
         ),
         .testTarget(
             name: "BacktestStoreTests",
-            dependencies: ["BacktestStore", "BacktestEngine", "TestSupport"],
+            dependencies: ["BacktestStore", "BacktestEngine", "TimeKit", "TestSupport"],
             exclude: ["Clients"]
         ),
         .testTarget(

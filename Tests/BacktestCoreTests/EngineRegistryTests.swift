@@ -51,8 +51,10 @@ import Testing
         // Not before the last bar is due; at most two watch intervals late (the watcher's
         // own sleeps move this clock too).
         #expect(took >= 3.999 && took <= 4.21, "started \(record.startedAt ?? 0), ended \(record.completedAt ?? 0), now \(clock.wallMicros): 3117 days at 3117 days per 4 s took \(took) s")
-        let middle = events.filter { $0.kind == .update && $0.progressPct > 20 && $0.progressPct < 80 }
-        #expect(middle.count >= 10, "progress arrived along the way: \(events.map(\.progressPct))")
+        // Progress was published along the way, every 100 ms of the clock (what a watcher
+        // sees of it depends on when it is scheduled: a slow one skips to the latest).
+        #expect((events.last?.sequence ?? 0) >= 35, "updates published: \(events.last?.sequence ?? 0)")
+        let middle = events.filter { $0.kind == .update && $0.progressPct > 0 && $0.progressPct < 100 }
         // Paced: the ETA is the simulated time left over the factor.
         let factor = 3117.0 * 86_400 / 4
         for e in middle {

@@ -1,3 +1,4 @@
+import TimeKit
 import BacktestEngine
 import Foundation
 import Testing
@@ -46,7 +47,7 @@ import TestSupport
             #expect([candle.open, candle.high, candle.low, candle.close, candle.volume] == f[1...].map { Double($0)! })
         }
         #expect(whole[0].time == 1_092_873_600_000_000)
-        #expect(TimeText.iso(whole[whole.count - 1].time) == "2013-03-01T00:00:00Z")
+        #expect(UTCTime.format(whole[whole.count - 1].time) == "2013-03-01T00:00:00Z")
         for sizes in [[1], [2, 3, 5, 7], [4095], [17, 1, 1, 64]] {
             let rows = try Self.parseAll(text, chunkSizes: sizes, batchSize: 500)
             #expect(rows.dropLast().allSatisfy { $0.count == 500 })

@@ -1,3 +1,4 @@
+import TimeKit
 import BacktestEngine
 import Testing
 @testable import BacktestStore
@@ -110,7 +111,7 @@ import Testing
     }
 
     @Test func timeBoundsAreClampedToQuestDBsSpan() {
-        #expect(QuestDBSQL.latestTime == TimeText.days(year: 10_000, month: 1, day: 1) * 86_400_000_000 - 1)
+        #expect(QuestDBSQL.latestTime == UTCTime.days(year: 10_000, month: 1, day: 1) * 86_400_000_000 - 1)
         #expect(QuestDBSQL.equity(sessionId: "s", from: .min, end: .max, afterKey: .min, limit: 1).parameters
                 == [.text("s"), .timestampMicros(0), .timestampMicros(0), .timestampMicros(QuestDBSQL.latestTime)])
         #expect(PGConnection.timestampText(QuestDBSQL.latestTime) == "9999-12-31T23:59:59.999999Z")

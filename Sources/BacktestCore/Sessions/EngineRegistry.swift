@@ -1,3 +1,4 @@
+import TimeKit
 import BacktestEngine
 import BacktestStore
 import Foundation
@@ -186,8 +187,8 @@ public actor EngineRegistry {
         guard usable.isEmpty else { return }
         let what = spec.timeframe == .tick ? "ticks" : "\(wanted) candles (or ticks to build them from)"
         let stored = series.isEmpty ? "nothing is stored for it"
-            : "stored: " + series.map { "\($0.kind == .ticks ? "ticks" : $0.timeframe) \(TimeText.range($0.firstTime, $0.lastTime + 1))" }.joined(separator: ", ")
-        throw ServiceError(.failedPrecondition, "no market data for symbol \"\(spec.symbol)\": no \(what) in \(TimeText.range(spec.range.start, spec.range.end)); \(stored)")
+            : "stored: " + series.map { "\($0.kind == .ticks ? "ticks" : $0.timeframe) \(UTCTime.range($0.firstTime, $0.lastTime + 1))" }.joined(separator: ", ")
+        throw ServiceError(.failedPrecondition, "no market data for symbol \"\(spec.symbol)\": no \(what) in \(UTCTime.range(spec.range.start, spec.range.end)); \(stored)")
     }
 
     /// Starts waiting sessions while there are free slots.

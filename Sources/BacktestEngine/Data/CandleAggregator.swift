@@ -1,3 +1,4 @@
+import TimeKit
 /// Builds candles of a fixed interval from ticks, or coarser candles from finer ones,
 /// streaming: one candle in progress at a time. A candle's time is the start of its
 /// interval (intervals are aligned to the Unix epoch, UTC); intervals with no data make

@@ -1,3 +1,4 @@
+import TimeKit
 /// The engine's whole mutable state, as one value the public `Engine` moves into a local
 /// for each batch: the per-bar loop then runs on a local struct, with no dynamic
 /// exclusivity checks or reference counting.

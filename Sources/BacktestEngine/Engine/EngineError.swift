@@ -1,3 +1,4 @@
+import TimeKit
 /// Why a batch was refused. Data errors name the row (0-based, counted over the whole
 /// run) and its time; strategy runtime errors name the rule, the operator's position in
 /// its text, the bar and its time. Rows before the bad one were processed.

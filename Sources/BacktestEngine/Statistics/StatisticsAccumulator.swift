@@ -1,3 +1,4 @@
+import TimeKit
 import Foundation
 
 /// backtesting.py's `compute_stats`, computed as the bars go by with O(1) memory:

@@ -1,3 +1,4 @@
+import TimeKit
 import BacktestEngine
 
 /// Parses market data CSV given as byte chunks split anywhere (mid-line, mid-UTF-8
@@ -349,7 +350,7 @@ public struct CSVMarketDataParser: Sendable {
         }
         guard let year = digits(4), expect("-"), let month = digits(2), expect("-"), let day = digits(2),
               (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
-        var micros = TimeText.days(year: year, month: month, day: day) * 86_400_000_000
+        var micros = UTCTime.days(year: year, month: month, day: day) * 86_400_000_000
         if i == b.count { return micros }
         guard expect("T") || expect(" ") || expect("t"), let hour = digits(2), expect(":"), let minute = digits(2),
               hour < 24, minute < 60 else { return nil }

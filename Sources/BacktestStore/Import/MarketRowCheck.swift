@@ -1,3 +1,4 @@
+import TimeKit
 import BacktestEngine
 
 /// What makes a market data row unusable, shared by the CSV parser (which adds the line
@@ -41,10 +42,10 @@ enum MarketRowCheck {
     static func order(previous: Int64?, time: Int64, strictly: Bool) -> Problem? {
         guard let previous else { return nil }
         if time < previous {
-            return Problem(column: "time", message: "time \(TimeText.iso(time)) is before the previous row's \(TimeText.iso(previous)) (rows must be sorted by time)")
+            return Problem(column: "time", message: "time \(UTCTime.format(time)) is before the previous row's \(UTCTime.format(previous)) (rows must be sorted by time)")
         }
         if strictly && time == previous {
-            return Problem(column: "time", message: "duplicate time \(TimeText.iso(time))")
+            return Problem(column: "time", message: "duplicate time \(UTCTime.format(time))")
         }
         return nil
     }

@@ -1,3 +1,4 @@
+import TimeKit
 internal import CLibPQ
 
 // The only file that touches libpq: everything above it sees Swift values. Used for
@@ -228,16 +229,7 @@ public final class PGConnection {
 
     /// `2024-01-02T09:30:00.000001Z`: both PostgreSQL and QuestDB parse it.
     static func timestampText(_ micros: Int64) -> String {
-        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-        let fraction = micros - seconds * 1_000_000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (y, m, d) = TimeText.civil(fromDays: days)
-        func pad(_ v: Int64, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
-        }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+        UTCTime.format(micros, microseconds: true)
     }
 
     // MARK: Helpers

@@ -1,3 +1,4 @@
+import TimeKit
 import BacktestEngine
 
 /// An all-or-nothing import into QuestDB. Rows are validated as they arrive and
@@ -111,9 +112,9 @@ final class QuestDBMarketImport: MarketDataImport {
             case .ok:
                 break
             case .conflict(let rows, let at):
-                throw StoreError.conflict("\(what): \(rows) stored row(s) at imported times (first \(TimeText.iso(at))); import with replace_existing to replace that range")
+                throw StoreError.conflict("\(what): \(rows) stored row(s) at imported times (first \(UTCTime.format(at))); import with replace_existing to replace that range")
             case .leftovers(let rows, let at):
-                throw StoreError.invalid("\(what): QuestDB cannot delete rows, and \(rows) stored row(s) in the replaced range have no counterpart in the import (first \(TimeText.iso(at))); a replace on QuestDB must re-send every stored time of its range")
+                throw StoreError.invalid("\(what): QuestDB cannot delete rows, and \(rows) stored row(s) in the replaced range have no counterpart in the import (first \(UTCTime.format(at))); a replace on QuestDB must re-send every stored time of its range")
             }
             // Retried idempotently (DEDUP on every key of the rows): an answer lost after
             // QuestDB committed is resolved by the retry landing on the same rows.

@@ -1,3 +1,4 @@
+import TimeKit
 import BacktestEngine
 import Foundation
 
@@ -156,7 +157,7 @@ enum QuestDBRows {
     /// QuestDB refuses timestamps outside [1970-01-01, 10000-01-01).
     static func checkTime(_ micros: Int64, _ table: String) throws(StoreError) {
         guard micros >= 0 && micros <= QuestDBSQL.latestTime else {
-            throw StoreError.invalid("QuestDB keeps \(table) rows from 1970-01-01 to 9999-12-31 only, not at \(TimeText.iso(micros))")
+            throw StoreError.invalid("QuestDB keeps \(table) rows from 1970-01-01 to 9999-12-31 only, not at \(UTCTime.format(micros))")
         }
     }
 

@@ -1,3 +1,4 @@
+import TimeKit
 import BacktestEngine
 
 /// An all-or-nothing import into SQLite. Rows are validated as they arrive and staged
@@ -214,7 +215,7 @@ final class SQLiteMarketImport: MarketDataImport {
                 let collisions = try importedTimes(Row.self, db: db, within: inside[0].time...inside[inside.count - 1].time, matching: Set(inside.map(\.time)))
                 if !collisions.isEmpty {
                     let firstCollision = collisions.min()!
-                    throw StoreError.conflict("\(symbol) \(kind == .candles ? timeframe + " candles" : "ticks"): \(collisions.count) imported row(s) at times already stored (first \(TimeText.iso(firstCollision))); import with replace_existing to replace that range")
+                    throw StoreError.conflict("\(symbol) \(kind == .candles ? timeframe + " candles" : "ticks"): \(collisions.count) imported row(s) at times already stored (first \(UTCTime.format(firstCollision))); import with replace_existing to replace that range")
                 }
                 merge = true
             }

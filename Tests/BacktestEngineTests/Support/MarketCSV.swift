@@ -1,3 +1,4 @@
+import TimeKit
 import Foundation
 @testable import BacktestEngine
 

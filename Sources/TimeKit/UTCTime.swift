@@ -1,6 +1,7 @@
-/// Calendar arithmetic on microsecond UTC timestamps (proleptic Gregorian calendar),
-/// without Foundation: the engine bins equity by day, week, month and year and prints
-/// times in messages. Public: the store parses and prints times with it too.
+/// The one home of calendar arithmetic on microsecond UTC timestamps (proleptic
+/// Gregorian calendar), without Foundation: the same text on every machine whatever
+/// its locale or time zone. The engine bins equity by day, week, month and year; the
+/// store parses CSV times; everyone prints times in messages.
 public enum UTCTime {
     public static let microsPerSecond: Int64 = 1_000_000
     public static let microsPerDay: Int64 = 86_400_000_000
@@ -45,8 +46,9 @@ public enum UTCTime {
         return w < 0 ? w + 7 : w
     }
 
-    /// ISO 8601, e.g. "2004-08-19T00:00:00Z" (fractional seconds only when present).
-    public static func format(_ time: Int64) -> String {
+    /// ISO 8601, e.g. "2004-08-19T00:00:00Z": fractional seconds only when present,
+    /// or always six digits with `microseconds` (what PostgreSQL and QuestDB parse).
+    public static func format(_ time: Int64, microseconds: Bool = false) -> String {
         let day = floorDiv(time, microsPerDay)
         let rest = time - day * microsPerDay
         let (y, m, d) = civil(day: day)
@@ -57,7 +59,10 @@ public enum UTCTime {
             return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
         }
         var text = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))"
-        if frac != 0 { text += "." + pad(frac, 6) }
+        if frac != 0 || microseconds { text += "." + pad(frac, 6) }
         return text + "Z"
     }
+
+    /// A half-open range for messages: `[start, end)`.
+    public static func range(_ start: Int64, _ end: Int64) -> String { "[\(format(start)), \(format(end)))" }
 }
