@@ -44,6 +44,8 @@ public final class GRPCServer: Sendable {
     private let configuration: Configuration
     private let state = Mutex(State())
     private let acceptQueue = DispatchQueue(label: "grpc.server.accept")
+    /// Open connections, for a shutdown to wait on.
+    private let open = ActivityCounter()
 
     public init(configuration: Configuration, executor: ServerCallExecutor) {
         self.configuration = configuration
@@ -101,11 +103,14 @@ public final class GRPCServer: Sendable {
                 io = PlainStream(fd: fd)
             }
             let connection = H2ServerConnection(io: io, peer: peer, executor: executor, limits: limits) { [weak self] c in
-                _ = self?.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(c)) }
+                guard let self else { return }
+                let removed = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(c)) }
+                if removed != nil { open.leave() }
             }
             let accepted = state.withLock { s -> Bool in
                 guard s.accepting else { return false }
                 s.connections[ObjectIdentifier(connection)] = connection
+                open.enter()
                 return true
             }
             if accepted {
@@ -127,9 +132,15 @@ public final class GRPCServer: Sendable {
             return Array(s.connections.values)
         }
         for c in connections { c.beginShutdown() }
-        let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline, connectionCount > 0 || executor.activeCalls > 0 {
-            try? await Task.sleep(for: .milliseconds(10))
+        // Whichever comes first: the last connection and call ending, or the grace.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [open, executor] in
+                await open.waitUntilZero()
+                await executor.calls.waitUntilZero()
+            }
+            group.addTask { try? await Task.sleep(for: grace) }
+            await group.next()
+            group.cancelAll()
         }
         for c in state.withLock({ Array($0.connections.values) }) { c.forceClose() }
     }

@@ -5,7 +5,8 @@ import Synchronization
 public final class ServerCallExecutor: Sendable {
     public let router: RPCRouter
     public let interceptors: [any ServerInterceptor]
-    private let active = Atomic<Int>(0)
+    /// Calls running now; a shutdown waits on it.
+    public let calls = ActivityCounter()
 
     public init(router: RPCRouter, interceptors: [any ServerInterceptor] = []) {
         self.router = router
@@ -13,11 +14,11 @@ public final class ServerCallExecutor: Sendable {
     }
 
     /// Calls running now; returns to zero when every call has finished.
-    public var activeCalls: Int { active.load(ordering: .relaxed) }
+    public var activeCalls: Int { calls.count }
 
     public func execute(context: ServerContext, requests: RequestStream, outbound: any ServerCallOutbound) async {
-        active.add(1, ordering: .relaxed)
-        defer { active.subtract(1, ordering: .relaxed) }
+        calls.enter()
+        defer { calls.leave() }
         guard let method = router.methods[context.path] else {
             requests.finish(RPCError(.unimplemented, "unknown method"))
             await outbound.finish(Status(.unimplemented, "unknown method \(context.path)"), trailers: Metadata())
