@@ -114,7 +114,7 @@ import TestSupport
 
     @Test func listActiveAndMarketData() async throws {
         let (_, client) = try await SharedDaemon.shared.get()
-        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 20, extra: ["labels": ["who": "list-active"]]))
+        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 3600, extra: ["labels": ["who": "list-active"]]))
         _ = try await client.waitFor(id, ["SESSION_STATUS_RUNNING"])
         let active = try await client.call("ListActive", ["symbol": "GOOG"])
         let mine = (active.response["sessions"] as? [[String: Any]] ?? []).first { $0["session_id"] as? String == id }
