@@ -38,10 +38,12 @@ let package = Package(
             sources: ["src"],
             publicHeadersPath: "include"
         ),
-        // Swift value types for every message, encoded and decoded over protobuf-c.
+        // Swift value types for every message, encoded and decoded over protobuf-c, their
+        // proto3 JSON mapping, and per service its method descriptors and a typed client
+        // over RPC's transport-independent RPCClient.
         .target(
             name: "BacktestProto",
-            dependencies: ["BacktestProtoC", "CProtobufC"]
+            dependencies: ["BacktestProtoC", "CProtobufC", "RPC"]
         ),
         // System library: libnghttp2 (Debian libnghttp2-dev).
         .systemLibrary(
@@ -181,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BacktestProtoTests",
-            dependencies: ["BacktestProto", "TestSupport"],
+            dependencies: ["BacktestProto", "RPC", "TestSupport"],
             exclude: ["Interop"]
         ),
         .testTarget(
