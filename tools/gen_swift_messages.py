@@ -2,8 +2,11 @@
 """Generates the Swift message layer over protobuf-c from a descriptor set.
 
 For every message in the given proto files it writes a Swift value type, the code
-that converts it to and from protobuf-c's generated C struct, and (for top-level
-messages) `ProtoMessage` conformance. It also writes the sample values the interop
+that converts it to and from protobuf-c's generated C struct, (for top-level
+messages) `ProtoMessage` conformance, and the proto3 JSON mapping
+(`ProtoJSONMessage`; every enum gets `ProtoEnum`, its value names). For every
+service it writes the method descriptors (`<Service>Methods`) and a typed client
+over `RPCClient` (`<Service>Client`). It also writes the sample values the interop
 tests use (the same fill rule as Tests/BacktestProtoTests/Interop/interop.py).
 
 usage: gen_swift_messages.py DESCRIPTOR_SET OUT_SOURCES_DIR OUT_SAMPLES_FILE FILE.proto...
@@ -420,6 +423,234 @@ def gen_conversion(reg, msg):
     return out
 
 
+# ---- proto3 JSON ---------------------------------------------------------------------
+
+# Well-known types whose JSON form is hand-written in Sources/BacktestProto/WellKnown.
+WKT_JSON = {"google.protobuf.Timestamp", "google.protobuf.Duration"}
+
+JSON_SCALAR = {
+    F.TYPE_DOUBLE: "double", F.TYPE_FLOAT: "float",
+    F.TYPE_INT64: "int64", F.TYPE_SINT64: "int64", F.TYPE_SFIXED64: "int64",
+    F.TYPE_UINT64: "uint64", F.TYPE_FIXED64: "uint64",
+    F.TYPE_INT32: "int32", F.TYPE_SINT32: "int32", F.TYPE_SFIXED32: "int32",
+    F.TYPE_UINT32: "uint32", F.TYPE_FIXED32: "uint32",
+    F.TYPE_BOOL: "bool", F.TYPE_STRING: "string", F.TYPE_BYTES: "bytes",
+}
+
+
+def json_encode_value(reg, fd, value):
+    """Swift expression: the JSONValue of one value of field fd."""
+    if fd.type == F.TYPE_MESSAGE:
+        return f"try {value}.protoJSON(options: options)"
+    if fd.type == F.TYPE_ENUM:
+        return f"ProtoJSON.enumValue({value}, options)"
+    return f"ProtoJSON.{JSON_SCALAR[fd.type]}({value})"
+
+
+def json_is_default(fd, value):
+    """Swift condition: a value of a field without presence is its default."""
+    t = fd.type
+    if t in (F.TYPE_DOUBLE, F.TYPE_FLOAT):
+        return f"{value}.bitPattern == 0"  # -0.0 is not the default: it is written
+    if t == F.TYPE_BOOL:
+        return f"!{value}"
+    if t in (F.TYPE_STRING, F.TYPE_BYTES):
+        return f"{value}.isEmpty"
+    if t == F.TYPE_ENUM:
+        return f"{value}.rawValue == 0"
+    return f"{value} == 0"
+
+
+def json_decode_value(reg, fd, value):
+    """Swift expression decoding the JSONValue `value` for field fd (an enum's is optional)."""
+    if fd.type == F.TYPE_MESSAGE:
+        return f"try {reg.swift_name(fd.type_name.lstrip('.'))}(protoJSON: {value}, options: options)"
+    if fd.type == F.TYPE_ENUM:
+        return f"try ProtoJSON.enumValue({value}, {reg.swift_name(fd.type_name.lstrip('.'))}.self, options)"
+    return f"try ProtoJSON.{JSON_SCALAR[fd.type]}({value})"
+
+
+def check_json_supported(reg, fd, where):
+    if fd.type == F.TYPE_GROUP:
+        raise SystemExit(f"{where}: groups have no proto3 JSON mapping")
+    if fd.type == F.TYPE_MESSAGE:
+        name = fd.type_name.lstrip(".")
+        if name.startswith("google.protobuf.") and name not in WKT_JSON:
+            raise SystemExit(f"{where}: {name} needs its special JSON form, which the runtime does not have yet")
+
+
+def gen_json(reg, msg):
+    """ProtoJSONMessage conformance: the canonical proto3 JSON mapping of one message."""
+    m = msg.desc
+    sw = reg.swift_name(msg.full)
+    fields = [Field(reg, msg, fd, i) for i, fd in enumerate(m.field)]
+    for f in fields:
+        check_json_supported(reg, f.fd, f.label)
+    out = f"extension {sw}: ProtoJSONMessage {{\n"
+    if not msg.top_level:
+        out += f"    public static let protoName = \"{msg.full}\"\n\n"
+    # encode
+    label = "options" if fields else "options _"
+    out += f"    public func protoJSON({label}: ProtoJSONEncodingOptions) throws -> JSONValue {{\n"
+    if not fields:
+        out += "        .object([])\n    }\n\n"
+    else:
+        out += "        var o = ProtoJSONObjectWriter(options)\n"
+        for f in fields:
+            if f.oneof is not None:
+                continue
+            names = f'"{f.cname}", "{f.fd.json_name}"'
+            if f.map_entry:
+                k, v = f.map_entry.desc.field
+                out += f"        try o.field({names}, isDefault: {f.swift}.isEmpty) {{ try ProtoJSON.map({f.swift}) {{ {json_encode_value(reg, v, '$0')} }} }}\n"
+            elif f.repeated:
+                out += f"        try o.field({names}, isDefault: {f.swift}.isEmpty) {{ try ProtoJSON.array({f.swift}) {{ {json_encode_value(reg, f.fd, '$0')} }} }}\n"
+            elif f.type == F.TYPE_MESSAGE:
+                out += f"        if let v = {f.swift} {{ try o.present({names}) {{ {json_encode_value(reg, f.fd, 'v')} }} }}\n"
+            else:
+                out += f"        try o.field({names}, isDefault: {json_is_default(f.fd, f.swift)}) {{ {json_encode_value(reg, f.fd, f.swift)} }}\n"
+        for oi, od in enumerate(m.oneof_decl):
+            members = [f for f in fields if f.oneof == oi]
+            on = ident(lower_camel(od.name))
+            out += f"        switch {on} {{\n"
+            for f in members:
+                out += f"        case .{f.swift}(let v)?: try o.present(\"{f.cname}\", \"{f.fd.json_name}\") {{ {json_encode_value(reg, f.fd, 'v')} }}\n"
+            out += "        case nil: break\n"
+            out += "        }\n"
+        out += "        return o.value\n"
+        out += "    }\n\n"
+    # decode
+    out += f"    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {{\n"
+    out += "        self.init()\n"
+    out += f"        var r = try ProtoJSONObjectReader(json, \"{msg.full}\", options)\n"
+    out += "        while let m = r.nextMember() {\n"
+    if not fields:
+        return out + "            try r.unknown(m)\n        }\n    }\n}\n"
+    out += "            switch m.key {\n"
+    for f in fields:
+        keys = [f.fd.json_name] if f.fd.json_name == f.cname else [f.fd.json_name, f.cname]
+        out += "            case " + ", ".join(f'"{k}"' for k in keys) + ":\n"
+        head = f'{f.number}, "{f.cname}"'
+        if f.oneof is not None:
+            oname = m.oneof_decl[f.oneof].name
+            on = ident(lower_camel(oname))
+            dec = json_decode_value(reg, f.fd, "$0")
+            call = f'try r.oneofField({head}, oneof: "{oname}", m, {{ {dec} }})'
+            if f.type == F.TYPE_ENUM:
+                out += f"                if let v = {call}, let e = v {{ {on} = .{f.swift}(e) }}\n"
+            else:
+                out += f"                if let v = {call} {{ {on} = .{f.swift}(v) }}\n"
+            continue
+        if f.map_entry:
+            k, v = f.map_entry.desc.field
+            dec = f"{{ json in try ProtoJSON.map(json) {{ {json_decode_value(reg, v, '$0')} }} }}"
+            out += f"                if let v: {f.swift_type()} = try r.field({head}, m, {dec}) {{ {f.swift} = v }}\n"
+        elif f.repeated:
+            dec = f"{{ json in try ProtoJSON.array(json) {{ {json_decode_value(reg, f.fd, '$0')} }} }}"
+            out += f"                if let v: {f.swift_type()} = try r.field({head}, m, {dec}) {{ {f.swift} = v }}\n"
+        elif f.type == F.TYPE_ENUM:
+            out += f"                if let v = try r.field({head}, m, {{ {json_decode_value(reg, f.fd, '$0')} }}), let e = v {{ {f.swift} = e }}\n"
+        else:
+            out += f"                if let v = try r.field({head}, m, {{ {json_decode_value(reg, f.fd, '$0')} }}) {{ {f.swift} = v }}\n"
+    out += "            default:\n"
+    out += "                try r.unknown(m)\n"
+    out += "            }\n"
+    out += "        }\n"
+    out += "    }\n"
+    out += "}\n"
+    return out
+
+
+def gen_enum_conformance(reg, en):
+    """ProtoEnum conformance: the enum's proto name and its value names."""
+    sw = reg.swift_name(en.full)
+    prefix = upper_snake(en.desc.name) + "_"
+    if not all(vname.startswith(prefix) for _, vname in en.values):
+        prefix = ""
+    out = f"extension {sw}: ProtoEnum {{\n"
+    out += f"    public static let protoName = \"{en.full}\"\n"
+    out += f"    public static let protoValuePrefix = \"{prefix}\"\n\n"
+    out += "    public var protoValueName: String {\n"
+    out += "        switch self {\n"
+    for (case, _), (_, vname) in zip(en.cases, en.values):
+        out += f"        case .{ident(case)}: \"{vname}\"\n"
+    out += "        }\n"
+    out += "    }\n"
+    out += "}\n"
+    return out
+
+
+# ---- services --------------------------------------------------------------------------
+
+def upper_first(s):
+    return s[:1].upper() + s[1:]
+
+
+def lower_first(s):
+    return s[:1].lower() + s[1:]
+
+
+def method_kind(md):
+    if md.client_streaming and md.server_streaming:
+        return "bidirectionalStreaming"
+    if md.client_streaming:
+        return "clientStreaming"
+    if md.server_streaming:
+        return "serverStreaming"
+    return "unary"
+
+
+def gen_service(reg, f, si, sd, indent):
+    """The method descriptors of one service and its typed client over RPCClient."""
+    full = f"{f.package}.{sd.name}" if f.package else sd.name
+    ns = NAMESPACES[f.package]
+    methods_type = f"{sd.name}Methods"
+    methods_ref = f"{ns}.{methods_type}" if ns else methods_type
+    doc = reg.doc(f.name, [6, si], indent)
+    out = doc
+    out += f"{indent}/// The methods of `{full}`, for routing and calling without spelling a path.\n"
+    out += f"{indent}public enum {methods_type} {{\n"
+    out += f"{indent}    public static let serviceName = \"{full}\"\n\n"
+    for mi, md in enumerate(sd.method):
+        out += reg.doc(f.name, [6, si, 2, mi], indent + "    ")
+        out += f"{indent}    public static let {ident(lower_first(md.name))} = MethodDescriptor(service: serviceName, method: \"{md.name}\", kind: .{method_kind(md)})\n"
+    out += f"\n{indent}    /// Every method, in the order of the proto.\n"
+    out += f"{indent}    public static let all: [MethodDescriptor] = [{', '.join(ident(lower_first(md.name)) for md in sd.method)}]\n"
+    out += f"{indent}}}\n\n"
+    out += doc
+    out += f"{indent}/// Typed calls of `{full}` over any transport (an `RPCClient` carries the transport,\n"
+    out += f"{indent}/// metadata and deadline). A non-OK status throws `RPCError`; so does a response\n"
+    out += f"{indent}/// that does not decode (INTERNAL).\n"
+    out += f"{indent}public struct {sd.name}Client: Sendable {{\n"
+    out += f"{indent}    public let rpc: RPCClient\n\n"
+    out += f"{indent}    public init(_ rpc: RPCClient) {{\n"
+    out += f"{indent}        self.rpc = rpc\n"
+    out += f"{indent}    }}\n"
+    for mi, md in enumerate(sd.method):
+        req = reg.swift_name(md.input_type.lstrip("."))
+        res = reg.swift_name(md.output_type.lstrip("."))
+        name = ident(lower_first(md.name))
+        desc = f"{methods_ref}.{lower_first(md.name)}"
+        kind = method_kind(md)
+        out += "\n" + reg.doc(f.name, [6, si, 2, mi], indent + "    ")
+        if kind == "unary":
+            out += f"{indent}    public func {name}(_ request: {req}) async throws -> {res} {{\n"
+            out += f"{indent}        try await rpc.unary({desc}, request)\n"
+        elif kind == "serverStreaming":
+            out += f"{indent}    public func {name}(_ request: {req}, each: ({res}) async throws -> Void) async throws {{\n"
+            out += f"{indent}        try await rpc.serverStreaming({desc}, request, each: each)\n"
+        elif kind == "clientStreaming":
+            out += f"{indent}    public func {name}(produce: (_ send: ({req}) async throws -> Void) async throws -> Void) async throws -> {res} {{\n"
+            out += f"{indent}        try await rpc.clientStreaming({desc}, produce: produce)\n"
+        else:
+            out += f"{indent}    public func {name}(produce: @escaping @Sendable (_ send: @Sendable ({req}) async throws -> Void) async throws -> Void,\n"
+            out += f"{indent}        {' ' * len(name)}each: ({res}) async throws -> Void) async throws {{\n"
+            out += f"{indent}        try await rpc.bidirectionalStreaming({desc}, produce: produce, each: each)\n"
+        out += f"{indent}    }}\n"
+    out += f"{indent}}}\n"
+    return out
+
+
 def sample_value(reg, fd, var, n_expr):
     t = fd.type
     if t == F.TYPE_MESSAGE:
@@ -431,9 +662,17 @@ def sample_value(reg, fd, var, n_expr):
     return f"SampleRule.{SAMPLE_FN[t]}({n_expr}, {var})"
 
 
+# Well-known types take valid values (their JSON form has none for the others): the
+# same rule as interop.py's WKT_SAMPLES.
+WKT_SAMPLE = {"google.protobuf.Timestamp": "timestamp", "google.protobuf.Duration": "duration"}
+
+
 def gen_sample(reg, msg):
     m = msg.desc
     sw = reg.swift_name(msg.full)
+    if msg.full in WKT_SAMPLE:
+        return (f"extension {sw}: SampleFillable {{\n    static let sampleVariants = 3\n"
+                f"    static func sample(_ v: Int, depth: Int) -> Self {{ SampleRule.{WKT_SAMPLE[msg.full]}(v) }}\n}}\n")
     fields = [Field(reg, msg, fd, i) for i, fd in enumerate(m.field)]
     variants = max([3] + [len([f for f in fields if f.oneof == oi]) for oi in range(len(m.oneof_decl))])
     out = f"extension {sw}: SampleFillable {{\n"
@@ -490,7 +729,10 @@ def main():
         f = next(x for x in fds.file if x.name == fname)
         ns = NAMESPACES[f.package]
         body = HEADER.format(src=fname)
-        body += "// swiftlint:disable all\n\nimport BacktestProtoC\n\n"
+        body += "// swiftlint:disable all\n\nimport BacktestProtoC\n"
+        if f.service:
+            body += "import RPC\n"
+        body += "\n"
         if ns:
             body += f"/// Types of the `{f.package}` proto package.\npublic enum {ns} {{}}\n\n"
         decls = ""
@@ -498,6 +740,8 @@ def main():
             decls += gen_enum(reg, reg.enums[f"{f.package}.{e.name}"], "    " if ns else "") + "\n"
         for m in f.message_type:
             decls += gen_struct(reg, reg.messages[f"{f.package}.{m.name}"], "    " if ns else "") + "\n"
+        for si, sd in enumerate(f.service):
+            decls += gen_service(reg, f, si, sd, "    " if ns else "") + "\n"
         if ns:
             body += f"extension {ns} {{\n{decls.rstrip()}\n}}\n\n"
         else:
@@ -506,9 +750,14 @@ def main():
         for msg in reg.messages.values():
             if msg.file == fname and not msg.is_map_entry:
                 convs.append(gen_conversion(reg, msg))
+                if msg.full not in WKT_JSON:
+                    convs.append(gen_json(reg, msg))
                 sample_parts.append(gen_sample(reg, msg))
                 if msg.top_level:
                     sample_names.append(reg.swift_name(msg.full))
+        for en in reg.enums.values():
+            if en.file == fname:
+                convs.append(gen_enum_conformance(reg, en))
         body += "\n".join(convs)
         out_name = fname[: -len(".proto")].replace("/", ".") + ".swift"
         with open(f"{out_dir}/{out_name}", "w") as fh:
@@ -516,7 +765,7 @@ def main():
     samples = HEADER.format(src=", ".join(files))
     samples += "// swiftlint:disable all\n\n@testable import BacktestProto\n\n"
     samples += "/// Every top-level message type, for tests that cover them all.\n"
-    samples += "let allSampleTypes: [any (ProtoMessage & SampleFillable).Type] = [\n"
+    samples += "let allSampleTypes: [any (ProtoMessage & ProtoJSONMessage & SampleFillable).Type] = [\n"
     samples += "".join(f"    {n}.self,\n" for n in sample_names)
     samples += "]\n\n"
     samples += "\n".join(sample_parts)

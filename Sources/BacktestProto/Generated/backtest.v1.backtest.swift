@@ -2,6 +2,7 @@
 // swiftlint:disable all
 
 import BacktestProtoC
+import RPC
 
 /// Lifecycle: STARTED -> RUNNING -> COMPLETED | FAILED | STOPPED.
 public enum SessionStatus: Int32, Sendable, CaseIterable {
@@ -1036,6 +1037,112 @@ public struct ListMarketDataResponse: Sendable, Equatable {
     }
 }
 
+/// Runs strategies over stored market data and serves their progress and results.
+/// The methods of `backtest.v1.BacktestService`, for routing and calling without spelling a path.
+public enum BacktestServiceMethods {
+    public static let serviceName = "backtest.v1.BacktestService"
+
+    /// Validates the request, creates a session in status STARTED and returns its id at
+    /// once; the backtest runs in the background. With a client_request_id, a retry of
+    /// the same request returns the same session; the same id with a different request
+    /// is ALREADY_EXISTS.
+    public static let startBacktest = MethodDescriptor(service: serviceName, method: "StartBacktest", kind: .unary)
+    /// Stops a session. Idempotent: a session that already ended answers with its
+    /// final status.
+    public static let stopBacktest = MethodDescriptor(service: serviceName, method: "StopBacktest", kind: .unary)
+    /// The sessions that are STARTED or RUNNING, with their latest progress.
+    public static let listActive = MethodDescriptor(service: serviceName, method: "ListActive", kind: .unary)
+    /// A snapshot first, then progress events (at most one per min_interval, latest
+    /// wins for slow readers), then exactly one terminal event, then status OK.
+    public static let watchProgress = MethodDescriptor(service: serviceName, method: "WatchProgress", kind: .serverStreaming)
+    /// The full record of one session, statistics included.
+    public static let getSession = MethodDescriptor(service: serviceName, method: "GetSession", kind: .unary)
+    /// All stored sessions, filtered and paged, newest first.
+    public static let listSessions = MethodDescriptor(service: serviceName, method: "ListSessions", kind: .unary)
+    /// The stored trades of a session, in entry order, in chunks.
+    public static let getTrades = MethodDescriptor(service: serviceName, method: "GetTrades", kind: .serverStreaming)
+    /// The stored equity curve of a session, in time order, in chunks.
+    public static let getEquityCurve = MethodDescriptor(service: serviceName, method: "GetEquityCurve", kind: .serverStreaming)
+    /// Loads ticks or candles into the store: first a header, then row batches or CSV
+    /// chunks. All or nothing: on any bad row nothing is stored and the call fails
+    /// with INVALID_ARGUMENT naming the source, line and column.
+    public static let importMarketData = MethodDescriptor(service: serviceName, method: "ImportMarketData", kind: .clientStreaming)
+    /// The market data series that are stored: symbol, kind, timeframe, time range.
+    public static let listMarketData = MethodDescriptor(service: serviceName, method: "ListMarketData", kind: .unary)
+
+    /// Every method, in the order of the proto.
+    public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData]
+}
+
+/// Runs strategies over stored market data and serves their progress and results.
+/// Typed calls of `backtest.v1.BacktestService` over any transport (an `RPCClient` carries the transport,
+/// metadata and deadline). A non-OK status throws `RPCError`; so does a response
+/// that does not decode (INTERNAL).
+public struct BacktestServiceClient: Sendable {
+    public let rpc: RPCClient
+
+    public init(_ rpc: RPCClient) {
+        self.rpc = rpc
+    }
+
+    /// Validates the request, creates a session in status STARTED and returns its id at
+    /// once; the backtest runs in the background. With a client_request_id, a retry of
+    /// the same request returns the same session; the same id with a different request
+    /// is ALREADY_EXISTS.
+    public func startBacktest(_ request: StartBacktestRequest) async throws -> StartBacktestResponse {
+        try await rpc.unary(BacktestServiceMethods.startBacktest, request)
+    }
+
+    /// Stops a session. Idempotent: a session that already ended answers with its
+    /// final status.
+    public func stopBacktest(_ request: StopBacktestRequest) async throws -> StopBacktestResponse {
+        try await rpc.unary(BacktestServiceMethods.stopBacktest, request)
+    }
+
+    /// The sessions that are STARTED or RUNNING, with their latest progress.
+    public func listActive(_ request: ListActiveRequest) async throws -> ListActiveResponse {
+        try await rpc.unary(BacktestServiceMethods.listActive, request)
+    }
+
+    /// A snapshot first, then progress events (at most one per min_interval, latest
+    /// wins for slow readers), then exactly one terminal event, then status OK.
+    public func watchProgress(_ request: WatchProgressRequest, each: (ProgressEvent) async throws -> Void) async throws {
+        try await rpc.serverStreaming(BacktestServiceMethods.watchProgress, request, each: each)
+    }
+
+    /// The full record of one session, statistics included.
+    public func getSession(_ request: GetSessionRequest) async throws -> GetSessionResponse {
+        try await rpc.unary(BacktestServiceMethods.getSession, request)
+    }
+
+    /// All stored sessions, filtered and paged, newest first.
+    public func listSessions(_ request: ListSessionsRequest) async throws -> ListSessionsResponse {
+        try await rpc.unary(BacktestServiceMethods.listSessions, request)
+    }
+
+    /// The stored trades of a session, in entry order, in chunks.
+    public func getTrades(_ request: GetTradesRequest, each: (GetTradesResponse) async throws -> Void) async throws {
+        try await rpc.serverStreaming(BacktestServiceMethods.getTrades, request, each: each)
+    }
+
+    /// The stored equity curve of a session, in time order, in chunks.
+    public func getEquityCurve(_ request: GetEquityCurveRequest, each: (GetEquityCurveResponse) async throws -> Void) async throws {
+        try await rpc.serverStreaming(BacktestServiceMethods.getEquityCurve, request, each: each)
+    }
+
+    /// Loads ticks or candles into the store: first a header, then row batches or CSV
+    /// chunks. All or nothing: on any bad row nothing is stored and the call fails
+    /// with INVALID_ARGUMENT naming the source, line and column.
+    public func importMarketData(produce: (_ send: (ImportMarketDataRequest) async throws -> Void) async throws -> Void) async throws -> ImportMarketDataResponse {
+        try await rpc.clientStreaming(BacktestServiceMethods.importMarketData, produce: produce)
+    }
+
+    /// The market data series that are stored: symbol, kind, timeframe, time range.
+    public func listMarketData(_ request: ListMarketDataRequest) async throws -> ListMarketDataResponse {
+        try await rpc.unary(BacktestServiceMethods.listMarketData, request)
+    }
+}
+
 extension BuiltinStrategy: CMessageConvertible {
     typealias CMessage = Backtest__V1__BuiltinStrategy
 
@@ -1080,6 +1187,30 @@ extension BuiltinStrategy: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension BuiltinStrategy: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("name", "name", isDefault: name.isEmpty) { ProtoJSON.string(name) }
+        try o.field("params", "params", isDefault: params.isEmpty) { try ProtoJSON.map(params) { ProtoJSON.double($0) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.BuiltinStrategy", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "name":
+                if let v = try r.field(1, "name", m, { try ProtoJSON.string($0) }) { name = v }
+            case "params":
+                if let v: [String: Double] = try r.field(2, "params", m, { json in try ProtoJSON.map(json) { try ProtoJSON.double($0) } }) { params = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension Rule: CMessageConvertible {
     typealias CMessage = Backtest__V1__Rule
 
@@ -1110,6 +1241,33 @@ extension Rule: ProtoMessage {
     public static let protoName = "backtest.v1.Rule"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension Rule: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("name", "name", isDefault: name.isEmpty) { ProtoJSON.string(name) }
+        try o.field("kind", "kind", isDefault: kind.rawValue == 0) { ProtoJSON.enumValue(kind, options) }
+        try o.field("expression", "expression", isDefault: expression.isEmpty) { ProtoJSON.string(expression) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.Rule", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "name":
+                if let v = try r.field(1, "name", m, { try ProtoJSON.string($0) }) { name = v }
+            case "kind":
+                if let v = try r.field(2, "kind", m, { try ProtoJSON.enumValue($0, RuleKind.self, options) }), let e = v { kind = e }
+            case "expression":
+                if let v = try r.field(3, "expression", m, { try ProtoJSON.string($0) }) { expression = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension RuleStrategy: CMessageConvertible {
@@ -1167,6 +1325,42 @@ extension RuleStrategy: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension RuleStrategy: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("name", "name", isDefault: name.isEmpty) { ProtoJSON.string(name) }
+        try o.field("rules", "rules", isDefault: rules.isEmpty) { try ProtoJSON.array(rules) { try $0.protoJSON(options: options) } }
+        try o.field("stop_loss_pct", "stopLossPct", isDefault: stopLossPct.bitPattern == 0) { ProtoJSON.double(stopLossPct) }
+        try o.field("take_profit_pct", "takeProfitPct", isDefault: takeProfitPct.bitPattern == 0) { ProtoJSON.double(takeProfitPct) }
+        try o.field("trailing_stop_pct", "trailingStopPct", isDefault: trailingStopPct.bitPattern == 0) { ProtoJSON.double(trailingStopPct) }
+        try o.field("params", "params", isDefault: params.isEmpty) { try ProtoJSON.map(params) { ProtoJSON.double($0) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.RuleStrategy", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "name":
+                if let v = try r.field(1, "name", m, { try ProtoJSON.string($0) }) { name = v }
+            case "rules":
+                if let v: [Rule] = try r.field(2, "rules", m, { json in try ProtoJSON.array(json) { try Rule(protoJSON: $0, options: options) } }) { rules = v }
+            case "stopLossPct", "stop_loss_pct":
+                if let v = try r.field(3, "stop_loss_pct", m, { try ProtoJSON.double($0) }) { stopLossPct = v }
+            case "takeProfitPct", "take_profit_pct":
+                if let v = try r.field(4, "take_profit_pct", m, { try ProtoJSON.double($0) }) { takeProfitPct = v }
+            case "trailingStopPct", "trailing_stop_pct":
+                if let v = try r.field(5, "trailing_stop_pct", m, { try ProtoJSON.double($0) }) { trailingStopPct = v }
+            case "params":
+                if let v: [String: Double] = try r.field(6, "params", m, { json in try ProtoJSON.map(json) { try ProtoJSON.double($0) } }) { params = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension StrategySpec: CMessageConvertible {
     typealias CMessage = Backtest__V1__StrategySpec
 
@@ -1207,6 +1401,33 @@ extension StrategySpec: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension StrategySpec: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        switch kind {
+        case .builtin(let v)?: try o.present("builtin", "builtin") { try v.protoJSON(options: options) }
+        case .rules(let v)?: try o.present("rules", "rules") { try v.protoJSON(options: options) }
+        case nil: break
+        }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.StrategySpec", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "builtin":
+                if let v = try r.oneofField(1, "builtin", oneof: "kind", m, { try BuiltinStrategy(protoJSON: $0, options: options) }) { kind = .builtin(v) }
+            case "rules":
+                if let v = try r.oneofField(2, "rules", oneof: "kind", m, { try RuleStrategy(protoJSON: $0, options: options) }) { kind = .rules(v) }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension Sizing: CMessageConvertible {
     typealias CMessage = Backtest__V1__Sizing
 
@@ -1239,6 +1460,33 @@ extension Sizing: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension Sizing: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("mode", "mode", isDefault: mode.rawValue == 0) { ProtoJSON.enumValue(mode, options) }
+        try o.field("value", "value", isDefault: value.bitPattern == 0) { ProtoJSON.double(value) }
+        try o.field("fractional_units", "fractionalUnits", isDefault: !fractionalUnits) { ProtoJSON.bool(fractionalUnits) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.Sizing", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "mode":
+                if let v = try r.field(1, "mode", m, { try ProtoJSON.enumValue($0, SizingMode.self, options) }), let e = v { mode = e }
+            case "value":
+                if let v = try r.field(2, "value", m, { try ProtoJSON.double($0) }) { value = v }
+            case "fractionalUnits", "fractional_units":
+                if let v = try r.field(3, "fractional_units", m, { try ProtoJSON.bool($0) }) { fractionalUnits = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension Costs: CMessageConvertible {
     typealias CMessage = Backtest__V1__Costs
 
@@ -1269,6 +1517,33 @@ extension Costs: ProtoMessage {
     public static let protoName = "backtest.v1.Costs"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension Costs: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("commission_fixed", "commissionFixed", isDefault: commissionFixed.bitPattern == 0) { ProtoJSON.double(commissionFixed) }
+        try o.field("commission_rate", "commissionRate", isDefault: commissionRate.bitPattern == 0) { ProtoJSON.double(commissionRate) }
+        try o.field("slippage_bps", "slippageBps", isDefault: slippageBps.bitPattern == 0) { ProtoJSON.double(slippageBps) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.Costs", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "commissionFixed", "commission_fixed":
+                if let v = try r.field(1, "commission_fixed", m, { try ProtoJSON.double($0) }) { commissionFixed = v }
+            case "commissionRate", "commission_rate":
+                if let v = try r.field(2, "commission_rate", m, { try ProtoJSON.double($0) }) { commissionRate = v }
+            case "slippageBps", "slippage_bps":
+                if let v = try r.field(3, "slippage_bps", m, { try ProtoJSON.double($0) }) { slippageBps = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension StartBacktestRequest: CMessageConvertible {
@@ -1339,6 +1614,66 @@ extension StartBacktestRequest: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension StartBacktestRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("symbol", "symbol", isDefault: symbol.isEmpty) { ProtoJSON.string(symbol) }
+        try o.field("timeframe", "timeframe", isDefault: timeframe.isEmpty) { ProtoJSON.string(timeframe) }
+        if let v = startTime { try o.present("start_time", "startTime") { try v.protoJSON(options: options) } }
+        if let v = endTime { try o.present("end_time", "endTime") { try v.protoJSON(options: options) } }
+        try o.field("initial_capital", "initialCapital", isDefault: initialCapital.bitPattern == 0) { ProtoJSON.double(initialCapital) }
+        if let v = strategy { try o.present("strategy", "strategy") { try v.protoJSON(options: options) } }
+        if let v = costs { try o.present("costs", "costs") { try v.protoJSON(options: options) } }
+        try o.field("fill_mode", "fillMode", isDefault: fillMode.rawValue == 0) { ProtoJSON.enumValue(fillMode, options) }
+        if let v = sizing { try o.present("sizing", "sizing") { try v.protoJSON(options: options) } }
+        try o.field("acceleration_factor", "accelerationFactor", isDefault: accelerationFactor.bitPattern == 0) { ProtoJSON.double(accelerationFactor) }
+        if let v = equitySampleInterval { try o.present("equity_sample_interval", "equitySampleInterval") { try v.protoJSON(options: options) } }
+        try o.field("client_request_id", "clientRequestId", isDefault: clientRequestID.isEmpty) { ProtoJSON.string(clientRequestID) }
+        try o.field("labels", "labels", isDefault: labels.isEmpty) { try ProtoJSON.map(labels) { ProtoJSON.string($0) } }
+        try o.field("leave_open_at_end", "leaveOpenAtEnd", isDefault: !leaveOpenAtEnd) { ProtoJSON.bool(leaveOpenAtEnd) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.StartBacktestRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "symbol":
+                if let v = try r.field(1, "symbol", m, { try ProtoJSON.string($0) }) { symbol = v }
+            case "timeframe":
+                if let v = try r.field(2, "timeframe", m, { try ProtoJSON.string($0) }) { timeframe = v }
+            case "startTime", "start_time":
+                if let v = try r.field(3, "start_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { startTime = v }
+            case "endTime", "end_time":
+                if let v = try r.field(4, "end_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { endTime = v }
+            case "initialCapital", "initial_capital":
+                if let v = try r.field(5, "initial_capital", m, { try ProtoJSON.double($0) }) { initialCapital = v }
+            case "strategy":
+                if let v = try r.field(6, "strategy", m, { try StrategySpec(protoJSON: $0, options: options) }) { strategy = v }
+            case "costs":
+                if let v = try r.field(7, "costs", m, { try Costs(protoJSON: $0, options: options) }) { costs = v }
+            case "fillMode", "fill_mode":
+                if let v = try r.field(8, "fill_mode", m, { try ProtoJSON.enumValue($0, FillMode.self, options) }), let e = v { fillMode = e }
+            case "sizing":
+                if let v = try r.field(9, "sizing", m, { try Sizing(protoJSON: $0, options: options) }) { sizing = v }
+            case "accelerationFactor", "acceleration_factor":
+                if let v = try r.field(10, "acceleration_factor", m, { try ProtoJSON.double($0) }) { accelerationFactor = v }
+            case "equitySampleInterval", "equity_sample_interval":
+                if let v = try r.field(11, "equity_sample_interval", m, { try ProtoDuration(protoJSON: $0, options: options) }) { equitySampleInterval = v }
+            case "clientRequestId", "client_request_id":
+                if let v = try r.field(12, "client_request_id", m, { try ProtoJSON.string($0) }) { clientRequestID = v }
+            case "labels":
+                if let v: [String: String] = try r.field(13, "labels", m, { json in try ProtoJSON.map(json) { try ProtoJSON.string($0) } }) { labels = v }
+            case "leaveOpenAtEnd", "leave_open_at_end":
+                if let v = try r.field(14, "leave_open_at_end", m, { try ProtoJSON.bool($0) }) { leaveOpenAtEnd = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension StartBacktestResponse: CMessageConvertible {
     typealias CMessage = Backtest__V1__StartBacktestResponse
 
@@ -1373,6 +1708,36 @@ extension StartBacktestResponse: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension StartBacktestResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        try o.field("deduplicated", "deduplicated", isDefault: !deduplicated) { ProtoJSON.bool(deduplicated) }
+        if let v = createdAt { try o.present("created_at", "createdAt") { try v.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.StartBacktestResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "status":
+                if let v = try r.field(2, "status", m, { try ProtoJSON.enumValue($0, SessionStatus.self, options) }), let e = v { status = e }
+            case "deduplicated":
+                if let v = try r.field(3, "deduplicated", m, { try ProtoJSON.bool($0) }) { deduplicated = v }
+            case "createdAt", "created_at":
+                if let v = try r.field(4, "created_at", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { createdAt = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension StopBacktestRequest: CMessageConvertible {
     typealias CMessage = Backtest__V1__StopBacktestRequest
 
@@ -1401,6 +1766,30 @@ extension StopBacktestRequest: ProtoMessage {
     public static let protoName = "backtest.v1.StopBacktestRequest"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension StopBacktestRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        try o.field("reason", "reason", isDefault: reason.isEmpty) { ProtoJSON.string(reason) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.StopBacktestRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "reason":
+                if let v = try r.field(2, "reason", m, { try ProtoJSON.string($0) }) { reason = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension StopBacktestResponse: CMessageConvertible {
@@ -1435,6 +1824,33 @@ extension StopBacktestResponse: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension StopBacktestResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        try o.field("already_ended", "alreadyEnded", isDefault: !alreadyEnded) { ProtoJSON.bool(alreadyEnded) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.StopBacktestResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "status":
+                if let v = try r.field(2, "status", m, { try ProtoJSON.enumValue($0, SessionStatus.self, options) }), let e = v { status = e }
+            case "alreadyEnded", "already_ended":
+                if let v = try r.field(3, "already_ended", m, { try ProtoJSON.bool($0) }) { alreadyEnded = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension ListActiveRequest: CMessageConvertible {
     typealias CMessage = Backtest__V1__ListActiveRequest
 
@@ -1461,6 +1877,27 @@ extension ListActiveRequest: ProtoMessage {
     public static let protoName = "backtest.v1.ListActiveRequest"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ListActiveRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("symbol", "symbol", isDefault: symbol.isEmpty) { ProtoJSON.string(symbol) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ListActiveRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "symbol":
+                if let v = try r.field(1, "symbol", m, { try ProtoJSON.string($0) }) { symbol = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension ListActiveResponse: CMessageConvertible {
@@ -1492,6 +1929,27 @@ extension ListActiveResponse: ProtoMessage {
     public static let protoName = "backtest.v1.ListActiveResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ListActiveResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sessions", "sessions", isDefault: sessions.isEmpty) { try ProtoJSON.array(sessions) { try $0.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ListActiveResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessions":
+                if let v: [ActiveSession] = try r.field(1, "sessions", m, { json in try ProtoJSON.array(json) { try ActiveSession(protoJSON: $0, options: options) } }) { sessions = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension ActiveSession: CMessageConvertible {
@@ -1550,6 +2008,48 @@ extension ActiveSession: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension ActiveSession: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        try o.field("symbol", "symbol", isDefault: symbol.isEmpty) { ProtoJSON.string(symbol) }
+        try o.field("timeframe", "timeframe", isDefault: timeframe.isEmpty) { ProtoJSON.string(timeframe) }
+        try o.field("strategy_name", "strategyName", isDefault: strategyName.isEmpty) { ProtoJSON.string(strategyName) }
+        if let v = createdAt { try o.present("created_at", "createdAt") { try v.protoJSON(options: options) } }
+        if let v = progress { try o.present("progress", "progress") { try v.protoJSON(options: options) } }
+        try o.field("labels", "labels", isDefault: labels.isEmpty) { try ProtoJSON.map(labels) { ProtoJSON.string($0) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ActiveSession", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "status":
+                if let v = try r.field(2, "status", m, { try ProtoJSON.enumValue($0, SessionStatus.self, options) }), let e = v { status = e }
+            case "symbol":
+                if let v = try r.field(3, "symbol", m, { try ProtoJSON.string($0) }) { symbol = v }
+            case "timeframe":
+                if let v = try r.field(4, "timeframe", m, { try ProtoJSON.string($0) }) { timeframe = v }
+            case "strategyName", "strategy_name":
+                if let v = try r.field(5, "strategy_name", m, { try ProtoJSON.string($0) }) { strategyName = v }
+            case "createdAt", "created_at":
+                if let v = try r.field(6, "created_at", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { createdAt = v }
+            case "progress":
+                if let v = try r.field(7, "progress", m, { try ProgressEvent(protoJSON: $0, options: options) }) { progress = v }
+            case "labels":
+                if let v: [String: String] = try r.field(8, "labels", m, { json in try ProtoJSON.map(json) { try ProtoJSON.string($0) } }) { labels = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension WatchProgressRequest: CMessageConvertible {
     typealias CMessage = Backtest__V1__WatchProgressRequest
 
@@ -1578,6 +2078,30 @@ extension WatchProgressRequest: ProtoMessage {
     public static let protoName = "backtest.v1.WatchProgressRequest"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension WatchProgressRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        if let v = minInterval { try o.present("min_interval", "minInterval") { try v.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.WatchProgressRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "minInterval", "min_interval":
+                if let v = try r.field(2, "min_interval", m, { try ProtoDuration(protoJSON: $0, options: options) }) { minInterval = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension ProgressEvent: CMessageConvertible {
@@ -1648,6 +2172,90 @@ extension ProgressEvent: ProtoMessage {
     public static let protoName = "backtest.v1.ProgressEvent"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ProgressEvent: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        try o.field("sequence", "sequence", isDefault: sequence == 0) { ProtoJSON.uint64(sequence) }
+        try o.field("kind", "kind", isDefault: kind.rawValue == 0) { ProtoJSON.enumValue(kind, options) }
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        try o.field("progress_pct", "progressPct", isDefault: progressPct.bitPattern == 0) { ProtoJSON.double(progressPct) }
+        if let v = simTime { try o.present("sim_time", "simTime") { try v.protoJSON(options: options) } }
+        try o.field("equity", "equity", isDefault: equity.bitPattern == 0) { ProtoJSON.double(equity) }
+        try o.field("cash", "cash", isDefault: cash.bitPattern == 0) { ProtoJSON.double(cash) }
+        try o.field("realized_pnl", "realizedPnl", isDefault: realizedPnl.bitPattern == 0) { ProtoJSON.double(realizedPnl) }
+        try o.field("unrealized_pnl", "unrealizedPnl", isDefault: unrealizedPnl.bitPattern == 0) { ProtoJSON.double(unrealizedPnl) }
+        try o.field("drawdown_pct", "drawdownPct", isDefault: drawdownPct.bitPattern == 0) { ProtoJSON.double(drawdownPct) }
+        try o.field("max_drawdown_pct", "maxDrawdownPct", isDefault: maxDrawdownPct.bitPattern == 0) { ProtoJSON.double(maxDrawdownPct) }
+        try o.field("open_positions", "openPositions", isDefault: openPositions == 0) { ProtoJSON.uint32(openPositions) }
+        try o.field("position_size", "positionSize", isDefault: positionSize.bitPattern == 0) { ProtoJSON.double(positionSize) }
+        try o.field("trades", "trades", isDefault: trades == 0) { ProtoJSON.uint64(trades) }
+        try o.field("events_processed", "eventsProcessed", isDefault: eventsProcessed == 0) { ProtoJSON.uint64(eventsProcessed) }
+        try o.field("events_per_second", "eventsPerSecond", isDefault: eventsPerSecond.bitPattern == 0) { ProtoJSON.double(eventsPerSecond) }
+        if let v = eta { try o.present("eta", "eta") { try v.protoJSON(options: options) } }
+        if let v = wallTime { try o.present("wall_time", "wallTime") { try v.protoJSON(options: options) } }
+        if let v = statistics { try o.present("statistics", "statistics") { try v.protoJSON(options: options) } }
+        try o.field("error_message", "errorMessage", isDefault: errorMessage.isEmpty) { ProtoJSON.string(errorMessage) }
+        try o.field("stop_reason", "stopReason", isDefault: stopReason.isEmpty) { ProtoJSON.string(stopReason) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ProgressEvent", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "sequence":
+                if let v = try r.field(2, "sequence", m, { try ProtoJSON.uint64($0) }) { sequence = v }
+            case "kind":
+                if let v = try r.field(3, "kind", m, { try ProtoJSON.enumValue($0, ProgressEventKind.self, options) }), let e = v { kind = e }
+            case "status":
+                if let v = try r.field(4, "status", m, { try ProtoJSON.enumValue($0, SessionStatus.self, options) }), let e = v { status = e }
+            case "progressPct", "progress_pct":
+                if let v = try r.field(5, "progress_pct", m, { try ProtoJSON.double($0) }) { progressPct = v }
+            case "simTime", "sim_time":
+                if let v = try r.field(6, "sim_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { simTime = v }
+            case "equity":
+                if let v = try r.field(7, "equity", m, { try ProtoJSON.double($0) }) { equity = v }
+            case "cash":
+                if let v = try r.field(8, "cash", m, { try ProtoJSON.double($0) }) { cash = v }
+            case "realizedPnl", "realized_pnl":
+                if let v = try r.field(9, "realized_pnl", m, { try ProtoJSON.double($0) }) { realizedPnl = v }
+            case "unrealizedPnl", "unrealized_pnl":
+                if let v = try r.field(10, "unrealized_pnl", m, { try ProtoJSON.double($0) }) { unrealizedPnl = v }
+            case "drawdownPct", "drawdown_pct":
+                if let v = try r.field(11, "drawdown_pct", m, { try ProtoJSON.double($0) }) { drawdownPct = v }
+            case "maxDrawdownPct", "max_drawdown_pct":
+                if let v = try r.field(12, "max_drawdown_pct", m, { try ProtoJSON.double($0) }) { maxDrawdownPct = v }
+            case "openPositions", "open_positions":
+                if let v = try r.field(13, "open_positions", m, { try ProtoJSON.uint32($0) }) { openPositions = v }
+            case "positionSize", "position_size":
+                if let v = try r.field(14, "position_size", m, { try ProtoJSON.double($0) }) { positionSize = v }
+            case "trades":
+                if let v = try r.field(15, "trades", m, { try ProtoJSON.uint64($0) }) { trades = v }
+            case "eventsProcessed", "events_processed":
+                if let v = try r.field(16, "events_processed", m, { try ProtoJSON.uint64($0) }) { eventsProcessed = v }
+            case "eventsPerSecond", "events_per_second":
+                if let v = try r.field(17, "events_per_second", m, { try ProtoJSON.double($0) }) { eventsPerSecond = v }
+            case "eta":
+                if let v = try r.field(18, "eta", m, { try ProtoDuration(protoJSON: $0, options: options) }) { eta = v }
+            case "wallTime", "wall_time":
+                if let v = try r.field(19, "wall_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { wallTime = v }
+            case "statistics":
+                if let v = try r.field(20, "statistics", m, { try Statistics(protoJSON: $0, options: options) }) { statistics = v }
+            case "errorMessage", "error_message":
+                if let v = try r.field(21, "error_message", m, { try ProtoJSON.string($0) }) { errorMessage = v }
+            case "stopReason", "stop_reason":
+                if let v = try r.field(22, "stop_reason", m, { try ProtoJSON.string($0) }) { stopReason = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension Statistics: CMessageConvertible {
@@ -1742,6 +2350,123 @@ extension Statistics: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension Statistics: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        if let v = start { try o.present("start", "start") { try v.protoJSON(options: options) } }
+        if let v = end { try o.present("end", "end") { try v.protoJSON(options: options) } }
+        if let v = duration { try o.present("duration", "duration") { try v.protoJSON(options: options) } }
+        try o.field("exposure_time_pct", "exposureTimePct", isDefault: exposureTimePct.bitPattern == 0) { ProtoJSON.double(exposureTimePct) }
+        try o.field("equity_final", "equityFinal", isDefault: equityFinal.bitPattern == 0) { ProtoJSON.double(equityFinal) }
+        try o.field("equity_peak", "equityPeak", isDefault: equityPeak.bitPattern == 0) { ProtoJSON.double(equityPeak) }
+        try o.field("final_pnl", "finalPnl", isDefault: finalPnl.bitPattern == 0) { ProtoJSON.double(finalPnl) }
+        try o.field("return_pct", "returnPct", isDefault: returnPct.bitPattern == 0) { ProtoJSON.double(returnPct) }
+        try o.field("buy_and_hold_return_pct", "buyAndHoldReturnPct", isDefault: buyAndHoldReturnPct.bitPattern == 0) { ProtoJSON.double(buyAndHoldReturnPct) }
+        try o.field("return_annualized_pct", "returnAnnualizedPct", isDefault: returnAnnualizedPct.bitPattern == 0) { ProtoJSON.double(returnAnnualizedPct) }
+        try o.field("volatility_annualized_pct", "volatilityAnnualizedPct", isDefault: volatilityAnnualizedPct.bitPattern == 0) { ProtoJSON.double(volatilityAnnualizedPct) }
+        try o.field("cagr_pct", "cagrPct", isDefault: cagrPct.bitPattern == 0) { ProtoJSON.double(cagrPct) }
+        try o.field("sharpe_ratio", "sharpeRatio", isDefault: sharpeRatio.bitPattern == 0) { ProtoJSON.double(sharpeRatio) }
+        try o.field("sortino_ratio", "sortinoRatio", isDefault: sortinoRatio.bitPattern == 0) { ProtoJSON.double(sortinoRatio) }
+        try o.field("calmar_ratio", "calmarRatio", isDefault: calmarRatio.bitPattern == 0) { ProtoJSON.double(calmarRatio) }
+        try o.field("alpha_pct", "alphaPct", isDefault: alphaPct.bitPattern == 0) { ProtoJSON.double(alphaPct) }
+        try o.field("beta", "beta", isDefault: beta.bitPattern == 0) { ProtoJSON.double(beta) }
+        try o.field("max_drawdown_pct", "maxDrawdownPct", isDefault: maxDrawdownPct.bitPattern == 0) { ProtoJSON.double(maxDrawdownPct) }
+        try o.field("avg_drawdown_pct", "avgDrawdownPct", isDefault: avgDrawdownPct.bitPattern == 0) { ProtoJSON.double(avgDrawdownPct) }
+        if let v = maxDrawdownDuration { try o.present("max_drawdown_duration", "maxDrawdownDuration") { try v.protoJSON(options: options) } }
+        if let v = avgDrawdownDuration { try o.present("avg_drawdown_duration", "avgDrawdownDuration") { try v.protoJSON(options: options) } }
+        try o.field("total_trades", "totalTrades", isDefault: totalTrades == 0) { ProtoJSON.uint64(totalTrades) }
+        try o.field("win_rate_pct", "winRatePct", isDefault: winRatePct.bitPattern == 0) { ProtoJSON.double(winRatePct) }
+        try o.field("best_trade_pct", "bestTradePct", isDefault: bestTradePct.bitPattern == 0) { ProtoJSON.double(bestTradePct) }
+        try o.field("worst_trade_pct", "worstTradePct", isDefault: worstTradePct.bitPattern == 0) { ProtoJSON.double(worstTradePct) }
+        try o.field("avg_trade_pct", "avgTradePct", isDefault: avgTradePct.bitPattern == 0) { ProtoJSON.double(avgTradePct) }
+        if let v = maxTradeDuration { try o.present("max_trade_duration", "maxTradeDuration") { try v.protoJSON(options: options) } }
+        if let v = avgTradeDuration { try o.present("avg_trade_duration", "avgTradeDuration") { try v.protoJSON(options: options) } }
+        try o.field("profit_factor", "profitFactor", isDefault: profitFactor.bitPattern == 0) { ProtoJSON.double(profitFactor) }
+        try o.field("expectancy_pct", "expectancyPct", isDefault: expectancyPct.bitPattern == 0) { ProtoJSON.double(expectancyPct) }
+        try o.field("sqn", "sqn", isDefault: sqn.bitPattern == 0) { ProtoJSON.double(sqn) }
+        try o.field("kelly_criterion", "kellyCriterion", isDefault: kellyCriterion.bitPattern == 0) { ProtoJSON.double(kellyCriterion) }
+        try o.field("commissions", "commissions", isDefault: commissions.bitPattern == 0) { ProtoJSON.double(commissions) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.Statistics", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "start":
+                if let v = try r.field(1, "start", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { start = v }
+            case "end":
+                if let v = try r.field(2, "end", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { end = v }
+            case "duration":
+                if let v = try r.field(3, "duration", m, { try ProtoDuration(protoJSON: $0, options: options) }) { duration = v }
+            case "exposureTimePct", "exposure_time_pct":
+                if let v = try r.field(4, "exposure_time_pct", m, { try ProtoJSON.double($0) }) { exposureTimePct = v }
+            case "equityFinal", "equity_final":
+                if let v = try r.field(5, "equity_final", m, { try ProtoJSON.double($0) }) { equityFinal = v }
+            case "equityPeak", "equity_peak":
+                if let v = try r.field(6, "equity_peak", m, { try ProtoJSON.double($0) }) { equityPeak = v }
+            case "finalPnl", "final_pnl":
+                if let v = try r.field(7, "final_pnl", m, { try ProtoJSON.double($0) }) { finalPnl = v }
+            case "returnPct", "return_pct":
+                if let v = try r.field(8, "return_pct", m, { try ProtoJSON.double($0) }) { returnPct = v }
+            case "buyAndHoldReturnPct", "buy_and_hold_return_pct":
+                if let v = try r.field(9, "buy_and_hold_return_pct", m, { try ProtoJSON.double($0) }) { buyAndHoldReturnPct = v }
+            case "returnAnnualizedPct", "return_annualized_pct":
+                if let v = try r.field(10, "return_annualized_pct", m, { try ProtoJSON.double($0) }) { returnAnnualizedPct = v }
+            case "volatilityAnnualizedPct", "volatility_annualized_pct":
+                if let v = try r.field(11, "volatility_annualized_pct", m, { try ProtoJSON.double($0) }) { volatilityAnnualizedPct = v }
+            case "cagrPct", "cagr_pct":
+                if let v = try r.field(12, "cagr_pct", m, { try ProtoJSON.double($0) }) { cagrPct = v }
+            case "sharpeRatio", "sharpe_ratio":
+                if let v = try r.field(13, "sharpe_ratio", m, { try ProtoJSON.double($0) }) { sharpeRatio = v }
+            case "sortinoRatio", "sortino_ratio":
+                if let v = try r.field(14, "sortino_ratio", m, { try ProtoJSON.double($0) }) { sortinoRatio = v }
+            case "calmarRatio", "calmar_ratio":
+                if let v = try r.field(15, "calmar_ratio", m, { try ProtoJSON.double($0) }) { calmarRatio = v }
+            case "alphaPct", "alpha_pct":
+                if let v = try r.field(16, "alpha_pct", m, { try ProtoJSON.double($0) }) { alphaPct = v }
+            case "beta":
+                if let v = try r.field(17, "beta", m, { try ProtoJSON.double($0) }) { beta = v }
+            case "maxDrawdownPct", "max_drawdown_pct":
+                if let v = try r.field(18, "max_drawdown_pct", m, { try ProtoJSON.double($0) }) { maxDrawdownPct = v }
+            case "avgDrawdownPct", "avg_drawdown_pct":
+                if let v = try r.field(19, "avg_drawdown_pct", m, { try ProtoJSON.double($0) }) { avgDrawdownPct = v }
+            case "maxDrawdownDuration", "max_drawdown_duration":
+                if let v = try r.field(20, "max_drawdown_duration", m, { try ProtoDuration(protoJSON: $0, options: options) }) { maxDrawdownDuration = v }
+            case "avgDrawdownDuration", "avg_drawdown_duration":
+                if let v = try r.field(21, "avg_drawdown_duration", m, { try ProtoDuration(protoJSON: $0, options: options) }) { avgDrawdownDuration = v }
+            case "totalTrades", "total_trades":
+                if let v = try r.field(22, "total_trades", m, { try ProtoJSON.uint64($0) }) { totalTrades = v }
+            case "winRatePct", "win_rate_pct":
+                if let v = try r.field(23, "win_rate_pct", m, { try ProtoJSON.double($0) }) { winRatePct = v }
+            case "bestTradePct", "best_trade_pct":
+                if let v = try r.field(24, "best_trade_pct", m, { try ProtoJSON.double($0) }) { bestTradePct = v }
+            case "worstTradePct", "worst_trade_pct":
+                if let v = try r.field(25, "worst_trade_pct", m, { try ProtoJSON.double($0) }) { worstTradePct = v }
+            case "avgTradePct", "avg_trade_pct":
+                if let v = try r.field(26, "avg_trade_pct", m, { try ProtoJSON.double($0) }) { avgTradePct = v }
+            case "maxTradeDuration", "max_trade_duration":
+                if let v = try r.field(27, "max_trade_duration", m, { try ProtoDuration(protoJSON: $0, options: options) }) { maxTradeDuration = v }
+            case "avgTradeDuration", "avg_trade_duration":
+                if let v = try r.field(28, "avg_trade_duration", m, { try ProtoDuration(protoJSON: $0, options: options) }) { avgTradeDuration = v }
+            case "profitFactor", "profit_factor":
+                if let v = try r.field(29, "profit_factor", m, { try ProtoJSON.double($0) }) { profitFactor = v }
+            case "expectancyPct", "expectancy_pct":
+                if let v = try r.field(30, "expectancy_pct", m, { try ProtoJSON.double($0) }) { expectancyPct = v }
+            case "sqn":
+                if let v = try r.field(31, "sqn", m, { try ProtoJSON.double($0) }) { sqn = v }
+            case "kellyCriterion", "kelly_criterion":
+                if let v = try r.field(32, "kelly_criterion", m, { try ProtoJSON.double($0) }) { kellyCriterion = v }
+            case "commissions":
+                if let v = try r.field(33, "commissions", m, { try ProtoJSON.double($0) }) { commissions = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension Session: CMessageConvertible {
     typealias CMessage = Backtest__V1__Session
 
@@ -1798,6 +2523,69 @@ extension Session: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension Session: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        if let v = request { try o.present("request", "request") { try v.protoJSON(options: options) } }
+        try o.field("progress_pct", "progressPct", isDefault: progressPct.bitPattern == 0) { ProtoJSON.double(progressPct) }
+        if let v = simTime { try o.present("sim_time", "simTime") { try v.protoJSON(options: options) } }
+        try o.field("final_pnl", "finalPnl", isDefault: finalPnl.bitPattern == 0) { ProtoJSON.double(finalPnl) }
+        try o.field("total_trades", "totalTrades", isDefault: totalTrades == 0) { ProtoJSON.uint64(totalTrades) }
+        try o.field("win_rate_pct", "winRatePct", isDefault: winRatePct.bitPattern == 0) { ProtoJSON.double(winRatePct) }
+        if let v = statistics { try o.present("statistics", "statistics") { try v.protoJSON(options: options) } }
+        if let v = createdAt { try o.present("created_at", "createdAt") { try v.protoJSON(options: options) } }
+        if let v = startedAt { try o.present("started_at", "startedAt") { try v.protoJSON(options: options) } }
+        if let v = completedAt { try o.present("completed_at", "completedAt") { try v.protoJSON(options: options) } }
+        try o.field("error_message", "errorMessage", isDefault: errorMessage.isEmpty) { ProtoJSON.string(errorMessage) }
+        try o.field("stop_reason", "stopReason", isDefault: stopReason.isEmpty) { ProtoJSON.string(stopReason) }
+        try o.field("events_processed", "eventsProcessed", isDefault: eventsProcessed == 0) { ProtoJSON.uint64(eventsProcessed) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.Session", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "status":
+                if let v = try r.field(2, "status", m, { try ProtoJSON.enumValue($0, SessionStatus.self, options) }), let e = v { status = e }
+            case "request":
+                if let v = try r.field(3, "request", m, { try StartBacktestRequest(protoJSON: $0, options: options) }) { request = v }
+            case "progressPct", "progress_pct":
+                if let v = try r.field(4, "progress_pct", m, { try ProtoJSON.double($0) }) { progressPct = v }
+            case "simTime", "sim_time":
+                if let v = try r.field(5, "sim_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { simTime = v }
+            case "finalPnl", "final_pnl":
+                if let v = try r.field(6, "final_pnl", m, { try ProtoJSON.double($0) }) { finalPnl = v }
+            case "totalTrades", "total_trades":
+                if let v = try r.field(7, "total_trades", m, { try ProtoJSON.uint64($0) }) { totalTrades = v }
+            case "winRatePct", "win_rate_pct":
+                if let v = try r.field(8, "win_rate_pct", m, { try ProtoJSON.double($0) }) { winRatePct = v }
+            case "statistics":
+                if let v = try r.field(9, "statistics", m, { try Statistics(protoJSON: $0, options: options) }) { statistics = v }
+            case "createdAt", "created_at":
+                if let v = try r.field(10, "created_at", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { createdAt = v }
+            case "startedAt", "started_at":
+                if let v = try r.field(11, "started_at", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { startedAt = v }
+            case "completedAt", "completed_at":
+                if let v = try r.field(12, "completed_at", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { completedAt = v }
+            case "errorMessage", "error_message":
+                if let v = try r.field(13, "error_message", m, { try ProtoJSON.string($0) }) { errorMessage = v }
+            case "stopReason", "stop_reason":
+                if let v = try r.field(14, "stop_reason", m, { try ProtoJSON.string($0) }) { stopReason = v }
+            case "eventsProcessed", "events_processed":
+                if let v = try r.field(15, "events_processed", m, { try ProtoJSON.uint64($0) }) { eventsProcessed = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GetSessionRequest: CMessageConvertible {
     typealias CMessage = Backtest__V1__GetSessionRequest
 
@@ -1826,6 +2614,27 @@ extension GetSessionRequest: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension GetSessionRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetSessionRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GetSessionResponse: CMessageConvertible {
     typealias CMessage = Backtest__V1__GetSessionResponse
 
@@ -1852,6 +2661,27 @@ extension GetSessionResponse: ProtoMessage {
     public static let protoName = "backtest.v1.GetSessionResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GetSessionResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        if let v = session { try o.present("session", "session") { try v.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetSessionResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "session":
+                if let v = try r.field(1, "session", m, { try Session(protoJSON: $0, options: options) }) { session = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension ListSessionsRequest: CMessageConvertible {
@@ -1911,6 +2741,45 @@ extension ListSessionsRequest: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension ListSessionsRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("statuses", "statuses", isDefault: statuses.isEmpty) { try ProtoJSON.array(statuses) { ProtoJSON.enumValue($0, options) } }
+        try o.field("symbol", "symbol", isDefault: symbol.isEmpty) { ProtoJSON.string(symbol) }
+        if let v = createdAfter { try o.present("created_after", "createdAfter") { try v.protoJSON(options: options) } }
+        if let v = createdBefore { try o.present("created_before", "createdBefore") { try v.protoJSON(options: options) } }
+        try o.field("labels", "labels", isDefault: labels.isEmpty) { try ProtoJSON.map(labels) { ProtoJSON.string($0) } }
+        try o.field("page_size", "pageSize", isDefault: pageSize == 0) { ProtoJSON.uint32(pageSize) }
+        try o.field("page_token", "pageToken", isDefault: pageToken.isEmpty) { ProtoJSON.string(pageToken) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ListSessionsRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "statuses":
+                if let v: [SessionStatus] = try r.field(1, "statuses", m, { json in try ProtoJSON.array(json) { try ProtoJSON.enumValue($0, SessionStatus.self, options) } }) { statuses = v }
+            case "symbol":
+                if let v = try r.field(2, "symbol", m, { try ProtoJSON.string($0) }) { symbol = v }
+            case "createdAfter", "created_after":
+                if let v = try r.field(3, "created_after", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { createdAfter = v }
+            case "createdBefore", "created_before":
+                if let v = try r.field(4, "created_before", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { createdBefore = v }
+            case "labels":
+                if let v: [String: String] = try r.field(5, "labels", m, { json in try ProtoJSON.map(json) { try ProtoJSON.string($0) } }) { labels = v }
+            case "pageSize", "page_size":
+                if let v = try r.field(6, "page_size", m, { try ProtoJSON.uint32($0) }) { pageSize = v }
+            case "pageToken", "page_token":
+                if let v = try r.field(7, "page_token", m, { try ProtoJSON.string($0) }) { pageToken = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension ListSessionsResponse: CMessageConvertible {
     typealias CMessage = Backtest__V1__ListSessionsResponse
 
@@ -1942,6 +2811,30 @@ extension ListSessionsResponse: ProtoMessage {
     public static let protoName = "backtest.v1.ListSessionsResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ListSessionsResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sessions", "sessions", isDefault: sessions.isEmpty) { try ProtoJSON.array(sessions) { try $0.protoJSON(options: options) } }
+        try o.field("next_page_token", "nextPageToken", isDefault: nextPageToken.isEmpty) { ProtoJSON.string(nextPageToken) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ListSessionsResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessions":
+                if let v: [Session] = try r.field(1, "sessions", m, { json in try ProtoJSON.array(json) { try Session(protoJSON: $0, options: options) } }) { sessions = v }
+            case "nextPageToken", "next_page_token":
+                if let v = try r.field(2, "next_page_token", m, { try ProtoJSON.string($0) }) { nextPageToken = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension Trade: CMessageConvertible {
@@ -1998,6 +2891,66 @@ extension Trade: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension Trade: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("trade_number", "tradeNumber", isDefault: tradeNumber == 0) { ProtoJSON.uint64(tradeNumber) }
+        try o.field("side", "side", isDefault: side.rawValue == 0) { ProtoJSON.enumValue(side, options) }
+        try o.field("quantity", "quantity", isDefault: quantity.bitPattern == 0) { ProtoJSON.double(quantity) }
+        if let v = entryTime { try o.present("entry_time", "entryTime") { try v.protoJSON(options: options) } }
+        if let v = exitTime { try o.present("exit_time", "exitTime") { try v.protoJSON(options: options) } }
+        try o.field("entry_price", "entryPrice", isDefault: entryPrice.bitPattern == 0) { ProtoJSON.double(entryPrice) }
+        try o.field("exit_price", "exitPrice", isDefault: exitPrice.bitPattern == 0) { ProtoJSON.double(exitPrice) }
+        try o.field("pnl", "pnl", isDefault: pnl.bitPattern == 0) { ProtoJSON.double(pnl) }
+        try o.field("return_pct", "returnPct", isDefault: returnPct.bitPattern == 0) { ProtoJSON.double(returnPct) }
+        try o.field("commission", "commission", isDefault: commission.bitPattern == 0) { ProtoJSON.double(commission) }
+        try o.field("entry_rule", "entryRule", isDefault: entryRule.isEmpty) { ProtoJSON.string(entryRule) }
+        try o.field("exit_rule", "exitRule", isDefault: exitRule.isEmpty) { ProtoJSON.string(exitRule) }
+        try o.field("entry_index", "entryIndex", isDefault: entryIndex == 0) { ProtoJSON.uint64(entryIndex) }
+        try o.field("exit_index", "exitIndex", isDefault: exitIndex == 0) { ProtoJSON.uint64(exitIndex) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.Trade", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "tradeNumber", "trade_number":
+                if let v = try r.field(1, "trade_number", m, { try ProtoJSON.uint64($0) }) { tradeNumber = v }
+            case "side":
+                if let v = try r.field(2, "side", m, { try ProtoJSON.enumValue($0, TradeSide.self, options) }), let e = v { side = e }
+            case "quantity":
+                if let v = try r.field(3, "quantity", m, { try ProtoJSON.double($0) }) { quantity = v }
+            case "entryTime", "entry_time":
+                if let v = try r.field(4, "entry_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { entryTime = v }
+            case "exitTime", "exit_time":
+                if let v = try r.field(5, "exit_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { exitTime = v }
+            case "entryPrice", "entry_price":
+                if let v = try r.field(6, "entry_price", m, { try ProtoJSON.double($0) }) { entryPrice = v }
+            case "exitPrice", "exit_price":
+                if let v = try r.field(7, "exit_price", m, { try ProtoJSON.double($0) }) { exitPrice = v }
+            case "pnl":
+                if let v = try r.field(8, "pnl", m, { try ProtoJSON.double($0) }) { pnl = v }
+            case "returnPct", "return_pct":
+                if let v = try r.field(9, "return_pct", m, { try ProtoJSON.double($0) }) { returnPct = v }
+            case "commission":
+                if let v = try r.field(10, "commission", m, { try ProtoJSON.double($0) }) { commission = v }
+            case "entryRule", "entry_rule":
+                if let v = try r.field(11, "entry_rule", m, { try ProtoJSON.string($0) }) { entryRule = v }
+            case "exitRule", "exit_rule":
+                if let v = try r.field(12, "exit_rule", m, { try ProtoJSON.string($0) }) { exitRule = v }
+            case "entryIndex", "entry_index":
+                if let v = try r.field(13, "entry_index", m, { try ProtoJSON.uint64($0) }) { entryIndex = v }
+            case "exitIndex", "exit_index":
+                if let v = try r.field(14, "exit_index", m, { try ProtoJSON.uint64($0) }) { exitIndex = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension EquityPoint: CMessageConvertible {
     typealias CMessage = Backtest__V1__EquityPoint
 
@@ -2034,6 +2987,39 @@ extension EquityPoint: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension EquityPoint: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        if let v = time { try o.present("time", "time") { try v.protoJSON(options: options) } }
+        try o.field("equity", "equity", isDefault: equity.bitPattern == 0) { ProtoJSON.double(equity) }
+        try o.field("cash", "cash", isDefault: cash.bitPattern == 0) { ProtoJSON.double(cash) }
+        try o.field("position_size", "positionSize", isDefault: positionSize.bitPattern == 0) { ProtoJSON.double(positionSize) }
+        try o.field("drawdown_pct", "drawdownPct", isDefault: drawdownPct.bitPattern == 0) { ProtoJSON.double(drawdownPct) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.EquityPoint", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "time":
+                if let v = try r.field(1, "time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { time = v }
+            case "equity":
+                if let v = try r.field(2, "equity", m, { try ProtoJSON.double($0) }) { equity = v }
+            case "cash":
+                if let v = try r.field(3, "cash", m, { try ProtoJSON.double($0) }) { cash = v }
+            case "positionSize", "position_size":
+                if let v = try r.field(4, "position_size", m, { try ProtoJSON.double($0) }) { positionSize = v }
+            case "drawdownPct", "drawdown_pct":
+                if let v = try r.field(5, "drawdown_pct", m, { try ProtoJSON.double($0) }) { drawdownPct = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GetTradesRequest: CMessageConvertible {
     typealias CMessage = Backtest__V1__GetTradesRequest
 
@@ -2062,6 +3048,30 @@ extension GetTradesRequest: ProtoMessage {
     public static let protoName = "backtest.v1.GetTradesRequest"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GetTradesRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        try o.field("chunk_size", "chunkSize", isDefault: chunkSize == 0) { ProtoJSON.uint32(chunkSize) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetTradesRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "chunkSize", "chunk_size":
+                if let v = try r.field(2, "chunk_size", m, { try ProtoJSON.uint32($0) }) { chunkSize = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension GetTradesResponse: CMessageConvertible {
@@ -2093,6 +3103,27 @@ extension GetTradesResponse: ProtoMessage {
     public static let protoName = "backtest.v1.GetTradesResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GetTradesResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("trades", "trades", isDefault: trades.isEmpty) { try ProtoJSON.array(trades) { try $0.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetTradesResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "trades":
+                if let v: [Trade] = try r.field(1, "trades", m, { json in try ProtoJSON.array(json) { try Trade(protoJSON: $0, options: options) } }) { trades = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension GetEquityCurveRequest: CMessageConvertible {
@@ -2129,6 +3160,36 @@ extension GetEquityCurveRequest: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension GetEquityCurveRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        if let v = startTime { try o.present("start_time", "startTime") { try v.protoJSON(options: options) } }
+        if let v = endTime { try o.present("end_time", "endTime") { try v.protoJSON(options: options) } }
+        try o.field("chunk_size", "chunkSize", isDefault: chunkSize == 0) { ProtoJSON.uint32(chunkSize) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetEquityCurveRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "startTime", "start_time":
+                if let v = try r.field(2, "start_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { startTime = v }
+            case "endTime", "end_time":
+                if let v = try r.field(3, "end_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { endTime = v }
+            case "chunkSize", "chunk_size":
+                if let v = try r.field(4, "chunk_size", m, { try ProtoJSON.uint32($0) }) { chunkSize = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GetEquityCurveResponse: CMessageConvertible {
     typealias CMessage = Backtest__V1__GetEquityCurveResponse
 
@@ -2158,6 +3219,27 @@ extension GetEquityCurveResponse: ProtoMessage {
     public static let protoName = "backtest.v1.GetEquityCurveResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GetEquityCurveResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("points", "points", isDefault: points.isEmpty) { try ProtoJSON.array(points) { try $0.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetEquityCurveResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "points":
+                if let v: [EquityPoint] = try r.field(1, "points", m, { json in try ProtoJSON.array(json) { try EquityPoint(protoJSON: $0, options: options) } }) { points = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension CandleBatch: CMessageConvertible {
@@ -2216,6 +3298,42 @@ extension CandleBatch: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension CandleBatch: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("time_us", "timeUs", isDefault: timeUs.isEmpty) { try ProtoJSON.array(timeUs) { ProtoJSON.int64($0) } }
+        try o.field("open", "open", isDefault: `open`.isEmpty) { try ProtoJSON.array(`open`) { ProtoJSON.double($0) } }
+        try o.field("high", "high", isDefault: high.isEmpty) { try ProtoJSON.array(high) { ProtoJSON.double($0) } }
+        try o.field("low", "low", isDefault: low.isEmpty) { try ProtoJSON.array(low) { ProtoJSON.double($0) } }
+        try o.field("close", "close", isDefault: close.isEmpty) { try ProtoJSON.array(close) { ProtoJSON.double($0) } }
+        try o.field("volume", "volume", isDefault: volume.isEmpty) { try ProtoJSON.array(volume) { ProtoJSON.double($0) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.CandleBatch", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "timeUs", "time_us":
+                if let v: [Int64] = try r.field(1, "time_us", m, { json in try ProtoJSON.array(json) { try ProtoJSON.int64($0) } }) { timeUs = v }
+            case "open":
+                if let v: [Double] = try r.field(2, "open", m, { json in try ProtoJSON.array(json) { try ProtoJSON.double($0) } }) { `open` = v }
+            case "high":
+                if let v: [Double] = try r.field(3, "high", m, { json in try ProtoJSON.array(json) { try ProtoJSON.double($0) } }) { high = v }
+            case "low":
+                if let v: [Double] = try r.field(4, "low", m, { json in try ProtoJSON.array(json) { try ProtoJSON.double($0) } }) { low = v }
+            case "close":
+                if let v: [Double] = try r.field(5, "close", m, { json in try ProtoJSON.array(json) { try ProtoJSON.double($0) } }) { close = v }
+            case "volume":
+                if let v: [Double] = try r.field(6, "volume", m, { json in try ProtoJSON.array(json) { try ProtoJSON.double($0) } }) { volume = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension TickBatch: CMessageConvertible {
     typealias CMessage = Backtest__V1__TickBatch
 
@@ -2257,6 +3375,33 @@ extension TickBatch: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension TickBatch: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("time_us", "timeUs", isDefault: timeUs.isEmpty) { try ProtoJSON.array(timeUs) { ProtoJSON.int64($0) } }
+        try o.field("price", "price", isDefault: price.isEmpty) { try ProtoJSON.array(price) { ProtoJSON.double($0) } }
+        try o.field("size", "size", isDefault: size.isEmpty) { try ProtoJSON.array(size) { ProtoJSON.double($0) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.TickBatch", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "timeUs", "time_us":
+                if let v: [Int64] = try r.field(1, "time_us", m, { json in try ProtoJSON.array(json) { try ProtoJSON.int64($0) } }) { timeUs = v }
+            case "price":
+                if let v: [Double] = try r.field(2, "price", m, { json in try ProtoJSON.array(json) { try ProtoJSON.double($0) } }) { price = v }
+            case "size":
+                if let v: [Double] = try r.field(3, "size", m, { json in try ProtoJSON.array(json) { try ProtoJSON.double($0) } }) { size = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension ImportHeader: CMessageConvertible {
     typealias CMessage = Backtest__V1__ImportHeader
 
@@ -2293,6 +3438,42 @@ extension ImportHeader: ProtoMessage {
     public static let protoName = "backtest.v1.ImportHeader"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ImportHeader: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("symbol", "symbol", isDefault: symbol.isEmpty) { ProtoJSON.string(symbol) }
+        try o.field("kind", "kind", isDefault: kind.rawValue == 0) { ProtoJSON.enumValue(kind, options) }
+        try o.field("timeframe", "timeframe", isDefault: timeframe.isEmpty) { ProtoJSON.string(timeframe) }
+        try o.field("format", "format", isDefault: format.rawValue == 0) { ProtoJSON.enumValue(format, options) }
+        try o.field("source_name", "sourceName", isDefault: sourceName.isEmpty) { ProtoJSON.string(sourceName) }
+        try o.field("replace_existing", "replaceExisting", isDefault: !replaceExisting) { ProtoJSON.bool(replaceExisting) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ImportHeader", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "symbol":
+                if let v = try r.field(1, "symbol", m, { try ProtoJSON.string($0) }) { symbol = v }
+            case "kind":
+                if let v = try r.field(2, "kind", m, { try ProtoJSON.enumValue($0, DataKind.self, options) }), let e = v { kind = e }
+            case "timeframe":
+                if let v = try r.field(3, "timeframe", m, { try ProtoJSON.string($0) }) { timeframe = v }
+            case "format":
+                if let v = try r.field(4, "format", m, { try ProtoJSON.enumValue($0, ImportFormat.self, options) }), let e = v { format = e }
+            case "sourceName", "source_name":
+                if let v = try r.field(5, "source_name", m, { try ProtoJSON.string($0) }) { sourceName = v }
+            case "replaceExisting", "replace_existing":
+                if let v = try r.field(6, "replace_existing", m, { try ProtoJSON.bool($0) }) { replaceExisting = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension ImportMarketDataRequest: CMessageConvertible {
@@ -2343,6 +3524,39 @@ extension ImportMarketDataRequest: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension ImportMarketDataRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        switch payload {
+        case .header(let v)?: try o.present("header", "header") { try v.protoJSON(options: options) }
+        case .candles(let v)?: try o.present("candles", "candles") { try v.protoJSON(options: options) }
+        case .ticks(let v)?: try o.present("ticks", "ticks") { try v.protoJSON(options: options) }
+        case .csvChunk(let v)?: try o.present("csv_chunk", "csvChunk") { ProtoJSON.bytes(v) }
+        case nil: break
+        }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ImportMarketDataRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "header":
+                if let v = try r.oneofField(1, "header", oneof: "payload", m, { try ImportHeader(protoJSON: $0, options: options) }) { payload = .header(v) }
+            case "candles":
+                if let v = try r.oneofField(2, "candles", oneof: "payload", m, { try CandleBatch(protoJSON: $0, options: options) }) { payload = .candles(v) }
+            case "ticks":
+                if let v = try r.oneofField(3, "ticks", oneof: "payload", m, { try TickBatch(protoJSON: $0, options: options) }) { payload = .ticks(v) }
+            case "csvChunk", "csv_chunk":
+                if let v = try r.oneofField(4, "csv_chunk", oneof: "payload", m, { try ProtoJSON.bytes($0) }) { payload = .csvChunk(v) }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension ImportMarketDataResponse: CMessageConvertible {
     typealias CMessage = Backtest__V1__ImportMarketDataResponse
 
@@ -2381,6 +3595,42 @@ extension ImportMarketDataResponse: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension ImportMarketDataResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("symbol", "symbol", isDefault: symbol.isEmpty) { ProtoJSON.string(symbol) }
+        try o.field("kind", "kind", isDefault: kind.rawValue == 0) { ProtoJSON.enumValue(kind, options) }
+        try o.field("timeframe", "timeframe", isDefault: timeframe.isEmpty) { ProtoJSON.string(timeframe) }
+        try o.field("rows_imported", "rowsImported", isDefault: rowsImported == 0) { ProtoJSON.uint64(rowsImported) }
+        if let v = firstTime { try o.present("first_time", "firstTime") { try v.protoJSON(options: options) } }
+        if let v = lastTime { try o.present("last_time", "lastTime") { try v.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ImportMarketDataResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "symbol":
+                if let v = try r.field(1, "symbol", m, { try ProtoJSON.string($0) }) { symbol = v }
+            case "kind":
+                if let v = try r.field(2, "kind", m, { try ProtoJSON.enumValue($0, DataKind.self, options) }), let e = v { kind = e }
+            case "timeframe":
+                if let v = try r.field(3, "timeframe", m, { try ProtoJSON.string($0) }) { timeframe = v }
+            case "rowsImported", "rows_imported":
+                if let v = try r.field(4, "rows_imported", m, { try ProtoJSON.uint64($0) }) { rowsImported = v }
+            case "firstTime", "first_time":
+                if let v = try r.field(5, "first_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { firstTime = v }
+            case "lastTime", "last_time":
+                if let v = try r.field(6, "last_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { lastTime = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension ListMarketDataRequest: CMessageConvertible {
     typealias CMessage = Backtest__V1__ListMarketDataRequest
 
@@ -2407,6 +3657,27 @@ extension ListMarketDataRequest: ProtoMessage {
     public static let protoName = "backtest.v1.ListMarketDataRequest"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ListMarketDataRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("symbol", "symbol", isDefault: symbol.isEmpty) { ProtoJSON.string(symbol) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ListMarketDataRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "symbol":
+                if let v = try r.field(1, "symbol", m, { try ProtoJSON.string($0) }) { symbol = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension MarketDataSeries: CMessageConvertible {
@@ -2447,6 +3718,42 @@ extension MarketDataSeries: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension MarketDataSeries: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("symbol", "symbol", isDefault: symbol.isEmpty) { ProtoJSON.string(symbol) }
+        try o.field("kind", "kind", isDefault: kind.rawValue == 0) { ProtoJSON.enumValue(kind, options) }
+        try o.field("timeframe", "timeframe", isDefault: timeframe.isEmpty) { ProtoJSON.string(timeframe) }
+        if let v = firstTime { try o.present("first_time", "firstTime") { try v.protoJSON(options: options) } }
+        if let v = lastTime { try o.present("last_time", "lastTime") { try v.protoJSON(options: options) } }
+        try o.field("rows", "rows", isDefault: rows == 0) { ProtoJSON.uint64(rows) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.MarketDataSeries", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "symbol":
+                if let v = try r.field(1, "symbol", m, { try ProtoJSON.string($0) }) { symbol = v }
+            case "kind":
+                if let v = try r.field(2, "kind", m, { try ProtoJSON.enumValue($0, DataKind.self, options) }), let e = v { kind = e }
+            case "timeframe":
+                if let v = try r.field(3, "timeframe", m, { try ProtoJSON.string($0) }) { timeframe = v }
+            case "firstTime", "first_time":
+                if let v = try r.field(4, "first_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { firstTime = v }
+            case "lastTime", "last_time":
+                if let v = try r.field(5, "last_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { lastTime = v }
+            case "rows":
+                if let v = try r.field(6, "rows", m, { try ProtoJSON.uint64($0) }) { rows = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension ListMarketDataResponse: CMessageConvertible {
     typealias CMessage = Backtest__V1__ListMarketDataResponse
 
@@ -2476,4 +3783,137 @@ extension ListMarketDataResponse: ProtoMessage {
     public static let protoName = "backtest.v1.ListMarketDataResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ListMarketDataResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("series", "series", isDefault: series.isEmpty) { try ProtoJSON.array(series) { try $0.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ListMarketDataResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "series":
+                if let v: [MarketDataSeries] = try r.field(1, "series", m, { json in try ProtoJSON.array(json) { try MarketDataSeries(protoJSON: $0, options: options) } }) { series = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension SessionStatus: ProtoEnum {
+    public static let protoName = "backtest.v1.SessionStatus"
+    public static let protoValuePrefix = "SESSION_STATUS_"
+
+    public var protoValueName: String {
+        switch self {
+        case .unspecified: "SESSION_STATUS_UNSPECIFIED"
+        case .started: "SESSION_STATUS_STARTED"
+        case .running: "SESSION_STATUS_RUNNING"
+        case .completed: "SESSION_STATUS_COMPLETED"
+        case .failed: "SESSION_STATUS_FAILED"
+        case .stopped: "SESSION_STATUS_STOPPED"
+        }
+    }
+}
+
+extension FillMode: ProtoEnum {
+    public static let protoName = "backtest.v1.FillMode"
+    public static let protoValuePrefix = "FILL_MODE_"
+
+    public var protoValueName: String {
+        switch self {
+        case .unspecified: "FILL_MODE_UNSPECIFIED"
+        case .nextOpen: "FILL_MODE_NEXT_OPEN"
+        case .onClose: "FILL_MODE_ON_CLOSE"
+        }
+    }
+}
+
+extension SizingMode: ProtoEnum {
+    public static let protoName = "backtest.v1.SizingMode"
+    public static let protoValuePrefix = "SIZING_MODE_"
+
+    public var protoValueName: String {
+        switch self {
+        case .unspecified: "SIZING_MODE_UNSPECIFIED"
+        case .allEquity: "SIZING_MODE_ALL_EQUITY"
+        case .equityFraction: "SIZING_MODE_EQUITY_FRACTION"
+        case .fixedUnits: "SIZING_MODE_FIXED_UNITS"
+        case .fixedNotional: "SIZING_MODE_FIXED_NOTIONAL"
+        }
+    }
+}
+
+extension DataKind: ProtoEnum {
+    public static let protoName = "backtest.v1.DataKind"
+    public static let protoValuePrefix = "DATA_KIND_"
+
+    public var protoValueName: String {
+        switch self {
+        case .unspecified: "DATA_KIND_UNSPECIFIED"
+        case .candles: "DATA_KIND_CANDLES"
+        case .ticks: "DATA_KIND_TICKS"
+        }
+    }
+}
+
+extension TradeSide: ProtoEnum {
+    public static let protoName = "backtest.v1.TradeSide"
+    public static let protoValuePrefix = "TRADE_SIDE_"
+
+    public var protoValueName: String {
+        switch self {
+        case .unspecified: "TRADE_SIDE_UNSPECIFIED"
+        case .long: "TRADE_SIDE_LONG"
+        case .short: "TRADE_SIDE_SHORT"
+        }
+    }
+}
+
+extension RuleKind: ProtoEnum {
+    public static let protoName = "backtest.v1.RuleKind"
+    public static let protoValuePrefix = "RULE_KIND_"
+
+    public var protoValueName: String {
+        switch self {
+        case .unspecified: "RULE_KIND_UNSPECIFIED"
+        case .entryLong: "RULE_KIND_ENTRY_LONG"
+        case .exitLong: "RULE_KIND_EXIT_LONG"
+        case .entryShort: "RULE_KIND_ENTRY_SHORT"
+        case .exitShort: "RULE_KIND_EXIT_SHORT"
+        }
+    }
+}
+
+extension ProgressEventKind: ProtoEnum {
+    public static let protoName = "backtest.v1.ProgressEventKind"
+    public static let protoValuePrefix = "PROGRESS_EVENT_KIND_"
+
+    public var protoValueName: String {
+        switch self {
+        case .unspecified: "PROGRESS_EVENT_KIND_UNSPECIFIED"
+        case .snapshot: "PROGRESS_EVENT_KIND_SNAPSHOT"
+        case .update: "PROGRESS_EVENT_KIND_UPDATE"
+        case .terminal: "PROGRESS_EVENT_KIND_TERMINAL"
+        }
+    }
+}
+
+extension ImportFormat: ProtoEnum {
+    public static let protoName = "backtest.v1.ImportFormat"
+    public static let protoValuePrefix = "IMPORT_FORMAT_"
+
+    public var protoValueName: String {
+        switch self {
+        case .unspecified: "IMPORT_FORMAT_UNSPECIFIED"
+        case .rows: "IMPORT_FORMAT_ROWS"
+        case .csv: "IMPORT_FORMAT_CSV"
+        }
+    }
 }

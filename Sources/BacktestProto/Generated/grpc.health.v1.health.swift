@@ -2,6 +2,7 @@
 // swiftlint:disable all
 
 import BacktestProtoC
+import RPC
 
 /// Types of the `grpc.health.v1` proto package.
 public enum GRPCHealthV1 {}
@@ -52,6 +53,47 @@ extension GRPCHealthV1 {
             self.statuses = statuses
         }
     }
+
+    /// The methods of `grpc.health.v1.Health`, for routing and calling without spelling a path.
+    public enum HealthMethods {
+        public static let serviceName = "grpc.health.v1.Health"
+
+        /// The current status; NOT_FOUND for an unknown service.
+        public static let check = MethodDescriptor(service: serviceName, method: "Check", kind: .unary)
+        /// The status of every registered service.
+        public static let list = MethodDescriptor(service: serviceName, method: "List", kind: .unary)
+        /// The current status, then every change.
+        public static let watch = MethodDescriptor(service: serviceName, method: "Watch", kind: .serverStreaming)
+
+        /// Every method, in the order of the proto.
+        public static let all: [MethodDescriptor] = [check, list, watch]
+    }
+
+    /// Typed calls of `grpc.health.v1.Health` over any transport (an `RPCClient` carries the transport,
+    /// metadata and deadline). A non-OK status throws `RPCError`; so does a response
+    /// that does not decode (INTERNAL).
+    public struct HealthClient: Sendable {
+        public let rpc: RPCClient
+
+        public init(_ rpc: RPCClient) {
+            self.rpc = rpc
+        }
+
+        /// The current status; NOT_FOUND for an unknown service.
+        public func check(_ request: GRPCHealthV1.HealthCheckRequest) async throws -> GRPCHealthV1.HealthCheckResponse {
+            try await rpc.unary(GRPCHealthV1.HealthMethods.check, request)
+        }
+
+        /// The status of every registered service.
+        public func list(_ request: GRPCHealthV1.HealthListRequest) async throws -> GRPCHealthV1.HealthListResponse {
+            try await rpc.unary(GRPCHealthV1.HealthMethods.list, request)
+        }
+
+        /// The current status, then every change.
+        public func watch(_ request: GRPCHealthV1.HealthCheckRequest, each: (GRPCHealthV1.HealthCheckResponse) async throws -> Void) async throws {
+            try await rpc.serverStreaming(GRPCHealthV1.HealthMethods.watch, request, each: each)
+        }
+    }
 }
 
 extension GRPCHealthV1.HealthCheckRequest: CMessageConvertible {
@@ -82,6 +124,27 @@ extension GRPCHealthV1.HealthCheckRequest: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension GRPCHealthV1.HealthCheckRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("service", "service", isDefault: service.isEmpty) { ProtoJSON.string(service) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.health.v1.HealthCheckRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "service":
+                if let v = try r.field(1, "service", m, { try ProtoJSON.string($0) }) { service = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GRPCHealthV1.HealthCheckResponse: CMessageConvertible {
     typealias CMessage = Grpc__Health__V1__HealthCheckResponse
 
@@ -110,6 +173,27 @@ extension GRPCHealthV1.HealthCheckResponse: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension GRPCHealthV1.HealthCheckResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.health.v1.HealthCheckResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "status":
+                if let v = try r.field(1, "status", m, { try ProtoJSON.enumValue($0, GRPCHealthV1.HealthCheckResponse.ServingStatus.self, options) }), let e = v { status = e }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GRPCHealthV1.HealthListRequest: CMessageConvertible {
     typealias CMessage = Grpc__Health__V1__HealthListRequest
 
@@ -134,6 +218,20 @@ extension GRPCHealthV1.HealthListRequest: ProtoMessage {
     public static let protoName = "grpc.health.v1.HealthListRequest"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GRPCHealthV1.HealthListRequest: ProtoJSONMessage {
+    public func protoJSON(options _: ProtoJSONEncodingOptions) throws -> JSONValue {
+        .object([])
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.health.v1.HealthListRequest", options)
+        while let m = r.nextMember() {
+            try r.unknown(m)
+        }
+    }
 }
 
 extension GRPCHealthV1.HealthListResponse: CMessageConvertible {
@@ -176,4 +274,39 @@ extension GRPCHealthV1.HealthListResponse: ProtoMessage {
     public static let protoName = "grpc.health.v1.HealthListResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GRPCHealthV1.HealthListResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("statuses", "statuses", isDefault: statuses.isEmpty) { try ProtoJSON.map(statuses) { try $0.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.health.v1.HealthListResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "statuses":
+                if let v: [String: GRPCHealthV1.HealthCheckResponse] = try r.field(1, "statuses", m, { json in try ProtoJSON.map(json) { try GRPCHealthV1.HealthCheckResponse(protoJSON: $0, options: options) } }) { statuses = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension GRPCHealthV1.HealthCheckResponse.ServingStatus: ProtoEnum {
+    public static let protoName = "grpc.health.v1.HealthCheckResponse.ServingStatus"
+    public static let protoValuePrefix = ""
+
+    public var protoValueName: String {
+        switch self {
+        case .unknown: "UNKNOWN"
+        case .serving: "SERVING"
+        case .notServing: "NOT_SERVING"
+        case .serviceUnknown: "SERVICE_UNKNOWN"
+        }
+    }
 }

@@ -2,6 +2,7 @@
 // swiftlint:disable all
 
 import BacktestProtoC
+import RPC
 
 /// Types of the `grpc.reflection.v1` proto package.
 public enum GRPCReflectionV1 {}
@@ -128,6 +129,34 @@ extension GRPCReflectionV1 {
             self.errorMessage = errorMessage
         }
     }
+
+    /// The methods of `grpc.reflection.v1.ServerReflection`, for routing and calling without spelling a path.
+    public enum ServerReflectionMethods {
+        public static let serviceName = "grpc.reflection.v1.ServerReflection"
+
+        /// One response per request, in order, over a bidirectional stream.
+        public static let serverReflectionInfo = MethodDescriptor(service: serviceName, method: "ServerReflectionInfo", kind: .bidirectionalStreaming)
+
+        /// Every method, in the order of the proto.
+        public static let all: [MethodDescriptor] = [serverReflectionInfo]
+    }
+
+    /// Typed calls of `grpc.reflection.v1.ServerReflection` over any transport (an `RPCClient` carries the transport,
+    /// metadata and deadline). A non-OK status throws `RPCError`; so does a response
+    /// that does not decode (INTERNAL).
+    public struct ServerReflectionClient: Sendable {
+        public let rpc: RPCClient
+
+        public init(_ rpc: RPCClient) {
+            self.rpc = rpc
+        }
+
+        /// One response per request, in order, over a bidirectional stream.
+        public func serverReflectionInfo(produce: @escaping @Sendable (_ send: @Sendable (GRPCReflectionV1.ServerReflectionRequest) async throws -> Void) async throws -> Void,
+                                each: (GRPCReflectionV1.ServerReflectionResponse) async throws -> Void) async throws {
+            try await rpc.bidirectionalStreaming(GRPCReflectionV1.ServerReflectionMethods.serverReflectionInfo, produce: produce, each: each)
+        }
+    }
 }
 
 extension GRPCReflectionV1.ServerReflectionRequest: CMessageConvertible {
@@ -184,6 +213,45 @@ extension GRPCReflectionV1.ServerReflectionRequest: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension GRPCReflectionV1.ServerReflectionRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("host", "host", isDefault: host.isEmpty) { ProtoJSON.string(host) }
+        switch messageRequest {
+        case .fileByFilename(let v)?: try o.present("file_by_filename", "fileByFilename") { ProtoJSON.string(v) }
+        case .fileContainingSymbol(let v)?: try o.present("file_containing_symbol", "fileContainingSymbol") { ProtoJSON.string(v) }
+        case .fileContainingExtension(let v)?: try o.present("file_containing_extension", "fileContainingExtension") { try v.protoJSON(options: options) }
+        case .allExtensionNumbersOfType(let v)?: try o.present("all_extension_numbers_of_type", "allExtensionNumbersOfType") { ProtoJSON.string(v) }
+        case .listServices(let v)?: try o.present("list_services", "listServices") { ProtoJSON.string(v) }
+        case nil: break
+        }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.reflection.v1.ServerReflectionRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "host":
+                if let v = try r.field(1, "host", m, { try ProtoJSON.string($0) }) { host = v }
+            case "fileByFilename", "file_by_filename":
+                if let v = try r.oneofField(3, "file_by_filename", oneof: "message_request", m, { try ProtoJSON.string($0) }) { messageRequest = .fileByFilename(v) }
+            case "fileContainingSymbol", "file_containing_symbol":
+                if let v = try r.oneofField(4, "file_containing_symbol", oneof: "message_request", m, { try ProtoJSON.string($0) }) { messageRequest = .fileContainingSymbol(v) }
+            case "fileContainingExtension", "file_containing_extension":
+                if let v = try r.oneofField(5, "file_containing_extension", oneof: "message_request", m, { try GRPCReflectionV1.ExtensionRequest(protoJSON: $0, options: options) }) { messageRequest = .fileContainingExtension(v) }
+            case "allExtensionNumbersOfType", "all_extension_numbers_of_type":
+                if let v = try r.oneofField(6, "all_extension_numbers_of_type", oneof: "message_request", m, { try ProtoJSON.string($0) }) { messageRequest = .allExtensionNumbersOfType(v) }
+            case "listServices", "list_services":
+                if let v = try r.oneofField(7, "list_services", oneof: "message_request", m, { try ProtoJSON.string($0) }) { messageRequest = .listServices(v) }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GRPCReflectionV1.ExtensionRequest: CMessageConvertible {
     typealias CMessage = Grpc__Reflection__V1__ExtensionRequest
 
@@ -212,6 +280,30 @@ extension GRPCReflectionV1.ExtensionRequest: ProtoMessage {
     public static let protoName = "grpc.reflection.v1.ExtensionRequest"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GRPCReflectionV1.ExtensionRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("containing_type", "containingType", isDefault: containingType.isEmpty) { ProtoJSON.string(containingType) }
+        try o.field("extension_number", "extensionNumber", isDefault: extensionNumber == 0) { ProtoJSON.int32(extensionNumber) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.reflection.v1.ExtensionRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "containingType", "containing_type":
+                if let v = try r.field(1, "containing_type", m, { try ProtoJSON.string($0) }) { containingType = v }
+            case "extensionNumber", "extension_number":
+                if let v = try r.field(2, "extension_number", m, { try ProtoJSON.int32($0) }) { extensionNumber = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension GRPCReflectionV1.ServerReflectionResponse: CMessageConvertible {
@@ -266,6 +358,45 @@ extension GRPCReflectionV1.ServerReflectionResponse: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension GRPCReflectionV1.ServerReflectionResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("valid_host", "validHost", isDefault: validHost.isEmpty) { ProtoJSON.string(validHost) }
+        if let v = originalRequest { try o.present("original_request", "originalRequest") { try v.protoJSON(options: options) } }
+        switch messageResponse {
+        case .fileDescriptorResponse(let v)?: try o.present("file_descriptor_response", "fileDescriptorResponse") { try v.protoJSON(options: options) }
+        case .allExtensionNumbersResponse(let v)?: try o.present("all_extension_numbers_response", "allExtensionNumbersResponse") { try v.protoJSON(options: options) }
+        case .listServicesResponse(let v)?: try o.present("list_services_response", "listServicesResponse") { try v.protoJSON(options: options) }
+        case .errorResponse(let v)?: try o.present("error_response", "errorResponse") { try v.protoJSON(options: options) }
+        case nil: break
+        }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.reflection.v1.ServerReflectionResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "validHost", "valid_host":
+                if let v = try r.field(1, "valid_host", m, { try ProtoJSON.string($0) }) { validHost = v }
+            case "originalRequest", "original_request":
+                if let v = try r.field(2, "original_request", m, { try GRPCReflectionV1.ServerReflectionRequest(protoJSON: $0, options: options) }) { originalRequest = v }
+            case "fileDescriptorResponse", "file_descriptor_response":
+                if let v = try r.oneofField(4, "file_descriptor_response", oneof: "message_response", m, { try GRPCReflectionV1.FileDescriptorResponse(protoJSON: $0, options: options) }) { messageResponse = .fileDescriptorResponse(v) }
+            case "allExtensionNumbersResponse", "all_extension_numbers_response":
+                if let v = try r.oneofField(5, "all_extension_numbers_response", oneof: "message_response", m, { try GRPCReflectionV1.ExtensionNumberResponse(protoJSON: $0, options: options) }) { messageResponse = .allExtensionNumbersResponse(v) }
+            case "listServicesResponse", "list_services_response":
+                if let v = try r.oneofField(6, "list_services_response", oneof: "message_response", m, { try GRPCReflectionV1.ListServiceResponse(protoJSON: $0, options: options) }) { messageResponse = .listServicesResponse(v) }
+            case "errorResponse", "error_response":
+                if let v = try r.oneofField(7, "error_response", oneof: "message_response", m, { try GRPCReflectionV1.ErrorResponse(protoJSON: $0, options: options) }) { messageResponse = .errorResponse(v) }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GRPCReflectionV1.FileDescriptorResponse: CMessageConvertible {
     typealias CMessage = Grpc__Reflection__V1__FileDescriptorResponse
 
@@ -295,6 +426,27 @@ extension GRPCReflectionV1.FileDescriptorResponse: ProtoMessage {
     public static let protoName = "grpc.reflection.v1.FileDescriptorResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GRPCReflectionV1.FileDescriptorResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("file_descriptor_proto", "fileDescriptorProto", isDefault: fileDescriptorProto.isEmpty) { try ProtoJSON.array(fileDescriptorProto) { ProtoJSON.bytes($0) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.reflection.v1.FileDescriptorResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "fileDescriptorProto", "file_descriptor_proto":
+                if let v: [[UInt8]] = try r.field(1, "file_descriptor_proto", m, { json in try ProtoJSON.array(json) { try ProtoJSON.bytes($0) } }) { fileDescriptorProto = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension GRPCReflectionV1.ExtensionNumberResponse: CMessageConvertible {
@@ -330,6 +482,30 @@ extension GRPCReflectionV1.ExtensionNumberResponse: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension GRPCReflectionV1.ExtensionNumberResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("base_type_name", "baseTypeName", isDefault: baseTypeName.isEmpty) { ProtoJSON.string(baseTypeName) }
+        try o.field("extension_number", "extensionNumber", isDefault: extensionNumber.isEmpty) { try ProtoJSON.array(extensionNumber) { ProtoJSON.int32($0) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.reflection.v1.ExtensionNumberResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "baseTypeName", "base_type_name":
+                if let v = try r.field(1, "base_type_name", m, { try ProtoJSON.string($0) }) { baseTypeName = v }
+            case "extensionNumber", "extension_number":
+                if let v: [Int32] = try r.field(2, "extension_number", m, { json in try ProtoJSON.array(json) { try ProtoJSON.int32($0) } }) { extensionNumber = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GRPCReflectionV1.ListServiceResponse: CMessageConvertible {
     typealias CMessage = Grpc__Reflection__V1__ListServiceResponse
 
@@ -361,6 +537,27 @@ extension GRPCReflectionV1.ListServiceResponse: ProtoMessage {
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
 }
 
+extension GRPCReflectionV1.ListServiceResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("service", "service", isDefault: service.isEmpty) { try ProtoJSON.array(service) { try $0.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.reflection.v1.ListServiceResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "service":
+                if let v: [GRPCReflectionV1.ServiceResponse] = try r.field(1, "service", m, { json in try ProtoJSON.array(json) { try GRPCReflectionV1.ServiceResponse(protoJSON: $0, options: options) } }) { service = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension GRPCReflectionV1.ServiceResponse: CMessageConvertible {
     typealias CMessage = Grpc__Reflection__V1__ServiceResponse
 
@@ -387,6 +584,27 @@ extension GRPCReflectionV1.ServiceResponse: ProtoMessage {
     public static let protoName = "grpc.reflection.v1.ServiceResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GRPCReflectionV1.ServiceResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("name", "name", isDefault: name.isEmpty) { ProtoJSON.string(name) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.reflection.v1.ServiceResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "name":
+                if let v = try r.field(1, "name", m, { try ProtoJSON.string($0) }) { name = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }
 
 extension GRPCReflectionV1.ErrorResponse: CMessageConvertible {
@@ -417,4 +635,28 @@ extension GRPCReflectionV1.ErrorResponse: ProtoMessage {
     public static let protoName = "grpc.reflection.v1.ErrorResponse"
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
     public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GRPCReflectionV1.ErrorResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("error_code", "errorCode", isDefault: errorCode == 0) { ProtoJSON.int32(errorCode) }
+        try o.field("error_message", "errorMessage", isDefault: errorMessage.isEmpty) { ProtoJSON.string(errorMessage) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "grpc.reflection.v1.ErrorResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "errorCode", "error_code":
+                if let v = try r.field(1, "error_code", m, { try ProtoJSON.int32($0) }) { errorCode = v }
+            case "errorMessage", "error_message":
+                if let v = try r.field(2, "error_message", m, { try ProtoJSON.string($0) }) { errorMessage = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
 }

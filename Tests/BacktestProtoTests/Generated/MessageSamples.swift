@@ -4,7 +4,7 @@
 @testable import BacktestProto
 
 /// Every top-level message type, for tests that cover them all.
-let allSampleTypes: [any (ProtoMessage & SampleFillable).Type] = [
+let allSampleTypes: [any (ProtoMessage & ProtoJSONMessage & SampleFillable).Type] = [
     BuiltinStrategy.self,
     Rule.self,
     RuleStrategy.self,
@@ -763,20 +763,10 @@ extension GRPCReflectionV1Alpha.ErrorResponse: SampleFillable {
 
 extension ProtoTimestamp: SampleFillable {
     static let sampleVariants = 3
-    static func sample(_ v: Int, depth: Int) -> Self {
-        var m = Self()
-        m.seconds = SampleRule.int64(1, v)
-        m.nanos = SampleRule.int32(2, v)
-        return m
-    }
+    static func sample(_ v: Int, depth: Int) -> Self { SampleRule.timestamp(v) }
 }
 
 extension ProtoDuration: SampleFillable {
     static let sampleVariants = 3
-    static func sample(_ v: Int, depth: Int) -> Self {
-        var m = Self()
-        m.seconds = SampleRule.int64(1, v)
-        m.nanos = SampleRule.int32(2, v)
-        return m
-    }
+    static func sample(_ v: Int, depth: Int) -> Self { SampleRule.duration(v) }
 }

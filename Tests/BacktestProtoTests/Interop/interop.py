@@ -64,12 +64,23 @@ def scalar(f, n, v):
     raise ValueError(f"unsupported type {t}")
 
 
+# Well-known types take valid values (their JSON form has none for the others); the
+# same rule as SampleRule.timestamp and SampleRule.duration.
+WKT_SAMPLES = {
+    "google.protobuf.Timestamp": [(-62135596800, 0), (253402300799, 999999999), (-100007, 2007000)],
+    "google.protobuf.Duration": [(-315576000000, -999999999), (315576000000, 999999999), (0, -250000000)],
+}
+
+
 def variants(desc):
     return max([3] + [len(o.fields) for o in desc.oneofs])
 
 
 def sample(desc, v, depth):
     m = message_factory.GetMessageClass(desc)()
+    if desc.full_name in WKT_SAMPLES:
+        m.seconds, m.nanos = WKT_SAMPLES[desc.full_name][v % 3]
+        return m
     for f in desc.fields:
         if f.containing_oneof is not None:
             continue

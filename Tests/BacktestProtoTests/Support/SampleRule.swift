@@ -89,6 +89,25 @@ enum SampleRule {
         }
     }
 
+    /// Timestamps are valid ones (their JSON form has none for the others): the
+    /// earliest and the latest there are, and one before 1970 with 6 fractional digits.
+    static func timestamp(_ v: Int) -> ProtoTimestamp {
+        switch v % 3 {
+        case 0: ProtoTimestamp(seconds: ProtoTimestamp.minSeconds, nanos: 0)
+        case 1: ProtoTimestamp(seconds: ProtoTimestamp.maxSeconds, nanos: 999_999_999)
+        default: ProtoTimestamp(seconds: -100_007, nanos: 2_007_000)
+        }
+    }
+
+    /// Durations too: the most negative and most positive, and a negative one under a second.
+    static func duration(_ v: Int) -> ProtoDuration {
+        switch v % 3 {
+        case 0: ProtoDuration(seconds: -ProtoDuration.maxSeconds, nanos: -999_999_999)
+        case 1: ProtoDuration(seconds: ProtoDuration.maxSeconds, nanos: 999_999_999)
+        default: ProtoDuration(seconds: 0, nanos: -250_000_000)
+        }
+    }
+
     static func repeated<T>(_ v: Int, _ make: (Int) -> T) -> [T] {
         switch v % 3 {
         case 0: []
