@@ -41,20 +41,20 @@ public final class HealthService: Sendable {
         state.withLock { $0.statuses[service] }
     }
 
-    public static let serviceName = "grpc.health.v1.Health"
+    public static let serviceName = GRPCHealthV1.HealthMethods.serviceName
 
     public func register(into router: inout RPCRouter) {
-        router.unary("/grpc.health.v1.Health/Check") { [self] (request: GRPCHealthV1.HealthCheckRequest, _) in
+        router.unary(GRPCHealthV1.HealthMethods.check) { [self] (request: GRPCHealthV1.HealthCheckRequest, _) in
             guard let status = status(of: request.service) else {
                 throw RPCError(.notFound, "unknown service \(request.service)")
             }
             return GRPCHealthV1.HealthCheckResponse(status: status)
         }
-        router.unary("/grpc.health.v1.Health/List") { [self] (_: GRPCHealthV1.HealthListRequest, _) in
+        router.unary(GRPCHealthV1.HealthMethods.list) { [self] (_: GRPCHealthV1.HealthListRequest, _) in
             let all = state.withLock { $0.statuses }
             return GRPCHealthV1.HealthListResponse(statuses: all.mapValues { GRPCHealthV1.HealthCheckResponse(status: $0) })
         }
-        router.serverStreaming("/grpc.health.v1.Health/Watch") { [self] (request: GRPCHealthV1.HealthCheckRequest, writer: ResponseWriter<GRPCHealthV1.HealthCheckResponse>, _) in
+        router.serverStreaming(GRPCHealthV1.HealthMethods.watch) { [self] (request: GRPCHealthV1.HealthCheckRequest, writer: ResponseWriter<GRPCHealthV1.HealthCheckResponse>, _) in
             // Latest wins: a slow watcher sees the newest status, never a backlog.
             let (stream, continuation) = AsyncStream<ServingStatus>.makeStream(bufferingPolicy: .bufferingNewest(1))
             let (id, initial) = state.withLock { s -> (Int, ServingStatus) in

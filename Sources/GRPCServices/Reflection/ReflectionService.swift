@@ -8,8 +8,8 @@ public struct ReflectionService: Sendable {
     /// The services the server offers, reflection included.
     public let serviceNames: [String]
 
-    public static let v1Name = "grpc.reflection.v1.ServerReflection"
-    public static let v1alphaName = "grpc.reflection.v1alpha.ServerReflection"
+    public static let v1Name = GRPCReflectionV1.ServerReflectionMethods.serviceName
+    public static let v1alphaName = GRPCReflectionV1Alpha.ServerReflectionMethods.serviceName
 
     public init(serviceNames: [String]) {
         self.serviceNames = Array(Set(serviceNames + [Self.v1Name, Self.v1alphaName])).sorted()
@@ -56,14 +56,14 @@ public struct ReflectionService: Sendable {
 
     public func register(into router: inout RPCRouter) {
         let service = self
-        router.bidirectionalStreaming("/\(Self.v1Name)/ServerReflectionInfo") { (requests: RequestMessages<GRPCReflectionV1.ServerReflectionRequest>, writer: ResponseWriter<GRPCReflectionV1.ServerReflectionResponse>, _) in
+        router.bidirectionalStreaming(GRPCReflectionV1.ServerReflectionMethods.serverReflectionInfo) { (requests: RequestMessages<GRPCReflectionV1.ServerReflectionRequest>, writer: ResponseWriter<GRPCReflectionV1.ServerReflectionResponse>, _) in
             for try await request in requests {
                 try await writer.write(service.v1Response(request))
             }
         }
         // v1alpha's messages are v1's under another package: the same fields and numbers,
         // so the same bytes. One implementation serves both paths.
-        router.bidirectionalStreaming("/\(Self.v1alphaName)/ServerReflectionInfo") { (requests: RequestMessages<GRPCReflectionV1.ServerReflectionRequest>, writer: ResponseWriter<GRPCReflectionV1.ServerReflectionResponse>, _) in
+        router.bidirectionalStreaming(GRPCReflectionV1Alpha.ServerReflectionMethods.serverReflectionInfo) { (requests: RequestMessages<GRPCReflectionV1.ServerReflectionRequest>, writer: ResponseWriter<GRPCReflectionV1.ServerReflectionResponse>, _) in
             for try await request in requests {
                 try await writer.write(service.v1Response(request))
             }

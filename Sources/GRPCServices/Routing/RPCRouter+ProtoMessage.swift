@@ -3,7 +3,37 @@ import RPC
 
 /// Registration of handlers whose messages are protobuf messages of BacktestProto:
 /// decoding errors become INVALID_ARGUMENT naming the field (RPCRouter's rule).
+/// Prefer the MethodDescriptor forms: the generated descriptors spell the path, and
+/// a handler of the wrong shape for its method stops the server at registration.
 extension RPCRouter {
+    public mutating func unary<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: MethodDescriptor, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        Self.requireKind(method, .unary)
+        unary(method.path, handler)
+    }
+
+    public mutating func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: MethodDescriptor, _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        Self.requireKind(method, .serverStreaming)
+        serverStreaming(method.path, handler)
+    }
+
+    public mutating func clientStreaming<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: MethodDescriptor, _ handler: @escaping @Sendable (RequestMessages<Request>, ServerContext) async throws -> Response
+    ) {
+        Self.requireKind(method, .clientStreaming)
+        clientStreaming(method.path, handler)
+    }
+
+    public mutating func bidirectionalStreaming<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: MethodDescriptor, _ handler: @escaping @Sendable (RequestMessages<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        Self.requireKind(method, .bidirectionalStreaming)
+        bidirectionalStreaming(method.path, handler)
+    }
+
     public mutating func unary<Request: ProtoMessage, Response: ProtoMessage>(
         _ path: String, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
@@ -26,5 +56,11 @@ extension RPCRouter {
         _ path: String, _ handler: @escaping @Sendable (RequestMessages<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         bidirectionalStreaming(path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+    }
+
+    /// A unary handler on a streaming method (or the reverse) would fail every call
+    /// in a confusing way; it is a programming error, caught when the server is built.
+    private static func requireKind(_ method: MethodDescriptor, _ kind: MethodDescriptor.Kind) {
+        precondition(method.kind == kind, "\(method.path) is a \(method.kind) method; registered as \(kind)")
     }
 }
