@@ -11,10 +11,12 @@ struct BacktestCLI: AsyncParsableCommand {
             BACKTEST_SERVER, default 127.0.0.1:50051), --tls/--ca FILE, --token (env
             BACKTEST_TOKEN), --timeout SECONDS and --json.
 
-            For scripts: --json prints one JSON object (or one per line for watch,
-            trades, equity), snake_case fields as in the proto, times ISO 8601 UTC,
-            durations in seconds, NaN as null. Errors go to stderr with the server's
-            message (with --json as {"error": {"code", "grpc_code", "message"}}).
+            For scripts: --json prints the response message as proto3 JSON, one object
+            (or one per line for watch, trades, equity): lowerCamelCase fields, every
+            field present, 64-bit integers as strings, enums by their full names,
+            times RFC 3339 UTC, durations as "1.5s", NaN as "NaN". Errors go to stderr
+            with the server's message (with --json as {"error": {"code", "grpc_code",
+            "message"}}).
             Progress bars and colours appear only on a terminal (never with NO_COLOR).
 
             Exit codes:

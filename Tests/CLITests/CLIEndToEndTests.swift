@@ -3,7 +3,8 @@ import Testing
 import TestSupport
 
 /// The built `backtest` binary against a real `backtestd` on 127.0.0.1: every
-/// command, its --json fields, its text, and the exit codes of the statuses.
+/// command, its --json fields (the proto3 JSON of the responses), its text, and the
+/// exit codes of the statuses.
 @Suite(.serialized) struct CLIEndToEndTests {
     /// Ten hours of one-minute candles from 2024-01-01T00:00:00Z.
     static let bars = 600
@@ -31,19 +32,20 @@ import TestSupport
     func importBars(_ d: DaemonProcess) async throws {
         let r = try await cli(d, ["import", Self.csvPath, "--symbol", "SYN", "--timeframe", "1m", "--json"])
         #expect(r.status == 0, "\(r)")
-        #expect(r.json["rows_imported"] as? Int == Self.bars, "\(r)")
+        // uint64 is a string in proto3 JSON; enums are their full value names.
+        #expect(r.json["rowsImported"] as? String == String(Self.bars), "\(r)")
         #expect(r.json["symbol"] as? String == "SYN")
-        #expect(r.json["kind"] as? String == "candles")
+        #expect(r.json["kind"] as? String == "DATA_KIND_CANDLES")
         #expect(r.json["timeframe"] as? String == "1m")
-        #expect(r.json["first_time"] as? String == "2024-01-01T00:00:00Z")
-        #expect(r.json["last_time"] as? String == "2024-01-01T09:59:00Z")
+        #expect(r.json["firstTime"] as? String == "2024-01-01T00:00:00Z")
+        #expect(r.json["lastTime"] as? String == "2024-01-01T09:59:00Z")
     }
 
     @Test func everyCommandWithJSON() async throws {
         try await withDaemon { d in
             let health = try await cli(d, ["health", "--json"])
             #expect(health.status == 0, "\(health)")
-            #expect(health.json["status"] as? String == "serving")
+            #expect(health.json["status"] as? String == "SERVING")
 
             let empty = try await cli(d, ["data", "--json"])
             #expect(empty.status == 0 && (empty.json["series"] as? [Any])?.isEmpty == true, "\(empty)")
@@ -51,54 +53,60 @@ import TestSupport
             let data = try await cli(d, ["data", "--json"])
             let series = try #require((data.json["series"] as? [[String: Any]])?.first, "\(data)")
             #expect(series["symbol"] as? String == "SYN")
-            #expect(series["rows"] as? Int == Self.bars)
-            #expect(series["first_time"] as? String == "2024-01-01T00:00:00Z")
+            #expect(series["rows"] as? String == String(Self.bars))
+            #expect(series["firstTime"] as? String == "2024-01-01T00:00:00Z")
 
             let started = try await cli(d, Self.smaCross + ["--label", "suite=cli", "--json"])
             #expect(started.status == 0, "\(started)")
-            let id = try #require(started.json["session_id"] as? String, "\(started)")
+            let id = try #require(started.json["sessionId"] as? String, "\(started)")
+            #expect(started.json["status"] as? String == "SESSION_STATUS_STARTED")
+            // Every field is present, false included.
             #expect(started.json["deduplicated"] as? Bool == false)
-            #expect((started.json["created_at"] as? String)?.hasSuffix("Z") == true)
+            #expect((started.json["createdAt"] as? String)?.hasSuffix("Z") == true)
 
             let watch = try await cli(d, ["watch", id, "--json"])
             #expect(watch.status == 0, "\(watch)")
             let events = watch.jsonLines
-            #expect(events.first?["kind"] as? String == "snapshot", "\(watch)")
+            #expect(events.first?["kind"] as? String == "PROGRESS_EVENT_KIND_SNAPSHOT", "\(watch)")
+            #expect(events.map { $0["sessionId"] as? String }.allSatisfy { $0 == id })
             let terminal = try #require(events.last)
-            #expect(terminal["kind"] as? String == "terminal")
-            #expect(terminal["status"] as? String == "completed")
-            #expect(terminal["progress_pct"] as? Double == 100)
-            #expect(events.filter { $0["kind"] as? String == "terminal" }.count == 1)
+            #expect(terminal["kind"] as? String == "PROGRESS_EVENT_KIND_TERMINAL")
+            #expect(terminal["status"] as? String == "SESSION_STATUS_COMPLETED")
+            #expect(terminal["progressPct"] as? Double == 100)
+            #expect(events.filter { $0["kind"] as? String == "PROGRESS_EVENT_KIND_TERMINAL" }.count == 1)
+            let sequences = events.compactMap { ($0["sequence"] as? String).flatMap { UInt64($0) } }
+            #expect(sequences.count == events.count && sequences == sequences.sorted(), "\(watch)")
             let stats = try #require(terminal["statistics"] as? [String: Any], "\(watch)")
-            let totalTrades = try #require(stats["total_trades"] as? Int)
+            let totalTrades = try #require((stats["totalTrades"] as? String).flatMap { Int($0) })
             #expect(totalTrades > 0)
-            #expect(stats["duration"] is Double)
+            // Ten hours less a minute: the first bar's open to the last bar's.
+            #expect(stats["duration"] as? String == "35940s")
             #expect(stats["start"] as? String == "2024-01-01T00:00:00Z")
 
             let show = try await cli(d, ["show", id, "--json"])
             #expect(show.status == 0, "\(show)")
             let session = try #require(show.json["session"] as? [String: Any])
-            #expect(session["session_id"] as? String == id)
-            #expect(session["status"] as? String == "completed")
-            #expect(session["total_trades"] as? Int == totalTrades)
+            #expect(session["sessionId"] as? String == id)
+            #expect(session["status"] as? String == "SESSION_STATUS_COMPLETED")
+            #expect(session["totalTrades"] as? String == String(totalTrades))
             let request = try #require(session["request"] as? [String: Any])
             #expect(request["symbol"] as? String == "SYN")
-            #expect(request["start_time"] as? String == "2024-01-01T00:00:00Z")
-            #expect(request["end_time"] as? String == "2024-01-01T10:00:00Z")
+            #expect(request["startTime"] as? String == "2024-01-01T00:00:00Z")
+            #expect(request["endTime"] as? String == "2024-01-01T10:00:00Z")
             #expect((request["labels"] as? [String: String]) == ["suite": "cli"])
             let builtin = (request["strategy"] as? [String: Any])?["builtin"] as? [String: Any]
             #expect(builtin?["name"] as? String == "sma_cross")
             #expect((builtin?["params"] as? [String: Double]) == ["n1": 10, "n2": 20])
-            #expect((session["statistics"] as? [String: Any])?["total_trades"] as? Int == totalTrades)
+            #expect((session["statistics"] as? [String: Any])?["totalTrades"] as? String == String(totalTrades))
 
             let trades = try await cli(d, ["trades", id, "--json"])
             #expect(trades.status == 0, "\(trades)")
-            // The statistics count closed trades; a trade still open has "exit_time": null.
-            let closed = trades.jsonLines.filter { $0["exit_time"] is String }
+            // The statistics count closed trades; a trade still open has no "exitTime".
+            let closed = trades.jsonLines.filter { $0["exitTime"] is String }
             #expect(closed.count == totalTrades, "\(trades)")
-            #expect(trades.jsonLines.map { $0["trade_number"] as? Int } == (1...trades.jsonLines.count).map { $0 })
-            #expect(trades.jsonLines.allSatisfy { ["long", "short"].contains($0["side"] as? String ?? "") })
-            #expect(closed.allSatisfy { ($0["entry_time"] as? String ?? "") <= ($0["exit_time"] as? String ?? "") })
+            #expect(trades.jsonLines.map { $0["tradeNumber"] as? String } == (1...trades.jsonLines.count).map { String($0) })
+            #expect(trades.jsonLines.allSatisfy { ["TRADE_SIDE_LONG", "TRADE_SIDE_SHORT"].contains($0["side"] as? String ?? "") })
+            #expect(closed.allSatisfy { ($0["entryTime"] as? String ?? "") <= ($0["exitTime"] as? String ?? "") })
             let csv = try await cli(d, ["trades", id, "--csv"])
             #expect(csv.lines.first == "trade_number,side,quantity,entry_time,exit_time,entry_price,exit_price,pnl,return_pct,commission,entry_rule,exit_rule,entry_index,exit_index")
             #expect(csv.lines.count == trades.jsonLines.count + 1)
@@ -121,8 +129,8 @@ import TestSupport
 
             let sessions = try await cli(d, ["sessions", "--status", "completed", "--symbol", "SYN", "--json"])
             #expect(sessions.status == 0, "\(sessions)")
-            #expect((sessions.json["sessions"] as? [[String: Any]])?.map { $0["session_id"] as? String } == [id])
-            #expect(sessions.json["next_page_token"] as? String == "")
+            #expect((sessions.json["sessions"] as? [[String: Any]])?.map { $0["sessionId"] as? String } == [id])
+            #expect(sessions.json["nextPageToken"] as? String == "")
             let none = try await cli(d, ["sessions", "--status", "failed", "--json"])
             #expect((none.json["sessions"] as? [Any])?.isEmpty == true, "\(none)")
             let labelled = try await cli(d, ["sessions", "--label", "suite=cli", "--since", "2000-01-01", "--json"])
@@ -133,8 +141,8 @@ import TestSupport
 
             let stop = try await cli(d, ["stop", id, "--json"])
             #expect(stop.status == 0, "\(stop)")
-            #expect(stop.json["already_ended"] as? Bool == true)
-            #expect(stop.json["status"] as? String == "completed")
+            #expect(stop.json["alreadyEnded"] as? Bool == true)
+            #expect(stop.json["status"] as? String == "SESSION_STATUS_COMPLETED")
         }
     }
 
@@ -222,23 +230,23 @@ import TestSupport
             try await importBars(d)
             // One simulated minute per wall second: ten hours would take ten hours.
             let started = try await cli(d, Self.smaCross + ["--acceleration", "60", "--json"])
-            let id = try #require(started.json["session_id"] as? String, "\(started)")
+            let id = try #require(started.json["sessionId"] as? String, "\(started)")
             var listed: [String] = []
             for _ in 0..<100 where listed.isEmpty {
                 let active = try await cli(d, ["list", "--json"])
-                listed = (active.json["sessions"] as? [[String: Any]] ?? []).compactMap { $0["session_id"] as? String }
+                listed = (active.json["sessions"] as? [[String: Any]] ?? []).compactMap { $0["sessionId"] as? String }
                 if listed.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(listed == [id])
             let stop = try await cli(d, ["stop", id, "--reason", "enough", "--json"])
             #expect(stop.status == 0, "\(stop)")
-            #expect(stop.json["status"] as? String == "stopped")
-            #expect(stop.json["already_ended"] as? Bool == false)
+            #expect(stop.json["status"] as? String == "SESSION_STATUS_STOPPED")
+            #expect(stop.json["alreadyEnded"] as? Bool == false)
             let watch = try await cli(d, ["watch", id])
             #expect(watch.status == 3, "\(watch)")
             #expect(watch.stdout.contains("session \(id) stopped: enough"), "\(watch)")
             let show = try await cli(d, ["show", id, "--json"])
-            #expect((show.json["session"] as? [String: Any])?["stop_reason"] as? String == "enough")
+            #expect((show.json["session"] as? [String: Any])?["stopReason"] as? String == "enough")
         }
     }
 
@@ -253,7 +261,7 @@ import TestSupport
         try await withDaemon(["--tls-cert", "\(dir)/cert.pem", "--tls-key", "\(dir)/key.pem"]) { d in
             let health = try await cli(d, ["health", "--ca", "\(dir)/cert.pem", "--json"])
             #expect(health.status == 0, "\(health)")
-            #expect(health.json["status"] as? String == "serving")
+            #expect(health.json["status"] as? String == "SERVING")
             let byName = try await CLIProcess.run(["data", "--tls", "--ca", "\(dir)/cert.pem", "--server", "localhost:\(d.port)", "--json"])
             #expect(byName.status == 0, "\(byName)")
             // The system's CAs do not know this certificate: the failed handshake is

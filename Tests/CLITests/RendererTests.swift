@@ -197,19 +197,42 @@ import Testing
 
     // MARK: JSON
 
-    @Test func jsonFieldsTimesDurationsAndNaN() {
+    /// --json prints the proto3 JSON of the messages with every field present: the
+    /// exact line for a statistics message, and the forms of the awkward values.
+    @Test func jsonIsProto3WithEveryField() throws {
         let stats = Statistics(start: UTCTime.parse("2004-08-19"), duration: ProtoDuration(seconds: 86_400, nanos: 0),
-                               sharpeRatio: .nan, totalTrades: 3, winRatePct: 66.5)
-        let text = stats.json.render()
-        #expect(text.hasPrefix(#"{"start":"2004-08-19T00:00:00Z","end":null,"duration":86400,"exposure_time_pct":0,"#))
-        #expect(text.contains(#""sharpe_ratio":null,"#))
-        #expect(text.contains(#""total_trades":3,"win_rate_pct":66.5,"#))
-        #expect(JSON.string("a\"b\\c\n\u{1}").render() == #""a\"b\\c\n\u0001""#)
-        #expect(JSON.double(0.1).render() == "0.1")
-        #expect(JSON.double(.infinity).render() == "null")
-        let event = ProgressEvent(sessionID: "x", kind: .terminal, status: .completed, eta: ProtoDuration(seconds: 1, nanos: 500_000_000))
-        #expect(event.json.render().contains(#""kind":"terminal","status":"completed","#))
-        #expect(event.json.render().contains(#""eta":1.5,"#))
+                               sharpeRatio: .nan, sortinoRatio: .infinity, totalTrades: 3, winRatePct: 66.5)
+        let text = try OutputContext.jsonLine(stats)
+        #expect(text.hasPrefix(#"{"start":"2004-08-19T00:00:00Z","duration":"86400s","exposureTimePct":0,"equityFinal":0,"#))
+        #expect(!text.contains(#""end""#), "an unset message is left out: \(text)")
+        #expect(text.contains(#""sharpeRatio":"NaN","sortinoRatio":"Infinity","#))
+        #expect(text.contains(#""totalTrades":"3","winRatePct":66.5,"#))
+        #expect(text.hasSuffix(#""kellyCriterion":0,"commissions":0}"#))
+        let event = ProgressEvent(sessionID: "x\n\u{1}", sequence: .max, kind: .terminal, status: .completed,
+                                  eta: ProtoDuration(seconds: 1, nanos: 500_000_000))
+        let line = try OutputContext.jsonLine(event)
+        #expect(line.hasPrefix(#"{"sessionId":"x\n\u0001","sequence":"18446744073709551615","kind":"PROGRESS_EVENT_KIND_TERMINAL","status":"SESSION_STATUS_COMPLETED","#))
+        #expect(line.contains(#""eta":"1.500s","#))
+        #expect(line.hasSuffix(#""errorMessage":"","stopReason":""}"#))
+        // What a script reads back is the message.
+        #expect(try ProgressEvent(jsonString: line) == event)
+        // A time outside the Timestamp range cannot be printed: a local error, not a crash.
+        let error = #expect(throws: CLIError.self) { try OutputContext.jsonLine(ProgressEvent(simTime: ProtoTimestamp(seconds: .max, nanos: 0))) }
+        #expect(error?.message.hasPrefix("the server's backtest.v1.ProgressEvent has no JSON form: sim_time: not a valid timestamp") == true)
+    }
+
+    /// The names tables print and options accept come from the generated enums.
+    @Test func enumNamesFromTheProto() {
+        #expect(SessionStatus.completed.name == "completed")
+        #expect(SizingMode.equityFraction.name == "equity_fraction")
+        #expect(GRPCHealthV1.HealthCheckResponse.ServingStatus.notServing.name == "not_serving")
+        #expect(SessionStatus.parse("Completed") == .completed)
+        #expect(SessionStatus.parse("SESSION_STATUS_FAILED") == .failed)
+        #expect(SessionStatus.parse("unspecified") == nil)
+        #expect(SessionStatus.parse("done") == nil)
+        #expect(RuleKind.parse("exit_short") == .exitShort)
+        #expect(SessionStatus.choices == "started, running, completed, failed or stopped")
+        #expect(DataKind.choices == "candles or ticks")
     }
 
     // MARK: option text

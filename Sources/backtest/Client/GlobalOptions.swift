@@ -23,7 +23,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Deadline for each call, in seconds (default: none; connecting gives up after 5 s).", valueName: "seconds"))
     var timeout: Double?
 
-    @Flag(help: "Print JSON for scripts: one object, or one object per line for streams (watch, trades, equity).")
+    @Flag(help: "Print proto3 JSON for scripts: one message, or one per line for streams (watch, trades, equity).")
     var json = false
 
     func validate() throws {
@@ -81,7 +81,7 @@ struct GlobalOptions: ParsableArguments {
         let grpc = GRPCClient(configuration: .init(host: host, port: port, tls: tlsContext, connectTimeout: connectTimeout))
         var metadata = Metadata()
         if let bearerToken { metadata.add("authorization", "Bearer \(bearerToken)") }
-        return BacktestClient(grpc: grpc, metadata: metadata, timeout: callTimeout)
+        return BacktestClient(rpc: RPCClient(transport: grpc, metadata: metadata, timeout: callTimeout))
     }
 
     func output() -> OutputContext {

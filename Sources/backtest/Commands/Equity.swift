@@ -9,7 +9,7 @@ struct Equity: AsyncParsableCommand {
             Examples:
               backtest equity 3f2a9c --from 2010-01-01 --to 2011-01-01
               backtest equity 3f2a9c --csv > equity.csv
-              backtest equity 3f2a9c --json | jq -s 'map(.drawdown_pct) | min'
+              backtest equity 3f2a9c --json | jq -s 'map(.drawdownPct) | min'
             """
     )
 
@@ -32,8 +32,8 @@ struct Equity: AsyncParsableCommand {
                 startTime: try from.map { try OptionParsing.timestamp($0, option: "--from") },
                 endTime: try to.map { try OptionParsing.timestamp($0, option: "--to") },
                 chunkSize: chunkSize)
-            var rows = RowStream<EquityPoint>(out: out, csv: csv, csvHeader: CSV.equityHeader, csvRow: CSV.equity, json: \.json)
-            try await client.equityCurve(request) { rows.add($0) }
+            var rows = RowStream<EquityPoint>(out: out, csv: csv, csvHeader: CSV.equityHeader, csvRow: CSV.equity)
+            try await client.service.getEquityCurve(request) { try rows.add($0.points) }
             rows.finish()
             guard !rows.streamed else { return ExitCodes.ok }
             let all = rows.rows
@@ -45,7 +45,7 @@ struct Equity: AsyncParsableCommand {
             for p in all {
                 table.append([
                     .init(p.time.map(UTCTime.compact) ?? Format.undefined), .init(Format.number(p.equity)),
-                    .init(Format.number(p.cash)), .init(JSON.number(p.positionSize)),
+                    .init(Format.number(p.cash)), .init(Format.shortest(p.positionSize)),
                     .init(Format.percent(p.drawdownPct), p.drawdownPct < 0 ? .red : nil),
                 ])
             }

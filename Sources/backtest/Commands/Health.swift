@@ -21,18 +21,11 @@ struct Health: AsyncParsableCommand {
 
     func run() async throws {
         try await global.run { client, out in
-            let response = try await client.health(service: service)
-            let name: String
-            switch response.status {
-            case .serving: name = "serving"
-            case .notServing: name = "not_serving"
-            case .serviceUnknown: name = "service_unknown"
-            case .unknown: name = "unknown"
-            }
+            let response = try await client.health.check(GRPCHealthV1.HealthCheckRequest(service: service))
             if out.json {
-                out.emit(.object([("status", .string(name))]))
+                try out.emit(response)
             } else {
-                Console.line(out.style.paint(name.uppercased(), response.status == .serving ? .green : .red))
+                Console.line(out.style.paint(String(response.status.protoShortName), response.status == .serving ? .green : .red))
             }
             return response.status == .serving ? ExitCodes.ok : ExitCodes.sessionFailed
         }

@@ -30,15 +30,15 @@ struct Import: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        guard parseEnum(kind, prefix: "data_kind_", name: \DataKind.name) != nil else {
-            throw ValidationError("--kind: expected candles or ticks, got '\(kind)'")
+        guard DataKind.parse(kind) != nil else {
+            throw ValidationError("--kind: expected \(DataKind.choices), got '\(kind)'")
         }
         if !(1...3072).contains(chunkKib) { throw ValidationError("--chunk-kib: 1 to 3072") }
     }
 
     func run() async throws {
         try await global.run { client, out in
-            let dataKind = parseEnum(kind, prefix: "data_kind_", name: \DataKind.name)!
+            let dataKind = DataKind.parse(kind)!
             guard let handle = FileHandle(forReadingAtPath: file) else { throw CLIError("\(file): cannot open") }
             defer { try? handle.close() }
             let total = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
@@ -57,7 +57,7 @@ struct Import: AsyncParsableCommand {
                 lastDraw = ContinuousClock.now
             }
             let chunkSize = chunkKib * 1024
-            let response = try await client.importMarketData(header: header) {
+            let response = try await client.importCSV(header: header) {
                 let data: Data?
                 do {
                     data = try handle.read(upToCount: chunkSize)
@@ -74,7 +74,7 @@ struct Import: AsyncParsableCommand {
                 Console.line()
             }
             if out.json {
-                out.emit(response.json)
+                try out.emit(response)
             } else {
                 let what = response.kind == .ticks ? "ticks" : "candles"
                 let series = response.timeframe.isEmpty ? response.symbol : "\(response.symbol) \(response.timeframe)"

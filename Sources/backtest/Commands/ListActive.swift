@@ -18,9 +18,9 @@ struct ListActive: AsyncParsableCommand {
 
     func run() async throws {
         try await global.run { client, out in
-            let response = try await client.listActive(symbol: symbol)
+            let response = try await client.service.listActive(ListActiveRequest(symbol: symbol))
             if out.json {
-                out.emit(.object([("sessions", .array(response.sessions.map(\.json)))]))
+                try out.emit(response)
                 return ExitCodes.ok
             }
             guard !response.sessions.isEmpty else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BacktestProto
 
 /// `backtest data`: ListMarketData.
 struct MarketData: AsyncParsableCommand {
@@ -17,9 +18,9 @@ struct MarketData: AsyncParsableCommand {
 
     func run() async throws {
         try await global.run { client, out in
-            let response = try await client.listMarketData(symbol: symbol)
+            let response = try await client.service.listMarketData(ListMarketDataRequest(symbol: symbol))
             if out.json {
-                out.emit(.object([("series", .array(response.series.map(\.json)))]))
+                try out.emit(response)
                 return ExitCodes.ok
             }
             guard !response.series.isEmpty else {

@@ -13,10 +13,10 @@ enum SessionFollower {
         var last: ProgressEvent?
         var drawn = false
         if out.live { installInterruptHandler() }
-        try await client.watch(id, minInterval: minInterval) { event in
+        try await client.service.watchProgress(WatchProgressRequest(sessionID: id, minInterval: minInterval)) { event in
             last = event
             if out.json {
-                out.emit(event.json)
+                try out.emit(event)
             } else if out.live {
                 terminal.refreshWidth(environment: [:])
                 Console.redraw(ProgressBar.line(event, width: terminal.width - 1, style: out.style))

@@ -7,12 +7,12 @@ struct Sessions: AsyncParsableCommand {
         abstract: "List stored sessions, newest first, filtered and paged.",
         discussion: """
             Without --all, one page (--limit, default 100); the next page's token is
-            printed on stderr (and as next_page_token with --json).
+            printed on stderr (and as nextPageToken with --json).
 
             Examples:
               backtest sessions --status completed --symbol GOOG
               backtest sessions --status failed --status stopped --since 2025-01-01
-              backtest sessions --label team=quant --all --json | jq -r '.sessions[].session_id'
+              backtest sessions --label team=quant --all --json | jq -r '.sessions[].sessionId'
             """
     )
 
@@ -35,8 +35,8 @@ struct Sessions: AsyncParsableCommand {
     func request() throws -> ListSessionsRequest {
         ListSessionsRequest(
             statuses: try status.map { text in
-                guard let s = parseEnum(text, prefix: "session_status_", name: \SessionStatus.name) else {
-                    throw ValidationError("--status: unknown status '\(text)'; expected started, running, completed, failed or stopped")
+                guard let s = SessionStatus.parse(text) else {
+                    throw ValidationError("--status: unknown status '\(text)'; expected \(SessionStatus.choices)")
                 }
                 return s
             },
@@ -54,13 +54,14 @@ struct Sessions: AsyncParsableCommand {
             var sessions: [Session] = []
             var next = ""
             repeat {
-                let page = try await client.listSessions(request)
+                let page = try await client.service.listSessions(request)
                 sessions += page.sessions
                 next = page.nextPageToken
                 request.pageToken = next
             } while all && !next.isEmpty
             if out.json {
-                out.emit(.object([("sessions", .array(sessions.map(\.json))), ("next_page_token", .string(next))]))
+                // Every page in one response, with the last page's token.
+                try out.emit(ListSessionsResponse(sessions: sessions, nextPageToken: next))
                 return ExitCodes.ok
             }
             if sessions.isEmpty {
@@ -82,7 +83,7 @@ struct Sessions: AsyncParsableCommand {
             let r = s.request ?? StartBacktestRequest()
             table.append([
                 .init(s.sessionID), .init(s.status.name, Style.color(for: s.status.name)), .init(r.symbol), .init(r.timeframe),
-                .init(r.strategy?.displayName ?? Format.undefined),
+                .init(SessionView.strategyName(r.strategy)),
                 .init(r.startTime.map(UTCTime.compact) ?? Format.undefined), .init(r.endTime.map(UTCTime.compact) ?? Format.undefined),
                 .init(Format.percent(s.progressPct, decimals: 1)),
                 .init(Format.signed(s.finalPnl), s.finalPnl > 0 ? .green : s.finalPnl < 0 ? .red : nil),

@@ -12,7 +12,7 @@ struct Show: AsyncParsableCommand {
 
             Examples:
               backtest show 3f2a9c
-              backtest show 3f2a9c --json | jq .session.statistics.sharpe_ratio
+              backtest show 3f2a9c --json | jq .session.statistics.sharpeRatio
             """
     )
 
@@ -28,7 +28,7 @@ struct Show: AsyncParsableCommand {
         try await global.run { client, out in
             let session = try await client.session(id)
             if out.json {
-                out.emit(.object([("session", session.json)]))
+                try out.emit(GetSessionResponse(session: session))
                 return ExitCodes.ok
             }
             Console.line(SessionView.header(session, style: out.style))
@@ -40,7 +40,7 @@ struct Show: AsyncParsableCommand {
             }
             guard chartHeight > 0 else { return ExitCodes.ok }
             var points: [EquityPoint] = []
-            try await client.equityCurve(GetEquityCurveRequest(sessionID: id)) { points += $0 }
+            try await client.service.getEquityCurve(GetEquityCurveRequest(sessionID: id)) { points += $0.points }
             guard !points.isEmpty else { return ExitCodes.ok }
             Console.line()
             Console.line("Equity (\(points.count) points)")

@@ -34,9 +34,9 @@ struct Start: AsyncParsableCommand {
         try await global.run { client, out in
             let request = try options.request()
             let minInterval = try interval.map { try OptionParsing.duration($0, option: "--interval") }
-            let response = try await client.start(request)
+            let response = try await client.service.startBacktest(request)
             if out.json {
-                out.emit(response.json)
+                try out.emit(response)
             } else if out.terminal.isTTY || watch {
                 var line = "session \(out.style.paint(response.sessionID, .bold)) \(response.status.name)"
                 if response.deduplicated { line += " (an earlier request with this --request-id)" }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BacktestProto
 
 /// `backtest stop ID`: StopBacktest (idempotent).
 struct Stop: AsyncParsableCommand {
@@ -18,9 +19,9 @@ struct Stop: AsyncParsableCommand {
 
     func run() async throws {
         try await global.run { client, out in
-            let response = try await client.stop(id, reason: reason)
+            let response = try await client.service.stopBacktest(StopBacktestRequest(sessionID: id, reason: reason))
             if out.json {
-                out.emit(response.json)
+                try out.emit(response)
             } else {
                 let status = out.style.paint(response.status.name, Style.color(for: response.status.name))
                 Console.line(response.alreadyEnded

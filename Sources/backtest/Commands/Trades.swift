@@ -6,8 +6,9 @@ struct Trades: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a session's trades: a table, --csv, or --json (one trade per line).",
         discussion: """
-            CSV and JSON carry every field at full precision (times ISO 8601 UTC) and are
-            written as the chunks arrive; the table waits for all of them to align.
+            CSV and JSON carry every field at full precision (times ISO 8601 UTC; JSON is
+            each Trade's proto3 JSON) and are written as the chunks arrive; the table
+            waits for all of them to align.
 
             Examples:
               backtest trades 3f2a9c
@@ -28,8 +29,8 @@ struct Trades: AsyncParsableCommand {
 
     func run() async throws {
         try await global.run { client, out in
-            var rows = RowStream<Trade>(out: out, csv: csv, csvHeader: CSV.tradeHeader, csvRow: CSV.trade, json: \.json)
-            try await client.trades(id, chunkSize: chunkSize) { rows.add($0) }
+            var rows = RowStream<Trade>(out: out, csv: csv, csvHeader: CSV.tradeHeader, csvRow: CSV.trade)
+            try await client.service.getTrades(GetTradesRequest(sessionID: id, chunkSize: chunkSize)) { try rows.add($0.trades) }
             rows.finish()
             guard !rows.streamed else { return ExitCodes.ok }
             let all = rows.rows

@@ -13,7 +13,7 @@ struct Watch: AsyncParsableCommand {
 
             Examples:
               backtest watch 3f2a9c
-              backtest watch 3f2a9c --json | jq -c '{pct: .progress_pct, equity}'
+              backtest watch 3f2a9c --json | jq -c '{pct: .progressPct, equity}'
             """
     )
 

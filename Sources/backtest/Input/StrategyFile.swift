@@ -54,7 +54,7 @@ enum StrategyFile {
     }
 
     static func ruleKind(_ text: String) -> RuleKind? {
-        parseEnum(text, prefix: "rule_kind_", name: \RuleKind.name)
+        RuleKind.parse(text)
     }
 
     // MARK: text
@@ -88,7 +88,7 @@ enum StrategyFile {
                 strategy.params[name] = try number()
             case 2:
                 guard let kind = ruleKind(key[0]) else {
-                    throw fail("unknown rule kind '\(key[0])'; expected entry_long, exit_long, entry_short or exit_short")
+                    throw fail("unknown rule kind '\(key[0])'; expected \(RuleKind.choices)")
                 }
                 guard !value.isEmpty else { throw fail("rule \(key[1]) has no expression") }
                 strategy.rules.append(Rule(name: key[1], kind: kind, expression: value))
@@ -136,7 +136,7 @@ enum StrategyFile {
                     guard unknown.isEmpty else { throw fail("rules[\(i)]: unknown field \(unknown.sorted().joined(separator: ", "))") }
                     let kindText = try string(rule["kind"], "rules[\(i)].kind")
                     guard let kind = ruleKind(kindText) else {
-                        throw fail("rules[\(i)].kind: unknown rule kind '\(kindText)'; expected entry_long, exit_long, entry_short or exit_short")
+                        throw fail("rules[\(i)].kind: unknown rule kind '\(kindText)'; expected \(RuleKind.choices)")
                     }
                     strategy.rules.append(Rule(name: try string(rule["name"], "rules[\(i)].name"), kind: kind,
                                                expression: try string(rule["expression"], "rules[\(i)].expression")))

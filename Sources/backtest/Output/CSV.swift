@@ -11,7 +11,7 @@ enum CSV {
         }.joined(separator: ",")
     }
 
-    static func number(_ d: Double) -> String { d.isFinite ? JSON.number(d) : "" }
+    static func number(_ d: Double) -> String { d.isFinite ? Format.shortest(d) : "" }
     static func time(_ t: ProtoTimestamp?) -> String { t.map(UTCTime.iso) ?? "" }
 
     static let tradeHeader = ["trade_number", "side", "quantity", "entry_time", "exit_time", "entry_price", "exit_price",

@@ -70,7 +70,13 @@ enum Format {
         return duration(seconds: seconds(d))
     }
 
-    /// A protobuf duration in seconds, as JSON carries it.
+    /// The shortest text that reads back as `x` (`0.1`, `25`, `1e+21`), for CSV and
+    /// parameters; NaN and the infinities are undefined.
+    static func shortest(_ x: Double) -> String {
+        x.isFinite ? JSONWriter.number(x) : undefined
+    }
+
+    /// A protobuf duration in seconds.
     static func seconds(_ d: ProtoDuration) -> Double {
         Double(d.seconds) + Double(d.nanos) / 1e9
     }

@@ -73,10 +73,19 @@ enum SessionView {
         return list.render(style: style)
     }
 
+    /// The name a table shows: the built-in's name or the rule strategy's.
+    static func strategyName(_ spec: StrategySpec?) -> String {
+        switch spec?.kind {
+        case .builtin(let b)?: b.name
+        case .rules(let r)?: r.name.isEmpty ? "rules" : r.name
+        case nil: Format.undefined
+        }
+    }
+
     static func strategyText(_ spec: StrategySpec?) -> String {
         switch spec?.kind {
         case .builtin(let b)?:
-            let params = b.params.keys.sorted().map { "\($0)=\(JSON.number(b.params[$0]!))" }
+            let params = b.params.keys.sorted().map { "\($0)=\(Format.shortest(b.params[$0]!))" }
             return params.isEmpty ? b.name : "\(b.name) (\(params.joined(separator: ", ")))"
         case .rules(let r)?:
             return "\(r.name.isEmpty ? "rules" : r.name) (\(r.rules.count) rules)"
