@@ -1,7 +1,7 @@
 // End-to-end figures for BENCHMARKS.md: StartBacktest to COMPLETED over stored
 // 1-minute bars (results stored and readable), and ListActive latency while two
 // unthrottled sessions run. The server is the real one on 127.0.0.1, called through
-// our gRPC client. With QUESTDB_HTTP and QUESTDB_PG set, the runs are measured on
+// the generated BacktestService client over our gRPC client. With QUESTDB_HTTP and QUESTDB_PG set, the runs are measured on
 // QuestDB too, in the same process, after SQLite.
 //
 // usage: service-bench [BARS] [LATENCY_CALLS]
@@ -62,32 +62,25 @@ func startRequest() -> StartBacktestRequest {
                          strategy: StrategySpec(kind: .builtin(BuiltinStrategy(name: "sma_cross", params: ["n1": 10, "n2": 20]))))
 }
 
-let path = "/backtest.v1.BacktestService/"
-
-func startSession(_ client: GRPCClient) async throws -> String {
-    let (bytes, _) = try await client.unary(path + "StartBacktest", request: try startRequest().serializedBytes())
-    return try StartBacktestResponse(serializedBytes: bytes).sessionID
+/// The generated client over a GRPCClient to the server on `port`.
+func connect(_ port: Int) -> BacktestServiceClient {
+    BacktestServiceClient(RPCClient(transport: GRPCClient(configuration: .init(port: port))))
 }
 
-func status(_ client: GRPCClient, _ id: String) async throws -> Session {
-    let (bytes, _) = try await client.unary(path + "GetSession", request: try GetSessionRequest(sessionID: id).serializedBytes())
-    return try GetSessionResponse(serializedBytes: bytes).session ?? Session()
+func startSession(_ client: BacktestServiceClient) async throws -> String {
+    try await client.startBacktest(startRequest()).sessionID
 }
 
-func waitDone(_ client: GRPCClient, _ id: String) async throws -> Session {
+func status(_ client: BacktestServiceClient, _ id: String) async throws -> Session {
+    try await client.getSession(GetSessionRequest(sessionID: id)).session ?? Session()
+}
+
+func waitDone(_ client: BacktestServiceClient, _ id: String) async throws -> Session {
     while true {
         let s = try await status(client, id)
         if s.status == .completed || s.status == .failed || s.status == .stopped { return s }
         try await Task.sleep(for: .milliseconds(2))
     }
-}
-
-/// Rows of a server stream of results, counted (the read-back check).
-func countStream(_ client: GRPCClient, _ method: String, _ request: [UInt8], _ rows: ([UInt8]) throws -> Int) async throws -> Int {
-    let call = try await client.serverStreaming(path + method, request: request)
-    var total = 0
-    for try await message in call.messages { total += try rows(message) }
-    return total
 }
 
 // 1. StartBacktest -> COMPLETED, alone, three times per store; then every trade and
@@ -96,7 +89,7 @@ func measureRuns(_ store: any BacktestStore, _ label: String) async throws -> Do
     print(String(format: "%@: imported %d bars in %.2f s", label, bars, try await importBars(store)))
     let server = BacktestServer(configuration: .init(port: 0, limits: .init(maxRunning: 2, maxQueued: 8)), store: store)
     let port = try await server.start()
-    let client = GRPCClient(configuration: .init(port: port))
+    let client = connect(port)
     var best = Double.infinity
     for run in 1...3 {
         let t0 = ContinuousClock.now
@@ -105,17 +98,15 @@ func measureRuns(_ store: any BacktestStore, _ label: String) async throws -> Do
         let took = seconds(ContinuousClock.now - t0)
         best = min(best, took)
         let r0 = ContinuousClock.now
-        let trades = try await countStream(client, "GetTrades", try GetTradesRequest(sessionID: id).serializedBytes()) {
-            try GetTradesResponse(serializedBytes: $0).trades.count
-        }
-        let points = try await countStream(client, "GetEquityCurve", try GetEquityCurveRequest(sessionID: id).serializedBytes()) {
-            try GetEquityCurveResponse(serializedBytes: $0).points.count
-        }
+        // Every row of the results read back, counted.
+        var trades = 0, points = 0
+        try await client.getTrades(GetTradesRequest(sessionID: id)) { trades += $0.trades.count }
+        try await client.getEquityCurve(GetEquityCurveRequest(sessionID: id)) { points += $0.points.count }
         print(String(format: "%@ run %d: %@ %d bars, %d trades, in %.3f s = %.0f bars/s end to end (results stored); read back %d trades + %d points in %.3f s",
                      label, run, "\(s.status)", s.eventsProcessed, s.totalTrades, took, Double(s.eventsProcessed) / took,
                      trades, points, seconds(ContinuousClock.now - r0)))
     }
-    client.close()
+    client.rpc.close()
     await server.shutdown()
     return best
 }
@@ -135,19 +126,18 @@ if let http = environment["QUESTDB_HTTP"], let pg = environment["QUESTDB_PG"], !
 let store = try SQLiteStore(path: dir.appendingPathComponent("bench.db").path)
 let server = BacktestServer(configuration: .init(port: 0, limits: .init(maxRunning: 2, maxQueued: 8)), store: store)
 let port = try await server.start()
-let client = GRPCClient(configuration: .init(port: port))
+let client = connect(port)
 
 // 2. ListActive latency while two unthrottled sessions run.
 let bothStarted = ContinuousClock.now
 let a = try await startSession(client)
 let b = try await startSession(client)
 var latencies: [Double] = []
-let request = try ListActiveRequest().serializedBytes()
 while latencies.count < latencyCalls {
     let t0 = ContinuousClock.now
-    let (bytes, _) = try await client.unary(path + "ListActive", request: request)
+    let active = try await client.listActive(ListActiveRequest())
     latencies.append(seconds(ContinuousClock.now - t0) * 1000)
-    if try ListActiveResponse(serializedBytes: bytes).sessions.isEmpty { break }
+    if active.sessions.isEmpty { break }
 }
 _ = try await waitDone(client, a)
 _ = try await waitDone(client, b)
@@ -158,5 +148,5 @@ let sorted = latencies
 func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
 print(String(format: "ListActive during two unthrottled %d-bar sessions: %d calls, p50 %.3f ms, p99 %.3f ms, max %.3f ms",
              bars, sorted.count, pct(0.5), pct(0.99), sorted.last ?? 0))
-client.close()
+client.rpc.close()
 await server.shutdown()
