@@ -43,7 +43,7 @@ let package = Package(
         // over RPC's transport-independent RPCClient.
         .target(
             name: "BacktestProto",
-            dependencies: ["BacktestProtoC", "CProtobufC", "RPC"]
+            dependencies: ["BacktestProtoC", "CProtobufC", "RPC", "TimeKit"]
         ),
         // System library: libnghttp2 (Debian libnghttp2-dev).
         .systemLibrary(
@@ -151,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "backtest",
             dependencies: [
-                "BacktestProto", "RPC", "HTTP2Transport",
+                "BacktestProto", "RPC", "HTTP2Transport", "TimeKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -209,6 +209,10 @@ let package = Package(
             name: "BacktestServiceTests",
             dependencies: ["BacktestService", "BacktestCore", "BacktestStore", "BacktestEngine", "BacktestProto", "RPC", "HTTP2Transport", "TestSupport"],
             exclude: ["Clients"]
+        ),
+        .testTarget(
+            name: "TimeKitTests",
+            dependencies: ["TimeKit"]
         ),
         .testTarget(
             name: "BacktestCoreTests",

@@ -25,7 +25,7 @@ import Testing
     func runningEvent() -> ProgressEvent {
         ProgressEvent(
             sessionID: "s1", sequence: 7, kind: .update, status: .running, progressPct: 52.44,
-            simTime: UTCTime.parse("2008-11-03T14:30:00Z"), equity: 12_345.678, realizedPnl: 2000, unrealizedPnl: 345.678,
+            simTime: TimeDisplay.parse("2008-11-03T14:30:00Z"), equity: 12_345.678, realizedPnl: 2000, unrealizedPnl: 345.678,
             drawdownPct: -3.21, trades: 14, eventsProcessed: 1100, eventsPerSecond: 3210,
             eta: ProtoDuration(seconds: 125, nanos: 0))
     }
@@ -121,7 +121,7 @@ import Testing
         // 16 eighths: the lowest value fills 1, the highest 16.
         #expect(rows == ["  ▃█", "▁▆██"])
         let chart = EquityChart.render(
-            [EquityPoint(time: UTCTime.parse("2020-01-01"), equity: 100), EquityPoint(time: UTCTime.parse("2020-01-03"), equity: 150)],
+            [EquityPoint(time: TimeDisplay.parse("2020-01-01"), equity: 100), EquityPoint(time: TimeDisplay.parse("2020-01-03"), equity: 150)],
             width: 40, height: 3, style: plain)
         #expect(chart.count == 4)
         #expect(chart[0].hasPrefix("150.00 ┤"))
@@ -151,21 +151,21 @@ import Testing
     // MARK: times, durations, numbers
 
     @Test func timesParseAndPrintInUTC() throws {
-        let t = try #require(UTCTime.parse("2004-08-19"))
+        let t = try #require(TimeDisplay.parse("2004-08-19"))
         #expect(t == ProtoTimestamp(seconds: 1_092_873_600, nanos: 0))
-        #expect(UTCTime.iso(t) == "2004-08-19T00:00:00Z")
-        #expect(UTCTime.parse("2004-08-19T09:30:00Z") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 0))
-        #expect(UTCTime.parse("2004-08-19 09:30") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 0))
-        #expect(UTCTime.parse("2004-08-19T11:30:00+02:00") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 0))
-        #expect(UTCTime.parse("2004-08-19T09:30:00.25Z") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 250_000_000))
-        #expect(UTCTime.iso(ProtoTimestamp(seconds: 1_092_907_800, nanos: 250_000_000)) == "2004-08-19T09:30:00.250000Z")
-        #expect(UTCTime.iso(ProtoTimestamp(seconds: -1, nanos: 0)) == "1969-12-31T23:59:59Z")
-        #expect(UTCTime.iso(ProtoTimestamp(seconds: 951_782_400, nanos: 0)) == "2000-02-29T00:00:00Z")
+        #expect(TimeDisplay.iso(t) == "2004-08-19T00:00:00Z")
+        #expect(TimeDisplay.parse("2004-08-19T09:30:00Z") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 0))
+        #expect(TimeDisplay.parse("2004-08-19 09:30") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 0))
+        #expect(TimeDisplay.parse("2004-08-19T11:30:00+02:00") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 0))
+        #expect(TimeDisplay.parse("2004-08-19T09:30:00.25Z") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 250_000_000))
+        #expect(TimeDisplay.iso(ProtoTimestamp(seconds: 1_092_907_800, nanos: 250_000_000)) == "2004-08-19T09:30:00.250000Z")
+        #expect(TimeDisplay.iso(ProtoTimestamp(seconds: -1, nanos: 0)) == "1969-12-31T23:59:59Z")
+        #expect(TimeDisplay.iso(ProtoTimestamp(seconds: 951_782_400, nanos: 0)) == "2000-02-29T00:00:00Z")
         for bad in ["2004-02-30", "2004-13-01", "04-08-19", "2004-08-19T25:00", "2004-08-19x", "", "yesterday"] {
-            #expect(UTCTime.parse(bad) == nil, "\(bad)")
+            #expect(TimeDisplay.parse(bad) == nil, "\(bad)")
         }
-        #expect(UTCTime.compact(t) == "2004-08-19")
-        #expect(UTCTime.minute(ProtoTimestamp(seconds: 1_092_907_805, nanos: 0)) == "2004-08-19 09:30")
+        #expect(TimeDisplay.compact(t) == "2004-08-19")
+        #expect(TimeDisplay.minute(ProtoTimestamp(seconds: 1_092_907_805, nanos: 0)) == "2004-08-19 09:30")
     }
 
     @Test func durationsForPeople() {
@@ -200,7 +200,7 @@ import Testing
     /// --json prints the proto3 JSON of the messages with every field present: the
     /// exact line for a statistics message, and the forms of the awkward values.
     @Test func jsonIsProto3WithEveryField() throws {
-        let stats = Statistics(start: UTCTime.parse("2004-08-19"), duration: ProtoDuration(seconds: 86_400, nanos: 0),
+        let stats = Statistics(start: TimeDisplay.parse("2004-08-19"), duration: ProtoDuration(seconds: 86_400, nanos: 0),
                                sharpeRatio: .nan, sortinoRatio: .infinity, totalTrades: 3, winRatePct: 66.5)
         let text = try OutputContext.jsonLine(stats)
         #expect(text.hasPrefix(#"{"start":"2004-08-19T00:00:00Z","duration":"86400s","exposureTimePct":0,"equityFinal":0,"#))

@@ -1,3 +1,4 @@
+import TimeKit
 /// `google.protobuf.Duration` in JSON: seconds with an `s`, 0, 3, 6 or 9 fractional
 /// digits, the sign in front (`1.5s`, `-0.250s`); read with up to 9 digits. Only
 /// about +-10,000 years exist.
@@ -7,7 +8,7 @@ extension ProtoDuration: ProtoJSONMessage {
             throw ProtoJSONError("not a valid duration (seconds \(seconds), nanos \(nanos)): beyond 315576000000 s, nanos beyond 999999999 or of the other sign")
         }
         let negative = seconds < 0 || nanos < 0
-        return .string((negative ? "-" : "") + String(seconds.magnitude) + CivilDate.fraction(Int32(nanos.magnitude)) + "s")
+        return .string((negative ? "-" : "") + String(seconds.magnitude) + UTCTime.fraction(nanos: Int32(nanos.magnitude)) + "s")
     }
 
     public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {

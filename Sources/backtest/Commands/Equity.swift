@@ -44,7 +44,7 @@ struct Equity: AsyncParsableCommand {
             var table = Table([.init("TIME"), .init("EQUITY", .right), .init("CASH", .right), .init("POSITION", .right), .init("DRAWDOWN", .right)])
             for p in all {
                 table.append([
-                    .init(p.time.map(UTCTime.compact) ?? Format.undefined), .init(Format.number(p.equity)),
+                    .init(p.time.map(TimeDisplay.compact) ?? Format.undefined), .init(Format.number(p.equity)),
                     .init(Format.number(p.cash)), .init(Format.shortest(p.positionSize)),
                     .init(Format.percent(p.drawdownPct), p.drawdownPct < 0 ? .red : nil),
                 ])

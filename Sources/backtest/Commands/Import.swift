@@ -79,7 +79,7 @@ struct Import: AsyncParsableCommand {
                 let what = response.kind == .ticks ? "ticks" : "candles"
                 let series = response.timeframe.isEmpty ? response.symbol : "\(response.symbol) \(response.timeframe)"
                 var line = "imported \(response.rowsImported) \(what) into \(series)"
-                if let a = response.firstTime, let b = response.lastTime { line += ": \(UTCTime.compact(a)) .. \(UTCTime.compact(b))" }
+                if let a = response.firstTime, let b = response.lastTime { line += ": \(TimeDisplay.compact(a)) .. \(TimeDisplay.compact(b))" }
                 Console.line(line)
             }
             return ExitCodes.ok

@@ -38,9 +38,9 @@ struct ListActive: AsyncParsableCommand {
                 table.append([
                     .init(s.sessionID), .init(s.status.name, Style.color(for: s.status.name)), .init(s.symbol),
                     .init(s.timeframe), .init(s.strategyName), .init(Format.percent(p.progressPct, decimals: 1)),
-                    .init(p.simTime.map(UTCTime.minute) ?? Format.undefined), .init(Format.number(p.equity)),
+                    .init(p.simTime.map(TimeDisplay.minute) ?? Format.undefined), .init(Format.number(p.equity)),
                     .init(Format.signed(pnl), pnl > 0 ? .green : pnl < 0 ? .red : nil), .init(String(p.trades)),
-                    .init(s.createdAt.map(UTCTime.compact) ?? Format.undefined),
+                    .init(s.createdAt.map(TimeDisplay.compact) ?? Format.undefined),
                 ])
             }
             Console.line(table.render(style: out.style))

@@ -31,8 +31,8 @@ struct MarketData: AsyncParsableCommand {
             for s in response.series {
                 table.append([
                     .init(s.symbol), .init(s.kind.name), .init(s.timeframe.isEmpty ? Format.undefined : s.timeframe),
-                    .init(s.firstTime.map(UTCTime.compact) ?? Format.undefined),
-                    .init(s.lastTime.map(UTCTime.compact) ?? Format.undefined), .init(String(s.rows)),
+                    .init(s.firstTime.map(TimeDisplay.compact) ?? Format.undefined),
+                    .init(s.lastTime.map(TimeDisplay.compact) ?? Format.undefined), .init(String(s.rows)),
                 ])
             }
             Console.line(table.render(style: out.style))

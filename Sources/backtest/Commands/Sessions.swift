@@ -84,11 +84,11 @@ struct Sessions: AsyncParsableCommand {
             table.append([
                 .init(s.sessionID), .init(s.status.name, Style.color(for: s.status.name)), .init(r.symbol), .init(r.timeframe),
                 .init(SessionView.strategyName(r.strategy)),
-                .init(r.startTime.map(UTCTime.compact) ?? Format.undefined), .init(r.endTime.map(UTCTime.compact) ?? Format.undefined),
+                .init(r.startTime.map(TimeDisplay.compact) ?? Format.undefined), .init(r.endTime.map(TimeDisplay.compact) ?? Format.undefined),
                 .init(Format.percent(s.progressPct, decimals: 1)),
                 .init(Format.signed(s.finalPnl), s.finalPnl > 0 ? .green : s.finalPnl < 0 ? .red : nil),
                 .init(String(s.totalTrades)), .init(Format.percent(s.winRatePct, decimals: 1)),
-                .init(s.createdAt.map(UTCTime.compact) ?? Format.undefined),
+                .init(s.createdAt.map(TimeDisplay.compact) ?? Format.undefined),
             ])
         }
         return table

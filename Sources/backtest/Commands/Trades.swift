@@ -55,8 +55,8 @@ struct Trades: AsyncParsableCommand {
             let qty = t.quantity == t.quantity.rounded() ? Format.number(t.quantity, decimals: 0) : Format.number(t.quantity, decimals: 6)
             table.append([
                 .init(String(t.tradeNumber)), .init(t.side.name), .init(qty),
-                .init(t.entryTime.map(UTCTime.compact) ?? Format.undefined), .init(Format.number(t.entryPrice)),
-                .init(t.exitTime.map(UTCTime.compact) ?? "open"), .init(t.exitTime == nil ? Format.undefined : Format.number(t.exitPrice)),
+                .init(t.entryTime.map(TimeDisplay.compact) ?? Format.undefined), .init(Format.number(t.entryPrice)),
+                .init(t.exitTime.map(TimeDisplay.compact) ?? "open"), .init(t.exitTime == nil ? Format.undefined : Format.number(t.exitPrice)),
                 .init(Format.signed(t.pnl), t.pnl > 0 ? .green : t.pnl < 0 ? .red : nil),
                 .init(Format.percent(t.returnPct)), .init(Format.number(t.commission)),
                 .init(t.entryRule + (t.exitRule.isEmpty ? "" : " → " + t.exitRule)),

@@ -42,7 +42,7 @@ enum OptionParsing {
 
     /// An ISO 8601 date or date-time (UTC unless it says otherwise).
     static func timestamp(_ text: String, option: String) throws -> ProtoTimestamp {
-        guard let ts = UTCTime.parse(text) else {
+        guard let ts = TimeDisplay.parse(text) else {
             throw ValidationError("\(option): '\(text)' is not an ISO 8601 date (2004-08-19) or date-time (2004-08-19T09:30:00Z)")
         }
         return ts

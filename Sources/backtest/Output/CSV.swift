@@ -12,7 +12,7 @@ enum CSV {
     }
 
     static func number(_ d: Double) -> String { d.isFinite ? Format.shortest(d) : "" }
-    static func time(_ t: ProtoTimestamp?) -> String { t.map(UTCTime.iso) ?? "" }
+    static func time(_ t: ProtoTimestamp?) -> String { t.map(TimeDisplay.iso) ?? "" }
 
     static let tradeHeader = ["trade_number", "side", "quantity", "entry_time", "exit_time", "entry_price", "exit_price",
                               "pnl", "return_pct", "commission", "entry_rule", "exit_rule", "entry_index", "exit_index"]

@@ -19,7 +19,7 @@ enum EquityChart {
                 + style.paint(row, last >= first ? .green : .red))
         }
         if let from = points.first?.time, let to = points.last?.time {
-            let left = UTCTime.compact(from), right = UTCTime.compact(to)
+            let left = TimeDisplay.compact(from), right = TimeDisplay.compact(to)
             let plotted = rows.first.map(Table.width) ?? plotWidth
             let gap = max(plotted - Table.width(left) - Table.width(right), 1)
             out.append(String(repeating: " ", count: labelWidth + 2) + left + String(repeating: " ", count: gap) + right)

@@ -31,7 +31,7 @@ enum ProgressBar {
         if e.status == .started {
             add("queued", .yellow)
         } else if let t = e.simTime {
-            add(UTCTime.minute(t))
+            add(TimeDisplay.minute(t))
         }
         add("equity " + Format.number(e.equity))
         let pnlText = Format.signed(pnl)

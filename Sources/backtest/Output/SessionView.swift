@@ -5,7 +5,7 @@ import BacktestProto
 enum SessionView {
     static func statistics(_ s: Statistics, style: Style) -> String {
         var list = KeyValueList()
-        func time(_ t: ProtoTimestamp?) -> Table.Cell { Table.Cell(t.map(UTCTime.compact) ?? Format.undefined) }
+        func time(_ t: ProtoTimestamp?) -> Table.Cell { Table.Cell(t.map(TimeDisplay.compact) ?? Format.undefined) }
         func pct(_ x: Double) -> Table.Cell { Table.Cell(Format.percent(x)) }
         func num(_ x: Double, _ decimals: Int = 2) -> Table.Cell { Table.Cell(Format.number(x, decimals: decimals)) }
         func signedPct(_ x: Double) -> Table.Cell { Table.Cell(Format.percent(x), x > 0 ? .green : x < 0 ? .red : nil) }
@@ -52,7 +52,7 @@ enum SessionView {
         list.append("Session", Table.Cell(s.sessionID))
         list.append("Status", Table.Cell(s.status.name, Style.color(for: s.status.name)))
         list.append("Symbol", Table.Cell("\(r.symbol) \(r.timeframe)"))
-        let range = [r.startTime, r.endTime].map { $0.map(UTCTime.compact) ?? "?" }
+        let range = [r.startTime, r.endTime].map { $0.map(TimeDisplay.compact) ?? "?" }
         list.append("Range", Table.Cell("\(range[0]) .. \(range[1])"))
         list.append("Strategy", Table.Cell(strategyText(r.strategy)))
         list.append("Initial capital", Table.Cell(Format.number(r.initialCapital)))
@@ -60,11 +60,11 @@ enum SessionView {
             list.append("Labels", Table.Cell(r.labels.keys.sorted().map { "\($0)=\(r.labels[$0]!)" }.joined(separator: " ")))
         }
         list.append("Progress", Table.Cell(Format.percent(s.progressPct, decimals: 1)))
-        if let t = s.simTime { list.append("Simulated time", Table.Cell(UTCTime.compact(t))) }
+        if let t = s.simTime { list.append("Simulated time", Table.Cell(TimeDisplay.compact(t))) }
         list.append("Events processed", Table.Cell(String(s.eventsProcessed)))
-        if let t = s.createdAt { list.append("Created", Table.Cell(UTCTime.iso(t))) }
-        if let t = s.startedAt { list.append("Started", Table.Cell(UTCTime.iso(t))) }
-        if let t = s.completedAt { list.append("Ended", Table.Cell(UTCTime.iso(t))) }
+        if let t = s.createdAt { list.append("Created", Table.Cell(TimeDisplay.iso(t))) }
+        if let t = s.startedAt { list.append("Started", Table.Cell(TimeDisplay.iso(t))) }
+        if let t = s.completedAt { list.append("Ended", Table.Cell(TimeDisplay.iso(t))) }
         if let a = s.startedAt?.microsecondsSinceEpoch, let b = s.completedAt?.microsecondsSinceEpoch {
             list.append("Wall time", Table.Cell(Format.duration(seconds: Double(b - a) / 1e6)))
         }
