@@ -9,18 +9,18 @@ import RPC
 /// The `backtest.v1.BacktestService` methods: each reads its message, calls the core,
 /// and answers in the contract's terms; the core's errors become statuses in one place.
 struct BacktestHandlers: Sendable {
-    static let serviceName = "backtest.v1.BacktestService"
+    static let serviceName = BacktestServiceMethods.serviceName
     static let defaultWatchInterval = Duration.milliseconds(250)
 
     let registry: EngineRegistry
     let logger: Logger
 
     func register(into router: inout RPCRouter) {
-        let path = { (method: String) in "/\(Self.serviceName)/\(method)" }
-        router.unary(path("StartBacktest")) { (request: StartBacktestRequest, _) in
+        typealias Method = BacktestServiceMethods
+        router.unary(Method.startBacktest) { (request: StartBacktestRequest, _) in
             try await Self.mapped { try await start(request) }
         }
-        router.unary(path("StopBacktest")) { (request: StopBacktestRequest, _) in
+        router.unary(Method.stopBacktest) { (request: StopBacktestRequest, _) in
             try await Self.mapped {
                 try Self.requireId(request.sessionID)
                 let stopped = try await registry.stop(request.sessionID, reason: request.reason)
@@ -28,33 +28,33 @@ struct BacktestHandlers: Sendable {
                                             alreadyEnded: stopped.alreadyEnded)
             }
         }
-        router.unary(path("ListActive")) { (request: ListActiveRequest, _) in
+        router.unary(Method.listActive) { (request: ListActiveRequest, _) in
             let active = await registry.active(symbol: request.symbol)
             return ListActiveResponse(sessions: active.map(ProtoMapping.activeSession))
         }
-        router.serverStreaming(path("WatchProgress")) { (request: WatchProgressRequest, writer: ResponseWriter<ProgressEvent>, _) in
+        router.serverStreaming(Method.watchProgress) { (request: WatchProgressRequest, writer: ResponseWriter<ProgressEvent>, _) in
             try await Self.mapped { try await watch(request, writer) }
         }
-        router.unary(path("GetSession")) { (request: GetSessionRequest, _) in
+        router.unary(Method.getSession) { (request: GetSessionRequest, _) in
             try await Self.mapped {
                 try Self.requireId(request.sessionID)
                 guard let record = try await registry.record(request.sessionID) else { throw ServiceError.noSession(request.sessionID) }
                 return GetSessionResponse(session: ProtoMapping.session(record))
             }
         }
-        router.unary(path("ListSessions")) { (request: ListSessionsRequest, _) in
+        router.unary(Method.listSessions) { (request: ListSessionsRequest, _) in
             try await Self.mapped { try await listSessions(request) }
         }
-        router.serverStreaming(path("GetTrades")) { (request: GetTradesRequest, writer: ResponseWriter<GetTradesResponse>, _) in
+        router.serverStreaming(Method.getTrades) { (request: GetTradesRequest, writer: ResponseWriter<GetTradesResponse>, _) in
             try await Self.mapped { try await trades(request, writer) }
         }
-        router.serverStreaming(path("GetEquityCurve")) { (request: GetEquityCurveRequest, writer: ResponseWriter<GetEquityCurveResponse>, _) in
+        router.serverStreaming(Method.getEquityCurve) { (request: GetEquityCurveRequest, writer: ResponseWriter<GetEquityCurveResponse>, _) in
             try await Self.mapped { try await equity(request, writer) }
         }
-        router.clientStreaming(path("ImportMarketData")) { (requests: RequestMessages<ImportMarketDataRequest>, _) in
+        router.clientStreaming(Method.importMarketData) { (requests: RequestMessages<ImportMarketDataRequest>, _) in
             try await Self.mapped { try await MarketDataImportHandler(store: registry.store, logger: logger).run(requests) }
         }
-        router.unary(path("ListMarketData")) { (request: ListMarketDataRequest, _) in
+        router.unary(Method.listMarketData) { (request: ListMarketDataRequest, _) in
             try await Self.mapped {
                 let series = try await ServiceError.storeCall { try await registry.store.marketSeries(symbol: request.symbol) }
                 return ListMarketDataResponse(series: series.map(ProtoMapping.series))

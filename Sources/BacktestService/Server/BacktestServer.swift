@@ -1,4 +1,5 @@
 import BacktestCore
+import BacktestProto
 import BacktestStore
 import GRPCServices
 import HTTP2Transport
@@ -58,7 +59,7 @@ public final class BacktestServer: Sendable {
         ReflectionService(serviceNames: [BacktestHandlers.serviceName, HealthService.serviceName]).register(into: &router)
         var interceptors: [any ServerInterceptor] = []
         if let token = configuration.token, !token.isEmpty {
-            interceptors.append(BearerTokenInterceptor(token: token))
+            interceptors.append(BearerTokenInterceptor(token: token, exemptPrefixes: ["/\(GRPCHealthV1.HealthMethods.serviceName)/"]))
         }
         var grpcConfig = GRPCServer.Configuration(host: configuration.host, port: configuration.port,
                                                   maxReceiveMessageSize: configuration.maxReceiveMessageSize,
