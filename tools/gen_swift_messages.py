@@ -729,7 +729,7 @@ def main():
         f = next(x for x in fds.file if x.name == fname)
         ns = NAMESPACES[f.package]
         body = HEADER.format(src=fname)
-        body += "// swiftlint:disable all\n\nimport BacktestProtoC\n"
+        body += "// swiftlint:disable all\n\ninternal import BacktestProtoC\n"
         if f.service:
             body += "import RPC\n"
         body += "\n"

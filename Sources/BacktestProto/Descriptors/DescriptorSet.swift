@@ -1,4 +1,4 @@
-import BacktestProtoC
+internal import BacktestProtoC
 
 /// The compiled descriptors of proto/ and its imports, embedded at build time
 /// (tools/generate.sh), for server reflection.

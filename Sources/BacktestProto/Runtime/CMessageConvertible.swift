@@ -1,4 +1,4 @@
-import BacktestProtoC
+internal import BacktestProtoC
 
 /// A Swift message type and the protobuf-c struct it converts to and from.
 /// Generated conformances only; the C type never leaves this module.

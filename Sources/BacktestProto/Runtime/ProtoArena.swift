@@ -1,4 +1,4 @@
-import BacktestProtoC
+internal import BacktestProtoC
 
 /// A bump allocator for the C structs, strings and arrays one encode needs.
 ///

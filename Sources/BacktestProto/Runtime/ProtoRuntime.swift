@@ -1,4 +1,4 @@
-import BacktestProtoC
+internal import BacktestProtoC
 
 /// The conversions generated code calls; the only place that reads protobuf-c's
 /// memory and the only place that frees what protobuf-c allocated.
