@@ -135,7 +135,8 @@ let package = Package(
         .target(
             name: "BacktestService",
             dependencies: [
-                "BacktestCore", "BacktestEngine", "BacktestStore", "BacktestProto", "RPC", "GRPCServices", "HTTP2Transport",
+                "BacktestCore", "BacktestEngine", "BacktestStore", "BacktestProto", "RPC", "GRPCServices",
+                "HTTP2Transport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -165,7 +166,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "ServiceBench",
-            dependencies: ["BacktestService", "BacktestStore", "BacktestEngine", "BacktestProto", "HTTP2Transport", "RPC"]
+            dependencies: [
+                "BacktestService", "BacktestStore", "BacktestEngine", "BacktestProto", "HTTP2Transport", "RPC",
+            ]
         ),
         // Benchmarks are executables that print figures (BENCHMARKS.md), never timed tests.
         .executableTarget(
@@ -207,7 +210,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BacktestServiceTests",
-            dependencies: ["BacktestService", "BacktestCore", "BacktestStore", "BacktestEngine", "BacktestProto", "RPC", "HTTP2Transport", "TestSupport"],
+            dependencies: [
+                "BacktestService", "BacktestCore", "BacktestStore", "BacktestEngine", "BacktestProto", "RPC",
+                "HTTP2Transport", "TestSupport",
+            ],
             exclude: ["Clients"]
         ),
         .testTarget(

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing (tools/setup.sh), builds with zero
+# The test command: installs what is missing (tools/setup.sh), checks the layout
+# (tools/format.sh --check), builds with zero
 # warnings allowed in the project's own code, starts a throwaway PostgreSQL on
 # 127.0.0.1 (tools/test-postgres.sh), and runs every test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tools/setup.sh
+tools/format.sh --check
 
 log=$(mktemp)
 stop_postgres() { :; }

@@ -23,7 +23,10 @@ func peakRSSMiB() -> Double {
 /// Parses gen_bars.py's CSV: Time,Open,High,Low,Close,Volume with "YYYY-MM-DD HH:MM:SS".
 func loadBars(_ path: String) -> [Candle] {
     guard let data = FileManager.default.contents(atPath: path) else {
-        FileHandle.standardError.write(Data("engine-bench: cannot read \(path); make it with python3 tools/bench/gen_bars.py 1000000 \(path)\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "engine-bench: cannot read \(path); make it with python3 tools/bench/gen_bars.py 1000000 \(path)\n".utf8
+            ))
         exit(1)
     }
     var out: [Candle] = []
@@ -47,7 +50,9 @@ func loadBars(_ path: String) -> [Candle] {
         }
         var fields = [Double](repeating: 0, count: 5)
         while i + 19 < b.count {
-            let t = (days(int(i, 4), int(i + 5, 2), int(i + 8, 2)) * 86_400 + int(i + 11, 2) * 3600 + int(i + 14, 2) * 60 + int(i + 17, 2)) * 1_000_000
+            let t =
+                (days(int(i, 4), int(i + 5, 2), int(i + 8, 2)) * 86_400 + int(i + 11, 2) * 3600 + int(i + 14, 2) * 60
+                    + int(i + 17, 2)) * 1_000_000
             i += 20
             for f in 0..<5 {
                 var j = i
@@ -55,7 +60,8 @@ func loadBars(_ path: String) -> [Candle] {
                 fields[f] = Double(String(decoding: UnsafeBufferPointer(rebasing: b[i..<j]), as: UTF8.self))!
                 i = j + 1
             }
-            out.append(Candle(time: t, open: fields[0], high: fields[1], low: fields[2], close: fields[3], volume: fields[4]))
+            out.append(
+                Candle(time: t, open: fields[0], high: fields[1], low: fields[2], close: fields[3], volume: fields[4]))
         }
     }
     return out
@@ -128,11 +134,13 @@ for (name, strategy) in strategies where name.hasPrefix(only) {
         bestCPU = min(bestCPU, lastCPUSeconds)
         if s < best {
             best = s
-            summary = "trades=\(trades) samples=\(samples) final=\(String(format: "%.2f", stats.equityFinal)) sharpe=\(String(format: "%.4f", stats.sharpeRatio))"
+            summary =
+                "trades=\(trades) samples=\(samples) final=\(String(format: "%.2f", stats.equityFinal)) sharpe=\(String(format: "%.4f", stats.sharpeRatio))"
         }
     }
-    print("bars  \(name): \(bars.count) in \(String(format: "%.3f", best)) s = \(Int(Double(bars.count) / best)) bars/s  \(summary)"
-          + "  (cpu-time best \(Int(Double(bars.count) / bestCPU)) bars/s)")
+    print(
+        "bars  \(name): \(bars.count) in \(String(format: "%.3f", best)) s = \(Int(Double(bars.count) / best)) bars/s  \(summary)"
+            + "  (cpu-time best \(Int(Double(bars.count) / bestCPU)) bars/s)")
 }
 print("peak RSS after bar runs: \(String(format: "%.1f", peakRSSMiB())) MiB")
 
@@ -166,7 +174,8 @@ struct TickSource {
 for (name, strategy) in strategies where name.hasPrefix(only) {
     let engine = try Engine(config: BacktestConfig(initialCapital: 1_000_000, strategy: strategy))
     // ENGINE_BENCH_SAME_TIME=n: about one tick in n shares the previous tick's time.
-    var source = TickSource(sameTimeEvery: UInt64(ProcessInfo.processInfo.environment["ENGINE_BENCH_SAME_TIME"] ?? "0") ?? 0)
+    var source = TickSource(
+        sameTimeEvery: UInt64(ProcessInfo.processInfo.environment["ENGINE_BENCH_SAME_TIME"] ?? "0") ?? 0)
     var buffer = [Tick](repeating: Tick(time: 0, price: 0, size: 0), count: batch)
     var done = 0
     var spent = 0.0
@@ -187,6 +196,8 @@ for (name, strategy) in strategies where name.hasPrefix(only) {
     spent += seconds { stats = engine.finish() }
     trades += engine.takeTrades().count
     samples += engine.takeEquity().count
-    print("ticks \(name): \(done) in \(String(format: "%.3f", spent)) s = \(Int(Double(done) / spent)) ticks/s  trades=\(trades) samples=\(samples) final=\(String(format: "%.2f", stats.equityFinal))")
+    print(
+        "ticks \(name): \(done) in \(String(format: "%.3f", spent)) s = \(Int(Double(done) / spent)) ticks/s  trades=\(trades) samples=\(samples) final=\(String(format: "%.2f", stats.equityFinal))"
+    )
 }
 print("peak RSS at the end: \(String(format: "%.1f", peakRSSMiB())) MiB")

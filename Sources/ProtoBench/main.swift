@@ -34,7 +34,9 @@ func measure(_ label: String, _ body: () throws -> Int) rethrows {
     let elapsed = try clock.measure { sink = try body() }
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     let rate = Double(iterations) / seconds
-    print("\(label): \(iterations) messages in \(String(format: "%.3f", seconds)) s = \(Int(rate)) messages/s (\(String(format: "%.0f", 1e9 / rate)) ns each) [\(sink)]")
+    print(
+        "\(label): \(iterations) messages in \(String(format: "%.3f", seconds)) s = \(Int(rate)) messages/s (\(String(format: "%.0f", 1e9 / rate)) ns each) [\(sink)]"
+    )
 }
 
 let bytes = try event.serializedBytes()

@@ -27,17 +27,21 @@ defer { try? FileManager.default.removeItem(at: body) }
 
 let h2load = Process()
 h2load.executableURL = URL(fileURLWithPath: "/usr/bin/h2load")
-h2load.arguments = ["-n", "\(requests)", "-c", "\(connections)", "-m", "\(streams)", "-t", "1", "-d", body.path,
-                    "-H", "content-type: application/grpc", "-H", "te: trailers",
-                    "http://127.0.0.1:\(port)/bench.Echo/Unary"]
+h2load.arguments = [
+    "-n", "\(requests)", "-c", "\(connections)", "-m", "\(streams)", "-t", "1", "-d", body.path,
+    "-H", "content-type: application/grpc", "-H", "te: trailers",
+    "http://127.0.0.1:\(port)/bench.Echo/Unary",
+]
 let pipe = Pipe()
 h2load.standardOutput = pipe
 try h2load.run()
 let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
 h2load.waitUntilExit()
 print("h2load \(h2load.arguments!.joined(separator: " "))")
-for line in output.split(separator: "\n") where line.hasPrefix("finished in") || line.hasPrefix("requests:")
-    || line.hasPrefix("status codes:") || line.hasPrefix("time for request:") {
+for line in output.split(separator: "\n")
+where line.hasPrefix("finished in") || line.hasPrefix("requests:")
+    || line.hasPrefix("status codes:") || line.hasPrefix("time for request:")
+{
     print(line)
 }
 print("handler answered OK: \(answered.load(ordering: .relaxed)) of \(requests)")

@@ -42,8 +42,10 @@ func importBars(_ store: any BacktestStore) async throws -> Double {
         let r = Double(rng >> 11) / Double(1 << 53) - 0.5
         let open = price
         let close = max(1, price * (1 + r * 0.002))
-        batch.append(Candle(time: start + Int64(i) * 60_000_000, open: open, high: max(open, close) * 1.0005,
-                            low: min(open, close) * 0.9995, close: close, volume: 1000 + Double(i % 977)))
+        batch.append(
+            Candle(
+                time: start + Int64(i) * 60_000_000, open: open, high: max(open, close) * 1.0005,
+                low: min(open, close) * 0.9995, close: close, volume: 1000 + Double(i % 977)))
         price = close
         if batch.count == 65_536 {
             try await load.append(candles: batch)
@@ -56,10 +58,11 @@ func importBars(_ store: any BacktestStore) async throws -> Double {
 }
 
 func startRequest() -> StartBacktestRequest {
-    StartBacktestRequest(symbol: symbol, timeframe: "1m", startTime: ProtoTimestamp(microsecondsSinceEpoch: start),
-                         endTime: ProtoTimestamp(microsecondsSinceEpoch: start + Int64(bars) * 60_000_000),
-                         initialCapital: 100_000,
-                         strategy: StrategySpec(kind: .builtin(BuiltinStrategy(name: "sma_cross", params: ["n1": 10, "n2": 20]))))
+    StartBacktestRequest(
+        symbol: symbol, timeframe: "1m", startTime: ProtoTimestamp(microsecondsSinceEpoch: start),
+        endTime: ProtoTimestamp(microsecondsSinceEpoch: start + Int64(bars) * 60_000_000),
+        initialCapital: 100_000,
+        strategy: StrategySpec(kind: .builtin(BuiltinStrategy(name: "sma_cross", params: ["n1": 10, "n2": 20]))))
 }
 
 /// The generated client over a GRPCClient to the server on `port`.
@@ -102,9 +105,12 @@ func measureRuns(_ store: any BacktestStore, _ label: String) async throws -> Do
         var trades = 0, points = 0
         try await client.getTrades(GetTradesRequest(sessionID: id)) { trades += $0.trades.count }
         try await client.getEquityCurve(GetEquityCurveRequest(sessionID: id)) { points += $0.points.count }
-        print(String(format: "%@ run %d: %@ %d bars, %d trades, in %.3f s = %.0f bars/s end to end (results stored); read back %d trades + %d points in %.3f s",
-                     label, run, "\(s.status)", s.eventsProcessed, s.totalTrades, took, Double(s.eventsProcessed) / took,
-                     trades, points, seconds(ContinuousClock.now - r0)))
+        print(
+            String(
+                format:
+                    "%@ run %d: %@ %d bars, %d trades, in %.3f s = %.0f bars/s end to end (results stored); read back %d trades + %d points in %.3f s",
+                label, run, "\(s.status)", s.eventsProcessed, s.totalTrades, took, Double(s.eventsProcessed) / took,
+                trades, points, seconds(ContinuousClock.now - r0)))
     }
     client.rpc.close()
     await server.shutdown()
@@ -118,7 +124,10 @@ if let http = environment["QUESTDB_HTTP"], let pg = environment["QUESTDB_PG"], !
     options.owner = "service-bench-\(getpid())"
     options.spoolDirectory = dir.appendingPathComponent("spool").path
     let questBest = try await measureRuns(try await QuestDBStore(httpURL: http, pgURL: pg, options: options), "QuestDB")
-    print(String(format: "QuestDB / SQLite, best run each: %.3f s / %.3f s = %.2fx", questBest, sqliteBest, questBest / sqliteBest))
+    print(
+        String(
+            format: "QuestDB / SQLite, best run each: %.3f s / %.3f s = %.2fx", questBest, sqliteBest,
+            questBest / sqliteBest))
 } else {
     print("QuestDB: skipped (set QUESTDB_HTTP and QUESTDB_PG to measure it)")
 }
@@ -142,11 +151,15 @@ while latencies.count < latencyCalls {
 _ = try await waitDone(client, a)
 _ = try await waitDone(client, b)
 let both = seconds(ContinuousClock.now - bothStarted)
-print(String(format: "two sessions at once: both completed in %.3f s = %.0f bars/s together", both, Double(2 * bars) / both))
+print(
+    String(
+        format: "two sessions at once: both completed in %.3f s = %.0f bars/s together", both, Double(2 * bars) / both))
 latencies.sort()
 let sorted = latencies
 func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-print(String(format: "ListActive during two unthrottled %d-bar sessions: %d calls, p50 %.3f ms, p99 %.3f ms, max %.3f ms",
-             bars, sorted.count, pct(0.5), pct(0.99), sorted.last ?? 0))
+print(
+    String(
+        format: "ListActive during two unthrottled %d-bar sessions: %d calls, p50 %.3f ms, p99 %.3f ms, max %.3f ms",
+        bars, sorted.count, pct(0.5), pct(0.99), sorted.last ?? 0))
 client.rpc.close()
 await server.shutdown()

@@ -10,7 +10,9 @@ import Foundation
 
 let arguments = CommandLine.arguments
 let bars = arguments.count > 1 ? Int(arguments[1]) ?? 1_000_000 : 1_000_000
-let directory = arguments.count > 2 ? arguments[2] : FileManager.default.temporaryDirectory.appendingPathComponent("store-bench-\(getpid())").path
+let directory =
+    arguments.count > 2
+    ? arguments[2] : FileManager.default.temporaryDirectory.appendingPathComponent("store-bench-\(getpid())").path
 try? FileManager.default.removeItem(atPath: directory)
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -54,7 +56,9 @@ report("import candles (rows, batches of 8192)", rows: bars, seconds: now() - se
 for batchSize in [8192, 65_536] {
     let elapsed = try await best(of: 3) {
         let t0 = now()
-        let cursor = try await store.candles(symbol: "SYN", timeframe: .candles(seconds: 60), range: TimeRange(start: .min, end: .max), batchSize: batchSize)
+        let cursor = try await store.candles(
+            symbol: "SYN", timeframe: .candles(seconds: 60), range: TimeRange(start: .min, end: .max),
+            batchSize: batchSize)
         var count = 0
         var checksum = 0.0
         while let batch = try await cursor.next() {
@@ -78,12 +82,15 @@ let points = candles.enumerated().map { i, c -> EquitySample in
     let equity = cash + position * c.close
     peak = max(peak, equity)
     let dd = 1 - equity / peak
-    return EquitySample(time: c.time, equity: equity, cash: cash, positionSize: position, drawdownPct: dd == 0 ? 0 : -dd * 100)
+    return EquitySample(
+        time: c.time, equity: equity, cash: cash, positionSize: position, drawdownPct: dd == 0 ? 0 : -dd * 100)
 }
 // Best of 3 (a fresh session each time): the machine is shared, single runs vary.
 var run = 0
 for batchSize in [1024, 4096, 16_384, 65_536] {
-    let batches = stride(from: 0, to: points.count, by: batchSize).map { Array(points[$0..<min($0 + batchSize, points.count)]) }
+    let batches = stride(from: 0, to: points.count, by: batchSize).map {
+        Array(points[$0..<min($0 + batchSize, points.count)])
+    }
     let elapsed = try await best(of: 3) {
         run += 1
         let sessionId = run % 3 == 0 ? "equity-\(batchSize)" : "equity-\(batchSize)-\(run)"
@@ -97,7 +104,8 @@ let equityBytes = try await store.equityBytes(sessionId: "equity-65536")
 print(String(format: "equity chunk bytes per point: %.2f", Double(equityBytes) / Double(bars)))
 let equityRead = try await best(of: 3) {
     let t0 = now()
-    let cursor = try await store.equity(sessionId: "equity-4096", range: TimeRange(start: .min, end: .max), batchSize: 5000)
+    let cursor = try await store.equity(
+        sessionId: "equity-4096", range: TimeRange(start: .min, end: .max), batchSize: 5000)
     var count = 0
     while let batch = try await cursor.next() { count += batch.count }
     precondition(count == bars)
@@ -108,12 +116,15 @@ report("read equity points (batches of 5000)", rows: bars, seconds: equityRead)
 // 4. Trades (far fewer than bars in a real run: 100,000 here, batches of 1000).
 let tradeCount = min(100_000, bars)
 let trades = (0..<tradeCount).map { n in
-    TradeRecord(number: n + 1, side: n % 2 == 0 ? .long : .short, quantity: 10, entryTime: candles[n % bars].time,
-                exitTime: candles[(n + 1) % bars].time, entryPrice: 100, exitPrice: 101, pnl: 10, returnPct: 1,
-                commission: 0.1, entryRule: "S1", exitRule: "ZE1", entryIndex: n, exitIndex: n + 1)
+    TradeRecord(
+        number: n + 1, side: n % 2 == 0 ? .long : .short, quantity: 10, entryTime: candles[n % bars].time,
+        exitTime: candles[(n + 1) % bars].time, entryPrice: 100, exitPrice: 101, pnl: 10, returnPct: 1,
+        commission: 0.1, entryRule: "S1", exitRule: "ZE1", entryIndex: n, exitIndex: n + 1)
 }
 for tradeBatch in [1000, 4096] {
-    let batches = stride(from: 0, to: trades.count, by: tradeBatch).map { Array(trades[$0..<min($0 + tradeBatch, trades.count)]) }
+    let batches = stride(from: 0, to: trades.count, by: tradeBatch).map {
+        Array(trades[$0..<min($0 + tradeBatch, trades.count)])
+    }
     let elapsed = try await best(of: 3) {
         run += 1
         let sessionId = run % 3 == 0 ? "trades-\(tradeBatch)" : "trades-\(tradeBatch)-\(run)"
@@ -126,7 +137,8 @@ for tradeBatch in [1000, 4096] {
 // A re-appended batch (numbers already stored): the rare rewrite path.
 seconds = now()
 try await store.appendTrades(sessionId: "trades-1000", Array(trades[50_000..<min(51_000, trades.count)]))
-report("re-append 1000 stored trades (rewrite)", rows: min(1000, max(0, trades.count - 50_000)), seconds: now() - seconds)
+report(
+    "re-append 1000 stored trades (rewrite)", rows: min(1000, max(0, trades.count - 50_000)), seconds: now() - seconds)
 let tradesReadTime = try await best(of: 3) {
     let t0 = now()
     var tradesRead = 0
@@ -141,8 +153,10 @@ report("read trades (batches of 1000)", rows: tradeCount, seconds: tradesReadTim
 // trades per million bars), stored as the service does (equity in appends of 65536,
 // the trades of each stretch before it).
 do {
-    let engine = try Engine(config: BacktestConfig(initialCapital: 1_000_000,
-                                                   strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])))
+    let engine = try Engine(
+        config: BacktestConfig(
+            initialCapital: 1_000_000,
+            strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])))
     var runEquity: [[EquitySample]] = []
     var runTrades: [[TradeRecord]] = []
     try candles.withUnsafeBufferPointer { all in
@@ -195,7 +209,8 @@ let parseOnly = try await best(of: 3) {
 }
 report("parse CSV only (\(csvBytes.count / 1_000_000) MB)", rows: bars, seconds: parseOnly)
 seconds = now()
-let csvImporter = MarketDataImporter(store: store, symbol: "CSV", timeframe: "1m", replaceExisting: false, source: "bench.csv")
+let csvImporter = MarketDataImporter(
+    store: store, symbol: "CSV", timeframe: "1m", replaceExisting: false, source: "bench.csv")
 var offset = 0
 while offset < csvBytes.count {
     let end = min(offset + 65_536, csvBytes.count)
@@ -218,7 +233,8 @@ while let batch = try await tickCursor.next() { tickCount += batch.count }
 report("read ticks (batches of 8192)", rows: tickCount, seconds: now() - seconds)
 seconds = now()
 var built = 0
-let builtCursor = try await store.candles(symbol: "TICKS", timeframe: .candles(seconds: 60), range: TimeRange(start: .min, end: .max), batchSize: 8192)
+let builtCursor = try await store.candles(
+    symbol: "TICKS", timeframe: .candles(seconds: 60), range: TimeRange(start: .min, end: .max), batchSize: 8192)
 while let batch = try await builtCursor.next() { built += batch.count }
 report("candles from ticks (ticks in, \(built) candles out)", rows: tickCount, seconds: now() - seconds)
 await store.close()
@@ -226,7 +242,10 @@ await store.close()
 // 7. The per-row layout the chunks replace, for comparison.
 let rowCount = min(bars, 200_000)
 let baseline = try SQLiteRowBaseline.measure(path: directory + "/rows.sqlite", rows: rowCount, clock: now)
-print("per-row table baseline (one transaction)            " + String(format: " %10d rows %14.0f rows/s insert %14.0f rows/s read", rowCount, baseline.insert, baseline.read))
+print(
+    "per-row table baseline (one transaction)            "
+        + String(format: " %10d rows %14.0f rows/s insert %14.0f rows/s read", rowCount, baseline.insert, baseline.read)
+)
 let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/bench.sqlite")[.size] as? Int) ?? 0
 print("database file: \(size / 1_000_000) MB")
 

@@ -58,7 +58,8 @@ public enum UTCTime {
             let s = String(v)
             return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
         }
-        var text = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))"
+        var text =
+            "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))"
         if frac != 0 || microseconds { text += "." + pad(frac, 6) }
         return text + "Z"
     }
@@ -88,7 +89,8 @@ public enum UTCTime {
         let day = floorDiv(seconds, 86_400)
         let secs = seconds - day * 86_400
         let (y, m, d) = civil(day: day)
-        return Civil(year: y, month: m, day: d, hour: secs / 3600, minute: secs / 60 % 60, second: secs % 60, nanos: nanos)
+        return Civil(
+            year: y, month: m, day: d, hour: secs / 3600, minute: secs / 60 % 60, second: secs % 60, nanos: nanos)
     }
 
     /// How many fractional digits a time is written with.
@@ -106,7 +108,8 @@ public enum UTCTime {
         text += pad(c.hour, 2) + ":" + pad(c.minute, 2) + ":" + pad(c.second, 2)
         switch digits {
         case .shortest: text += fraction(nanos: nanos)
-        case .micros where nanos != 0: text += "." + (nanos % 1000 == 0 ? String(pad(Int64(nanos), 9).prefix(6)) : pad(Int64(nanos), 9))
+        case .micros where nanos != 0:
+            text += "." + (nanos % 1000 == 0 ? String(pad(Int64(nanos), 9).prefix(6)) : pad(Int64(nanos), 9))
         case .micros: break
         }
         return text + "Z"
@@ -130,7 +133,8 @@ public enum UTCTime {
     public static func parse(_ text: String, lenient: Bool = false) -> (seconds: Int64, nanos: Int32)? {
         var p = Scanner(Array(text.utf8))
         guard let year = p.digits(4), p.take("-"), let month = p.digits(2), p.take("-"), let day = p.digits(2),
-              (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month) else { return nil }
+            (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month)
+        else { return nil }
         var seconds = days(year: year, month: month, day: day) * 86_400
         var nanos: Int32 = 0
         let hasTime = p.take("T") || (lenient && (p.take("t") || p.take(" ")))

@@ -15,16 +15,16 @@ struct BacktestDaemon: AsyncParsableCommand {
         commandName: "backtestd",
         abstract: "Serves backtest.v1.BacktestService over gRPC (HTTP/2).",
         discussion: """
-        Every option can also come from an environment variable (shown in its help); a flag wins.
-        Stores: sqlite:PATH (the default, embedded, sqlite:backtest.db) or
-        questdb (with --questdb-http http://127.0.0.1:9000 and --questdb-pg postgresql://admin:quest@127.0.0.1:8812/qdb).
+            Every option can also come from an environment variable (shown in its help); a flag wins.
+            Stores: sqlite:PATH (the default, embedded, sqlite:backtest.db) or
+            questdb (with --questdb-http http://127.0.0.1:9000 and --questdb-pg postgresql://admin:quest@127.0.0.1:8812/qdb).
 
-        Examples:
-          backtestd                                   # 127.0.0.1:50051, ./backtest.db
-          backtestd --port 0 --port-file /tmp/port    # a free port, written to a file
-          backtestd --store sqlite:/var/lib/backtest/results.db --token s3cret
-          backtestd --store questdb --questdb-http http://127.0.0.1:9000 --questdb-pg postgresql://admin:quest@127.0.0.1:8812/qdb
-        """)
+            Examples:
+              backtestd                                   # 127.0.0.1:50051, ./backtest.db
+              backtestd --port 0 --port-file /tmp/port    # a free port, written to a file
+              backtestd --store sqlite:/var/lib/backtest/results.db --token s3cret
+              backtestd --store questdb --questdb-http http://127.0.0.1:9000 --questdb-pg postgresql://admin:quest@127.0.0.1:8812/qdb
+            """)
 
     @Option(help: "Address to listen on (env BACKTESTD_HOST).")
     var host: String = env("BACKTESTD_HOST") ?? "127.0.0.1"
@@ -44,10 +44,16 @@ struct BacktestDaemon: AsyncParsableCommand {
     @Option(help: "QuestDB's PostgreSQL wire address (env QUESTDB_PG).")
     var questdbPg: String?
 
-    @Option(help: "This node's name, stored with the sessions it runs; several backtestd sharing one QuestDB need distinct names, and a restarted one the same (env BACKTESTD_NODE_ID; default: HOSTNAME:PORT).")
+    @Option(
+        help:
+            "This node's name, stored with the sessions it runs; several backtestd sharing one QuestDB need distinct names, and a restarted one the same (env BACKTESTD_NODE_ID; default: HOSTNAME:PORT)."
+    )
     var nodeId: String?
 
-    @Option(help: "Where writes QuestDB cannot take wait for it, on local disk (env BACKTESTD_QUESTDB_SPOOL; default: ~/.local/state/backtestd/spool/NODE-ID).")
+    @Option(
+        help:
+            "Where writes QuestDB cannot take wait for it, on local disk (env BACKTESTD_QUESTDB_SPOOL; default: ~/.local/state/backtestd/spool/NODE-ID)."
+    )
     var questdbSpool: String?
 
     @Option(help: "Seconds a run waits for an unreachable store before it fails (env BACKTESTD_STORE_RETRY).")
@@ -76,19 +82,31 @@ struct BacktestDaemon: AsyncParsableCommand {
 
     /// Options that may come from the environment: the flag wins.
     var resolved: (questdbHttp: String?, questdbPg: String?, tlsCert: String?, tlsKey: String?, token: String?) {
-        (questdbHttp ?? env("QUESTDB_HTTP"), questdbPg ?? env("QUESTDB_PG"), tlsCert ?? env("BACKTESTD_TLS_CERT"),
-         tlsKey ?? env("BACKTESTD_TLS_KEY"), token ?? env("BACKTESTD_TOKEN"))
+        (
+            questdbHttp ?? env("QUESTDB_HTTP"), questdbPg ?? env("QUESTDB_PG"), tlsCert ?? env("BACKTESTD_TLS_CERT"),
+            tlsKey ?? env("BACKTESTD_TLS_KEY"), token ?? env("BACKTESTD_TOKEN")
+        )
     }
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard maxRunning >= 1 else { throw ValidationError("--max-running must be at least 1") }
         guard maxQueued >= 0 else { throw ValidationError("--max-queued must not be negative") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
-        guard (resolved.tlsCert == nil) == (resolved.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
-        guard shutdownGrace >= 0, shutdownGrace.isFinite else { throw ValidationError("--shutdown-grace must be a non-negative number") }
-        guard storeRetry >= 0, storeRetry.isFinite else { throw ValidationError("--store-retry must be a non-negative number") }
-        guard !resolvedNodeId.isEmpty, resolvedNodeId.utf8.count <= 256 else { throw ValidationError("--node-id must be 1 to 256 bytes") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level: unknown level \(logLevel)")
+        }
+        guard (resolved.tlsCert == nil) == (resolved.tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        guard shutdownGrace >= 0, shutdownGrace.isFinite else {
+            throw ValidationError("--shutdown-grace must be a non-negative number")
+        }
+        guard storeRetry >= 0, storeRetry.isFinite else {
+            throw ValidationError("--store-retry must be a non-negative number")
+        }
+        guard !resolvedNodeId.isEmpty, resolvedNodeId.utf8.count <= 256 else {
+            throw ValidationError("--node-id must be 1 to 256 bytes")
+        }
     }
 
     var resolvedNodeId: String {
@@ -126,10 +144,12 @@ struct BacktestDaemon: AsyncParsableCommand {
             tls = try TLSContext.server(certificateChainFile: cert, privateKeyFile: key)
         }
         let server = BacktestServer(
-            configuration: .init(host: host, port: port, tls: tls, token: options.token,
-                                 limits: .init(maxRunning: maxRunning, maxQueued: maxQueued,
-                                               storeRetryBudget: .milliseconds(Int64(storeRetry * 1000))),
-                                 shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000))),
+            configuration: .init(
+                host: host, port: port, tls: tls, token: options.token,
+                limits: .init(
+                    maxRunning: maxRunning, maxQueued: maxQueued,
+                    storeRetryBudget: .milliseconds(Int64(storeRetry * 1000))),
+                shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000))),
             store: backend, logger: logger)
         let bound: Int
         do {
@@ -142,12 +162,15 @@ struct BacktestDaemon: AsyncParsableCommand {
         if let portFile {
             try String(bound).write(toFile: portFile, atomically: true, encoding: .utf8)
         }
-        print("backtestd listening on \(host):\(bound) (store \(store)\(store == "questdb" ? ", node \(resolvedNodeId), spool \(resolvedSpool)" : ""))")
+        print(
+            "backtestd listening on \(host):\(bound) (store \(store)\(store == "questdb" ? ", node \(resolvedNodeId), spool \(resolvedSpool)" : ""))"
+        )
         fflush(nil)
 
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: DaemonService(server: server, logger: logger))],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: DaemonService(server: server, logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
@@ -159,7 +182,8 @@ struct BacktestDaemon: AsyncParsableCommand {
         }
         if store == "questdb" {
             guard let http = resolved.questdbHttp, let pg = resolved.questdbPg else {
-                throw ValidationError("--store questdb needs --questdb-http and --questdb-pg (or QUESTDB_HTTP and QUESTDB_PG)")
+                throw ValidationError(
+                    "--store questdb needs --questdb-http and --questdb-pg (or QUESTDB_HTTP and QUESTDB_PG)")
             }
             var options = QuestDBStore.Options()
             options.owner = resolvedNodeId

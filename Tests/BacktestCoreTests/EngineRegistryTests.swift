@@ -1,8 +1,9 @@
 import BacktestEngine
 import BacktestStore
 import Foundation
-@testable import BacktestCore
 import Testing
+
+@testable import BacktestCore
 
 /// The session lifecycle in process, on a real SQLite store and an injected clock:
 /// no daemon, no sockets, no sleeping for time to pass.
@@ -24,9 +25,12 @@ import Testing
         #expect(events.allSatisfy { $0.progressPct < 100 || $0.state == .completed }, "100% only when completed")
         #expect(zip(events, events.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
 
-        let engine = try Engine(config: BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])))
-        let bars = try await fixture.store.candles(symbol: "GOOG", timeframe: .candles(seconds: 86_400),
-                                                   range: TimeRange(start: CoreFixture.googStart, end: CoreFixture.googEnd), batchSize: 4096)
+        let engine = try Engine(
+            config: BacktestConfig(
+                initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])))
+        let bars = try await fixture.store.candles(
+            symbol: "GOOG", timeframe: .candles(seconds: 86_400),
+            range: TimeRange(start: CoreFixture.googStart, end: CoreFixture.googEnd), batchSize: 4096)
         while let batch = try await bars.next() { try engine.process(candles: batch) }
         let expected = engine.finish()
         #expect(terminal.statistics == expected)
@@ -50,7 +54,10 @@ import Testing
         let took = Double((record.completedAt ?? 0) - (record.startedAt ?? 0)) / 1e6
         // Not before the last bar is due; at most two watch intervals late (the watcher's
         // own sleeps move this clock too).
-        #expect(took >= 3.999 && took <= 4.21, "started \(record.startedAt ?? 0), ended \(record.completedAt ?? 0), now \(clock.wallMicros): 3117 days at 3117 days per 4 s took \(took) s")
+        #expect(
+            took >= 3.999 && took <= 4.21,
+            "started \(record.startedAt ?? 0), ended \(record.completedAt ?? 0), now \(clock.wallMicros): 3117 days at 3117 days per 4 s took \(took) s"
+        )
         // Progress was published along the way, every 100 ms of the clock (what a watcher
         // sees of it depends on when it is scheduled: a slow one skips to the latest).
         #expect((events.last?.sequence ?? 0) >= 35, "updates published: \(events.last?.sequence ?? 0)")
@@ -59,7 +66,10 @@ import Testing
         let factor = 3117.0 * 86_400 / 4
         for e in middle {
             let left = Double(CoreFixture.googEnd - (e.simTime ?? 0)) / factor / 1e6
-            #expect(abs((e.eta.map { Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18 } ?? -1) - left) < 0.001)
+            #expect(
+                abs(
+                    (e.eta.map { Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18 } ?? -1)
+                        - left) < 0.001)
         }
     }
 
@@ -102,7 +112,8 @@ import Testing
             #expect(error.kind == .resourceExhausted, "\(error)")
         }
         _ = try await registry.waitFor(ids[0], [.running])
-        let states = Dictionary(uniqueKeysWithValues: await registry.active(symbol: "GOOG").map { ($0.record.id, $0.record.state) })
+        let states = Dictionary(
+            uniqueKeysWithValues: await registry.active(symbol: "GOOG").map { ($0.record.id, $0.record.state) })
         #expect(states == [ids[0]: .running, ids[1]: .started, ids[2]: .started])
         // A waiting session stops without running; stopping the runner lets the next one in.
         let third = try await registry.stop(ids[2], reason: "")
@@ -133,24 +144,43 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ("symbol", { @Sendable (r: inout RunRequest) in r.symbol = "" }),
-        ("symbol", { @Sendable (r: inout RunRequest) in r.symbol = "A\u{7}B" }),
-        ("end_time", { @Sendable (r: inout RunRequest) in r.end = r.start }),
-        ("acceleration_factor", { @Sendable (r: inout RunRequest) in r.accelerationFactor = -1 }),
-        ("acceleration_factor", { @Sendable (r: inout RunRequest) in r.accelerationFactor = .nan }),
-        ("client_request_id", { @Sendable (r: inout RunRequest) in r.clientRequestId = String(repeating: "x", count: 129) }),
-        ("labels", { @Sendable (r: inout RunRequest) in r.labels = ["": "x"] }),
-        ("initial_capital", { @Sendable (r: inout RunRequest) in r.config.initialCapital = -5 }),
-        ("costs.commission_rate", { @Sendable (r: inout RunRequest) in r.config.costs.commissionRate = 1 }),
-        ("sizing.value", { @Sendable (r: inout RunRequest) in r.config.sizing = .equityFraction(2) }),
-        ("strategy.builtin.name", { @Sendable (r: inout RunRequest) in r.config.strategy = .builtin(name: "moonshot", params: [:]) }),
-        ("strategy.builtin.params[\"n3\"]", { @Sendable (r: inout RunRequest) in r.config.strategy = .builtin(name: "sma_cross", params: ["n3": 1]) }),
-        ("strategy", { @Sendable (r: inout RunRequest) in
-            r.config.strategy = .rules(.init(name: "x", rules: [.init(name: "A", kind: .entryLong, expression: "close > sma(close, 10")]))
-        }),
-    ] as [(String, @Sendable (inout RunRequest) -> Void)])
-    func invalidRequestsNameTheFieldAndStoreNothing(field: String, change: @Sendable (inout RunRequest) -> Void) async throws {
+    @Test(
+        arguments: [
+            ("symbol", { @Sendable (r: inout RunRequest) in r.symbol = "" }),
+            ("symbol", { @Sendable (r: inout RunRequest) in r.symbol = "A\u{7}B" }),
+            ("end_time", { @Sendable (r: inout RunRequest) in r.end = r.start }),
+            ("acceleration_factor", { @Sendable (r: inout RunRequest) in r.accelerationFactor = -1 }),
+            ("acceleration_factor", { @Sendable (r: inout RunRequest) in r.accelerationFactor = .nan }),
+            (
+                "client_request_id",
+                { @Sendable (r: inout RunRequest) in r.clientRequestId = String(repeating: "x", count: 129) }
+            ),
+            ("labels", { @Sendable (r: inout RunRequest) in r.labels = ["": "x"] }),
+            ("initial_capital", { @Sendable (r: inout RunRequest) in r.config.initialCapital = -5 }),
+            ("costs.commission_rate", { @Sendable (r: inout RunRequest) in r.config.costs.commissionRate = 1 }),
+            ("sizing.value", { @Sendable (r: inout RunRequest) in r.config.sizing = .equityFraction(2) }),
+            (
+                "strategy.builtin.name",
+                { @Sendable (r: inout RunRequest) in r.config.strategy = .builtin(name: "moonshot", params: [:]) }
+            ),
+            (
+                "strategy.builtin.params[\"n3\"]",
+                { @Sendable (r: inout RunRequest) in r.config.strategy = .builtin(name: "sma_cross", params: ["n3": 1])
+                }
+            ),
+            (
+                "strategy",
+                { @Sendable (r: inout RunRequest) in
+                    r.config.strategy = .rules(
+                        .init(
+                            name: "x", rules: [.init(name: "A", kind: .entryLong, expression: "close > sma(close, 10")])
+                    )
+                }
+            ),
+        ] as [(String, @Sendable (inout RunRequest) -> Void)])
+    func invalidRequestsNameTheFieldAndStoreNothing(field: String, change: @Sendable (inout RunRequest) -> Void)
+        async throws
+    {
         let fixture = try await CoreFixture(clock: VirtualClock())
         defer { fixture.remove() }
         var request = CoreFixture.goog()
@@ -182,11 +212,16 @@ import Testing
     @Test func aStrategyThatFailsAtRuntimeEndsFailedWithItsReason() async throws {
         let fixture = try await CoreFixture(clock: VirtualClock())
         defer { fixture.remove() }
-        let strategy = StrategyDefinition.rules(.init(name: "broken", rules: [.init(name: "DIV", kind: .entryLong, expression: "close / (volume - volume) > 1")]))
+        let strategy = StrategyDefinition.rules(
+            .init(
+                name: "broken",
+                rules: [.init(name: "DIV", kind: .entryLong, expression: "close / (volume - volume) > 1")]))
         let id = try await fixture.registry.start(CoreFixture.goog(strategy: strategy)).sessionId
         let last = try #require(try await fixture.registry.events(id).last)
         #expect(last.state == .failed)
-        #expect(last.errorMessage.contains("DIV") && last.errorMessage.lowercased().contains("division"), "\(last.errorMessage)")
+        #expect(
+            last.errorMessage.contains("DIV") && last.errorMessage.lowercased().contains("division"),
+            "\(last.errorMessage)")
         #expect(try await fixture.registry.record(id)?.errorMessage == last.errorMessage)
     }
 
@@ -213,7 +248,9 @@ import Testing
         defer { fixture.remove() }
         let registry = fixture.registry
         let ids = try await withThrowingTaskGroup(of: String.self) { group in
-            for i in 0..<10 { group.addTask { try await registry.start(CoreFixture.goog(labels: ["n": "\(i)"])).sessionId } }
+            for i in 0..<10 {
+                group.addTask { try await registry.start(CoreFixture.goog(labels: ["n": "\(i)"])).sessionId }
+            }
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
         #expect(Set(ids).count == 10)
@@ -239,11 +276,15 @@ import Testing
         for w in watches {
             let events = try await w.value
             let last = events.last
-            #expect(last?.kind == .terminal && last?.state == .stopped && last?.stopReason == "server shutting down", "\(events)")
+            #expect(
+                last?.kind == .terminal && last?.state == .stopped && last?.stopReason == "server shutting down",
+                "\(events)")
         }
         for id in ids {
             let stored = try await fixture.store.session(id: id)
-            #expect(stored?.state == .stopped && stored?.stopReason == "server shutting down", "\(String(describing: stored))")
+            #expect(
+                stored?.state == .stopped && stored?.stopReason == "server shutting down",
+                "\(String(describing: stored))")
         }
         do {
             _ = try await registry.start(CoreFixture.goog())
@@ -256,9 +297,10 @@ import Testing
     @Test func sessionsAProcessLeftUnfinishedAreFailedAtTheNextStart() async throws {
         let fixture = try await CoreFixture(clock: VirtualClock())
         defer { fixture.remove() }
-        let left = SessionRecord(id: "left-running", state: .running, symbol: "GOOG", timeframe: "1d",
-                                 range: TimeRange(start: CoreFixture.googStart, end: CoreFixture.googEnd), strategyName: "sma_cross",
-                                 accelerationFactor: 0, request: [], clientRequestId: "", labels: [:], createdAt: 1)
+        let left = SessionRecord(
+            id: "left-running", state: .running, symbol: "GOOG", timeframe: "1d",
+            range: TimeRange(start: CoreFixture.googStart, end: CoreFixture.googEnd), strategyName: "sma_cross",
+            accelerationFactor: 0, request: [], clientRequestId: "", labels: [:], createdAt: 1)
         try await fixture.store.saveSession(left)
         #expect(try await fixture.registry.recoverInterrupted() == 1)
         let r = try await fixture.store.session(id: "left-running")

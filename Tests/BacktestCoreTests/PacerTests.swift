@@ -1,5 +1,6 @@
-@testable import BacktestCore
 import Testing
+
+@testable import BacktestCore
 
 /// Pacing on an injected clock: exact due times, no sleeping.
 @Suite struct PacerTests {

@@ -1,5 +1,6 @@
-@testable import BacktestCore
 import Testing
+
+@testable import BacktestCore
 
 @Suite struct ProgressHubTests {
     func event(_ pct: Double, _ kind: RunProgress.Kind = .update) -> RunProgress {
@@ -51,8 +52,12 @@ import Testing
             hub.publish(event(100, .terminal))
             let seen = try await watcher.value
             #expect(seen.first?.kind == .snapshot, "round \(round)")
-            #expect(seen.filter { $0.kind == .terminal }.count == 1 && seen.last?.kind == .terminal, "round \(round): \(seen.map(\.kind))")
-            #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.sequence < $1.sequence }, "round \(round): \(seen.map(\.sequence))")
+            #expect(
+                seen.filter { $0.kind == .terminal }.count == 1 && seen.last?.kind == .terminal,
+                "round \(round): \(seen.map(\.kind))")
+            #expect(
+                zip(seen, seen.dropFirst()).allSatisfy { $0.sequence < $1.sequence },
+                "round \(round): \(seen.map(\.sequence))")
         }
         // And a watch that begins well after the end.
         let ended = ProgressHub(initial: event(0), clock: VirtualClock())

@@ -1,15 +1,17 @@
 import BacktestEngine
 import BacktestStore
-@testable import BacktestCore
 import Testing
+
+@testable import BacktestCore
 
 /// A store that becomes unreachable mid-run: the session fails with the reason and is
 /// never reported complete.
 @Suite struct StoreFailureTests {
     @Test func aStoreLostMidRunFailsTheSessionWithTheReason() async throws {
         let clock = ManualClock()
-        let fixture = try await CoreFixture(clock: clock, limits: .init(maxRunning: 1, maxQueued: 4, storeRetryBudget: .milliseconds(300)),
-                                            store: { FaultyStore($0) })
+        let fixture = try await CoreFixture(
+            clock: clock, limits: .init(maxRunning: 1, maxQueued: 4, storeRetryBudget: .milliseconds(300)),
+            store: { FaultyStore($0) })
         defer { fixture.remove() }
         let store = try #require(fixture.registry.store as? FaultyStore)
         let registry = fixture.registry

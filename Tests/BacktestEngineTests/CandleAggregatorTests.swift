@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BacktestEngine
 
 @Suite struct CandleAggregatorTests {
@@ -12,10 +13,11 @@ import Testing
             Tick(time: base + 2 * m + 7, price: 13, size: 4),
         ]
         let candles = try CandleAggregator.candles(from: ticks, intervalMicros: m)
-        #expect(candles == [
-            Candle(time: base, open: 10, high: 12, low: 9, close: 11, volume: 7),
-            Candle(time: base + 2 * m, open: 13, high: 13, low: 13, close: 13, volume: 4),
-        ])
+        #expect(
+            candles == [
+                Candle(time: base, open: 10, high: 12, low: 9, close: 11, volume: 7),
+                Candle(time: base + 2 * m, open: 13, high: 13, low: 13, close: 13, volume: 4),
+            ])
     }
 
     @Test func finerCandlesIntoCoarserMatchNaiveGrouping() throws {
@@ -42,7 +44,9 @@ import Testing
         let bars = Bars.randomWalk(500, seed: 9)
         var a = CandleAggregator(intervalMicros: 15 * 60_000_000)
         var out: [Candle] = []
-        for chunk in stride(from: 0, to: bars.count, by: 37) { try a.add(candles: bars[chunk..<min(chunk + 37, bars.count)], into: &out) }
+        for chunk in stride(from: 0, to: bars.count, by: 37) {
+            try a.add(candles: bars[chunk..<min(chunk + 37, bars.count)], into: &out)
+        }
         if let last = a.flush() { out.append(last) }
         #expect(out == (try CandleAggregator.candles(from: bars, intervalMicros: 15 * 60_000_000)))
     }

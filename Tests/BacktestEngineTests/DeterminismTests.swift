@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BacktestEngine
 
 /// Identical results whatever the batch size, and invariants over random data.
@@ -26,18 +27,25 @@ import Testing
             i = end
         }
         let stats = e.finish()
-        return Outcome(stats: stats, trades: trades + e.takeTrades(), equity: equity + e.takeEquity(), progress: progress)
+        return Outcome(
+            stats: stats, trades: trades + e.takeTrades(), equity: equity + e.takeEquity(), progress: progress)
     }
 
     static let configs: [BacktestConfig] = [
         BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 5, "n2": 17])),
-        BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "default", params: ["stop_loss_pct": 0.3, "take_profit_pct": 0.4]),
-                       costs: .init(commissionFixed: 0.5, commissionRate: 0.0005, slippageBps: 1)),
-        BacktestConfig(initialCapital: 5_000, strategy: Bars.rules([
-            ("L", .entryLong, "crosses_above(ema(close, 8), wma(close, 21)) and rsi(close, 14) < 70"),
-            ("S", .entryShort, "close < bbands_lower(close, 20, 2) or macd_hist(close) < -0.05"),
-            ("XL", .exitLong, "close < lowest(low, 10)[1]"),
-        ], stopLoss: 1, takeProfit: 2, trailing: 0.5), fillMode: .onClose, sizing: .equityFraction(0.5), fractionalUnits: true),
+        BacktestConfig(
+            initialCapital: 10_000,
+            strategy: .builtin(name: "default", params: ["stop_loss_pct": 0.3, "take_profit_pct": 0.4]),
+            costs: .init(commissionFixed: 0.5, commissionRate: 0.0005, slippageBps: 1)),
+        BacktestConfig(
+            initialCapital: 5_000,
+            strategy: Bars.rules(
+                [
+                    ("L", .entryLong, "crosses_above(ema(close, 8), wma(close, 21)) and rsi(close, 14) < 70"),
+                    ("S", .entryShort, "close < bbands_lower(close, 20, 2) or macd_hist(close) < -0.05"),
+                    ("XL", .exitLong, "close < lowest(low, 10)[1]"),
+                ], stopLoss: 1, takeProfit: 2, trailing: 0.5), fillMode: .onClose, sizing: .equityFraction(0.5),
+            fractionalUnits: true),
     ]
 
     @Test(arguments: 0..<3)
@@ -104,9 +112,13 @@ import Testing
         }
     }
 
-    static func run(_ ticks: [Tick], batch: Int) throws -> (BacktestStatistics, [TradeRecord], [EquitySample], EngineProgress) {
-        let e = try Engine(config: BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 20, "n2": 60]),
-                                                  costs: .init(commissionRate: 0.0002), equitySampleIntervalMicros: 60_000_000))
+    static func run(_ ticks: [Tick], batch: Int) throws -> (
+        BacktestStatistics, [TradeRecord], [EquitySample], EngineProgress
+    ) {
+        let e = try Engine(
+            config: BacktestConfig(
+                initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 20, "n2": 60]),
+                costs: .init(commissionRate: 0.0002), equitySampleIntervalMicros: 60_000_000))
         var trades: [TradeRecord] = []
         var equity: [EquitySample] = []
         var i = 0
@@ -137,7 +149,8 @@ import Testing
             i = end
         }
         let stats = e.finish()
-        return DeterminismTests.Outcome(stats: stats, trades: trades + e.takeTrades(), equity: equity + e.takeEquity(), progress: progress)
+        return DeterminismTests.Outcome(
+            stats: stats, trades: trades + e.takeTrades(), equity: equity + e.takeEquity(), progress: progress)
     }
 
     /// Ticks sharing a microsecond, with runs cut by batches of every size and one run
@@ -184,6 +197,7 @@ import Testing
         let p = all.3
         #expect(p.eventsProcessed == ticks.count && p.simTime == ticks.last?.time)
         #expect(abs(p.equity - (10_000 + p.realizedPnl + p.unrealizedPnl)) < 1e-6)
-        #expect(p.openPositions == (p.positionSize == 0 ? 0 : 1) && p.drawdownPct <= 0 && p.maxDrawdownPct <= p.drawdownPct)
+        #expect(
+            p.openPositions == (p.positionSize == 0 ? 0 : 1) && p.drawdownPct <= 0 && p.maxDrawdownPct <= p.drawdownPct)
     }
 }

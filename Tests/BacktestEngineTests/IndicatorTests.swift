@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import BacktestEngine
 
 /// Every streaming indicator against pandas/numpy (Clients/indicators_reference.py) on
@@ -9,14 +10,18 @@ import TestSupport
     static func sample() async throws -> (candles: [Candle], reference: [String: [Double]]) {
         let csv = NSTemporaryDirectory() + "engine-indicators-\(UUID().uuidString).csv"
         defer { try? FileManager.default.removeItem(atPath: csv) }
-        let gen = try await Subprocess.run(Subprocess.python, ["Tests/BacktestEngineTests/Clients/synthetic_bars.py", "600", csv, "5"])
+        let gen = try await Subprocess.run(
+            Subprocess.python, ["Tests/BacktestEngineTests/Clients/synthetic_bars.py", "600", csv, "5"])
         #expect(gen.status == 0)
         let candles = try MarketCSV.load(csv)
-        let (json, out) = try await Subprocess.pythonJSON("Tests/BacktestEngineTests/Clients/indicators_reference.py", [csv])
+        let (json, out) = try await Subprocess.pythonJSON(
+            "Tests/BacktestEngineTests/Clients/indicators_reference.py", [csv])
         #expect(!json.isEmpty, Comment(rawValue: out.text))
         var reference: [String: [Double]] = [:]
         for (k, v) in json {
-            reference[k] = (v as! [Any]).map { ($0 as? NSNumber)?.doubleValue ?? ($0 as? String).flatMap { Double($0) } ?? .nan }
+            reference[k] = (v as! [Any]).map {
+                ($0 as? NSNumber)?.doubleValue ?? ($0 as? String).flatMap { Double($0) } ?? .nan
+            }
         }
         return (candles, reference)
     }
@@ -79,14 +84,17 @@ import TestSupport
             }
             for (name, values) in out.sorted(by: { $0.key < $1.key }) {
                 // Sliding sums drift a little more than pandas' direct windows.
-                Self.compare("\(name)\(n)", values, ref["\(name)\(n)"], tolerance: name == "stddev" || name == "wma" ? 1e-7 : 1e-9)
+                Self.compare(
+                    "\(name)\(n)", values, ref["\(name)\(n)"],
+                    tolerance: name == "stddev" || name == "wma" ? 1e-7 : 1e-9)
             }
         }
         for n in [2, 14] {
             var rsi = WilderRSI(period: n)
             var atr = AverageTrueRange(period: n)
             Self.compare("rsi\(n)", close.map { rsi.update($0) }, ref["rsi\(n)"])
-            Self.compare("atr\(n)", candles.map { atr.update(high: $0.high, low: $0.low, close: $0.close) }, ref["atr\(n)"])
+            Self.compare(
+                "atr\(n)", candles.map { atr.update(high: $0.high, low: $0.low, close: $0.close) }, ref["atr\(n)"])
         }
         var macd = MACD(fast: 12, slow: 26, signal: 9)
         let m = close.map { macd.update($0) }
@@ -99,7 +107,9 @@ import TestSupport
         Self.compare("bb_middle", b.map(\.middle), ref["bb_middle"])
         Self.compare("bb_lower", b.map(\.lower), ref["bb_lower"], tolerance: 1e-7)
         var vw0 = VolumeWeightedPrice(period: 0, arena: arena)
-        Self.compare("vwap0", candles.map { vw0.update(high: $0.high, low: $0.low, close: $0.close, volume: $0.volume) }, ref["vwap0"])
+        Self.compare(
+            "vwap0", candles.map { vw0.update(high: $0.high, low: $0.low, close: $0.close, volume: $0.volume) },
+            ref["vwap0"])
     }
 
     /// pandas' rolling mean bit for bit (the crossover tie-breaks depend on it).
@@ -109,8 +119,13 @@ import TestSupport
         var sma = RollingMean(period: 20, arena: arena)
         let values = withExtendedLifetime(arena) { candles.map { sma.update($0.close) } }
         let expected = ref["sma20_hex"]!
-        let differing = zip(values, expected).enumerated().filter { !($0.element.0 == $0.element.1 || ($0.element.0.isNaN && $0.element.1.isNaN)) }
-        #expect(differing.isEmpty, "\(differing.count) differ, first: \(differing.prefix(3).map { "#\($0.offset): \($0.element.0) vs \($0.element.1)" })")
+        let differing = zip(values, expected).enumerated().filter {
+            !($0.element.0 == $0.element.1 || ($0.element.0.isNaN && $0.element.1.isNaN))
+        }
+        #expect(
+            differing.isEmpty,
+            "\(differing.count) differ, first: \(differing.prefix(3).map { "#\($0.offset): \($0.element.0) vs \($0.element.1)" })"
+        )
     }
 
     /// The paired column loops (general and positive-input) give `update`'s values bit
@@ -122,7 +137,9 @@ import TestSupport
         var xs: [Double] = []
         var price = 100.0
         for i in 0..<n {
-            if !(i % 300 < 40) { price = (price * (1 + (Double(rng.next() % 2001) / 1000 - 1) * 0.003) * 100).rounded() / 100 }
+            if !(i % 300 < 40) {
+                price = (price * (1 + (Double(rng.next() % 2001) / 1000 - 1) * 0.003) * 100).rounded() / 100
+            }
             xs.append(price)  // flat stretches of 40 values every 300
         }
         let arena = Arena()
@@ -141,8 +158,9 @@ import TestSupport
                 outB.withUnsafeMutableBufferPointer { b in
                     while start < n {
                         let count = min(cut, n - start)
-                        RollingMean.runPair(pair, x.baseAddress! + start, a.baseAddress! + start, pair + 1, x.baseAddress! + start,
-                                            b.baseAddress! + start, count: count, positiveInputs: positive)
+                        RollingMean.runPair(
+                            pair, x.baseAddress! + start, a.baseAddress! + start, pair + 1, x.baseAddress! + start,
+                            b.baseAddress! + start, count: count, positiveInputs: positive)
                         start += count
                         cut = cut * 3 % 1031 + 1
                     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BacktestEngine
 
 @Test(arguments: [("tick", "tick"), ("1m", "1m"), ("60m", "1h"), ("1d", "1d"), ("90s", "90s"), ("24h", "1d")])

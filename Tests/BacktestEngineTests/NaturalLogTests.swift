@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BacktestEngine
 
 /// The statistics' own logarithm: within 1 ulp of the C library's, and beta (the only
@@ -15,9 +16,9 @@ import Testing
         for i in 0..<400_000 {
             let x: Double
             switch i % 4 {
-            case 0: x = 1 + (uniform() - 0.5) * 0.002           // a bar's return
-            case 1: x = 1 + (uniform() - 0.5) * 2 / 64          // the whole near-one range
-            case 2: x = 0.5 + uniform() * 1.5                   // around it
+            case 0: x = 1 + (uniform() - 0.5) * 0.002  // a bar's return
+            case 1: x = 1 + (uniform() - 0.5) * 2 / 64  // the whole near-one range
+            case 2: x = 0.5 + uniform() * 1.5  // around it
             default: x = Foundation.exp((uniform() - 0.5) * 1400)  // any magnitude
             }
             let u = Self.ulps(NaturalLog.of(x), Foundation.log(x))
@@ -26,8 +27,11 @@ import Testing
         }
         #expect(worst <= 1)
         #expect(differ < 20_000)  // 1-ulp differences are rare (< 5%)
-        for x in [1 + 1.0 / 64, 1 - 1.0 / 64, (1 + 1.0 / 64).nextUp, (1 - 1.0 / 64).nextDown, 2.0.squareRoot(), 0.5.squareRoot(),
-                  Double.leastNormalMagnitude, Double.greatestFiniteMagnitude, 1.0.nextUp, 1.0.nextDown] {
+        for x in [
+            1 + 1.0 / 64, 1 - 1.0 / 64, (1 + 1.0 / 64).nextUp, (1 - 1.0 / 64).nextDown, 2.0.squareRoot(),
+            0.5.squareRoot(),
+            Double.leastNormalMagnitude, Double.greatestFiniteMagnitude, 1.0.nextUp, 1.0.nextDown,
+        ] {
             #expect(Self.ulps(NaturalLog.of(x), Foundation.log(x)) <= 1, "\(x)")
         }
     }
@@ -85,13 +89,19 @@ import Testing
         default: candles = try MarketCSV.load(ParityTests.goog)
         }
         let configs = [
-            BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])),
-            BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "default", params: ["stop_loss_pct": 0.5, "take_profit_pct": 1]),
-                           costs: .init(commissionFixed: 0.5, commissionRate: 0.0005, slippageBps: 1)),
-            BacktestConfig(initialCapital: 10_000, strategy: Bars.rules([
-                ("L", .entryLong, "crosses_above(ema(close, 8), wma(close, 21))"),
-                ("S", .entryShort, "rsi(close, 14) > 70"),
-            ], trailing: 2), fillMode: .onClose, sizing: .equityFraction(0.5), fractionalUnits: true),
+            BacktestConfig(
+                initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])),
+            BacktestConfig(
+                initialCapital: 10_000,
+                strategy: .builtin(name: "default", params: ["stop_loss_pct": 0.5, "take_profit_pct": 1]),
+                costs: .init(commissionFixed: 0.5, commissionRate: 0.0005, slippageBps: 1)),
+            BacktestConfig(
+                initialCapital: 10_000,
+                strategy: Bars.rules(
+                    [
+                        ("L", .entryLong, "crosses_above(ema(close, 8), wma(close, 21))"),
+                        ("S", .entryShort, "rsi(close, 14) > 70"),
+                    ], trailing: 2), fillMode: .onClose, sizing: .equityFraction(0.5), fractionalUnits: true),
         ]
         for config in configs {
             let (stats, _, equity) = try Bars.run(config, candles)
@@ -111,7 +121,8 @@ import Testing
             #expect(beta.isFinite)  // 0 when a strategy never trades (flat equity)
             #expect(abs(stats.beta - beta) <= 1e-12 * abs(beta), "beta \(stats.beta) vs \(beta)")
             let alpha = stats.returnPct - beta * stats.buyAndHoldReturnPct
-            #expect(abs(stats.alphaPct - alpha) <= 1e-12 * max(abs(alpha), 1e-300), "alpha \(stats.alphaPct) vs \(alpha)")
+            #expect(
+                abs(stats.alphaPct - alpha) <= 1e-12 * max(abs(alpha), 1e-300), "alpha \(stats.alphaPct) vs \(alpha)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BacktestEngine
 
 /// Equal up to floating-point rounding (100 * 1.1 is 110.00000000000001).
@@ -11,11 +12,14 @@ func approx(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(
     static let bars = Bars.daily([
         (100, 101, 99, 100), (100, 102, 99, 101), (103, 104, 102, 103), (104, 106, 103, 105), (107, 108, 106, 107),
     ])
-    static let inAndOut = Bars.rules([("IN", .entryLong, "close > 100.5 and close < 102"), ("OUT", .exitLong, "close > 104.5")])
+    static let inAndOut = Bars.rules([
+        ("IN", .entryLong, "close > 100.5 and close < 102"), ("OUT", .exitLong, "close > 104.5"),
+    ])
 
     @Test func marketOrdersFillAtNextOpenWithCommission() throws {
-        let config = BacktestConfig(initialCapital: 10_000, strategy: Self.inAndOut,
-                                    costs: .init(commissionFixed: 1, commissionRate: 0.001), sizing: .fixedUnits(10))
+        let config = BacktestConfig(
+            initialCapital: 10_000, strategy: Self.inAndOut,
+            costs: .init(commissionFixed: 1, commissionRate: 0.001), sizing: .fixedUnits(10))
         let (stats, trades, equity) = try Bars.run(config, Self.bars)
         #expect(trades.count == 1)
         let t = try #require(trades.first)
@@ -32,13 +36,15 @@ func approx(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(
         #expect(equity.count == 5)
         for (s, e) in zip(equity, expected) { #expect(abs(s.equity - e) < 1e-9) }
         #expect(equity[2].positionSize == 10 && abs(equity[2].cash - (9997.97 - 1030)) < 1e-9)
-        #expect(abs(stats.equityFinal - 10_035.90) < 1e-9 && stats.totalTrades == 1 && abs(stats.commissions - 4.10) < 1e-9)
+        #expect(
+            abs(stats.equityFinal - 10_035.90) < 1e-9 && stats.totalTrades == 1 && abs(stats.commissions - 4.10) < 1e-9)
         // Exposure: bars 2...4 of 5.
         #expect(abs(stats.exposureTimePct - 60) < 1e-9)
     }
 
     @Test func fillOnCloseFillsAtTheSignalBarsClose() throws {
-        let config = BacktestConfig(initialCapital: 10_000, strategy: Self.inAndOut, fillMode: .onClose, sizing: .fixedUnits(10))
+        let config = BacktestConfig(
+            initialCapital: 10_000, strategy: Self.inAndOut, fillMode: .onClose, sizing: .fixedUnits(10))
         let (_, trades, equity) = try Bars.run(config, Self.bars)
         let t = try #require(trades.first)
         // In at b1's close 101, out at b3's close 105, each recorded at its signal bar.
@@ -48,14 +54,16 @@ func approx(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(
     }
 
     @Test func slippageIsAdverseOnBothFills() throws {
-        let config = BacktestConfig(initialCapital: 10_000, strategy: Self.inAndOut, costs: .init(slippageBps: 10), sizing: .fixedUnits(10))
+        let config = BacktestConfig(
+            initialCapital: 10_000, strategy: Self.inAndOut, costs: .init(slippageBps: 10), sizing: .fixedUnits(10))
         let t = try #require(try Bars.run(config, Self.bars).trades.first)
         #expect(abs(t.entryPrice - 103 * 1.001) < 1e-9 && abs(t.exitPrice - 107 * 0.999) < 1e-9)
     }
 
     @Test func sizingModes() throws {
         func units(_ sizing: BacktestConfig.SizingMode, fractional: Bool = false) throws -> Double? {
-            let config = BacktestConfig(initialCapital: 10_000, strategy: Self.inAndOut, sizing: sizing, fractionalUnits: fractional)
+            let config = BacktestConfig(
+                initialCapital: 10_000, strategy: Self.inAndOut, sizing: sizing, fractionalUnits: fractional)
             return try Bars.run(config, Self.bars).trades.first?.quantity
         }
         // 10000 / 103 = 97.08...
@@ -70,11 +78,22 @@ func approx(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(
 
     // Entry at b1's open 100 (signal on b0 is never evaluated: the strategy starts at bar 1,
     // so the signal comes from b1 and fills at b2's open).
-    static func exitTest(_ exitBar: (Double, Double, Double, Double), short: Bool = false, stopLoss: Double = 0,
-                         takeProfit: Double = 0, trailing: Double = 0, extra: [(Double, Double, Double, Double)] = []) throws -> TradeRecord {
-        let bars = Bars.daily([(100, 100, 100, 100), (100, 100, 100, 100), (100, 100.5, 99.5, 100)] + extra + [exitBar, (100, 100, 100, 100)])
-        let strategy = Bars.rules([("IN", short ? .entryShort : .entryLong, "close == 100 and position == 0 and open == 100 and high == 100")],
-                                  stopLoss: stopLoss, takeProfit: takeProfit, trailing: trailing)
+    static func exitTest(
+        _ exitBar: (Double, Double, Double, Double), short: Bool = false, stopLoss: Double = 0,
+        takeProfit: Double = 0, trailing: Double = 0, extra: [(Double, Double, Double, Double)] = []
+    ) throws -> TradeRecord {
+        let bars = Bars.daily(
+            [(100, 100, 100, 100), (100, 100, 100, 100), (100, 100.5, 99.5, 100)] + extra + [
+                exitBar, (100, 100, 100, 100),
+            ])
+        let strategy = Bars.rules(
+            [
+                (
+                    "IN", short ? .entryShort : .entryLong,
+                    "close == 100 and position == 0 and open == 100 and high == 100"
+                )
+            ],
+            stopLoss: stopLoss, takeProfit: takeProfit, trailing: trailing)
         let config = BacktestConfig(initialCapital: 10_000, strategy: strategy, sizing: .fixedUnits(1))
         let trades = try Bars.run(config, bars).trades
         return try #require(trades.first)
@@ -107,7 +126,9 @@ func approx(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(
         // Filled at b2's open 100 and b2 itself reaches 94: out at 95 on the same bar.
         let bars = Bars.daily([(100, 100, 100, 100), (100, 100, 100, 100), (100, 101, 94, 96), (96, 97, 95, 96)])
         let strategy = Bars.rules([("IN", .entryLong, "close == 100 and open == 100")], stopLoss: 5)
-        let t = try #require(try Bars.run(BacktestConfig(initialCapital: 1000, strategy: strategy, sizing: .fixedUnits(1)), bars).trades.first)
+        let t = try #require(
+            try Bars.run(BacktestConfig(initialCapital: 1000, strategy: strategy, sizing: .fixedUnits(1)), bars).trades
+                .first)
         #expect(t.entryIndex == 2 && t.exitIndex == 2 && approx(t.exitPrice, 95) && t.exitRule == "E1")
     }
 
@@ -131,23 +152,36 @@ func approx(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(
         let strategy = Bars.rules([("IN", .entryLong, "close > 100.5 and close < 101.5")])
         // backtesting.py's finalize: closed at the last bar's open.
         var r = try Bars.run(BacktestConfig(initialCapital: 1000, strategy: strategy, sizing: .fixedUnits(1)), bars)
-        #expect(r.trades.count == 1 && r.trades[0].exitPrice == 104 && r.trades[0].exitRule == "END" && r.trades[0].exitIndex == 3)
+        #expect(
+            r.trades.count == 1 && r.trades[0].exitPrice == 104 && r.trades[0].exitRule == "END"
+                && r.trades[0].exitIndex == 3)
         #expect(r.equity.last?.equity == 1002 && r.stats.equityFinal == 1002)
         // At the last close.
-        r = try Bars.run(BacktestConfig(initialCapital: 1000, strategy: strategy, sizing: .fixedUnits(1), endOfData: .lastClose), bars)
+        r = try Bars.run(
+            BacktestConfig(initialCapital: 1000, strategy: strategy, sizing: .fixedUnits(1), endOfData: .lastClose),
+            bars)
         #expect(r.trades[0].exitPrice == 105 && r.trades[0].exitRule == "END" && r.stats.equityFinal == 1003)
         // Left open: reported without an exit, not counted in the statistics.
-        r = try Bars.run(BacktestConfig(initialCapital: 1000, strategy: strategy, sizing: .fixedUnits(1), leaveOpenAtEnd: true), bars)
-        #expect(r.trades.count == 1 && r.trades[0].exitTime == nil && r.trades[0].exitPrice == 105 && r.trades[0].pnl == 3)
+        r = try Bars.run(
+            BacktestConfig(initialCapital: 1000, strategy: strategy, sizing: .fixedUnits(1), leaveOpenAtEnd: true), bars
+        )
+        #expect(
+            r.trades.count == 1 && r.trades[0].exitTime == nil && r.trades[0].exitPrice == 105 && r.trades[0].pnl == 3)
         #expect(r.stats.totalTrades == 0 && r.stats.equityFinal == 1003)
     }
 
     @Test func tickFillsAtTheNextTick() throws {
         let t0 = Bars.t0
-        let ticks = [100, 100, 101, 102, 104, 103, 103].enumerated().map { Tick(time: t0 + Int64($0.offset) * 1_000_000, price: Double($0.element), size: 5) }
-        let strategy = Bars.rules([("IN", .entryLong, "price > 100.5 and price < 101.5"), ("OUT", .exitLong, "price > 103.5")])
-        let engine = try Engine(config: BacktestConfig(initialCapital: 1000, strategy: strategy, sizing: .fixedUnits(2),
-                                                       equitySampleIntervalMicros: 3_000_000))
+        let ticks = [100, 100, 101, 102, 104, 103, 103].enumerated().map {
+            Tick(time: t0 + Int64($0.offset) * 1_000_000, price: Double($0.element), size: 5)
+        }
+        let strategy = Bars.rules([
+            ("IN", .entryLong, "price > 100.5 and price < 101.5"), ("OUT", .exitLong, "price > 103.5"),
+        ])
+        let engine = try Engine(
+            config: BacktestConfig(
+                initialCapital: 1000, strategy: strategy, sizing: .fixedUnits(2),
+                equitySampleIntervalMicros: 3_000_000))
         try engine.process(ticks: ticks)
         let stats = engine.finish()
         let t = try #require(engine.takeTrades().first)
@@ -162,7 +196,8 @@ func approx(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(
 /// The order manager's limit and stop orders (rules make market orders only).
 @Suite struct OrderManagerTests {
     static func broker() -> Broker {
-        let config = BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "default", params: [:]), sizing: .fixedUnits(1))
+        let config = BacktestConfig(
+            initialCapital: 10_000, strategy: .builtin(name: "default", params: [:]), sizing: .fixedUnits(1))
         return Broker(config: config, stopLossPct: 0, takeProfitPct: 0, trailingPct: 0)
     }
 

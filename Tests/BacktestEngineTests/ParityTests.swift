@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import BacktestEngine
 
 /// backtesting.py 0.6.6 parity: the same trades and statistics (1e-6 relative) from the
@@ -12,7 +13,8 @@ import TestSupport
 
     static var referenceFiles: [String] {
         let dir = "\(fixtures)/reference"
-        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".json") }
+            .sorted()
             .map { "\(dir)/\($0)" }
     }
 
@@ -22,9 +24,11 @@ import TestSupport
 
     @Test(arguments: referenceFiles)
     func matchesReferenceOnGOOG(file: String) throws {
-        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
+        let reference =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as! [String: Any]
         let candles = try MarketCSV.load(Self.goog)
-        let (stats, trades) = try ReferenceComparison.run(candles: candles, config: reference["config"] as! [String: Any])
+        let (stats, trades) = try ReferenceComparison.run(
+            candles: candles, config: reference["config"] as! [String: Any])
         let diffs = ReferenceComparison.differences(stats: stats, trades: trades, reference: reference)
         #expect(diffs.isEmpty, Comment(rawValue: "\(file):\n" + diffs.joined(separator: "\n")))
     }
@@ -64,7 +68,9 @@ import TestSupport
         var csv = ParityTests.goog
         if c.bars > 0 {
             csv = NSTemporaryDirectory() + "engine-parity-\(UUID().uuidString).csv"
-            let gen = try await Subprocess.run(Subprocess.python, ["Tests/BacktestEngineTests/Clients/synthetic_bars.py", "\(c.bars)", csv, "\(c.seed)"])
+            let gen = try await Subprocess.run(
+                Subprocess.python,
+                ["Tests/BacktestEngineTests/Clients/synthetic_bars.py", "\(c.bars)", csv, "\(c.seed)"])
             #expect(gen.status == 0, Comment(rawValue: gen.text))
         }
         if c.rows > 0 {
@@ -73,12 +79,16 @@ import TestSupport
             try (lines.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
         }
         defer { if c.bars > 0 || c.rows > 0 { try? FileManager.default.removeItem(atPath: csv) } }
-        var args = ["Tests/BacktestEngineTests/Clients/backtestingpy_reference.py", csv, "\(c.n1)", "\(c.n2)", "\(c.commission)"]
+        var args = [
+            "Tests/BacktestEngineTests/Clients/backtestingpy_reference.py", csv, "\(c.n1)", "\(c.n2)",
+            "\(c.commission)",
+        ]
         if c.onClose { args.append("--on-close") }
         let out = try await Subprocess.run(Subprocess.python, args)
         #expect(out.status == 0, Comment(rawValue: out.text))
         // Warnings may come first on the shared output; the JSON starts at a line "{".
-        guard let start = out.text.range(of: "\n{\n") ?? (out.text.hasPrefix("{") ? out.text.range(of: "{") : nil) else {
+        guard let start = out.text.range(of: "\n{\n") ?? (out.text.hasPrefix("{") ? out.text.range(of: "{") : nil)
+        else {
             Issue.record(Comment(rawValue: "no JSON from backtesting.py: \(out.text)"))
             return
         }
@@ -88,7 +98,9 @@ import TestSupport
         let reference = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
         #expect(((reference["trades"] as? [Any])?.count ?? 0) > (c.rows > 0 ? 0 : 10))
         let candles = try MarketCSV.load(csv)
-        let config: [String: Any] = ["n1": c.n1, "n2": c.n2, "commission": c.commission, "cash": 10000, "trade_on_close": c.onClose]
+        let config: [String: Any] = [
+            "n1": c.n1, "n2": c.n2, "commission": c.commission, "cash": 10000, "trade_on_close": c.onClose,
+        ]
         let (stats, trades) = try ReferenceComparison.run(candles: candles, config: config)
         let diffs = ReferenceComparison.differences(stats: stats, trades: trades, reference: reference)
         #expect(diffs.isEmpty, Comment(rawValue: "\(c):\n" + diffs.joined(separator: "\n")))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BacktestEngine
 
 /// Ticks that share a microsecond are separate events, run in the order given: orders
@@ -8,7 +9,8 @@ import Testing
     static let t = Bars.t0
 
     static func run(_ config: BacktestConfig, _ ticks: [(Int64, Double)])
-        throws -> (stats: BacktestStatistics, trades: [TradeRecord], equity: [EquitySample], progress: EngineProgress) {
+        throws -> (stats: BacktestStatistics, trades: [TradeRecord], equity: [EquitySample], progress: EngineProgress)
+    {
         let engine = try Engine(config: config)
         try engine.process(ticks: ticks.map { Tick(time: $0.0, price: $0.1, size: 1) })
         let progress = engine.progress
@@ -17,12 +19,17 @@ import Testing
     }
 
     @Test func marketOrdersFillAtTheNextTickOfTheSameMicrosecond() throws {
-        let strategy = Bars.rules([("IN", .entryLong, "close > 100.5 and close < 102"), ("OUT", .exitLong, "close > 104.5")])
-        let config = BacktestConfig(initialCapital: 10_000, strategy: strategy, costs: .init(commissionFixed: 1, commissionRate: 0.001),
-                                    sizing: .fixedUnits(10))
+        let strategy = Bars.rules([
+            ("IN", .entryLong, "close > 100.5 and close < 102"), ("OUT", .exitLong, "close > 104.5"),
+        ])
+        let config = BacktestConfig(
+            initialCapital: 10_000, strategy: strategy, costs: .init(commissionFixed: 1, commissionRate: 0.001),
+            sizing: .fixedUnits(10))
         // Tick 0 warms up, tick 1 (101) signals IN, tick 2 at the same time fills it at 103;
         // tick 3 (105) signals OUT, tick 4 at the same time fills it at 107.
-        let r = try Self.run(config, [(Self.t, 100), (Self.t, 101), (Self.t, 103), (Self.t + 1, 105), (Self.t + 1, 107), (Self.t + 2, 107)])
+        let r = try Self.run(
+            config,
+            [(Self.t, 100), (Self.t, 101), (Self.t, 103), (Self.t + 1, 105), (Self.t + 1, 107), (Self.t + 2, 107)])
         #expect(r.progress.eventsProcessed == 6 && r.progress.simTime == Self.t + 2)
         #expect(r.trades.count == 1)
         let trade = try #require(r.trades.first)
@@ -38,17 +45,20 @@ import Testing
         #expect(r.equity[1].positionSize == 10 && approx(r.equity[1].cash, 9997.97 - 1030))
         // Ticks 2...4 of 6 in the market; most recent spacings are 0, so durations keep
         // the microsecond (1 µs in the market) instead of pandas' whole day.
-        #expect(approx(r.stats.exposureTimePct, 50) && approx(r.stats.equityFinal, 10_035.90) && r.stats.totalTrades == 1)
+        #expect(
+            approx(r.stats.exposureTimePct, 50) && approx(r.stats.equityFinal, 10_035.90) && r.stats.totalTrades == 1)
         #expect(r.stats.maxTradeDurationMicros == 1 && r.stats.avgTradeDurationMicros == 1)
         #expect(r.stats.start == Self.t && r.stats.end == Self.t + 2 && r.stats.durationMicros == 2)
     }
 
     @Test func fillOnCloseAndAStopLossWithinOneMicrosecond() throws {
         let strategy = Bars.rules([("IN", .entryLong, "close > 100.95 and close < 101.05")], stopLoss: 1)
-        let config = BacktestConfig(initialCapital: 10_000, strategy: strategy, fillMode: .onClose, sizing: .fixedUnits(10))
+        let config = BacktestConfig(
+            initialCapital: 10_000, strategy: strategy, fillMode: .onClose, sizing: .fixedUnits(10))
         // Tick 1 signals and (on close) fills at its own close 101, recorded at tick 1;
         // the stop is 101 * 0.99 = 99.99; tick 3 (99) hits it and fills at 99, at time t.
-        let r = try Self.run(config, [(Self.t, 100), (Self.t, 101), (Self.t, 102), (Self.t, 99), (Self.t + 3, 99), (Self.t + 3, 99)])
+        let r = try Self.run(
+            config, [(Self.t, 100), (Self.t, 101), (Self.t, 102), (Self.t, 99), (Self.t + 3, 99), (Self.t + 3, 99)])
         let trade = try #require(r.trades.first)
         #expect(r.trades.count == 1)
         #expect(trade.entryPrice == 101 && trade.entryIndex == 1 && trade.entryTime == Self.t)
@@ -63,7 +73,9 @@ import Testing
     }
 
     @Test func equalTimesAcrossBatchesAreAcceptedAndGoingBackIsNot() throws {
-        let engine = try Engine(config: BacktestConfig(initialCapital: 1000, strategy: .builtin(name: "sma_cross", params: ["n1": 2, "n2": 3])))
+        let engine = try Engine(
+            config: BacktestConfig(
+                initialCapital: 1000, strategy: .builtin(name: "sma_cross", params: ["n1": 2, "n2": 3])))
         try engine.process(ticks: [Tick(time: 5, price: 1, size: 1), Tick(time: 5, price: 2, size: 1)])
         try engine.process(ticks: [Tick(time: 5, price: 3, size: 1)])
         #expect(throws: EngineError.timeOutOfOrder(row: 3, time: 4, previous: 5)) {
@@ -71,7 +83,9 @@ import Testing
         }
         #expect(engine.progress.eventsProcessed == 3 && engine.progress.simTime == 5)
         // Candles still need strictly increasing times.
-        let candles = try Engine(config: BacktestConfig(initialCapital: 1000, strategy: .builtin(name: "sma_cross", params: ["n1": 2, "n2": 3])))
+        let candles = try Engine(
+            config: BacktestConfig(
+                initialCapital: 1000, strategy: .builtin(name: "sma_cross", params: ["n1": 2, "n2": 3])))
         let bar = Candle(time: 5, open: 1, high: 1, low: 1, close: 1, volume: 1)
         #expect(throws: EngineError.duplicateTime(row: 1, time: 5)) { try candles.process(candles: [bar, bar]) }
     }
@@ -81,7 +95,9 @@ import Testing
     @Test(arguments: 0..<3)
     func sameTimeTicksTradeAsIfTheirTimesWereDistinct(config index: Int) throws {
         let ticks = Bars.sameTimeTicks(12_000, seed: 9)
-        let spread = ticks.enumerated().map { i, tick in Tick(time: Bars.t0 + Int64(i) * 1_000, price: tick.price, size: tick.size) }
+        let spread = ticks.enumerated().map { i, tick in
+            Tick(time: Bars.t0 + Int64(i) * 1_000, price: tick.price, size: tick.size)
+        }
         let config = DeterminismTests.configs[index]
         let a = try TickRunTests.run(config, ticks, batch: 1000)
         let b = try TickRunTests.run(config, spread, batch: 1000)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BacktestProto
 
 /// Wire compatibility with an independent implementation: Python's protobuf, on stubs
@@ -11,7 +12,8 @@ import Testing
         let stubs = try await PythonTools.stubs.value.get()
         let dir = try PythonTools.temporaryDirectory("py-samples")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let out = try await PythonTools.run(PythonTools.python, ["Tests/BacktestProtoTests/Interop/interop.py", "write", stubs, dir.path])
+        let out = try await PythonTools.run(
+            PythonTools.python, ["Tests/BacktestProtoTests/Interop/interop.py", "write", stubs, dir.path])
         try #require(out.status == 0, "interop.py write failed: \(out.text)")
 
         let written = try FileManager.default.contentsOfDirectory(atPath: dir.path)
@@ -30,12 +32,15 @@ import Testing
         for type in allSampleTypes {
             try writeSwiftSamples(type, dir: dir)
         }
-        let out = try await PythonTools.run(PythonTools.python, ["Tests/BacktestProtoTests/Interop/interop.py", "check", stubs, dir.path])
+        let out = try await PythonTools.run(
+            PythonTools.python, ["Tests/BacktestProtoTests/Interop/interop.py", "check", stubs, dir.path])
         #expect(out.status == 0, "\(out.text)")
         #expect(out.text.contains(", 0 failures"), "\(out.text)")
     }
 
-    private func checkPythonSamples<M: ProtoMessage & SampleFillable>(_ type: M.Type, dir: URL, expectedFiles: inout Set<String>) throws {
+    private func checkPythonSamples<M: ProtoMessage & SampleFillable>(
+        _ type: M.Type, dir: URL, expectedFiles: inout Set<String>
+    ) throws {
         for v in 0..<M.sampleVariants {
             let name = "\(M.protoName).\(v).bin"
             expectedFiles.insert(name)

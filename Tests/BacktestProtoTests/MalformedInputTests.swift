@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BacktestProto
 
 /// Decoding untrusted bytes: every bad input is a typed `ProtoError`, never a crash
@@ -100,8 +101,10 @@ import Testing
     @Test func unknownFieldsAreSkipped() throws {
         let known = try StartBacktestRequest(symbol: "GOOG").serializedBytes()
         // field 99 varint, field 100 length-delimited, field 101 fixed64, field 102 fixed32.
-        let unknown: [UInt8] = [0x98, 0x06, 0x2A, 0xA2, 0x06, 0x02, 0x68, 0x69,
-                                0xA9, 0x06, 1, 2, 3, 4, 5, 6, 7, 8, 0xB5, 0x06, 1, 2, 3, 4]
+        let unknown: [UInt8] = [
+            0x98, 0x06, 0x2A, 0xA2, 0x06, 0x02, 0x68, 0x69,
+            0xA9, 0x06, 1, 2, 3, 4, 5, 6, 7, 8, 0xB5, 0x06, 1, 2, 3, 4,
+        ]
         let decoded = try StartBacktestRequest(serializedBytes: unknown + known + unknown)
         #expect(decoded == StartBacktestRequest(symbol: "GOOG"))
     }

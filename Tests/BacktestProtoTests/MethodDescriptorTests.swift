@@ -1,13 +1,15 @@
 import Foundation
 import RPC
 import Testing
+
 @testable import BacktestProto
 
 /// The generated method descriptors are the contract's methods: every service and
 /// method of the embedded descriptor set (read by Python's protobuf, independently
 /// of the generator), with its streaming shape and its `/package.Service/Method` path.
 @Suite struct MethodDescriptorTests {
-    static let generated: [MethodDescriptor] = BacktestServiceMethods.all + GRPCHealthV1.HealthMethods.all
+    static let generated: [MethodDescriptor] =
+        BacktestServiceMethods.all + GRPCHealthV1.HealthMethods.all
         + GRPCReflectionV1.ServerReflectionMethods.all + GRPCReflectionV1Alpha.ServerReflectionMethods.all
 
     @Test func descriptorsMatchTheDescriptorSet() async throws {
@@ -22,12 +24,13 @@ import Testing
         }
         #expect(methods.count == 15)
         let expected = methods.map { m -> MethodDescriptor in
-            let kind: MethodDescriptor.Kind = switch (m.clientStreaming, m.serverStreaming) {
-            case (false, false): .unary
-            case (false, true): .serverStreaming
-            case (true, false): .clientStreaming
-            case (true, true): .bidirectionalStreaming
-            }
+            let kind: MethodDescriptor.Kind =
+                switch (m.clientStreaming, m.serverStreaming) {
+                case (false, false): .unary
+                case (false, true): .serverStreaming
+                case (true, false): .clientStreaming
+                case (true, true): .bidirectionalStreaming
+                }
             return MethodDescriptor(service: m.service, method: m.method, kind: kind)
         }
         #expect(Set(Self.generated) == Set(expected))
@@ -41,14 +44,17 @@ import Testing
         #expect(BacktestServiceMethods.importMarketData.kind == .clientStreaming)
         #expect(BacktestServiceMethods.watchProgress.kind == .serverStreaming)
         #expect(GRPCHealthV1.HealthMethods.check.path == "/grpc.health.v1.Health/Check")
-        #expect(GRPCReflectionV1Alpha.ServerReflectionMethods.serverReflectionInfo.path
-            == "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+        #expect(
+            GRPCReflectionV1Alpha.ServerReflectionMethods.serverReflectionInfo.path
+                == "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
         #expect(GRPCReflectionV1.ServerReflectionMethods.serverReflectionInfo.kind == .bidirectionalStreaming)
         // Each `all` is in proto order and every service is in its own namespace.
-        #expect(BacktestServiceMethods.all.map(\.method) == [
-            "StartBacktest", "StopBacktest", "ListActive", "WatchProgress", "GetSession", "ListSessions", "GetTrades",
-            "GetEquityCurve", "ImportMarketData", "ListMarketData",
-        ])
+        #expect(
+            BacktestServiceMethods.all.map(\.method) == [
+                "StartBacktest", "StopBacktest", "ListActive", "WatchProgress", "GetSession", "ListSessions",
+                "GetTrades",
+                "GetEquityCurve", "ImportMarketData", "ListMarketData",
+            ])
         #expect(Set(Self.generated.map(\.service)).count == 4)
     }
 }

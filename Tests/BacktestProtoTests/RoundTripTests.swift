@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BacktestProto
 
 @Suite struct RoundTripTests {
@@ -36,15 +37,21 @@ import Testing
             startTime: ProtoTimestamp(microsecondsSinceEpoch: 1_092_873_600_000_000),
             endTime: ProtoTimestamp(microsecondsSinceEpoch: 1_362_096_000_000_000),
             initialCapital: 10_000,
-            strategy: StrategySpec(kind: .rules(RuleStrategy(
-                name: "momentum",
-                rules: [
-                    Rule(name: "S1", kind: .entryLong, expression: "close / close[1] - 1 > $m and volume / sma(volume, 20) > 1.5"),
-                    Rule(name: "X1", kind: .exitLong, expression: "crosses_below(sma(close, 10), sma(close, 20))"),
-                ],
-                stopLossPct: 5, takeProfitPct: 10, trailingStopPct: 0,
-                params: ["m": 0.001]
-            ))),
+            strategy: StrategySpec(
+                kind: .rules(
+                    RuleStrategy(
+                        name: "momentum",
+                        rules: [
+                            Rule(
+                                name: "S1", kind: .entryLong,
+                                expression: "close / close[1] - 1 > $m and volume / sma(volume, 20) > 1.5"),
+                            Rule(
+                                name: "X1", kind: .exitLong, expression: "crosses_below(sma(close, 10), sma(close, 20))"
+                            ),
+                        ],
+                        stopLossPct: 5, takeProfitPct: 10, trailingStopPct: 0,
+                        params: ["m": 0.001]
+                    ))),
             costs: Costs(commissionFixed: 1, commissionRate: 0.002, slippageBps: 2.5),
             fillMode: .onClose,
             sizing: Sizing(mode: .equityFraction, value: 0.5, fractionalUnits: true),

@@ -1,9 +1,12 @@
 import Testing
+
 @testable import BacktestProto
 
 @Suite struct WellKnownTypeTests {
-    @Test(arguments: [Int64(0), 1, -1, 999_999, -999_999, 1_000_000, -1_000_001,
-                      1_362_096_000_123_456, -62_135_596_800_000_000, 253_402_300_799_999_999])
+    @Test(arguments: [
+        Int64(0), 1, -1, 999_999, -999_999, 1_000_000, -1_000_001,
+        1_362_096_000_123_456, -62_135_596_800_000_000, 253_402_300_799_999_999,
+    ])
     func timestampMicrosecondsRoundTrip(us: Int64) {
         let ts = ProtoTimestamp(microsecondsSinceEpoch: us)
         #expect(ts.nanos >= 0 && ts.nanos < 1_000_000_000)

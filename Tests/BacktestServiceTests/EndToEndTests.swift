@@ -1,7 +1,7 @@
 import BacktestEngine
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The real `backtestd` on 127.0.0.1 with its SQLite store, called through grpcio.
 @Suite struct EndToEndTests {
@@ -24,7 +24,9 @@ import TestSupport
         }
 
         // The same configuration run by the engine in this process.
-        let engine = try Engine(config: BacktestConfig(initialCapital: 10000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])))
+        let engine = try Engine(
+            config: BacktestConfig(
+                initialCapital: 10000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])))
         try engine.process(candles: try GoogData.candles())
         let expected = engine.finish()
         let trades = engine.takeTrades()
@@ -47,14 +49,17 @@ import TestSupport
         let storedTrades = stored.responses.flatMap { $0["trades"] as? [[String: Any]] ?? [] }
         #expect(storedTrades.count == trades.count)
         for (s, t) in zip(storedTrades, trades) {
-            #expect(close(s["entry_price"], t.entryPrice) && close(s["exit_price"], t.exitPrice) && close(s["pnl"], t.pnl))
+            #expect(
+                close(s["entry_price"], t.entryPrice) && close(s["exit_price"], t.exitPrice) && close(s["pnl"], t.pnl))
             #expect(s["entry_rule"] as? String == t.entryRule)
         }
         let curve = try await client.call("GetEquityCurve", ["session_id": id])
         let points = curve.responses.flatMap { $0["points"] as? [[String: Any]] ?? [] }
         #expect(points.count == 2148)
         #expect(close(points.last?["equity"], expected.equityFinal))
-        let window = try await client.call("GetEquityCurve", ["session_id": id, "start_time": "2010-01-01T00:00:00Z", "end_time": "2010-02-01T00:00:00Z"])
+        let window = try await client.call(
+            "GetEquityCurve",
+            ["session_id": id, "start_time": "2010-01-01T00:00:00Z", "end_time": "2010-02-01T00:00:00Z"])
         let january = window.responses.flatMap { $0["points"] as? [[String: Any]] ?? [] }
         #expect(january.count == 19, "trading days in January 2010")
     }
@@ -62,7 +67,8 @@ import TestSupport
     @Test func aWatcherThatNeverReadsDoesNotSlowTheRun() async throws {
         let (daemon, client) = try await SharedDaemon.shared.get()
         let rssBefore = Self.rss(daemon.process.processIdentifier)
-        let request = String(decoding: try JSONSerialization.data(withJSONObject: Fixtures.slowGoogRequest(seconds: 2)), as: UTF8.self)
+        let request = String(
+            decoding: try JSONSerialization.data(withJSONObject: Fixtures.slowGoogRequest(seconds: 2)), as: UTF8.self)
         // The client starts the session and opens its watch at once, then reads nothing for 4 s.
         let idle = try await client.run(["watch_idle", request, "4"])
         let id = idle["session_id"] as? String ?? ""
@@ -98,7 +104,8 @@ import TestSupport
         var seen: [String] = []
         var token = ""
         repeat {
-            let page = try await client.call("ListSessions", ["labels": ["batch": tag], "page_size": 2, "page_token": token])
+            let page = try await client.call(
+                "ListSessions", ["labels": ["batch": tag], "page_size": 2, "page_token": token])
             #expect(page.code == "OK", "\(page)")
             let sessions = page.response["sessions"] as? [[String: Any]] ?? []
             #expect(sessions.count <= 2)
@@ -106,7 +113,8 @@ import TestSupport
             token = page.response["next_page_token"] as? String ?? ""
         } while !token.isEmpty && seen.count < 10
         #expect(seen == ids.reversed(), "newest first")
-        let completed = try await client.call("ListSessions", ["labels": ["batch": tag, "n": "3"], "statuses": ["SESSION_STATUS_COMPLETED"]])
+        let completed = try await client.call(
+            "ListSessions", ["labels": ["batch": tag, "n": "3"], "statuses": ["SESSION_STATUS_COMPLETED"]])
         #expect((completed.response["sessions"] as? [[String: Any]])?.count == 1)
         let bad = try await client.call("ListSessions", ["page_token": "garbage!"])
         #expect(bad.code == "INVALID_ARGUMENT" && bad.details.contains("page_token"), "\(bad)")
@@ -114,7 +122,8 @@ import TestSupport
 
     @Test func listActiveAndMarketData() async throws {
         let (_, client) = try await SharedDaemon.shared.get()
-        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 3600, extra: ["labels": ["who": "list-active"]]))
+        let id = try await client.start(
+            Fixtures.slowGoogRequest(seconds: 3600, extra: ["labels": ["who": "list-active"]]))
         _ = try await client.waitFor(id, ["SESSION_STATUS_RUNNING"])
         let active = try await client.call("ListActive", ["symbol": "GOOG"])
         let mine = (active.response["sessions"] as? [[String: Any]] ?? []).first { $0["session_id"] as? String == id }
@@ -136,14 +145,23 @@ import TestSupport
         let (daemon, _) = try await SharedDaemon.shared.get()
         let buf = Subprocess.packageRoot.appendingPathComponent(".venv/bin/buf").path
         let url = "http://127.0.0.1:\(daemon.port)"
-        let services = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", url])
+        let services = try await Subprocess.run(
+            buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", url])
         #expect(services.status == 0 && services.text.contains("backtest.v1.BacktestService"), "\(services.text)")
-        let data = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", #"{"symbol": "GOOG"}"#,
-                                                   url + "/backtest.v1.BacktestService/ListMarketData"])
+        let data = try await Subprocess.run(
+            buf,
+            [
+                "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", #"{"symbol": "GOOG"}"#,
+                url + "/backtest.v1.BacktestService/ListMarketData",
+            ])
         #expect(data.status == 0 && data.text.contains("\"rows\": \"2148\""), "\(data.text)")
         // buf curl exits with the gRPC code times 8: INVALID_ARGUMENT (3) is 24.
-        let bad = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", #"{"symbol": "GOOG"}"#,
-                                                  url + "/backtest.v1.BacktestService/StartBacktest"])
+        let bad = try await Subprocess.run(
+            buf,
+            [
+                "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", #"{"symbol": "GOOG"}"#,
+                url + "/backtest.v1.BacktestService/StartBacktest",
+            ])
         #expect(bad.status == 24 && bad.text.contains("timeframe"), "\(bad.text)")
     }
 

@@ -1,12 +1,14 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Thousands of random, mostly absurd requests (and valid ones with a field or two made
 /// odd) through grpcio: every one gets a status a client can act on, every refusal
 /// names its field, and the server is still there at the end.
 @Suite struct FuzzTests {
-    static let allowed: Set<String> = ["OK", "INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "ALREADY_EXISTS", "RESOURCE_EXHAUSTED"]
+    static let allowed: Set<String> = [
+        "OK", "INVALID_ARGUMENT", "NOT_FOUND", "FAILED_PRECONDITION", "ALREADY_EXISTS", "RESOURCE_EXHAUSTED",
+    ]
 
     @Test(arguments: [1, 2])
     func randomRequestsGetClearStatuses(seed: Int) async throws {

@@ -3,9 +3,10 @@ import BacktestProto
 import BacktestStore
 import Foundation
 import RPC
-@testable import BacktestService
-import Testing
 import TestSupport
+import Testing
+
+@testable import BacktestService
 
 /// The gRPC face of the core with no sockets: the same router, interceptors and
 /// status mapping as over HTTP/2, through the generated typed client on the client
@@ -28,7 +29,8 @@ import TestSupport
 
         func importGOOG() async throws {
             let csv = try Data(contentsOf: Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv"))
-            let header = ImportHeader(symbol: "GOOG", kind: .candles, timeframe: "", format: .csv, sourceName: "GOOG.csv")
+            let header = ImportHeader(
+                symbol: "GOOG", kind: .candles, timeframe: "", format: .csv, sourceName: "GOOG.csv")
             let response = try await client.importMarketData { send in
                 try await send(ImportMarketDataRequest(payload: .header(header)))
                 var offset = 0
@@ -97,13 +99,19 @@ import TestSupport
         bad = Self.googRequest()
         bad.timeframe = "1h"
         #expect(await status { try await c.startBacktest(bad) }?.code == .failedPrecondition)
-        #expect(await status { try await c.getSession(GetSessionRequest(sessionID: "nope")) } == RPCError(.notFound, "session_id: no session \"nope\""))
+        #expect(
+            await status { try await c.getSession(GetSessionRequest(sessionID: "nope")) }
+                == RPCError(.notFound, "session_id: no session \"nope\""))
         #expect(await status { try await c.getSession(GetSessionRequest(sessionID: "")) }?.code == .invalidArgument)
         _ = try await c.startBacktest(Self.googRequest(clientRequestId: "k"))
         let again = try await c.startBacktest(Self.googRequest(clientRequestId: "k"))
         #expect(again.deduplicated)
         let other = await status { try await c.startBacktest(Self.googRequest(clientRequestId: "k", capital: 5000)) }
-        #expect(other?.code == .alreadyExists && other?.message.hasPrefix("client_request_id: ") == true, "\(String(describing: other))")
-        #expect(await status { try await c.listSessions(ListSessionsRequest(pageToken: "garbage!")) }?.message.hasPrefix("page_token: ") == true)
+        #expect(
+            other?.code == .alreadyExists && other?.message.hasPrefix("client_request_id: ") == true,
+            "\(String(describing: other))")
+        #expect(
+            await status { try await c.listSessions(ListSessionsRequest(pageToken: "garbage!")) }?.message.hasPrefix(
+                "page_token: ") == true)
     }
 }

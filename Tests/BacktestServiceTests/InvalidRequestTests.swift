@@ -20,31 +20,60 @@ import Testing
         }
     }
 
-    static let rule = #"{"strategy": {"rules": {"rules": [{"name": "A", "kind": "RULE_KIND_ENTRY_LONG", "expression": "EXPR"}]}}}"#
+    static let rule =
+        #"{"strategy": {"rules": {"rules": [{"name": "A", "kind": "RULE_KIND_ENTRY_LONG", "expression": "EXPR"}]}}}"#
 
     static let cases: [Case] = [
         Case(name: "no symbol", patch: #"{"symbol": null}"#, code: "INVALID_ARGUMENT", mentions: "symbol"),
         Case(name: "no timeframe", patch: #"{"timeframe": null}"#, code: "INVALID_ARGUMENT", mentions: "timeframe"),
         Case(name: "bad timeframe", patch: #"{"timeframe": "7x"}"#, code: "INVALID_ARGUMENT", mentions: "timeframe"),
         Case(name: "no start", patch: #"{"start_time": null}"#, code: "INVALID_ARGUMENT", mentions: "start_time"),
-        Case(name: "start after end", patch: #"{"start_time": "2014-01-01T00:00:00Z"}"#, code: "INVALID_ARGUMENT", mentions: "end_time"),
-        Case(name: "start equals end", patch: #"{"start_time": "2013-03-02T00:00:00Z"}"#, code: "INVALID_ARGUMENT", mentions: "end_time"),
-        Case(name: "no capital", patch: #"{"initial_capital": null}"#, code: "INVALID_ARGUMENT", mentions: "initial_capital"),
-        Case(name: "negative capital", patch: #"{"initial_capital": -5}"#, code: "INVALID_ARGUMENT", mentions: "initial_capital"),
-        Case(name: "negative factor", patch: #"{"acceleration_factor": -1}"#, code: "INVALID_ARGUMENT", mentions: "acceleration_factor"),
+        Case(
+            name: "start after end", patch: #"{"start_time": "2014-01-01T00:00:00Z"}"#, code: "INVALID_ARGUMENT",
+            mentions: "end_time"),
+        Case(
+            name: "start equals end", patch: #"{"start_time": "2013-03-02T00:00:00Z"}"#, code: "INVALID_ARGUMENT",
+            mentions: "end_time"),
+        Case(
+            name: "no capital", patch: #"{"initial_capital": null}"#, code: "INVALID_ARGUMENT",
+            mentions: "initial_capital"),
+        Case(
+            name: "negative capital", patch: #"{"initial_capital": -5}"#, code: "INVALID_ARGUMENT",
+            mentions: "initial_capital"),
+        Case(
+            name: "negative factor", patch: #"{"acceleration_factor": -1}"#, code: "INVALID_ARGUMENT",
+            mentions: "acceleration_factor"),
         Case(name: "no strategy", patch: #"{"strategy": null}"#, code: "INVALID_ARGUMENT", mentions: "strategy"),
-        Case(name: "unknown built-in", patch: #"{"strategy": {"builtin": {"name": "moonshot"}}}"#, code: "INVALID_ARGUMENT", mentions: "moonshot"),
-        Case(name: "bad expression", patch: rule.replacingOccurrences(of: "EXPR", with: "close > sma(close, 10"), code: "INVALID_ARGUMENT", mentions: "strategy"),
-        Case(name: "unknown parameter", patch: rule.replacingOccurrences(of: "EXPR", with: "close > $nope"), code: "INVALID_ARGUMENT", mentions: "nope"),
-        Case(name: "rule without kind", patch: #"{"strategy": {"rules": {"rules": [{"name": "A", "expression": "close > open"}]}}}"#,
-             code: "INVALID_ARGUMENT", mentions: "strategy.rules.rules[0].kind"),
-        Case(name: "fraction over 1", patch: #"{"sizing": {"mode": "SIZING_MODE_EQUITY_FRACTION", "value": 2}}"#, code: "INVALID_ARGUMENT", mentions: "sizing.value"),
-        Case(name: "negative commission", patch: #"{"costs": {"commission_rate": -0.1}}"#, code: "INVALID_ARGUMENT", mentions: "costs.commission_rate"),
-        Case(name: "long request id", patch: "{\"client_request_id\": \"\(String(repeating: "x", count: 129))\"}", code: "INVALID_ARGUMENT", mentions: "client_request_id"),
+        Case(
+            name: "unknown built-in", patch: #"{"strategy": {"builtin": {"name": "moonshot"}}}"#,
+            code: "INVALID_ARGUMENT", mentions: "moonshot"),
+        Case(
+            name: "bad expression", patch: rule.replacingOccurrences(of: "EXPR", with: "close > sma(close, 10"),
+            code: "INVALID_ARGUMENT", mentions: "strategy"),
+        Case(
+            name: "unknown parameter", patch: rule.replacingOccurrences(of: "EXPR", with: "close > $nope"),
+            code: "INVALID_ARGUMENT", mentions: "nope"),
+        Case(
+            name: "rule without kind",
+            patch: #"{"strategy": {"rules": {"rules": [{"name": "A", "expression": "close > open"}]}}}"#,
+            code: "INVALID_ARGUMENT", mentions: "strategy.rules.rules[0].kind"),
+        Case(
+            name: "fraction over 1", patch: #"{"sizing": {"mode": "SIZING_MODE_EQUITY_FRACTION", "value": 2}}"#,
+            code: "INVALID_ARGUMENT", mentions: "sizing.value"),
+        Case(
+            name: "negative commission", patch: #"{"costs": {"commission_rate": -0.1}}"#, code: "INVALID_ARGUMENT",
+            mentions: "costs.commission_rate"),
+        Case(
+            name: "long request id", patch: "{\"client_request_id\": \"\(String(repeating: "x", count: 129))\"}",
+            code: "INVALID_ARGUMENT", mentions: "client_request_id"),
         Case(name: "unknown symbol", patch: #"{"symbol": "NOPE"}"#, code: "FAILED_PRECONDITION", mentions: "NOPE"),
-        Case(name: "range without data", patch: #"{"start_time": "1990-01-01T00:00:00Z", "end_time": "1991-01-01T00:00:00Z"}"#, code: "FAILED_PRECONDITION", mentions: "GOOG"),
+        Case(
+            name: "range without data",
+            patch: #"{"start_time": "1990-01-01T00:00:00Z", "end_time": "1991-01-01T00:00:00Z"}"#,
+            code: "FAILED_PRECONDITION", mentions: "GOOG"),
         Case(name: "timeframe not stored", patch: #"{"timeframe": "1h"}"#, code: "FAILED_PRECONDITION", mentions: "1h"),
-        Case(name: "ticks not stored", patch: #"{"timeframe": "tick"}"#, code: "FAILED_PRECONDITION", mentions: "ticks"),
+        Case(
+            name: "ticks not stored", patch: #"{"timeframe": "tick"}"#, code: "FAILED_PRECONDITION", mentions: "ticks"),
     ]
 
     @Test(arguments: cases)
@@ -66,8 +95,12 @@ import Testing
         let (_, client) = try await SharedDaemon.shared.get()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).csv")
         defer { try? FileManager.default.removeItem(at: url) }
-        try "time,open,high,low,close,volume\n1700000000,1,2,0.5,1.5,10\n1700000060,1,2,0.5,oops,10\n".write(to: url, atomically: true, encoding: .utf8)
-        let header: [String: Any] = ["symbol": "BAD", "kind": "DATA_KIND_CANDLES", "timeframe": "1m", "format": "IMPORT_FORMAT_CSV", "source_name": "bad.csv"]
+        try "time,open,high,low,close,volume\n1700000000,1,2,0.5,1.5,10\n1700000060,1,2,0.5,oops,10\n".write(
+            to: url, atomically: true, encoding: .utf8)
+        let header: [String: Any] = [
+            "symbol": "BAD", "kind": "DATA_KIND_CANDLES", "timeframe": "1m", "format": "IMPORT_FORMAT_CSV",
+            "source_name": "bad.csv",
+        ]
         let r = try await client.importCSV(url.path, header: header)
         #expect(r.code == "INVALID_ARGUMENT", "\(r)")
         #expect(r.details.contains("bad.csv") && r.details.contains("3"), "names the file and line: \(r.details)")

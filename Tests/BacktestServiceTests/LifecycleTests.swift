@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Daemons of their own: auth, crashes and shutdown (the lifecycle logic itself is
@@ -43,16 +44,19 @@ import Glibc
         let daemon = try await DaemonProcess(directory: dir)
         let client = PyClient(port: daemon.port)
         #expect(try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader).code == "OK")
-        let ids = [try await client.start(Fixtures.slowGoogRequest(seconds: 60)),
-                   try await client.start(Fixtures.slowGoogRequest(seconds: 60)),
-                   try await client.start(Fixtures.slowGoogRequest(seconds: 60))]
+        let ids = [
+            try await client.start(Fixtures.slowGoogRequest(seconds: 60)),
+            try await client.start(Fixtures.slowGoogRequest(seconds: 60)),
+            try await client.start(Fixtures.slowGoogRequest(seconds: 60)),
+        ]
         for id in ids.prefix(2) { _ = try await client.waitFor(id, ["SESSION_STATUS_RUNNING"]) }
         async let watchers = client.run(["watchers", ids[0], "4"])
         try await Task.sleep(for: .seconds(1.5))
         let status = await daemon.stop(signal: SIGTERM)
         #expect(status == 0, "exit status \(status): \(daemon.log)")
         for w in try await watchers["watchers"] as? [[String: Any]] ?? [] {
-            let clean = (w["code"] as? String == "OK" && w["last_status"] as? String == "SESSION_STATUS_STOPPED")
+            let clean =
+                (w["code"] as? String == "OK" && w["last_status"] as? String == "SESSION_STATUS_STOPPED")
                 || w["code"] as? String == "UNAVAILABLE"
             #expect(clean, "\(w)")
         }
@@ -74,13 +78,18 @@ import Glibc
 }
 
 /// The same flow on QuestDB, when one is reachable (QuestDB is not installable here).
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["QUESTDB_HTTP"] != nil && ProcessInfo.processInfo.environment["QUESTDB_PG"] != nil,
-                "needs a live QuestDB: set QUESTDB_HTTP and QUESTDB_PG"))
+@Suite(
+    .enabled(
+        if: ProcessInfo.processInfo.environment["QUESTDB_HTTP"] != nil
+            && ProcessInfo.processInfo.environment["QUESTDB_PG"] != nil,
+        "needs a live QuestDB: set QUESTDB_HTTP and QUESTDB_PG"))
 struct QuestDBEndToEndTests {
     @Test func startWatchAndReadResultsOnQuestDB() async throws {
         let env = ProcessInfo.processInfo.environment
-        let daemon = try await DaemonProcess(arguments: ["--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!,
-                                                         "--node-id", "e2e-\(UUID().uuidString.prefix(8))"])
+        let daemon = try await DaemonProcess(arguments: [
+            "--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!,
+            "--node-id", "e2e-\(UUID().uuidString.prefix(8))",
+        ])
         defer { Task { await daemon.stop() } }
         let client = PyClient(port: daemon.port)
         var header = Fixtures.googHeader
@@ -98,14 +107,16 @@ struct QuestDBEndToEndTests {
 
 @Suite struct DaemonFlagTests {
     @Test func questdbWithoutAddressesIsRefusedAtStart() async throws {
-        let out = try await Subprocess.run(DaemonProcess.binDirectory.appendingPathComponent("backtestd").path, ["--store", "questdb", "--port", "0"],
-                                           environment: ["QUESTDB_HTTP": "", "QUESTDB_PG": ""])
+        let out = try await Subprocess.run(
+            DaemonProcess.binDirectory.appendingPathComponent("backtestd").path, ["--store", "questdb", "--port", "0"],
+            environment: ["QUESTDB_HTTP": "", "QUESTDB_PG": ""])
         #expect(out.status != 0)
         #expect(out.text.contains("--questdb-http"), "\(out.text)")
     }
 
     @Test func unknownStoreIsRefused() async throws {
-        let out = try await Subprocess.run(DaemonProcess.binDirectory.appendingPathComponent("backtestd").path, ["--store", "mysql:x", "--port", "0"])
+        let out = try await Subprocess.run(
+            DaemonProcess.binDirectory.appendingPathComponent("backtestd").path, ["--store", "mysql:x", "--port", "0"])
         #expect(out.status != 0)
         #expect(out.text.contains("sqlite:PATH or questdb"), "\(out.text)")
     }

@@ -1,10 +1,11 @@
 import BacktestEngine
 import BacktestStore
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// backtestd on a real QuestDB that fails under it: stopped for 60 s mid-run, killed
@@ -13,16 +14,22 @@ import Glibc
 /// address across restarts. What must hold: the session ends as it would have,
 /// every trade and equity point is stored exactly once, the terminal state reaches
 /// QuestDB once it is back, and health says NOT_SERVING only while it is away.
-@Suite(.enabled(if: LiveQuestDB.script != nil, "QUESTDB_SH is unset: QuestDB fault tests skipped (.ci/run sets it to a questdb.sh that starts a real QuestDB)"),
-       .serialized)
+@Suite(
+    .enabled(
+        if: LiveQuestDB.script != nil,
+        "QUESTDB_SH is unset: QuestDB fault tests skipped (.ci/run sets it to a questdb.sh that starts a real QuestDB)"),
+    .serialized)
 struct QuestDBFaultTests {
     /// A daemon on `relay`, importing GOOG; returns the daemon and its client.
-    static func daemon(_ relay: QuestDBRelay, node: String, directory: URL? = nil, extra: [String] = []) async throws -> (DaemonProcess, PyClient) {
+    static func daemon(_ relay: QuestDBRelay, node: String, directory: URL? = nil, extra: [String] = []) async throws
+        -> (DaemonProcess, PyClient)
+    {
         let dir = try directory ?? DaemonProcess.temporaryDirectory()
-        let daemon = try await DaemonProcess(arguments: [
-            "--store", "questdb", "--questdb-http", relay.http, "--questdb-pg", relay.pg, "--node-id", node,
-            "--questdb-spool", dir.appendingPathComponent("spool-\(node)").path,
-        ] + extra, directory: dir)
+        let daemon = try await DaemonProcess(
+            arguments: [
+                "--store", "questdb", "--questdb-http", relay.http, "--questdb-pg", relay.pg, "--node-id", node,
+                "--questdb-spool", dir.appendingPathComponent("spool-\(node)").path,
+            ] + extra, directory: dir)
         return (daemon, PyClient(port: daemon.port))
     }
 
@@ -52,24 +59,34 @@ struct QuestDBFaultTests {
     }
 
     /// What QuestDB itself holds for a session: rows, distinct write keys, and state.
-    static func stored(_ questdb: LiveQuestDB, _ id: String) throws -> (trades: Int64, tradeKeys: Int64, equity: Int64, equityKeys: Int64, state: String, owner: String) {
+    static func stored(_ questdb: LiveQuestDB, _ id: String) throws -> (
+        trades: Int64, tradeKeys: Int64, equity: Int64, equityKeys: Int64, state: String, owner: String
+    ) {
         let db = try PGConnection(url: questdb.pg + "?sslmode=disable")
         defer { db.close() }
         func one(_ sql: String) throws -> [PGValue] { try db.query(sql, [.text(id)]).rows.first ?? [] }
         let t = try one("SELECT count(), count_distinct(ts) FROM backtest_trades WHERE session_id = $1")
         let e = try one("SELECT count(), count_distinct(ts) FROM backtest_equity_curve WHERE session_id = $1")
         let s = try one("SELECT state, owner FROM backtest_sessions WHERE session_id = $1")
-        return (t.first?.int ?? -1, t.last?.int ?? -1, e.first?.int ?? -1, e.last?.int ?? -1, s.first?.text ?? "", s.last?.text ?? "")
+        return (
+            t.first?.int ?? -1, t.last?.int ?? -1, e.first?.int ?? -1, e.last?.int ?? -1, s.first?.text ?? "",
+            s.last?.text ?? ""
+        )
     }
 
     /// The results of a completed session, through the service, checked complete.
-    static func checkComplete(_ client: PyClient, _ id: String, questdb: LiveQuestDB, node: String, bars: Int? = nil) async throws {
-        let session = try await client.call("GetSession", ["session_id": id]).response["session"] as? [String: Any] ?? [:]
+    static func checkComplete(_ client: PyClient, _ id: String, questdb: LiveQuestDB, node: String, bars: Int? = nil)
+        async throws
+    {
+        let session =
+            try await client.call("GetSession", ["session_id": id]).response["session"] as? [String: Any] ?? [:]
         #expect(session["status"] as? String == "SESSION_STATUS_COMPLETED", "\(session)")
         let totalTrades = Int((session["statistics"] as? [String: Any])?["total_trades"] as? String ?? "") ?? -1
         let trades = try await client.call("GetTrades", ["session_id": id])
         let tradeRows = trades.responses.flatMap { $0["trades"] as? [[String: Any]] ?? [] }
-        #expect(trades.code == "OK" && tradeRows.count >= totalTrades && totalTrades > 0, "\(trades.code) \(tradeRows.count) vs \(totalTrades)")
+        #expect(
+            trades.code == "OK" && tradeRows.count >= totalTrades && totalTrades > 0,
+            "\(trades.code) \(tradeRows.count) vs \(totalTrades)")
         let numbers = tradeRows.compactMap { Int($0["trade_number"] as? String ?? "") }
         #expect(numbers == Array(1...max(1, numbers.count)), "trade numbers \(numbers.prefix(5))...")
         let equity = try await client.call("GetEquityCurve", ["session_id": id])
@@ -85,14 +102,19 @@ struct QuestDBFaultTests {
     @Test func questDBStoppedFor60sMidRunLosesNothing() async throws {
         let questdb = try await LiveQuestDB()
         let relay = try await QuestDBRelay()
-        defer { relay.stop(); Task { await questdb.remove() } }
+        defer {
+            relay.stop()
+            Task { await questdb.remove() }
+        }
         try relay.point(at: questdb)
         let (daemon, client) = try await Self.daemon(relay, node: "outage")
         defer { daemon.terminate() }
         try await Self.importGOOG(client)
         // About 20 s of paced run: it goes on, and ends, while QuestDB is away.
         let id = try await client.start(Fixtures.slowGoogRequest(seconds: 20))
-        try await Self.waitFor(.seconds(30), "the run to progress") { try await Self.status(client, id) == "SESSION_STATUS_RUNNING" }
+        try await Self.waitFor(.seconds(30), "the run to progress") {
+            try await Self.status(client, id) == "SESSION_STATUS_RUNNING"
+        }
         relay.cut()
         try await questdb.stop()
         let down = ContinuousClock.now
@@ -102,15 +124,21 @@ struct QuestDBFaultTests {
         watcher.timeout = 300
         let watch = Task { [watcher] () -> (String, Int) in
             let events = try await watcher.call("WatchProgress", ["session_id": id]).responses
-            return (events.last?["status"] as? String ?? "", events.filter { $0["kind"] as? String == "PROGRESS_EVENT_KIND_TERMINAL" }.count)
+            return (
+                events.last?["status"] as? String ?? "",
+                events.filter { $0["kind"] as? String == "PROGRESS_EVENT_KIND_TERMINAL" }.count
+            )
         }
         try await Task.sleep(until: down + .seconds(60))
         try await questdb.start()
         try relay.point(at: questdb)
         try await Self.waitFor(.seconds(30), "health SERVING") { try await Self.health(client) == "SERVING" }
         let (lastStatus, terminals) = try await watch.value
-        #expect(lastStatus == "SESSION_STATUS_COMPLETED" && terminals == 1, "\(lastStatus), \(terminals) terminal event(s)")
-        try await Self.waitFor(.seconds(60), "the spool to be delivered") { (try? Self.stored(questdb, id).state) == "completed" }
+        #expect(
+            lastStatus == "SESSION_STATUS_COMPLETED" && terminals == 1, "\(lastStatus), \(terminals) terminal event(s)")
+        try await Self.waitFor(.seconds(60), "the spool to be delivered") {
+            (try? Self.stored(questdb, id).state) == "completed"
+        }
         try await Self.checkComplete(client, id, questdb: questdb, node: "outage")
         #expect(daemon.log.contains("spooling writes"), "the outage did not reach the writes")
     }
@@ -120,7 +148,10 @@ struct QuestDBFaultTests {
     @Test func questDBKilledMidRunLosesNothing() async throws {
         let questdb = try await LiveQuestDB()
         let relay = try await QuestDBRelay()
-        defer { relay.stop(); Task { await questdb.remove() } }
+        defer {
+            relay.stop()
+            Task { await questdb.remove() }
+        }
         try relay.point(at: questdb)
         let (daemon, client) = try await Self.daemon(relay, node: "killed")
         defer { daemon.terminate() }
@@ -128,14 +159,19 @@ struct QuestDBFaultTests {
         let start = 1_577_836_800  // 2020-01-01
         let csv = try Fixtures.minuteBarsCSV(count: bars, start: start)
         defer { try? FileManager.default.removeItem(atPath: csv) }
-        let imported = try await client.importCSV(csv, header: ["symbol": "KILLED", "kind": "DATA_KIND_CANDLES", "timeframe": "1m",
-                                                                "format": "IMPORT_FORMAT_CSV", "source_name": "bars.csv"])
+        let imported = try await client.importCSV(
+            csv,
+            header: [
+                "symbol": "KILLED", "kind": "DATA_KIND_CANDLES", "timeframe": "1m",
+                "format": "IMPORT_FORMAT_CSV", "source_name": "bars.csv",
+            ])
         #expect(imported.code == "OK", "\(imported)")
         // About 15 s of paced run.
         let id = try await client.start([
             "symbol": "KILLED", "timeframe": "1m", "start_time": "2020-01-01T00:00:00Z",
             "end_time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(start + bars * 60))),
-            "initial_capital": 100_000, "strategy": ["builtin": ["name": "sma_cross", "params": ["n1": 10, "n2": 20]]],
+            "initial_capital": 100_000,
+            "strategy": ["builtin": ["name": "sma_cross", "params": ["n1": 10, "n2": 20]]],
             "acceleration_factor": Double(bars * 60) / 15,
         ])
         try await Task.sleep(for: .seconds(3))
@@ -143,9 +179,14 @@ struct QuestDBFaultTests {
         try await questdb.kill()
         try await questdb.start()
         try relay.point(at: questdb)
-        try await Self.waitFor(.seconds(120), "the session to complete") { try await Self.status(client, id) == "SESSION_STATUS_COMPLETED" }
-        try await Self.waitFor(.seconds(60), "QuestDB to hold the terminal state") { (try? Self.stored(questdb, id).state) == "completed" }
-        let session = try await client.call("GetSession", ["session_id": id]).response["session"] as? [String: Any] ?? [:]
+        try await Self.waitFor(.seconds(120), "the session to complete") {
+            try await Self.status(client, id) == "SESSION_STATUS_COMPLETED"
+        }
+        try await Self.waitFor(.seconds(60), "QuestDB to hold the terminal state") {
+            (try? Self.stored(questdb, id).state) == "completed"
+        }
+        let session =
+            try await client.call("GetSession", ["session_id": id]).response["session"] as? [String: Any] ?? [:]
         #expect(Int(session["events_processed"] as? String ?? "") == bars, "\(session)")
         try await Self.checkComplete(client, id, questdb: questdb, node: "killed", bars: bars)
     }
@@ -153,7 +194,10 @@ struct QuestDBFaultTests {
     @Test func answersLostAfterCommitAreNeitherFailuresNorCopies() async throws {
         let questdb = try await LiveQuestDB()
         let relay = try await QuestDBRelay()
-        defer { relay.stop(); Task { await questdb.remove() } }
+        defer {
+            relay.stop()
+            Task { await questdb.remove() }
+        }
         try relay.point(at: questdb)
         let (daemon, client) = try await Self.daemon(relay, node: "lossy")
         defer { daemon.terminate() }
@@ -164,11 +208,16 @@ struct QuestDBFaultTests {
         let db = try PGConnection(url: questdb.pg + "?sslmode=disable")
         defer { db.close() }
         let bars = try GoogData.candles().count
-        #expect(try db.query("SELECT count(), count_distinct(ts) FROM market_candles WHERE symbol = 'GOOG'").rows == [[.int(Int64(bars)), .int(Int64(bars))]])
+        #expect(
+            try db.query("SELECT count(), count_distinct(ts) FROM market_candles WHERE symbol = 'GOOG'").rows == [
+                [.int(Int64(bars)), .int(Int64(bars))]
+            ])
         // A run whose first writes lose their answers: completed, everything once.
         try relay.dropAnswers(3)
         let id = try await client.start(Fixtures.googRequest())
-        try await Self.waitFor(.seconds(120), "the session to complete") { try await Self.status(client, id) == "SESSION_STATUS_COMPLETED" }
+        try await Self.waitFor(.seconds(120), "the session to complete") {
+            try await Self.status(client, id) == "SESSION_STATUS_COMPLETED"
+        }
         #expect(relay.dropped == 4)
         try await Self.checkComplete(client, id, questdb: questdb, node: "lossy")
     }
@@ -176,7 +225,10 @@ struct QuestDBFaultTests {
     @Test func twoDaemonsShareOneQuestDBAndRecoverOnlyTheirOwn() async throws {
         let questdb = try await LiveQuestDB()
         let relay = try await QuestDBRelay()
-        defer { relay.stop(); Task { await questdb.remove() } }
+        defer {
+            relay.stop()
+            Task { await questdb.remove() }
+        }
         try relay.point(at: questdb)
         let (a, clientA) = try await Self.daemon(relay, node: "node-a")
         defer { a.terminate() }
@@ -188,17 +240,22 @@ struct QuestDBFaultTests {
         let (b, clientB) = try await Self.daemon(relay, node: "node-b", directory: dirB)
         #expect(try await Self.status(clientA, long) == "SESSION_STATUS_RUNNING")
         let orphan = try await clientB.start(Fixtures.slowGoogRequest(seconds: 60))
-        try await Self.waitFor(.seconds(30), "B's session to run") { try await Self.status(clientB, orphan) == "SESSION_STATUS_RUNNING" }
+        try await Self.waitFor(.seconds(30), "B's session to run") {
+            try await Self.status(clientB, orphan) == "SESSION_STATUS_RUNNING"
+        }
         await b.stop(signal: SIGKILL)
         // B again, same node: its own session is failed as interrupted, A's is untouched.
         let (b2, clientB2) = try await Self.daemon(relay, node: "node-b", directory: dirB)
         defer { b2.terminate() }
-        let recovered = try await clientB2.call("GetSession", ["session_id": orphan]).response["session"] as? [String: Any] ?? [:]
+        let recovered =
+            try await clientB2.call("GetSession", ["session_id": orphan]).response["session"] as? [String: Any] ?? [:]
         #expect(recovered["status"] as? String == "SESSION_STATUS_FAILED", "\(recovered)")
         #expect((recovered["error_message"] as? String ?? "").contains("interrupted"), "\(recovered)")
         #expect(try await Self.status(clientA, long) == "SESSION_STATUS_RUNNING")
         #expect(try Self.stored(questdb, long).owner == "node-a")
-        try await Self.waitFor(.seconds(120), "A's session to complete") { try await Self.status(clientA, long) == "SESSION_STATUS_COMPLETED" }
+        try await Self.waitFor(.seconds(120), "A's session to complete") {
+            try await Self.status(clientA, long) == "SESSION_STATUS_COMPLETED"
+        }
         try await Self.checkComplete(clientA, long, questdb: questdb, node: "node-a")
         // Any daemon reads any session.
         #expect(try await Self.status(clientB2, long) == "SESSION_STATUS_COMPLETED")
@@ -216,7 +273,9 @@ struct QuestDBFaultTests {
         let store = try await QuestDBStore(httpURL: questdb.http, pgURL: questdb.pg, options: options)
         let db = try PGConnection(url: questdb.pg + "?sslmode=disable")
         defer { db.close() }
-        let points = (0..<100).map { EquitySample(time: 1_700_000_000_000_000 + Int64($0), equity: 1, cash: 1, positionSize: 0, drawdownPct: 0) }
+        let points = (0..<100).map {
+            EquitySample(time: 1_700_000_000_000_000 + Int64($0), equity: 1, cash: 1, positionSize: 0, drawdownPct: 0)
+        }
         try await store.appendEquity(sessionId: "s-1", startingAt: 0, points)
         try await store.sync()
         try db.query("ALTER TABLE backtest_equity_curve SUSPEND WAL")
@@ -226,12 +285,15 @@ struct QuestDBFaultTests {
             try await store.sync()
             Issue.record("sync returned on a suspended table")
         } catch let error as StoreError {
-            #expect(error.description.contains("suspended") && error.description.contains("backtest_equity_curve"), "\(error)")
+            #expect(
+                error.description.contains("suspended") && error.description.contains("backtest_equity_curve"),
+                "\(error)")
         }
         #expect(ContinuousClock.now - started < .seconds(30), "the suspended table was waited on, not reported")
         try db.query("ALTER TABLE backtest_equity_curve RESUME WAL")
         try await store.sync()
-        #expect(try db.query("SELECT count() FROM backtest_equity_curve WHERE session_id = 's-2'").rows == [[.int(100)]])
+        #expect(
+            try db.query("SELECT count() FROM backtest_equity_curve WHERE session_id = 's-2'").rows == [[.int(100)]])
         await store.close()
     }
 }

@@ -1,7 +1,7 @@
 import BacktestEngine
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Ticks that share a microsecond through the real `backtestd`: imported as CSV, run as a
 /// tick session, and the stored results equal the engine's run in this process, equity
@@ -31,27 +31,39 @@ import TestSupport
     }
 
     /// The same on QuestDB, when one is reachable.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["QUESTDB_HTTP"] != nil && ProcessInfo.processInfo.environment["QUESTDB_PG"] != nil,
-                   "needs a live QuestDB: set QUESTDB_HTTP and QUESTDB_PG"))
+    @Test(
+        .enabled(
+            if: ProcessInfo.processInfo.environment["QUESTDB_HTTP"] != nil
+                && ProcessInfo.processInfo.environment["QUESTDB_PG"] != nil,
+            "needs a live QuestDB: set QUESTDB_HTTP and QUESTDB_PG"))
     func onQuestDB() async throws {
         let env = ProcessInfo.processInfo.environment
-        let daemon = try await DaemonProcess(arguments: ["--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!,
-                                                         "--node-id", "same-time-\(UUID().uuidString.prefix(8))"])
+        let daemon = try await DaemonProcess(arguments: [
+            "--store", "questdb", "--questdb-http", env["QUESTDB_HTTP"]!, "--questdb-pg", env["QUESTDB_PG"]!,
+            "--node-id", "same-time-\(UUID().uuidString.prefix(8))",
+        ])
         defer { daemon.terminate() }
         try await Self.check(PyClient(port: daemon.port), symbol: "SAMETICK-\(UUID().uuidString.prefix(8))")
     }
 
     static func check(_ client: PyClient, symbol: String) async throws {
         let ticks = Self.ticks(5_000)
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("same-time-ticks-\(UUID().uuidString).csv")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "same-time-ticks-\(UUID().uuidString).csv")
         defer { try? FileManager.default.removeItem(at: url) }
-        try ("time,price,size\n" + ticks.map { "\($0.time),\($0.price),\($0.size)\n" }.joined()).write(to: url, atomically: true, encoding: .utf8)
-        let imported = try await client.importCSV(url.path, header: ["symbol": symbol, "kind": "DATA_KIND_TICKS", "format": "IMPORT_FORMAT_CSV",
-                                                                      "source_name": "same-time-ticks.csv"])
+        try ("time,price,size\n" + ticks.map { "\($0.time),\($0.price),\($0.size)\n" }.joined()).write(
+            to: url, atomically: true, encoding: .utf8)
+        let imported = try await client.importCSV(
+            url.path,
+            header: [
+                "symbol": symbol, "kind": "DATA_KIND_TICKS", "format": "IMPORT_FORMAT_CSV",
+                "source_name": "same-time-ticks.csv",
+            ])
         #expect(imported.code == "OK", "\(imported)")
 
         let id = try await client.start([
-            "symbol": symbol, "timeframe": "tick", "start_time": "2024-01-02T00:00:00Z", "end_time": "2024-01-03T00:00:00Z",
+            "symbol": symbol, "timeframe": "tick", "start_time": "2024-01-02T00:00:00Z",
+            "end_time": "2024-01-03T00:00:00Z",
             "initial_capital": 10_000, "strategy": ["builtin": ["name": "sma_cross", "params": ["n1": 5, "n2": 20]]],
             "equity_sample_interval": "0.001s",
         ])
@@ -61,8 +73,10 @@ import TestSupport
 
         // The same run in this process: every new time (1 ms apart at least) is sampled,
         // and a fill at a later tick of that time adds a sample at the same time.
-        let engine = try Engine(config: BacktestConfig(initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 5, "n2": 20]),
-                                                       equitySampleIntervalMicros: 1_000))
+        let engine = try Engine(
+            config: BacktestConfig(
+                initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 5, "n2": 20]),
+                equitySampleIntervalMicros: 1_000))
         try engine.process(ticks: ticks)
         let expected = engine.finish()
         let samples = engine.takeEquity()

@@ -1,8 +1,9 @@
-import TimeKit
 import BacktestEngine
 import Foundation
-import Testing
 import TestSupport
+import Testing
+import TimeKit
+
 @testable import BacktestStore
 
 /// The CSV parser (layouts, times, chunks split anywhere, every kind of bad row) and
@@ -10,7 +11,9 @@ import TestSupport
 @Suite struct CSVImportTests {
     static let googPath = Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv").path
 
-    static func parseAll(_ text: String, chunkSizes: [Int] = [], source: String = "test.csv", batchSize: Int = 8192) throws(CSVMarketDataParser.ParseError) -> [CSVMarketDataParser.Rows] {
+    static func parseAll(_ text: String, chunkSizes: [Int] = [], source: String = "test.csv", batchSize: Int = 8192)
+        throws(CSVMarketDataParser.ParseError) -> [CSVMarketDataParser.Rows]
+    {
         var parser = CSVMarketDataParser(source: source, batchSize: batchSize)
         let bytes = Array(text.utf8)
         var out: [CSVMarketDataParser.Rows] = []
@@ -56,8 +59,10 @@ import TestSupport
     }
 
     @Test func layoutsAndTimeFormats() throws {
-        let expected = [Candle(time: 1_700_000_000_000_000, open: 1.5, high: 2, low: 1, close: 1.75, volume: 10),
-                        Candle(time: 1_700_000_060_000_000, open: 1.75, high: 2.5, low: 1.5, close: 2, volume: 0)]
+        let expected = [
+            Candle(time: 1_700_000_000_000_000, open: 1.5, high: 2, low: 1, close: 1.75, volume: 10),
+            Candle(time: 1_700_000_060_000_000, open: 1.75, high: 2.5, low: 1.5, close: 2, volume: 0),
+        ]
         let variants = [
             "time,open,high,low,close,volume\n1700000000,1.5,2,1,1.75,10\n1700000060,1.75,2.5,1.5,2,0\n",
             "time,open,high,low,close,volume\r\n1700000000000,1.5,2,1,1.75,10\r\n1700000060000,1.75,2.5,1.5,2,0",
@@ -68,42 +73,51 @@ import TestSupport
         for text in variants {
             #expect(Self.candles(try Self.parseAll(text, chunkSizes: [3])) == expected, "\(text)")
         }
-        let ticks = "time,price,size\n2024-01-02T09:30:00.000001Z,100.25,5\n2024-01-02T09:30:00.000001Z,100.5,1\n1704187800.5,99,2\n"
+        let ticks =
+            "time,price,size\n2024-01-02T09:30:00.000001Z,100.25,5\n2024-01-02T09:30:00.000001Z,100.5,1\n1704187800.5,99,2\n"
         let parsed = Self.ticks(try Self.parseAll(ticks))
-        #expect(parsed == [Tick(time: 1_704_187_800_000_001, price: 100.25, size: 5), Tick(time: 1_704_187_800_000_001, price: 100.5, size: 1),
-                           Tick(time: 1_704_187_800_500_000, price: 99, size: 2)])
+        #expect(
+            parsed == [
+                Tick(time: 1_704_187_800_000_001, price: 100.25, size: 5),
+                Tick(time: 1_704_187_800_000_001, price: 100.5, size: 1),
+                Tick(time: 1_704_187_800_500_000, price: 99, size: 2),
+            ])
     }
 
     @Test func ticksInEpochMicros() throws {
         let text = "time,price,size\n1704187800000001,100.25,5\n1704187800000001,100.5,1\n1704187800500000,99,2\n"
-        #expect(Self.ticks(try Self.parseAll(text, chunkSizes: [2])) == [
-            Tick(time: 1_704_187_800_000_001, price: 100.25, size: 5), Tick(time: 1_704_187_800_000_001, price: 100.5, size: 1),
-            Tick(time: 1_704_187_800_500_000, price: 99, size: 2)])
+        #expect(
+            Self.ticks(try Self.parseAll(text, chunkSizes: [2])) == [
+                Tick(time: 1_704_187_800_000_001, price: 100.25, size: 5),
+                Tick(time: 1_704_187_800_000_001, price: 100.5, size: 1),
+                Tick(time: 1_704_187_800_500_000, price: 99, size: 2),
+            ])
     }
 
-    @Test(arguments: [
-        ("time,open,high,low,close,volume\n1,1,1,1,1,1\n2,1,x,1,1,1\n", 3, 3, "\"x\" is not a number"),
-        ("time,open,high,low,close,volume\n1,1,1,1,1,1\n2,1,1,1,NaN,1\n", 3, 5, "close is NaN"),
-        ("time,open,high,low,close,volume\n1,-1,1,1,1,1\n", 2, 2, "open -1.0 is not positive"),
-        ("time,open,high,low,close,volume\n1,1,1,0,1,1\n", 2, 4, "low 0.0 is not positive"),
-        ("time,open,high,low,close,volume\n1,1,1,2,1,1\n", 2, 3, "high 1.0 is below low 2.0"),
-        ("time,open,high,low,close,volume\n1,1,1,1,1,-5\n", 2, 6, "volume -5.0 is negative"),
-        ("time,open,high,low,close,volume\n5,1,1,1,1,1\n4,1,1,1,1,1\n", 3, 1, "is before the previous row"),
-        ("time,open,high,low,close,volume\n5,1,1,1,1,1\n5,1,1,1,1,1\n", 3, 1, "duplicate time"),
-        ("time,open,high,low,close,volume\n5,1,1,1,1\n", 2, 0, "expected 6 columns"),
-        ("time,open,high,low,close,volume\n5,1,1,1,1,1,1\n", 2, 0, "expected 6 columns"),
-        ("time,open,high,low,close,volume\n5,1,1,1,1,\n", 2, 6, "empty value"),
-        ("time,open,high,low,close,volume\nyesterday,1,1,1,1,1\n", 2, 1, "is not a time"),
-        ("time,open,high,low,close,volume\n2024-02-30,1,1,1,1,1\n", 2, 1, "is not a time"),
-        ("time,open,hi,low,close,volume\n", 1, 3, "unknown header"),
-        ("symbol,price,size\n", 1, 1, "unknown header"),
-        ("time,price,size,venue\n", 1, 4, "unknown header"),
-        ("time,price,size\n1,1,1\n1,1,1\n0,1,1\n", 4, 1, "is before the previous row"),
-        ("time,price,size\n1,0,1\n", 2, 2, "price 0.0 is not positive"),
-        ("time,price,size\n1,1,inf\n", 2, 3, "size is infinite"),
-        ("time,price,size\n1,1,€\n", 2, 3, "\"€\" is not a number"),
-        ("", 1, 0, "the file is empty"),
-    ] as [(String, Int, Int, String)])
+    @Test(
+        arguments: [
+            ("time,open,high,low,close,volume\n1,1,1,1,1,1\n2,1,x,1,1,1\n", 3, 3, "\"x\" is not a number"),
+            ("time,open,high,low,close,volume\n1,1,1,1,1,1\n2,1,1,1,NaN,1\n", 3, 5, "close is NaN"),
+            ("time,open,high,low,close,volume\n1,-1,1,1,1,1\n", 2, 2, "open -1.0 is not positive"),
+            ("time,open,high,low,close,volume\n1,1,1,0,1,1\n", 2, 4, "low 0.0 is not positive"),
+            ("time,open,high,low,close,volume\n1,1,1,2,1,1\n", 2, 3, "high 1.0 is below low 2.0"),
+            ("time,open,high,low,close,volume\n1,1,1,1,1,-5\n", 2, 6, "volume -5.0 is negative"),
+            ("time,open,high,low,close,volume\n5,1,1,1,1,1\n4,1,1,1,1,1\n", 3, 1, "is before the previous row"),
+            ("time,open,high,low,close,volume\n5,1,1,1,1,1\n5,1,1,1,1,1\n", 3, 1, "duplicate time"),
+            ("time,open,high,low,close,volume\n5,1,1,1,1\n", 2, 0, "expected 6 columns"),
+            ("time,open,high,low,close,volume\n5,1,1,1,1,1,1\n", 2, 0, "expected 6 columns"),
+            ("time,open,high,low,close,volume\n5,1,1,1,1,\n", 2, 6, "empty value"),
+            ("time,open,high,low,close,volume\nyesterday,1,1,1,1,1\n", 2, 1, "is not a time"),
+            ("time,open,high,low,close,volume\n2024-02-30,1,1,1,1,1\n", 2, 1, "is not a time"),
+            ("time,open,hi,low,close,volume\n", 1, 3, "unknown header"),
+            ("symbol,price,size\n", 1, 1, "unknown header"),
+            ("time,price,size,venue\n", 1, 4, "unknown header"),
+            ("time,price,size\n1,1,1\n1,1,1\n0,1,1\n", 4, 1, "is before the previous row"),
+            ("time,price,size\n1,0,1\n", 2, 2, "price 0.0 is not positive"),
+            ("time,price,size\n1,1,inf\n", 2, 3, "size is infinite"),
+            ("time,price,size\n1,1,€\n", 2, 3, "\"€\" is not a number"),
+            ("", 1, 0, "the file is empty"),
+        ] as [(String, Int, Int, String)])
     func malformedRows(text: String, line: Int, column: Int, message: String) throws {
         for sizes in [[], [1], [2, 1]] {
             do {
@@ -139,13 +153,20 @@ import TestSupport
             #expect(series.timeframe == "1d")
             #expect(series.rows == 2148)
             #expect(series.firstTime == 1_092_873_600_000_000)
-            let stored = try await allRows(try await store.candles(symbol: "GOOG", timeframe: .candles(seconds: 86_400),
-                                                                    range: TimeRange(start: .min, end: .max), batchSize: 1000))
+            let stored = try await allRows(
+                try await store.candles(
+                    symbol: "GOOG", timeframe: .candles(seconds: 86_400),
+                    range: TimeRange(start: .min, end: .max), batchSize: 1000))
             let text = try String(contentsOfFile: Self.googPath, encoding: .utf8)
             #expect(stored == Self.candles(try Self.parseAll(text)))
             // Importing it again conflicts; with replace it succeeds.
-            await #expect(throws: StoreError.self) { try await MarketDataImporter.importCSVFile(path: Self.googPath, store: store, symbol: "GOOG") }
-            #expect(try await MarketDataImporter.importCSVFile(path: Self.googPath, store: store, symbol: "GOOG", replaceExisting: true).rows == 2148)
+            await #expect(throws: StoreError.self) {
+                try await MarketDataImporter.importCSVFile(path: Self.googPath, store: store, symbol: "GOOG")
+            }
+            #expect(
+                try await MarketDataImporter.importCSVFile(
+                    path: Self.googPath, store: store, symbol: "GOOG", replaceExisting: true
+                ).rows == 2148)
         }
     }
 
@@ -155,7 +176,8 @@ import TestSupport
             var text = "time,price,size\n"
             for tick in generator.ticks(count: 30_000) { text += "\(tick.time),\(tick.price),\(tick.size)\n" }
             text += "garbage,1,1\n"
-            let importer = MarketDataImporter(store: store, symbol: "T", timeframe: "", replaceExisting: false, source: "ticks.csv", batchSize: 1000)
+            let importer = MarketDataImporter(
+                store: store, symbol: "T", timeframe: "", replaceExisting: false, source: "ticks.csv", batchSize: 1000)
             let bytes = Array(text.utf8)
             var failure: Error?
             var start = 0

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import BacktestStore
 
 /// The ILP-over-HTTP writer against a listener that answers as QuestDB does: 400 with
@@ -8,25 +9,32 @@ import TestSupport
 /// twice, success), connection refused (retries, then unavailable), and a timeout.
 @Suite struct ILPHTTPWriterTests {
     /// Starts the stand-in server; returns its port and a function waiting for its report.
-    static func startServer(_ mode: String) async throws -> (port: Int, finish: @Sendable () async throws -> [[String: String]]) {
+    static func startServer(_ mode: String) async throws -> (
+        port: Int, finish: @Sendable () async throws -> [[String: String]]
+    ) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ilp-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let portFile = dir.appendingPathComponent("port").path
         let resultFile = dir.appendingPathComponent("result.json").path
         let run = Task {
-            try await Subprocess.run(Subprocess.python, ["Tests/BacktestStoreTests/Clients/ilp_http_server.py", mode, portFile, resultFile])
+            try await Subprocess.run(
+                Subprocess.python, ["Tests/BacktestStoreTests/Clients/ilp_http_server.py", mode, portFile, resultFile])
         }
         var port: Int?
         // Up to 30 s: the interpreter may wait for a subprocess slot on a busy machine.
         for _ in 0..<1500 {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let p = Int(text) { port = p; break }
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let p = Int(text) {
+                port = p
+                break
+            }
             try await Task.sleep(nanoseconds: 20_000_000)
         }
         let finish: @Sendable () async throws -> [[String: String]] = {
             let output = try await run.value
             defer { try? FileManager.default.removeItem(at: dir) }
             guard let data = FileManager.default.contents(atPath: resultFile),
-                  let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else {
                 throw StoreError.failed("server gave no result: \(output.text)")
             }
             return json["requests"] as? [[String: String]] ?? []
@@ -43,7 +51,10 @@ import TestSupport
             try await writer.write(Self.body)
             Issue.record("a 400 answer counted as success")
         } catch let error as StoreError {
-            guard case .invalid(let message) = error else { Issue.record("\(error)"); return }
+            guard case .invalid(let message) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(message.contains("HTTP 400"))
             #expect(message.contains("invalid field value"))
             #expect(message.contains("line 2"))
@@ -83,8 +94,12 @@ import TestSupport
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(probe, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(probe, $0, &length) }
+        }
         let port = UInt16(bigEndian: address.sin_port)
         close(probe)
         // Long enough for several attempts even on a loaded machine.
@@ -94,7 +109,10 @@ import TestSupport
             try await writer.write(Self.body)
             Issue.record("wrote to a closed port")
         } catch let error as StoreError {
-            guard case .unavailable(let message) = error else { Issue.record("\(error)"); return }
+            guard case .unavailable(let message) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(message.contains("refused"), "\(message)")
             // Several attempts were made before giving up.
             let attempts = Int(message.split(separator: " ").drop { $0 != "failed" }.dropFirst().first ?? "0") ?? 0
@@ -110,7 +128,10 @@ import TestSupport
             try await writer.write(Self.body)
             Issue.record("no answer counted as success")
         } catch let error as StoreError {
-            guard case .unavailable(let message) = error else { Issue.record("\(error)"); return }
+            guard case .unavailable(let message) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(message.contains("timed out"), "\(message)")
         }
         _ = try await server.finish()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BacktestStore
 
 /// The PG-wire layer (libpq) against a real PostgreSQL that tools/test.sh starts on
@@ -12,7 +13,10 @@ final class PGConnectionBox: @unchecked Sendable {
     init(_ connection: PGConnection) { self.connection = connection }
 }
 
-@Suite(.enabled(if: postgresTestURL != nil, "BACKTEST_TEST_PG is unset: PG-wire tests skipped (tools/test.sh starts a PostgreSQL and sets it)"))
+@Suite(
+    .enabled(
+        if: postgresTestURL != nil,
+        "BACKTEST_TEST_PG is unset: PG-wire tests skipped (tools/test.sh starts a PostgreSQL and sets it)"))
 struct PGConnectionTests {
     static var url: String? { postgresTestURL }
 
@@ -20,7 +24,8 @@ struct PGConnectionTests {
 
     @Test func typedValuesInBinaryFormat() throws {
         let db = try connect()
-        let r = try db.query("""
+        let r = try db.query(
+            """
             SELECT 42::int8 AS a, -7::int4 AS b, 3::int2 AS c, 1.5::float8 AS d, 'NaN'::float8 AS e, true AS f, 'héllo'::text AS g,
                    '2024-01-02 09:30:00.000001'::timestamp AS h, '\\x00ff10'::bytea AS i, NULL::int8 AS j, 2.5::float4 AS k,
                    '1969-12-31 23:59:59.5+00'::timestamptz AS l
@@ -44,15 +49,21 @@ struct PGConnectionTests {
     @Test func boundParametersAreNeverSQL() throws {
         let db = try connect()
         let table = "pg_params_\(UInt32.random(in: 0...UInt32.max))"
-        try db.query("CREATE TEMP TABLE \(table) (id int8 PRIMARY KEY, name text, price float8, at timestamp, raw bytea)")
-        let nasty = SQLiteInjectionTests.nasty.filter { !$0.contains("\u{0}") } // PostgreSQL text cannot hold NUL
+        try db.query(
+            "CREATE TEMP TABLE \(table) (id int8 PRIMARY KEY, name text, price float8, at timestamp, raw bytea)")
+        let nasty = SQLiteInjectionTests.nasty.filter { !$0.contains("\u{0}") }  // PostgreSQL text cannot hold NUL
         for (i, text) in nasty.enumerated() {
-            let r = try db.query("INSERT INTO \(table) VALUES ($1, $2, $3, $4, $5)",
-                                 [.int(Int64(i)), .text(text), .double(i == 0 ? .nan : Double(i) / 3), .timestampMicros(1_700_000_000_123_456 + Int64(i)),
-                                  .bytes(Array(text.utf8) + [0, 1, 2])])
+            let r = try db.query(
+                "INSERT INTO \(table) VALUES ($1, $2, $3, $4, $5)",
+                [
+                    .int(Int64(i)), .text(text), .double(i == 0 ? .nan : Double(i) / 3),
+                    .timestampMicros(1_700_000_000_123_456 + Int64(i)),
+                    .bytes(Array(text.utf8) + [0, 1, 2]),
+                ])
             #expect(r.affectedRows == 1)
         }
-        let rows = try db.query("SELECT id, name, price, at, raw FROM \(table) WHERE id >= $1 ORDER BY id", [.int(0)]).rows
+        let rows = try db.query("SELECT id, name, price, at, raw FROM \(table) WHERE id >= $1 ORDER BY id", [.int(0)])
+            .rows
         #expect(rows.count == nasty.count)
         for (i, row) in rows.enumerated() {
             #expect(row[1] == .text(nasty[i]))
@@ -73,7 +84,9 @@ struct PGConnectionTests {
         var total = 0
         var pages = 0
         while true {
-            let page = try db.query("SELECT ts, price FROM batches WHERE ts > $1 ORDER BY ts LIMIT $2", [.int(last), .int(999)]).rows
+            let page = try db.query(
+                "SELECT ts, price FROM batches WHERE ts > $1 ORDER BY ts LIMIT $2", [.int(last), .int(999)]
+            ).rows
             if page.isEmpty { break }
             #expect(page.count <= 999)
             for row in page {
@@ -114,18 +127,23 @@ struct PGConnectionTests {
 
     @Test func wrongPasswordAndUnreachableServer() throws {
         let url = Self.url!
-        let wrong = url.replacingOccurrences(of: #"(://[^:]+:)[^@]+@"#, with: "$1definitely-wrong@", options: .regularExpression)
+        let wrong = url.replacingOccurrences(
+            of: #"(://[^:]+:)[^@]+@"#, with: "$1definitely-wrong@", options: .regularExpression)
         #expect(wrong != url)
         do {
             _ = try PGConnection(url: wrong)
             Issue.record("connected with a wrong password")
         } catch {
-            guard case .unavailable(let message) = error else { Issue.record("\(error)"); return }
+            guard case .unavailable(let message) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(message.contains("password authentication failed"), "\(message)")
             #expect(!message.contains("definitely-wrong"), "the password leaked into \(message)")
         }
         // A port nobody listens on.
-        let closed = url.replacingOccurrences(of: #"@127\.0\.0\.1:\d+"#, with: "@127.0.0.1:1", options: .regularExpression)
+        let closed = url.replacingOccurrences(
+            of: #"@127\.0\.0\.1:\d+"#, with: "@127.0.0.1:1", options: .regularExpression)
         #expect(throws: StoreError.self) { try PGConnection(url: closed, connectTimeoutSeconds: 2) }
     }
 
@@ -140,7 +158,10 @@ struct PGConnectionTests {
             try victim.query("SELECT 1")
             Issue.record("a terminated connection answered")
         } catch let error as StoreError {
-            guard case .unavailable = error else { Issue.record("\(error)"); return }
+            guard case .unavailable = error else {
+                Issue.record("\(error)")
+                return
+            }
         }
         #expect(!victim.isConnected)
         // And it stays unavailable (no crash on reuse).
@@ -159,7 +180,11 @@ struct PGConnectionTests {
                     try victim.connection.query("SELECT count(*) FROM generate_series(1, 100000000) g, pg_sleep(0) s")
                     continuation.resume(returning: "finished")
                 } catch let error as StoreError {
-                    if case .unavailable = error { continuation.resume(returning: "unavailable") } else { continuation.resume(returning: "\(error)") }
+                    if case .unavailable = error {
+                        continuation.resume(returning: "unavailable")
+                    } else {
+                        continuation.resume(returning: "\(error)")
+                    }
                 } catch {
                     continuation.resume(returning: "\(error)")
                 }

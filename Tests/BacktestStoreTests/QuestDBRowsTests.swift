@@ -1,66 +1,92 @@
 import BacktestEngine
 import Foundation
 import Testing
+
 @testable import BacktestStore
 
 /// Rows to ILP bytes and PG-wire rows back to values, and the small decisions the
 /// store makes (tick paging, import checks, WAL progress, page tokens), without a server.
 @Suite struct QuestDBRowsTests {
     static let record = SessionRecord(
-        id: "s 1", state: .running, symbol: "GO,OG", timeframe: "1d", range: TimeRange(start: 1_000_000, end: 2_000_000),
-        strategyName: "sma \"x\"", accelerationFactor: 0, request: [0, 1, 2, 255], labels: ["k": "v"], progressPct: 42.5,
-        simTime: 1_500_000, eventsProcessed: 7, finalPnl: -1.25, totalTrades: 2, winRatePct: .nan, createdAt: 1_700_000_000_000_000,
+        id: "s 1", state: .running, symbol: "GO,OG", timeframe: "1d",
+        range: TimeRange(start: 1_000_000, end: 2_000_000),
+        strategyName: "sma \"x\"", accelerationFactor: 0, request: [0, 1, 2, 255], labels: ["k": "v"],
+        progressPct: 42.5,
+        simTime: 1_500_000, eventsProcessed: 7, finalPnl: -1.25, totalTrades: 2, winRatePct: .nan,
+        createdAt: 1_700_000_000_000_000,
         startedAt: 1_700_000_000_000_005)
 
     @Test func sessionLineBytes() throws {
         var buffer = ILPBuffer()
         try QuestDBRows.appendSession(Self.record, owner: "node 1", to: &buffer)
-        let expected = #"backtest_sessions,state=running,owner=node\ 1,symbol=GO\,OG session_id="s 1",timeframe="1d",range_start=1000000t,range_end=2000000t,strategy_name="sma \"x\"",acceleration_factor=0.0,request_b64="AAEC/w==",client_request_id="",labels="{\"k\":\"v\"}",progress_pct=42.5,sim_time=1500000t,events_processed=7i,final_pnl=-1.25,total_trades=2i,win_rate_pct=NaN,started_at=1700000000000005t,error_message="",stop_reason="" 1700000000000000"# + "\n"
+        let expected =
+            #"backtest_sessions,state=running,owner=node\ 1,symbol=GO\,OG session_id="s 1",timeframe="1d",range_start=1000000t,range_end=2000000t,strategy_name="sma \"x\"",acceleration_factor=0.0,request_b64="AAEC/w==",client_request_id="",labels="{\"k\":\"v\"}",progress_pct=42.5,sim_time=1500000t,events_processed=7i,final_pnl=-1.25,total_trades=2i,win_rate_pct=NaN,started_at=1700000000000005t,error_message="",stop_reason="" 1700000000000000"#
+            + "\n"
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == expected)
     }
 
     @Test func hostileSymbolsAreEscapedInLines() throws {
         var buffer = ILPBuffer()
         let symbol = "a,b c=d\"e\nf\\"
-        try QuestDBRows.appendCandle(symbol: symbol, timeframe: "1m", Candle(time: 60_000_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10), to: &buffer)
+        try QuestDBRows.appendCandle(
+            symbol: symbol, timeframe: "1m",
+            Candle(time: 60_000_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 10), to: &buffer)
         try QuestDBRows.appendTick(symbol: symbol, seq: 2, Tick(time: 5, price: 1.25, size: 0), to: &buffer)
-        try QuestDBRows.appendEquity(sessionId: "id\r\n=x", key: 1_700_000_000_000_000, EquitySample(time: 9, equity: 1e20, cash: -0.0, positionSize: 3, drawdownPct: -1e-7), to: &buffer)
-        let expected = "market_candles,symbol=a\\,b\\ c\\=d\"e\\\nf\\\\,timeframe=1m open=1.0,high=2.0,low=0.5,close=1.5,volume=10.0 60000000\n"
+        try QuestDBRows.appendEquity(
+            sessionId: "id\r\n=x", key: 1_700_000_000_000_000,
+            EquitySample(time: 9, equity: 1e20, cash: -0.0, positionSize: 3, drawdownPct: -1e-7), to: &buffer)
+        let expected =
+            "market_candles,symbol=a\\,b\\ c\\=d\"e\\\nf\\\\,timeframe=1m open=1.0,high=2.0,low=0.5,close=1.5,volume=10.0 60000000\n"
             + "market_ticks,symbol=a\\,b\\ c\\=d\"e\\\nf\\\\ seq=2i,price=1.25,size=0.0 5\n"
             + "backtest_equity_curve,session_id=id\\\r\\\n\\=x sim_time=9t,equity=1e20,cash=-0.0,position_size=3.0,drawdown_pct=-1e-7 1700000000000000\n"
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == expected)
         #expect(buffer.rowCount == 3)
         // QuestDB's designated timestamps span 1970-01-01 to 9999-12-31: others are refused here.
-        #expect(throws: StoreError.invalid("QuestDB keeps market_ticks rows from 1970-01-01 to 9999-12-31 only, not at 1969-12-31T23:59:59.999995Z")) {
+        #expect(
+            throws: StoreError.invalid(
+                "QuestDB keeps market_ticks rows from 1970-01-01 to 9999-12-31 only, not at 1969-12-31T23:59:59.999995Z"
+            )
+        ) {
             try QuestDBRows.appendTick(symbol: "a", seq: 0, Tick(time: -5, price: 1, size: 1), to: &buffer)
         }
         #expect(throws: StoreError.self) {
-            try QuestDBRows.appendEquity(sessionId: "s", key: 1, EquitySample(time: QuestDBSQL.latestTime + 1, equity: 1, cash: 1, positionSize: 0, drawdownPct: 0), to: &buffer)
+            try QuestDBRows.appendEquity(
+                sessionId: "s", key: 1,
+                EquitySample(time: QuestDBSQL.latestTime + 1, equity: 1, cash: 1, positionSize: 0, drawdownPct: 0),
+                to: &buffer)
         }
         #expect(buffer.rowCount == 3)
     }
 
     @Test func tradeLinesOmitWhatIsOpen() throws {
         var buffer = ILPBuffer()
-        let open = TradeRecord(number: 3, side: .short, quantity: 10, entryTime: 100, exitTime: nil, entryPrice: 5, exitPrice: 6,
-                               pnl: -10, returnPct: -20, commission: 0.5, entryRule: "r \"1\"", exitRule: "", entryIndex: 4, exitIndex: nil)
+        let open = TradeRecord(
+            number: 3, side: .short, quantity: 10, entryTime: 100, exitTime: nil, entryPrice: 5, exitPrice: 6,
+            pnl: -10, returnPct: -20, commission: 0.5, entryRule: "r \"1\"", exitRule: "", entryIndex: 4, exitIndex: nil
+        )
         try QuestDBRows.appendTrade(sessionId: "s", key: 1_700_000_000_000_003, open, to: &buffer)
-        let expected = #"backtest_trades,session_id=s,side=short trade_number=3i,quantity=10.0,entry_time=100t,entry_price=5.0,exit_price=6.0,pnl=-10.0,return_pct=-20.0,commission=0.5,entry_rule="r \"1\"",exit_rule="",entry_index=4i 1700000000000003"# + "\n"
+        let expected =
+            #"backtest_trades,session_id=s,side=short trade_number=3i,quantity=10.0,entry_time=100t,entry_price=5.0,exit_price=6.0,pnl=-10.0,return_pct=-20.0,commission=0.5,entry_rule="r \"1\"",exit_rule="",entry_index=4i 1700000000000003"#
+            + "\n"
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == expected)
         // The field-by-field writer gives the bytes of the generic, validating encoder.
         var generic = ILPBuffer()
-        try generic.row("backtest_trades", symbols: [("session_id", "s"), ("side", "short")], columns: [
-            ("trade_number", .long(3)), ("quantity", .double(10)), ("entry_time", .timestampMicros(100)), ("entry_price", .double(5)),
-            ("exit_price", .double(6)), ("pnl", .double(-10)), ("return_pct", .double(-20)), ("commission", .double(0.5)),
-            ("entry_rule", .string("r \"1\"")), ("exit_rule", .string("")), ("entry_index", .long(4)),
-        ], atMicros: 1_700_000_000_000_003)
+        try generic.row(
+            "backtest_trades", symbols: [("session_id", "s"), ("side", "short")],
+            columns: [
+                ("trade_number", .long(3)), ("quantity", .double(10)), ("entry_time", .timestampMicros(100)),
+                ("entry_price", .double(5)),
+                ("exit_price", .double(6)), ("pnl", .double(-10)), ("return_pct", .double(-20)),
+                ("commission", .double(0.5)),
+                ("entry_rule", .string("r \"1\"")), ("exit_rule", .string("")), ("entry_index", .long(4)),
+            ], atMicros: 1_700_000_000_000_003)
         #expect(generic.bytes == buffer.bytes)
         var closed = ILPBuffer()
         var done = open
         done.exitTime = 200
         done.exitIndex = 9
         try QuestDBRows.appendTrade(sessionId: "s", key: 7, done, to: &closed)
-        #expect(String(decoding: closed.bytes, as: UTF8.self).contains(",entry_time=100t,exit_time=200t,") )
+        #expect(String(decoding: closed.bytes, as: UTF8.self).contains(",entry_time=100t,exit_time=200t,"))
         #expect(String(decoding: closed.bytes, as: UTF8.self).hasSuffix(",entry_index=4i,exit_index=9i 7\n"))
     }
 
@@ -73,10 +99,12 @@ import Testing
         record.state = .completed
         // The columns of QuestDBSchema.sessionColumns, as QuestDB returns them.
         let row: [PGValue] = [
-            .text("s 1"), .text("completed"), .text("GO,OG"), .text("1d"), .timestampMicros(1_000_000), .timestampMicros(2_000_000),
+            .text("s 1"), .text("completed"), .text("GO,OG"), .text("1d"), .timestampMicros(1_000_000),
+            .timestampMicros(2_000_000),
             .text("sma \"x\""), .double(0), .text("AAEC/w=="), .null, .text("{\"k\":\"v\"}"), .double(42.5),
             .timestampMicros(1_500_000), .int(7), .double(-1.25), .int(2), .null,
-            .text(try SessionJSON.encode(statistics)), .timestampMicros(1_700_000_000_000_000), .timestampMicros(1_700_000_000_000_005),
+            .text(try SessionJSON.encode(statistics)), .timestampMicros(1_700_000_000_000_000),
+            .timestampMicros(1_700_000_000_000_005),
             .timestampMicros(1_700_000_000_000_099), .text(""), .null,
         ]
         let decoded = try QuestDBRows.session(row)
@@ -90,27 +118,46 @@ import Testing
     }
 
     @Test func resultAndMarketRowsDecode() throws {
-        let (key, trade) = try QuestDBRows.trade([.timestampMicros(99), .int(4), .text("long"), .double(2), .timestampMicros(10), .null, .double(1), .double(2), .double(2),
-                                                  .double(100), .null, .text("a"), .text("END"), .int(3), .null])
+        let (key, trade) = try QuestDBRows.trade([
+            .timestampMicros(99), .int(4), .text("long"), .double(2), .timestampMicros(10), .null, .double(1),
+            .double(2), .double(2),
+            .double(100), .null, .text("a"), .text("END"), .int(3), .null,
+        ])
         #expect(key == 99)
-        #expect(trade.number == 4 && trade.side == .long && trade.entryTime == 10 && trade.exitTime == nil && trade.exitIndex == nil)
+        #expect(
+            trade.number == 4 && trade.side == .long && trade.entryTime == 10 && trade.exitTime == nil
+                && trade.exitIndex == nil)
         #expect(trade.commission.isNaN && trade.exitRule == "END")
-        let equity = try QuestDBRows.equity([.timestampMicros(77), .timestampMicros(5), .double(1), .double(2), .double(3), .double(-4)])
-        #expect(equity.key == 77 && equity.sample == EquitySample(time: 5, equity: 1, cash: 2, positionSize: 3, drawdownPct: -4))
-        #expect(try QuestDBRows.candle([.timestampMicros(-60), .double(1), .double(2), .double(0.5), .double(1.5), .double(0)])
+        let equity = try QuestDBRows.equity([
+            .timestampMicros(77), .timestampMicros(5), .double(1), .double(2), .double(3), .double(-4),
+        ])
+        #expect(
+            equity.key == 77
+                && equity.sample == EquitySample(time: 5, equity: 1, cash: 2, positionSize: 3, drawdownPct: -4))
+        #expect(
+            try QuestDBRows.candle([
+                .timestampMicros(-60), .double(1), .double(2), .double(0.5), .double(1.5), .double(0),
+            ])
                 == Candle(time: -60, open: 1, high: 2, low: 0.5, close: 1.5, volume: 0))
         let (tick, seq) = try QuestDBRows.tick([.timestampMicros(7), .int(3), .double(9.5), .double(1)])
         #expect(tick == Tick(time: 7, price: 9.5, size: 1) && seq == 3)
-        #expect(throws: StoreError.self) { try QuestDBRows.candle([.null, .double(1), .double(2), .double(0.5), .double(1.5), .double(0)]) }
+        #expect(throws: StoreError.self) {
+            try QuestDBRows.candle([.null, .double(1), .double(2), .double(0.5), .double(1.5), .double(0)])
+        }
     }
 
     @Test func tickPagingNeverSplitsAMicrosecond() {
-        func t(_ time: Int64, _ seq: Int64) -> (Tick, Int64) { (Tick(time: time, price: Double(seq + 1), size: 1), seq) }
+        func t(_ time: Int64, _ seq: Int64) -> (Tick, Int64) {
+            (Tick(time: time, price: Double(seq + 1), size: 1), seq)
+        }
         // Short batch: everything, same-time ticks in seq order.
-        #expect(TickPaging.step([t(1, 1), t(1, 0), t(2, 0)], limit: 5)
+        #expect(
+            TickPaging.step([t(1, 1), t(1, 0), t(2, 0)], limit: 5)
                 == .emit([t(1, 0).0, t(1, 1).0, t(2, 0).0], nextFrom: nil))
         // Full batch: the last time is read again by the next batch.
-        #expect(TickPaging.step([t(1, 0), t(2, 0), t(3, 0), t(3, 1)], limit: 4) == .emit([t(1, 0).0, t(2, 0).0], nextFrom: 3))
+        #expect(
+            TickPaging.step([t(1, 0), t(2, 0), t(3, 0), t(3, 1)], limit: 4)
+                == .emit([t(1, 0).0, t(2, 0).0], nextFrom: 3))
         // A full batch of one time: fetch that time whole.
         #expect(TickPaging.step([t(3, 0), t(3, 1)], limit: 2) == .fetchAll(at: 3))
         #expect(TickPaging.step([], limit: 2) == .emit([], nextFrom: nil))
@@ -120,13 +167,15 @@ import Testing
         #expect(ImportCheck.check(imported: [1, 2, 3], stored: [], replace: false) == .ok)
         // Stored rows at other times inside the range are merged.
         #expect(ImportCheck.check(imported: [1, 3, 5], stored: [2, 4], replace: false) == .ok)
-        #expect(ImportCheck.check(imported: [1, 3, 5], stored: [2, 3, 5], replace: false) == .conflict(rows: 2, first: 3))
+        #expect(
+            ImportCheck.check(imported: [1, 3, 5], stored: [2, 3, 5], replace: false) == .conflict(rows: 2, first: 3))
         // Ticks: two stored at time 3, one imported there -> both stored rows conflict.
         #expect(ImportCheck.check(imported: [3], stored: [3, 3], replace: false) == .conflict(rows: 2, first: 3))
         // Replace covering every stored key overwrites them all.
         #expect(ImportCheck.check(imported: [1, 2, 2, 3], stored: [1, 2, 2], replace: true) == .ok)
         // Replace leaving stored keys uncovered is refused (no DELETE in QuestDB).
-        #expect(ImportCheck.check(imported: [1, 3], stored: [1, 2, 3], replace: true) == .leftovers(rows: 1, first: 2))
+        #expect(
+            ImportCheck.check(imported: [1, 3], stored: [1, 2, 3], replace: true) == .leftovers(rows: 1, first: 2))
         #expect(ImportCheck.check(imported: [2], stored: [2, 2, 2], replace: true) == .leftovers(rows: 2, first: 2))
     }
 
@@ -135,7 +184,9 @@ import Testing
         #expect(first == .pending(writerTxn: 4, sequencerTxn: 6) && target == 6)
         // Later writes by others move sequencerTxn on; the goal stays what it was.
         #expect(try WALVisibility.progress([.bool(false), .int(6), .int(9)], target: 6).0 == .applied)
-        #expect(try WALVisibility.progress([.bool(true), .int(5), .int(9)], target: 6).0 == .suspended(writerTxn: 5, sequencerTxn: 9))
+        #expect(
+            try WALVisibility.progress([.bool(true), .int(5), .int(9)], target: 6).0
+                == .suspended(writerTxn: 5, sequencerTxn: 9))
         #expect(try WALVisibility.progress([.bool(true), .int(9), .int(9)], target: nil).0 == .applied)
         #expect(throws: StoreError.self) { try WALVisibility.progress([.text("x"), .int(1), .int(1)], target: nil) }
 
@@ -159,10 +210,16 @@ import Testing
         let token = PageToken(createdAt: 1_700_000_000_000_001, id: "id:with:colons", filterHash: hash).encoded()
         let decoded = try PageToken(decoding: token, expectedFilterHash: hash)
         let query = QuestDBSQL.listSessions(q, after: (decoded.createdAt, decoded.id), limit: 3)
-        #expect(query.parameters.suffix(3) == [.timestampMicros(1_700_000_000_000_001), .timestampMicros(1_700_000_000_000_001), .text("id:with:colons")])
+        #expect(
+            query.parameters.suffix(3) == [
+                .timestampMicros(1_700_000_000_000_001), .timestampMicros(1_700_000_000_000_001),
+                .text("id:with:colons"),
+            ])
         var other = q
         other.symbol = "z"
-        #expect(throws: StoreError.self) { try PageToken(decoding: token, expectedFilterHash: PageToken.filterHash(other)) }
+        #expect(throws: StoreError.self) {
+            try PageToken(decoding: token, expectedFilterHash: PageToken.filterHash(other))
+        }
     }
 
     @Test func asyncLockIsExclusiveAndFIFO() async {

@@ -1,6 +1,7 @@
-import TimeKit
 import BacktestEngine
 import Testing
+import TimeKit
+
 @testable import BacktestStore
 
 /// The QuestDB SQL as pure text + parameters: what each query says, what it binds,
@@ -24,7 +25,8 @@ import Testing
         }
         #expect(QuestDBSchema.ddl.last!.contains("PARTITION BY DAY"))
         // Results are partitioned by the day of their write key, appended in key order.
-        for results in QuestDBSchema.ddl where results.contains("backtest_trades") || results.contains("backtest_equity_curve") {
+        for results in QuestDBSchema.ddl
+        where results.contains("backtest_trades") || results.contains("backtest_equity_curve") {
             #expect(results.contains("session_id SYMBOL CAPACITY 262144 INDEX") && results.contains("PARTITION BY DAY"))
         }
     }
@@ -37,44 +39,83 @@ import Testing
         q.createdBefore = 2_000_000
         q.labels = ["team": "a"]
         let query = QuestDBSQL.listSessions(q, after: (createdAt: 1_500_000, id: "s-9"), limit: 101)
-        #expect(query.sql == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND symbol = $3 AND ts >= $4 AND ts < $5 AND (ts < $6 OR (ts = $7 AND session_id < $8)) ORDER BY ts DESC, session_id DESC LIMIT 101")
-        #expect(query.parameters == [.text("completed"), .text("running"), .text("GOOG"), .timestampMicros(1_000_000),
-                                     .timestampMicros(2_000_000), .timestampMicros(1_500_000), .timestampMicros(1_500_000), .text("s-9")])
+        #expect(
+            query.sql
+                == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND symbol = $3 AND ts >= $4 AND ts < $5 AND (ts < $6 OR (ts = $7 AND session_id < $8)) ORDER BY ts DESC, session_id DESC LIMIT 101"
+        )
+        #expect(
+            query.parameters == [
+                .text("completed"), .text("running"), .text("GOOG"), .timestampMicros(1_000_000),
+                .timestampMicros(2_000_000), .timestampMicros(1_500_000), .timestampMicros(1_500_000), .text("s-9"),
+            ])
         let bare = QuestDBSQL.listSessions(SessionQuery(), after: nil, limit: 0)
-        #expect(bare.sql == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions ORDER BY ts DESC, session_id DESC LIMIT 1")
+        #expect(
+            bare.sql
+                == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions ORDER BY ts DESC, session_id DESC LIMIT 1"
+        )
         #expect(bare.parameters.isEmpty)
     }
 
     @Test func sessionsInStatesPagesOldestFirst() {
-        let q = QuestDBSQL.sessionsInStates([.started, .running], owner: "node-a", after: (createdAt: 7, id: "x"), limit: 1000)
-        #expect(q.sql == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND owner = $3 AND (ts > $4 OR (ts = $5 AND session_id > $6)) ORDER BY ts, session_id LIMIT 1000")
-        #expect(q.parameters == [.text("running"), .text("started"), .text("node-a"), .timestampMicros(7), .timestampMicros(7), .text("x")])
+        let q = QuestDBSQL.sessionsInStates(
+            [.started, .running], owner: "node-a", after: (createdAt: 7, id: "x"), limit: 1000)
+        #expect(
+            q.sql
+                == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND owner = $3 AND (ts > $4 OR (ts = $5 AND session_id > $6)) ORDER BY ts, session_id LIMIT 1000"
+        )
+        #expect(
+            q.parameters == [
+                .text("running"), .text("started"), .text("node-a"), .timestampMicros(7), .timestampMicros(7),
+                .text("x"),
+            ])
     }
 
     @Test func keysetReadsOfResultsAndMarketData() {
         // Keyset on the write key (never the smallest LONG, which QuestDB reads as NULL).
-        #expect(QuestDBSQL.trades(sessionId: "s", afterKey: 12, limit: 50)
-                == QuestDBQuery(sql: "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND ts > $2 ORDER BY ts LIMIT 50",
-                                parameters: [.text("s"), .timestampMicros(12)]))
-        #expect(QuestDBSQL.equity(sessionId: "s", from: 5, end: 9, afterKey: 0, limit: 3)
-                == QuestDBQuery(sql: "SELECT ts, sim_time, equity, cash, position_size, drawdown_pct FROM backtest_equity_curve WHERE session_id = $1 AND ts > $2 AND sim_time >= $3 AND sim_time < $4 ORDER BY ts LIMIT 3",
-                                parameters: [.text("s"), .timestampMicros(0), .timestampMicros(5), .timestampMicros(9)]))
-        #expect(QuestDBSQL.candles(symbol: "A", timeframe: "1m", from: 1, end: 2, limit: 4).parameters
+        #expect(
+            QuestDBSQL.trades(sessionId: "s", afterKey: 12, limit: 50)
+                == QuestDBQuery(
+                    sql:
+                        "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND ts > $2 ORDER BY ts LIMIT 50",
+                    parameters: [.text("s"), .timestampMicros(12)]))
+        #expect(
+            QuestDBSQL.equity(sessionId: "s", from: 5, end: 9, afterKey: 0, limit: 3)
+                == QuestDBQuery(
+                    sql:
+                        "SELECT ts, sim_time, equity, cash, position_size, drawdown_pct FROM backtest_equity_curve WHERE session_id = $1 AND ts > $2 AND sim_time >= $3 AND sim_time < $4 ORDER BY ts LIMIT 3",
+                    parameters: [.text("s"), .timestampMicros(0), .timestampMicros(5), .timestampMicros(9)]))
+        #expect(
+            QuestDBSQL.candles(symbol: "A", timeframe: "1m", from: 1, end: 2, limit: 4).parameters
                 == [.text("A"), .text("1m"), .timestampMicros(1), .timestampMicros(2)])
-        #expect(QuestDBSQL.ticks(symbol: "A", from: 1, end: 2, limit: nil).sql
-                == "SELECT ts, seq, price, size FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 ORDER BY ts")
-        #expect(QuestDBSQL.walState(table: "market_ticks")
-                == QuestDBQuery(sql: "SELECT suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name = $1", parameters: [.text("market_ticks")]))
+        #expect(
+            QuestDBSQL.ticks(symbol: "A", from: 1, end: 2, limit: nil).sql
+                == "SELECT ts, seq, price, size FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 ORDER BY ts"
+        )
+        #expect(
+            QuestDBSQL.walState(table: "market_ticks")
+                == QuestDBQuery(
+                    sql: "SELECT suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name = $1",
+                    parameters: [.text("market_ticks")]))
     }
 
     @Test func sampleByOnlyForIntervalsThatDivideADay() throws {
-        let minute = try #require(QuestDBSQL.candlesFromTicks(symbol: "A", interval: try Timeframe(parsing: "1m"), from: 0, end: 60, limit: 10))
-        #expect(minute.sql == "SELECT ts, first(price) AS open, max(price) AS high, min(price) AS low, last(price) AS close, sum(size) AS volume FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 SAMPLE BY 60s ALIGN TO CALENDAR LIMIT 10")
+        let minute = try #require(
+            QuestDBSQL.candlesFromTicks(
+                symbol: "A", interval: try Timeframe(parsing: "1m"), from: 0, end: 60, limit: 10))
+        #expect(
+            minute.sql
+                == "SELECT ts, first(price) AS open, max(price) AS high, min(price) AS low, last(price) AS close, sum(size) AS volume FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 SAMPLE BY 60s ALIGN TO CALENDAR LIMIT 10"
+        )
         for ok in ["1s", "15m", "4h", "1d", "90s"] {
-            #expect(QuestDBSQL.candlesFromTicks(symbol: "A", interval: try Timeframe(parsing: ok), from: 0, end: 1, limit: 1) != nil, "\(ok)")
+            #expect(
+                QuestDBSQL.candlesFromTicks(
+                    symbol: "A", interval: try Timeframe(parsing: ok), from: 0, end: 1, limit: 1) != nil, "\(ok)")
         }
         for notDividing in ["7m", "7h", "2d", "7d"] {
-            #expect(QuestDBSQL.candlesFromTicks(symbol: "A", interval: try Timeframe(parsing: notDividing), from: 0, end: 1, limit: 1) == nil, "\(notDividing)")
+            #expect(
+                QuestDBSQL.candlesFromTicks(
+                    symbol: "A", interval: try Timeframe(parsing: notDividing), from: 0, end: 1, limit: 1) == nil,
+                "\(notDividing)")
         }
         #expect(QuestDBSQL.candlesFromTicks(symbol: "A", interval: .tick, from: 0, end: 1, limit: 1) == nil)
     }
@@ -112,16 +153,22 @@ import Testing
 
     @Test func timeBoundsAreClampedToQuestDBsSpan() {
         #expect(QuestDBSQL.latestTime == UTCTime.days(year: 10_000, month: 1, day: 1) * 86_400_000_000 - 1)
-        #expect(QuestDBSQL.equity(sessionId: "s", from: .min, end: .max, afterKey: .min, limit: 1).parameters
+        #expect(
+            QuestDBSQL.equity(sessionId: "s", from: .min, end: .max, afterKey: .min, limit: 1).parameters
                 == [.text("s"), .timestampMicros(0), .timestampMicros(0), .timestampMicros(QuestDBSQL.latestTime)])
         #expect(PGConnection.timestampText(QuestDBSQL.latestTime) == "9999-12-31T23:59:59.999999Z")
         #expect(QuestDBSQL.time(1_700_000_000_000_001) == .timestampMicros(1_700_000_000_000_001))
     }
 
     @Test func pgURLGetsSSLDisabled() {
-        #expect(QuestDBStore.withSSLDisabled("postgresql://admin:quest@h:8812/qdb") == "postgresql://admin:quest@h:8812/qdb?sslmode=disable")
-        #expect(QuestDBStore.withSSLDisabled("postgresql://h/qdb?connect_timeout=3") == "postgresql://h/qdb?connect_timeout=3&sslmode=disable")
-        #expect(QuestDBStore.withSSLDisabled("postgresql://h/qdb?sslmode=require") == "postgresql://h/qdb?sslmode=require")
+        #expect(
+            QuestDBStore.withSSLDisabled("postgresql://admin:quest@h:8812/qdb")
+                == "postgresql://admin:quest@h:8812/qdb?sslmode=disable")
+        #expect(
+            QuestDBStore.withSSLDisabled("postgresql://h/qdb?connect_timeout=3")
+                == "postgresql://h/qdb?connect_timeout=3&sslmode=disable")
+        #expect(
+            QuestDBStore.withSSLDisabled("postgresql://h/qdb?sslmode=require") == "postgresql://h/qdb?sslmode=require")
         #expect(QuestDBStore.withSSLDisabled("host=h port=8812") == "host=h port=8812 sslmode=disable")
     }
 }

@@ -1,6 +1,7 @@
 import BacktestEngine
 import Foundation
 import Testing
+
 @testable import BacktestStore
 
 /// QuestDBStore against a live QuestDB (not installable here): set QUESTDB_HTTP
@@ -10,9 +11,12 @@ import Testing
 let questDBHTTP = ProcessInfo.processInfo.environment["QUESTDB_HTTP"]
 let questDBPG = ProcessInfo.processInfo.environment["QUESTDB_PG"]
 
-@Suite(.enabled(if: questDBHTTP != nil && questDBPG != nil,
-                "QUESTDB_HTTP / QUESTDB_PG are unset: live QuestDB tests skipped (e.g. QUESTDB_HTTP=http://127.0.0.1:9000 QUESTDB_PG=postgresql://admin:quest@127.0.0.1:8812/qdb)"),
-       .serialized)
+@Suite(
+    .enabled(
+        if: questDBHTTP != nil && questDBPG != nil,
+        "QUESTDB_HTTP / QUESTDB_PG are unset: live QuestDB tests skipped (e.g. QUESTDB_HTTP=http://127.0.0.1:9000 QUESTDB_PG=postgresql://admin:quest@127.0.0.1:8812/qdb)"
+    ),
+    .serialized)
 struct QuestDBStoreTests {
     let run = String(UUID().uuidString.prefix(8))
 
@@ -48,8 +52,11 @@ struct QuestDBStoreTests {
         let symbol = "SYM-\(run)"
         var records: [SessionRecord] = []
         for i in 0..<5 {
-            records.append(sampleSession(id: "qdb-\(run)-\(i)", createdAt: base + Int64(i), state: i == 4 ? .running : .completed,
-                                         symbol: symbol, labels: ["run": run, "odd": i % 2 == 1 ? "yes" : "no"], clientRequestId: "req-\(run)-\(i % 2)"))
+            records.append(
+                sampleSession(
+                    id: "qdb-\(run)-\(i)", createdAt: base + Int64(i), state: i == 4 ? .running : .completed,
+                    symbol: symbol, labels: ["run": run, "odd": i % 2 == 1 ? "yes" : "no"],
+                    clientRequestId: "req-\(run)-\(i % 2)"))
         }
         for r in records { try await store.saveSession(r) }
         // Read-after-write: no sleep, the store waits for the WAL.
@@ -64,7 +71,8 @@ struct QuestDBStoreTests {
         updated.statistics = records[0].statistics
         try await store.saveSession(updated)
         #expect(try await store.session(id: updated.id) == updated)
-        let count = try pg().query("SELECT count() FROM backtest_sessions WHERE session_id = $1", [.text(updated.id)]).rows
+        let count = try pg().query("SELECT count() FROM backtest_sessions WHERE session_id = $1", [.text(updated.id)])
+            .rows
         #expect(count == [[.int(1)]])
         #expect(try await store.session(id: "qdb-\(run)-missing") == nil)
         // The newest session of a client request id.
@@ -108,8 +116,10 @@ struct QuestDBStoreTests {
         let base = Int64(Date().timeIntervalSince1970 * 1e6)
         // PG wire text cannot carry NUL; QuestDB's VARCHAR is read over PG wire.
         for (i, text) in SQLiteInjectionTests.nasty.enumerated() where !text.contains("\u{0}") {
-            var r = sampleSession(id: "qdb-\(run)-nasty-\(i)-\(text)", createdAt: base + Int64(i), symbol: text.isEmpty ? "" : "\(run)\(text)",
-                                  labels: [text: text], clientRequestId: text.isEmpty ? "" : "req \(run) \(text)")
+            var r = sampleSession(
+                id: "qdb-\(run)-nasty-\(i)-\(text)", createdAt: base + Int64(i),
+                symbol: text.isEmpty ? "" : "\(run)\(text)",
+                labels: [text: text], clientRequestId: text.isEmpty ? "" : "req \(run) \(text)")
             r.strategyName = text
             r.errorMessage = text
             try await store.saveSession(r)
@@ -121,12 +131,15 @@ struct QuestDBStoreTests {
                 #expect(try await store.listSessions(q).sessions.map(\.id) == [r.id], "\(text)")
                 #expect(try await store.session(clientRequestId: r.clientRequestId)?.id == r.id)
                 // Market data under a hostile symbol.
-                let imp = try await store.beginImport(symbol: "\(run)\(text)", kind: .candles, timeframe: "1m", replaceExisting: false)
+                let imp = try await store.beginImport(
+                    symbol: "\(run)\(text)", kind: .candles, timeframe: "1m", replaceExisting: false)
                 let candle = Candle(time: 60_000_000, open: 1, high: 2, low: 0.5, close: 1.5, volume: 3)
                 try await imp.append(candles: [candle])
                 _ = try await imp.commit()
-                let read = try await allRows(try await store.candles(symbol: "\(run)\(text)", timeframe: .candles(seconds: 60),
-                                                                     range: TimeRange(start: 0, end: .max), batchSize: 10))
+                let read = try await allRows(
+                    try await store.candles(
+                        symbol: "\(run)\(text)", timeframe: .candles(seconds: 60),
+                        range: TimeRange(start: 0, end: .max), batchSize: 10))
                 #expect(read == [candle], "\(text)")
             }
         }
@@ -139,28 +152,34 @@ struct QuestDBStoreTests {
         var rng = SyntheticMarketData(seed: 11)
         let start: Int64 = 1_104_537_600_000_000  // 2005, years before "now": out-of-order partitions
         let points = (0..<2500).map { i in
-            EquitySample(time: start + Int64(i) * 86_400_000_000, equity: 10_000 + rng.nextUnit() * 100, cash: rng.nextUnit(),
-                         positionSize: Double(i % 3), drawdownPct: -rng.nextUnit())
+            EquitySample(
+                time: start + Int64(i) * 86_400_000_000, equity: 10_000 + rng.nextUnit() * 100, cash: rng.nextUnit(),
+                positionSize: Double(i % 3), drawdownPct: -rng.nextUnit())
         }
         try await store.appendEquity(sessionId: session, startingAt: 0, Array(points[0..<1000]))
         try await store.appendEquity(sessionId: session, startingAt: 1000, Array(points[1000..<1001]))
         try await store.appendEquity(sessionId: session, startingAt: 1001, Array(points[1001...]))
         // A retried append (its answer lost) rewrites the same samples: no copies.
         try await store.appendEquity(sessionId: session, startingAt: 1000, Array(points[1000..<1001]))
-        let batches = try await allBatches(try await store.equity(sessionId: session, range: TimeRange(start: .min / 2, end: .max), batchSize: 1000))
+        let batches = try await allBatches(
+            try await store.equity(sessionId: session, range: TimeRange(start: .min / 2, end: .max), batchSize: 1000))
         #expect(batches.map(\.count) == [1000, 1000, 500])
         #expect(batches.flatMap { $0 } == points)
         let window = TimeRange(start: points[10].time, end: points[20].time)
-        #expect(try await allRows(try await store.equity(sessionId: session, range: window, batchSize: 3)) == Array(points[10..<20]))
+        #expect(
+            try await allRows(try await store.equity(sessionId: session, range: window, batchSize: 3))
+                == Array(points[10..<20]))
 
         var trades: [TradeRecord] = []
         for n in 1...30 {
             let entry = start + Int64(n) * 1_000_000
             let open = n == 30
-            trades.append(TradeRecord(number: n, side: n % 2 == 0 ? .long : .short, quantity: Double(n), entryTime: entry,
-                                      exitTime: open ? nil : entry + 500, entryPrice: 100, exitPrice: 101, pnl: Double(n) - 15,
-                                      returnPct: 1, commission: 0.1, entryRule: "enter \(n)", exitRule: open ? "" : "SL",
-                                      entryIndex: n, exitIndex: open ? nil : n + 1))
+            trades.append(
+                TradeRecord(
+                    number: n, side: n % 2 == 0 ? .long : .short, quantity: Double(n), entryTime: entry,
+                    exitTime: open ? nil : entry + 500, entryPrice: 100, exitPrice: 101, pnl: Double(n) - 15,
+                    returnPct: 1, commission: 0.1, entryRule: "enter \(n)", exitRule: open ? "" : "SL",
+                    entryIndex: n, exitIndex: open ? nil : n + 1))
         }
         try await store.appendTrades(sessionId: session, Array(trades[0..<20]))
         try await store.appendTrades(sessionId: session, Array(trades[20...]))
@@ -178,19 +197,32 @@ struct QuestDBStoreTests {
         var rng = SyntheticMarketData(seed: 5)
         let candles = rng.candles(count: 3000)
         func load(_ rows: [Candle], replace: Bool = false) async throws -> MarketSeries {
-            let imp = try await store.beginImport(symbol: symbol, kind: .candles, timeframe: "60s", replaceExisting: replace)
-            for start in stride(from: 0, to: rows.count, by: 700) { try await imp.append(candles: Array(rows[start..<min(start + 700, rows.count)])) }
+            let imp = try await store.beginImport(
+                symbol: symbol, kind: .candles, timeframe: "60s", replaceExisting: replace)
+            for start in stride(from: 0, to: rows.count, by: 700) {
+                try await imp.append(candles: Array(rows[start..<min(start + 700, rows.count)]))
+            }
             return try await imp.commit()
         }
         func read() async throws -> [Candle] {
-            try await allRows(try await store.candles(symbol: symbol, timeframe: .candles(seconds: 60), range: TimeRange(start: 0, end: .max), batchSize: 1024))
+            try await allRows(
+                try await store.candles(
+                    symbol: symbol, timeframe: .candles(seconds: 60), range: TimeRange(start: 0, end: .max),
+                    batchSize: 1024))
         }
         let series = try await load(candles)
-        #expect(series == MarketSeries(symbol: symbol, kind: .candles, timeframe: "1m", firstTime: candles[0].time, lastTime: candles[2999].time, rows: 3000))
+        #expect(
+            series
+                == MarketSeries(
+                    symbol: symbol, kind: .candles, timeframe: "1m", firstTime: candles[0].time,
+                    lastTime: candles[2999].time, rows: 3000))
         #expect(try await read() == candles)
         #expect(try await store.marketSeries(symbol: symbol) == [series])
         let mid = TimeRange(start: candles[100].time, end: candles[200].time)
-        #expect(try await allRows(try await store.candles(symbol: symbol, timeframe: .candles(seconds: 60), range: mid, batchSize: 30)) == Array(candles[100..<200]))
+        #expect(
+            try await allRows(
+                try await store.candles(symbol: symbol, timeframe: .candles(seconds: 60), range: mid, batchSize: 30))
+                == Array(candles[100..<200]))
 
         // A row at a stored time without replace: conflict, nothing written.
         var changed = Array(candles[500..<510])
@@ -207,7 +239,8 @@ struct QuestDBStoreTests {
         await #expect(throws: StoreError.self) { _ = try await load(sparse, replace: true) }
         #expect(try await read() == expected)
         // An invalid row aborts the import: nothing of it is visible.
-        let imp = try await store.beginImport(symbol: symbol + "-bad", kind: .candles, timeframe: "1m", replaceExisting: false)
+        let imp = try await store.beginImport(
+            symbol: symbol + "-bad", kind: .candles, timeframe: "1m", replaceExisting: false)
         try await imp.append(candles: Array(candles[0..<10]))
         var broken = candles[10]
         broken.high = broken.low - 1
@@ -223,7 +256,9 @@ struct QuestDBStoreTests {
         let ticks = rng.ticks(count: 20_000)
         #expect(zip(ticks, ticks.dropFirst()).contains { $0.time == $1.time })  // same-microsecond ticks present
         let imp = try await store.beginImport(symbol: symbol, kind: .ticks, timeframe: "", replaceExisting: false)
-        for start in stride(from: 0, to: ticks.count, by: 4096) { try await imp.append(ticks: Array(ticks[start..<min(start + 4096, ticks.count)])) }
+        for start in stride(from: 0, to: ticks.count, by: 4096) {
+            try await imp.append(ticks: Array(ticks[start..<min(start + 4096, ticks.count)]))
+        }
         let series = try await imp.commit()
         #expect(series.rows == 20_000)
         let all = TimeRange(start: 0, end: .max)
@@ -235,11 +270,13 @@ struct QuestDBStoreTests {
             var expected: [Candle] = []
             aggregator.add(ticks, into: &expected)
             aggregator.finish(into: &expected)
-            let got = try await allRows(try await store.candles(symbol: symbol, timeframe: tf, range: all, batchSize: 50))
+            let got = try await allRows(
+                try await store.candles(symbol: symbol, timeframe: tf, range: all, batchSize: 50))
             #expect(got.count == expected.count, "\(timeframe)")
             for (g, e) in zip(got, expected) where g != e {
                 // Volume is a sum: QuestDB may add in another order.
-                #expect(g.time == e.time && g.open == e.open && g.high == e.high && g.low == e.low && g.close == e.close
+                #expect(
+                    g.time == e.time && g.open == e.open && g.high == e.high && g.low == e.low && g.close == e.close
                         && abs(g.volume - e.volume) <= 1e-9 * max(1, e.volume), "\(timeframe) \(g) vs \(e)")
             }
         }
@@ -251,7 +288,10 @@ struct QuestDBStoreTests {
             _ = try await again.commit()
             Issue.record("a re-import of stored ticks was accepted")
         } catch let error as StoreError {
-            guard case .conflict = error else { Issue.record("expected a conflict, got \(error)"); return }
+            guard case .conflict = error else {
+                Issue.record("expected a conflict, got \(error)")
+                return
+            }
         }
     }
 
@@ -259,13 +299,18 @@ struct QuestDBStoreTests {
         let store = try await open()
         defer { Task { await store.close() } }
         let session = "qdb-\(run)-wal"
-        let points = (0..<100).map { EquitySample(time: 1_700_000_000_000_000 + Int64($0), equity: 1, cash: 1, positionSize: 0, drawdownPct: 0) }
+        let points = (0..<100).map {
+            EquitySample(time: 1_700_000_000_000_000 + Int64($0), equity: 1, cash: 1, positionSize: 0, drawdownPct: 0)
+        }
         try await store.appendEquity(sessionId: session, startingAt: 0, points)
         #expect(store.visibility.pending(QuestDBSchema.equity) != nil)
         try await store.awaitVisible(QuestDBSchema.equity)
         #expect(store.visibility.pending(QuestDBSchema.equity) == nil)
         let db = try pg()
-        #expect(try db.query("SELECT count() FROM backtest_equity_curve WHERE session_id = $1", [.text(session)]).rows == [[.int(100)]])
+        #expect(
+            try db.query("SELECT count() FROM backtest_equity_curve WHERE session_id = $1", [.text(session)]).rows == [
+                [.int(100)]
+            ])
 
     }
 }

@@ -1,5 +1,6 @@
 import BacktestEngine
 import Testing
+
 @testable import BacktestStore
 
 /// The compact equity and trade chunk formats: exact round trips of every bit pattern,
@@ -18,19 +19,23 @@ import Testing
             let position = (i / 100) % 2 == 0 ? 50.0 : -50.0
             if i % 100 == 0 { cash = 10_000 - position * price }
             let equity = cash + position * price
-            return EquitySample(time: start + Int64(i) * 60_000_000, equity: equity, cash: cash,
-                                positionSize: position, drawdownPct: predictor.next(equity: equity))
+            return EquitySample(
+                time: start + Int64(i) * 60_000_000, equity: equity, cash: cash,
+                positionSize: position, drawdownPct: predictor.next(equity: equity))
         }
     }
 
     static func bitsEqual(_ a: [EquitySample], _ b: [EquitySample]) -> Bool {
-        a.count == b.count && zip(a, b).allSatisfy { x, y in
-            x.time == y.time && x.equity.bitPattern == y.equity.bitPattern && x.cash.bitPattern == y.cash.bitPattern
-                && x.positionSize.bitPattern == y.positionSize.bitPattern && x.drawdownPct.bitPattern == y.drawdownPct.bitPattern
-        }
+        a.count == b.count
+            && zip(a, b).allSatisfy { x, y in
+                x.time == y.time && x.equity.bitPattern == y.equity.bitPattern && x.cash.bitPattern == y.cash.bitPattern
+                    && x.positionSize.bitPattern == y.positionSize.bitPattern
+                    && x.drawdownPct.bitPattern == y.drawdownPct.bitPattern
+            }
     }
 
-    static func roundTrip(_ points: [EquitySample], hint: Double? = nil) throws -> (points: [EquitySample], bytes: Int) {
+    static func roundTrip(_ points: [EquitySample], hint: Double? = nil) throws -> (points: [EquitySample], bytes: Int)
+    {
         let encoded = EquityChunk.encode(points[...], peakHint: hint)
         var out: [EquitySample] = []
         try encoded.data.withUnsafeBytes { blob in try EquityChunk.decode(blob, count: points.count, into: &out) }
@@ -51,13 +56,17 @@ import Testing
     @Test func everyBitPatternRoundTrips() throws {
         let nanPayload = Double(bitPattern: 0x7ff8_0000_dead_beef)
         let signalling = Double(bitPattern: 0x7ff0_0000_0000_0001)
-        let specials: [Double] = [.nan, -.nan, nanPayload, signalling, 0, -0.0, .infinity, -.infinity,
-                                  .leastNonzeroMagnitude, -.greatestFiniteMagnitude, 1, -1, 1e300]
+        let specials: [Double] = [
+            .nan, -.nan, nanPayload, signalling, 0, -0.0, .infinity, -.infinity,
+            .leastNonzeroMagnitude, -.greatestFiniteMagnitude, 1, -1, 1e300,
+        ]
         var points: [EquitySample] = []
         for (i, a) in specials.enumerated() {
             for (j, b) in specials.enumerated() {
-                points.append(EquitySample(time: Int64(i * 100 + j), equity: a, cash: b, positionSize: specials[(i + j) % specials.count],
-                                           drawdownPct: specials[(i * 7 + j) % specials.count]))
+                points.append(
+                    EquitySample(
+                        time: Int64(i * 100 + j), equity: a, cash: b, positionSize: specials[(i + j) % specials.count],
+                        drawdownPct: specials[(i * 7 + j) % specials.count]))
             }
         }
         #expect(Self.bitsEqual(try Self.roundTrip(points).points, points))
@@ -95,9 +104,11 @@ import Testing
         for _ in 0..<20 {
             let n = Int(next() % 5000) + 1
             let points = (0..<n).map { _ in
-                EquitySample(time: Int64(bitPattern: next()), equity: Double(bitPattern: next()),
-                             cash: Double(bitPattern: next() & 0xffff_0000_0000_0000), positionSize: Double(bitPattern: next() & 0xff),
-                             drawdownPct: Double(bitPattern: next()))
+                EquitySample(
+                    time: Int64(bitPattern: next()), equity: Double(bitPattern: next()),
+                    cash: Double(bitPattern: next() & 0xffff_0000_0000_0000),
+                    positionSize: Double(bitPattern: next() & 0xff),
+                    drawdownPct: Double(bitPattern: next()))
             }
             #expect(Self.bitsEqual(try Self.roundTrip(points).points, points))
         }
@@ -109,11 +120,15 @@ import Testing
         for cut in [1, 5, 20, data.count / 2, data.count - 1] {
             var out: [EquitySample] = []
             #expect(throws: StoreError.self) {
-                try Array(data.prefix(cut)).withUnsafeBytes { try EquityChunk.decode($0, count: points.count, into: &out) }
+                try Array(data.prefix(cut)).withUnsafeBytes {
+                    try EquityChunk.decode($0, count: points.count, into: &out)
+                }
             }
         }
         var out: [EquitySample] = []
-        #expect(throws: StoreError.self) { try data.withUnsafeBytes { try EquityChunk.decode($0, count: 299, into: &out) } }
+        #expect(throws: StoreError.self) {
+            try data.withUnsafeBytes { try EquityChunk.decode($0, count: 299, into: &out) }
+        }
     }
 
     @Test func tradesRoundTripExactly() throws {
@@ -121,7 +136,11 @@ import Testing
             var t = SQLiteResultsTests.trade(n)
             if n == 5 { t.pnl = -0.0 }
             if n == 6 { t.returnPct = Double(bitPattern: 0x7ff8_0000_0000_0042) }
-            if n == 7 { t.entryRule = "nul\u{0}inside ✓"; t.exitTime = .min; t.entryTime = .max }
+            if n == 7 {
+                t.entryRule = "nul\u{0}inside ✓"
+                t.exitTime = .min
+                t.entryTime = .max
+            }
             return t
         }
         let data = TradeChunk.encode(trades[...])
@@ -129,11 +148,14 @@ import Testing
         try data.withUnsafeBytes { try TradeChunk.decode($0, count: trades.count, into: &out) }
         #expect(out.count == trades.count)
         for (a, b) in zip(out, trades) {
-            #expect(a.number == b.number && a.side == b.side && a.entryTime == b.entryTime && a.exitTime == b.exitTime
-                        && a.entryRule == b.entryRule && a.exitRule == b.exitRule && a.entryIndex == b.entryIndex
-                        && a.exitIndex == b.exitIndex)
-            for (x, y) in [(a.quantity, b.quantity), (a.entryPrice, b.entryPrice), (a.exitPrice, b.exitPrice), (a.pnl, b.pnl),
-                           (a.returnPct, b.returnPct), (a.commission, b.commission)] {
+            #expect(
+                a.number == b.number && a.side == b.side && a.entryTime == b.entryTime && a.exitTime == b.exitTime
+                    && a.entryRule == b.entryRule && a.exitRule == b.exitRule && a.entryIndex == b.entryIndex
+                    && a.exitIndex == b.exitIndex)
+            for (x, y) in [
+                (a.quantity, b.quantity), (a.entryPrice, b.entryPrice), (a.exitPrice, b.exitPrice), (a.pnl, b.pnl),
+                (a.returnPct, b.returnPct), (a.commission, b.commission),
+            ] {
                 #expect(x.bitPattern == y.bitPattern)
             }
         }

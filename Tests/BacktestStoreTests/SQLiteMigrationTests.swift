@@ -1,6 +1,7 @@
 import BacktestEngine
 import Foundation
 import Testing
+
 @testable import BacktestStore
 
 /// Schema version 1 -> 2: a version-1 file, written with version 1's DDL and row layout
@@ -23,15 +24,20 @@ import Testing
             try db.execute(SQLiteSchema.connectionPragmas)
             try db.execute(SQLiteSchema.version1)
             try db.execute("PRAGMA user_version = 1")
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO backtest_trades VALUES ('s1', 2, 'short', 5.0, 2000, NULL, 10.5, NULL, -1.25, -0.5, 0.01, 'S1', '', 7, NULL);
                 INSERT INTO backtest_trades VALUES ('s1', 1, 'long', 10.0, 1000, 1500, 100.0, 101.0, 10.0, 1.0, 0.1, 'rule ''q''', 'ZE1', 3, 5);
                 INSERT INTO backtest_trades VALUES ('s2', 1, 'long', 1.0, 1, 2, 1.0, 2.0, 1.0, 100.0, 0.0, 'a', 'b', 0, 1);
                 """)
             for i in 0..<1100 {
-                try db.execute("INSERT INTO backtest_trades VALUES ('many', \(i + 1), 'long', 1.0, \(i), \(i + 1), 1.0, 2.0, \(i).5, 1.0, 0.0, 'S', 'E', \(i), \(i + 1))")
+                try db.execute(
+                    "INSERT INTO backtest_trades VALUES ('many', \(i + 1), 'long', 1.0, \(i), \(i + 1), 1.0, 2.0, \(i).5, 1.0, 0.0, 'S', 'E', \(i), \(i + 1))"
+                )
             }
-            let insert = try db.prepare("INSERT INTO backtest_equity_curve (session_id, chunk_no, first_time, last_time, count, data) VALUES (?, ?, ?, ?, ?, ?)")
+            let insert = try db.prepare(
+                "INSERT INTO backtest_equity_curve (session_id, chunk_no, first_time, last_time, count, data) VALUES (?, ?, ?, ?, ?, ?)"
+            )
             var chunkNo: Int64 = 0
             for (session, points, size) in [("e1", curve, 4096), ("e2", oddCurve, 4)] {
                 for start in stride(from: 0, to: points.count, by: size) {
@@ -53,10 +59,15 @@ import Testing
         let store = try SQLiteStore(path: path)
         let trades = try await allRows(try await store.trades(sessionId: "s1", batchSize: 10))
         #expect(trades.map(\.number) == [1, 2])
-        #expect(trades[0] == TradeRecord(number: 1, side: .long, quantity: 10, entryTime: 1000, exitTime: 1500, entryPrice: 100,
-                                         exitPrice: 101, pnl: 10, returnPct: 1, commission: 0.1, entryRule: "rule 'q'",
-                                         exitRule: "ZE1", entryIndex: 3, exitIndex: 5))
-        #expect(trades[1].side == .short && trades[1].exitTime == nil && trades[1].exitIndex == nil && trades[1].exitPrice.isNaN)
+        #expect(
+            trades[0]
+                == TradeRecord(
+                    number: 1, side: .long, quantity: 10, entryTime: 1000, exitTime: 1500, entryPrice: 100,
+                    exitPrice: 101, pnl: 10, returnPct: 1, commission: 0.1, entryRule: "rule 'q'",
+                    exitRule: "ZE1", entryIndex: 3, exitIndex: 5))
+        #expect(
+            trades[1].side == .short && trades[1].exitTime == nil && trades[1].exitIndex == nil
+                && trades[1].exitPrice.isNaN)
         #expect(trades[1].pnl == -1.25 && trades[1].entryRule == "S1" && trades[1].exitRule == "")
         let many = try await allBatches(try await store.trades(sessionId: "many", batchSize: 1000))
         #expect(many.map(\.count) == [1000, 100])
@@ -64,8 +75,12 @@ import Testing
         #expect(try await allRows(try await store.trades(sessionId: "s2", batchSize: 10)).count == 1)
 
         let everything = TimeRange(start: .min, end: .max)
-        #expect(SQLiteChunkTests.bitsEqual(try await allRows(try await store.equity(sessionId: "e1", range: everything, batchSize: 777)), curve))
-        #expect(SQLiteChunkTests.bitsEqual(try await allRows(try await store.equity(sessionId: "e2", range: everything, batchSize: 3)), oddCurve))
+        #expect(
+            SQLiteChunkTests.bitsEqual(
+                try await allRows(try await store.equity(sessionId: "e1", range: everything, batchSize: 777)), curve))
+        #expect(
+            SQLiteChunkTests.bitsEqual(
+                try await allRows(try await store.equity(sessionId: "e2", range: everything, batchSize: 3)), oddCurve))
         // Converted: smaller blobs of format 2, no per-row trade table.
         #expect(try await store.equityBytes(sessionId: "e1") < 5000 * 12)
         let layout = try await store.writer.run { db throws(StoreError) -> (Int64, Int64, Int64) in

@@ -1,17 +1,20 @@
 import BacktestEngine
 import Foundation
 import Testing
+
 @testable import BacktestStore
 
 /// Trades and equity curves in the SQLite store: appended in batches, read back in
 /// batches of a requested size and time ranges.
 @Suite struct SQLiteResultsTests {
     static func trade(_ n: Int) -> TradeRecord {
-        TradeRecord(number: n, side: n % 2 == 0 ? .short : .long, quantity: Double(n * 10), entryTime: Int64(n) * 1_000_000,
-                    exitTime: n == 10 ? nil : Int64(n) * 1_000_000 + 500, entryPrice: 100.5 + Double(n), exitPrice: n == 3 ? .nan : 101.25,
-                    pnl: Double(n) - 5.5, returnPct: -0.125 * Double(n), commission: 0.01,
-                    entryRule: n == 4 ? "rule \"x\"; DROP TABLE backtest_trades; --" : "S1", exitRule: n == 10 ? "" : "ZE1",
-                    entryIndex: n * 3, exitIndex: n == 10 ? nil : n * 3 + 2)
+        TradeRecord(
+            number: n, side: n % 2 == 0 ? .short : .long, quantity: Double(n * 10), entryTime: Int64(n) * 1_000_000,
+            exitTime: n == 10 ? nil : Int64(n) * 1_000_000 + 500, entryPrice: 100.5 + Double(n),
+            exitPrice: n == 3 ? .nan : 101.25,
+            pnl: Double(n) - 5.5, returnPct: -0.125 * Double(n), commission: 0.01,
+            entryRule: n == 4 ? "rule \"x\"; DROP TABLE backtest_trades; --" : "S1", exitRule: n == 10 ? "" : "ZE1",
+            entryIndex: n * 3, exitIndex: n == 10 ? nil : n * 3 + 2)
     }
 
     @Test func tradesRoundTripInBatches() async throws {
@@ -90,8 +93,10 @@ import Testing
                 let time: Int64 = t0 + Int64(i) * 60_000_000
                 let cash: Double = i % 100 == 0 ? .nan : 5_000
                 let drawdown: Double = -Double(i % 13) / 10
-                points.append(EquitySample(time: time, equity: 10_000 + Double(i) * 0.5, cash: cash,
-                                           positionSize: Double(i % 7) - 3, drawdownPct: drawdown))
+                points.append(
+                    EquitySample(
+                        time: time, equity: 10_000 + Double(i) * 0.5, cash: cash,
+                        positionSize: Double(i % 7) - 3, drawdownPct: drawdown))
             }
             // Uneven batches: single points, a batch larger than a chunk, the rest.
             var start = 0
@@ -103,18 +108,22 @@ import Testing
             try await store.appendEquity(sessionId: "s2", Array(points[0..<10]))
 
             func same(_ a: [EquitySample], _ b: [EquitySample]) -> Bool {
-                a.count == b.count && zip(a, b).allSatisfy { x, y in
-                    x.time == y.time && x.equity == y.equity && x.cash.bitPattern == y.cash.bitPattern
-                        && x.positionSize == y.positionSize && x.drawdownPct == y.drawdownPct
-                }
+                a.count == b.count
+                    && zip(a, b).allSatisfy { x, y in
+                        x.time == y.time && x.equity == y.equity && x.cash.bitPattern == y.cash.bitPattern
+                            && x.positionSize == y.positionSize && x.drawdownPct == y.drawdownPct
+                    }
             }
             let everything = TimeRange(start: .min, end: .max)
-            let batches = try await allBatches(try await store.equity(sessionId: "s1", range: everything, batchSize: 1000))
+            let batches = try await allBatches(
+                try await store.equity(sessionId: "s1", range: everything, batchSize: 1000))
             #expect(batches.count == 10)
             #expect(batches.allSatisfy { $0.count == 1000 })
             #expect(same(batches.flatMap { $0 }, points))
 
-            for (from, to, batch) in [(100, 200, 7), (0, 1, 1), (4_990, 5_010, 3), (9_999, 10_000, 50), (2, 9_998, 4096)] {
+            for (from, to, batch) in [
+                (100, 200, 7), (0, 1, 1), (4_990, 5_010, 3), (9_999, 10_000, 50), (2, 9_998, 4096),
+            ] {
                 let range = TimeRange(start: points[from].time, end: points[to - 1].time + 1)
                 let got = try await allBatches(try await store.equity(sessionId: "s1", range: range, batchSize: batch))
                 #expect(got.allSatisfy { $0.count <= batch && !$0.isEmpty })
@@ -122,10 +131,16 @@ import Testing
             }
             // Half-open: the end time itself is excluded.
             let halfOpen = TimeRange(start: points[10].time, end: points[20].time)
-            #expect(try await allRows(try await store.equity(sessionId: "s1", range: halfOpen, batchSize: 100)).count == 10)
-            #expect(try await allRows(try await store.equity(sessionId: "s1", range: TimeRange(start: 5, end: 5), batchSize: 10)).isEmpty)
-            #expect(try await allRows(try await store.equity(sessionId: "s2", range: everything, batchSize: 3)).count == 10)
-            #expect(try await allRows(try await store.equity(sessionId: "none", range: everything, batchSize: 3)).isEmpty)
+            #expect(
+                try await allRows(try await store.equity(sessionId: "s1", range: halfOpen, batchSize: 100)).count == 10)
+            #expect(
+                try await allRows(
+                    try await store.equity(sessionId: "s1", range: TimeRange(start: 5, end: 5), batchSize: 10)
+                ).isEmpty)
+            #expect(
+                try await allRows(try await store.equity(sessionId: "s2", range: everything, batchSize: 3)).count == 10)
+            #expect(
+                try await allRows(try await store.equity(sessionId: "none", range: everything, batchSize: 3)).isEmpty)
         }
     }
 }

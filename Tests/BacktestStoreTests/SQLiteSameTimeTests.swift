@@ -1,6 +1,7 @@
 import BacktestEngine
 import Foundation
 import Testing
+
 @testable import BacktestStore
 
 /// Rows that share a microsecond in the SQLite store: ticks come back in import order
@@ -30,8 +31,11 @@ import Testing
         times.enumerated().map { i, t in Tick(time: t, price: 100 + Double(i % 17) / 100, size: Double(i + 1)) }
     }
 
-    static func importTicks(_ store: SQLiteStore, _ ticks: [Tick], replace: Bool = false, appends: [Int] = []) async throws {
-        let importer = try await store.beginImport(symbol: "SAME", kind: .ticks, timeframe: "", replaceExisting: replace)
+    static func importTicks(_ store: SQLiteStore, _ ticks: [Tick], replace: Bool = false, appends: [Int] = [])
+        async throws
+    {
+        let importer = try await store.beginImport(
+            symbol: "SAME", kind: .ticks, timeframe: "", replaceExisting: replace)
         var start = 0
         for size in appends + [ticks.count] where start < ticks.count {
             let end = min(ticks.count, start + size)
@@ -41,15 +45,21 @@ import Testing
         _ = try await importer.commit()
     }
 
-    static func expectTicks(_ store: SQLiteStore, _ expected: [Tick], range: TimeRange = everything,
-                            sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    static func expectTicks(
+        _ store: SQLiteStore, _ expected: [Tick], range: TimeRange = everything,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         for size in batchSizes {
             let batches = try await allBatches(try await store.ticks(symbol: "SAME", range: range, batchSize: size))
-            #expect(batches.allSatisfy { !$0.isEmpty && $0.count <= size }, "batch size \(size)", sourceLocation: sourceLocation)
+            #expect(
+                batches.allSatisfy { !$0.isEmpty && $0.count <= size }, "batch size \(size)",
+                sourceLocation: sourceLocation)
             let got = batches.flatMap { $0 }
             #expect(got.count == expected.count, "batch size \(size)", sourceLocation: sourceLocation)
             if let i = zip(got, expected).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
-                Issue.record(Comment(rawValue: "batch size \(size): row \(i) is \(got[i]), expected \(expected[i])"), sourceLocation: sourceLocation)
+                Issue.record(
+                    Comment(rawValue: "batch size \(size): row \(i) is \(got[i]), expected \(expected[i])"),
+                    sourceLocation: sourceLocation)
             }
         }
     }
@@ -90,12 +100,16 @@ import Testing
             }
             // Ticks between every stored time of the first chunk, merged (no replace) or
             // replacing that stretch: again the runs that continue into later chunks stay whole.
-            let between = ticks[..<3_990].map(\.time).reduce(into: [Int64]()) { out, t in if out.last != t + 5 { out.append(t + 5) } }
-                .map { Tick(time: $0, price: 2, size: 0.25) }
+            let between = ticks[..<3_990].map(\.time).reduce(into: [Int64]()) { out, t in
+                if out.last != t + 5 { out.append(t + 5) }
+            }
+            .map { Tick(time: $0, price: 2, size: 0.25) }
             try await Self.importTicks(store, between, replace: replace)
             let first = between[0].time, last = between[between.count - 1].time
             let kept = replace ? expected.filter { $0.time < first || $0.time > last } : expected
-            let merged = (kept + between).enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
+            let merged = (kept + between).enumerated().sorted {
+                ($0.element.time, $0.offset) < ($1.element.time, $1.offset)
+            }.map(\.element)
             try await Self.expectTicks(store, merged)
         }
     }
@@ -105,7 +119,8 @@ import Testing
             // One sample per tick, equity numbering them; runs cross appends and chunks (4096).
             let times = Self.times(13_000, long: [4_090..<4_100, 5_000..<9_500])
             let points = times.enumerated().map { i, t in
-                EquitySample(time: t, equity: 10_000 + Double(i), cash: 5_000, positionSize: Double(i % 3), drawdownPct: 0)
+                EquitySample(
+                    time: t, equity: 10_000 + Double(i), cash: 5_000, positionSize: Double(i % 3), drawdownPct: 0)
             }
             var start = 0
             for size in [1, 4_094, 3, 4_800, 2, points.count] where start < points.count {
@@ -114,7 +129,8 @@ import Testing
                 start = end
             }
             for size in Self.batchSizes {
-                let batches = try await allBatches(try await store.equity(sessionId: "s", range: Self.everything, batchSize: size))
+                let batches = try await allBatches(
+                    try await store.equity(sessionId: "s", range: Self.everything, batchSize: size))
                 #expect(batches.allSatisfy { !$0.isEmpty && $0.count <= size })
                 #expect(batches.flatMap { $0 } == points, "batch size \(size)")
             }
@@ -122,8 +138,10 @@ import Testing
                 let range = TimeRange(start: points[from].time, end: points[to - 1].time + 1)
                 let expected = points.filter { range.contains($0.time) }
                 for size in Self.batchSizes {
-                    #expect(try await allRows(try await store.equity(sessionId: "s", range: range, batchSize: size)) == expected,
-                            "range \(from)..<\(to), batch size \(size)")
+                    #expect(
+                        try await allRows(try await store.equity(sessionId: "s", range: range, batchSize: size))
+                            == expected,
+                        "range \(from)..<\(to), batch size \(size)")
                 }
             }
         }

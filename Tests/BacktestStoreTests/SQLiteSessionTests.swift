@@ -1,6 +1,7 @@
 import BacktestEngine
 import Foundation
 import Testing
+
 @testable import BacktestStore
 
 /// Sessions in the SQLite store: save/replace/get, client request ids, unfinished
@@ -8,7 +9,8 @@ import Testing
 @Suite struct SQLiteSessionTests {
     @Test func saveGetAndReplace() async throws {
         try await withTemporarySQLiteStore { store, path in
-            let record = sampleSession(id: "s1", createdAt: 1_700_000_000_000_000, labels: ["desk": "fx", "owner": "ann"])
+            let record = sampleSession(
+                id: "s1", createdAt: 1_700_000_000_000_000, labels: ["desk": "fx", "owner": "ann"])
             try await store.saveSession(record)
             let loaded = try #require(try await store.session(id: "s1"))
             #expect(loaded == record)
@@ -35,9 +37,11 @@ import Testing
 
     @Test func clientRequestIdAndUnfinished() async throws {
         try await withTemporarySQLiteStore { store, _ in
-            try await store.saveSession(sampleSession(id: "a", createdAt: 10, state: .running, clientRequestId: "req-1"))
+            try await store.saveSession(
+                sampleSession(id: "a", createdAt: 10, state: .running, clientRequestId: "req-1"))
             try await store.saveSession(sampleSession(id: "b", createdAt: 20, state: .started))
-            try await store.saveSession(sampleSession(id: "c", createdAt: 30, state: .completed, clientRequestId: "req-2"))
+            try await store.saveSession(
+                sampleSession(id: "c", createdAt: 30, state: .completed, clientRequestId: "req-2"))
             try await store.saveSession(sampleSession(id: "d", createdAt: 40, state: .stopped))
             #expect(try await store.session(clientRequestId: "req-1")?.id == "a")
             #expect(try await store.session(clientRequestId: "req-2")?.id == "c")
@@ -57,9 +61,10 @@ import Testing
             let states: [SessionState] = [.started, .running, .completed, .failed, .stopped]
             for i in 0..<53 {
                 // Several sessions share a creation time: the id breaks the tie.
-                let record = sampleSession(id: String(format: "id-%03d", (i * 37) % 53), createdAt: Int64(1000 + i / 3),
-                                           state: states[i % 5], symbol: i % 2 == 0 ? "GOOG" : "AAPL",
-                                           labels: ["team": i % 3 == 0 ? "alpha" : "beta", "run": "\(i % 4)"])
+                let record = sampleSession(
+                    id: String(format: "id-%03d", (i * 37) % 53), createdAt: Int64(1000 + i / 3),
+                    state: states[i % 5], symbol: i % 2 == 0 ? "GOOG" : "AAPL",
+                    labels: ["team": i % 3 == 0 ? "alpha" : "beta", "run": "\(i % 4)"])
                 all.append(record)
                 try await store.saveSession(record)
             }
@@ -86,16 +91,28 @@ import Testing
                 configure(&q)
                 return try await store.listSessions(q).sessions.map(\.id)
             }
-            #expect(try await ids { $0.states = [.running, .failed] }
+            #expect(
+                try await ids { $0.states = [.running, .failed] }
                     == expected.filter { $0.state == .running || $0.state == .failed }.map(\.id))
             #expect(try await ids { $0.symbol = "AAPL" } == expected.filter { $0.symbol == "AAPL" }.map(\.id))
-            #expect(try await ids { $0.createdAfter = 1005; $0.createdBefore = 1010 }
+            #expect(
+                try await ids {
+                    $0.createdAfter = 1005
+                    $0.createdBefore = 1010
+                }
                     == expected.filter { $0.createdAt >= 1005 && $0.createdAt < 1010 }.map(\.id))
-            #expect(try await ids { $0.labels = ["team": "alpha", "run": "2"] }
+            #expect(
+                try await ids { $0.labels = ["team": "alpha", "run": "2"] }
                     == expected.filter { $0.labels["team"] == "alpha" && $0.labels["run"] == "2" }.map(\.id))
             #expect(try await ids { $0.labels = ["team": "gamma"] }.isEmpty)
-            #expect(try await ids { $0.labels = ["team": "alpha"]; $0.states = [.completed]; $0.symbol = "GOOG" }
-                    == expected.filter { $0.labels["team"] == "alpha" && $0.state == .completed && $0.symbol == "GOOG" }.map(\.id))
+            #expect(
+                try await ids {
+                    $0.labels = ["team": "alpha"]
+                    $0.states = [.completed]
+                    $0.symbol = "GOOG"
+                }
+                    == expected.filter { $0.labels["team"] == "alpha" && $0.state == .completed && $0.symbol == "GOOG" }
+                    .map(\.id))
 
             // Paging with filters keeps the filters.
             var filtered = SessionQuery()
@@ -124,7 +141,10 @@ import Testing
                 do {
                     _ = try await store.listSessions(query)
                 } catch let error as StoreError {
-                    guard case .badPageToken = error else { Issue.record("\(error)"); continue }
+                    guard case .badPageToken = error else {
+                        Issue.record("\(error)")
+                        continue
+                    }
                 }
             }
             // A token only works with the filters it was made for.

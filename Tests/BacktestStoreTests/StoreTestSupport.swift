@@ -1,5 +1,6 @@
 import BacktestEngine
 import Foundation
+
 @testable import BacktestStore
 
 /// A store in a fresh temporary directory, removed afterwards.
@@ -29,8 +30,10 @@ func allRows<Row>(_ cursor: any RowCursor<Row>) async throws -> [Row] {
     try await allBatches(cursor).flatMap { $0 }
 }
 
-func sampleSession(id: String, createdAt: Int64, state: SessionState = .completed, symbol: String = "GOOG",
-                   labels: [String: String] = [:], clientRequestId: String = "") -> SessionRecord {
+func sampleSession(
+    id: String, createdAt: Int64, state: SessionState = .completed, symbol: String = "GOOG",
+    labels: [String: String] = [:], clientRequestId: String = ""
+) -> SessionRecord {
     var statistics = BacktestStatistics()
     statistics.start = 1_092_873_600_000_000
     statistics.end = 1_246_320_000_000_000
@@ -44,7 +47,8 @@ func sampleSession(id: String, createdAt: Int64, state: SessionState = .complete
         id: id, state: state, symbol: symbol, timeframe: "1d",
         range: TimeRange(start: 1_092_873_600_000_000, end: 1_246_320_000_000_000),
         strategyName: "sma-cross", accelerationFactor: 0, request: [0, 1, 2, 255, 0, 10],
-        clientRequestId: clientRequestId, labels: labels, progressPct: 42.5, simTime: state == .started ? nil : 1_200_000_000_000_000,
+        clientRequestId: clientRequestId, labels: labels, progressPct: 42.5,
+        simTime: state == .started ? nil : 1_200_000_000_000_000,
         eventsProcessed: 1234, finalPnl: -17.25, totalTrades: 3, winRatePct: .nan,
         statistics: state == .completed ? statistics : nil, createdAt: createdAt,
         startedAt: state == .started ? nil : createdAt + 5, completedAt: state.isTerminal ? createdAt + 99 : nil,

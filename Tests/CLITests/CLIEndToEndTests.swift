@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The built `backtest` binary against a real `backtestd` on 127.0.0.1: every
 /// command, its --json fields (the proto3 JSON of the responses), its text, and the
@@ -10,7 +10,8 @@ import TestSupport
     static let bars = 600
     static let csvPath = Fixtures.writeTemporary(Fixtures.minuteBarsCSV(count: bars), name: "SYN.csv")
     static let range = ["--from", "2024-01-01", "--to", "2024-01-01T10:00:00Z"]
-    static let smaCross = ["start", "--symbol", "SYN", "--timeframe", "1m"] + range
+    static let smaCross =
+        ["start", "--symbol", "SYN", "--timeframe", "1m"] + range
         + ["--strategy", "sma_cross", "--param", "n1=10", "--param", "n2=20"]
 
     func withDaemon(_ arguments: [String] = [], _ body: (DaemonProcess) async throws -> Void) async throws {
@@ -24,7 +25,9 @@ import TestSupport
         await daemon.stop()
     }
 
-    func cli(_ daemon: DaemonProcess, _ arguments: [String], environment: [String: String] = [:]) async throws -> CLIProcess.Result {
+    func cli(_ daemon: DaemonProcess, _ arguments: [String], environment: [String: String] = [:]) async throws
+        -> CLIProcess.Result
+    {
         try await CLIProcess.run(arguments + ["--server", daemon.server], environment: environment)
     }
 
@@ -104,17 +107,26 @@ import TestSupport
             // The statistics count closed trades; a trade still open has no "exitTime".
             let closed = trades.jsonLines.filter { $0["exitTime"] is String }
             #expect(closed.count == totalTrades, "\(trades)")
-            #expect(trades.jsonLines.map { $0["tradeNumber"] as? String } == (1...trades.jsonLines.count).map { String($0) })
-            #expect(trades.jsonLines.allSatisfy { ["TRADE_SIDE_LONG", "TRADE_SIDE_SHORT"].contains($0["side"] as? String ?? "") })
+            #expect(
+                trades.jsonLines.map { $0["tradeNumber"] as? String } == (1...trades.jsonLines.count).map { String($0) }
+            )
+            #expect(
+                trades.jsonLines.allSatisfy {
+                    ["TRADE_SIDE_LONG", "TRADE_SIDE_SHORT"].contains($0["side"] as? String ?? "")
+                })
             #expect(closed.allSatisfy { ($0["entryTime"] as? String ?? "") <= ($0["exitTime"] as? String ?? "") })
             let csv = try await cli(d, ["trades", id, "--csv"])
-            #expect(csv.lines.first == "trade_number,side,quantity,entry_time,exit_time,entry_price,exit_price,pnl,return_pct,commission,entry_rule,exit_rule,entry_index,exit_index")
+            #expect(
+                csv.lines.first
+                    == "trade_number,side,quantity,entry_time,exit_time,entry_price,exit_price,pnl,return_pct,commission,entry_rule,exit_rule,entry_index,exit_index"
+            )
             #expect(csv.lines.count == trades.jsonLines.count + 1)
             // Small chunks give the same rows; the server's limit is its message.
             let chunked = try await cli(d, ["trades", id, "--json", "--chunk-size", "3"])
             #expect(chunked.stdout == trades.stdout)
             let tooBig = try await cli(d, ["trades", id, "--json", "--chunk-size", "10001"])
-            #expect(tooBig.status == 13 && (tooBig.error["message"] as? String ?? "").contains("chunk_size"), "\(tooBig)")
+            #expect(
+                tooBig.status == 13 && (tooBig.error["message"] as? String ?? "").contains("chunk_size"), "\(tooBig)")
 
             let equity = try await cli(d, ["equity", id, "--json"])
             #expect(equity.status == 0, "\(equity)")
@@ -123,7 +135,8 @@ import TestSupport
             #expect(times == times.sorted())
             let smallChunks = try await cli(d, ["equity", id, "--json", "--chunk-size", "7"])
             #expect(smallChunks.stdout == equity.stdout)
-            let window = try await cli(d, ["equity", id, "--from", "2024-01-01T01:00:00Z", "--to", "2024-01-01T02:00:00Z", "--csv"])
+            let window = try await cli(
+                d, ["equity", id, "--from", "2024-01-01T01:00:00Z", "--to", "2024-01-01T02:00:00Z", "--csv"])
             #expect(window.lines.first == "time,equity,cash,position_size,drawdown_pct")
             #expect(window.lines.count == 61, "\(window)")
 
@@ -164,7 +177,9 @@ import TestSupport
 
             let show = try await cli(d, ["show", id])
             #expect(show.status == 0, "\(show)")
-            for text in ["Session", id, "completed", "SYN 1m", "sma_cross (n1=10, n2=20)", "Return [%]", "Equity (", "┤"] {
+            for text in [
+                "Session", id, "completed", "SYN 1m", "sma_cross (n1=10, n2=20)", "Return [%]", "Equity (", "┤",
+            ] {
                 #expect(show.stdout.contains(text), "\(text): \(show)")
             }
             let sessions = try await cli(d, ["sessions"])
@@ -183,7 +198,9 @@ import TestSupport
     @Test func statusesMapToExitCodes() async throws {
         try await withDaemon { d in
             try await importBars(d)
-            for command in [["show", "nope"], ["watch", "nope"], ["trades", "nope"], ["equity", "nope"], ["stop", "nope"]] {
+            for command in [
+                ["show", "nope"], ["watch", "nope"], ["trades", "nope"], ["equity", "nope"], ["stop", "nope"],
+            ] {
                 let r = try await cli(d, command + ["--json"])
                 #expect(r.status == 15, "\(command): \(r)")
                 #expect(r.error["code"] as? String == "NOT_FOUND", "\(command): \(r)")
@@ -192,16 +209,21 @@ import TestSupport
                 #expect(text.stderr.hasPrefix("backtest: NOT_FOUND: "), "\(text)")
             }
             // --to before --from: the server says which field.
-            let backwards = try await cli(d, ["start", "--symbol", "SYN", "--timeframe", "1m", "--from", "2024-01-02", "--to", "2024-01-01"])
+            let backwards = try await cli(
+                d, ["start", "--symbol", "SYN", "--timeframe", "1m", "--from", "2024-01-02", "--to", "2024-01-01"])
             #expect(backwards.status == 13, "\(backwards)")
             #expect(backwards.stderr.hasPrefix("backtest: INVALID_ARGUMENT: "), "\(backwards)")
             let badRule = Fixtures.writeTemporary("entry_long buy: close > > 1\n", name: "bad.txt")
-            let syntax = try await cli(d, ["start", "--symbol", "SYN", "--timeframe", "1m"] + Self.range + ["--strategy-file", badRule, "--json"])
+            let syntax = try await cli(
+                d,
+                ["start", "--symbol", "SYN", "--timeframe", "1m"] + Self.range + ["--strategy-file", badRule, "--json"])
             #expect(syntax.status == 13, "\(syntax)")
             let noData = try await cli(d, ["start", "--symbol", "NONE", "--timeframe", "1m"] + Self.range + ["--json"])
             #expect(noData.status == 19, "\(noData)")
             #expect(noData.error["code"] as? String == "FAILED_PRECONDITION")
-            let badCSV = Fixtures.writeTemporary("time,open,high,low,close,volume\n1704067200,1,2,0.5,1.5,10\n1704067260,1,2,x,1.5,10\n", name: "bad.csv")
+            let badCSV = Fixtures.writeTemporary(
+                "time,open,high,low,close,volume\n1704067200,1,2,0.5,1.5,10\n1704067260,1,2,x,1.5,10\n", name: "bad.csv"
+            )
             let rejected = try await cli(d, ["import", badCSV, "--symbol", "BAD", "--timeframe", "1m"])
             #expect(rejected.status == 13, "\(rejected)")
             #expect(rejected.stderr.contains("bad.csv"), "\(rejected)")
@@ -252,17 +274,21 @@ import TestSupport
 
     @Test func tlsWithACertificateAuthority() async throws {
         let dir = URL(fileURLWithPath: Fixtures.writeTemporary("", name: "x")).deletingLastPathComponent().path
-        let made = try await Subprocess.run("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem",
-        ])
+        let made = try await Subprocess.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem",
+            ])
         #expect(made.status == 0, "\(made.text)")
         try await withDaemon(["--tls-cert", "\(dir)/cert.pem", "--tls-key", "\(dir)/key.pem"]) { d in
             let health = try await cli(d, ["health", "--ca", "\(dir)/cert.pem", "--json"])
             #expect(health.status == 0, "\(health)")
             #expect(health.json["status"] as? String == "SERVING")
-            let byName = try await CLIProcess.run(["data", "--tls", "--ca", "\(dir)/cert.pem", "--server", "localhost:\(d.port)", "--json"])
+            let byName = try await CLIProcess.run([
+                "data", "--tls", "--ca", "\(dir)/cert.pem", "--server", "localhost:\(d.port)", "--json",
+            ])
             #expect(byName.status == 0, "\(byName)")
             // The system's CAs do not know this certificate: the failed handshake is
             // UNAVAILABLE, however the request and the connection's end race.

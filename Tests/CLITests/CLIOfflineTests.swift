@@ -21,7 +21,8 @@ import Testing
         #expect(r.stdout.isEmpty, "\(r)")
         #expect(r.stderr == "backtest: UNAVAILABLE: cannot connect to 127.0.0.1:\(port): Connection refused\n", "\(r)")
 
-        let j = try await CLIProcess.run(command.filter { $0 != "--csv" } + ["--server", "127.0.0.1:\(port)", "--json"])
+        let j = try await CLIProcess.run(
+            command.filter { $0 != "--csv" } + ["--server", "127.0.0.1:\(port)", "--json"])
         #expect(j.status == 24, "\(j)")
         #expect(j.stdout.isEmpty, "\(j)")
         #expect(j.error["code"] as? String == "UNAVAILABLE")
@@ -36,7 +37,8 @@ import Testing
         #expect(r.stderr.contains("127.0.0.1:\(port)"), "\(r)")
         // --server wins over the environment.
         let other = try CLIProcess.closedPort()
-        let f = try await CLIProcess.run(["list", "--server", "127.0.0.1:\(other)"], environment: ["BACKTEST_SERVER": "127.0.0.1:\(port)"])
+        let f = try await CLIProcess.run(
+            ["list", "--server", "127.0.0.1:\(other)"], environment: ["BACKTEST_SERVER": "127.0.0.1:\(port)"])
         #expect(f.stderr.contains("127.0.0.1:\(other)"), "\(f)")
     }
 
@@ -55,11 +57,23 @@ import Testing
         let port = try CLIProcess.closedPort()
         let start = ["start", "--symbol", "GOOG", "--timeframe", "1d", "--server", "127.0.0.1:\(port)"]
         let cases: [([String], String)] = [
-            (start + ["--from", "2004-08-19", "--to", "2013-03-02", "--param", "n1=ten"], "--param: n1=ten: 'ten' is not a number"),
-            (start + ["--from", "2004-08-19", "--to", "2013-03-02", "--param", "n1"], "--param: expected NAME=VALUE, got 'n1'"),
+            (
+                start + ["--from", "2004-08-19", "--to", "2013-03-02", "--param", "n1=ten"],
+                "--param: n1=ten: 'ten' is not a number"
+            ),
+            (
+                start + ["--from", "2004-08-19", "--to", "2013-03-02", "--param", "n1"],
+                "--param: expected NAME=VALUE, got 'n1'"
+            ),
             (start + ["--from", "19/08/2004", "--to", "2013-03-02"], "--from: '19/08/2004' is not an ISO 8601 date"),
-            (start + ["--from", "2004-08-19", "--to", "2013-03-02", "--sizing", "half"], "--sizing: unknown mode 'half'"),
-            (start + ["--from", "2004-08-19", "--to", "2013-03-02", "--strategy", "x", "--strategy-file", "f"], "exclude each other"),
+            (
+                start + ["--from", "2004-08-19", "--to", "2013-03-02", "--sizing", "half"],
+                "--sizing: unknown mode 'half'"
+            ),
+            (
+                start + ["--from", "2004-08-19", "--to", "2013-03-02", "--strategy", "x", "--strategy-file", "f"],
+                "exclude each other"
+            ),
             (["sessions", "--status", "done", "--server", "127.0.0.1:\(port)"], "--status: unknown status 'done'"),
             (["trades", "x", "--csv", "--json"], "--csv and --json exclude each other"),
             (["list", "--server", "localhost:99999"], "--server: expected HOST:PORT, got 'localhost:99999'"),
@@ -81,16 +95,23 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.txt")
-        try "name: x\nentry_long buy: close > 1\nexit_lnog sell: close < 1\n".write(to: bad, atomically: true, encoding: .utf8)
-        let base = ["start", "--symbol", "GOOG", "--timeframe", "1d", "--from", "2004-08-19", "--to", "2013-03-02", "--server", "127.0.0.1:\(port)"]
+        try "name: x\nentry_long buy: close > 1\nexit_lnog sell: close < 1\n".write(
+            to: bad, atomically: true, encoding: .utf8)
+        let base = [
+            "start", "--symbol", "GOOG", "--timeframe", "1d", "--from", "2004-08-19", "--to", "2013-03-02", "--server",
+            "127.0.0.1:\(port)",
+        ]
         let r = try await CLIProcess.run(base + ["--strategy-file", bad.path])
         #expect(r.status == 1, "\(r)")
         #expect(r.stderr.contains("\(bad.path):3: unknown rule kind 'exit_lnog'"), "\(r)")
-        let missing = try await CLIProcess.run(base + ["--strategy-file", dir.appendingPathComponent("none.json").path, "--json"])
+        let missing = try await CLIProcess.run(
+            base + ["--strategy-file", dir.appendingPathComponent("none.json").path, "--json"])
         #expect(missing.status == 1, "\(missing)")
         #expect(missing.error["code"] as? String == "LOCAL")
         #expect((missing.error["message"] as? String)?.contains("cannot read the strategy file") == true)
-        let noFile = try await CLIProcess.run(["import", dir.appendingPathComponent("none.csv").path, "--symbol", "X", "--server", "127.0.0.1:\(port)"])
+        let noFile = try await CLIProcess.run([
+            "import", dir.appendingPathComponent("none.csv").path, "--symbol", "X", "--server", "127.0.0.1:\(port)",
+        ])
         #expect(noFile.status == 1, "\(noFile)")
         #expect(noFile.stderr.contains("cannot open"), "\(noFile)")
     }
@@ -98,14 +119,21 @@ import Testing
     @Test func helpDocumentsExitCodesAndFormats() async throws {
         let root = try await CLIProcess.run(["--help"])
         #expect(root.status == 0)
-        for line in [" 13   INVALID_ARGUMENT", " 15   NOT_FOUND", " 24   UNAVAILABLE", " 26   UNAUTHENTICATED", "  2   the watched session FAILED"] {
+        for line in [
+            " 13   INVALID_ARGUMENT", " 15   NOT_FOUND", " 24   UNAVAILABLE", " 26   UNAUTHENTICATED",
+            "  2   the watched session FAILED",
+        ] {
             #expect(root.stdout.contains(line), "\(line)")
         }
-        for command in ["start", "watch", "stop", "list", "sessions", "show", "trades", "equity", "import", "data", "health"] {
+        for command in [
+            "start", "watch", "stop", "list", "sessions", "show", "trades", "equity", "import", "data", "health",
+        ] {
             let help = try await CLIProcess.run([command, "--help"])
             #expect(help.status == 0)
             #expect(help.stdout.contains("Examples:"), "\(command)")
-            for global in ["--server <host:port>", "--tls", "--ca <file>", "--token <token>", "--timeout <seconds>", "--json"] {
+            for global in [
+                "--server <host:port>", "--tls", "--ca <file>", "--token <token>", "--timeout <seconds>", "--json",
+            ] {
                 #expect(help.stdout.contains(global), "\(command) lacks \(global)")
             }
         }
@@ -118,14 +146,20 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("cross.json")
-        try #"{"name": "cross", "params": {"fast": 10}, "stop_loss_pct": 4, "rules": [{"name": "buy", "kind": "entry_long", "expression": "close > sma(close, $fast)"}]}"#
+        try
+            #"{"name": "cross", "params": {"fast": 10}, "stop_loss_pct": 4, "rules": [{"name": "buy", "kind": "entry_long", "expression": "close > sma(close, $fast)"}]}"#
             .write(to: file, atomically: true, encoding: .utf8)
-        let r = try await CLIProcess.run(["encode-request", "--symbol", "GOOG", "--timeframe", "1d", "--from", "2004-08-19",
-                                          "--to", "2013-03-02", "--strategy-file", file.path, "--sizing", "fraction=0.5",
-                                          "--equity-interval", "5m", "--label", "team=quant", "--leave-open"])
+        let r = try await CLIProcess.run([
+            "encode-request", "--symbol", "GOOG", "--timeframe", "1d", "--from", "2004-08-19",
+            "--to", "2013-03-02", "--strategy-file", file.path, "--sizing", "fraction=0.5",
+            "--equity-interval", "5m", "--label", "team=quant", "--leave-open",
+        ])
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("decodes to the same request"))
-        #expect(r.stdout.contains(#"Rule(name: "buy", kind: BacktestProto.RuleKind.entryLong, expression: "close > sma(close, $fast)")"#), "\(r)")
+        #expect(
+            r.stdout.contains(
+                #"Rule(name: "buy", kind: BacktestProto.RuleKind.entryLong, expression: "close > sma(close, $fast)")"#),
+            "\(r)")
         #expect(r.stdout.contains("stopLossPct: 4.0"))
         #expect(r.stdout.contains("Sizing(mode: BacktestProto.SizingMode.equityFraction, value: 0.5"))
         #expect(r.stdout.contains("ProtoDuration(seconds: 300, nanos: 0)"))

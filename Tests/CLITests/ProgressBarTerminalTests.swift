@@ -8,12 +8,17 @@ import Testing
     func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     func startCommand(_ daemon: DaemonProcess, acceleration: String) -> String {
-        let args = CLIEndToEndTests.smaCross + ["--watch", "--acceleration", acceleration, "--interval", "100ms", "--server", daemon.server]
+        let args =
+            CLIEndToEndTests.smaCross + [
+                "--watch", "--acceleration", acceleration, "--interval", "100ms", "--server", daemon.server,
+            ]
         return "env -u NO_COLOR TERM=xterm-256color " + ([CLIProcess.cli] + args).map(shellQuote).joined(separator: " ")
     }
 
     func importBars(_ d: DaemonProcess) async throws {
-        let r = try await CLIProcess.run(["import", CLIEndToEndTests.csvPath, "--symbol", "SYN", "--timeframe", "1m", "--server", d.server])
+        let r = try await CLIProcess.run([
+            "import", CLIEndToEndTests.csvPath, "--symbol", "SYN", "--timeframe", "1m", "--server", d.server,
+        ])
         #expect(r.status == 0, "\(r)")
     }
 
@@ -27,9 +32,11 @@ import Testing
 
         // Mid-run: the bar with its fields, below the "session ... started" line.
         let running = try await tmux.waitFor { screen in
-            screen.contains("▕") && screen.contains("%  2024-01-01 ") && !screen.contains("100.0%") && !screen.contains("EXIT=")
+            screen.contains("▕") && screen.contains("%  2024-01-01 ") && !screen.contains("100.0%")
+                && !screen.contains("EXIT=")
         }
-        let barLine = try #require(running.split(separator: "\n").first { $0.contains("▕") }.map(String.init), "\(running)")
+        let barLine = try #require(
+            running.split(separator: "\n").first { $0.contains("▕") }.map(String.init), "\(running)")
         #expect(barLine.contains("2024-01-01 "), "\(barLine)")
         #expect(barLine.contains("P&L "), "\(barLine)")
         #expect(barLine.contains("trades "), "\(barLine)")

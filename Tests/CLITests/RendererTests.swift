@@ -1,6 +1,7 @@
 import BacktestProto
 import RPC
 import Testing
+
 @testable import backtest
 
 /// The renderers the CLI prints with: pure functions of their input, checked
@@ -25,7 +26,8 @@ import Testing
     func runningEvent() -> ProgressEvent {
         ProgressEvent(
             sessionID: "s1", sequence: 7, kind: .update, status: .running, progressPct: 52.44,
-            simTime: TimeDisplay.parse("2008-11-03T14:30:00Z"), equity: 12_345.678, realizedPnl: 2000, unrealizedPnl: 345.678,
+            simTime: TimeDisplay.parse("2008-11-03T14:30:00Z"), equity: 12_345.678, realizedPnl: 2000,
+            unrealizedPnl: 345.678,
             drawdownPct: -3.21, trades: 14, eventsProcessed: 1100, eventsPerSecond: 3210,
             eta: ProtoDuration(seconds: 125, nanos: 0))
     }
@@ -33,10 +35,17 @@ import Testing
     @Test func progressLineHasEveryField() {
         let line = ProgressBar.line(runningEvent(), width: 200, style: plain)
         #expect(line.hasPrefix("▕"))
-        #expect(line.contains("▏  52.4%  2008-11-03 14:30  equity 12,345.68  P&L +2,345.68  trades 14  dd -3.2%  3.2k ev/s  ETA 2m 05s"))
+        #expect(
+            line.contains(
+                "▏  52.4%  2008-11-03 14:30  equity 12,345.68  P&L +2,345.68  trades 14  dd -3.2%  3.2k ev/s  ETA 2m 05s"
+            ))
         #expect(!line.contains("\u{1B}"))
         // The bar is at most 30 cells wide on a wide terminal.
-        #expect(Table.width(line) == 30 + 2 + 1 + Table.width("52.4%  2008-11-03 14:30  equity 12,345.68  P&L +2,345.68  trades 14  dd -3.2%  3.2k ev/s  ETA 2m 05s") + 1)
+        #expect(
+            Table.width(line) == 30 + 2 + 1
+                + Table.width(
+                    "52.4%  2008-11-03 14:30  equity 12,345.68  P&L +2,345.68  trades 14  dd -3.2%  3.2k ev/s  ETA 2m 05s"
+                ) + 1)
     }
 
     @Test func progressLineFitsNarrowTerminals() {
@@ -74,12 +83,13 @@ import Testing
         t.append(["a", "1.00", "x"])
         t.append(["long-id", "-1,234.50", "last"])
         let lines = t.render(style: plain).split(separator: "\n").map(String.init)
-        #expect(lines == [
-            "ID             P&L  NOTE",
-            "───────  ─────────  ────",
-            "a             1.00  x",
-            "long-id  -1,234.50  last",
-        ])
+        #expect(
+            lines == [
+                "ID             P&L  NOTE",
+                "───────  ─────────  ────",
+                "a             1.00  x",
+                "long-id  -1,234.50  last",
+            ])
     }
 
     @Test func tableColoursDoNotShiftColumns() {
@@ -121,7 +131,10 @@ import Testing
         // 16 eighths: the lowest value fills 1, the highest 16.
         #expect(rows == ["  ▃█", "▁▆██"])
         let chart = EquityChart.render(
-            [EquityPoint(time: TimeDisplay.parse("2020-01-01"), equity: 100), EquityPoint(time: TimeDisplay.parse("2020-01-03"), equity: 150)],
+            [
+                EquityPoint(time: TimeDisplay.parse("2020-01-01"), equity: 100),
+                EquityPoint(time: TimeDisplay.parse("2020-01-03"), equity: 150),
+            ],
             width: 40, height: 3, style: plain)
         #expect(chart.count == 4)
         #expect(chart[0].hasPrefix("150.00 ┤"))
@@ -157,8 +170,11 @@ import Testing
         #expect(TimeDisplay.parse("2004-08-19T09:30:00Z") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 0))
         #expect(TimeDisplay.parse("2004-08-19 09:30") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 0))
         #expect(TimeDisplay.parse("2004-08-19T11:30:00+02:00") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 0))
-        #expect(TimeDisplay.parse("2004-08-19T09:30:00.25Z") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 250_000_000))
-        #expect(TimeDisplay.iso(ProtoTimestamp(seconds: 1_092_907_800, nanos: 250_000_000)) == "2004-08-19T09:30:00.250000Z")
+        #expect(
+            TimeDisplay.parse("2004-08-19T09:30:00.25Z") == ProtoTimestamp(seconds: 1_092_907_800, nanos: 250_000_000))
+        #expect(
+            TimeDisplay.iso(ProtoTimestamp(seconds: 1_092_907_800, nanos: 250_000_000)) == "2004-08-19T09:30:00.250000Z"
+        )
         #expect(TimeDisplay.iso(ProtoTimestamp(seconds: -1, nanos: 0)) == "1969-12-31T23:59:59Z")
         #expect(TimeDisplay.iso(ProtoTimestamp(seconds: 951_782_400, nanos: 0)) == "2000-02-29T00:00:00Z")
         for bad in ["2004-02-30", "2004-13-01", "04-08-19", "2004-08-19T25:00", "2004-08-19x", "", "yesterday"] {
@@ -200,25 +216,36 @@ import Testing
     /// --json prints the proto3 JSON of the messages with every field present: the
     /// exact line for a statistics message, and the forms of the awkward values.
     @Test func jsonIsProto3WithEveryField() throws {
-        let stats = Statistics(start: TimeDisplay.parse("2004-08-19"), duration: ProtoDuration(seconds: 86_400, nanos: 0),
-                               sharpeRatio: .nan, sortinoRatio: .infinity, totalTrades: 3, winRatePct: 66.5)
+        let stats = Statistics(
+            start: TimeDisplay.parse("2004-08-19"), duration: ProtoDuration(seconds: 86_400, nanos: 0),
+            sharpeRatio: .nan, sortinoRatio: .infinity, totalTrades: 3, winRatePct: 66.5)
         let text = try OutputContext.jsonLine(stats)
-        #expect(text.hasPrefix(#"{"start":"2004-08-19T00:00:00Z","duration":"86400s","exposureTimePct":0,"equityFinal":0,"#))
+        #expect(
+            text.hasPrefix(#"{"start":"2004-08-19T00:00:00Z","duration":"86400s","exposureTimePct":0,"equityFinal":0,"#)
+        )
         #expect(!text.contains(#""end""#), "an unset message is left out: \(text)")
         #expect(text.contains(#""sharpeRatio":"NaN","sortinoRatio":"Infinity","#))
         #expect(text.contains(#""totalTrades":"3","winRatePct":66.5,"#))
         #expect(text.hasSuffix(#""kellyCriterion":0,"commissions":0}"#))
-        let event = ProgressEvent(sessionID: "x\n\u{1}", sequence: .max, kind: .terminal, status: .completed,
-                                  eta: ProtoDuration(seconds: 1, nanos: 500_000_000))
+        let event = ProgressEvent(
+            sessionID: "x\n\u{1}", sequence: .max, kind: .terminal, status: .completed,
+            eta: ProtoDuration(seconds: 1, nanos: 500_000_000))
         let line = try OutputContext.jsonLine(event)
-        #expect(line.hasPrefix(#"{"sessionId":"x\n\u0001","sequence":"18446744073709551615","kind":"PROGRESS_EVENT_KIND_TERMINAL","status":"SESSION_STATUS_COMPLETED","#))
+        #expect(
+            line.hasPrefix(
+                #"{"sessionId":"x\n\u0001","sequence":"18446744073709551615","kind":"PROGRESS_EVENT_KIND_TERMINAL","status":"SESSION_STATUS_COMPLETED","#
+            ))
         #expect(line.contains(#""eta":"1.500s","#))
         #expect(line.hasSuffix(#""errorMessage":"","stopReason":""}"#))
         // What a script reads back is the message.
         #expect(try ProgressEvent(jsonString: line) == event)
         // A time outside the Timestamp range cannot be printed: a local error, not a crash.
-        let error = #expect(throws: CLIError.self) { try OutputContext.jsonLine(ProgressEvent(simTime: ProtoTimestamp(seconds: .max, nanos: 0))) }
-        #expect(error?.message.hasPrefix("the server's backtest.v1.ProgressEvent has no JSON form: sim_time: not a valid timestamp") == true)
+        let error = #expect(throws: CLIError.self) {
+            try OutputContext.jsonLine(ProgressEvent(simTime: ProtoTimestamp(seconds: .max, nanos: 0)))
+        }
+        #expect(
+            error?.message.hasPrefix(
+                "the server's backtest.v1.ProgressEvent has no JSON form: sim_time: not a valid timestamp") == true)
     }
 
     /// The names tables print and options accept come from the generated enums.
@@ -250,16 +277,22 @@ import Testing
             let error = #expect(throws: (any Error).self) { try OptionParsing.numericPairs([text], option: "--param") }
             #expect(error.map { "\($0)" } == message)
         }
-        let twice = #expect(throws: (any Error).self) { try OptionParsing.numericPairs(["n1=1", "n1=2"], option: "--param") }
+        let twice = #expect(throws: (any Error).self) {
+            try OptionParsing.numericPairs(["n1=1", "n1=2"], option: "--param")
+        }
         #expect(twice.map { "\($0)" } == "--param: n1 is given twice")
-        #expect(try OptionParsing.pairs(["team=quant", "note=a=b"], option: "--label") == ["team": "quant", "note": "a=b"])
+        #expect(
+            try OptionParsing.pairs(["team=quant", "note=a=b"], option: "--label") == ["team": "quant", "note": "a=b"])
     }
 
     @Test func sizingAndDurations() throws {
         #expect(try OptionParsing.sizing("all", fractional: false) == Sizing(mode: .allEquity))
-        #expect(try OptionParsing.sizing("fraction=0.5", fractional: true) == Sizing(mode: .equityFraction, value: 0.5, fractionalUnits: true))
+        #expect(
+            try OptionParsing.sizing("fraction=0.5", fractional: true)
+                == Sizing(mode: .equityFraction, value: 0.5, fractionalUnits: true))
         #expect(try OptionParsing.sizing("FIXED_UNITS=100", fractional: false) == Sizing(mode: .fixedUnits, value: 100))
-        #expect(try OptionParsing.sizing("notional=5000", fractional: false) == Sizing(mode: .fixedNotional, value: 5000))
+        #expect(
+            try OptionParsing.sizing("notional=5000", fractional: false) == Sizing(mode: .fixedNotional, value: 5000))
         #expect(throws: (any Error).self) { try OptionParsing.sizing("units", fractional: false) }
         #expect(throws: (any Error).self) { try OptionParsing.sizing("all=1", fractional: false) }
         #expect(throws: (any Error).self) { try OptionParsing.sizing("half", fractional: false) }
@@ -297,10 +330,11 @@ import Testing
         #expect(s.name == "SMA cross")
         #expect(s.params == ["fast": 10, "slow": 20])
         #expect(s.stopLossPct == 5 && s.trailingStopPct == 2.5 && s.takeProfitPct == 0)
-        #expect(s.rules == [
-            Rule(name: "buy", kind: .entryLong, expression: "crosses_above(sma(close, $fast), sma(close, $slow))"),
-            Rule(name: "sell", kind: .exitLong, expression: "crosses_below(sma(close, $fast), sma(close, $slow))"),
-        ])
+        #expect(
+            s.rules == [
+                Rule(name: "buy", kind: .entryLong, expression: "crosses_above(sma(close, $fast), sma(close, $slow))"),
+                Rule(name: "sell", kind: .exitLong, expression: "crosses_below(sma(close, $fast), sma(close, $slow))"),
+            ])
     }
 
     @Test func strategyFileJSONMatchesText() throws {
@@ -311,7 +345,8 @@ import Testing
                        {"name": "sell", "kind": "EXIT_LONG", "expression": "crosses_below(sma(close, $fast), sma(close, $slow))"}]}
             """
         let fromJSON = try StrategyFile.parse(json, source: "s.json")
-        let fromText = try StrategyFile.parse("""
+        let fromText = try StrategyFile.parse(
+            """
             name: SMA cross
             param fast: 10
             param slow: 20
@@ -330,7 +365,10 @@ import Testing
             ("entry_long b close > 1", "f:1: expected KEY: VALUE"),
             ("entry_long b: close > 1\nentry_long b: close > 2", "f: rule name 'b' is used twice"),
             ("name: only a name", "f: no rules"),
-            ("{\"rules\": [{\"name\": \"b\", \"kind\": \"sideways\", \"expression\": \"1\"}]}", "f: rules[0].kind: unknown rule kind 'sideways'"),
+            (
+                "{\"rules\": [{\"name\": \"b\", \"kind\": \"sideways\", \"expression\": \"1\"}]}",
+                "f: rules[0].kind: unknown rule kind 'sideways'"
+            ),
             ("{\"rules\": [], \"stop\": 1}", "f: unknown field 'stop'"),
             ("{\"rules\": [", "f: not valid JSON"),
         ]

@@ -17,9 +17,12 @@ import Testing
         router.unary(M.stopBacktest) { (request: StopBacktestRequest, _) -> StopBacktestResponse in
             throw RPCError(.notFound, "session \(request.sessionID) not found")
         }
-        router.serverStreaming(M.watchProgress) { (request: WatchProgressRequest, writer: ResponseWriter<ProgressEvent>, _) in
+        router.serverStreaming(M.watchProgress) {
+            (request: WatchProgressRequest, writer: ResponseWriter<ProgressEvent>, _) in
             for i in 1...3 {
-                try await writer.write(ProgressEvent(sessionID: request.sessionID, sequence: UInt64(i), kind: i == 3 ? .terminal : .update))
+                try await writer.write(
+                    ProgressEvent(sessionID: request.sessionID, sequence: UInt64(i), kind: i == 3 ? .terminal : .update)
+                )
             }
         }
         router.clientStreaming(M.importMarketData) { (requests: RequestMessages<ImportMarketDataRequest>, _) in
@@ -48,14 +51,18 @@ import Testing
         let client = BacktestServiceClient(Self.rpc(Metadata([("x-user", "ana")])))
         let response = try await client.startBacktest(StartBacktestRequest(symbol: "GOOG"))
         #expect(response == StartBacktestResponse(sessionID: "GOOG/ana", status: .started))
-        let error = await #expect(throws: RPCError.self) { try await client.stopBacktest(StopBacktestRequest(sessionID: "s9")) }
+        let error = await #expect(throws: RPCError.self) {
+            try await client.stopBacktest(StopBacktestRequest(sessionID: "s9"))
+        }
         #expect(error?.code == .notFound)
         #expect(error?.message == "session s9 not found")
     }
 
     @Test func serverStreamingDeliversEveryMessageInOrder() async throws {
         var events: [ProgressEvent] = []
-        try await BacktestServiceClient(Self.rpc()).watchProgress(WatchProgressRequest(sessionID: "s1")) { events.append($0) }
+        try await BacktestServiceClient(Self.rpc()).watchProgress(WatchProgressRequest(sessionID: "s1")) {
+            events.append($0)
+        }
         #expect(events.map(\.sequence) == [1, 2, 3])
         #expect(events.allSatisfy { $0.sessionID == "s1" })
         #expect(events.last?.kind == .terminal)
@@ -72,20 +79,29 @@ import Testing
         #expect(response == ImportMarketDataResponse(symbol: "BTC", rowsImported: 12))
         // The server ends the call early: its status is what the caller sees.
         let error = await #expect(throws: RPCError.self) {
-            try await client.importMarketData { send in try await send(ImportMarketDataRequest(payload: .ticks(TickBatch()))) }
+            try await client.importMarketData { send in
+                try await send(ImportMarketDataRequest(payload: .ticks(TickBatch())))
+            }
         }
         #expect(error?.code == .invalidArgument)
     }
 
     @Test func bidirectionalStreamingThroughReflection() async throws {
         var services: [String] = []
-        try await GRPCReflectionV1.ServerReflectionClient(Self.rpc()).serverReflectionInfo(produce: { send in
-            try await send(GRPCReflectionV1.ServerReflectionRequest(messageRequest: .listServices("")))
-        }, each: { response in
-            if case .listServicesResponse(let list)? = response.messageResponse { services += list.service.map(\.name) }
-        })
-        #expect(services == [BacktestServiceMethods.serviceName, GRPCReflectionV1.ServerReflectionMethods.serviceName,
-                             GRPCReflectionV1Alpha.ServerReflectionMethods.serviceName])
+        try await GRPCReflectionV1.ServerReflectionClient(Self.rpc()).serverReflectionInfo(
+            produce: { send in
+                try await send(GRPCReflectionV1.ServerReflectionRequest(messageRequest: .listServices("")))
+            },
+            each: { response in
+                if case .listServicesResponse(let list)? = response.messageResponse {
+                    services += list.service.map(\.name)
+                }
+            })
+        #expect(
+            services == [
+                BacktestServiceMethods.serviceName, GRPCReflectionV1.ServerReflectionMethods.serviceName,
+                GRPCReflectionV1Alpha.ServerReflectionMethods.serviceName,
+            ])
     }
 
     @Test func healthByDescriptor() async throws {
@@ -102,6 +118,9 @@ import Testing
             try await BacktestServiceClient(Self.rpc()).getSession(GetSessionRequest(sessionID: "s1"))
         }
         #expect(error?.code == .internal)
-        #expect(error?.message.hasPrefix("the response of /backtest.v1.BacktestService/GetSession, a backtest.v1.GetSessionResponse, does not decode") == true)
+        #expect(
+            error?.message.hasPrefix(
+                "the response of /backtest.v1.BacktestService/GetSession, a backtest.v1.GetSessionResponse, does not decode"
+            ) == true)
     }
 }

@@ -3,8 +3,8 @@ import Foundation
 import GRPCServices
 import HTTP2Transport
 import RPC
-import Testing
 import TestSupport
+import Testing
 
 /// Health and reflection, called by grpcio's own clients and by `buf curl`.
 @Suite(.serialized) struct StandardServicesTests {
@@ -13,14 +13,16 @@ import TestSupport
     static let server: (GRPCServer, Int) = {
         var router = RPCRouter()
         health.register(into: &router)
-        ReflectionService(serviceNames: ["backtest.v1.BacktestService", HealthService.serviceName]).register(into: &router)
+        ReflectionService(serviceNames: ["backtest.v1.BacktestService", HealthService.serviceName]).register(
+            into: &router)
         let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: router))
         let port = try! server.start()
         return (server, port)
     }()
 
     func client(_ testCase: String) async throws -> [String: Any] {
-        let (json, out) = try await Subprocess.pythonJSON("Tests/GRPCServicesTests/Clients/services_client.py", [String(Self.server.1), testCase])
+        let (json, out) = try await Subprocess.pythonJSON(
+            "Tests/GRPCServicesTests/Clients/services_client.py", [String(Self.server.1), testCase])
         #expect(!json.isEmpty, "\(out.text)")
         return json
     }
@@ -35,7 +37,8 @@ import TestSupport
 
     @Test func healthWatchSeesChanges() async throws {
         let port = Self.server.1
-        async let watched = Subprocess.pythonJSON("Tests/GRPCServicesTests/Clients/services_client.py", [String(port), "watch"])
+        async let watched = Subprocess.pythonJSON(
+            "Tests/GRPCServicesTests/Clients/services_client.py", [String(port), "watch"])
         // Once the watch has reached the server (Python may take a while to start),
         // give it time to receive the first status, then change it.
         let deadline = ContinuousClock.now + .seconds(30)
@@ -62,30 +65,57 @@ import TestSupport
     var buf: String { Subprocess.packageRoot.appendingPathComponent(".venv/bin/buf").path }
 
     @Test func bufCurlListsServicesThroughReflection() async throws {
-        let out = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", "http://127.0.0.1:\(Self.server.1)"])
+        let out = try await Subprocess.run(
+            buf,
+            [
+                "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services",
+                "http://127.0.0.1:\(Self.server.1)",
+            ])
         #expect(out.status == 0, "\(out.text)")
         let services = Set(out.text.split(separator: "\n").map(String.init))
-        #expect(services.isSuperset(of: ["backtest.v1.BacktestService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"]), "\(out.text)")
-        let methods = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-methods", "http://127.0.0.1:\(Self.server.1)"])
+        #expect(
+            services.isSuperset(of: [
+                "backtest.v1.BacktestService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+            ]), "\(out.text)")
+        let methods = try await Subprocess.run(
+            buf,
+            [
+                "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-methods",
+                "http://127.0.0.1:\(Self.server.1)",
+            ])
         #expect(methods.text.contains("backtest.v1.BacktestService/WatchProgress"), "\(methods.text)")
     }
 
     @Test func bufCurlCallsAMethod() async throws {
-        let out = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", "{\"service\": \"backtest.v1.BacktestService\"}",
-                                                  "http://127.0.0.1:\(Self.server.1)/grpc.health.v1.Health/Check"])
+        let out = try await Subprocess.run(
+            buf,
+            [
+                "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d",
+                "{\"service\": \"backtest.v1.BacktestService\"}",
+                "http://127.0.0.1:\(Self.server.1)/grpc.health.v1.Health/Check",
+            ])
         #expect(out.status == 0, "\(out.text)")
         #expect(out.text.contains("\"status\": \"SERVING\""), "\(out.text)")
         // buf curl's exit code is the gRPC code times 8: NOT_FOUND (5) = 40.
-        let missing = try await Subprocess.run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", "{\"service\": \"nope\"}",
-                                                      "http://127.0.0.1:\(Self.server.1)/grpc.health.v1.Health/Check"])
+        let missing = try await Subprocess.run(
+            buf,
+            [
+                "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", "{\"service\": \"nope\"}",
+                "http://127.0.0.1:\(Self.server.1)/grpc.health.v1.Health/Check",
+            ])
         #expect(missing.status == 40, "\(missing.text)")
     }
 
     @Test func descriptorIndexFindsEverySymbolKind() {
         #expect(DescriptorSet.fileName(containingSymbol: "backtest.v1.BacktestService") == "backtest/v1/backtest.proto")
-        #expect(DescriptorSet.fileName(containingSymbol: "backtest.v1.BacktestService.WatchProgress") == "backtest/v1/backtest.proto")
-        #expect(DescriptorSet.fileName(containingSymbol: "grpc.health.v1.HealthCheckResponse.ServingStatus") == "grpc/health/v1/health.proto")
-        #expect(DescriptorSet.fileName(containingSymbol: "google.protobuf.Timestamp") == "google/protobuf/timestamp.proto")
+        #expect(
+            DescriptorSet.fileName(containingSymbol: "backtest.v1.BacktestService.WatchProgress")
+                == "backtest/v1/backtest.proto")
+        #expect(
+            DescriptorSet.fileName(containingSymbol: "grpc.health.v1.HealthCheckResponse.ServingStatus")
+                == "grpc/health/v1/health.proto")
+        #expect(
+            DescriptorSet.fileName(containingSymbol: "google.protobuf.Timestamp") == "google/protobuf/timestamp.proto")
         #expect(DescriptorSet.fileName(containingSymbol: "backtest.v1.Nope") == nil)
         #expect(DescriptorSet.fileWithDependencies("backtest/v1/backtest.proto")?.count == 3)
         #expect(DescriptorSet.fileWithDependencies("nope.proto") == nil)

@@ -7,8 +7,10 @@ import Testing
     static let server: GRPCServer = {
         var router = TestService.router()
         router.unary("/grpc.health.v1.Health/Check", decode: { $0 }, encode: { $0 }) { (_: [UInt8], _) in [8, 1] }
-        let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(
-            router: router, interceptors: [BearerTokenInterceptor(token: "s3cret")]))
+        let server = GRPCServer(
+            configuration: .init(),
+            executor: ServerCallExecutor(
+                router: router, interceptors: [BearerTokenInterceptor(token: "s3cret")]))
         _ = try! server.start()
         return server
     }()

@@ -13,8 +13,11 @@ import Testing
     }()
     static let client = GRPCClient(configuration: .init(port: try! server.boundPort()))
 
-    func unary(_ method: String, _ request: [UInt8] = [], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> [UInt8] {
-        try await Self.client.unary("/test.Echo/\(method)", request: request, metadata: metadata, timeout: timeout).response
+    func unary(_ method: String, _ request: [UInt8] = [], metadata: Metadata = Metadata(), timeout: Duration? = nil)
+        async throws -> [UInt8]
+    {
+        try await Self.client.unary("/test.Echo/\(method)", request: request, metadata: metadata, timeout: timeout)
+            .response
     }
 
     @Test func unaryRoundTrip() async throws {
@@ -144,10 +147,14 @@ import Testing
     @Test func overTLS() async throws {
         let fixture = try await TLSTests.fixture.value
         let tls = try TLSContext.client(caFile: fixture.ca)
-        let client = GRPCClient(configuration: .init(host: "127.0.0.1", port: fixture.port, tls: tls, serverName: "localhost"))
-        #expect(try await client.unary("/test.Echo/Unary", request: [UInt8](repeating: 3, count: 200_000)).response.count == 200_000)
+        let client = GRPCClient(
+            configuration: .init(host: "127.0.0.1", port: fixture.port, tls: tls, serverName: "localhost"))
+        #expect(
+            try await client.unary("/test.Echo/Unary", request: [UInt8](repeating: 3, count: 200_000)).response.count
+                == 200_000)
         // A name the certificate does not carry fails verification.
-        let wrong = GRPCClient(configuration: .init(host: "127.0.0.1", port: fixture.port, tls: tls, serverName: "example.org"))
+        let wrong = GRPCClient(
+            configuration: .init(host: "127.0.0.1", port: fixture.port, tls: tls, serverName: "example.org"))
         await #expect(throws: RPCError.self) { try await wrong.unary("/test.Echo/Unary", request: []) }
     }
 

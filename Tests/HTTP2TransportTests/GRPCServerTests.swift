@@ -1,8 +1,8 @@
 import Foundation
 import HTTP2Transport
 import RPC
-import Testing
 import TestSupport
+import Testing
 
 /// The real server on 127.0.0.1, called by a real gRPC client (Python grpcio).
 @Suite(.serialized) struct GRPCServerTests {
@@ -13,7 +13,8 @@ import TestSupport
     }()
 
     func call(_ testCase: String) async throws -> [String: Any] {
-        let (json, out) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(Self.server.1), testCase])
+        let (json, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(Self.server.1), testCase])
         #expect(!json.isEmpty, "client output is not JSON: \(out.text)")
         return json
     }

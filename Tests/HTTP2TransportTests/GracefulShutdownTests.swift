@@ -1,8 +1,8 @@
 import Foundation
 import HTTP2Transport
 import RPC
-import Testing
 import TestSupport
+import Testing
 
 /// Shutdown: GOAWAY, in-flight calls drain to the end, then the server is gone.
 @Suite struct GracefulShutdownTests {
@@ -30,7 +30,8 @@ import TestSupport
     @Test func graceRunsOutThenCallsAreCancelled() async throws {
         let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: TestService.router()))
         let port = try server.start()
-        async let sleeping = Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "sleep_long"])
+        async let sleeping = Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "sleep_long"])
         try await Self.waitForACall(server)
         await server.shutdown(grace: .milliseconds(300))
         let r = try await sleeping.json

@@ -1,18 +1,20 @@
 import Foundation
 import HTTP2Transport
 import RPC
-import Testing
 import TestSupport
+import Testing
 
 /// Protocol violations and floods, as raw frames. Each gets the right GOAWAY (or is
 /// cut off), and a well-behaved client is served right after.
 @Suite(.serialized) struct HTTP2AbuseTests {
     func abuse(_ testCase: String) async throws -> [String: Any] {
         let port = GRPCServerTests.server.1
-        let (json, out) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), testCase])
+        let (json, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), testCase])
         #expect(!json.isEmpty, "h2_abuse.py output: \(out.text)")
         // The server still serves others.
-        let (ok, okOut) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "unary"])
+        let (ok, okOut) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "unary"])
         #expect(ok["code"] as? String == "OK", "after \(testCase): \(okOut.text)")
         return json
     }
@@ -69,13 +71,15 @@ import TestSupport
     @Test func slowReaderIsHeldByFlowControlAndOthersAreServed() async throws {
         let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: TestService.router()))
         let port = try server.start()
-        async let slow = Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), "slow_reader", "3"])
+        async let slow = Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), "slow_reader", "3"])
         try await GracefulShutdownTests.waitForACall(server)
         try await Task.sleep(for: .milliseconds(500))
         // The handler is parked on its bounded send queue, not spinning or buffering
         // a million messages; a well-behaved client is served meanwhile.
         #expect(server.executor.activeCalls == 1)
-        let (ok, okOut) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "server_stream"])
+        let (ok, okOut) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "server_stream"])
         #expect(ok["count"] as? Int == 1000, "\(okOut.text)")
         _ = try await slow
         // The slow reader left: its call ends.
@@ -91,10 +95,12 @@ import TestSupport
         var configuration = GRPCServer.Configuration()
         configuration.keepaliveInterval = .milliseconds(200)
         configuration.keepaliveTimeout = .milliseconds(200)
-        let server = GRPCServer(configuration: configuration, executor: ServerCallExecutor(router: TestService.router()))
+        let server = GRPCServer(
+            configuration: configuration, executor: ServerCallExecutor(router: TestService.router()))
         let port = try server.start()
         // The abuse client opens a stream, then never answers anything (not even PING).
-        let (r, out) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), "half_open"])
+        let (r, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), "half_open"])
         #expect(r["closed"] as? Bool == true, "\(out.text)")
         #expect(server.connectionCount == 0)
         await server.shutdown(grace: .milliseconds(100))

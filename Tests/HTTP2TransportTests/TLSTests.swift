@@ -1,8 +1,8 @@
 import Foundation
 import HTTP2Transport
 import RPC
-import Testing
 import TestSupport
+import Testing
 
 /// The same server over TLS (OpenSSL, ALPN h2) with a certificate made at test time,
 /// called by grpcio with certificate and host-name verification.
@@ -11,21 +11,26 @@ import TestSupport
     static let fixture: Task<(server: GRPCServer, port: Int, ca: String), any Error> = Task {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let made = try await Subprocess.run("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem",
-        ])
+        let made = try await Subprocess.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout", "\(dir)/key.pem", "-out", "\(dir)/cert.pem",
+            ])
         precondition(made.status == 0, made.text)
         let tls = try TLSContext.server(certificateChainFile: "\(dir)/cert.pem", privateKeyFile: "\(dir)/key.pem")
-        let server = GRPCServer(configuration: .init(tls: tls), executor: ServerCallExecutor(router: TestService.router()))
+        let server = GRPCServer(
+            configuration: .init(tls: tls), executor: ServerCallExecutor(router: TestService.router()))
         return (server, try server.start(), "\(dir)/cert.pem")
     }
 
     func call(_ testCase: String) async throws -> [String: Any] {
         let fixture = try await Self.fixture.value
-        let (json, out) = try await Subprocess.pythonJSON("Tests/HTTP2TransportTests/Clients/grpc_client.py",
-                                                          [String(fixture.port), testCase], environment: ["GRPC_TEST_CA": fixture.ca])
+        let (json, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/grpc_client.py",
+            [String(fixture.port), testCase], environment: ["GRPC_TEST_CA": fixture.ca])
         #expect(!json.isEmpty, "\(out.text)")
         return json
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RPC
 
 @Suite struct BearerTokenInterceptorTests {
@@ -17,6 +18,8 @@ import Testing
         await #expect(throws: RPCError(.unauthenticated, "missing authorization: expected a bearer token")) {
             try await auth.intercept(ServerContext(path: "/a.B/C"))
         }
-        await #expect(throws: Never.self) { try await auth.intercept(ServerContext(path: "/grpc.health.v1.Health/Check")) }
+        await #expect(throws: Never.self) {
+            try await auth.intercept(ServerContext(path: "/grpc.health.v1.Health/Check"))
+        }
     }
 }

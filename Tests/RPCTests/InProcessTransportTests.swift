@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RPC
 
 /// The RPC layer's semantics, through the in-process transport: no sockets.
@@ -11,7 +12,9 @@ import Testing
             try await Task.sleep(for: .seconds(3600))
             return []
         }
-        router.unary("/t.S/Fail", decode: raw, encode: raw) { _, _ -> [UInt8] in throw RPCError(.notFound, "no such thing") }
+        router.unary("/t.S/Fail", decode: raw, encode: raw) { _, _ -> [UInt8] in
+            throw RPCError(.notFound, "no such thing")
+        }
         router.unary("/t.S/Crash", decode: raw, encode: raw) { _, _ -> [UInt8] in
             struct Internal: Error {}
             throw Internal()
@@ -24,15 +27,23 @@ import Testing
             for try await m in requests { sum += Int(m[0]) }
             return [UInt8(sum)]
         }
-        return InProcessTransport(executor: ServerCallExecutor(router: router, interceptors: [BearerTokenInterceptor(token: "t", exemptPrefixes: ["/t.S/"])]))
+        return InProcessTransport(
+            executor: ServerCallExecutor(
+                router: router, interceptors: [BearerTokenInterceptor(token: "t", exemptPrefixes: ["/t.S/"])]))
     }()
 
     @Test func unaryAndErrors() async throws {
         #expect(try await Self.transport.unary("/t.S/Echo", request: [1, 2]) == [1, 2])
-        await #expect(throws: RPCError(.notFound, "no such thing")) { try await Self.transport.unary("/t.S/Fail", request: []) }
+        await #expect(throws: RPCError(.notFound, "no such thing")) {
+            try await Self.transport.unary("/t.S/Fail", request: [])
+        }
         // An untyped error's text stays on the server.
-        await #expect(throws: RPCError(.unknown, "handler failed")) { try await Self.transport.unary("/t.S/Crash", request: []) }
-        await #expect(throws: RPCError(.unimplemented, "unknown method /t.S/Nope")) { try await Self.transport.unary("/t.S/Nope", request: []) }
+        await #expect(throws: RPCError(.unknown, "handler failed")) {
+            try await Self.transport.unary("/t.S/Crash", request: [])
+        }
+        await #expect(throws: RPCError(.unimplemented, "unknown method /t.S/Nope")) {
+            try await Self.transport.unary("/t.S/Nope", request: [])
+        }
     }
 
     @Test func unaryNeedsExactlyOneRequest() async {
@@ -43,7 +54,8 @@ import Testing
         two.send([1])
         two.send([2])
         two.closeSend()
-        #expect(await two.result().status == Status(.internal, "more than one request message for a method that takes one"))
+        #expect(
+            await two.result().status == Status(.internal, "more than one request message for a method that takes one"))
     }
 
     @Test func streamingBothWays() async throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import RPC
 
 @Suite struct MessageDeframerTests {
@@ -62,7 +63,9 @@ import Testing
         md.add("x-trace-bin", binary: [0, 1, 0xFE, 0xFF])
         md.add("x-user", "ana")
         #expect(md.headerFields().map { $0.1 } == ["AAH+/w", "ana"])
-        let back = Metadata.fromHeaderFields([("x-trace-bin", "AAH+/w=="), ("x-user", "ana"), (":path", "/x"), ("te", "trailers")])
+        let back = Metadata.fromHeaderFields([
+            ("x-trace-bin", "AAH+/w=="), ("x-user", "ana"), (":path", "/x"), ("te", "trailers"),
+        ])
         #expect(back.binaryValues("x-trace-bin") == [[0, 1, 0xFE, 0xFF]])
         #expect(back["x-user"] == "ana")
         #expect(back.entries.count == 2)

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `backtestd` on 127.0.0.1 (a free port) with a SQLite file of its own, for
@@ -22,7 +23,8 @@ public final class DaemonProcess: @unchecked Sendable {
     /// BACKTEST_BIN_DIR.
     public static let binDirectory: URL = {
         if let dir = ProcessInfo.processInfo.environment["BACKTEST_BIN_DIR"] { return URL(fileURLWithPath: dir) }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
         // On Linux the runner is the .xctest file itself; elsewhere it sits inside a bundle.
         while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("backtestd").path), dir.path != "/" {
@@ -58,7 +60,9 @@ public final class DaemonProcess: @unchecked Sendable {
         var found: Int?
         let deadline = ContinuousClock.now + .seconds(60)
         while found == nil, ContinuousClock.now < deadline, process.isRunning {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let p = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
+                let p = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 found = p
             } else {
                 try await Task.sleep(for: .milliseconds(20))
@@ -66,7 +70,9 @@ public final class DaemonProcess: @unchecked Sendable {
         }
         guard let found else {
             if process.isRunning { process.terminate() }
-            throw Failure(description: "backtestd did not start:\n\((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+            throw Failure(
+                description:
+                    "backtestd did not start:\n\((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
         }
         port = found
     }

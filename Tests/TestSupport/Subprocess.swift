@@ -21,7 +21,9 @@ public enum Subprocess {
     /// Runs a command to completion, capturing stdout and stderr together. The wait
     /// happens on a thread of its own, never on Swift's cooperative pool: a test
     /// blocked there could starve the very server tasks its client is waiting for.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:])
+        async throws -> Output
+    {
         // Tests run in parallel and most start a Python client; dozens of interpreters
         // starting at once on 2 cores starve the servers under test for seconds, and
         // every timing expectation with them. A few at a time keeps the machine usable.
@@ -58,19 +60,23 @@ public enum Subprocess {
         }
     }
 
-    public static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    public static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:])
+        throws -> Output
+    {
         let process = Process()
         // stderr joins stdout in the shell, into a file read after the exit. Not a pipe:
         // Foundation's FileHandle reads crash on EINTR (seen under load), and a pipe given
         // as both stdout and stderr is closed twice in the parent, which can hit a
         // descriptor another thread has just opened (a socket of the code under test).
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("subprocess-\(UUID().uuidString).out")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "subprocess-\(UUID().uuidString).out")
         defer { try? FileManager.default.removeItem(at: output) }
         var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         env["SUBPROCESS_OUTPUT"] = output.path
         process.environment = env
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "exec \"$0\" \"$@\" >\"$SUBPROCESS_OUTPUT\" 2>&1 </dev/null", executable] + arguments
+        process.arguments =
+            ["-c", "exec \"$0\" \"$@\" >\"$SUBPROCESS_OUTPUT\" 2>&1 </dev/null", executable] + arguments
         process.currentDirectoryURL = packageRoot
         try process.run()
         // Ten minutes is far beyond any test's subprocess: a hung one is killed, not waited on forever.
@@ -84,7 +90,9 @@ public enum Subprocess {
 extension Subprocess {
     /// Runs `script` (a path from the package root) with the venv's Python and
     /// returns its last output line parsed as a JSON object (empty when it is not).
-    public static func pythonJSON(_ script: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (json: [String: Any], output: Output) {
+    public static func pythonJSON(_ script: String, _ arguments: [String], environment: [String: String] = [:])
+        async throws -> (json: [String: Any], output: Output)
+    {
         let out = try await run(python, [script] + arguments, environment: environment)
         let line = out.text.split(separator: "\n").last.map(String.init) ?? ""
         let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]

@@ -1,6 +1,6 @@
 import Foundation
-import TimeKit
 import Testing
+import TimeKit
 
 /// The one calendar, against Foundation's (Gregorian, in UTC, from 1582) and the forms
 /// protobuf's JSON and the CLI accept.
@@ -41,8 +41,11 @@ import Testing
         #expect(UTCTime.parse("1972-01-01T10:00:20.021Z")! == (63_108_020, 21_000_000))
         #expect(UTCTime.parse("1972-01-01T12:00:20+02:00")! == (63_108_020, 0))
         #expect(UTCTime.parse("1969-12-31T23:59:59.999999999Z")! == (-1, 999_999_999))
-        for bad in ["1972-01-01", "1972-01-01T10:00Z", "1972-01-01 10:00:20Z", "1972-01-01T10:00:20", "1972-02-30T00:00:00Z",
-                    "1972-01-01T10:00:20.0000000001Z", "1972-01-01T10:00:20+0200", "1972-01-01T24:00:00Z", "1972-01-01T10:00:20Zjunk"] {
+        for bad in [
+            "1972-01-01", "1972-01-01T10:00Z", "1972-01-01 10:00:20Z", "1972-01-01T10:00:20", "1972-02-30T00:00:00Z",
+            "1972-01-01T10:00:20.0000000001Z", "1972-01-01T10:00:20+0200", "1972-01-01T24:00:00Z",
+            "1972-01-01T10:00:20Zjunk",
+        ] {
             #expect(UTCTime.parse(bad) == nil, "\(bad)")
         }
     }

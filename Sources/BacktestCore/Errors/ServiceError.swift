@@ -60,7 +60,9 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Runs a store call, reporting its failure as a ServiceError.
-    nonisolated(nonsending) public static func storeCall<T>(_ body: () async throws -> T) async throws(ServiceError) -> T {
+    nonisolated(nonsending) public static func storeCall<T>(_ body: () async throws -> T) async throws(ServiceError)
+        -> T
+    {
         do {
             return try await body()
         } catch {

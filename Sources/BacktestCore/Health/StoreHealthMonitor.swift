@@ -12,8 +12,10 @@ public final class StoreHealthMonitor: Sendable {
 
     public init() {}
 
-    public func start(store: any BacktestStore, interval: Duration, logger: Logger,
-                      onChange: @escaping @Sendable (_ reachable: Bool) -> Void) {
+    public func start(
+        store: any BacktestStore, interval: Duration, logger: Logger,
+        onChange: @escaping @Sendable (_ reachable: Bool) -> Void
+    ) {
         task.withLock { current in
             guard current == nil else { return }
             current = Task.detached(priority: .userInitiated) { [self] in
@@ -27,7 +29,8 @@ public final class StoreHealthMonitor: Sendable {
                         if reachable {
                             logger.notice("store reachable again: serving")
                         } else {
-                            logger.error("store unreachable: health NOT_SERVING", metadata: ["reason": "\(found.detail)"])
+                            logger.error(
+                                "store unreachable: health NOT_SERVING", metadata: ["reason": "\(found.detail)"])
                         }
                     }
                     try? await Task.sleep(for: interval)

@@ -81,7 +81,9 @@ public final class ProgressHub: Sendable {
     /// slow watcher skips to the latest), then the terminal event, exactly once, however
     /// the watch and the terminal publish interleave (a watch that begins after the end
     /// gets the terminal state as its snapshot and then the terminal event itself).
-    nonisolated(nonsending) public func watch(minInterval: Duration, _ emit: (RunProgress) async throws -> Void) async throws {
+    nonisolated(nonsending) public func watch(minInterval: Duration, _ emit: (RunProgress) async throws -> Void)
+        async throws
+    {
         let subscription = subscribe()
         defer { unsubscribe(subscription.id) }
         try await emit(subscription.snapshot)

@@ -19,9 +19,11 @@ public struct RunRequest: Sendable {
     /// session, and compared when a client request id comes again.
     public var encoded: [UInt8]
 
-    public init(symbol: String, timeframe: Timeframe, start: Int64, end: Int64, config: BacktestConfig,
-                accelerationFactor: Double = 0, clientRequestId: String = "", labels: [String: String] = [:],
-                encoded: [UInt8] = []) {
+    public init(
+        symbol: String, timeframe: Timeframe, start: Int64, end: Int64, config: BacktestConfig,
+        accelerationFactor: Double = 0, clientRequestId: String = "", labels: [String: String] = [:],
+        encoded: [UInt8] = []
+    ) {
         self.symbol = symbol
         self.timeframe = timeframe
         self.start = start
@@ -47,7 +49,8 @@ public struct RunRequest: Sendable {
         try Self.checkSymbol(symbol, field: "symbol")
         guard start < end else { throw .invalid("end_time", "must be after start_time") }
         guard accelerationFactor.isFinite, accelerationFactor >= 0 else {
-            throw .invalid("acceleration_factor", "must be 0 (as fast as possible) or positive, got \(accelerationFactor)")
+            throw .invalid(
+                "acceleration_factor", "must be 0 (as fast as possible) or positive, got \(accelerationFactor)")
         }
         guard clientRequestId.utf8.count <= Self.maxClientRequestIdBytes else {
             throw .invalid("client_request_id", "longer than \(Self.maxClientRequestIdBytes) bytes")

@@ -82,7 +82,8 @@ struct BacktestRun {
             return .failed("strategy: \(error.description)")
         }
         var writer = ResultWriter(store: store, sessionId: record.id, retryBudget: retryBudget)
-        let pacer = Pacer(factor: spec.accelerationFactor, simStart: spec.range.start, wallStart: meter.wallStart, clock: clock)
+        let pacer = Pacer(
+            factor: spec.accelerationFactor, simStart: spec.range.start, wallStart: meter.wallStart, clock: clock)
         var lastPublish = clock.now
         var lastPersist = lastPublish
         // Yielding shares the cores, so it follows the real clock whatever clock paces.
@@ -121,8 +122,10 @@ struct BacktestRun {
         }
 
         // Batches from the store, admitted by the pacer, through the engine in slices.
-        func drive<Row: Sendable>(_ cursor: Prefetcher<Row>, knownTime: (Row) -> Int64,
-                                  _ compute: (UnsafeBufferPointer<Row>) throws -> Void) async throws -> Outcome? {
+        func drive<Row: Sendable>(
+            _ cursor: Prefetcher<Row>, knownTime: (Row) -> Int64,
+            _ compute: (UnsafeBufferPointer<Row>) throws -> Void
+        ) async throws -> Outcome? {
             defer { Task { await cursor.close() } }
             while let batch = try await Timings.measure(&timings.reading, { try await cursor.next() }) {
                 var i = 0
@@ -144,18 +147,25 @@ struct BacktestRun {
 
         switch spec.timeframe {
         case .tick:
-            let cursor = Prefetcher(try await StoreRetry.run(budget: retryBudget) { [spec, store, batchSize] in
-                try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: batchSize)
-            }, retryBudget: retryBudget)
-            if let end = try await drive(cursor, knownTime: { $0.time }, { try engine.process(ticks: $0) }) { return end }
+            let cursor = Prefetcher(
+                try await StoreRetry.run(budget: retryBudget) { [spec, store, batchSize] in
+                    try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: batchSize)
+                }, retryBudget: retryBudget)
+            if let end = try await drive(cursor, knownTime: { $0.time }, { try engine.process(ticks: $0) }) {
+                return end
+            }
         case .candles(let seconds):
             let interval = seconds * 1_000_000
             let rangeEnd = spec.range.end
             // A bar is known when it closes: pace and report by its close time.
-            let cursor = Prefetcher(try await StoreRetry.run(budget: retryBudget) { [spec, store, batchSize] in
-                try await store.candles(symbol: spec.symbol, timeframe: spec.timeframe, range: spec.range, batchSize: batchSize)
-            }, retryBudget: retryBudget)
-            if let end = try await drive(cursor, knownTime: { min($0.time + interval, rangeEnd) }, { try engine.process(candles: $0) }) {
+            let cursor = Prefetcher(
+                try await StoreRetry.run(budget: retryBudget) { [spec, store, batchSize] in
+                    try await store.candles(
+                        symbol: spec.symbol, timeframe: spec.timeframe, range: spec.range, batchSize: batchSize)
+                }, retryBudget: retryBudget)
+            if let end = try await drive(
+                cursor, knownTime: { min($0.time + interval, rangeEnd) }, { try engine.process(candles: $0) })
+            {
                 return end
             }
         }
@@ -207,13 +217,18 @@ struct BacktestRun {
         } catch {
             // The store is unreachable: the registry keeps this record in memory (a
             // spooling store delivers it once the store is back).
-            logger.error("terminal state not yet readable in the store", metadata: ["session": "\(record.id)", "error": "\(error)"])
+            logger.error(
+                "terminal state not yet readable in the store",
+                metadata: ["session": "\(record.id)", "error": "\(error)"])
         }
-        logger.info("session ended", metadata: [
-            "session": "\(record.id)", "status": "\(record.state.rawValue)",
-            "events": "\(record.eventsProcessed)", "trades": "\(record.totalTrades)",
-            "reading": "\(timings.reading)", "computing": "\(timings.computing)", "waiting_for_store": "\(timings.storing)",
-        ])
+        logger.info(
+            "session ended",
+            metadata: [
+                "session": "\(record.id)", "status": "\(record.state.rawValue)",
+                "events": "\(record.eventsProcessed)", "trades": "\(record.totalTrades)",
+                "reading": "\(timings.reading)", "computing": "\(timings.computing)",
+                "waiting_for_store": "\(timings.storing)",
+            ])
         hub.publish(terminal)
         return record
     }

@@ -41,8 +41,14 @@ struct ResultWriter {
         trades = []
         equity = []
         inFlight = Task {
-            if !t.isEmpty { try await StoreRetry.run(budget: budget) { try await store.appendTrades(sessionId: id, t) } }
-            if !e.isEmpty { try await StoreRetry.run(budget: budget) { try await store.appendEquity(sessionId: id, startingAt: index, e) } }
+            if !t.isEmpty {
+                try await StoreRetry.run(budget: budget) { try await store.appendTrades(sessionId: id, t) }
+            }
+            if !e.isEmpty {
+                try await StoreRetry.run(budget: budget) {
+                    try await store.appendEquity(sessionId: id, startingAt: index, e)
+                }
+            }
         }
     }
 

@@ -1,8 +1,8 @@
-import TimeKit
 import BacktestEngine
 import BacktestStore
 import Foundation
 import Logging
+import TimeKit
 
 /// Owns the sessions of this process: validates and admits new ones, runs at most
 /// `maxRunning` at once with the rest waiting in STARTED (up to `maxQueued`), stops
@@ -18,8 +18,10 @@ public actor EngineRegistry {
         /// enough to wait out a store restart: a stopped run can be stopped).
         public var storeRetryBudget: Duration
 
-        public init(maxRunning: Int = ProcessInfo.processInfo.activeProcessorCount, maxQueued: Int = 64,
-                    storeRetryBudget: Duration = .seconds(120)) {
+        public init(
+            maxRunning: Int = ProcessInfo.processInfo.activeProcessorCount, maxQueued: Int = 64,
+            storeRetryBudget: Duration = .seconds(120)
+        ) {
             self.maxRunning = max(1, maxRunning)
             self.maxQueued = max(0, maxQueued)
             self.storeRetryBudget = storeRetryBudget
@@ -72,8 +74,10 @@ public actor EngineRegistry {
     private var unsaved: [String: SessionRecord] = [:]
     private var accepting = true
 
-    public init(store: any BacktestStore, limits: Limits = Limits(), clock: any ServiceClock = SystemClock(),
-                logger: Logger = Logger(label: "backtest.registry")) {
+    public init(
+        store: any BacktestStore, limits: Limits = Limits(), clock: any ServiceClock = SystemClock(),
+        logger: Logger = Logger(label: "backtest.registry")
+    ) {
         self.store = store
         self.limits = limits
         self.clock = clock
@@ -119,7 +123,10 @@ public actor EngineRegistry {
             return try dedupe(e.record, spec)
         }
         if running >= limits.maxRunning && queue.count >= limits.maxQueued {
-            throw ServiceError(.resourceExhausted, "too many sessions: \(running) running and \(queue.count) waiting (the limit is \(limits.maxQueued) waiting); retry later")
+            throw ServiceError(
+                .resourceExhausted,
+                "too many sessions: \(running) running and \(queue.count) waiting (the limit is \(limits.maxQueued) waiting); retry later"
+            )
         }
         let id = UUID().uuidString.lowercased()
         let now = clock.wallMicros
@@ -143,10 +150,12 @@ public actor EngineRegistry {
             if byRequestId[spec.clientRequestId] == id { byRequestId[spec.clientRequestId] = nil }
             throw ServiceError(.unavailable, "the session could not be stored: \(error)", cause: error)
         }
-        logger.info("session started", metadata: [
-            "session": "\(id)", "symbol": "\(spec.symbol)", "timeframe": "\(spec.timeframe)",
-            "strategy": "\(spec.strategyName)", "acceleration": "\(spec.accelerationFactor)",
-        ])
+        logger.info(
+            "session started",
+            metadata: [
+                "session": "\(id)", "symbol": "\(spec.symbol)", "timeframe": "\(spec.timeframe)",
+                "strategy": "\(spec.strategyName)", "acceleration": "\(spec.accelerationFactor)",
+            ])
         launchWaiting()
         return Started(sessionId: id, state: .started, deduplicated: false, createdAt: now)
     }
@@ -158,7 +167,9 @@ public actor EngineRegistry {
 
     private func dedupe(_ existing: SessionRecord, _ spec: RunSpec) throws(ServiceError) -> Started {
         guard existing.request == spec.encoded else {
-            throw ServiceError(.alreadyExists, field: "client_request_id", "already used by session \(existing.id) with a different request")
+            throw ServiceError(
+                .alreadyExists, field: "client_request_id",
+                "already used by session \(existing.id) with a different request")
         }
         let state = entries[existing.id]?.record.state ?? existing.state
         return Started(sessionId: existing.id, state: state, deduplicated: true, createdAt: existing.createdAt)
@@ -178,7 +189,8 @@ public actor EngineRegistry {
         let series = try await readStore { try await store.marketSeries(symbol: spec.symbol) }
         let wanted = spec.timeframe.description
         let usable = series.filter { s in
-            guard s.symbol == spec.symbol, s.rows > 0, s.firstTime < spec.range.end, s.lastTime >= spec.range.start else { return false }
+            guard s.symbol == spec.symbol, s.rows > 0, s.firstTime < spec.range.end, s.lastTime >= spec.range.start
+            else { return false }
             switch spec.timeframe {
             case .tick: return s.kind == .ticks
             case .candles: return s.kind == .ticks || (s.kind == .candles && s.timeframe == wanted)
@@ -186,9 +198,17 @@ public actor EngineRegistry {
         }
         guard usable.isEmpty else { return }
         let what = spec.timeframe == .tick ? "ticks" : "\(wanted) candles (or ticks to build them from)"
-        let stored = series.isEmpty ? "nothing is stored for it"
-            : "stored: " + series.map { "\($0.kind == .ticks ? "ticks" : $0.timeframe) \(UTCTime.range($0.firstTime, $0.lastTime + 1))" }.joined(separator: ", ")
-        throw ServiceError(.failedPrecondition, "no market data for symbol \"\(spec.symbol)\": no \(what) in \(UTCTime.range(spec.range.start, spec.range.end)); \(stored)")
+        let stored =
+            series.isEmpty
+            ? "nothing is stored for it"
+            : "stored: "
+                + series.map {
+                    "\($0.kind == .ticks ? "ticks" : $0.timeframe) \(UTCTime.range($0.firstTime, $0.lastTime + 1))"
+                }.joined(separator: ", ")
+        throw ServiceError(
+            .failedPrecondition,
+            "no market data for symbol \"\(spec.symbol)\": no \(what) in \(UTCTime.range(spec.range.start, spec.range.end)); \(stored)"
+        )
     }
 
     /// Starts waiting sessions while there are free slots.
@@ -198,8 +218,9 @@ public actor EngineRegistry {
             guard var entry = entries[id] else { continue }
             running += 1
             entry.record.startedAt = clock.wallMicros
-            var run = BacktestRun(spec: entry.spec, store: store, hub: entry.hub, control: entry.control,
-                                  clock: clock, logger: logger, record: entry.record)
+            var run = BacktestRun(
+                spec: entry.spec, store: store, hub: entry.hub, control: entry.control,
+                clock: clock, logger: logger, record: entry.record)
             run.retryBudget = limits.storeRetryBudget
             entry.record.state = .running
             // Detached: the run must not inherit this actor. Low priority: RPC handlers
@@ -307,8 +328,10 @@ public actor EngineRegistry {
     /// One watch of a session: a snapshot, then the newest event at most once per
     /// `minInterval` (a slow watcher skips to the latest), then the terminal event,
     /// exactly once. An ended session gets its final state as snapshot and terminal.
-    nonisolated(nonsending) public func watch(_ id: String, minInterval: Duration,
-                                              _ emit: (RunProgress) async throws -> Void) async throws {
+    nonisolated(nonsending) public func watch(
+        _ id: String, minInterval: Duration,
+        _ emit: (RunProgress) async throws -> Void
+    ) async throws {
         switch try await watchSource(id) {
         case .live(let hub):
             try await hub.watch(minInterval: minInterval, emit)
@@ -330,15 +353,21 @@ public actor EngineRegistry {
     }
 
     /// The trades of a session, in trade-number order, in batches.
-    nonisolated(nonsending) public func trades(_ id: String, batchSize: Int) async throws(ServiceError) -> any RowCursor<TradeRecord> {
+    nonisolated(nonsending) public func trades(_ id: String, batchSize: Int) async throws(ServiceError)
+        -> any RowCursor<TradeRecord>
+    {
         guard try await record(id) != nil else { throw .noSession(id) }
         return try await ServiceError.storeCall { try await store.trades(sessionId: id, batchSize: batchSize) }
     }
 
     /// The equity curve of a session within `range`, in batches.
-    nonisolated(nonsending) public func equity(_ id: String, range: TimeRange, batchSize: Int) async throws(ServiceError) -> any RowCursor<EquitySample> {
+    nonisolated(nonsending) public func equity(_ id: String, range: TimeRange, batchSize: Int)
+        async throws(ServiceError) -> any RowCursor<EquitySample>
+    {
         guard try await record(id) != nil else { throw .noSession(id) }
-        return try await ServiceError.storeCall { try await store.equity(sessionId: id, range: range, batchSize: batchSize) }
+        return try await ServiceError.storeCall {
+            try await store.equity(sessionId: id, range: range, batchSize: batchSize)
+        }
     }
 
     /// An active record with the hub's latest progress folded in.

@@ -58,10 +58,12 @@ public struct BacktestConfig: Sendable, Equatable {
     public var equitySampleIntervalMicros: Int64
     public var endOfData: EndOfData
 
-    public init(initialCapital: Double, strategy: StrategyDefinition, costs: Costs = Costs(),
-                fillMode: FillMode = .nextOpen, sizing: SizingMode = .allEquity, fractionalUnits: Bool = false,
-                leaveOpenAtEnd: Bool = false, equitySampleIntervalMicros: Int64 = 60_000_000,
-                endOfData: EndOfData = .backtestingPy) {
+    public init(
+        initialCapital: Double, strategy: StrategyDefinition, costs: Costs = Costs(),
+        fillMode: FillMode = .nextOpen, sizing: SizingMode = .allEquity, fractionalUnits: Bool = false,
+        leaveOpenAtEnd: Bool = false, equitySampleIntervalMicros: Int64 = 60_000_000,
+        endOfData: EndOfData = .backtestingPy
+    ) {
         self.initialCapital = initialCapital
         self.strategy = strategy
         self.costs = costs

@@ -31,8 +31,10 @@ public enum StrategyDefinition: Sendable, Equatable {
         /// What an entry signal does while a position on its side is open.
         public var sameSideEntry: SameSideEntry
 
-        public init(name: String, rules: [Rule], stopLossPct: Double = 0, takeProfitPct: Double = 0,
-                    trailingStopPct: Double = 0, params: [String: Double] = [:], sameSideEntry: SameSideEntry = .ignore) {
+        public init(
+            name: String, rules: [Rule], stopLossPct: Double = 0, takeProfitPct: Double = 0,
+            trailingStopPct: Double = 0, params: [String: Double] = [:], sameSideEntry: SameSideEntry = .ignore
+        ) {
             self.name = name
             self.rules = rules
             self.stopLossPct = stopLossPct

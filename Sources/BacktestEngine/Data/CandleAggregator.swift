@@ -1,4 +1,5 @@
 import TimeKit
+
 /// Builds candles of a fixed interval from ticks, or coarser candles from finer ones,
 /// streaming: one candle in progress at a time. A candle's time is the start of its
 /// interval (intervals are aligned to the Unix epoch, UTC); intervals with no data make
@@ -28,12 +29,15 @@ public struct CandleAggregator: Sendable {
 
     /// Adds one tick; returns the candle it completed, if any.
     public mutating func add(_ tick: Tick) throws(EngineError) -> Candle? {
-        try add(time: tick.time, open: tick.price, high: tick.price, low: tick.price, close: tick.price, volume: tick.size)
+        try add(
+            time: tick.time, open: tick.price, high: tick.price, low: tick.price, close: tick.price, volume: tick.size)
     }
 
     /// Adds one finer candle; returns the coarser candle it completed, if any.
     public mutating func add(_ candle: Candle) throws(EngineError) -> Candle? {
-        try add(time: candle.time, open: candle.open, high: candle.high, low: candle.low, close: candle.close, volume: candle.volume)
+        try add(
+            time: candle.time, open: candle.open, high: candle.high, low: candle.low, close: candle.close,
+            volume: candle.volume)
     }
 
     public mutating func add(ticks: some Sequence<Tick>, into out: inout [Candle]) throws(EngineError) {
@@ -50,7 +54,9 @@ public struct CandleAggregator: Sendable {
         return current
     }
 
-    private mutating func add(time: Int64, open: Double, high: Double, low: Double, close: Double, volume: Double) throws(EngineError) -> Candle? {
+    private mutating func add(time: Int64, open: Double, high: Double, low: Double, close: Double, volume: Double)
+        throws(EngineError) -> Candle?
+    {
         if time < lastTime { throw .timeOutOfOrder(row: rows, time: time, previous: lastTime) }
         lastTime = time
         rows += 1

@@ -18,7 +18,8 @@ public enum Timeframe: Sendable, Hashable, CustomStringConvertible {
             return
         }
         guard let unit = text.last, text.count >= 2, text.count <= 12,
-              let count = Int64(text.dropLast()), count > 0 else { throw ParseError(text: text) }
+            let count = Int64(text.dropLast()), count > 0
+        else { throw ParseError(text: text) }
         let multiplier: Int64
         switch unit {
         case "s": multiplier = 1

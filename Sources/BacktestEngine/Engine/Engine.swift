@@ -25,33 +25,48 @@ public final class Engine {
     /// a refusal tells a client which input to fix.
     private static func compile(_ config: BacktestConfig) throws(StrategyError) -> Program {
         guard config.initialCapital.isFinite && config.initialCapital > 0 else {
-            throw StrategyError(field: "initial_capital", message: "must be a finite amount > 0, is \(config.initialCapital)")
+            throw StrategyError(
+                field: "initial_capital", message: "must be a finite amount > 0, is \(config.initialCapital)")
         }
-        let costs = [("costs.commission_fixed", config.costs.commissionFixed), ("costs.commission_rate", config.costs.commissionRate),
-                     ("costs.slippage_bps", config.costs.slippageBps)]
+        let costs = [
+            ("costs.commission_fixed", config.costs.commissionFixed),
+            ("costs.commission_rate", config.costs.commissionRate),
+            ("costs.slippage_bps", config.costs.slippageBps),
+        ]
         for (field, v) in costs where !(v.isFinite && v >= 0) {
             throw StrategyError(field: field, message: "must be finite and >= 0, is \(v)")
         }
         guard config.costs.commissionRate < 1 else {
-            throw StrategyError(field: "costs.commission_rate", message: "is a fraction of the notional and must be below 1, is \(config.costs.commissionRate)")
+            throw StrategyError(
+                field: "costs.commission_rate",
+                message: "is a fraction of the notional and must be below 1, is \(config.costs.commissionRate)")
         }
         guard config.costs.slippageBps < 10_000 else {
-            throw StrategyError(field: "costs.slippage_bps", message: "must be below 10000 (100%), is \(config.costs.slippageBps)")
+            throw StrategyError(
+                field: "costs.slippage_bps", message: "must be below 10000 (100%), is \(config.costs.slippageBps)")
         }
         switch config.sizing {
         case .allEquity: break
         case .equityFraction(let f):
-            guard f.isFinite && f > 0 && f <= 1 else { throw StrategyError(field: "sizing.value", message: "the equity fraction must be in (0, 1], is \(f)") }
+            guard f.isFinite && f > 0 && f <= 1 else {
+                throw StrategyError(field: "sizing.value", message: "the equity fraction must be in (0, 1], is \(f)")
+            }
         case .fixedUnits(let u):
-            guard u.isFinite && u > 0 else { throw StrategyError(field: "sizing.value", message: "fixed units must be finite and > 0, is \(u)") }
+            guard u.isFinite && u > 0 else {
+                throw StrategyError(field: "sizing.value", message: "fixed units must be finite and > 0, is \(u)")
+            }
             guard config.fractionalUnits || u >= 1 else {
-                throw StrategyError(field: "sizing.value", message: "fixed units below 1 need fractional units, is \(u)")
+                throw StrategyError(
+                    field: "sizing.value", message: "fixed units below 1 need fractional units, is \(u)")
             }
         case .fixedNotional(let n):
-            guard n.isFinite && n > 0 else { throw StrategyError(field: "sizing.value", message: "the notional must be finite and > 0, is \(n)") }
+            guard n.isFinite && n > 0 else {
+                throw StrategyError(field: "sizing.value", message: "the notional must be finite and > 0, is \(n)")
+            }
         }
         guard config.equitySampleIntervalMicros > 0 else {
-            throw StrategyError(field: "equity_sample_interval", message: "must be > 0, is \(config.equitySampleIntervalMicros) µs")
+            throw StrategyError(
+                field: "equity_sample_interval", message: "must be > 0, is \(config.equitySampleIntervalMicros) µs")
         }
         let set: StrategyDefinition.RuleSet
         let prefix: String

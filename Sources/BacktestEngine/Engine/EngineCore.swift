@@ -1,4 +1,5 @@
 import TimeKit
+
 /// The engine's whole mutable state, as one value the public `Engine` moves into a local
 /// for each batch: the per-bar loop then runs on a local struct, with no dynamic
 /// exclusivity checks or reference counting.
@@ -53,8 +54,9 @@ struct EngineCore {
         exitLong = program.exitLong.buffer
         entryShort = program.entryShort.buffer
         exitShort = program.exitShort.buffer
-        broker = Broker(config: config, stopLossPct: program.stopLossPct, takeProfitPct: program.takeProfitPct,
-                        trailingPct: program.trailingStopPct, ruleNames: program.ruleNames)
+        broker = Broker(
+            config: config, stopLossPct: program.stopLossPct, takeProfitPct: program.takeProfitPct,
+            trailingPct: program.trailingStopPct, ruleNames: program.ruleNames)
         leaveOpenAtEnd = config.leaveOpenAtEnd
         endOfData = config.endOfData
         sampleInterval = config.equitySampleIntervalMicros
@@ -90,7 +92,10 @@ struct EngineCore {
         }
 
         deinit {
-            for p in [equity, position, drawdown] { p.deinitialize(count: Self.capacity); p.deallocate() }
+            for p in [equity, position, drawdown] {
+                p.deinitialize(count: Self.capacity)
+                p.deallocate()
+            }
             filled.deinitialize(count: Self.capacity)
             filled.deallocate()
             scratch.deinitialize(count: 2 * Self.capacity)
@@ -152,9 +157,12 @@ struct EngineCore {
                 volumes[j] = c.volume
                 // x is positive and finite when bits(x) - 1 < bits(inf) - 1 (unsigned);
                 // positive finite doubles order as their bit patterns.
-                let o = c.open.bitPattern &- 1, h = c.high.bitPattern &- 1, l = c.low.bitPattern &- 1, cl = c.close.bitPattern &- 1
+                let o = c.open.bitPattern &- 1, h = c.high.bitPattern &- 1, l = c.low.bitPattern &- 1,
+                    cl = c.close.bitPattern &- 1
                 let worst = max(max(o, h), max(l, cl))
-                flag |= (worst < Self.infinityBitsLess1 ? 0 : 1) | (h >= l ? 0 : 1) | (c.volume >= 0 ? 0 : 1) | (c.volume < .infinity ? 0 : 1)
+                flag |=
+                    (worst < Self.infinityBitsLess1 ? 0 : 1) | (h >= l ? 0 : 1) | (c.volume >= 0 ? 0 : 1)
+                    | (c.volume < .infinity ? 0 : 1)
             }
             // Times rise.
             flag |= times[0] > (count == 0 ? Int64.min : lastTime) ? 0 : 1
@@ -168,7 +176,10 @@ struct EngineCore {
                     let c = rows[m]
                     let row = count + m
                     if row > 0 && c.time <= previous {
-                        bad = c.time == previous ? .duplicateTime(row: row, time: c.time) : .timeOutOfOrder(row: row, time: c.time, previous: previous)
+                        bad =
+                            c.time == previous
+                            ? .duplicateTime(row: row, time: c.time)
+                            : .timeOutOfOrder(row: row, time: c.time, previous: previous)
                     } else if !(c.open.isFinite && c.open > 0) {
                         bad = .invalidPrice(row: row, time: c.time, field: "open", value: c.open)
                     } else if !(c.high.isFinite && c.high > 0) {
@@ -218,7 +229,8 @@ struct EngineCore {
                     bad = .invalidTickSize(row: row, time: t.time, value: t.size)
                 }
                 if bad != nil { break }
-                program.setBar(m, time: t.time, open: t.price, high: t.price, low: t.price, close: t.price, volume: t.size)
+                program.setBar(
+                    m, time: t.time, open: t.price, high: t.price, low: t.price, close: t.price, volume: t.size)
                 previous = t.time
                 m += 1
             }
@@ -276,16 +288,20 @@ struct EngineCore {
             count = k0 + done
         }
         // The failing bar: the last processed one for a rule, the next one for a series.
-        let failingTime = ruleError != nil ? program.times[program.history + done - 1]
+        let failingTime =
+            ruleError != nil
+            ? program.times[program.history + done - 1]
             : seriesError != nil ? program.times[program.history + limit] : 0
         program.shiftHistory(count: done)
         if let ruleError {
-            throw .divisionByZero(rule: program.ruleNames[Int(ruleError.rule)], position: Int(ruleError.position), bar: k0 + done - 1,
-                                  time: failingTime)
+            throw .divisionByZero(
+                rule: program.ruleNames[Int(ruleError.rule)], position: Int(ruleError.position), bar: k0 + done - 1,
+                time: failingTime)
         }
         if let seriesError {
-            throw .divisionByZero(rule: program.ruleNames[Int(seriesError.rule)], position: Int(seriesError.position), bar: k0 + limit,
-                                  time: failingTime)
+            throw .divisionByZero(
+                rule: program.ruleNames[Int(seriesError.rule)], position: Int(seriesError.position), bar: k0 + limit,
+                time: failingTime)
         }
     }
 
@@ -297,8 +313,10 @@ struct EngineCore {
     /// Orders, fills and the account over chunk bars 0..<n. Bars with no open trade to
     /// watch, no pending order and no signal only value the account.
     @inline(__always)
-    private mutating func trade(count n: Int, k0: Int, equity eq: UnsafeMutablePointer<Double>, position pos: UnsafeMutablePointer<Double>,
-                                filled: UnsafeMutablePointer<Bool>) throws(RuleFailure) {
+    private mutating func trade(
+        count n: Int, k0: Int, equity eq: UnsafeMutablePointer<Double>, position pos: UnsafeMutablePointer<Double>,
+        filled: UnsafeMutablePointer<Bool>
+    ) throws(RuleFailure) {
         let close = program.column(FieldSlot.close), open = program.column(FieldSlot.open)
         let high = program.column(FieldSlot.high), low = program.column(FieldSlot.low)
         let times = program.times + program.history
@@ -358,7 +376,9 @@ struct EngineCore {
                 if j > first { continue }
             }
             broker.filledThisBar = false
-            broker.process(index: k, time: times[j], open: open[j], high: high[j], low: low[j], previousClose: close[j - 1], previousTime: times[j - 1])
+            broker.process(
+                index: k, time: times[j], open: open[j], high: high[j], low: low[j], previousClose: close[j - 1],
+                previousTime: times[j - 1])
             var equity = broker.equity(at: close[j])
             if equity <= 0 {
                 broker.bankrupt(index: k, time: times[j], close: close[j])
@@ -423,26 +443,31 @@ struct EngineCore {
 
     /// Hands chunk bars from..<to (index -1 = the bar before the chunk) to the statistics
     /// and the equity curve.
-    private mutating func commit(from: Int, to: Int, k0: Int, equity eq: UnsafeMutablePointer<Double>,
-                                 position pos: UnsafeMutablePointer<Double>, filled: UnsafeMutablePointer<Bool>) {
+    private mutating func commit(
+        from: Int, to: Int, k0: Int, equity eq: UnsafeMutablePointer<Double>,
+        position pos: UnsafeMutablePointer<Double>, filled: UnsafeMutablePointer<Bool>
+    ) {
         guard from < to else { return }
         let close = program.column(FieldSlot.close)
         let times = program.times + program.history
         let dd = columns.drawdown + 1
         if let direct = sampleOut {
             // Candles: a sample every bar, written by the statistics pass.
-            broker.statistics.commit(times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
-                                     scratch: columns.scratch, positions: pos, samples: direct + sampleCount)
+            broker.statistics.commit(
+                times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
+                scratch: columns.scratch, positions: pos, samples: direct + sampleCount)
             sampleCount += to - from
             return
         }
-        broker.statistics.commit(times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
-                                 scratch: columns.scratch, positions: pos, samples: nil)
+        broker.statistics.commit(
+            times: times, closes: close, equities: eq, drawdowns: dd, from: from, to: to, firstIndex: k0 + from,
+            scratch: columns.scratch, positions: pos, samples: nil)
         var m = 0
         let out = columns.samples
         for j in from..<to where filled[j] || times[j] >= nextSampleTime {
             nextSampleTime = (UTCTime.floorDiv(times[j], sampleInterval) + 1) * sampleInterval
-            out[m] = StatisticsAccumulator.sample(time: times[j], equity: eq[j], position: pos[j], close: close[j], drawdown: dd[j])
+            out[m] = StatisticsAccumulator.sample(
+                time: times[j], equity: eq[j], position: pos[j], close: close[j], drawdown: dd[j])
             m += 1
         }
         // Ticks make few samples: a plain copy into the array.
@@ -458,8 +483,10 @@ struct EngineCore {
                 nextSampleTime = (UTCTime.floorDiv(lastTime, sampleInterval) + 1) * sampleInterval
             }
             let dd = broker.statistics.lastDrawdown
-            samples.append(EquitySample(time: lastTime, equity: pendingEquity, cash: pendingEquity - pendingPosition * lastClose,
-                                        positionSize: pendingPosition, drawdownPct: dd == 0 ? 0 : -dd * 100))
+            samples.append(
+                EquitySample(
+                    time: lastTime, equity: pendingEquity, cash: pendingEquity - pendingPosition * lastClose,
+                    positionSize: pendingPosition, drawdownPct: dd == 0 ? 0 : -dd * 100))
         }
     }
 
@@ -480,10 +507,14 @@ struct EngineCore {
                     // backtesting.py closes remaining trades with orders and runs the
                     // broker over the last bar once more.
                     if broker.trade != nil {
-                        broker.pending.insert(PendingOrder(side: broker.positionSize > 0 ? .sell : .buy, closesPosition: true, rule: broker.endRule), at: 0)
+                        broker.pending.insert(
+                            PendingOrder(
+                                side: broker.positionSize > 0 ? .sell : .buy, closesPosition: true, rule: broker.endRule
+                            ), at: 0)
                     }
-                    broker.process(index: last, time: lastTime, open: lastOpen, high: lastHigh, low: lastLow,
-                                   previousClose: previousClose, previousTime: previousTime)
+                    broker.process(
+                        index: last, time: lastTime, open: lastOpen, high: lastHigh, low: lastLow,
+                        previousClose: previousClose, previousTime: previousTime)
                 case .lastClose:
                     broker.pending.removeAll()
                     broker.close(at: lastClose, index: last, time: lastTime, rule: broker.endRule)

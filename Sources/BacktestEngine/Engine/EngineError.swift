@@ -1,4 +1,5 @@
 import TimeKit
+
 /// Why a batch was refused. Data errors name the row (0-based, counted over the whole
 /// run) and its time; strategy runtime errors name the rule, the operator's position in
 /// its text, the bar and its time. Rows before the bad one were processed.
@@ -24,7 +25,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .timeOutOfOrder(let row, let time, let previous):
-            return "row \(row) at \(UTCTime.format(time)): time is before the previous row's \(UTCTime.format(previous)); data must be sorted by time"
+            return
+                "row \(row) at \(UTCTime.format(time)): time is before the previous row's \(UTCTime.format(previous)); data must be sorted by time"
         case .duplicateTime(let row, let time):
             return "row \(row) at \(UTCTime.format(time)): duplicate time (the previous row has the same time)"
         case .invalidPrice(let row, let time, let field, let value):

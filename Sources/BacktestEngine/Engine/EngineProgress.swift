@@ -21,9 +21,11 @@ public struct EngineProgress: Sendable, Equatable {
     public var openPositions: Int
     public var closedTrades: Int
 
-    public init(simTime: Int64?, eventsProcessed: Int, equity: Double, cash: Double, realizedPnl: Double,
-                unrealizedPnl: Double, drawdownPct: Double, maxDrawdownPct: Double, positionSize: Double,
-                openPositions: Int, closedTrades: Int) {
+    public init(
+        simTime: Int64?, eventsProcessed: Int, equity: Double, cash: Double, realizedPnl: Double,
+        unrealizedPnl: Double, drawdownPct: Double, maxDrawdownPct: Double, positionSize: Double,
+        openPositions: Int, closedTrades: Int
+    ) {
         self.simTime = simTime
         self.eventsProcessed = eventsProcessed
         self.equity = equity

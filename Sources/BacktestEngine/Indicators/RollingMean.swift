@@ -99,16 +99,20 @@ struct RollingMean {
     /// nearly nothing and bring the lines into the cache before they are needed (Swift
     /// has no prefetch instruction). Returns the bytes read, xor-ed.
     @discardableResult
-    static func runSteadyPositivePair(_ a: inout RollingMean, _ inA: UnsafeMutablePointer<Double>, _ outA: UnsafeMutablePointer<Double>,
-                                      _ b: inout RollingMean, _ inB: UnsafeMutablePointer<Double>, _ outB: UnsafeMutablePointer<Double>,
-                                      from: Int, count: Int, lookahead: UnsafeRawBufferPointer? = nil) -> UInt8 {
+    static func runSteadyPositivePair(
+        _ a: inout RollingMean, _ inA: UnsafeMutablePointer<Double>, _ outA: UnsafeMutablePointer<Double>,
+        _ b: inout RollingMean, _ inB: UnsafeMutablePointer<Double>, _ outB: UnsafeMutablePointer<Double>,
+        from: Int, count: Int, lookahead: UnsafeRawBufferPointer? = nil
+    ) -> UInt8 {
         guard from < count else { return 0 }
         var sink: UInt8 = 0
         let ahead = lookahead?.baseAddress, aheadLast = max(0, (lookahead?.count ?? 0) - 1)
         let ringA = a.ring, periodA = a.period, divisorA = Double(a.period)
         let ringB = b.ring, periodB = b.period, divisorB = Double(b.period)
-        var sumA = a.sum, removeA = a.compensationRemove, addA = a.compensationAdd, slotA = a.slot, runA = a.sameRun, previousA = a.previous
-        var sumB = b.sum, removeB = b.compensationRemove, addB = b.compensationAdd, slotB = b.slot, runB = b.sameRun, previousB = b.previous
+        var sumA = a.sum, removeA = a.compensationRemove, addA = a.compensationAdd, slotA = a.slot, runA = a.sameRun,
+            previousA = a.previous
+        var sumB = b.sum, removeB = b.compensationRemove, addB = b.compensationAdd, slotB = b.slot, runB = b.sameRun,
+            previousB = b.previous
         for j in from..<count {
             if let ahead { sink ^= ahead.load(fromByteOffset: min(j &* 48, aheadLast), as: UInt8.self) }
             let x = inA[j], z = inB[j]

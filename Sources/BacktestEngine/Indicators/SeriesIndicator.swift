@@ -48,9 +48,13 @@ extension RollingMean: SeriesIndicator {
     /// `run` for two averages at once: two independent dependency chains in one loop.
     @inline(__always)
     @discardableResult
-    static func runPair(_ a: UnsafeMutablePointer<RollingMean>, _ inA: UnsafeMutablePointer<Double>, _ outA: UnsafeMutablePointer<Double>,
-                        _ b: UnsafeMutablePointer<RollingMean>, _ inB: UnsafeMutablePointer<Double>, _ outB: UnsafeMutablePointer<Double>,
-                        count: Int, positiveInputs: Bool, lookahead: UnsafeRawBufferPointer? = nil) -> UInt8 {
+    static func runPair(
+        _ a: UnsafeMutablePointer<RollingMean>, _ inA: UnsafeMutablePointer<Double>,
+        _ outA: UnsafeMutablePointer<Double>,
+        _ b: UnsafeMutablePointer<RollingMean>, _ inB: UnsafeMutablePointer<Double>,
+        _ outB: UnsafeMutablePointer<Double>,
+        count: Int, positiveInputs: Bool, lookahead: UnsafeRawBufferPointer? = nil
+    ) -> UInt8 {
         var sa = a.pointee, sb = b.pointee
         var j = 0
         while j < count && !(sa.isSteady && sb.isSteady) {
@@ -60,7 +64,8 @@ extension RollingMean: SeriesIndicator {
             j += 1
         }
         if positiveInputs && sa.isSteadyPositive && sb.isSteadyPositive {
-            let sink = RollingMean.runSteadyPositivePair(&sa, inA, outA, &sb, inB, outB, from: j, count: count, lookahead: lookahead)
+            let sink = RollingMean.runSteadyPositivePair(
+                &sa, inA, outA, &sb, inB, outB, from: j, count: count, lookahead: lookahead)
             a.pointee = sa
             b.pointee = sb
             return sink

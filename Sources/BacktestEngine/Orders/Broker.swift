@@ -50,14 +50,19 @@ struct Broker {
     /// No stop-loss, take-profit or trailing stop: exits need no check.
     let noExits: Bool
 
-    init(config: BacktestConfig, stopLossPct: Double, takeProfitPct: Double, trailingPct: Double, ruleNames: [String] = []) {
+    init(
+        config: BacktestConfig, stopLossPct: Double, takeProfitPct: Double, trailingPct: Double,
+        ruleNames: [String] = []
+    ) {
         names = ruleNames
         endRule = Int32(names.count)
         stopLossRule = endRule + 1
         trailingRule = endRule + 2
         takeProfitRule = endRule + 3
         names += ["END", "E1", "TS", "ZE1"]
-        costs = Costs(fixed: config.costs.commissionFixed, rate: config.costs.commissionRate, slippage: config.costs.slippageBps / 10_000)
+        costs = Costs(
+            fixed: config.costs.commissionFixed, rate: config.costs.commissionRate,
+            slippage: config.costs.slippageBps / 10_000)
         fillOnClose = config.fillMode == .onClose
         sizing = config.sizing
         fractional = config.fractionalUnits
@@ -74,7 +79,9 @@ struct Broker {
     mutating func submit(_ o: Order) {
         let rule = Int32(names.firstIndex(of: o.rule) ?? names.count)
         if rule == names.count { names.append(o.rule) }
-        pending.append(PendingOrder(kind: o.kind, side: o.side, quantity: o.quantity, closesPosition: o.closesPosition, rule: rule))
+        pending.append(
+            PendingOrder(kind: o.kind, side: o.side, quantity: o.quantity, closesPosition: o.closesPosition, rule: rule)
+        )
     }
 
     /// Signed units held.
@@ -95,20 +102,26 @@ struct Broker {
     /// A bar's worth of order processing. `previous*` describe the bar before (the
     /// fill-on-close price and index).
     @inline(__always)
-    mutating func process(index: Int, time: Int64, open: Double, high: Double, low: Double,
-                          previousClose: Double, previousTime: Int64) {
+    mutating func process(
+        index: Int, time: Int64, open: Double, high: Double, low: Double,
+        previousClose: Double, previousTime: Int64
+    ) {
         guard !pending.isEmpty else {
             // The usual bar: only the open trade's exits (inline in the bar loop).
             checkExits(index: index, time: time, open: open, high: high, low: low)
             return
         }
-        processOrders(index: index, time: time, open: open, high: high, low: low, previousClose: previousClose, previousTime: previousTime)
+        processOrders(
+            index: index, time: time, open: open, high: high, low: low, previousClose: previousClose,
+            previousTime: previousTime)
     }
 
     /// `process` with orders pending.
     @inline(never)
-    private mutating func processOrders(index: Int, time: Int64, open: Double, high: Double, low: Double,
-                                        previousClose: Double, previousTime: Int64) {
+    private mutating func processOrders(
+        index: Int, time: Int64, open: Double, high: Double, low: Double,
+        previousClose: Double, previousTime: Int64
+    ) {
         let marketPrice = fillOnClose ? previousClose : open
         let marketIndex = fillOnClose ? index - 1 : index
         let marketTime = fillOnClose ? previousTime : time
@@ -162,8 +175,10 @@ struct Broker {
                 continue
             }
             if trade != nil { close(at: price, index: fillIndex, time: fillTime, rule: o.rule) }
-            if openTrade(o, at: price, index: fillIndex, time: fillTime, contingentFrom: o.kind == .market ? index : index + 1),
-               o.kind == .market {
+            if openTrade(
+                o, at: price, index: fillIndex, time: fillTime, contingentFrom: o.kind == .market ? index : index + 1),
+                o.kind == .market
+            {
                 // Filled at the open: the rest of this bar can reach its stop or target.
                 checkExits(index: index, time: time, open: open, high: high, low: low)
             }
@@ -183,7 +198,8 @@ struct Broker {
     private mutating func checkExits(index: Int, time: Int64, open: Double, high: Double, low: Double) {
         guard !noExits, let t = trade, index >= t.contingentFrom else { return }
         let long = t.size > 0
-        let trail = trailingPct > 0 ? (long ? t.extreme * (1 - trailingPct / 100) : t.extreme * (1 + trailingPct / 100)) : .nan
+        let trail =
+            trailingPct > 0 ? (long ? t.extreme * (1 - trailingPct / 100) : t.extreme * (1 + trailingPct / 100)) : .nan
         // The nearer stop is reached first; ties go to the stop-loss.
         var stop = t.stopLoss
         var stopRule = stopLossRule
@@ -210,7 +226,9 @@ struct Broker {
     }
 
     /// Opens a trade; false when the account cannot pay for a single unit (the order is dropped).
-    private mutating func openTrade(_ o: PendingOrder, at base: Double, index: Int, time: Int64, contingentFrom: Int) -> Bool {
+    private mutating func openTrade(_ o: PendingOrder, at base: Double, index: Int, time: Int64, contingentFrom: Int)
+        -> Bool
+    {
         let sign: Double = o.side == .buy ? 1 : -1
         let price = base * (1 + sign * costs.slippage)
         let available = max(0, cash)
@@ -221,7 +239,9 @@ struct Broker {
         case .configured:
             switch sizing {
             case .allEquity:
-                units = affordableUnits(available * PythonFloat.fullEquityFraction, fraction: PythonFloat.fullEquityFraction, price: price, base: base)
+                units = affordableUnits(
+                    available * PythonFloat.fullEquityFraction, fraction: PythonFloat.fullEquityFraction, price: price,
+                    base: base)
             case .equityFraction(let f):
                 let s = f >= 1 ? PythonFloat.fullEquityFraction : f
                 units = affordableUnits(available * s, fraction: s, price: price, base: base)
@@ -270,12 +290,16 @@ struct Broker {
         let r = (long ? 1.0 : -1.0) * (price / t.entryPrice - 1) - commissions / (abs(t.size) * t.entryPrice)
         realizedPnl += pnl
         closedCount += 1
-        closedTrades.append(TradeRecord(
-            number: t.number, side: long ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: time,
-            entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
-            entryRule: names[Int(t.entryRule)], exitRule: names[Int(rule)], entryIndex: t.entryIndex, exitIndex: index))
-        statistics.addTrade(pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
-                            duration: time - t.entryTime, commission: commissions)
+        closedTrades.append(
+            TradeRecord(
+                number: t.number, side: long ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime,
+                exitTime: time,
+                entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
+                entryRule: names[Int(t.entryRule)], exitRule: names[Int(rule)], entryIndex: t.entryIndex,
+                exitIndex: index))
+        statistics.addTrade(
+            pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
+            duration: time - t.entryTime, commission: commissions)
         trade = nil
         filledThisBar = true
     }
@@ -292,12 +316,15 @@ struct Broker {
             let r = (t.size > 0 ? 1.0 : -1.0) * (price / t.entryPrice - 1) - commissions / (abs(t.size) * t.entryPrice)
             realizedPnl += pnl
             closedCount += 1
-            closedTrades.append(TradeRecord(
-                number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: time,
-                entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
-                entryRule: names[Int(t.entryRule)], exitRule: "END", entryIndex: t.entryIndex, exitIndex: index))
-            statistics.addTrade(pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
-                                duration: time - t.entryTime, commission: commissions)
+            closedTrades.append(
+                TradeRecord(
+                    number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime,
+                    exitTime: time,
+                    entryPrice: t.entryPrice, exitPrice: price, pnl: pnl, returnPct: r * 100, commission: commissions,
+                    entryRule: names[Int(t.entryRule)], exitRule: "END", entryIndex: t.entryIndex, exitIndex: index))
+            statistics.addTrade(
+                pnl: pnl, returnFraction: r, entryIndex: t.entryIndex, exitIndex: index,
+                duration: time - t.entryTime, commission: commissions)
             trade = nil
         }
         pending.removeAll()
@@ -309,10 +336,13 @@ struct Broker {
         guard let t = trade else { return nil }
         let gross = t.size * (price - t.entryPrice)
         return TradeRecord(
-            number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime, exitTime: nil,
+            number: t.number, side: t.size > 0 ? .long : .short, quantity: abs(t.size), entryTime: t.entryTime,
+            exitTime: nil,
             entryPrice: t.entryPrice, exitPrice: price, pnl: gross - t.entryCommission,
-            returnPct: ((t.size > 0 ? 1.0 : -1.0) * (price / t.entryPrice - 1) - t.entryCommission / (abs(t.size) * t.entryPrice)) * 100,
-            commission: t.entryCommission, entryRule: names[Int(t.entryRule)], exitRule: "", entryIndex: t.entryIndex, exitIndex: nil)
+            returnPct: ((t.size > 0 ? 1.0 : -1.0) * (price / t.entryPrice - 1) - t.entryCommission
+                / (abs(t.size) * t.entryPrice)) * 100,
+            commission: t.entryCommission, entryRule: names[Int(t.entryRule)], exitRule: "", entryIndex: t.entryIndex,
+            exitIndex: nil)
     }
 
     /// The open trade's P&L at `price`, after its entry commission.

@@ -26,7 +26,9 @@ public struct Order: Sendable, Equatable {
     /// The rule that made the order (recorded on the trade it opens or closes).
     public var rule: String
 
-    public init(kind: Kind = .market, side: Side, quantity: Quantity = .configured, closesPosition: Bool = false, rule: String) {
+    public init(
+        kind: Kind = .market, side: Side, quantity: Quantity = .configured, closesPosition: Bool = false, rule: String
+    ) {
         self.kind = kind
         self.side = side
         self.quantity = quantity

@@ -10,7 +10,10 @@ struct PendingOrder {
     var rule: Int32
 
     @inline(__always)
-    init(kind: Order.Kind = .market, side: Order.Side, quantity: Order.Quantity = .configured, closesPosition: Bool = false, rule: Int32) {
+    init(
+        kind: Order.Kind = .market, side: Order.Side, quantity: Order.Quantity = .configured,
+        closesPosition: Bool = false, rule: Int32
+    ) {
         self.kind = kind
         self.side = side
         self.quantity = quantity

@@ -31,9 +31,11 @@ public struct TradeRecord: Sendable, Equatable, Codable {
     public var entryIndex: Int
     public var exitIndex: Int?
 
-    public init(number: Int, side: PositionSide, quantity: Double, entryTime: Int64, exitTime: Int64?,
-                entryPrice: Double, exitPrice: Double, pnl: Double, returnPct: Double, commission: Double,
-                entryRule: String, exitRule: String, entryIndex: Int, exitIndex: Int?) {
+    public init(
+        number: Int, side: PositionSide, quantity: Double, entryTime: Int64, exitTime: Int64?,
+        entryPrice: Double, exitPrice: Double, pnl: Double, returnPct: Double, commission: Double,
+        entryRule: String, exitRule: String, entryIndex: Int, exitIndex: Int?
+    ) {
         self.number = number
         self.side = side
         self.quantity = quantity

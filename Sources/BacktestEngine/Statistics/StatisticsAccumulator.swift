@@ -1,5 +1,5 @@
-import TimeKit
 import Foundation
+import TimeKit
 
 /// backtesting.py's `compute_stats`, computed as the bars go by with O(1) memory:
 /// per-period returns for the annualised figures, drawdown periods as they close,
@@ -97,18 +97,21 @@ struct StatisticsAccumulator {
     /// The same arithmetic in the same order as `commit` one bar at a time, in two passes:
     /// the logarithms (independent, so they pipeline), then the running sums, the
     /// drawdowns and the samples. `scratch` holds 2 x (to - from) doubles.
-    mutating func commit(times: UnsafeMutablePointer<Int64>, closes: UnsafeMutablePointer<Double>,
-                         equities: UnsafeMutablePointer<Double>, drawdowns: UnsafeMutablePointer<Double>,
-                         from: Int, to: Int, firstIndex: Int, scratch: UnsafeMutablePointer<Double>,
-                         positions: UnsafeMutablePointer<Double>, samples: UnsafeMutablePointer<EquitySample>?) {
+    mutating func commit(
+        times: UnsafeMutablePointer<Int64>, closes: UnsafeMutablePointer<Double>,
+        equities: UnsafeMutablePointer<Double>, drawdowns: UnsafeMutablePointer<Double>,
+        from: Int, to: Int, firstIndex: Int, scratch: UnsafeMutablePointer<Double>,
+        positions: UnsafeMutablePointer<Double>, samples: UnsafeMutablePointer<EquitySample>?
+    ) {
         guard from < to else { return }
         var start = from
         var index = firstIndex
         if bars == 0 {
             commit(index: index, time: times[start], close: closes[start], equity: equities[start])
             drawdowns[start] = lastDrawdown
-            samples?[0] = Self.sample(time: times[start], equity: equities[start], position: positions[start], close: closes[start],
-                                      drawdown: lastDrawdown)
+            samples?[0] = Self.sample(
+                time: times[start], equity: equities[start], position: positions[start], close: closes[start],
+                drawdown: lastDrawdown)
             start += 1
             index += 1
             guard start < to else { return }
@@ -170,8 +173,11 @@ struct StatisticsAccumulator {
 
     /// A bar's equity sample (`drawdown` a fraction).
     @inline(__always)
-    static func sample(time: Int64, equity: Double, position: Double, close: Double, drawdown d: Double) -> EquitySample {
-        EquitySample(time: time, equity: equity, cash: equity - position * close, positionSize: position, drawdownPct: d == 0 ? 0 : -d * 100)
+    static func sample(time: Int64, equity: Double, position: Double, close: Double, drawdown d: Double) -> EquitySample
+    {
+        EquitySample(
+            time: time, equity: equity, cash: equity - position * close, positionSize: position,
+            drawdownPct: d == 0 ? 0 : -d * 100)
     }
 
     @inline(__always)
@@ -226,7 +232,9 @@ struct StatisticsAccumulator {
     }
 
     /// A closed trade. Trades arrive in exit order.
-    mutating func addTrade(pnl: Double, returnFraction r: Double, entryIndex: Int, exitIndex: Int, duration: Int64, commission: Double) {
+    mutating func addTrade(
+        pnl: Double, returnFraction r: Double, entryIndex: Int, exitIndex: Int, duration: Int64, commission: Double
+    ) {
         trades += 1
         commissions += commission
         if pnl > 0 {
@@ -283,13 +291,15 @@ struct StatisticsAccumulator {
         // Annualisation as backtesting.py: period from the median bar spacing (in days).
         let freqDays = period.isNaN ? -1 : Int64((period / Double(UTCTime.microsPerDay)).rounded(.down))
         let haveWeekends = Double(weekendBars) / Double(bars) > 2.0 / 7.0 * 0.6
-        let annualPeriods: Double = freqDays == 7 ? 52 : freqDays == 31 ? 12 : freqDays == 365 ? 1 : (haveWeekends ? 365 : 252)
+        let annualPeriods: Double =
+            freqDays == 7 ? 52 : freqDays == 31 ? 12 : freqDays == 365 ? 1 : (haveWeekends ? 365 : 252)
         let returns = freqDays == 7 ? weekly : freqDays == 31 ? monthly : freqDays == 365 ? yearly : daily
         let g = returns.geometricMean
         let annualized = pow(1 + g, annualPeriods) - 1
         s.returnAnnualizedPct = annualized * 100
         let variance = returns.variance
-        s.volatilityAnnualizedPct = (pow(variance + (1 + g) * (1 + g), annualPeriods) - pow(1 + g, 2 * annualPeriods)).squareRoot() * 100
+        s.volatilityAnnualizedPct =
+            (pow(variance + (1 + g) * (1 + g), annualPeriods) - pow(1 + g, 2 * annualPeriods)).squareRoot() * 100
         let seconds = s.durationMicros / UTCTime.microsPerSecond
         let years = (Double(seconds / 86_400) + Double(seconds % 86_400) / 86_400) / 365.25
         s.cagrPct = years != 0 ? (pow(lastEquity / equity0, 1 / years) - 1) * 100 : .nan

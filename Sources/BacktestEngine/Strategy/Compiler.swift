@@ -27,11 +27,14 @@ struct Compiler {
             var code: [Instruction] = []
             let type = try c.emit(e, into: &code, inSeries: false)
             guard type == .boolean else {
-                throw StrategyError(rule: rule.name, position: 1, message: "expected a condition (a comparison, crossing, and/or/not), found a number")
+                throw StrategyError(
+                    rule: rule.name, position: 1,
+                    message: "expected a condition (a comparison, crossing, and/or/not), found a number")
             }
             let start = c.parts.code.count
             c.parts.code.append(contentsOf: code)
-            c.parts.rules.append(CompiledRule(name: rule.name, kind: rule.kind, start: start, end: c.parts.code.count, id: Int32(i)))
+            c.parts.rules.append(
+                CompiledRule(name: rule.name, kind: rule.kind, start: start, end: c.parts.code.count, id: Int32(i)))
         }
         c.parts.stopLossPct = set.stopLossPct
         c.parts.takeProfitPct = set.takeProfitPct
@@ -48,12 +51,19 @@ struct Compiler {
         for (name, value) in set.params.sorted(by: { $0.key < $1.key }) where !value.isFinite {
             throw StrategyError(field: "params[\"\(name)\"]", message: "must be a finite number, is \(value)")
         }
-        let percents = [("stop_loss_pct", set.stopLossPct), ("take_profit_pct", set.takeProfitPct), ("trailing_stop_pct", set.trailingStopPct)]
+        let percents = [
+            ("stop_loss_pct", set.stopLossPct), ("take_profit_pct", set.takeProfitPct),
+            ("trailing_stop_pct", set.trailingStopPct),
+        ]
         for (field, v) in percents where !(v.isFinite && v >= 0) {
             throw StrategyError(field: field, message: "must be a finite percentage >= 0 (0 = none), is \(v)")
         }
-        if set.stopLossPct >= 100 { throw StrategyError(field: "stop_loss_pct", message: "must be below 100, is \(set.stopLossPct)") }
-        if set.trailingStopPct >= 100 { throw StrategyError(field: "trailing_stop_pct", message: "must be below 100, is \(set.trailingStopPct)") }
+        if set.stopLossPct >= 100 {
+            throw StrategyError(field: "stop_loss_pct", message: "must be below 100, is \(set.stopLossPct)")
+        }
+        if set.trailingStopPct >= 100 {
+            throw StrategyError(field: "trailing_stop_pct", message: "must be below 100, is \(set.trailingStopPct)")
+        }
         guard set.rules.contains(where: { $0.kind == .entryLong || $0.kind == .entryShort }) else {
             throw StrategyError(field: "rules", message: "expected at least one entry_long or entry_short rule")
         }
@@ -61,7 +71,11 @@ struct Compiler {
         for rule in set.rules {
             guard !rule.name.isEmpty else { throw StrategyError(field: "rules", message: "every rule needs a name") }
             guard !Self.reservedRuleNames.contains(rule.name) else {
-                throw StrategyError(rule: rule.name, message: "the names E1, ZE1, TS and END are kept for stop-loss, take-profit, trailing-stop and end-of-data exits")
+                throw StrategyError(
+                    rule: rule.name,
+                    message:
+                        "the names E1, ZE1, TS and END are kept for stop-loss, take-profit, trailing-stop and end-of-data exits"
+                )
             }
             guard seen.insert(rule.name).inserted else {
                 throw StrategyError(rule: rule.name, message: "two rules have this name; rule names must be unique")
@@ -101,13 +115,16 @@ struct Compiler {
         case .parameter(let name, let p):
             guard let v = params[name] else {
                 let known = params.keys.sorted().map { "$" + $0 }.joined(separator: ", ")
-                throw error("unknown parameter $\(name)" + (known.isEmpty ? " (the strategy has no parameters)" : "; known: \(known)"), at: p)
+                throw error(
+                    "unknown parameter $\(name)"
+                        + (known.isEmpty ? " (the strategy has no parameters)" : "; known: \(known)"), at: p)
             }
             return v
         case .negate(let x, _):
             return try constant(x).map { -$0 }
         case .binary(let op, let l, let r, let p):
-            guard [.add, .subtract, .multiply, .divide].contains(op), let a = try constant(l), let b = try constant(r) else { return nil }
+            guard [.add, .subtract, .multiply, .divide].contains(op), let a = try constant(l), let b = try constant(r)
+            else { return nil }
             switch op {
             case .add: return a + b
             case .subtract: return a - b
@@ -120,12 +137,15 @@ struct Compiler {
         }
     }
 
-    private func wholeNumber(_ e: Expression, what: String, in function: String, min: Int, max: Int = 1_000_000) throws(StrategyError) -> Int {
+    private func wholeNumber(_ e: Expression, what: String, in function: String, min: Int, max: Int = 1_000_000)
+        throws(StrategyError) -> Int
+    {
         guard let v = try constant(e) else {
             throw error("expected a whole number (or $parameter) for the \(what) of \(function)", at: e.position)
         }
         guard v == v.rounded(), v >= Double(min), v <= Double(max) else {
-            throw error("the \(what) of \(function) must be a whole number from \(min) to \(max), is \(v)", at: e.position)
+            throw error(
+                "the \(what) of \(function) must be a whole number from \(min) to \(max), is \(v)", at: e.position)
         }
         return Int(v)
     }
@@ -138,7 +158,9 @@ struct Compiler {
         case .field(let name, let p):
             guard let slot = FieldSlot.named(name) else { throw unknownName(name, at: p) }
             guard slot != FieldSlot.position else {
-                throw error("position can be used only directly in a rule, not inside an indicator, lookback or crossing", at: p)
+                throw error(
+                    "position can be used only directly in a rule, not inside an indicator, lookback or crossing", at: p
+                )
             }
             return (slot, .number)
         case .call(let name, let args, let p):
@@ -177,7 +199,9 @@ struct Compiler {
         if Self.functions[name] != nil {
             return error("\(name) is a function; expected \"(\" and its arguments after it", at: p)
         }
-        return error("unknown field \"\(name)\"; expected open, high, low, close, volume, price, size, position, a function call or a $parameter", at: p)
+        return error(
+            "unknown field \"\(name)\"; expected open, high, low, close, volume, price, size, position, a function call or a $parameter",
+            at: p)
     }
 
     /// (min, max) argument counts; arguments after the first series are whole numbers.
@@ -199,7 +223,9 @@ struct Compiler {
 
     private mutating func indicator(_ name: String, _ args: [Expression], at p: Int) throws(StrategyError) -> Int32 {
         guard let arity = Self.functions[name] else {
-            throw error("unknown function \"\(name)\"; expected one of " + Self.functionSignatures.joined(separator: ", "), at: p)
+            throw error(
+                "unknown function \"\(name)\"; expected one of " + Self.functionSignatures.joined(separator: ", "),
+                at: p)
         }
         guard args.count >= arity.min && args.count <= arity.max else {
             let expected = arity.min == arity.max ? "\(arity.min)" : "\(arity.min) to \(arity.max)"
@@ -211,7 +237,10 @@ struct Compiler {
         // Indicators of the bar itself.
         switch name {
         case "atr", "vwap", "volume_ratio":
-            let n = name == "vwap" ? try number(0, "period", default: 0, min: 0) : try number(0, "period", default: name == "atr" ? 14 : 20)
+            let n =
+                name == "vwap"
+                ? try number(0, "period", default: 0, min: 0)
+                : try number(0, "period", default: name == "atr" ? 14 : 20)
             let key = "\(name)(\(n))"
             if let slot = indicatorSlots[key] { return slot }
             let out = newSlot()
@@ -233,10 +262,14 @@ struct Compiler {
             break
         }
         let (input, type) = try seriesSlot(args[0])
-        guard type == .number else { throw error("the first argument of \(name) must be a number series, found a condition", at: args[0].position) }
+        guard type == .number else {
+            throw error(
+                "the first argument of \(name) must be a number series, found a condition", at: args[0].position)
+        }
         switch name {
         case "macd", "macd_signal", "macd_hist":
-            let f = try number(1, "fast period", default: 12), s = try number(2, "slow period", default: 26), g = try number(3, "signal period", default: 9)
+            let f = try number(1, "fast period", default: 12), s = try number(2, "slow period", default: 26),
+                g = try number(3, "signal period", default: 9)
             let key = "macd(\(input),\(f),\(s),\(g))"
             let base: Int32
             if let slot = indicatorSlots[key] {
@@ -245,7 +278,8 @@ struct Compiler {
                 base = newSlot()
                 _ = newSlot()
                 _ = newSlot()
-                parts.steps.append(.macd(Int32(parts.macd.count), input: input, line: base, signal: base + 1, histogram: base + 2))
+                parts.steps.append(
+                    .macd(Int32(parts.macd.count), input: input, line: base, signal: base + 1, histogram: base + 2))
                 parts.macd.append(MACD(fast: f, slow: s, signal: g))
                 indicatorSlots[key] = base
             }
@@ -269,7 +303,8 @@ struct Compiler {
                 base = newSlot()
                 _ = newSlot()
                 _ = newSlot()
-                parts.steps.append(.bbands(Int32(parts.bbands.count), input: input, upper: base, middle: base + 1, lower: base + 2))
+                parts.steps.append(
+                    .bbands(Int32(parts.bbands.count), input: input, upper: base, middle: base + 1, lower: base + 2))
                 parts.bbands.append(BollingerBands(period: n, width: k, arena: parts.arena))
                 indicatorSlots[key] = base
             }
@@ -319,7 +354,9 @@ struct Compiler {
 
     /// Emits code leaving `e`'s value on the stack and returns its type.
     @discardableResult
-    private mutating func emit(_ e: Expression, into code: inout [Instruction], inSeries: Bool) throws(StrategyError) -> ValueType {
+    private mutating func emit(_ e: Expression, into code: inout [Instruction], inSeries: Bool) throws(StrategyError)
+        -> ValueType
+    {
         if let v = try constant(e) {
             code.append(.constant(v))
             return .number
@@ -333,7 +370,9 @@ struct Compiler {
         case .field(let name, let p):
             guard let slot = FieldSlot.named(name) else { throw unknownName(name, at: p) }
             if slot == FieldSlot.position && inSeries {
-                throw error("position can be used only directly in a rule, not inside an indicator, lookback or crossing", at: p)
+                throw error(
+                    "position can be used only directly in a rule, not inside an indicator, lookback or crossing", at: p
+                )
             }
             code.append(.load(slot: slot))
             return .number
@@ -346,7 +385,9 @@ struct Compiler {
             code.append(.load(slot: slot))
             return type
         case .negate(let x, let p):
-            guard try emit(x, into: &code, inSeries: inSeries) == .number else { throw error("expected a number after \"-\", found a condition", at: p) }
+            guard try emit(x, into: &code, inSeries: inSeries) == .number else {
+                throw error("expected a number after \"-\", found a condition", at: p)
+            }
             code.append(.negate)
             return .number
         case .not(let x, let p):
@@ -397,13 +438,18 @@ struct Compiler {
         }
     }
 
-    private mutating func emitCrossing(above: Bool, _ a: Expression, _ b: Expression, into code: inout [Instruction]) throws(StrategyError) {
+    private mutating func emitCrossing(above: Bool, _ a: Expression, _ b: Expression, into code: inout [Instruction])
+        throws(StrategyError)
+    {
         let (sa, ta) = try seriesSlot(a)
         let (sb, tb) = try seriesSlot(b)
         guard ta == .number && tb == .number else {
-            throw error("a crossing compares two number series, found a condition", at: ta == .number ? b.position : a.position)
+            throw error(
+                "a crossing compares two number series, found a condition", at: ta == .number ? b.position : a.position)
         }
         let ra = ring(for: sa, lag: 1), rb = ring(for: sb, lag: 1)
-        code.append(above ? .crossesAbove(a: sa, aRing: ra, b: sb, bRing: rb) : .crossesBelow(a: sa, aRing: ra, b: sb, bRing: rb))
+        code.append(
+            above
+                ? .crossesAbove(a: sa, aRing: ra, b: sb, bRing: rb) : .crossesBelow(a: sa, aRing: ra, b: sb, bRing: rb))
     }
 }

@@ -22,7 +22,7 @@ indirect enum Expression {
     var position: Int {
         switch self {
         case .number(_, let p), .boolean(_, let p), .parameter(_, let p), .field(_, let p),
-             .call(_, _, let p), .negate(_, let p), .not(_, let p), .binary(_, _, _, let p), .lookback(_, _, let p):
+            .call(_, _, let p), .negate(_, let p), .not(_, let p), .binary(_, _, _, let p), .lookback(_, _, let p):
             return p
         }
     }

@@ -79,8 +79,10 @@ struct Parser {
         let left = try parseSum()
         let op: Expression.BinaryOperator?
         switch current.kind {
-        case .symbol(let s): op = ["<", "<=", ">", ">=", "==", "!="].contains(s) ? Expression.BinaryOperator(rawValue: s) : nil
-        case .identifier(let s): op = s == "crosses_above" || s == "crosses_below" ? Expression.BinaryOperator(rawValue: s) : nil
+        case .symbol(let s):
+            op = ["<", "<=", ">", ">=", "==", "!="].contains(s) ? Expression.BinaryOperator(rawValue: s) : nil
+        case .identifier(let s):
+            op = s == "crosses_above" || s == "crosses_below" ? Expression.BinaryOperator(rawValue: s) : nil
         default: op = nil
         }
         guard let op else { return left }
@@ -155,13 +157,17 @@ struct Parser {
         case .symbol("("):
             index += 1
             let e = try parseOr()
-            guard isSymbol(")") else { throw error("expected \")\" to close the \"(\" at \(token.position), found \(current.quoted)") }
+            guard isSymbol(")") else {
+                throw error("expected \")\" to close the \"(\" at \(token.position), found \(current.quoted)")
+            }
             index += 1
             return e
         case .identifier(let name):
             let callFollows: Bool
             if case .symbol("(") = tokens[index + 1].kind { callFollows = true } else { callFollows = false }
-            if ["and", "or", "not"].contains(name) || (!callFollows && (name == "crosses_above" || name == "crosses_below")) {
+            if ["and", "or", "not"].contains(name)
+                || (!callFollows && (name == "crosses_above" || name == "crosses_below"))
+            {
                 throw error("expected an expression before \"\(name)\"")
             }
             index += 1

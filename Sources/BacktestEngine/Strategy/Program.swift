@@ -123,17 +123,20 @@ final class Program {
         vwap = Pool(p.vwap)
         ruleNames = p.ruleNames
         func codes(_ kind: StrategyDefinition.RuleKind) -> Pool<RuleCode> {
-            Pool(p.rules.filter { $0.kind == kind }.map { rule in
-                var c = RuleCode(start: Int32(rule.start), end: Int32(rule.end), id: rule.id)
-                if rule.end - rule.start == 1 {
-                    switch p.code[rule.start] {
-                    case .crossesAbove(let a, let ra, let b, let rb): (c.crossing, c.a, c.aRing, c.b, c.bRing) = (1, a, ra, b, rb)
-                    case .crossesBelow(let a, let ra, let b, let rb): (c.crossing, c.a, c.aRing, c.b, c.bRing) = (2, a, ra, b, rb)
-                    default: break
+            Pool(
+                p.rules.filter { $0.kind == kind }.map { rule in
+                    var c = RuleCode(start: Int32(rule.start), end: Int32(rule.end), id: rule.id)
+                    if rule.end - rule.start == 1 {
+                        switch p.code[rule.start] {
+                        case .crossesAbove(let a, let ra, let b, let rb):
+                            (c.crossing, c.a, c.aRing, c.b, c.bRing) = (1, a, ra, b, rb)
+                        case .crossesBelow(let a, let ra, let b, let rb):
+                            (c.crossing, c.a, c.aRing, c.b, c.bRing) = (2, a, ra, b, rb)
+                        default: break
+                        }
                     }
-                }
-                return c
-            })
+                    return c
+                })
         }
         rulesAreCrossings = p.rules.allSatisfy { rule in
             guard rule.end - rule.start == 1 else { return false }
@@ -197,10 +200,13 @@ final class Program {
                 // Two averages side by side run in one loop: their dependency chains overlap.
                 if i + 1 < stepCount, case .sma(let ix2, let input2, let output2) = s[i + 1], input2 != output {
                     // Price fields are positive and finite (checked when loaded).
-                    let prices = input >= FieldSlot.open && input <= FieldSlot.close && input2 >= FieldSlot.open && input2 <= FieldSlot.close
-                    lookaheadSink ^= RollingMean.runPair(sma.base + Int(ix), column(input), column(output),
-                                                         sma.base + Int(ix2), column(input2), column(output2), count: limit,
-                                                         positiveInputs: prices, lookahead: lookahead)
+                    let prices =
+                        input >= FieldSlot.open && input <= FieldSlot.close && input2 >= FieldSlot.open
+                        && input2 <= FieldSlot.close
+                    lookaheadSink ^= RollingMean.runPair(
+                        sma.base + Int(ix), column(input), column(output),
+                        sma.base + Int(ix2), column(input2), column(output2), count: limit,
+                        positiveInputs: prices, lookahead: lookahead)
                     i += 1
                 } else {
                     sma.base[Int(ix)].run(column(input), column(output), count: limit)
@@ -271,7 +277,8 @@ final class Program {
                 }
                 bbands.base[Int(ix)] = state
             case .atr(let ix, let output):
-                let h = column(FieldSlot.high), l = column(FieldSlot.low), c = column(FieldSlot.close), out = column(output)
+                let h = column(FieldSlot.high), l = column(FieldSlot.low), c = column(FieldSlot.close),
+                    out = column(output)
                 var state = atr.base[Int(ix)]
                 for j in 0..<limit { out[j] = state.update(high: h[j], low: l[j], close: c[j]) }
                 atr.base[Int(ix)] = state
@@ -321,7 +328,8 @@ final class Program {
             for r in 0..<list.count { crossings.append(list.base[r]) }
         }
         if crossings.count == 2 && crossings[0].a == crossings[1].a && crossings[0].b == crossings[1].b
-            && crossings[0].crossing != crossings[1].crossing {
+            && crossings[0].crossing != crossings[1].crossing
+        {
             let a = column(crossings[0].a), b = column(crossings[0].b)
             for j in 0..<n {
                 // Above: a[-1] < b[-1] and a > b; below: a[-1] > b[-1] and a < b. As bytes
@@ -379,7 +387,9 @@ final class Program {
             let rule = base[i]
             if rule.crossing != 0 {
                 let a = column(rule.a), b = column(rule.b)
-                if rule.crossing == 1 ? (a[j - 1] < b[j - 1] && a[j] > b[j]) : (a[j - 1] > b[j - 1] && a[j] < b[j]) { return Int(rule.id) }
+                if rule.crossing == 1 ? (a[j - 1] < b[j - 1] && a[j] > b[j]) : (a[j - 1] > b[j - 1] && a[j] < b[j]) {
+                    return Int(rule.id)
+                }
                 continue
             }
             let v: Double

@@ -57,10 +57,12 @@ struct Lexer {
                 }
                 let literal = String(String.UnicodeScalarView(chars[i..<j]))
                 guard let value = Double(literal), value.isFinite else {
-                    throw StrategyError(rule: rule, position: position, message: "\"\(literal)\" is not a finite number")
+                    throw StrategyError(
+                        rule: rule, position: position, message: "\"\(literal)\" is not a finite number")
                 }
                 if j < chars.count && isIdentStart(chars[j]) {
-                    throw StrategyError(rule: rule, position: j + 1, message: "expected an operator after the number \(literal)")
+                    throw StrategyError(
+                        rule: rule, position: j + 1, message: "expected an operator after the number \(literal)")
                 }
                 out.append(Token(kind: .number(value), position: position))
                 i = j
@@ -71,7 +73,8 @@ struct Lexer {
                 let start = j
                 while j < chars.count && (isIdentStart(chars[j]) || isDigit(chars[j])) { j += 1 }
                 if c == "$" && (j == start || !isIdentStart(chars[start])) {
-                    throw StrategyError(rule: rule, position: position, message: "expected a parameter name after \"$\"")
+                    throw StrategyError(
+                        rule: rule, position: position, message: "expected a parameter name after \"$\"")
                 }
                 let name = String(String.UnicodeScalarView(chars[start..<j]))
                 out.append(Token(kind: c == "$" ? .parameter(name) : .identifier(name), position: position))
@@ -94,7 +97,8 @@ struct Lexer {
             case "=", "!":
                 guard next == "=" else {
                     let hint = c == "=" ? "\"==\" to compare" : "\"!=\" or \"not\""
-                    throw StrategyError(rule: rule, position: position, message: "unexpected \"\(c)\"; expected \(hint)")
+                    throw StrategyError(
+                        rule: rule, position: position, message: "unexpected \"\(c)\"; expected \(hint)")
                 }
                 out.append(Token(kind: .symbol(String(c) + "="), position: position))
                 i += 2

@@ -62,7 +62,9 @@ enum NaturalLog {
     @inline(__always)
     static func nearOne(_ x: Double) -> Double {
         let f = x - 1
-        let p = -0.5 + f * (1.0 / 3 + f * (-0.25 + f * (0.2 + f * (-1.0 / 6 + f * (1.0 / 7 + f * (-0.125 + f * (1.0 / 9)))))))
+        let p =
+            -0.5 + f
+            * (1.0 / 3 + f * (-0.25 + f * (0.2 + f * (-1.0 / 6 + f * (1.0 / 7 + f * (-0.125 + f * (1.0 / 9)))))))
         return f + (f * f) * p
     }
 
@@ -75,8 +77,10 @@ enum NaturalLog {
 
     /// out[j] = log(a[j] / a[j - 1]) (0 where a[j] == a[j - 1]) for j in 1..<n, for two
     /// columns at once: one vectorised pass near 1, then the few others one by one.
-    static func logRatios(_ a: UnsafePointer<Double>, _ outA: UnsafeMutablePointer<Double>,
-                          _ b: UnsafePointer<Double>, _ outB: UnsafeMutablePointer<Double>, count n: Int) {
+    static func logRatios(
+        _ a: UnsafePointer<Double>, _ outA: UnsafeMutablePointer<Double>,
+        _ b: UnsafePointer<Double>, _ outB: UnsafeMutablePointer<Double>, count n: Int
+    ) {
         guard n > 1 else { return }
         // Sign bit set when some |ratio - 1| exceeds the radius (or is NaN): the bit
         // patterns of non-negative doubles order as the numbers do.

@@ -76,7 +76,9 @@ final class ProtoArena {
     }
 
     /// C strings for a repeated string field.
-    func cStrings(_ strings: [String], field: @autoclosure () -> String) throws -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+    func cStrings(_ strings: [String], field: @autoclosure () -> String) throws -> UnsafeMutablePointer<
+        UnsafeMutablePointer<CChar>?
+    > {
         let p = pointerArray(CChar.self, count: strings.count)
         for (i, s) in strings.enumerated() { p[i] = try cString(s, field: field()) }
         return p
@@ -96,7 +98,9 @@ final class ProtoArena {
     }
 
     /// C structs for a repeated message field.
-    func messages<M: CMessageConvertible>(_ values: [M]) throws -> UnsafeMutablePointer<UnsafeMutablePointer<M.CMessage>?> {
+    func messages<M: CMessageConvertible>(_ values: [M]) throws -> UnsafeMutablePointer<
+        UnsafeMutablePointer<M.CMessage>?
+    > {
         let p = pointerArray(M.CMessage.self, count: values.count)
         for (i, v) in values.enumerated() { p[i] = try message(v) }
         return p

@@ -35,7 +35,8 @@ enum ProtoRuntime {
         return Array(UnsafeBufferPointer(start: data, count: b.len))
     }
 
-    static func enumValue<E: RawRepresentable>(_ raw: Int32, field: @autoclosure () -> String) throws -> E where E.RawValue == Int32 {
+    static func enumValue<E: RawRepresentable>(_ raw: Int32, field: @autoclosure () -> String) throws -> E
+    where E.RawValue == Int32 {
         guard let e = E(rawValue: raw) else { throw ProtoError.invalidEnumValue(field: field(), value: raw) }
         return e
     }
@@ -52,7 +53,9 @@ enum ProtoRuntime {
     }
 
     /// The elements of a repeated message field, each checked for NULL.
-    static func messages<T>(_ p: UnsafeMutablePointer<UnsafeMutablePointer<T>?>?, _ count: Int, field: @autoclosure () -> String) throws -> [UnsafeMutablePointer<T>] {
+    static func messages<T>(
+        _ p: UnsafeMutablePointer<UnsafeMutablePointer<T>?>?, _ count: Int, field: @autoclosure () -> String
+    ) throws -> [UnsafeMutablePointer<T>] {
         guard let p, count > 0 else { return [] }
         var out: [UnsafeMutablePointer<T>] = []
         out.reserveCapacity(count)

@@ -41,18 +41,23 @@ extension RPCClient {
         produce: @escaping @Sendable (_ send: @Sendable (Request) async throws -> Void) async throws -> Void,
         each: (Response) async throws -> Void
     ) async throws {
-        try await bidirectionalStreaming(method.path, produce: { send in
-            try await produce { try await send(try $0.serializedBytes()) }
-        }, each: { bytes in
-            try await each(try Self.decodeResponse(bytes, method))
-        })
+        try await bidirectionalStreaming(
+            method.path,
+            produce: { send in
+                try await produce { try await send(try $0.serializedBytes()) }
+            },
+            each: { bytes in
+                try await each(try Self.decodeResponse(bytes, method))
+            })
     }
 
-    static func decodeResponse<Response: ProtoMessage>(_ bytes: [UInt8], _ method: MethodDescriptor) throws -> Response {
+    static func decodeResponse<Response: ProtoMessage>(_ bytes: [UInt8], _ method: MethodDescriptor) throws -> Response
+    {
         do {
             return try Response(serializedBytes: bytes)
         } catch {
-            throw RPCError(.internal, "the response of \(method.path), a \(Response.protoName), does not decode: \(error)")
+            throw RPCError(
+                .internal, "the response of \(method.path), a \(Response.protoName), does not decode: \(error)")
         }
     }
 }

@@ -1,14 +1,18 @@
 import TimeKit
+
 /// `google.protobuf.Duration` in JSON: seconds with an `s`, 0, 3, 6 or 9 fractional
 /// digits, the sign in front (`1.5s`, `-0.250s`); read with up to 9 digits. Only
 /// about +-10,000 years exist.
 extension ProtoDuration: ProtoJSONMessage {
     public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
         guard isValid else {
-            throw ProtoJSONError("not a valid duration (seconds \(seconds), nanos \(nanos)): beyond 315576000000 s, nanos beyond 999999999 or of the other sign")
+            throw ProtoJSONError(
+                "not a valid duration (seconds \(seconds), nanos \(nanos)): beyond 315576000000 s, nanos beyond 999999999 or of the other sign"
+            )
         }
         let negative = seconds < 0 || nanos < 0
-        return .string((negative ? "-" : "") + String(seconds.magnitude) + UTCTime.fraction(nanos: Int32(nanos.magnitude)) + "s")
+        return .string(
+            (negative ? "-" : "") + String(seconds.magnitude) + UTCTime.fraction(nanos: Int32(nanos.magnitude)) + "s")
     }
 
     public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
@@ -17,7 +21,9 @@ extension ProtoDuration: ProtoJSONMessage {
             throw ProtoJSONError("not a duration like \"1.5s\" or \"-0.250s\": \(ProtoJSON.quoted(text))")
         }
         self.init(seconds: seconds, nanos: nanos)
-        guard isValid else { throw ProtoJSONError("duration out of range (+-315576000000s): \(ProtoJSON.quoted(text))") }
+        guard isValid else {
+            throw ProtoJSONError("duration out of range (+-315576000000s): \(ProtoJSON.quoted(text))")
+        }
     }
 
     /// `-?DIGITS(.DIGITS{1,9})?s`.

@@ -24,39 +24,49 @@ struct BacktestHandlers: Sendable {
             try await Self.mapped {
                 try Self.requireId(request.sessionID)
                 let stopped = try await registry.stop(request.sessionID, reason: request.reason)
-                return StopBacktestResponse(sessionID: stopped.sessionId, status: ProtoMapping.status(stopped.state),
-                                            alreadyEnded: stopped.alreadyEnded)
+                return StopBacktestResponse(
+                    sessionID: stopped.sessionId, status: ProtoMapping.status(stopped.state),
+                    alreadyEnded: stopped.alreadyEnded)
             }
         }
         router.unary(Method.listActive) { (request: ListActiveRequest, _) in
             let active = await registry.active(symbol: request.symbol)
             return ListActiveResponse(sessions: active.map(ProtoMapping.activeSession))
         }
-        router.serverStreaming(Method.watchProgress) { (request: WatchProgressRequest, writer: ResponseWriter<ProgressEvent>, _) in
+        router.serverStreaming(Method.watchProgress) {
+            (request: WatchProgressRequest, writer: ResponseWriter<ProgressEvent>, _) in
             try await Self.mapped { try await watch(request, writer) }
         }
         router.unary(Method.getSession) { (request: GetSessionRequest, _) in
             try await Self.mapped {
                 try Self.requireId(request.sessionID)
-                guard let record = try await registry.record(request.sessionID) else { throw ServiceError.noSession(request.sessionID) }
+                guard let record = try await registry.record(request.sessionID) else {
+                    throw ServiceError.noSession(request.sessionID)
+                }
                 return GetSessionResponse(session: ProtoMapping.session(record))
             }
         }
         router.unary(Method.listSessions) { (request: ListSessionsRequest, _) in
             try await Self.mapped { try await listSessions(request) }
         }
-        router.serverStreaming(Method.getTrades) { (request: GetTradesRequest, writer: ResponseWriter<GetTradesResponse>, _) in
+        router.serverStreaming(Method.getTrades) {
+            (request: GetTradesRequest, writer: ResponseWriter<GetTradesResponse>, _) in
             try await Self.mapped { try await trades(request, writer) }
         }
-        router.serverStreaming(Method.getEquityCurve) { (request: GetEquityCurveRequest, writer: ResponseWriter<GetEquityCurveResponse>, _) in
+        router.serverStreaming(Method.getEquityCurve) {
+            (request: GetEquityCurveRequest, writer: ResponseWriter<GetEquityCurveResponse>, _) in
             try await Self.mapped { try await equity(request, writer) }
         }
         router.clientStreaming(Method.importMarketData) { (requests: RequestMessages<ImportMarketDataRequest>, _) in
-            try await Self.mapped { try await MarketDataImportHandler(store: registry.store, logger: logger).run(requests) }
+            try await Self.mapped {
+                try await MarketDataImportHandler(store: registry.store, logger: logger).run(requests)
+            }
         }
         router.unary(Method.listMarketData) { (request: ListMarketDataRequest, _) in
             try await Self.mapped {
-                let series = try await ServiceError.storeCall { try await registry.store.marketSeries(symbol: request.symbol) }
+                let series = try await ServiceError.storeCall {
+                    try await registry.store.marketSeries(symbol: request.symbol)
+                }
                 return ListMarketDataResponse(series: series.map(ProtoMapping.series))
             }
         }
@@ -64,9 +74,10 @@ struct BacktestHandlers: Sendable {
 
     func start(_ request: StartBacktestRequest) async throws -> StartBacktestResponse {
         let started = try await registry.start(try StartRequestMapping.runRequest(request))
-        return StartBacktestResponse(sessionID: started.sessionId, status: ProtoMapping.status(started.state),
-                                     deduplicated: started.deduplicated,
-                                     createdAt: ProtoTimestamp(microsecondsSinceEpoch: started.createdAt))
+        return StartBacktestResponse(
+            sessionID: started.sessionId, status: ProtoMapping.status(started.state),
+            deduplicated: started.deduplicated,
+            createdAt: ProtoTimestamp(microsecondsSinceEpoch: started.createdAt))
     }
 
     /// A snapshot, then the newest event at most once per min_interval, then the
@@ -80,7 +91,9 @@ struct BacktestHandlers: Sendable {
             }
             if d > .zero { interval = d }
         }
-        try await registry.watch(request.sessionID, minInterval: interval) { try await writer.write(ProtoMapping.event($0)) }
+        try await registry.watch(request.sessionID, minInterval: interval) {
+            try await writer.write(ProtoMapping.event($0))
+        }
     }
 
     // MARK: Stored results
@@ -88,14 +101,18 @@ struct BacktestHandlers: Sendable {
     func listSessions(_ request: ListSessionsRequest) async throws -> ListSessionsResponse {
         var query = SessionQuery()
         for status in request.statuses {
-            guard let state = ProtoMapping.state(status) else { throw ServiceError.invalid("statuses", "SESSION_STATUS_UNSPECIFIED is not a status") }
+            guard let state = ProtoMapping.state(status) else {
+                throw ServiceError.invalid("statuses", "SESSION_STATUS_UNSPECIFIED is not a status")
+            }
             query.states.insert(state)
         }
         query.symbol = request.symbol
         query.createdAfter = try StartRequestMapping.optionalTime(request.createdAfter, "created_after")
         query.createdBefore = try StartRequestMapping.optionalTime(request.createdBefore, "created_before")
         query.labels = request.labels
-        guard request.pageSize <= 1000 else { throw ServiceError.invalid("page_size", "at most 1000, got \(request.pageSize)") }
+        guard request.pageSize <= 1000 else {
+            throw ServiceError.invalid("page_size", "at most 1000, got \(request.pageSize)")
+        }
         query.pageSize = request.pageSize == 0 ? 100 : Int(request.pageSize)
         query.pageToken = request.pageToken
         let page: Result<SessionPage, ServiceError>
@@ -109,12 +126,15 @@ struct BacktestHandlers: Sendable {
             throw ServiceError.invalid("page_token", "not a token this server made (\(error.reason))")
         }
         let found = try page.get()
-        return ListSessionsResponse(sessions: found.sessions.map(ProtoMapping.session), nextPageToken: found.nextPageToken)
+        return ListSessionsResponse(
+            sessions: found.sessions.map(ProtoMapping.session), nextPageToken: found.nextPageToken)
     }
 
     func trades(_ request: GetTradesRequest, _ writer: ResponseWriter<GetTradesResponse>) async throws {
         try Self.requireId(request.sessionID)
-        guard request.chunkSize <= 10_000 else { throw ServiceError.invalid("chunk_size", "at most 10000, got \(request.chunkSize)") }
+        guard request.chunkSize <= 10_000 else {
+            throw ServiceError.invalid("chunk_size", "at most 10000, got \(request.chunkSize)")
+        }
         let size = request.chunkSize == 0 ? 1000 : Int(request.chunkSize)
         let cursor = try await registry.trades(request.sessionID, batchSize: size)
         try await Self.stream(cursor, to: writer) { GetTradesResponse(trades: $0.map(ProtoMapping.trade)) }
@@ -122,9 +142,12 @@ struct BacktestHandlers: Sendable {
 
     func equity(_ request: GetEquityCurveRequest, _ writer: ResponseWriter<GetEquityCurveResponse>) async throws {
         try Self.requireId(request.sessionID)
-        guard request.chunkSize <= 50_000 else { throw ServiceError.invalid("chunk_size", "at most 50000, got \(request.chunkSize)") }
-        let range = TimeRange(start: try StartRequestMapping.optionalTime(request.startTime, "start_time") ?? .min,
-                              end: try StartRequestMapping.optionalTime(request.endTime, "end_time") ?? .max)
+        guard request.chunkSize <= 50_000 else {
+            throw ServiceError.invalid("chunk_size", "at most 50000, got \(request.chunkSize)")
+        }
+        let range = TimeRange(
+            start: try StartRequestMapping.optionalTime(request.startTime, "start_time") ?? .min,
+            end: try StartRequestMapping.optionalTime(request.endTime, "end_time") ?? .max)
         guard range.start < range.end else { throw ServiceError.invalid("end_time", "must be after start_time") }
         let size = request.chunkSize == 0 ? 5000 : Int(request.chunkSize)
         let cursor = try await registry.equity(request.sessionID, range: range, batchSize: size)
@@ -143,8 +166,10 @@ struct BacktestHandlers: Sendable {
     }
 
     /// One response message per stored batch; the cursor is released however it ends.
-    static func stream<Row, Response>(_ cursor: any RowCursor<Row>, to writer: ResponseWriter<Response>,
-                                      _ message: ([Row]) -> Response) async throws {
+    static func stream<Row, Response>(
+        _ cursor: any RowCursor<Row>, to writer: ResponseWriter<Response>,
+        _ message: ([Row]) -> Response
+    ) async throws {
         defer { cursor.close() }
         while let batch = try await ServiceError.storeCall({ try await cursor.next() }) {
             try await writer.write(message(batch))

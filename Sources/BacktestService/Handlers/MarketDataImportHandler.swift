@@ -22,8 +22,9 @@ struct MarketDataImportHandler {
             throw ServiceError.invalid("header", "the first message must be the header")
         }
         let plan = try Self.check(header)
-        let importer = MarketDataImporter(store: store, symbol: header.symbol, timeframe: plan.timeframe,
-                                          replaceExisting: header.replaceExisting, source: plan.source, expectedKind: plan.kind)
+        let importer = MarketDataImporter(
+            store: store, symbol: header.symbol, timeframe: plan.timeframe,
+            replaceExisting: header.replaceExisting, source: plan.source, expectedKind: plan.kind)
         do {
             while let message = try await iterator.next() {
                 switch message.payload {
@@ -43,13 +44,17 @@ struct MarketDataImportHandler {
                 }
             }
             let series = try await Self.imported { try await importer.finish() }
-            logger.info("market data imported", metadata: [
-                "symbol": "\(series.symbol)", "kind": "\(series.kind.rawValue)", "timeframe": "\(series.timeframe)", "rows": "\(series.rows)",
-            ])
-            return ImportMarketDataResponse(symbol: series.symbol, kind: series.kind == .candles ? .candles : .ticks,
-                                            timeframe: series.timeframe, rowsImported: series.rows,
-                                            firstTime: ProtoTimestamp(microsecondsSinceEpoch: series.firstTime),
-                                            lastTime: ProtoTimestamp(microsecondsSinceEpoch: series.lastTime))
+            logger.info(
+                "market data imported",
+                metadata: [
+                    "symbol": "\(series.symbol)", "kind": "\(series.kind.rawValue)", "timeframe": "\(series.timeframe)",
+                    "rows": "\(series.rows)",
+                ])
+            return ImportMarketDataResponse(
+                symbol: series.symbol, kind: series.kind == .candles ? .candles : .ticks,
+                timeframe: series.timeframe, rowsImported: series.rows,
+                firstTime: ProtoTimestamp(microsecondsSinceEpoch: series.firstTime),
+                lastTime: ProtoTimestamp(microsecondsSinceEpoch: series.lastTime))
         } catch {
             await importer.abort()
             throw error
@@ -74,7 +79,9 @@ struct MarketDataImportHandler {
             // Empty: inferred from the rows' spacing.
             if !header.timeframe.isEmpty {
                 let parsed = try RunRequest.timeframe(header.timeframe, field: "header.timeframe")
-                guard parsed != .tick else { throw .invalid("header.timeframe", "candles need an interval, not \"tick\"") }
+                guard parsed != .tick else {
+                    throw .invalid("header.timeframe", "candles need an interval, not \"tick\"")
+                }
                 timeframe = parsed.description
             }
         case .ticks:
@@ -90,15 +97,25 @@ struct MarketDataImportHandler {
     static func rows(_ b: CandleBatch, _ plan: Plan) throws(ServiceError) -> [Candle] {
         let n = b.timeUs.count
         guard b.open.count == n, b.high.count == n, b.low.count == n, b.close.count == n, b.volume.count == n else {
-            throw ServiceError(.invalidArgument, "\(plan.source): candles: columns of different lengths (time_us \(n), open \(b.open.count), high \(b.high.count), low \(b.low.count), close \(b.close.count), volume \(b.volume.count))")
+            throw ServiceError(
+                .invalidArgument,
+                "\(plan.source): candles: columns of different lengths (time_us \(n), open \(b.open.count), high \(b.high.count), low \(b.low.count), close \(b.close.count), volume \(b.volume.count))"
+            )
         }
-        return (0..<n).map { Candle(time: b.timeUs[$0], open: b.open[$0], high: b.high[$0], low: b.low[$0], close: b.close[$0], volume: b.volume[$0]) }
+        return (0..<n).map {
+            Candle(
+                time: b.timeUs[$0], open: b.open[$0], high: b.high[$0], low: b.low[$0], close: b.close[$0],
+                volume: b.volume[$0])
+        }
     }
 
     static func rows(_ b: TickBatch, _ plan: Plan) throws(ServiceError) -> [Tick] {
         let n = b.timeUs.count
         guard b.price.count == n, b.size.count == n else {
-            throw ServiceError(.invalidArgument, "\(plan.source): ticks: columns of different lengths (time_us \(n), price \(b.price.count), size \(b.size.count))")
+            throw ServiceError(
+                .invalidArgument,
+                "\(plan.source): ticks: columns of different lengths (time_us \(n), price \(b.price.count), size \(b.size.count))"
+            )
         }
         return (0..<n).map { Tick(time: b.timeUs[$0], price: b.price[$0], size: b.size[$0]) }
     }
@@ -118,6 +135,9 @@ struct MarketDataImportHandler {
     }
 
     private func mismatch(_ what: String, _ plan: Plan) -> ServiceError {
-        .invalid("payload", "\(what) does not match the header (\(plan.kind.rawValue), \(plan.csv ? "IMPORT_FORMAT_CSV" : "IMPORT_FORMAT_ROWS"))")
+        .invalid(
+            "payload",
+            "\(what) does not match the header (\(plan.kind.rawValue), \(plan.csv ? "IMPORT_FORMAT_CSV" : "IMPORT_FORMAT_ROWS"))"
+        )
     }
 }

@@ -12,11 +12,12 @@ enum ProtoMapping {
         var e = ProgressEvent()
         e.sessionID = p.sessionId
         e.sequence = p.sequence
-        e.kind = switch p.kind {
-        case .snapshot: .snapshot
-        case .update: .update
-        case .terminal: .terminal
-        }
+        e.kind =
+            switch p.kind {
+            case .snapshot: .snapshot
+            case .update: .update
+            case .terminal: .terminal
+            }
         e.status = status(p.state)
         e.progressPct = p.progressPct
         e.simTime = timestamp(p.simTime)
@@ -41,15 +42,16 @@ enum ProtoMapping {
 
     /// The core's errors as statuses, for every method.
     static func rpcError(_ e: ServiceError) -> RPCError {
-        let code: Status.Code = switch e.kind {
-        case .invalidArgument: .invalidArgument
-        case .notFound: .notFound
-        case .alreadyExists: .alreadyExists
-        case .failedPrecondition: .failedPrecondition
-        case .resourceExhausted: .resourceExhausted
-        case .unavailable: .unavailable
-        case .internal: .internal
-        }
+        let code: Status.Code =
+            switch e.kind {
+            case .invalidArgument: .invalidArgument
+            case .notFound: .notFound
+            case .alreadyExists: .alreadyExists
+            case .failedPrecondition: .failedPrecondition
+            case .resourceExhausted: .resourceExhausted
+            case .unavailable: .unavailable
+            case .internal: .internal
+            }
         return RPCError(code, e.message)
     }
 
@@ -98,22 +100,25 @@ enum ProtoMapping {
 
     static func activeSession(_ a: EngineRegistry.Active) -> ActiveSession {
         let r = a.record
-        return ActiveSession(sessionID: r.id, status: status(r.state), symbol: r.symbol, timeframe: r.timeframe,
-                             strategyName: r.strategyName, createdAt: ProtoTimestamp(microsecondsSinceEpoch: r.createdAt),
-                             progress: event(a.progress), labels: r.labels)
+        return ActiveSession(
+            sessionID: r.id, status: status(r.state), symbol: r.symbol, timeframe: r.timeframe,
+            strategyName: r.strategyName, createdAt: ProtoTimestamp(microsecondsSinceEpoch: r.createdAt),
+            progress: event(a.progress), labels: r.labels)
     }
 
     static func trade(_ t: TradeRecord) -> Trade {
-        Trade(tradeNumber: UInt64(max(0, t.number)), side: t.side == .long ? .long : .short, quantity: t.quantity,
-              entryTime: ProtoTimestamp(microsecondsSinceEpoch: t.entryTime), exitTime: timestamp(t.exitTime),
-              entryPrice: t.entryPrice, exitPrice: t.exitPrice, pnl: t.pnl, returnPct: t.returnPct,
-              commission: t.commission, entryRule: t.entryRule, exitRule: t.exitRule,
-              entryIndex: UInt64(max(0, t.entryIndex)), exitIndex: UInt64(max(0, t.exitIndex ?? 0)))
+        Trade(
+            tradeNumber: UInt64(max(0, t.number)), side: t.side == .long ? .long : .short, quantity: t.quantity,
+            entryTime: ProtoTimestamp(microsecondsSinceEpoch: t.entryTime), exitTime: timestamp(t.exitTime),
+            entryPrice: t.entryPrice, exitPrice: t.exitPrice, pnl: t.pnl, returnPct: t.returnPct,
+            commission: t.commission, entryRule: t.entryRule, exitRule: t.exitRule,
+            entryIndex: UInt64(max(0, t.entryIndex)), exitIndex: UInt64(max(0, t.exitIndex ?? 0)))
     }
 
     static func equityPoint(_ p: EquitySample) -> EquityPoint {
-        EquityPoint(time: ProtoTimestamp(microsecondsSinceEpoch: p.time), equity: p.equity, cash: p.cash,
-                    positionSize: p.positionSize, drawdownPct: p.drawdownPct)
+        EquityPoint(
+            time: ProtoTimestamp(microsecondsSinceEpoch: p.time), equity: p.equity, cash: p.cash,
+            positionSize: p.positionSize, drawdownPct: p.drawdownPct)
     }
 
     /// The stored record as the contract's Session. The request bytes were encoded by
@@ -128,8 +133,9 @@ enum ProtoMapping {
     }
 
     static func series(_ s: MarketSeries) -> MarketDataSeries {
-        MarketDataSeries(symbol: s.symbol, kind: s.kind == .candles ? .candles : .ticks, timeframe: s.timeframe,
-                         firstTime: ProtoTimestamp(microsecondsSinceEpoch: s.firstTime),
-                         lastTime: ProtoTimestamp(microsecondsSinceEpoch: s.lastTime), rows: s.rows)
+        MarketDataSeries(
+            symbol: s.symbol, kind: s.kind == .candles ? .candles : .ticks, timeframe: s.timeframe,
+            firstTime: ProtoTimestamp(microsecondsSinceEpoch: s.firstTime),
+            lastTime: ProtoTimestamp(microsecondsSinceEpoch: s.lastTime), rows: s.rows)
     }
 }

@@ -50,7 +50,9 @@ enum StartRequestMapping {
 
         let config = BacktestConfig(
             initialCapital: request.initialCapital, strategy: try strategyDefinition(request.strategy),
-            costs: .init(commissionFixed: costs.commissionFixed, commissionRate: costs.commissionRate, slippageBps: costs.slippageBps),
+            costs: .init(
+                commissionFixed: costs.commissionFixed, commissionRate: costs.commissionRate,
+                slippageBps: costs.slippageBps),
             fillMode: fillMode, sizing: sizing, fractionalUnits: sizingMessage.fractionalUnits,
             leaveOpenAtEnd: request.leaveOpenAtEnd, equitySampleIntervalMicros: sampleMicros)
         let encoded: [UInt8]
@@ -59,9 +61,10 @@ enum StartRequestMapping {
         } catch {
             throw ServiceError(.internal, "the accepted request does not encode: \(error)", cause: error)
         }
-        return RunRequest(symbol: request.symbol, timeframe: timeframe, start: start, end: end, config: config,
-                          accelerationFactor: request.accelerationFactor, clientRequestId: request.clientRequestID,
-                          labels: request.labels, encoded: encoded)
+        return RunRequest(
+            symbol: request.symbol, timeframe: timeframe, start: start, end: end, config: config,
+            accelerationFactor: request.accelerationFactor, clientRequestId: request.clientRequestID,
+            labels: request.labels, encoded: encoded)
     }
 
     static func strategyDefinition(_ spec: StrategySpec?) throws(ServiceError) -> StrategyDefinition {
@@ -69,7 +72,8 @@ enum StartRequestMapping {
         switch kind {
         case .builtin(let builtin):
             guard !builtin.name.isEmpty else {
-                throw .invalid("strategy.builtin.name", "required (\(Engine.builtinStrategyNames.joined(separator: ", ")))")
+                throw .invalid(
+                    "strategy.builtin.name", "required (\(Engine.builtinStrategyNames.joined(separator: ", ")))")
             }
             return .builtin(name: builtin.name, params: builtin.params)
         case .rules(let set):
@@ -81,7 +85,8 @@ enum StartRequestMapping {
                 guard !rule.expression.isEmpty else { throw .invalid("\(field).expression", "required") }
                 let kind: StrategyDefinition.RuleKind
                 switch rule.kind {
-                case .unspecified: throw .invalid("\(field).kind", "required (entry_long, exit_long, entry_short or exit_short)")
+                case .unspecified:
+                    throw .invalid("\(field).kind", "required (entry_long, exit_long, entry_short or exit_short)")
                 case .entryLong: kind = .entryLong
                 case .exitLong: kind = .exitLong
                 case .entryShort: kind = .entryShort
@@ -89,8 +94,10 @@ enum StartRequestMapping {
                 }
                 rules.append(.init(name: rule.name, kind: kind, expression: rule.expression))
             }
-            return .rules(.init(name: set.name, rules: rules, stopLossPct: set.stopLossPct, takeProfitPct: set.takeProfitPct,
-                                trailingStopPct: set.trailingStopPct, params: set.params))
+            return .rules(
+                .init(
+                    name: set.name, rules: rules, stopLossPct: set.stopLossPct, takeProfitPct: set.takeProfitPct,
+                    trailingStopPct: set.trailingStopPct, params: set.params))
         }
     }
 

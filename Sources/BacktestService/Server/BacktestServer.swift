@@ -23,9 +23,11 @@ public final class BacktestServer: Sendable {
         /// How often health asks the store whether it can be reached.
         public var storeHealthInterval: Duration = .seconds(1)
 
-        public init(host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
-                    limits: EngineRegistry.Limits = .init(), shutdownGrace: Duration = .seconds(10),
-                    maxReceiveMessageSize: Int = 4 << 20) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
+            limits: EngineRegistry.Limits = .init(), shutdownGrace: Duration = .seconds(10),
+            maxReceiveMessageSize: Int = 4 << 20
+        ) {
             self.host = host
             self.port = port
             self.tls = tls
@@ -46,8 +48,10 @@ public final class BacktestServer: Sendable {
     private let configuration: Configuration
     private let logger: Logger
 
-    public init(configuration: Configuration, store: any BacktestStore, clock: any ServiceClock = SystemClock(),
-                logger: Logger = Logger(label: "backtestd")) {
+    public init(
+        configuration: Configuration, store: any BacktestStore, clock: any ServiceClock = SystemClock(),
+        logger: Logger = Logger(label: "backtestd")
+    ) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -56,14 +60,17 @@ public final class BacktestServer: Sendable {
         var router = RPCRouter()
         BacktestHandlers(registry: registry, logger: logger).register(into: &router)
         health.register(into: &router)
-        ReflectionService(serviceNames: [BacktestHandlers.serviceName, HealthService.serviceName]).register(into: &router)
+        ReflectionService(serviceNames: [BacktestHandlers.serviceName, HealthService.serviceName]).register(
+            into: &router)
         var interceptors: [any ServerInterceptor] = []
         if let token = configuration.token, !token.isEmpty {
-            interceptors.append(BearerTokenInterceptor(token: token, exemptPrefixes: ["/\(GRPCHealthV1.HealthMethods.serviceName)/"]))
+            interceptors.append(
+                BearerTokenInterceptor(token: token, exemptPrefixes: ["/\(GRPCHealthV1.HealthMethods.serviceName)/"]))
         }
-        var grpcConfig = GRPCServer.Configuration(host: configuration.host, port: configuration.port,
-                                                  maxReceiveMessageSize: configuration.maxReceiveMessageSize,
-                                                  tls: configuration.tls)
+        var grpcConfig = GRPCServer.Configuration(
+            host: configuration.host, port: configuration.port,
+            maxReceiveMessageSize: configuration.maxReceiveMessageSize,
+            tls: configuration.tls)
         grpcConfig.maxConcurrentStreams = 100
         let executor = ServerCallExecutor(router: router, interceptors: interceptors)
         grpc = GRPCServer(configuration: grpcConfig, executor: executor)
@@ -76,10 +83,14 @@ public final class BacktestServer: Sendable {
     public func start() async throws -> Int {
         try await registry.recoverInterrupted()
         let port = try grpc.start()
-        storeHealth.start(store: store, interval: configuration.storeHealthInterval, logger: logger) { [health] reachable in
-            for name in ["", BacktestHandlers.serviceName] { health.setStatus(reachable ? .serving : .notServing, for: name) }
+        storeHealth.start(store: store, interval: configuration.storeHealthInterval, logger: logger) {
+            [health] reachable in
+            for name in ["", BacktestHandlers.serviceName] {
+                health.setStatus(reachable ? .serving : .notServing, for: name)
+            }
         }
-        logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "tls": "\(configuration.tls != nil)"])
+        logger.info(
+            "listening", metadata: ["address": "\(configuration.host):\(port)", "tls": "\(configuration.tls != nil)"])
         return port
     }
 

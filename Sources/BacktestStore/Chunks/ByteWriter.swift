@@ -67,7 +67,9 @@ struct ByteWriter {
     mutating func append(_ other: UnsafeRawBufferPointer) {
         reserve(other.count)
         let at = count
-        bytes.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[at..<at + other.count]).copyMemory(from: other) }
+        bytes.withUnsafeMutableBytes {
+            UnsafeMutableRawBufferPointer(rebasing: $0[at..<at + other.count]).copyMemory(from: other)
+        }
         count += other.count
     }
 

@@ -70,7 +70,8 @@ enum ColumnChunk {
             }
             for column in 0..<Row.doubleColumns {
                 for row in rows {
-                    raw.storeBytes(of: row.double(at: column).bitPattern.littleEndian, toByteOffset: offset, as: UInt64.self)
+                    raw.storeBytes(
+                        of: row.double(at: column).bitPattern.littleEndian, toByteOffset: offset, as: UInt64.self)
                     offset += 8
                 }
             }
@@ -81,8 +82,10 @@ enum ColumnChunk {
     static func encode<Row: ColumnarRow>(_ rows: [Row]) -> [UInt8] { encode(rows[...]) }
 
     /// Appends the blob's rows (those whose time passes `keep`) to `out`.
-    static func decode<Row: ColumnarRow>(_ blob: UnsafeRawBufferPointer, count n: Int, into out: inout [Row],
-                                         keep: TimeRange? = nil) throws(StoreError) {
+    static func decode<Row: ColumnarRow>(
+        _ blob: UnsafeRawBufferPointer, count n: Int, into out: inout [Row],
+        keep: TimeRange? = nil
+    ) throws(StoreError) {
         guard blob.count == 1 + n * 8 * (1 + Row.doubleColumns), n >= 0, blob.first == format else {
             throw StoreError.failed("corrupt column chunk: \(blob.count) bytes for \(n) rows of \(Row.self)")
         }

@@ -74,8 +74,10 @@ enum EquityChunk {
     }
 
     @inline(__always)
-    private static func xorPrevious(_ p: UnsafeBufferPointer<EquitySample>, _ r: UnsafeMutableBufferPointer<UInt64>,
-                                    _ value: (EquitySample) -> Double) {
+    private static func xorPrevious(
+        _ p: UnsafeBufferPointer<EquitySample>, _ r: UnsafeMutableBufferPointer<UInt64>,
+        _ value: (EquitySample) -> Double
+    ) {
         var previous: UInt64 = 0
         for i in 0..<p.count {
             let bits = value(p[i]).bitPattern
@@ -85,8 +87,10 @@ enum EquityChunk {
     }
 
     /// Writes the column as residuals (mode 1, or 2 with `peak`) unless raw is smaller.
-    private static func writeBest(_ r: UnsafeMutableBufferPointer<UInt64>, _ p: UnsafeBufferPointer<EquitySample>, column: Int,
-                                  peak: Double? = nil, into w: inout ByteWriter) {
+    private static func writeBest(
+        _ r: UnsafeMutableBufferPointer<UInt64>, _ p: UnsafeBufferPointer<EquitySample>, column: Int,
+        peak: Double? = nil, into w: inout ByteWriter
+    ) {
         let n = r.count
         var m = 0
         var payload = 0
@@ -172,8 +176,10 @@ enum EquityChunk {
 
     /// Appends the blob's points (those whose time passes `keep`) to `out`; reads both
     /// formats (1 = ColumnChunk, 2 = this one).
-    static func decode(_ blob: UnsafeRawBufferPointer, count n: Int, into out: inout [EquitySample],
-                       keep: TimeRange? = nil) throws(StoreError) {
+    static func decode(
+        _ blob: UnsafeRawBufferPointer, count n: Int, into out: inout [EquitySample],
+        keep: TimeRange? = nil
+    ) throws(StoreError) {
         if blob.first == ColumnChunk.format {
             try ColumnChunk.decode(blob, count: n, into: &out, keep: keep)
             return
@@ -212,16 +218,20 @@ enum EquityChunk {
                 out.reserveCapacity(out.count + n)
                 for i in 0..<n {
                     if let keep, !keep.contains(times[i]) { continue }
-                    out.append(EquitySample(time: times[i], equity: Double(bitPattern: columns[i]),
-                                            cash: Double(bitPattern: columns[n + i]),
-                                            positionSize: Double(bitPattern: columns[2 * n + i]),
-                                            drawdownPct: Double(bitPattern: columns[3 * n + i])))
+                    out.append(
+                        EquitySample(
+                            time: times[i], equity: Double(bitPattern: columns[i]),
+                            cash: Double(bitPattern: columns[n + i]),
+                            positionSize: Double(bitPattern: columns[2 * n + i]),
+                            drawdownPct: Double(bitPattern: columns[3 * n + i])))
                 }
             }
         }
     }
 
-    private static func decodeTimes(_ reader: inout ByteReader, into times: UnsafeMutableBufferPointer<Int64>) throws(StoreError) {
+    private static func decodeTimes(_ reader: inout ByteReader, into times: UnsafeMutableBufferPointer<Int64>)
+        throws(StoreError)
+    {
         let n = times.count
         let first = Int64(bitPattern: try reader.u64())
         let step = try reader.zigzag()
@@ -230,7 +240,10 @@ enum EquityChunk {
         var missDelta: Int64 = 0
         var last = 0
         func advance() throws(StoreError) {
-            guard misses > 0 else { nextMiss = .max; return }
+            guard misses > 0 else {
+                nextMiss = .max
+                return
+            }
             misses -= 1
             let gap = try reader.count(max: n)
             guard gap > 0, last + gap < n else { throw ByteReader.corrupt("time exception index") }
@@ -252,7 +265,9 @@ enum EquityChunk {
         }
     }
 
-    private static func readResiduals(_ reader: inout ByteReader, into r: UnsafeMutableBufferPointer<UInt64>) throws(StoreError) {
+    private static func readResiduals(_ reader: inout ByteReader, into r: UnsafeMutableBufferPointer<UInt64>)
+        throws(StoreError)
+    {
         let n = r.count
         let m = try reader.count(max: n)
         let bitmap = try reader.bytes((n + 7) / 8)

@@ -29,7 +29,11 @@ enum TradeChunk {
         var out: [TradeRecord] = []
         out.reserveCapacity(ordered.count)
         for (_, trade) in ordered {
-            if let last = out.last, last.number == trade.number { out[out.count - 1] = trade } else { out.append(trade) }
+            if let last = out.last, last.number == trade.number {
+                out[out.count - 1] = trade
+            } else {
+                out.append(trade)
+            }
         }
         return out
     }
@@ -69,7 +73,9 @@ enum TradeChunk {
     }
 
     /// Appends the blob's trades with numbers above `after` to `out`.
-    static func decode(_ blob: UnsafeRawBufferPointer, count n: Int, into out: inout [TradeRecord], after: Int64 = .min) throws(StoreError) {
+    static func decode(_ blob: UnsafeRawBufferPointer, count n: Int, into out: inout [TradeRecord], after: Int64 = .min)
+        throws(StoreError)
+    {
         var r = ByteReader(blob)
         guard try r.byte() == format, try r.varint() == UInt64(n) else {
             throw StoreError.failed("corrupt trade chunk: \(blob.count) bytes, expected \(n) trades")
@@ -92,10 +98,12 @@ enum TradeChunk {
             let entryRule = try r.string()
             let exitRule = try r.string()
             guard number > after else { continue }
-            out.append(TradeRecord(number: Int(number), side: flags & 1 != 0 ? .short : .long, quantity: quantity,
-                                   entryTime: entryTime, exitTime: exitTime, entryPrice: entryPrice, exitPrice: exitPrice,
-                                   pnl: pnl, returnPct: returnPct, commission: commission, entryRule: entryRule,
-                                   exitRule: exitRule, entryIndex: Int(entryIndex), exitIndex: exitIndex.map { Int($0) }))
+            out.append(
+                TradeRecord(
+                    number: Int(number), side: flags & 1 != 0 ? .short : .long, quantity: quantity,
+                    entryTime: entryTime, exitTime: exitTime, entryPrice: entryPrice, exitPrice: exitPrice,
+                    pnl: pnl, returnPct: returnPct, commission: commission, entryRule: entryRule,
+                    exitRule: exitRule, entryIndex: Int(entryIndex), exitIndex: exitIndex.map { Int($0) }))
         }
         guard r.remaining == 0 else { throw ByteReader.corrupt("\(r.remaining) bytes left over in a trade chunk") }
     }

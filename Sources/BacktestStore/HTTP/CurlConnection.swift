@@ -38,7 +38,9 @@ final class CurlConnection: @unchecked Sendable {
     private let bytesPerSecond = 4.0 * 1024 * 1024
 
     init(timeout: Double) throws(TransportFailure) {
-        guard Self.globalInit, let handle = curl_easy_init() else { throw TransportFailure(description: "libcurl could not be initialised") }
+        guard Self.globalInit, let handle = curl_easy_init() else {
+            throw TransportFailure(description: "libcurl could not be initialised")
+        }
         self.handle = handle
         self.timeout = timeout
         // No signals from libcurl in a multi-threaded process.
@@ -55,7 +57,9 @@ final class CurlConnection: @unchecked Sendable {
             let n = size * count
             if let data, sink.bytes.count < sink.limit {
                 let keep = min(n, sink.limit - sink.bytes.count)
-                data.withMemoryRebound(to: UInt8.self, capacity: keep) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: keep)) }
+                data.withMemoryRebound(to: UInt8.self, capacity: keep) {
+                    sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: keep))
+                }
             }
             return n
         }
@@ -92,7 +96,8 @@ final class CurlConnection: @unchecked Sendable {
             ccurl_os_errno(handle, &osErrno)
             // "timed out" in our words, whatever libcurl's wording of the version at hand.
             let reason = code == CURLE_OPERATION_TIMEDOUT ? "timed out" : String(cString: curl_easy_strerror(code))
-            throw TransportFailure(description: osErrno != 0 ? "\(reason) (\(String(cString: strerror(Int32(osErrno)))))" : reason)
+            throw TransportFailure(
+                description: osErrno != 0 ? "\(reason) (\(String(cString: strerror(Int32(osErrno)))))" : reason)
         }
         var status = 0
         ccurl_response_code(handle, &status)

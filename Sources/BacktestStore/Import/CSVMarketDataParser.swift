@@ -1,5 +1,5 @@
-import TimeKit
 import BacktestEngine
+import TimeKit
 
 /// Parses market data CSV given as byte chunks split anywhere (mid-line, mid-UTF-8
 /// character) into batches of rows. Layouts, chosen by the header line:
@@ -85,7 +85,8 @@ public struct CSVMarketDataParser: Sendable {
             }
             partial += bytes[start...]
             if partial.count > 1 << 20 {
-                throw ParseError(source: source, line: line + 1, column: 0, columnName: "", message: "line longer than 1 MiB")
+                throw ParseError(
+                    source: source, line: line + 1, column: 0, columnName: "", message: "line longer than 1 MiB")
             }
         } catch {
             failed = error
@@ -105,7 +106,9 @@ public struct CSVMarketDataParser: Sendable {
                 try parseLine(last[...])
             }
             if kind == nil {
-                throw ParseError(source: source, line: max(line, 1), column: 0, columnName: "", message: "no header line: the file is empty")
+                throw ParseError(
+                    source: source, line: max(line, 1), column: 0, columnName: "",
+                    message: "no header line: the file is empty")
             }
         } catch {
             failed = error
@@ -133,8 +136,10 @@ public struct CSVMarketDataParser: Sendable {
     }
 
     private func error(_ column: Int, _ message: String) -> ParseError {
-        ParseError(source: source, line: line, column: column, columnName: column > 0 && column <= header.count ? header[column - 1] : "",
-                   message: message)
+        ParseError(
+            source: source, line: line, column: column,
+            columnName: column > 0 && column <= header.count ? header[column - 1] : "",
+            message: message)
     }
 
     private mutating func parseLine(_ raw: ArraySlice<UInt8>) throws(ParseError) {
@@ -168,14 +173,19 @@ public struct CSVMarketDataParser: Sendable {
             values.2 = try number(fields[3], column: 4)
             values.3 = try number(fields[4], column: 5)
             values.4 = try number(fields[5], column: 6)
-            let candle = Candle(time: time, open: values.0, high: values.1, low: values.2, close: values.3, volume: values.4)
-            if let problem = MarketRowCheck.problem(candle) ?? MarketRowCheck.order(previous: lastTime, time: time, strictly: true) {
+            let candle = Candle(
+                time: time, open: values.0, high: values.1, low: values.2, close: values.3, volume: values.4)
+            if let problem = MarketRowCheck.problem(candle)
+                ?? MarketRowCheck.order(previous: lastTime, time: time, strictly: true)
+            {
                 throw error(Self.candleColumn(problem.column), problem.message)
             }
             candles.append(candle)
         case .ticks:
             let tick = Tick(time: time, price: try number(fields[1], column: 2), size: try number(fields[2], column: 3))
-            if let problem = MarketRowCheck.problem(tick) ?? MarketRowCheck.order(previous: lastTime, time: time, strictly: false) {
+            if let problem = MarketRowCheck.problem(tick)
+                ?? MarketRowCheck.order(previous: lastTime, time: time, strictly: false)
+            {
                 throw error(problem.column == "time" ? 1 : problem.column == "price" ? 2 : 3, problem.message)
             }
             ticks.append(tick)
@@ -204,7 +214,8 @@ public struct CSVMarketDataParser: Sendable {
         let names = header.map { $0.lowercased() }
         let candleNames = ["open", "high", "low", "close", "volume"]
         let tickNames = ["price", "size"]
-        let expected = "expected a header time,open,high,low,close,volume (or pandas' ,Open,High,Low,Close,Volume) or time,price,size"
+        let expected =
+            "expected a header time,open,high,low,close,volume (or pandas' ,Open,High,Low,Close,Volume) or time,price,size"
         guard let first = names.first, Self.timeNames.contains(first) else {
             throw error(1, "unknown header \"\(header.joined(separator: ","))\": \(expected)")
         }
@@ -219,11 +230,16 @@ public struct CSVMarketDataParser: Sendable {
         }
         for (i, name) in target.enumerated() where i >= rest.count || rest[i] != name {
             kind = nil
-            throw error(i + 2 <= header.count ? i + 2 : 0, "unknown header \"\(header.joined(separator: ","))\": column \(i + 2) should be \(name); \(expected)")
+            throw error(
+                i + 2 <= header.count ? i + 2 : 0,
+                "unknown header \"\(header.joined(separator: ","))\": column \(i + 2) should be \(name); \(expected)")
         }
         if rest.count > target.count {
             kind = nil
-            throw error(target.count + 2, "unknown header \"\(header.joined(separator: ","))\": unexpected column \"\(header[target.count + 1])\"; \(expected)")
+            throw error(
+                target.count + 2,
+                "unknown header \"\(header.joined(separator: ","))\": unexpected column \"\(header[target.count + 1])\"; \(expected)"
+            )
         }
     }
 
@@ -234,7 +250,9 @@ public struct CSVMarketDataParser: Sendable {
         let text = String(decoding: field, as: UTF8.self)
         // Swift's parser accepts what strtod does (exponents, long mantissas, nan, inf).
         guard !text.isEmpty, let value = Double(text) else {
-            throw error(column, text.isEmpty ? "empty value where a number is needed" : "\"\(text.prefix(40))\" is not a number")
+            throw error(
+                column, text.isEmpty ? "empty value where a number is needed" : "\"\(text.prefix(40))\" is not a number"
+            )
         }
         return value
     }
@@ -247,7 +265,12 @@ public struct CSVMarketDataParser: Sendable {
         let end = field.endIndex
         guard i < end else { return nil }
         var negative = false
-        if field[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if field[i] == UInt8(ascii: "+") { i += 1 }
+        if field[i] == UInt8(ascii: "-") {
+            negative = true
+            i += 1
+        } else if field[i] == UInt8(ascii: "+") {
+            i += 1
+        }
         var mantissa: UInt64 = 0
         var digits = 0
         var fraction = 0
@@ -287,13 +310,17 @@ public struct CSVMarketDataParser: Sendable {
 
     private mutating func parseTime(_ field: ArraySlice<UInt8>) throws(ParseError) -> Int64 {
         guard let first = field.first else { throw error(1, "empty time") }
-        let isNumeric = field.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
+        let isNumeric =
+            field.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
             && !(field.count >= 8 && field.dropFirst(4).first == UInt8(ascii: "-"))
         if isNumeric && first != UInt8(ascii: ".") {
             return try epochTime(field)
         }
         guard let micros = Self.isoTime(field) else {
-            throw error(1, "\"\(String(decoding: field.prefix(40), as: UTF8.self))\" is not a time (epoch seconds, milliseconds or microseconds, or ISO 8601 such as 2024-01-02T09:30:00Z)")
+            throw error(
+                1,
+                "\"\(String(decoding: field.prefix(40), as: UTF8.self))\" is not a time (epoch seconds, milliseconds or microseconds, or ISO 8601 such as 2024-01-02T09:30:00Z)"
+            )
         }
         return micros
     }
@@ -301,7 +328,8 @@ public struct CSVMarketDataParser: Sendable {
     private mutating func epochTime(_ field: ArraySlice<UInt8>) throws(ParseError) -> Int64 {
         let text = String(decoding: field, as: UTF8.self)
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = Int64(parts[0]), parts.count == 1 || (parts[1].count <= 6 && parts[1].allSatisfy(\.isNumber)) else {
+        guard let whole = Int64(parts[0]), parts.count == 1 || (parts[1].count <= 6 && parts[1].allSatisfy(\.isNumber))
+        else {
             throw error(1, "\"\(text.prefix(40))\" is not a time")
         }
         let unit: TimeUnit
@@ -349,11 +377,13 @@ public struct CSVMarketDataParser: Sendable {
             return true
         }
         guard let year = digits(4), expect("-"), let month = digits(2), expect("-"), let day = digits(2),
-              (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
+            (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
+        else { return nil }
         var micros = UTCTime.days(year: year, month: month, day: day) * 86_400_000_000
         if i == b.count { return micros }
         guard expect("T") || expect(" ") || expect("t"), let hour = digits(2), expect(":"), let minute = digits(2),
-              hour < 24, minute < 60 else { return nil }
+            hour < 24, minute < 60
+        else { return nil }
         var second: Int64 = 0
         if expect(":") {
             guard let s = digits(2), s < 61 else { return nil }

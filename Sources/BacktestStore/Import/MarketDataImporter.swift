@@ -22,8 +22,10 @@ public final class MarketDataImporter {
 
     /// `timeframe` may be empty for candles: it is then inferred from the smallest gap
     /// between the first rows (for example 1d for GOOG.csv).
-    public init(store: any BacktestStore, symbol: String, timeframe: String, replaceExisting: Bool, source: String,
-                expectedKind: MarketSeries.Kind? = nil, batchSize: Int = 8192) {
+    public init(
+        store: any BacktestStore, symbol: String, timeframe: String, replaceExisting: Bool, source: String,
+        expectedKind: MarketSeries.Kind? = nil, batchSize: Int = 8192
+    ) {
         self.expectedKind = expectedKind
         self.store = store
         self.symbol = symbol
@@ -91,12 +93,14 @@ public final class MarketDataImporter {
     public var source: String { parser.source }
 
     private func deliver(_ rows: CSVMarketDataParser.Rows) async throws {
-        let kind: MarketSeries.Kind = switch rows {
-        case .candles: .candles
-        case .ticks: .ticks
-        }
+        let kind: MarketSeries.Kind =
+            switch rows {
+            case .candles: .candles
+            case .ticks: .ticks
+            }
         if let expectedKind, kind != expectedKind {
-            throw StoreError.invalid("\(parser.source): holds \(kind.rawValue), but the import is of \(expectedKind.rawValue)")
+            throw StoreError.invalid(
+                "\(parser.source): holds \(kind.rawValue), but the import is of \(expectedKind.rawValue)")
         }
         do {
             try await store(rows)
@@ -134,7 +138,9 @@ public final class MarketDataImporter {
         guard !held.isEmpty, final || held.count >= 1024 else { return }
         let gaps = zip(held, held.dropFirst()).map { $1.time - $0.time }.filter { $0 > 0 }
         guard let smallest = gaps.min(), smallest % 1_000_000 == 0 else {
-            throw StoreError.invalid("\(parser.source): cannot infer the candle timeframe from \(held.count) row(s); give one (for example 1d)")
+            throw StoreError.invalid(
+                "\(parser.source): cannot infer the candle timeframe from \(held.count) row(s); give one (for example 1d)"
+            )
         }
         timeframe = Timeframe.candles(seconds: smallest / 1_000_000).description
         let rows = held
@@ -144,8 +150,9 @@ public final class MarketDataImporter {
 
     private func begin(_ kind: MarketSeries.Kind) async throws -> any MarketDataImport {
         if let target { return target }
-        let created = try await store.beginImport(symbol: symbol, kind: kind, timeframe: kind == .ticks ? "" : timeframe,
-                                                  replaceExisting: replaceExisting)
+        let created = try await store.beginImport(
+            symbol: symbol, kind: kind, timeframe: kind == .ticks ? "" : timeframe,
+            replaceExisting: replaceExisting)
         target = created
         return created
     }
@@ -153,14 +160,17 @@ public final class MarketDataImporter {
 
 extension MarketDataImporter {
     /// Imports a CSV file read in 64 KiB pieces; the source in errors is the file name.
-    public static func importCSVFile(path: String, store: any BacktestStore, symbol: String, timeframe: String = "",
-                                     replaceExisting: Bool = false) async throws -> MarketSeries {
+    public static func importCSVFile(
+        path: String, store: any BacktestStore, symbol: String, timeframe: String = "",
+        replaceExisting: Bool = false
+    ) async throws -> MarketSeries {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw StoreError.invalid("cannot open \(path)")
         }
         defer { try? handle.close() }
-        let importer = MarketDataImporter(store: store, symbol: symbol, timeframe: timeframe, replaceExisting: replaceExisting,
-                                          source: URL(fileURLWithPath: path).lastPathComponent)
+        let importer = MarketDataImporter(
+            store: store, symbol: symbol, timeframe: timeframe, replaceExisting: replaceExisting,
+            source: URL(fileURLWithPath: path).lastPathComponent)
         while true {
             let data: Data
             do {

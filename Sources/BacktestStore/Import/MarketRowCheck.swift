@@ -1,5 +1,5 @@
-import TimeKit
 import BacktestEngine
+import TimeKit
 
 /// What makes a market data row unusable, shared by the CSV parser (which adds the line
 /// and column) and by every import (rows that arrive already parsed).
@@ -10,7 +10,9 @@ enum MarketRowCheck {
     }
 
     static func problem(_ candle: Candle) -> Problem? {
-        for (name, value) in [("open", candle.open), ("high", candle.high), ("low", candle.low), ("close", candle.close)] {
+        for (name, value) in [
+            ("open", candle.open), ("high", candle.high), ("low", candle.low), ("close", candle.close),
+        ] {
             if let p = price(name, value) { return p }
         }
         if candle.high < candle.low {
@@ -42,7 +44,11 @@ enum MarketRowCheck {
     static func order(previous: Int64?, time: Int64, strictly: Bool) -> Problem? {
         guard let previous else { return nil }
         if time < previous {
-            return Problem(column: "time", message: "time \(UTCTime.format(time)) is before the previous row's \(UTCTime.format(previous)) (rows must be sorted by time)")
+            return Problem(
+                column: "time",
+                message:
+                    "time \(UTCTime.format(time)) is before the previous row's \(UTCTime.format(previous)) (rows must be sorted by time)"
+            )
         }
         if strictly && time == previous {
             return Problem(column: "time", message: "duplicate time \(UTCTime.format(time))")

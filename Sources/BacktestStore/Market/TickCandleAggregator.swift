@@ -30,7 +30,8 @@ public struct TickCandleAggregator: Sendable {
                 current = c
             } else {
                 if let c = current { out.append(c) }
-                current = Candle(time: b, open: tick.price, high: tick.price, low: tick.price, close: tick.price, volume: tick.size)
+                current = Candle(
+                    time: b, open: tick.price, high: tick.price, low: tick.price, close: tick.price, volume: tick.size)
             }
         }
     }

@@ -1,5 +1,5 @@
-import TimeKit
 internal import CLibPQ
+import TimeKit
 
 // The only file that touches libpq: everything above it sees Swift values. Used for
 // QuestDB's DDL and reads (its PG-wire endpoint) and tested against PostgreSQL.
@@ -122,13 +122,27 @@ public final class PGConnection {
         var formats: [Int32] = []
         for parameter in parameters {
             switch parameter {
-            case .text(let s): texts.append(Array(s.utf8) + [0]); formats.append(0)
-            case .int(let v): texts.append(Array(String(v).utf8) + [0]); formats.append(0)
-            case .double(let v): texts.append(Array(Self.doubleText(v).utf8) + [0]); formats.append(0)
-            case .bool(let v): texts.append(Array((v ? "true" : "false").utf8) + [0]); formats.append(0)
-            case .timestampMicros(let v): texts.append(Array(Self.timestampText(v).utf8) + [0]); formats.append(0)
-            case .bytes(let b): texts.append(b); formats.append(1)
-            case .null: texts.append(nil); formats.append(0)
+            case .text(let s):
+                texts.append(Array(s.utf8) + [0])
+                formats.append(0)
+            case .int(let v):
+                texts.append(Array(String(v).utf8) + [0])
+                formats.append(0)
+            case .double(let v):
+                texts.append(Array(Self.doubleText(v).utf8) + [0])
+                formats.append(0)
+            case .bool(let v):
+                texts.append(Array((v ? "true" : "false").utf8) + [0])
+                formats.append(0)
+            case .timestampMicros(let v):
+                texts.append(Array(Self.timestampText(v).utf8) + [0])
+                formats.append(0)
+            case .bytes(let b):
+                texts.append(b)
+                formats.append(1)
+            case .null:
+                texts.append(nil)
+                formats.append(0)
             }
         }
         // Lengths matter only for binary parameters (text ones are NUL-terminated).
@@ -136,7 +150,9 @@ public final class PGConnection {
         let result: OpaquePointer? = Self.withPointers(texts) { values in
             lengths.withUnsafeBufferPointer { lengthPointer in
                 formats.withUnsafeBufferPointer { formatPointer in
-                    PQexecParams(conn, sql, Int32(parameters.count), nil, values, lengthPointer.baseAddress, formatPointer.baseAddress, 1)
+                    PQexecParams(
+                        conn, sql, Int32(parameters.count), nil, values, lengthPointer.baseAddress,
+                        formatPointer.baseAddress, 1)
                 }
             }
         }
@@ -149,11 +165,14 @@ public final class PGConnection {
             return decode(result)
         default:
             let sqlState = PQresultErrorField(result, Self.diagSQLState).map { String(cString: $0) } ?? ""
-            let primary = PQresultErrorField(result, Self.diagMessage).map { String(cString: $0) }
+            let primary =
+                PQresultErrorField(result, Self.diagMessage).map { String(cString: $0) }
                 ?? Self.trimmed(String(cString: PQresultErrorMessage(result)))
             let detail = PQresultErrorField(result, Self.diagDetail).map { String(cString: $0) } ?? ""
             if PQstatus(conn) != CONNECTION_OK {
-                throw StoreError.unavailable("PostgreSQL connection to \(redactedURL) lost: \(primary)" + (sqlState.isEmpty ? "" : " (SQLSTATE \(sqlState))"))
+                throw StoreError.unavailable(
+                    "PostgreSQL connection to \(redactedURL) lost: \(primary)"
+                        + (sqlState.isEmpty ? "" : " (SQLSTATE \(sqlState))"))
             }
             throw PGServerError(sqlState: sqlState, message: primary, detail: detail)
         }
@@ -212,8 +231,11 @@ public final class PGConnection {
         case 23: return bigEndian(bytes, Int32.self).map { .int(Int64($0)) } ?? .bytes(Array(bytes))
         case 21: return bigEndian(bytes, Int16.self).map { .int(Int64($0)) } ?? .bytes(Array(bytes))
         case 701: return bigEndian(bytes, UInt64.self).map { .double(Double(bitPattern: $0)) } ?? .bytes(Array(bytes))
-        case 700: return bigEndian(bytes, UInt32.self).map { .double(Double(Float(bitPattern: $0))) } ?? .bytes(Array(bytes))
-        case 1114, 1184: return bigEndian(bytes, Int64.self).map { .timestampMicros($0 + pgEpochOffsetMicros) } ?? .bytes(Array(bytes))
+        case 700:
+            return bigEndian(bytes, UInt32.self).map { .double(Double(Float(bitPattern: $0))) } ?? .bytes(Array(bytes))
+        case 1114, 1184:
+            return bigEndian(bytes, Int64.self).map { .timestampMicros($0 + pgEpochOffsetMicros) }
+                ?? .bytes(Array(bytes))
         case 25, 1043, 1042, 19, 705, 18: return .text(String(decoding: bytes, as: UTF8.self))
         default: return .bytes(Array(bytes))
         }
@@ -242,7 +264,9 @@ public final class PGConnection {
 
     /// The URL without its password, for messages.
     static func redact(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else { return url }
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
+            return url
+        }
         let userInfo = url[scheme.upperBound..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return url }
         return String(url[..<colon]) + ":***" + String(url[at...])
@@ -254,12 +278,15 @@ public final class PGConnection {
     }
 
     /// Pointers to each buffer (nil stays nil), alive during `body`.
-    private static func withPointers<R>(_ buffers: [[UInt8]?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    private static func withPointers<R>(_ buffers: [[UInt8]?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R
+    {
         let allocations: [UnsafeMutablePointer<CChar>?] = buffers.map { buffer in
             guard let buffer else { return nil }
             let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, buffer.count))
             buffer.withUnsafeBytes { raw in
-                if let base = raw.baseAddress { UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: buffer.count) }
+                if let base = raw.baseAddress {
+                    UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: buffer.count)
+                }
             }
             return p
         }

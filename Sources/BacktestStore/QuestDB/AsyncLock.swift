@@ -4,7 +4,10 @@ import Synchronization
 /// import commits of one store: the conflict check and the write must not interleave
 /// with another commit's.
 final class AsyncLock: Sendable {
-    private struct State { var locked = false; var waiters: [CheckedContinuation<Void, Never>] = [] }
+    private struct State {
+        var locked = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
     private let state = Mutex(State())
 
     func lock() async {

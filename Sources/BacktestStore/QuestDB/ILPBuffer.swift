@@ -35,17 +35,23 @@ public struct ILPBuffer: Sendable {
 
     /// Appends one row; the designated timestamp is in nanoseconds (send with
     /// `precision=n`, or use `atMicros` with `precision=us`).
-    public mutating func row(_ table: String, symbols: [(String, String)] = [], columns: [(String, Value)], atNanos: Int64) throws(InvalidName) {
+    public mutating func row(
+        _ table: String, symbols: [(String, String)] = [], columns: [(String, Value)], atNanos: Int64
+    ) throws(InvalidName) {
         try append(table, symbols, columns, timestamp: atNanos)
     }
 
     /// Appends one row whose designated timestamp is in microseconds (send with
     /// `precision=us`, as ILPHTTPWriter does).
-    public mutating func row(_ table: String, symbols: [(String, String)] = [], columns: [(String, Value)], atMicros: Int64) throws(InvalidName) {
+    public mutating func row(
+        _ table: String, symbols: [(String, String)] = [], columns: [(String, Value)], atMicros: Int64
+    ) throws(InvalidName) {
         try append(table, symbols, columns, timestamp: atMicros)
     }
 
-    private mutating func append(_ table: String, _ symbols: [(String, String)], _ columns: [(String, Value)], timestamp: Int64) throws(InvalidName) {
+    private mutating func append(
+        _ table: String, _ symbols: [(String, String)], _ columns: [(String, Value)], timestamp: Int64
+    ) throws(InvalidName) {
         guard !symbols.isEmpty || !columns.isEmpty else {
             throw InvalidName(kind: "table", name: table, reason: "a row needs at least one symbol or column")
         }
@@ -105,7 +111,10 @@ public struct ILPBuffer: Sendable {
     }
 
     static func appendDouble(_ v: Double, into out: inout [UInt8]) {
-        if v.isNaN { out += [0x4E, 0x61, 0x4E]; return }  // NaN
+        if v.isNaN {
+            out += [0x4E, 0x61, 0x4E]
+            return
+        }  // NaN
         if v.isInfinite {
             if v < 0 { out.append(UInt8(ascii: "-")) }
             out += Array("Infinity".utf8)
@@ -148,13 +157,24 @@ public struct ILPBuffer: Sendable {
             if i < u.count {
                 i += 1
                 var negative = false
-                if u[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if u[i] == UInt8(ascii: "+") { i += 1 }
+                if u[i] == UInt8(ascii: "-") {
+                    negative = true
+                    i += 1
+                } else if u[i] == UInt8(ascii: "+") {
+                    i += 1
+                }
                 var exponent = 0
-                while i < u.count { exponent = exponent * 10 + Int(u[i] &- 48); i += 1 }
+                while i < u.count {
+                    exponent = exponent * 10 + Int(u[i] &- 48)
+                    i += 1
+                }
                 point += negative ? -exponent : exponent
             }
             var start = 0, end = n
-            while end - start > 1, digits[start] == UInt8(ascii: "0") { start += 1; point -= 1 }
+            while end - start > 1, digits[start] == UInt8(ascii: "0") {
+                start += 1
+                point -= 1
+            }
             while end - start > 1, digits[end - 1] == UInt8(ascii: "0") { end -= 1 }
             let count = end - start
             func put(_ range: Range<Int>) { for k in range { out.append(digits[start + k]) } }
@@ -162,14 +182,23 @@ public struct ILPBuffer: Sendable {
             if count == 1 && digits[start] == UInt8(ascii: "0") {
                 out += [UInt8(ascii: "0"), UInt8(ascii: "."), UInt8(ascii: "0")]
             } else if point >= count && point <= 16 {
-                put(0..<count); zeros(point - count); out += [UInt8(ascii: "."), UInt8(ascii: "0")]
+                put(0..<count)
+                zeros(point - count)
+                out += [UInt8(ascii: "."), UInt8(ascii: "0")]
             } else if point > 0 && point <= 16 {
-                put(0..<point); out.append(UInt8(ascii: ".")); put(point..<count)
+                put(0..<point)
+                out.append(UInt8(ascii: "."))
+                put(point..<count)
             } else if point > -5 && point <= 0 {
-                out += [UInt8(ascii: "0"), UInt8(ascii: ".")]; zeros(-point); put(0..<count)
+                out += [UInt8(ascii: "0"), UInt8(ascii: ".")]
+                zeros(-point)
+                put(0..<count)
             } else {
                 put(0..<1)
-                if count > 1 { out.append(UInt8(ascii: ".")); put(1..<count) }
+                if count > 1 {
+                    out.append(UInt8(ascii: "."))
+                    put(1..<count)
+                }
                 out.append(UInt8(ascii: "e"))
                 appendInteger(Int64(point - 1), into: &out)
             }
@@ -191,7 +220,9 @@ public struct ILPBuffer: Sendable {
             let n = min(buffer.count, 48 - count)
             guard n > 0, let source = buffer.baseAddress else { return }
             let at = count
-            withUnsafeMutableBytes(of: &storage) { $0.baseAddress!.advanced(by: at).copyMemory(from: source, byteCount: n) }
+            withUnsafeMutableBytes(of: &storage) {
+                $0.baseAddress!.advanced(by: at).copyMemory(from: source, byteCount: n)
+            }
             count += n
         }
 
@@ -210,7 +241,10 @@ public struct ILPBuffer: Sendable {
 
     /// Decimal digits of `v` without a String in between.
     static func appendInteger(_ v: Int64, into out: inout [UInt8]) {
-        if v == .min { out += Array(String(v).utf8); return }
+        if v == .min {
+            out += Array(String(v).utf8)
+            return
+        }
         var magnitude = v < 0 ? UInt64(-v) : UInt64(v)
         if v < 0 { out.append(UInt8(ascii: "-")) }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
@@ -220,7 +254,10 @@ public struct ILPBuffer: Sendable {
                 magnitude /= 10
                 n += 1
             } while magnitude > 0
-            while n > 0 { n -= 1; out.append(digits[n]) }
+            while n > 0 {
+                n -= 1
+                out.append(digits[n])
+            }
         }
     }
 
@@ -248,7 +285,8 @@ public struct ILPBuffer: Sendable {
     static func escapeName(_ s: String, into out: inout [UInt8]) {
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\\"):
+            case UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: "\n"), UInt8(ascii: "\r"),
+                UInt8(ascii: "\\"):
                 out += [UInt8(ascii: "\\"), b]
             default:
                 out.append(b)
@@ -266,7 +304,9 @@ public struct ILPBuffer: Sendable {
         let forbidden = Array("\n\r?,'\"\\/:()+*%~".utf8) + (kind == "column" ? Array(".-".utf8) : [])
         for (i, b) in bytes.enumerated() {
             if b < 0x20 || b == 0x7F || forbidden.contains(b) {
-                let shown = b < 0x20 || b == 0x7F ? "control character 0x\(String(b, radix: 16))" : "'\(Character(Unicode.Scalar(b)))'"
+                let shown =
+                    b < 0x20 || b == 0x7F
+                    ? "control character 0x\(String(b, radix: 16))" : "'\(Character(Unicode.Scalar(b)))'"
                 throw InvalidName(kind: kind, name: name, reason: "\(shown) at byte \(i) is not allowed")
             }
         }

@@ -57,7 +57,8 @@ public final class ILPHTTPWriter: Sendable {
             case .success(let response) where Self.retryable.contains(response.status):
                 failure = "HTTP \(response.status): \(Self.message(response.body))"
             case .success(let response) where (400..<500).contains(response.status):
-                throw StoreError.invalid("QuestDB rejected the write (HTTP \(response.status)): \(Self.message(response.body))")
+                throw StoreError.invalid(
+                    "QuestDB rejected the write (HTTP \(response.status)): \(Self.message(response.body))")
             case .success(let response):
                 throw StoreError.failed("QuestDB answered HTTP \(response.status): \(Self.message(response.body))")
             case .failure(let error):
@@ -66,7 +67,8 @@ public final class ILPHTTPWriter: Sendable {
             // With any retry budget, a retryable failure is retried at least once, even
             // when the first attempt itself used the budget up (a slow or busy machine).
             if Date().addingTimeInterval(delay) > deadline && (retryTimeout <= 0 || attempts >= 2) {
-                throw StoreError.unavailable("QuestDB at \(host):\(port) failed \(attempts) attempt(s) over \(retryTimeout) s; last: \(failure)")
+                throw StoreError.unavailable(
+                    "QuestDB at \(host):\(port) failed \(attempts) attempt(s) over \(retryTimeout) s; last: \(failure)")
             }
             try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             delay = min(delay * 2, 1.0)
@@ -84,7 +86,9 @@ public final class ILPHTTPWriter: Sendable {
     /// One request on a pooled connection, on a thread of its own: libcurl blocks, and a
     /// slow or silent server must not hold one of Swift's few cooperative threads (a
     /// request is one batch, so a thread per request is cheap).
-    private func exchange(_ body: @escaping @Sendable (CurlConnection) throws -> CurlConnection.Response) async -> Result<Response, StoreError> {
+    private func exchange(_ body: @escaping @Sendable (CurlConnection) throws -> CurlConnection.Response) async
+        -> Result<Response, StoreError>
+    {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(returning: self.exchangeHere(body))
@@ -92,7 +96,9 @@ public final class ILPHTTPWriter: Sendable {
         }
     }
 
-    private func exchangeHere(_ body: (CurlConnection) throws -> CurlConnection.Response) -> Result<Response, StoreError> {
+    private func exchangeHere(_ body: (CurlConnection) throws -> CurlConnection.Response) -> Result<
+        Response, StoreError
+    > {
         let connection: CurlConnection
         if let reused = idle.withLock({ $0.popLast() }) {
             connection = reused
@@ -115,7 +121,9 @@ public final class ILPHTTPWriter: Sendable {
 
     /// QuestDB's error JSON (`{"code":...,"message":...,"line":N,"errorId":...}`) as text.
     static func message(_ body: [UInt8]) -> String {
-        if let json = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let message = json["message"] as? String {
+        if let json = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let message = json["message"] as? String
+        {
             var text = message
             if let line = json["line"] as? Int { text += " (line \(line))" }
             if let id = json["errorId"] as? String { text += " [errorId \(id)]" }

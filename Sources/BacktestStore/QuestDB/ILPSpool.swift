@@ -46,7 +46,8 @@ final class ILPSpool: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw StoreError.failed("cannot create the QuestDB spool directory \(directory): \(error.localizedDescription)")
+            throw StoreError.failed(
+                "cannot create the QuestDB spool directory \(directory): \(error.localizedDescription)")
         }
         let log = open(directory + "/spool.log", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         let headFile = open(directory + "/spool.head", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -71,7 +72,8 @@ final class ILPSpool: Sendable {
         }
         scanned.end = offset
         if ftruncate(log, off_t(offset)) != 0 {
-            throw StoreError.failed("cannot truncate the QuestDB spool in \(directory): \(String(cString: strerror(errno)))")
+            throw StoreError.failed(
+                "cannot truncate the QuestDB spool in \(directory): \(String(cString: strerror(errno)))")
         }
         state = Mutex(scanned)
     }
@@ -99,11 +101,15 @@ final class ILPSpool: Sendable {
         record += bytes
         try state.withLock { (s: inout State) throws(StoreError) in
             guard s.end - s.head + Int64(record.count) <= maxBytes else {
-                throw StoreError.unavailable("the QuestDB spool in \(directory) holds \(s.end - s.head) bytes of undelivered writes (limit \(maxBytes)): QuestDB has been unreachable too long")
+                throw StoreError.unavailable(
+                    "the QuestDB spool in \(directory) holds \(s.end - s.head) bytes of undelivered writes (limit \(maxBytes)): QuestDB has been unreachable too long"
+                )
             }
             var written = 0
             while written < record.count {
-                let n = record.withUnsafeBytes { pwrite(s.log, $0.baseAddress! + written, record.count - written, off_t(s.end) + off_t(written)) }
+                let n = record.withUnsafeBytes {
+                    pwrite(s.log, $0.baseAddress! + written, record.count - written, off_t(s.end) + off_t(written))
+                }
                 if n < 0 {
                     if errno == EINTR { continue }
                     let reason = String(cString: strerror(errno))
@@ -153,7 +159,8 @@ final class ILPSpool: Sendable {
             var bytes = [UInt8](repeating: 0, count: 8)
             withUnsafeBytes(of: s.head.littleEndian) { bytes = Array($0) }
             guard pwrite(s.headFile, bytes, 8, 0) == 8, fdatasync(s.headFile) == 0 else {
-                throw StoreError.failed("cannot write the QuestDB spool head in \(directory): \(String(cString: strerror(errno)))")
+                throw StoreError.failed(
+                    "cannot write the QuestDB spool head in \(directory): \(String(cString: strerror(errno)))")
             }
         }
     }
@@ -175,17 +182,28 @@ final class ILPSpool: Sendable {
     /// is there whole (and, with `verify`, with a valid checksum).
     private static func readHeader(_ fd: Int32, at offset: Int64, verify: Bool) -> (String, Int64)? {
         var header = [UInt8](repeating: 0, count: headerSize)
-        guard pread(fd, &header, headerSize, off_t(offset)) == headerSize, Array(header[0..<4]) == magic else { return nil }
-        let nameLength = Int(header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self) }.littleEndian)
-        let payloadLength = Int(header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 6, as: UInt32.self) }.littleEndian)
+        guard pread(fd, &header, headerSize, off_t(offset)) == headerSize, Array(header[0..<4]) == magic else {
+            return nil
+        }
+        let nameLength = Int(
+            header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self) }.littleEndian)
+        let payloadLength = Int(
+            header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 6, as: UInt32.self) }.littleEndian)
         let crc = UInt(header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 10, as: UInt32.self) }.littleEndian)
         var name = [UInt8](repeating: 0, count: nameLength)
-        guard nameLength == 0 || pread(fd, &name, nameLength, off_t(offset) + off_t(headerSize)) == nameLength else { return nil }
+        guard nameLength == 0 || pread(fd, &name, nameLength, off_t(offset) + off_t(headerSize)) == nameLength else {
+            return nil
+        }
         let next = offset + Int64(headerSize + nameLength + payloadLength)
         if verify {
             var payload = [UInt8](repeating: 0, count: payloadLength)
-            guard payloadLength == 0 || payload.withUnsafeMutableBytes({ pread(fd, $0.baseAddress!, payloadLength, off_t(offset) + off_t(headerSize + nameLength)) }) == payloadLength,
-                  checksum(name, payload) == crc else { return nil }
+            guard
+                payloadLength == 0
+                    || payload.withUnsafeMutableBytes({
+                        pread(fd, $0.baseAddress!, payloadLength, off_t(offset) + off_t(headerSize + nameLength))
+                    }) == payloadLength,
+                checksum(name, payload) == crc
+            else { return nil }
         } else {
             var size = stat()
             guard fstat(fd, &size) == 0, Int64(size.st_size) >= next else { return nil }

@@ -1,5 +1,5 @@
-import TimeKit
 import BacktestEngine
+import TimeKit
 
 /// An all-or-nothing import into QuestDB. Rows are validated as they arrive and
 /// encoded straight into ONE in-memory ILP buffer (at most the store's
@@ -33,7 +33,9 @@ final class QuestDBMarketImport: MarketDataImport {
     private var seq: Int64 = 0
     private var state = State.open
 
-    init(store: QuestDBStore, symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) throws(StoreError) {
+    init(store: QuestDBStore, symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool)
+        throws(StoreError)
+    {
         guard !symbol.isEmpty, symbol.utf8.count <= 256 else {
             throw StoreError.invalid("symbol must be 1 to 256 bytes, got \(symbol.utf8.count)")
         }
@@ -48,8 +50,13 @@ final class QuestDBMarketImport: MarketDataImport {
     private var table: String { kind == .candles ? QuestDBSchema.candles : QuestDBSchema.ticks }
 
     private func checkOpen(_ wanted: MarketSeries.Kind) throws(StoreError) {
-        guard state == .open else { throw StoreError.invalid("the import of \(symbol) is already \(state == .committed ? "committed" : "aborted")") }
-        guard wanted == kind else { throw StoreError.invalid("the import of \(symbol) takes \(kind.rawValue), not \(wanted.rawValue)") }
+        guard state == .open else {
+            throw StoreError.invalid(
+                "the import of \(symbol) is already \(state == .committed ? "committed" : "aborted")")
+        }
+        guard wanted == kind else {
+            throw StoreError.invalid("the import of \(symbol) takes \(kind.rawValue), not \(wanted.rawValue)")
+        }
     }
 
     private func accept(time: Int64, problem: MarketRowCheck.Problem?, index: Int, strictly: Bool) throws(StoreError) {
@@ -61,7 +68,9 @@ final class QuestDBMarketImport: MarketDataImport {
 
     private func checkSize() throws(StoreError) {
         if buffer.bytes.count > store.importByteLimit {
-            throw StoreError.invalid("the import of \(symbol) exceeds \(store.importByteLimit) bytes of line protocol after \(times.count) rows: QuestDB imports are sent as one transaction; split the data into several imports (by time range)")
+            throw StoreError.invalid(
+                "the import of \(symbol) exceeds \(store.importByteLimit) bytes of line protocol after \(times.count) rows: QuestDB imports are sent as one transaction; split the data into several imports (by time range)"
+            )
         }
     }
 
@@ -106,15 +115,20 @@ final class QuestDBMarketImport: MarketDataImport {
         defer { store.importLock.unlock() }
         do {
             try await store.awaitVisible(table)
-            let stored = try await store.storedTimes(kind: kind, symbol: symbol, timeframe: timeframe, first: first, last: last)
+            let stored = try await store.storedTimes(
+                kind: kind, symbol: symbol, timeframe: timeframe, first: first, last: last)
             let what = kind == .candles ? "\(symbol) \(timeframe) candles" : "\(symbol) ticks"
             switch ImportCheck.check(imported: times, stored: stored, replace: replaceExisting) {
             case .ok:
                 break
             case .conflict(let rows, let at):
-                throw StoreError.conflict("\(what): \(rows) stored row(s) at imported times (first \(UTCTime.format(at))); import with replace_existing to replace that range")
+                throw StoreError.conflict(
+                    "\(what): \(rows) stored row(s) at imported times (first \(UTCTime.format(at))); import with replace_existing to replace that range"
+                )
             case .leftovers(let rows, let at):
-                throw StoreError.invalid("\(what): QuestDB cannot delete rows, and \(rows) stored row(s) in the replaced range have no counterpart in the import (first \(UTCTime.format(at))); a replace on QuestDB must re-send every stored time of its range")
+                throw StoreError.invalid(
+                    "\(what): QuestDB cannot delete rows, and \(rows) stored row(s) in the replaced range have no counterpart in the import (first \(UTCTime.format(at))); a replace on QuestDB must re-send every stored time of its range"
+                )
             }
             // Retried idempotently (DEDUP on every key of the rows): an answer lost after
             // QuestDB committed is resolved by the retry landing on the same rows.
@@ -125,7 +139,9 @@ final class QuestDBMarketImport: MarketDataImport {
             throw error
         }
         state = .committed
-        let result = MarketSeries(symbol: symbol, kind: kind, timeframe: timeframe, firstTime: first, lastTime: last, rows: UInt64(times.count))
+        let result = MarketSeries(
+            symbol: symbol, kind: kind, timeframe: timeframe, firstTime: first, lastTime: last,
+            rows: UInt64(times.count))
         buffer = ILPBuffer()
         times = []
         return result

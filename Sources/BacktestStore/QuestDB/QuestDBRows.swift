@@ -1,6 +1,6 @@
-import TimeKit
 import BacktestEngine
 import Foundation
+import TimeKit
 
 /// Rows to ILP lines (writes) and PG-wire result rows back to values (reads), as pure
 /// functions. Conventions: SYMBOL columns go as ILP symbols, everything else as
@@ -49,42 +49,70 @@ enum QuestDBRows {
 
     /// One trade at write key `key` (see QuestDBSchema). `prefix` is
     /// resultPrefix(trades, sessionId). Written field by field: runs write many.
-    static func appendTrade(prefix: [UInt8], key: Int64, _ t: TradeRecord, to buffer: inout ILPBuffer) throws(StoreError) {
+    static func appendTrade(prefix: [UInt8], key: Int64, _ t: TradeRecord, to buffer: inout ILPBuffer)
+        throws(StoreError)
+    {
         try checkTime(t.entryTime, QuestDBSchema.trades)
         if let exitTime = t.exitTime { try checkTime(exitTime, QuestDBSchema.trades) }
         try checkTime(key, QuestDBSchema.trades)
         buffer.appendUnchecked(prefix)
         buffer.appendUnchecked(t.side == .long ? Tag.sideLong : Tag.sideShort)
-        buffer.appendUnchecked(Tag.tradeNumber); buffer.appendUnchecked(integer: Int64(t.number)); buffer.appendUnchecked(byte: UInt8(ascii: "i"))
-        buffer.appendUnchecked(Tag.quantity); buffer.appendUnchecked(double: t.quantity)
-        buffer.appendUnchecked(Tag.entryTime); buffer.appendUnchecked(integer: t.entryTime); buffer.appendUnchecked(byte: UInt8(ascii: "t"))
+        buffer.appendUnchecked(Tag.tradeNumber)
+        buffer.appendUnchecked(integer: Int64(t.number))
+        buffer.appendUnchecked(byte: UInt8(ascii: "i"))
+        buffer.appendUnchecked(Tag.quantity)
+        buffer.appendUnchecked(double: t.quantity)
+        buffer.appendUnchecked(Tag.entryTime)
+        buffer.appendUnchecked(integer: t.entryTime)
+        buffer.appendUnchecked(byte: UInt8(ascii: "t"))
         if let exitTime = t.exitTime {
-            buffer.appendUnchecked(Tag.exitTime); buffer.appendUnchecked(integer: exitTime); buffer.appendUnchecked(byte: UInt8(ascii: "t"))
+            buffer.appendUnchecked(Tag.exitTime)
+            buffer.appendUnchecked(integer: exitTime)
+            buffer.appendUnchecked(byte: UInt8(ascii: "t"))
         }
-        buffer.appendUnchecked(Tag.entryPrice); buffer.appendUnchecked(double: t.entryPrice)
-        buffer.appendUnchecked(Tag.exitPrice); buffer.appendUnchecked(double: t.exitPrice)
-        buffer.appendUnchecked(Tag.pnl); buffer.appendUnchecked(double: t.pnl)
-        buffer.appendUnchecked(Tag.returnPct); buffer.appendUnchecked(double: t.returnPct)
-        buffer.appendUnchecked(Tag.commission); buffer.appendUnchecked(double: t.commission)
-        buffer.appendUnchecked(Tag.entryRule); buffer.appendUnchecked(string: t.entryRule)
-        buffer.appendUnchecked(Tag.exitRule); buffer.appendUnchecked(string: t.exitRule)
-        buffer.appendUnchecked(Tag.entryIndex); buffer.appendUnchecked(integer: Int64(t.entryIndex)); buffer.appendUnchecked(byte: UInt8(ascii: "i"))
+        buffer.appendUnchecked(Tag.entryPrice)
+        buffer.appendUnchecked(double: t.entryPrice)
+        buffer.appendUnchecked(Tag.exitPrice)
+        buffer.appendUnchecked(double: t.exitPrice)
+        buffer.appendUnchecked(Tag.pnl)
+        buffer.appendUnchecked(double: t.pnl)
+        buffer.appendUnchecked(Tag.returnPct)
+        buffer.appendUnchecked(double: t.returnPct)
+        buffer.appendUnchecked(Tag.commission)
+        buffer.appendUnchecked(double: t.commission)
+        buffer.appendUnchecked(Tag.entryRule)
+        buffer.appendUnchecked(string: t.entryRule)
+        buffer.appendUnchecked(Tag.exitRule)
+        buffer.appendUnchecked(string: t.exitRule)
+        buffer.appendUnchecked(Tag.entryIndex)
+        buffer.appendUnchecked(integer: Int64(t.entryIndex))
+        buffer.appendUnchecked(byte: UInt8(ascii: "i"))
         if let exitIndex = t.exitIndex {
-            buffer.appendUnchecked(Tag.exitIndex); buffer.appendUnchecked(integer: Int64(exitIndex)); buffer.appendUnchecked(byte: UInt8(ascii: "i"))
+            buffer.appendUnchecked(Tag.exitIndex)
+            buffer.appendUnchecked(integer: Int64(exitIndex))
+            buffer.appendUnchecked(byte: UInt8(ascii: "i"))
         }
         buffer.endRowUnchecked(timestamp: key)
     }
 
     /// One equity sample at write key `key`; `prefix` is resultPrefix(equity, sessionId).
-    static func appendEquity(prefix: [UInt8], key: Int64, _ p: EquitySample, to buffer: inout ILPBuffer) throws(StoreError) {
+    static func appendEquity(prefix: [UInt8], key: Int64, _ p: EquitySample, to buffer: inout ILPBuffer)
+        throws(StoreError)
+    {
         try checkTime(p.time, QuestDBSchema.equity)
         try checkTime(key, QuestDBSchema.equity)
         buffer.appendUnchecked(prefix)
-        buffer.appendUnchecked(Tag.simTime); buffer.appendUnchecked(integer: p.time); buffer.appendUnchecked(byte: UInt8(ascii: "t"))
-        buffer.appendUnchecked(Tag.equity); buffer.appendUnchecked(double: p.equity)
-        buffer.appendUnchecked(Tag.cash); buffer.appendUnchecked(double: p.cash)
-        buffer.appendUnchecked(Tag.positionSize); buffer.appendUnchecked(double: p.positionSize)
-        buffer.appendUnchecked(Tag.drawdownPct); buffer.appendUnchecked(double: p.drawdownPct)
+        buffer.appendUnchecked(Tag.simTime)
+        buffer.appendUnchecked(integer: p.time)
+        buffer.appendUnchecked(byte: UInt8(ascii: "t"))
+        buffer.appendUnchecked(Tag.equity)
+        buffer.appendUnchecked(double: p.equity)
+        buffer.appendUnchecked(Tag.cash)
+        buffer.appendUnchecked(double: p.cash)
+        buffer.appendUnchecked(Tag.positionSize)
+        buffer.appendUnchecked(double: p.positionSize)
+        buffer.appendUnchecked(Tag.drawdownPct)
+        buffer.appendUnchecked(double: p.drawdownPct)
         buffer.endRowUnchecked(timestamp: key)
     }
 
@@ -92,11 +120,16 @@ enum QuestDBRows {
     static func appendCandle(prefix: [UInt8], _ c: Candle, to buffer: inout ILPBuffer) throws(StoreError) {
         try checkTime(c.time, QuestDBSchema.candles)
         buffer.appendUnchecked(prefix)
-        buffer.appendUnchecked(Tag.open); buffer.appendUnchecked(double: c.open)
-        buffer.appendUnchecked(Tag.high); buffer.appendUnchecked(double: c.high)
-        buffer.appendUnchecked(Tag.low); buffer.appendUnchecked(double: c.low)
-        buffer.appendUnchecked(Tag.close); buffer.appendUnchecked(double: c.close)
-        buffer.appendUnchecked(Tag.volume); buffer.appendUnchecked(double: c.volume)
+        buffer.appendUnchecked(Tag.open)
+        buffer.appendUnchecked(double: c.open)
+        buffer.appendUnchecked(Tag.high)
+        buffer.appendUnchecked(double: c.high)
+        buffer.appendUnchecked(Tag.low)
+        buffer.appendUnchecked(double: c.low)
+        buffer.appendUnchecked(Tag.close)
+        buffer.appendUnchecked(double: c.close)
+        buffer.appendUnchecked(Tag.volume)
+        buffer.appendUnchecked(double: c.volume)
         buffer.endRowUnchecked(timestamp: c.time)
     }
 
@@ -104,14 +137,19 @@ enum QuestDBRows {
     static func appendTick(prefix: [UInt8], seq: Int64, _ t: Tick, to buffer: inout ILPBuffer) throws(StoreError) {
         try checkTime(t.time, QuestDBSchema.ticks)
         buffer.appendUnchecked(prefix)
-        buffer.appendUnchecked(Tag.seq); buffer.appendUnchecked(integer: seq); buffer.appendUnchecked(byte: UInt8(ascii: "i"))
-        buffer.appendUnchecked(Tag.price); buffer.appendUnchecked(double: t.price)
-        buffer.appendUnchecked(Tag.size); buffer.appendUnchecked(double: t.size)
+        buffer.appendUnchecked(Tag.seq)
+        buffer.appendUnchecked(integer: seq)
+        buffer.appendUnchecked(byte: UInt8(ascii: "i"))
+        buffer.appendUnchecked(Tag.price)
+        buffer.appendUnchecked(double: t.price)
+        buffer.appendUnchecked(Tag.size)
+        buffer.appendUnchecked(double: t.size)
         buffer.endRowUnchecked(timestamp: t.time)
     }
 
     static func marketPrefix(kind: MarketSeries.Kind, symbol: String, timeframe: String) -> [UInt8] {
-        var prefix = Array((kind == .candles ? QuestDBSchema.candles : QuestDBSchema.ticks).utf8) + Array(",symbol=".utf8)
+        var prefix =
+            Array((kind == .candles ? QuestDBSchema.candles : QuestDBSchema.ticks).utf8) + Array(",symbol=".utf8)
         ILPBuffer.escapeName(symbol, into: &prefix)
         if kind == .candles {
             prefix += Array(",timeframe=".utf8)
@@ -121,15 +159,21 @@ enum QuestDBRows {
     }
 
     // Convenience forms (tests, single rows): the same bytes as the prefix forms.
-    static func appendTrade(sessionId: String, key: Int64, _ t: TradeRecord, to buffer: inout ILPBuffer) throws(StoreError) {
+    static func appendTrade(sessionId: String, key: Int64, _ t: TradeRecord, to buffer: inout ILPBuffer)
+        throws(StoreError)
+    {
         try appendTrade(prefix: resultPrefix(QuestDBSchema.trades, sessionId: sessionId), key: key, t, to: &buffer)
     }
 
-    static func appendEquity(sessionId: String, key: Int64, _ p: EquitySample, to buffer: inout ILPBuffer) throws(StoreError) {
+    static func appendEquity(sessionId: String, key: Int64, _ p: EquitySample, to buffer: inout ILPBuffer)
+        throws(StoreError)
+    {
         try appendEquity(prefix: resultPrefix(QuestDBSchema.equity, sessionId: sessionId), key: key, p, to: &buffer)
     }
 
-    static func appendCandle(symbol: String, timeframe: String, _ c: Candle, to buffer: inout ILPBuffer) throws(StoreError) {
+    static func appendCandle(symbol: String, timeframe: String, _ c: Candle, to buffer: inout ILPBuffer)
+        throws(StoreError)
+    {
         try appendCandle(prefix: marketPrefix(kind: .candles, symbol: symbol, timeframe: timeframe), c, to: &buffer)
     }
 
@@ -144,7 +188,8 @@ enum QuestDBRows {
         static let tradeNumber = Array(" trade_number=".utf8), quantity = Array(",quantity=".utf8)
         static let entryTime = Array(",entry_time=".utf8), exitTime = Array(",exit_time=".utf8)
         static let entryPrice = Array(",entry_price=".utf8), exitPrice = Array(",exit_price=".utf8)
-        static let pnl = Array(",pnl=".utf8), returnPct = Array(",return_pct=".utf8), commission = Array(",commission=".utf8)
+        static let pnl = Array(",pnl=".utf8), returnPct = Array(",return_pct=".utf8),
+            commission = Array(",commission=".utf8)
         static let entryRule = Array(",entry_rule=".utf8), exitRule = Array(",exit_rule=".utf8)
         static let entryIndex = Array(",entry_index=".utf8), exitIndex = Array(",exit_index=".utf8)
         static let simTime = Array(" sim_time=".utf8), equity = Array(",equity=".utf8), cash = Array(",cash=".utf8)
@@ -157,12 +202,15 @@ enum QuestDBRows {
     /// QuestDB refuses timestamps outside [1970-01-01, 10000-01-01).
     static func checkTime(_ micros: Int64, _ table: String) throws(StoreError) {
         guard micros >= 0 && micros <= QuestDBSQL.latestTime else {
-            throw StoreError.invalid("QuestDB keeps \(table) rows from 1970-01-01 to 9999-12-31 only, not at \(UTCTime.format(micros))")
+            throw StoreError.invalid(
+                "QuestDB keeps \(table) rows from 1970-01-01 to 9999-12-31 only, not at \(UTCTime.format(micros))")
         }
     }
 
-    private static func row(_ buffer: inout ILPBuffer, _ table: String, symbols: [(String, String)],
-                            columns: [(String, ILPBuffer.Value)], at micros: Int64) throws(StoreError) {
+    private static func row(
+        _ buffer: inout ILPBuffer, _ table: String, symbols: [(String, String)],
+        columns: [(String, ILPBuffer.Value)], at micros: Int64
+    ) throws(StoreError) {
         try checkTime(micros, table)
         do {
             try buffer.row(table, symbols: symbols, columns: columns, atMicros: micros)
@@ -183,7 +231,9 @@ enum QuestDBRows {
     }
 
     static func session(_ row: [PGValue]) throws(StoreError) -> SessionRecord {
-        guard row.count == 23 else { throw StoreError.failed("QuestDB returned \(row.count) session columns, expected 23") }
+        guard row.count == 23 else {
+            throw StoreError.failed("QuestDB returned \(row.count) session columns, expected 23")
+        }
         let id = text(row[0])
         guard let state = SessionState(rawValue: text(row[1])) else {
             throw StoreError.failed("session \(id) has unknown state \"\(text(row[1]))\"")
@@ -205,29 +255,44 @@ enum QuestDBRows {
 
     /// (write key, trade) from QuestDBSchema.tradeColumns.
     static func trade(_ row: [PGValue]) throws(StoreError) -> (key: Int64, trade: TradeRecord) {
-        guard row.count == 15 else { throw StoreError.failed("QuestDB returned \(row.count) trade columns, expected 15") }
+        guard row.count == 15 else {
+            throw StoreError.failed("QuestDB returned \(row.count) trade columns, expected 15")
+        }
         let number = try int(row[1], "trade_number")
         guard let side = PositionSide(rawValue: text(row[2])) else {
             throw StoreError.failed("trade \(number) has unknown side \"\(text(row[2]))\"")
         }
-        return (try int(row[0], "ts"), TradeRecord(
-            number: Int(number), side: side, quantity: double(row[3]), entryTime: try int(row[4], "entry_time"),
-            exitTime: row[5].int, entryPrice: double(row[6]), exitPrice: double(row[7]), pnl: double(row[8]),
-            returnPct: double(row[9]), commission: double(row[10]), entryRule: text(row[11]), exitRule: text(row[12]),
-            entryIndex: Int(row[13].int ?? 0), exitIndex: row[14].int.map { Int($0) }))
+        return (
+            try int(row[0], "ts"),
+            TradeRecord(
+                number: Int(number), side: side, quantity: double(row[3]), entryTime: try int(row[4], "entry_time"),
+                exitTime: row[5].int, entryPrice: double(row[6]), exitPrice: double(row[7]), pnl: double(row[8]),
+                returnPct: double(row[9]), commission: double(row[10]), entryRule: text(row[11]),
+                exitRule: text(row[12]),
+                entryIndex: Int(row[13].int ?? 0), exitIndex: row[14].int.map { Int($0) })
+        )
     }
 
     /// (write key, sample) from QuestDBSchema.equityColumns.
     static func equity(_ row: [PGValue]) throws(StoreError) -> (key: Int64, sample: EquitySample) {
-        guard row.count == 6 else { throw StoreError.failed("QuestDB returned \(row.count) equity columns, expected 6") }
-        return (try int(row[0], "ts"), EquitySample(time: try int(row[1], "sim_time"), equity: double(row[2]), cash: double(row[3]),
-                                                     positionSize: double(row[4]), drawdownPct: double(row[5])))
+        guard row.count == 6 else {
+            throw StoreError.failed("QuestDB returned \(row.count) equity columns, expected 6")
+        }
+        return (
+            try int(row[0], "ts"),
+            EquitySample(
+                time: try int(row[1], "sim_time"), equity: double(row[2]), cash: double(row[3]),
+                positionSize: double(row[4]), drawdownPct: double(row[5]))
+        )
     }
 
     static func candle(_ row: [PGValue]) throws(StoreError) -> Candle {
-        guard row.count == 6 else { throw StoreError.failed("QuestDB returned \(row.count) candle columns, expected 6") }
-        return Candle(time: try int(row[0], "ts"), open: double(row[1]), high: double(row[2]), low: double(row[3]),
-                      close: double(row[4]), volume: double(row[5]))
+        guard row.count == 6 else {
+            throw StoreError.failed("QuestDB returned \(row.count) candle columns, expected 6")
+        }
+        return Candle(
+            time: try int(row[0], "ts"), open: double(row[1]), high: double(row[2]), low: double(row[3]),
+            close: double(row[4]), volume: double(row[5]))
     }
 
     /// (tick, seq) from `ts, seq, price, size`.

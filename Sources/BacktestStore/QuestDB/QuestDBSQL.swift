@@ -23,26 +23,33 @@ enum QuestDBSQL {
     }
 
     static func sessionById(_ id: String) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE session_id = $1 ORDER BY ts DESC LIMIT 1",
-                     parameters: [.text(id)])
+        QuestDBQuery(
+            sql:
+                "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE session_id = $1 ORDER BY ts DESC LIMIT 1",
+            parameters: [.text(id)])
     }
 
     /// The newest session with this client request id (ts is created_at).
     static func sessionByClientRequestId(_ id: String) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE client_request_id = $1 ORDER BY ts DESC, session_id DESC LIMIT 1",
-                     parameters: [.text(id)])
+        QuestDBQuery(
+            sql:
+                "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE client_request_id = $1 ORDER BY ts DESC, session_id DESC LIMIT 1",
+            parameters: [.text(id)])
     }
 
     /// Sessions of `owner` in any of `states` (sorted for a stable text), oldest first,
     /// one page after the key (created_at, id).
-    static func sessionsInStates(_ states: [SessionState], owner: String, after: (createdAt: Int64, id: String)?, limit: Int) -> QuestDBQuery {
+    static func sessionsInStates(
+        _ states: [SessionState], owner: String, after: (createdAt: Int64, id: String)?, limit: Int
+    ) -> QuestDBQuery {
         var parameters: [PGParameter] = []
         let ors = states.map(\.rawValue).sorted().map { state -> String in
             parameters.append(.text(state))
             return "state = $\(parameters.count)"
         }
         parameters.append(.text(owner))
-        var sql = "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (\(ors.joined(separator: " OR "))) AND owner = $\(parameters.count)"
+        var sql =
+            "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (\(ors.joined(separator: " OR "))) AND owner = $\(parameters.count)"
         if let after {
             parameters += [time(after.createdAt), time(after.createdAt), .text(after.id)]
             let n = parameters.count
@@ -56,7 +63,8 @@ enum QuestDBSQL {
     /// the keyset after the previous row, newest first. Label filters are applied to
     /// the decoded rows (labels are a JSON document; matching keys and values exactly
     /// in SQL would mean building JSON paths from user text).
-    static func listSessions(_ query: SessionQuery, after: (createdAt: Int64, id: String)?, limit: Int) -> QuestDBQuery {
+    static func listSessions(_ query: SessionQuery, after: (createdAt: Int64, id: String)?, limit: Int) -> QuestDBQuery
+    {
         var conditions: [String] = []
         var parameters: [PGParameter] = []
         func bind(_ value: PGParameter) -> String {
@@ -77,52 +85,67 @@ enum QuestDBSQL {
             conditions.append("(ts < \(a) OR (ts = \(b) AND session_id < \(c)))")
         }
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return QuestDBQuery(sql: "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions\(whereClause) ORDER BY ts DESC, session_id DESC LIMIT \(max(1, limit))",
-                            parameters: parameters)
+        return QuestDBQuery(
+            sql:
+                "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions\(whereClause) ORDER BY ts DESC, session_id DESC LIMIT \(max(1, limit))",
+            parameters: parameters)
     }
 
     /// A session's trades after write key `afterKey`, in key (= trade number) order.
     /// Keyset on the key, not the trade number: the smallest LONG reads as NULL in
     /// QuestDB, and the key is what the session_id index and partitions are ordered by.
     static func trades(sessionId: String, afterKey: Int64, limit: Int) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND ts > $2 ORDER BY ts LIMIT \(max(1, limit))",
-                     parameters: [.text(sessionId), time(afterKey)])
+        QuestDBQuery(
+            sql:
+                "SELECT \(QuestDBSchema.tradeColumns) FROM backtest_trades WHERE session_id = $1 AND ts > $2 ORDER BY ts LIMIT \(max(1, limit))",
+            parameters: [.text(sessionId), time(afterKey)])
     }
 
     /// A session's equity samples with simulated times in [from, end), after write key
     /// `afterKey`, in key (= sample) order.
     static func equity(sessionId: String, from: Int64, end: Int64, afterKey: Int64, limit: Int) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT \(QuestDBSchema.equityColumns) FROM backtest_equity_curve WHERE session_id = $1 AND ts > $2 AND sim_time >= $3 AND sim_time < $4 ORDER BY ts LIMIT \(max(1, limit))",
-                     parameters: [.text(sessionId), time(afterKey), time(from), time(end)])
+        QuestDBQuery(
+            sql:
+                "SELECT \(QuestDBSchema.equityColumns) FROM backtest_equity_curve WHERE session_id = $1 AND ts > $2 AND sim_time >= $3 AND sim_time < $4 ORDER BY ts LIMIT \(max(1, limit))",
+            parameters: [.text(sessionId), time(afterKey), time(from), time(end)])
     }
 
     static func candles(symbol: String, timeframe: String, from: Int64, end: Int64, limit: Int) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT ts, open, high, low, close, volume FROM market_candles WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts < $4 ORDER BY ts LIMIT \(max(1, limit))",
-                     parameters: [.text(symbol), .text(timeframe), time(from), time(end)])
+        QuestDBQuery(
+            sql:
+                "SELECT ts, open, high, low, close, volume FROM market_candles WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts < $4 ORDER BY ts LIMIT \(max(1, limit))",
+            parameters: [.text(symbol), .text(timeframe), time(from), time(end)])
     }
 
     /// Ticks at [from, end) in time order. Ticks sharing a microsecond may straddle a
     /// LIMIT, so the reader drops the last time of a full batch and starts the next
     /// batch at it (see TickPaging); seq orders same-time ticks.
     static func ticks(symbol: String, from: Int64, end: Int64, limit: Int?) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT ts, seq, price, size FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 ORDER BY ts" + (limit.map { " LIMIT \(max(1, $0))" } ?? ""),
-                     parameters: [.text(symbol), time(from), time(end)])
+        QuestDBQuery(
+            sql: "SELECT ts, seq, price, size FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 ORDER BY ts"
+                + (limit.map { " LIMIT \(max(1, $0))" } ?? ""),
+            parameters: [.text(symbol), time(from), time(end)])
     }
 
     /// Candles aggregated from ticks by QuestDB. Only for intervals that divide a day:
     /// then ALIGN TO CALENDAR (buckets from UTC midnight) is the same grid as the
     /// epoch-aligned buckets of TickCandleAggregator and of SQLiteStore.
-    static func candlesFromTicks(symbol: String, interval: Timeframe, from: Int64, end: Int64, limit: Int) -> QuestDBQuery? {
+    static func candlesFromTicks(symbol: String, interval: Timeframe, from: Int64, end: Int64, limit: Int)
+        -> QuestDBQuery?
+    {
         guard case .candles(let seconds) = interval, 86_400 % seconds == 0 else { return nil }
-        return QuestDBQuery(sql: """
-            SELECT ts, first(price) AS open, max(price) AS high, min(price) AS low, last(price) AS close, sum(size) AS volume \
-            FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 SAMPLE BY \(seconds)s ALIGN TO CALENDAR LIMIT \(max(1, limit))
-            """, parameters: [.text(symbol), time(from), time(end)])
+        return QuestDBQuery(
+            sql: """
+                SELECT ts, first(price) AS open, max(price) AS high, min(price) AS low, last(price) AS close, sum(size) AS volume \
+                FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts < $3 SAMPLE BY \(seconds)s ALIGN TO CALENDAR LIMIT \(max(1, limit))
+                """, parameters: [.text(symbol), time(from), time(end)])
     }
 
     /// Whether any row of a series exists.
     static func candlesExist(symbol: String, timeframe: String) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT ts FROM market_candles WHERE symbol = $1 AND timeframe = $2 LIMIT 1", parameters: [.text(symbol), .text(timeframe)])
+        QuestDBQuery(
+            sql: "SELECT ts FROM market_candles WHERE symbol = $1 AND timeframe = $2 LIMIT 1",
+            parameters: [.text(symbol), .text(timeframe)])
     }
 
     static func ticksExist(symbol: String) -> QuestDBQuery {
@@ -133,38 +156,51 @@ enum QuestDBSQL {
     /// non-aggregated columns implicitly).
     static func candleSeries(symbol: String) -> QuestDBQuery {
         symbol.isEmpty
-            ? QuestDBQuery(sql: "SELECT symbol, timeframe, min(ts), max(ts), count() FROM market_candles", parameters: [])
-            : QuestDBQuery(sql: "SELECT symbol, timeframe, min(ts), max(ts), count() FROM market_candles WHERE symbol = $1", parameters: [.text(symbol)])
+            ? QuestDBQuery(
+                sql: "SELECT symbol, timeframe, min(ts), max(ts), count() FROM market_candles", parameters: [])
+            : QuestDBQuery(
+                sql: "SELECT symbol, timeframe, min(ts), max(ts), count() FROM market_candles WHERE symbol = $1",
+                parameters: [.text(symbol)])
     }
 
     static func tickSeries(symbol: String) -> QuestDBQuery {
         symbol.isEmpty
             ? QuestDBQuery(sql: "SELECT symbol, min(ts), max(ts), count() FROM market_ticks", parameters: [])
-            : QuestDBQuery(sql: "SELECT symbol, min(ts), max(ts), count() FROM market_ticks WHERE symbol = $1", parameters: [.text(symbol)])
+            : QuestDBQuery(
+                sql: "SELECT symbol, min(ts), max(ts), count() FROM market_ticks WHERE symbol = $1",
+                parameters: [.text(symbol)])
     }
 
     /// Stored times of a series in [first, last] (both inclusive), for the import's
     /// conflict check; one row per stored row (ticks may repeat a time).
-    static func storedTimes(kind: MarketSeries.Kind, symbol: String, timeframe: String, from: Int64, last: Int64, limit: Int?) -> QuestDBQuery {
+    static func storedTimes(
+        kind: MarketSeries.Kind, symbol: String, timeframe: String, from: Int64, last: Int64, limit: Int?
+    ) -> QuestDBQuery {
         let tail = " ORDER BY ts" + (limit.map { " LIMIT \(max(1, $0))" } ?? "")
         switch kind {
         case .candles:
-            return QuestDBQuery(sql: "SELECT ts FROM market_candles WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts <= $4" + tail,
-                                parameters: [.text(symbol), .text(timeframe), time(from), time(last)])
+            return QuestDBQuery(
+                sql: "SELECT ts FROM market_candles WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts <= $4"
+                    + tail,
+                parameters: [.text(symbol), .text(timeframe), time(from), time(last)])
         case .ticks:
-            return QuestDBQuery(sql: "SELECT ts FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts <= $3" + tail,
-                                parameters: [.text(symbol), time(from), time(last)])
+            return QuestDBQuery(
+                sql: "SELECT ts FROM market_ticks WHERE symbol = $1 AND ts >= $2 AND ts <= $3" + tail,
+                parameters: [.text(symbol), time(from), time(last)])
         }
     }
 
     /// Whether a table has a column (the layout check at open). table_columns() takes a
     /// literal only: the names spliced here are QuestDBSchema's constants.
     static func hasColumn(table: String, column: String) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT count() FROM table_columns('\(table)') WHERE \"column\" = $1", parameters: [.text(column)])
+        QuestDBQuery(
+            sql: "SELECT count() FROM table_columns('\(table)') WHERE \"column\" = $1", parameters: [.text(column)])
     }
 
     /// The WAL state of one table: applied (writerTxn) against committed (sequencerTxn).
     static func walState(table: String) -> QuestDBQuery {
-        QuestDBQuery(sql: "SELECT suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name = $1", parameters: [.text(table)])
+        QuestDBQuery(
+            sql: "SELECT suspended, writerTxn, sequencerTxn FROM wal_tables() WHERE name = $1",
+            parameters: [.text(table)])
     }
 }

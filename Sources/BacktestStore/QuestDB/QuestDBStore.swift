@@ -76,30 +76,39 @@ public final class QuestDBStore: BacktestStore {
             throw StoreError.invalid("the QuestDB store's owner (node id) must be 1 to 256 bytes")
         }
         self.options = options
-        writer = try ILPHTTPWriter(baseURL: httpURL, retryTimeout: options.spoolDirectory == nil ? 10 : options.writeRetry)
+        writer = try ILPHTTPWriter(
+            baseURL: httpURL, retryTimeout: options.spoolDirectory == nil ? 10 : options.writeRetry)
         importWriter = try ILPHTTPWriter(baseURL: httpURL, retryTimeout: options.importRetry)
         let url = Self.withSSLDisabled(pgURL)
         readers = (0..<max(1, options.readerCount)).map { PGExecutor(url: url, label: "questdb-pg-\($0)") }
         healthReader = PGExecutor(url: url, label: "questdb-pg-health", connectTimeoutSeconds: 2)
-        spool = try options.spoolDirectory.map { dir throws(StoreError) in try ILPSpool(directory: dir, maxBytes: options.spoolLimit) }
+        spool = try options.spoolDirectory.map { dir throws(StoreError) in
+            try ILPSpool(directory: dir, maxBytes: options.spoolLimit)
+        }
         try await readers[0].run { db in
             for statement in QuestDBSchema.ddl { try db.query(statement) }
             for (table, column) in QuestDBSchema.layoutMarkers {
                 let q = QuestDBSQL.hasColumn(table: table, column: column)
                 guard try db.query(q.sql, q.parameters).rows.first?.first?.int == 1 else {
-                    throw StoreError.failed("QuestDB table \(table) has an earlier layout (no column \(column)); drop the backtest_* tables or use another QuestDB database")
+                    throw StoreError.failed(
+                        "QuestDB table \(table) has an earlier layout (no column \(column)); drop the backtest_* tables or use another QuestDB database"
+                    )
                 }
             }
         }
         if let spool, !spool.isEmpty {
-            options.logger.warning("delivering writes left in the spool", metadata: ["requests": "\(spool.count)", "bytes": "\(spool.bytesPending)"])
+            options.logger.warning(
+                "delivering writes left in the spool",
+                metadata: ["requests": "\(spool.count)", "bytes": "\(spool.bytesPending)"])
             startDrain()
         }
     }
 
     /// Convenience for tests and tools: no spool, default options otherwise.
-    public convenience init(httpURL: String, pgURL: String, readerCount: Int = 2, importByteLimit: Int = 256 << 20,
-                            visibilityTimeout: Double = 30) async throws {
+    public convenience init(
+        httpURL: String, pgURL: String, readerCount: Int = 2, importByteLimit: Int = 256 << 20,
+        visibilityTimeout: Double = 30
+    ) async throws {
         var options = Options()
         options.readerCount = readerCount
         options.importByteLimit = importByteLimit
@@ -154,7 +163,8 @@ public final class QuestDBStore: BacktestStore {
                     visibility.wrote(table)
                     return
                 } catch StoreError.unavailable(let reason) {
-                    options.logger.warning("QuestDB unreachable: spooling writes", metadata: ["table": "\(table)", "reason": "\(reason)"])
+                    options.logger.warning(
+                        "QuestDB unreachable: spooling writes", metadata: ["table": "\(table)", "reason": "\(reason)"])
                 }
             }
             try spool.append(table: table, bytes: buffer.bytes)
@@ -210,7 +220,9 @@ public final class QuestDBStore: BacktestStore {
                 delay = 0.05
                 if spool.isEmpty { options.logger.notice("spooled writes delivered to QuestDB") }
             } catch StoreError.invalid(let reason) {
-                options.logger.error("QuestDB refused a spooled write; dropped", metadata: ["table": "\(entry.table)", "bytes": "\(entry.bytes.count)", "reason": "\(reason)"])
+                options.logger.error(
+                    "QuestDB refused a spooled write; dropped",
+                    metadata: ["table": "\(entry.table)", "bytes": "\(entry.bytes.count)", "reason": "\(reason)"])
                 try? spool.remove(entry)
             } catch {
                 try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
@@ -225,7 +237,9 @@ public final class QuestDBStore: BacktestStore {
         let deadline = Date().addingTimeInterval(visibilityTimeout)
         while table.map({ spool.pending($0) > 0 }) ?? !spool.isEmpty {
             if Date() > deadline {
-                throw StoreError.unavailable("QuestDB is unreachable: \(spool.count) write(s) (\(spool.bytesPending) bytes) wait in the spool for it")
+                throw StoreError.unavailable(
+                    "QuestDB is unreachable: \(spool.count) write(s) (\(spool.bytesPending) bytes) wait in the spool for it"
+                )
             }
             try await Task.sleep(nanoseconds: 20_000_000)
         }
@@ -255,10 +269,14 @@ public final class QuestDBStore: BacktestStore {
             case .applied:
                 return
             case .suspended(let w, let s):
-                throw StoreError.failed("QuestDB table \(table) is suspended (writerTxn \(w), sequencerTxn \(s)): its writes are not applied; see ALTER TABLE \(table) RESUME WAL")
+                throw StoreError.failed(
+                    "QuestDB table \(table) is suspended (writerTxn \(w), sequencerTxn \(s)): its writes are not applied; see ALTER TABLE \(table) RESUME WAL"
+                )
             case .pending(let w, _):
                 if Date() > deadline {
-                    throw StoreError.unavailable("QuestDB did not apply \(table)'s WAL within \(visibilityTimeout) s (writerTxn \(w), waiting for \(goal))")
+                    throw StoreError.unavailable(
+                        "QuestDB did not apply \(table)'s WAL within \(visibilityTimeout) s (writerTxn \(w), waiting for \(goal))"
+                    )
                 }
             }
             try? await Task.sleep(nanoseconds: delay)
@@ -271,7 +289,10 @@ public final class QuestDBStore: BacktestStore {
     }
 
     public func health() async -> StoreHealth {
-        guard await writer.ping() else { return StoreHealth(reachable: false, detail: "QuestDB HTTP at \(writer.host):\(writer.port) does not answer /ping") }
+        guard await writer.ping() else {
+            return StoreHealth(
+                reachable: false, detail: "QuestDB HTTP at \(writer.host):\(writer.port) does not answer /ping")
+        }
         do {
             _ = try await healthReader.run { db in try db.query("SELECT 1").rows }
         } catch {
@@ -307,13 +328,17 @@ public final class QuestDBStore: BacktestStore {
 
     public func session(id: String) async throws -> SessionRecord? {
         try await awaitVisible(QuestDBSchema.sessions)
-        return try await rows(QuestDBSQL.sessionById(id)).first.map { row throws(StoreError) in try QuestDBRows.session(row) }
+        return try await rows(QuestDBSQL.sessionById(id)).first.map { row throws(StoreError) in
+            try QuestDBRows.session(row)
+        }
     }
 
     public func session(clientRequestId: String) async throws -> SessionRecord? {
         guard !clientRequestId.isEmpty else { return nil }
         try await awaitVisible(QuestDBSchema.sessions)
-        return try await rows(QuestDBSQL.sessionByClientRequestId(clientRequestId)).first.map { row throws(StoreError) in try QuestDBRows.session(row) }
+        return try await rows(QuestDBSQL.sessionByClientRequestId(clientRequestId)).first.map {
+            row throws(StoreError) in try QuestDBRows.session(row)
+        }
     }
 
     public func sessions(in states: Set<SessionState>) async throws -> [SessionRecord] {
@@ -323,7 +348,8 @@ public final class QuestDBStore: BacktestStore {
         var after: (createdAt: Int64, id: String)?
         let limit = 1000
         while true {
-            let page = try await rows(QuestDBSQL.sessionsInStates(Array(states), owner: owner, after: after, limit: limit))
+            let page = try await rows(
+                QuestDBSQL.sessionsInStates(Array(states), owner: owner, after: after, limit: limit))
             for row in page { out.append(try QuestDBRows.session(row)) }
             guard page.count == limit, let last = out.last else { return out }
             after = (last.createdAt, last.id)
@@ -333,7 +359,8 @@ public final class QuestDBStore: BacktestStore {
     public func listSessions(_ query: SessionQuery) async throws -> SessionPage {
         let pageSize = query.pageSize <= 0 ? 100 : min(query.pageSize, 1000)
         let filterHash = PageToken.filterHash(query)
-        let token = query.pageToken.isEmpty ? nil : try PageToken(decoding: query.pageToken, expectedFilterHash: filterHash)
+        let token =
+            query.pageToken.isEmpty ? nil : try PageToken(decoding: query.pageToken, expectedFilterHash: filterHash)
         try await awaitVisible(QuestDBSchema.sessions)
         // Labels are matched here, so a batch may keep fewer rows than it read: read on
         // (keyset after the last row READ) until the page plus one is found.
@@ -355,7 +382,9 @@ public final class QuestDBStore: BacktestStore {
         guard found.count > pageSize else { return SessionPage(sessions: found, nextPageToken: "") }
         let sessions = Array(found.prefix(pageSize))
         let last = sessions[sessions.count - 1]
-        return SessionPage(sessions: sessions, nextPageToken: PageToken(createdAt: last.createdAt, id: last.id, filterHash: filterHash).encoded())
+        return SessionPage(
+            sessions: sessions,
+            nextPageToken: PageToken(createdAt: last.createdAt, id: last.id, filterHash: filterHash).encoded())
     }
 
     // MARK: Results
@@ -367,7 +396,8 @@ public final class QuestDBStore: BacktestStore {
         wroteKeys(upTo: base + Int64(trades.lazy.map(\.number).max() ?? 0))
         let prefix = QuestDBRows.resultPrefix(QuestDBSchema.trades, sessionId: sessionId)
         try await sendPipelined(table: QuestDBSchema.trades, count: trades.count) { i, buffer throws(StoreError) in
-            try QuestDBRows.appendTrade(prefix: prefix, key: base + Int64(max(0, trades[i].number)), trades[i], to: &buffer)
+            try QuestDBRows.appendTrade(
+                prefix: prefix, key: base + Int64(max(0, trades[i].number)), trades[i], to: &buffer)
         }
     }
 
@@ -385,7 +415,9 @@ public final class QuestDBStore: BacktestStore {
     /// Encodes rows 0..<count into requests of about writeBatchBytes and sends them in
     /// order, encoding the next request while the previous one is on the wire (one in
     /// flight: requests of one session commit in key order, so QuestDB only appends).
-    private func sendPipelined(table: String, count: Int, _ encode: (Int, inout ILPBuffer) throws(StoreError) -> Void) async throws {
+    private func sendPipelined(table: String, count: Int, _ encode: (Int, inout ILPBuffer) throws(StoreError) -> Void)
+        async throws
+    {
         var inFlight: Task<Void, any Error>?
         var buffer = ILPBuffer()
         buffer.reserveCapacity(min(Self.writeBatchBytes + 65_536, count * 192))
@@ -407,7 +439,9 @@ public final class QuestDBStore: BacktestStore {
     public static func equityLines(sessionId: String, firstKey: Int64, _ points: [EquitySample]) throws -> [UInt8] {
         let prefix = QuestDBRows.resultPrefix(QuestDBSchema.equity, sessionId: sessionId)
         var buffer = ILPBuffer()
-        for (i, point) in points.enumerated() { try QuestDBRows.appendEquity(prefix: prefix, key: firstKey + Int64(i), point, to: &buffer) }
+        for (i, point) in points.enumerated() {
+            try QuestDBRows.appendEquity(prefix: prefix, key: firstKey + Int64(i), point, to: &buffer)
+        }
         return buffer.bytes
     }
 
@@ -426,14 +460,17 @@ public final class QuestDBStore: BacktestStore {
         }
     }
 
-    public func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample> {
+    public func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample>
+    {
         try await awaitVisible(QuestDBSchema.equity)
         let limit = max(1, batchSize)
         var lastKey: Int64 = 0
         var exhausted = range.isEmpty
         return BatchCursor { [self] in
             guard !exhausted else { return nil }
-            let found = try await rows(QuestDBSQL.equity(sessionId: sessionId, from: range.start, end: range.end, afterKey: lastKey, limit: limit))
+            let found = try await rows(
+                QuestDBSQL.equity(
+                    sessionId: sessionId, from: range.start, end: range.end, afterKey: lastKey, limit: limit))
             let decoded = try found.map { row throws(StoreError) in try QuestDBRows.equity(row) }
             exhausted = decoded.count < limit
             if let last = decoded.last { lastKey = last.key }

@@ -8,7 +8,10 @@ import Synchronization
 /// acknowledged before it). So callers read their own writes without every write
 /// paying the wait; writes by other processes are not waited for.
 final class WALVisibility: Sendable {
-    private struct Counts { var written: UInt64 = 0; var visible: UInt64 = 0 }
+    private struct Counts {
+        var written: UInt64 = 0
+        var visible: UInt64 = 0
+    }
     private let counts = Mutex<[String: Counts]>([:])
 
     func wrote(_ table: String) {
@@ -38,7 +41,8 @@ final class WALVisibility: Sendable {
 
     /// `row` is `suspended, writerTxn, sequencerTxn`; `target` nil = this row's sequencerTxn.
     static func progress(_ row: [PGValue], target: Int64?) throws(StoreError) -> (Progress, target: Int64) {
-        guard row.count == 3, case .bool(let suspended) = row[0], let writer = row[1].int, let sequencer = row[2].int else {
+        guard row.count == 3, case .bool(let suspended) = row[0], let writer = row[1].int, let sequencer = row[2].int
+        else {
             throw StoreError.failed("wal_tables() returned an unexpected row: \(row)")
         }
         let goal = target ?? sequencer

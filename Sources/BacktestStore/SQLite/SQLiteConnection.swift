@@ -202,7 +202,8 @@ final class SQLiteStatement {
     }
 
     /// The blob's bytes, valid only inside `body`.
-    func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T {
+    func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T
+    {
         let pointer = sqlite3_column_blob(stmt, column)
         let count = Int(sqlite3_column_bytes(stmt, column))
         return try body(UnsafeRawBufferPointer(start: count > 0 ? pointer : nil, count: count))

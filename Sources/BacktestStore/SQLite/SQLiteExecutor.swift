@@ -25,7 +25,9 @@ final class SQLiteExecutor: @unchecked Sendable {
         connection = try result.get()
     }
 
-    func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> T) async throws(StoreError) -> T {
+    func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> T)
+        async throws(StoreError) -> T
+    {
         let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
             queue.async {
                 guard let connection = self.connection else {

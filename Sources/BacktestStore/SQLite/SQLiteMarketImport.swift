@@ -1,5 +1,5 @@
-import TimeKit
 import BacktestEngine
+import TimeKit
 
 /// An all-or-nothing import into SQLite. Rows are validated as they arrive and staged
 /// as column chunks in a TEMP table of the import's own connection (temp writes take
@@ -24,7 +24,9 @@ final class SQLiteMarketImport: MarketDataImport {
     private var rows: UInt64 = 0
     private var state = State.open
 
-    init(store: SQLiteStore, symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) throws(StoreError) {
+    init(store: SQLiteStore, symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool)
+        throws(StoreError)
+    {
         self.symbol = symbol
         self.kind = kind
         self.timeframe = try Self.canonicalTimeframe(kind: kind, timeframe)
@@ -35,26 +37,37 @@ final class SQLiteMarketImport: MarketDataImport {
         }
         executor = try SQLiteExecutor(path: store.path, label: "sqlite-import") { db throws(StoreError) in
             try db.execute(SQLiteSchema.connectionPragmas)
-            try db.execute("CREATE TEMP TABLE import_chunks (seq INTEGER PRIMARY KEY, first_time INTEGER NOT NULL, last_time INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL)")
+            try db.execute(
+                "CREATE TEMP TABLE import_chunks (seq INTEGER PRIMARY KEY, first_time INTEGER NOT NULL, last_time INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL)"
+            )
         }
     }
 
     static func canonicalTimeframe(kind: MarketSeries.Kind, _ text: String) throws(StoreError) -> String {
         switch kind {
         case .ticks:
-            guard text.isEmpty || text == "tick" else { throw StoreError.invalid("ticks take no timeframe, got \"\(text)\"") }
+            guard text.isEmpty || text == "tick" else {
+                throw StoreError.invalid("ticks take no timeframe, got \"\(text)\"")
+            }
             return ""
         case .candles:
             let timeframe: Timeframe
             do { timeframe = try Timeframe(parsing: text) } catch { throw StoreError.invalid(error.description) }
-            guard timeframe != .tick else { throw StoreError.invalid("candles need an interval timeframe such as 1m or 1d, not \"tick\"") }
+            guard timeframe != .tick else {
+                throw StoreError.invalid("candles need an interval timeframe such as 1m or 1d, not \"tick\"")
+            }
             return timeframe.description
         }
     }
 
     private func checkOpen(_ wanted: MarketSeries.Kind) throws(StoreError) {
-        guard state == .open else { throw StoreError.invalid("the import of \(symbol) is already \(state == .committed ? "committed" : "aborted")") }
-        guard wanted == kind else { throw StoreError.invalid("the import of \(symbol) takes \(kind.rawValue), not \(wanted.rawValue)") }
+        guard state == .open else {
+            throw StoreError.invalid(
+                "the import of \(symbol) is already \(state == .committed ? "committed" : "aborted")")
+        }
+        guard wanted == kind else {
+            throw StoreError.invalid("the import of \(symbol) takes \(kind.rawValue), not \(wanted.rawValue)")
+        }
     }
 
     private func accept(time: Int64, problem: MarketRowCheck.Problem?, index: Int, strictly: Bool) throws(StoreError) {
@@ -114,7 +127,8 @@ final class SQLiteMarketImport: MarketDataImport {
                 // A plain BEGIN: only the temp database is written, the main file stays unlocked.
                 try db.execute("BEGIN")
                 do throws(StoreError) {
-                    let s = try db.prepare("INSERT INTO temp.import_chunks (first_time, last_time, count, data) VALUES (?, ?, ?, ?)")
+                    let s = try db.prepare(
+                        "INSERT INTO temp.import_chunks (first_time, last_time, count, data) VALUES (?, ?, ?, ?)")
                     for chunk in staged { try chunk.insert(s) }
                     try db.execute("COMMIT")
                 } catch {
@@ -134,18 +148,23 @@ final class SQLiteMarketImport: MarketDataImport {
             await abort()
             throw StoreError.invalid("the import of \(symbol) has no rows")
         }
-        let result = MarketSeries(symbol: symbol, kind: kind, timeframe: timeframe, firstTime: firstTime, lastTime: lastTime, rows: rows)
+        let result = MarketSeries(
+            symbol: symbol, kind: kind, timeframe: timeframe, firstTime: firstTime, lastTime: lastTime, rows: rows)
         do {
             switch kind {
             case .candles:
                 try await stage(&candles, all: true)
                 try await executor.run { [symbol, kind, timeframe, replaceExisting] db throws(StoreError) in
-                    try Self.move(Candle.self, db: db, symbol: symbol, kind: kind, timeframe: timeframe, first: firstTime, last: lastTime, replace: replaceExisting)
+                    try Self.move(
+                        Candle.self, db: db, symbol: symbol, kind: kind, timeframe: timeframe, first: firstTime,
+                        last: lastTime, replace: replaceExisting)
                 }
             case .ticks:
                 try await stage(&ticks, all: true)
                 try await executor.run { [symbol, kind, timeframe, replaceExisting] db throws(StoreError) in
-                    try Self.move(Tick.self, db: db, symbol: symbol, kind: kind, timeframe: timeframe, first: firstTime, last: lastTime, replace: replaceExisting)
+                    try Self.move(
+                        Tick.self, db: db, symbol: symbol, kind: kind, timeframe: timeframe, first: firstTime,
+                        last: lastTime, replace: replaceExisting)
                 }
             }
         } catch {
@@ -171,11 +190,14 @@ final class SQLiteMarketImport: MarketDataImport {
     /// row at an imported time, without replace), are merged with the import (no time
     /// in common), or are dropped (replace). Chunks of one series never overlap in time,
     /// but tick chunks may share their boundary time (a run of equal times cut by a chunk).
-    private static func move<Row: ColumnarRow>(_: Row.Type, db: SQLiteConnection, symbol: String, kind: MarketSeries.Kind,
-                                               timeframe: String, first: Int64, last: Int64, replace: Bool) throws(StoreError) {
+    private static func move<Row: ColumnarRow>(
+        _: Row.Type, db: SQLiteConnection, symbol: String, kind: MarketSeries.Kind,
+        timeframe: String, first: Int64, last: Int64, replace: Bool
+    ) throws(StoreError) {
         let table = SQLiteStore.chunkTable(kind)
         try db.transaction { () throws(StoreError) in
-            let upsert = try db.prepare("INSERT OR IGNORE INTO market_series (symbol, kind, timeframe) VALUES (?, ?, ?)")
+            let upsert = try db.prepare(
+                "INSERT OR IGNORE INTO market_series (symbol, kind, timeframe) VALUES (?, ?, ?)")
             upsert.bind(1, symbol)
             upsert.bind(2, kind.rawValue)
             upsert.bind(3, timeframe)
@@ -190,7 +212,9 @@ final class SQLiteMarketImport: MarketDataImport {
 
             // Stored chunks touching [first, last].
             let (low, high) = try rewriteWindow(db: db, table: table, seriesId: seriesId, first: first, last: last)
-            let overlapping = try db.prepare("SELECT seq, first_time, last_time, count, data FROM main.\(table) WHERE series_id = ? AND last_time >= ? AND first_time <= ? ORDER BY first_time, seq")
+            let overlapping = try db.prepare(
+                "SELECT seq, first_time, last_time, count, data FROM main.\(table) WHERE series_id = ? AND last_time >= ? AND first_time <= ? ORDER BY first_time, seq"
+            )
             overlapping.bind(1, seriesId)
             overlapping.bind(2, low)
             overlapping.bind(3, high)
@@ -203,7 +227,9 @@ final class SQLiteMarketImport: MarketDataImport {
                 if wholeInside && replace { continue }
                 var decoded: [Row] = []
                 let count = Int(overlapping.int64(3))
-                try overlapping.withBlob(4) { blob throws(StoreError) in try ColumnChunk.decode(blob, count: count, into: &decoded) }
+                try overlapping.withBlob(4) { blob throws(StoreError) in
+                    try ColumnChunk.decode(blob, count: count, into: &decoded)
+                }
                 for row in decoded {
                     if row.time < first || row.time > last { kept.append(row) } else { inside.append(row) }
                 }
@@ -212,10 +238,14 @@ final class SQLiteMarketImport: MarketDataImport {
 
             var merge = false
             if !inside.isEmpty && !replace {
-                let collisions = try importedTimes(Row.self, db: db, within: inside[0].time...inside[inside.count - 1].time, matching: Set(inside.map(\.time)))
+                let collisions = try importedTimes(
+                    Row.self, db: db, within: inside[0].time...inside[inside.count - 1].time,
+                    matching: Set(inside.map(\.time)))
                 if !collisions.isEmpty {
                     let firstCollision = collisions.min()!
-                    throw StoreError.conflict("\(symbol) \(kind == .candles ? timeframe + " candles" : "ticks"): \(collisions.count) imported row(s) at times already stored (first \(UTCTime.format(firstCollision))); import with replace_existing to replace that range")
+                    throw StoreError.conflict(
+                        "\(symbol) \(kind == .candles ? timeframe + " candles" : "ticks"): \(collisions.count) imported row(s) at times already stored (first \(UTCTime.format(firstCollision))); import with replace_existing to replace that range"
+                    )
                 }
                 merge = true
             }
@@ -226,7 +256,8 @@ final class SQLiteMarketImport: MarketDataImport {
                 delete.bind(1, seq)
                 try delete.run()
             }
-            let insert = try db.prepare("INSERT INTO main.\(table) (series_id, first_time, last_time, count, data) VALUES (?, ?, ?, ?, ?)")
+            let insert = try db.prepare(
+                "INSERT INTO main.\(table) (series_id, first_time, last_time, count, data) VALUES (?, ?, ?, ?, ?)")
             func write(_ rows: ArraySlice<Row>) throws(StoreError) {
                 var start = rows.startIndex
                 while start < rows.endIndex {
@@ -248,7 +279,9 @@ final class SQLiteMarketImport: MarketDataImport {
                 while try staged.step() {
                     var imported: [Row] = []
                     let count = Int(staged.int64(0))
-                    try staged.withBlob(1) { blob throws(StoreError) in try ColumnChunk.decode(blob, count: count, into: &imported) }
+                    try staged.withBlob(1) { blob throws(StoreError) in
+                        try ColumnChunk.decode(blob, count: count, into: &imported)
+                    }
                     for row in imported {
                         while j < inside.count && inside[j].time < row.time {
                             pending.append(inside[j])
@@ -266,7 +299,9 @@ final class SQLiteMarketImport: MarketDataImport {
                 pending += inside[j...]
                 try write(pending[...])
             } else {
-                let copy = try db.prepare("INSERT INTO main.\(table) (series_id, first_time, last_time, count, data) SELECT ?, first_time, last_time, count, data FROM temp.import_chunks ORDER BY seq")
+                let copy = try db.prepare(
+                    "INSERT INTO main.\(table) (series_id, first_time, last_time, count, data) SELECT ?, first_time, last_time, count, data FROM temp.import_chunks ORDER BY seq"
+                )
                 copy.bind(1, seriesId)
                 try copy.run()
             }
@@ -278,9 +313,13 @@ final class SQLiteMarketImport: MarketDataImport {
     /// rows get new (higher) seqs, and reads order chunks by (first_time, seq): a chunk
     /// left in place that starts at the time a rewritten one ends would otherwise be read
     /// before it, and a run of same-time ticks would come back out of arrival order.
-    private static func rewriteWindow(db: SQLiteConnection, table: String, seriesId: Int64, first: Int64,
-                                      last: Int64) throws(StoreError) -> (low: Int64, high: Int64) {
-        let extent = try db.prepare("SELECT min(first_time), max(last_time) FROM main.\(table) WHERE series_id = ? AND last_time >= ? AND first_time <= ?")
+    private static func rewriteWindow(
+        db: SQLiteConnection, table: String, seriesId: Int64, first: Int64,
+        last: Int64
+    ) throws(StoreError) -> (low: Int64, high: Int64) {
+        let extent = try db.prepare(
+            "SELECT min(first_time), max(last_time) FROM main.\(table) WHERE series_id = ? AND last_time >= ? AND first_time <= ?"
+        )
         var low = first, high = last
         while true {
             extent.bind(1, seriesId)
@@ -297,9 +336,12 @@ final class SQLiteMarketImport: MarketDataImport {
     }
 
     /// Imported times in `window` that are also in `stored`.
-    private static func importedTimes<Row: ColumnarRow>(_: Row.Type, db: SQLiteConnection, within window: ClosedRange<Int64>,
-                                                        matching stored: Set<Int64>) throws(StoreError) -> [Int64] {
-        let s = try db.prepare("SELECT count, data FROM temp.import_chunks WHERE last_time >= ? AND first_time <= ? ORDER BY seq")
+    private static func importedTimes<Row: ColumnarRow>(
+        _: Row.Type, db: SQLiteConnection, within window: ClosedRange<Int64>,
+        matching stored: Set<Int64>
+    ) throws(StoreError) -> [Int64] {
+        let s = try db.prepare(
+            "SELECT count, data FROM temp.import_chunks WHERE last_time >= ? AND first_time <= ? ORDER BY seq")
         s.bind(1, window.lowerBound)
         s.bind(2, window.upperBound)
         var hits: [Int64] = []

@@ -24,7 +24,8 @@ enum SQLiteMigrationV2 {
     }
 
     private static func convertTrades(_ db: SQLiteConnection) throws(StoreError) {
-        let rows = try db.prepare("""
+        let rows = try db.prepare(
+            """
             SELECT session_id, trade_number, side, quantity, entry_time, exit_time, entry_price, exit_price, pnl, \
             return_pct, commission, entry_rule, exit_rule, entry_index, exit_index FROM backtest_trades \
             ORDER BY session_id, trade_number
@@ -43,14 +44,18 @@ enum SQLiteMigrationV2 {
                 session = id
             }
             guard let side = PositionSide(rawValue: rows.text(2)) else {
-                throw StoreError.failed("migration: trade \(rows.int64(1)) of session \(id) has unknown side \"\(rows.text(2))\"")
+                throw StoreError.failed(
+                    "migration: trade \(rows.int64(1)) of session \(id) has unknown side \"\(rows.text(2))\"")
             }
             // Version 1 kept NaN as NULL; it comes back as NaN, as version 1 read it.
-            trades.append(TradeRecord(
-                number: Int(rows.int64(1)), side: side, quantity: rows.double(3), entryTime: rows.int64(4),
-                exitTime: rows.optionalInt64(5), entryPrice: rows.double(6), exitPrice: rows.double(7), pnl: rows.double(8),
-                returnPct: rows.double(9), commission: rows.double(10), entryRule: rows.text(11), exitRule: rows.text(12),
-                entryIndex: Int(rows.int64(13)), exitIndex: rows.optionalInt64(14).map { Int($0) }))
+            trades.append(
+                TradeRecord(
+                    number: Int(rows.int64(1)), side: side, quantity: rows.double(3), entryTime: rows.int64(4),
+                    exitTime: rows.optionalInt64(5), entryPrice: rows.double(6), exitPrice: rows.double(7),
+                    pnl: rows.double(8),
+                    returnPct: rows.double(9), commission: rows.double(10), entryRule: rows.text(11),
+                    exitRule: rows.text(12),
+                    entryIndex: Int(rows.int64(13)), exitIndex: rows.optionalInt64(14).map { Int($0) }))
         }
         rows.reset()
         try flush()
@@ -76,7 +81,8 @@ enum SQLiteMigrationV2 {
             guard try read.step() else { continue }
             let count = Int(read.int64(0))
             var points: [EquitySample] = []
-            try read.withBlob(1) { blob throws(StoreError) in try EquityChunk.decode(blob, count: count, into: &points) }
+            try read.withBlob(1) { blob throws(StoreError) in try EquityChunk.decode(blob, count: count, into: &points)
+            }
             read.reset()
             let encoded = EquityChunk.encode(points[...], peakHint: peak)
             peak = encoded.peak

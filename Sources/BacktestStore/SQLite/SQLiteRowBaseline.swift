@@ -6,7 +6,9 @@ public enum SQLiteRowBaseline {
     public static func measure(path: String, rows: Int, clock: () -> Double) throws -> (insert: Double, read: Double) {
         let db = try SQLiteConnection(path: path)
         try db.execute(SQLiteSchema.connectionPragmas)
-        try db.execute("CREATE TABLE IF NOT EXISTS equity_rows (session_id TEXT NOT NULL, time INTEGER NOT NULL, equity REAL, cash REAL, position_size REAL, drawdown_pct REAL, PRIMARY KEY (session_id, time)) WITHOUT ROWID")
+        try db.execute(
+            "CREATE TABLE IF NOT EXISTS equity_rows (session_id TEXT NOT NULL, time INTEGER NOT NULL, equity REAL, cash REAL, position_size REAL, drawdown_pct REAL, PRIMARY KEY (session_id, time)) WITHOUT ROWID"
+        )
         let t0 = clock()
         try db.transaction { () throws(StoreError) in
             let s = try db.prepare("INSERT INTO equity_rows VALUES (?, ?, ?, ?, ?, ?)")
@@ -22,7 +24,9 @@ public enum SQLiteRowBaseline {
             }
         }
         let t1 = clock()
-        let s = try db.prepare("SELECT time, equity, cash, position_size, drawdown_pct FROM equity_rows WHERE session_id = ? ORDER BY time")
+        let s = try db.prepare(
+            "SELECT time, equity, cash, position_size, drawdown_pct FROM equity_rows WHERE session_id = ? ORDER BY time"
+        )
         s.bind(1, "baseline")
         var sum = 0.0
         var count = 0

@@ -135,7 +135,8 @@ enum SQLiteSchema {
         let current = statement.int64(0)
         statement.reset()
         guard current <= version else {
-            throw StoreError.failed("database \(db.path) has schema version \(current), newer than this build's \(version)")
+            throw StoreError.failed(
+                "database \(db.path) has schema version \(current), newer than this build's \(version)")
         }
         if current == version { return }
         try db.transaction { () throws(StoreError) in

@@ -10,7 +10,8 @@ extension SQLiteStore {
             var out: [MarketSeries] = []
             for kind in [MarketSeries.Kind.candles, .ticks] {
                 let table = Self.chunkTable(kind)
-                let s = try db.prepare("""
+                let s = try db.prepare(
+                    """
                     SELECT s.symbol, s.timeframe, min(c.first_time), max(c.last_time), sum(c.count) \
                     FROM market_series s JOIN \(table) c ON c.series_id = s.id \
                     WHERE s.kind = ? AND (? = '' OR s.symbol = ?) GROUP BY s.id
@@ -19,8 +20,10 @@ extension SQLiteStore {
                 s.bind(2, symbol)
                 s.bind(3, symbol)
                 while try s.step() {
-                    out.append(MarketSeries(symbol: s.text(0), kind: kind, timeframe: s.text(1), firstTime: s.int64(2),
-                                            lastTime: s.int64(3), rows: UInt64(s.int64(4))))
+                    out.append(
+                        MarketSeries(
+                            symbol: s.text(0), kind: kind, timeframe: s.text(1), firstTime: s.int64(2),
+                            lastTime: s.int64(3), rows: UInt64(s.int64(4))))
                 }
             }
             // A stable order for listings: symbol, then candles before ticks, then interval.
@@ -46,27 +49,37 @@ extension SQLiteStore {
         }
     }
 
-    public func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Candle> {
+    public func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws
+        -> any RowCursor<Candle>
+    {
         guard let interval = timeframe.micros else {
             throw StoreError.invalid("candles need an interval timeframe, not \"tick\"")
         }
         if let id = try await seriesId(symbol: symbol, kind: .candles, timeframe: timeframe.description) {
-            return chunkCursor(table: "market_candles", seriesId: id, range: range, batchSize: batchSize) as BatchCursor<Candle>
+            return chunkCursor(table: "market_candles", seriesId: id, range: range, batchSize: batchSize)
+                as BatchCursor<Candle>
         }
-        guard let id = try await seriesId(symbol: symbol, kind: .ticks, timeframe: "") else { return BatchCursor<Candle>.empty() }
-        let ticks: BatchCursor<Tick> = chunkCursor(table: "market_ticks", seriesId: id, range: range, batchSize: max(batchSize, 4096))
+        guard let id = try await seriesId(symbol: symbol, kind: .ticks, timeframe: "") else {
+            return BatchCursor<Candle>.empty()
+        }
+        let ticks: BatchCursor<Tick> = chunkCursor(
+            table: "market_ticks", seriesId: id, range: range, batchSize: max(batchSize, 4096))
         return TickCandleCursor(ticks: ticks, interval: interval, batchSize: max(1, batchSize)).cursor
     }
 
     public func ticks(symbol: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Tick> {
-        guard let id = try await seriesId(symbol: symbol, kind: .ticks, timeframe: "") else { return BatchCursor<Tick>.empty() }
+        guard let id = try await seriesId(symbol: symbol, kind: .ticks, timeframe: "") else {
+            return BatchCursor<Tick>.empty()
+        }
         return chunkCursor(table: "market_ticks", seriesId: id, range: range, batchSize: batchSize) as BatchCursor<Tick>
     }
 
     /// Rows of one series in `range`, in time order (chunks by first time, then by the
     /// order they were stored), at most `batchSize` per batch. Each batch is one short
     /// query on a reader connection keyed by the last chunk read.
-    func chunkCursor<Row: ColumnarRow>(table: String, seriesId: Int64, range: TimeRange, batchSize: Int) -> BatchCursor<Row> {
+    func chunkCursor<Row: ColumnarRow>(table: String, seriesId: Int64, range: TimeRange, batchSize: Int) -> BatchCursor<
+        Row
+    > {
         let limit = max(1, batchSize)
         var lastKey = (first: Int64.min, seq: Int64.min)
         var pending: [Row] = []
@@ -93,7 +106,9 @@ extension SQLiteStore {
                     while out.count < need, try s.step() {
                         last = (s.int64(0), s.int64(1))
                         let count = Int(s.int64(2))
-                        try s.withBlob(3) { blob throws(StoreError) in try ColumnChunk.decode(blob, count: count, into: &out, keep: range) }
+                        try s.withBlob(3) { blob throws(StoreError) in
+                            try ColumnChunk.decode(blob, count: count, into: &out, keep: range)
+                        }
                     }
                     let more = out.count >= need
                     s.reset()
@@ -113,7 +128,10 @@ extension SQLiteStore {
         }
     }
 
-    public func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws -> any MarketDataImport {
-        try SQLiteMarketImport(store: self, symbol: symbol, kind: kind, timeframe: timeframe, replaceExisting: replaceExisting)
+    public func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool)
+        async throws -> any MarketDataImport
+    {
+        try SQLiteMarketImport(
+            store: self, symbol: symbol, kind: kind, timeframe: timeframe, replaceExisting: replaceExisting)
     }
 }

@@ -54,44 +54,49 @@ public final class SQLiteStore: BacktestStore {
     public func saveSession(_ record: SessionRecord) async throws {
         let labels = try SessionJSON.encode(record.labels)
         let statistics = try record.statistics.map { s throws(StoreError) in try SessionJSON.encode(s) }
-        try await writer.run { db throws(StoreError) in try db.transaction { () throws(StoreError) in
-            let s = try db.prepare("INSERT OR REPLACE INTO backtest_sessions (\(Self.sessionColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            s.bind(1, record.id)
-            s.bind(2, record.state.rawValue)
-            s.bind(3, record.symbol)
-            s.bind(4, record.timeframe)
-            s.bind(5, record.range.start)
-            s.bind(6, record.range.end)
-            s.bind(7, record.strategyName)
-            s.bind(8, record.accelerationFactor)
-            s.bind(9, blob: record.request)
-            s.bind(10, record.clientRequestId)
-            s.bind(11, labels)
-            s.bind(12, record.progressPct)
-            s.bind(13, record.simTime)
-            s.bind(14, Int64(bitPattern: record.eventsProcessed))
-            s.bind(15, record.finalPnl)
-            s.bind(16, Int64(bitPattern: record.totalTrades))
-            s.bind(17, record.winRatePct)
-            if let statistics { s.bind(18, statistics) } else { s.bindNull(18) }
-            s.bind(19, record.createdAt)
-            s.bind(20, record.startedAt)
-            s.bind(21, record.completedAt)
-            s.bind(22, record.errorMessage)
-            s.bind(23, record.stopReason)
-            try s.run()
-            let clear = try db.prepare("DELETE FROM backtest_session_labels WHERE session_id = ?")
-            clear.bind(1, record.id)
-            try clear.run()
-            let label = try db.prepare("INSERT INTO backtest_session_labels (session_id, key, value) VALUES (?, ?, ?)")
-            for (key, value) in record.labels {
-                label.reset()
-                label.bind(1, record.id)
-                label.bind(2, key)
-                label.bind(3, value)
-                try label.run()
+        try await writer.run { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                let s = try db.prepare(
+                    "INSERT OR REPLACE INTO backtest_sessions (\(Self.sessionColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                )
+                s.bind(1, record.id)
+                s.bind(2, record.state.rawValue)
+                s.bind(3, record.symbol)
+                s.bind(4, record.timeframe)
+                s.bind(5, record.range.start)
+                s.bind(6, record.range.end)
+                s.bind(7, record.strategyName)
+                s.bind(8, record.accelerationFactor)
+                s.bind(9, blob: record.request)
+                s.bind(10, record.clientRequestId)
+                s.bind(11, labels)
+                s.bind(12, record.progressPct)
+                s.bind(13, record.simTime)
+                s.bind(14, Int64(bitPattern: record.eventsProcessed))
+                s.bind(15, record.finalPnl)
+                s.bind(16, Int64(bitPattern: record.totalTrades))
+                s.bind(17, record.winRatePct)
+                if let statistics { s.bind(18, statistics) } else { s.bindNull(18) }
+                s.bind(19, record.createdAt)
+                s.bind(20, record.startedAt)
+                s.bind(21, record.completedAt)
+                s.bind(22, record.errorMessage)
+                s.bind(23, record.stopReason)
+                try s.run()
+                let clear = try db.prepare("DELETE FROM backtest_session_labels WHERE session_id = ?")
+                clear.bind(1, record.id)
+                try clear.run()
+                let label = try db.prepare(
+                    "INSERT INTO backtest_session_labels (session_id, key, value) VALUES (?, ?, ?)")
+                for (key, value) in record.labels {
+                    label.reset()
+                    label.bind(1, record.id)
+                    label.bind(2, key)
+                    label.bind(3, value)
+                    try label.run()
+                }
             }
-        } }
+        }
         checkpointer.wrote(1024 + record.request.count)
     }
 
@@ -122,7 +127,9 @@ public final class SQLiteStore: BacktestStore {
     public func session(clientRequestId: String) async throws -> SessionRecord? {
         guard !clientRequestId.isEmpty else { return nil }
         return try await reader().run { db throws(StoreError) in
-            let s = try db.prepare("SELECT \(Self.sessionColumns) FROM backtest_sessions WHERE client_request_id = ? AND client_request_id <> '' ORDER BY created_at DESC, id DESC LIMIT 1")
+            let s = try db.prepare(
+                "SELECT \(Self.sessionColumns) FROM backtest_sessions WHERE client_request_id = ? AND client_request_id <> '' ORDER BY created_at DESC, id DESC LIMIT 1"
+            )
             s.bind(1, clientRequestId)
             return try s.step() ? try Self.readSession(s) : nil
         }
@@ -133,7 +140,9 @@ public final class SQLiteStore: BacktestStore {
         let stateList = states.map(\.rawValue).sorted()
         return try await reader().run { db throws(StoreError) in
             let marks = Array(repeating: "?", count: stateList.count).joined(separator: ", ")
-            let s = try db.prepare("SELECT \(Self.sessionColumns) FROM backtest_sessions WHERE state IN (\(marks)) ORDER BY created_at, id")
+            let s = try db.prepare(
+                "SELECT \(Self.sessionColumns) FROM backtest_sessions WHERE state IN (\(marks)) ORDER BY created_at, id"
+            )
             for (i, state) in stateList.enumerated() { s.bind(Int32(i + 1), state) }
             var out: [SessionRecord] = []
             while try s.step() { out.append(try Self.readSession(s)) }
@@ -144,7 +153,8 @@ public final class SQLiteStore: BacktestStore {
     public func listSessions(_ query: SessionQuery) async throws -> SessionPage {
         let pageSize = query.pageSize <= 0 ? 100 : min(query.pageSize, 1000)
         let filterHash = PageToken.filterHash(query)
-        let after = query.pageToken.isEmpty ? nil : try PageToken(decoding: query.pageToken, expectedFilterHash: filterHash)
+        let after =
+            query.pageToken.isEmpty ? nil : try PageToken(decoding: query.pageToken, expectedFilterHash: filterHash)
         // The SQL's shape depends on which filters are set; every value is a parameter.
         var conditions: [String] = []
         var binds: [SQLArgument] = []
@@ -166,7 +176,9 @@ public final class SQLiteStore: BacktestStore {
             binds.append(.int(createdBefore))
         }
         for (key, value) in query.labels.sorted(by: { $0.key < $1.key }) {
-            conditions.append("EXISTS (SELECT 1 FROM backtest_session_labels l WHERE l.session_id = backtest_sessions.id AND l.key = ? AND l.value = ?)")
+            conditions.append(
+                "EXISTS (SELECT 1 FROM backtest_session_labels l WHERE l.session_id = backtest_sessions.id AND l.key = ? AND l.value = ?)"
+            )
             binds += [.text(key), .text(value)]
         }
         if let after {
@@ -174,7 +186,8 @@ public final class SQLiteStore: BacktestStore {
             binds += [.int(after.createdAt), .int(after.createdAt), .text(after.id)]
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT \(Self.sessionColumns) FROM backtest_sessions \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?"
+        let sql =
+            "SELECT \(Self.sessionColumns) FROM backtest_sessions \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?"
         binds.append(.int(Int64(pageSize + 1)))
         let arguments = binds
         let rows = try await reader().run { db throws(StoreError) in
@@ -187,7 +200,9 @@ public final class SQLiteStore: BacktestStore {
         guard rows.count > pageSize else { return SessionPage(sessions: rows, nextPageToken: "") }
         let page = Array(rows.prefix(pageSize))
         let last = page[page.count - 1]
-        return SessionPage(sessions: page, nextPageToken: PageToken(createdAt: last.createdAt, id: last.id, filterHash: filterHash).encoded())
+        return SessionPage(
+            sessions: page,
+            nextPageToken: PageToken(createdAt: last.createdAt, id: last.id, filterHash: filterHash).encoded())
     }
 
     // MARK: Trades
@@ -203,7 +218,9 @@ public final class SQLiteStore: BacktestStore {
         let encoded = Self.tradeChunks(incoming[...])
         let written = try await writer.run { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> Int in
-                let top = try db.prepare("SELECT last_number FROM backtest_trade_chunks WHERE session_id = ? ORDER BY first_number DESC LIMIT 1")
+                let top = try db.prepare(
+                    "SELECT last_number FROM backtest_trade_chunks WHERE session_id = ? ORDER BY first_number DESC LIMIT 1"
+                )
                 top.bind(1, sessionId)
                 let storedLast: Int64? = try top.step() ? top.int64(0) : nil
                 top.reset()
@@ -231,8 +248,12 @@ public final class SQLiteStore: BacktestStore {
         return out
     }
 
-    static func insertTradeChunks(_ db: SQLiteConnection, sessionId: String, _ chunks: [EncodedTradeChunk]) throws(StoreError) {
-        let insert = try db.prepare("INSERT INTO backtest_trade_chunks (session_id, first_number, last_number, count, data) VALUES (?, ?, ?, ?, ?)")
+    static func insertTradeChunks(_ db: SQLiteConnection, sessionId: String, _ chunks: [EncodedTradeChunk])
+        throws(StoreError)
+    {
+        let insert = try db.prepare(
+            "INSERT INTO backtest_trade_chunks (session_id, first_number, last_number, count, data) VALUES (?, ?, ?, ?, ?)"
+        )
         for chunk in chunks {
             insert.reset()
             insert.bind(1, sessionId)
@@ -247,19 +268,26 @@ public final class SQLiteStore: BacktestStore {
     /// The slow path: the stored chunks whose number range overlaps the incoming one are
     /// decoded, merged with the incoming trades (which win on equal numbers), deleted and
     /// written again. Chunks outside the range stay disjoint from the rewritten ones.
-    private static func replaceTrades(_ db: SQLiteConnection, sessionId: String, _ incoming: [TradeRecord]) throws(StoreError) -> Int {
+    private static func replaceTrades(_ db: SQLiteConnection, sessionId: String, _ incoming: [TradeRecord])
+        throws(StoreError) -> Int
+    {
         let low = Int64(incoming[0].number), high = Int64(incoming[incoming.count - 1].number)
-        let overlapping = try db.prepare("SELECT count, data FROM backtest_trade_chunks WHERE session_id = ? AND last_number >= ? AND first_number <= ? ORDER BY first_number")
+        let overlapping = try db.prepare(
+            "SELECT count, data FROM backtest_trade_chunks WHERE session_id = ? AND last_number >= ? AND first_number <= ? ORDER BY first_number"
+        )
         overlapping.bind(1, sessionId)
         overlapping.bind(2, low)
         overlapping.bind(3, high)
         var stored: [TradeRecord] = []
         while try overlapping.step() {
             let count = Int(overlapping.int64(0))
-            try overlapping.withBlob(1) { blob throws(StoreError) in try TradeChunk.decode(blob, count: count, into: &stored) }
+            try overlapping.withBlob(1) { blob throws(StoreError) in
+                try TradeChunk.decode(blob, count: count, into: &stored)
+            }
         }
         overlapping.reset()
-        let delete = try db.prepare("DELETE FROM backtest_trade_chunks WHERE session_id = ? AND last_number >= ? AND first_number <= ?")
+        let delete = try db.prepare(
+            "DELETE FROM backtest_trade_chunks WHERE session_id = ? AND last_number >= ? AND first_number <= ?")
         delete.bind(1, sessionId)
         delete.bind(2, low)
         delete.bind(3, high)
@@ -294,7 +322,8 @@ public final class SQLiteStore: BacktestStore {
                 let need = limit - pending.count
                 let (rows, more) = try await reader().run { db throws(StoreError) in
                     // Whole chunks from the one holding the first number after `after`.
-                    let s = try db.prepare("""
+                    let s = try db.prepare(
+                        """
                         SELECT count, data FROM backtest_trade_chunks WHERE session_id = ? AND first_number >=                         coalesce((SELECT max(first_number) FROM backtest_trade_chunks WHERE session_id = ? AND first_number <= ?), ?)                         ORDER BY first_number
                         """)
                     s.bind(1, sessionId)
@@ -304,7 +333,9 @@ public final class SQLiteStore: BacktestStore {
                     var out: [TradeRecord] = []
                     while out.count < need, try s.step() {
                         let count = Int(s.int64(0))
-                        try s.withBlob(1) { blob throws(StoreError) in try TradeChunk.decode(blob, count: count, into: &out, after: after) }
+                        try s.withBlob(1) { blob throws(StoreError) in
+                            try TradeChunk.decode(blob, count: count, into: &out, after: after)
+                        }
                     }
                     let more = out.count >= need
                     s.reset()
@@ -357,12 +388,15 @@ public final class SQLiteStore: BacktestStore {
         let encoded = chunks
         try await writer.run { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
-                let next = try db.prepare("SELECT coalesce(max(chunk_no), -1) + 1 FROM backtest_equity_curve WHERE session_id = ?")
+                let next = try db.prepare(
+                    "SELECT coalesce(max(chunk_no), -1) + 1 FROM backtest_equity_curve WHERE session_id = ?")
                 next.bind(1, sessionId)
                 _ = try next.step()
                 var chunkNo = next.int64(0)
                 next.reset()
-                let insert = try db.prepare("INSERT INTO backtest_equity_curve (session_id, chunk_no, first_time, last_time, count, data) VALUES (?, ?, ?, ?, ?, ?)")
+                let insert = try db.prepare(
+                    "INSERT INTO backtest_equity_curve (session_id, chunk_no, first_time, last_time, count, data) VALUES (?, ?, ?, ?, ?, ?)"
+                )
                 for chunk in encoded {
                     insert.reset()
                     insert.bind(1, sessionId)
@@ -382,14 +416,16 @@ public final class SQLiteStore: BacktestStore {
     /// Bytes of the stored equity chunks of a session (store-bench reports bytes per point).
     public func equityBytes(sessionId: String) async throws -> Int {
         try await reader().run { db throws(StoreError) in
-            let s = try db.prepare("SELECT coalesce(sum(length(data)), 0) FROM backtest_equity_curve WHERE session_id = ?")
+            let s = try db.prepare(
+                "SELECT coalesce(sum(length(data)), 0) FROM backtest_equity_curve WHERE session_id = ?")
             s.bind(1, sessionId)
             _ = try s.step()
             return Int(s.int64(0))
         }
     }
 
-    public func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample> {
+    public func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample>
+    {
         let limit = max(1, batchSize)
         var lastChunk = Int64.min
         var pending: [EquitySample] = []
@@ -399,7 +435,8 @@ public final class SQLiteStore: BacktestStore {
                 let after = lastChunk
                 let need = limit - pending.count
                 let (rows, last, more) = try await reader().run { db throws(StoreError) in
-                    let s = try db.prepare("""
+                    let s = try db.prepare(
+                        """
                         SELECT chunk_no, count, data FROM backtest_equity_curve \
                         WHERE session_id = ? AND chunk_no > ? AND last_time >= ? AND first_time < ? ORDER BY chunk_no
                         """)
@@ -413,7 +450,9 @@ public final class SQLiteStore: BacktestStore {
                     while out.count < need, try s.step() {
                         last = s.int64(0)
                         let count = Int(s.int64(1))
-                        try s.withBlob(2) { blob throws(StoreError) in try EquityChunk.decode(blob, count: count, into: &out, keep: range) }
+                        try s.withBlob(2) { blob throws(StoreError) in
+                            try EquityChunk.decode(blob, count: count, into: &out, keep: range)
+                        }
                     }
                     let more = out.count >= need
                     s.reset()

@@ -27,10 +27,12 @@ struct PageToken: Equatable {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
-              text.hasPrefix(Self.prefix) else {
+            text.hasPrefix(Self.prefix)
+        else {
             throw StoreError.badPageToken("\"\(token.prefix(64))\" is not a page token of this service")
         }
-        let parts = text.dropFirst(Self.prefix.count).split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        let parts = text.dropFirst(Self.prefix.count).split(
+            separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, let createdAt = Int64(parts[0]), let hash = UInt64(parts[1], radix: 16) else {
             throw StoreError.badPageToken("\"\(token.prefix(64))\" is not a page token of this service")
         }

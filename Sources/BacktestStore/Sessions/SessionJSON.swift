@@ -7,7 +7,8 @@ enum SessionJSON {
     static func encode(_ statistics: BacktestStatistics) throws(StoreError) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         do {
             return String(decoding: try encoder.encode(statistics), as: UTF8.self)
         } catch {
@@ -17,7 +18,8 @@ enum SessionJSON {
 
     static func decodeStatistics(_ text: String) throws(StoreError) -> BacktestStatistics {
         let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         do {
             return try decoder.decode(BacktestStatistics.self, from: Data(text.utf8))
         } catch {

@@ -120,10 +120,13 @@ public protocol BacktestStore: Sendable {
     func marketSeries(symbol: String) async throws -> [MarketSeries]
     /// Candles of `symbol` at `timeframe` in `range`; when only ticks are stored,
     /// candles aggregated from them. Empty cursor when nothing is stored.
-    func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Candle>
+    func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws -> any RowCursor<
+        Candle
+    >
     func ticks(symbol: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Tick>
     /// Begins an all-or-nothing import of one series.
-    func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws -> any MarketDataImport
+    func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws
+        -> any MarketDataImport
 
     /// Returns once everything written before is stored and readable by every reader
     /// (a store that applies writes later waits for them); throws when it cannot be.

@@ -39,12 +39,14 @@ public struct SessionRecord: Sendable, Equatable {
     public var errorMessage: String
     public var stopReason: String
 
-    public init(id: String, state: SessionState, symbol: String, timeframe: String, range: TimeRange,
-                strategyName: String, accelerationFactor: Double, request: [UInt8], clientRequestId: String = "",
-                labels: [String: String] = [:], progressPct: Double = 0, simTime: Int64? = nil,
-                eventsProcessed: UInt64 = 0, finalPnl: Double = 0, totalTrades: UInt64 = 0,
-                winRatePct: Double = .nan, statistics: BacktestStatistics? = nil, createdAt: Int64,
-                startedAt: Int64? = nil, completedAt: Int64? = nil, errorMessage: String = "", stopReason: String = "") {
+    public init(
+        id: String, state: SessionState, symbol: String, timeframe: String, range: TimeRange,
+        strategyName: String, accelerationFactor: Double, request: [UInt8], clientRequestId: String = "",
+        labels: [String: String] = [:], progressPct: Double = 0, simTime: Int64? = nil,
+        eventsProcessed: UInt64 = 0, finalPnl: Double = 0, totalTrades: UInt64 = 0,
+        winRatePct: Double = .nan, statistics: BacktestStatistics? = nil, createdAt: Int64,
+        startedAt: Int64? = nil, completedAt: Int64? = nil, errorMessage: String = "", stopReason: String = ""
+    ) {
         self.id = id
         self.state = state
         self.symbol = symbol

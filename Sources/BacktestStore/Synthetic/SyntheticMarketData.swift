@@ -26,8 +26,10 @@ public struct SyntheticMarketData: Sendable {
     /// `count` candles every `intervalMicros` from `start`: a random walk of closes
     /// (steps up to +-0.2 %), each bar opening at the previous close, prices rounded to
     /// cents, volumes between 1,000 and 100,000.
-    public mutating func candles(count: Int, start: Int64 = 1_704_067_200_000_000, intervalMicros: Int64 = 60_000_000,
-                                 startPrice: Double = 100) -> [Candle] {
+    public mutating func candles(
+        count: Int, start: Int64 = 1_704_067_200_000_000, intervalMicros: Int64 = 60_000_000,
+        startPrice: Double = 100
+    ) -> [Candle] {
         var out: [Candle] = []
         out.reserveCapacity(count)
         var price = startPrice
@@ -37,7 +39,10 @@ public struct SyntheticMarketData: Sendable {
             let high = ((max(open, close) * (1 + nextUnit() * 0.001)) * 100).rounded(.up) / 100
             let low = max(0.01, ((min(open, close) * (1 - nextUnit() * 0.001)) * 100).rounded(.down) / 100)
             let volume = Double(1000 + nextUInt64() % 99_001)
-            out.append(Candle(time: start + Int64(i) * intervalMicros, open: open, high: high, low: low, close: close, volume: volume))
+            out.append(
+                Candle(
+                    time: start + Int64(i) * intervalMicros, open: open, high: high, low: low, close: close,
+                    volume: volume))
             price = close
         }
         return out
@@ -46,8 +51,10 @@ public struct SyntheticMarketData: Sendable {
     /// `count` ticks from `start`, gaps of 0 to `maxGapMicros` (a gap of 0, about one
     /// tick in eight, puts two prints at the same microsecond), prices a random walk in
     /// cents, sizes 1 to 500.
-    public mutating func ticks(count: Int, start: Int64 = 1_704_067_200_000_000, maxGapMicros: Int64 = 250_000,
-                               startPrice: Double = 100) -> [Tick] {
+    public mutating func ticks(
+        count: Int, start: Int64 = 1_704_067_200_000_000, maxGapMicros: Int64 = 250_000,
+        startPrice: Double = 100
+    ) -> [Tick] {
         var out: [Tick] = []
         out.reserveCapacity(count)
         var cents = Int64((startPrice * 100).rounded())

@@ -52,9 +52,12 @@ public final class HealthService: Sendable {
         }
         router.unary(GRPCHealthV1.HealthMethods.list) { [self] (_: GRPCHealthV1.HealthListRequest, _) in
             let all = state.withLock { $0.statuses }
-            return GRPCHealthV1.HealthListResponse(statuses: all.mapValues { GRPCHealthV1.HealthCheckResponse(status: $0) })
+            return GRPCHealthV1.HealthListResponse(
+                statuses: all.mapValues { GRPCHealthV1.HealthCheckResponse(status: $0) })
         }
-        router.serverStreaming(GRPCHealthV1.HealthMethods.watch) { [self] (request: GRPCHealthV1.HealthCheckRequest, writer: ResponseWriter<GRPCHealthV1.HealthCheckResponse>, _) in
+        router.serverStreaming(GRPCHealthV1.HealthMethods.watch) {
+            [self]
+            (request: GRPCHealthV1.HealthCheckRequest, writer: ResponseWriter<GRPCHealthV1.HealthCheckResponse>, _) in
             // Latest wins: a slow watcher sees the newest status, never a backlog.
             let (stream, continuation) = AsyncStream<ServingStatus>.makeStream(bufferingPolicy: .bufferingNewest(1))
             let (id, initial) = state.withLock { s -> (Int, ServingStatus) in

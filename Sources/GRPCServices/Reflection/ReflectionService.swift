@@ -35,17 +35,23 @@ public struct ReflectionService: Sendable {
     func answer(_ q: Question) -> Answer {
         switch q {
         case .fileByFilename(let name):
-            guard let files = DescriptorSet.fileWithDependencies(name) else { return .error(.notFound, "unknown file \(name)") }
+            guard let files = DescriptorSet.fileWithDependencies(name) else {
+                return .error(.notFound, "unknown file \(name)")
+            }
             return .files(files)
         case .fileContainingSymbol(let symbol):
-            guard let name = DescriptorSet.fileName(containingSymbol: symbol), let files = DescriptorSet.fileWithDependencies(name) else {
+            guard let name = DescriptorSet.fileName(containingSymbol: symbol),
+                let files = DescriptorSet.fileWithDependencies(name)
+            else {
                 return .error(.notFound, "unknown symbol \(symbol)")
             }
             return .files(files)
         case .fileContainingExtension(let type, let number):
             return .error(.notFound, "no extension \(number) of \(type)")
         case .allExtensionNumbersOfType(let type):
-            guard DescriptorSet.fileName(containingSymbol: type) != nil else { return .error(.notFound, "unknown type \(type)") }
+            guard DescriptorSet.fileName(containingSymbol: type) != nil else {
+                return .error(.notFound, "unknown type \(type)")
+            }
             return .extensionNumbers(type: type, numbers: [])
         case .listServices:
             return .services(serviceNames)
@@ -56,14 +62,22 @@ public struct ReflectionService: Sendable {
 
     public func register(into router: inout RPCRouter) {
         let service = self
-        router.bidirectionalStreaming(GRPCReflectionV1.ServerReflectionMethods.serverReflectionInfo) { (requests: RequestMessages<GRPCReflectionV1.ServerReflectionRequest>, writer: ResponseWriter<GRPCReflectionV1.ServerReflectionResponse>, _) in
+        router.bidirectionalStreaming(GRPCReflectionV1.ServerReflectionMethods.serverReflectionInfo) {
+            (
+                requests: RequestMessages<GRPCReflectionV1.ServerReflectionRequest>,
+                writer: ResponseWriter<GRPCReflectionV1.ServerReflectionResponse>, _
+            ) in
             for try await request in requests {
                 try await writer.write(service.v1Response(request))
             }
         }
         // v1alpha's messages are v1's under another package: the same fields and numbers,
         // so the same bytes. One implementation serves both paths.
-        router.bidirectionalStreaming(GRPCReflectionV1Alpha.ServerReflectionMethods.serverReflectionInfo) { (requests: RequestMessages<GRPCReflectionV1.ServerReflectionRequest>, writer: ResponseWriter<GRPCReflectionV1.ServerReflectionResponse>, _) in
+        router.bidirectionalStreaming(GRPCReflectionV1Alpha.ServerReflectionMethods.serverReflectionInfo) {
+            (
+                requests: RequestMessages<GRPCReflectionV1.ServerReflectionRequest>,
+                writer: ResponseWriter<GRPCReflectionV1.ServerReflectionResponse>, _
+            ) in
             for try await request in requests {
                 try await writer.write(service.v1Response(request))
             }
@@ -72,20 +86,26 @@ public struct ReflectionService: Sendable {
 
     func v1Response(_ r: GRPCReflectionV1.ServerReflectionRequest) -> GRPCReflectionV1.ServerReflectionResponse {
         typealias V = GRPCReflectionV1
-        let q: Question = switch r.messageRequest {
-        case .fileByFilename(let s)?: .fileByFilename(s)
-        case .fileContainingSymbol(let s)?: .fileContainingSymbol(s)
-        case .fileContainingExtension(let e)?: .fileContainingExtension(type: e.containingType, number: e.extensionNumber)
-        case .allExtensionNumbersOfType(let s)?: .allExtensionNumbersOfType(s)
-        case .listServices?: .listServices
-        case nil: .none
-        }
-        let response: V.ServerReflectionResponse.MessageResponse = switch answer(q) {
-        case .files(let f): .fileDescriptorResponse(V.FileDescriptorResponse(fileDescriptorProto: f))
-        case .services(let s): .listServicesResponse(V.ListServiceResponse(service: s.map { V.ServiceResponse(name: $0) }))
-        case .extensionNumbers(let t, let n): .allExtensionNumbersResponse(V.ExtensionNumberResponse(baseTypeName: t, extensionNumber: n))
-        case .error(let code, let message): .errorResponse(V.ErrorResponse(errorCode: Int32(code.rawValue), errorMessage: message))
-        }
+        let q: Question =
+            switch r.messageRequest {
+            case .fileByFilename(let s)?: .fileByFilename(s)
+            case .fileContainingSymbol(let s)?: .fileContainingSymbol(s)
+            case .fileContainingExtension(let e)?:
+                .fileContainingExtension(type: e.containingType, number: e.extensionNumber)
+            case .allExtensionNumbersOfType(let s)?: .allExtensionNumbersOfType(s)
+            case .listServices?: .listServices
+            case nil: .none
+            }
+        let response: V.ServerReflectionResponse.MessageResponse =
+            switch answer(q) {
+            case .files(let f): .fileDescriptorResponse(V.FileDescriptorResponse(fileDescriptorProto: f))
+            case .services(let s):
+                .listServicesResponse(V.ListServiceResponse(service: s.map { V.ServiceResponse(name: $0) }))
+            case .extensionNumbers(let t, let n):
+                .allExtensionNumbersResponse(V.ExtensionNumberResponse(baseTypeName: t, extensionNumber: n))
+            case .error(let code, let message):
+                .errorResponse(V.ErrorResponse(errorCode: Int32(code.rawValue), errorMessage: message))
+            }
         return V.ServerReflectionResponse(validHost: r.host, originalRequest: r, messageResponse: response)
     }
 }

@@ -14,21 +14,25 @@ extension RPCRouter {
     }
 
     public mutating func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: MethodDescriptor, _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
+        _ method: MethodDescriptor,
+        _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         Self.requireKind(method, .serverStreaming)
         serverStreaming(method.path, handler)
     }
 
     public mutating func clientStreaming<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: MethodDescriptor, _ handler: @escaping @Sendable (RequestMessages<Request>, ServerContext) async throws -> Response
+        _ method: MethodDescriptor,
+        _ handler: @escaping @Sendable (RequestMessages<Request>, ServerContext) async throws -> Response
     ) {
         Self.requireKind(method, .clientStreaming)
         clientStreaming(method.path, handler)
     }
 
     public mutating func bidirectionalStreaming<Request: ProtoMessage, Response: ProtoMessage>(
-        _ method: MethodDescriptor, _ handler: @escaping @Sendable (RequestMessages<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+        _ method: MethodDescriptor,
+        _ handler:
+            @escaping @Sendable (RequestMessages<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         Self.requireKind(method, .bidirectionalStreaming)
         bidirectionalStreaming(method.path, handler)
@@ -37,25 +41,33 @@ extension RPCRouter {
     public mutating func unary<Request: ProtoMessage, Response: ProtoMessage>(
         _ path: String, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        unary(path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+        unary(
+            path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
     }
 
     public mutating func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(
-        _ path: String, _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
+        _ path: String,
+        _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        serverStreaming(path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+        serverStreaming(
+            path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
     }
 
     public mutating func clientStreaming<Request: ProtoMessage, Response: ProtoMessage>(
-        _ path: String, _ handler: @escaping @Sendable (RequestMessages<Request>, ServerContext) async throws -> Response
+        _ path: String,
+        _ handler: @escaping @Sendable (RequestMessages<Request>, ServerContext) async throws -> Response
     ) {
-        clientStreaming(path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+        clientStreaming(
+            path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
     }
 
     public mutating func bidirectionalStreaming<Request: ProtoMessage, Response: ProtoMessage>(
-        _ path: String, _ handler: @escaping @Sendable (RequestMessages<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+        _ path: String,
+        _ handler:
+            @escaping @Sendable (RequestMessages<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        bidirectionalStreaming(path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+        bidirectionalStreaming(
+            path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
     }
 
     /// A unary handler on a streaming method (or the reverse) would fail every call

@@ -82,7 +82,9 @@ public final class ClientCall: ClientStream {
     /// UNAVAILABLE, not a vague CANCELLED).
     var endError: RPCError {
         let result = state.withLock { $0.result }
-        guard let (status, trailers) = result, status.code != .ok else { return RPCError(.cancelled, "the call has ended") }
+        guard let (status, trailers) = result, status.code != .ok else {
+            return RPCError(.cancelled, "the call has ended")
+        }
         return RPCError(status.code, status.message, metadata: trailers)
     }
 

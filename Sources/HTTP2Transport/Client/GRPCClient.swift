@@ -1,8 +1,9 @@
 import Dispatch
 import RPC
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A gRPC client over HTTP/2 on nghttp2: cleartext (h2c, prior knowledge) or TLS
@@ -20,8 +21,10 @@ public final class GRPCClient: ClientTransport {
         /// Send request messages gzip-compressed (`grpc-encoding: gzip`).
         public var gzipRequests: Bool
 
-        public init(host: String = "127.0.0.1", port: Int, tls: TLSContext? = nil, serverName: String? = nil,
-                    maxReceiveMessageSize: Int = 64 << 20, connectTimeout: Duration = .seconds(5), gzipRequests: Bool = false) {
+        public init(
+            host: String = "127.0.0.1", port: Int, tls: TLSContext? = nil, serverName: String? = nil,
+            maxReceiveMessageSize: Int = 64 << 20, connectTimeout: Duration = .seconds(5), gzipRequests: Bool = false
+        ) {
             self.gzipRequests = gzipRequests
             self.host = host
             self.port = port
@@ -40,21 +43,29 @@ public final class GRPCClient: ClientTransport {
     }
 
     /// Starts a call of any kind; send, closeSend and read its messages.
-    public func start(_ path: String, metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> ClientCall {
+    public func start(_ path: String, metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws
+        -> ClientCall
+    {
         let connection = try await usableConnection()
-        let call = ClientCall(connection: connection, maxMessageSize: configuration.maxReceiveMessageSize, gzip: configuration.gzipRequests)
+        let call = ClientCall(
+            connection: connection, maxMessageSize: configuration.maxReceiveMessageSize,
+            gzip: configuration.gzipRequests)
         call.open(path: path, metadata: metadata, timeout: timeout)
         return call
     }
 
     /// A unary call: one request, one response; a non-OK status throws RPCError.
-    public func unary(_ path: String, request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> (response: [UInt8], trailers: Metadata) {
+    public func unary(_ path: String, request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil)
+        async throws -> (response: [UInt8], trailers: Metadata)
+    {
         try await RPCClient(transport: self, metadata: metadata, timeout: timeout).unary(path, request: request)
     }
 
     /// A server-streaming call: the responses as they come; a non-OK status is thrown
     /// at the end of the sequence.
-    public func serverStreaming(_ path: String, request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> ClientCall {
+    public func serverStreaming(
+        _ path: String, request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil
+    ) async throws -> ClientCall {
         let call = try await start(path, metadata: metadata, timeout: timeout)
         try await call.send(request)
         call.closeSend()
@@ -76,10 +87,14 @@ public final class GRPCClient: ClientTransport {
 
     private func usableConnection() async throws -> H2ClientConnection {
         if let c = connection.withLock({ $0 }), c.isOpen { return c }
-        let fd = try await Self.connect(host: configuration.host, port: configuration.port, timeout: configuration.connectTimeout)
+        let fd = try await Self.connect(
+            host: configuration.host, port: configuration.port, timeout: configuration.connectTimeout)
         let io: any ByteStream
         if let tls = configuration.tls {
-            guard let stream = TLSStream(fd: fd, context: tls, server: false, hostname: configuration.serverName ?? configuration.host) else {
+            guard
+                let stream = TLSStream(
+                    fd: fd, context: tls, server: false, hostname: configuration.serverName ?? configuration.host)
+            else {
                 Glibc.close(fd)
                 throw RPCError(.unavailable, "cannot start TLS: \(TLSContext.lastError())")
             }

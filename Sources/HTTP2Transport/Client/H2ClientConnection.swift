@@ -62,7 +62,9 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     func open(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?, gzip: Bool) {
         queue.async { [self] in
             if !settingsReceived && !closed {
-                waitingOpens.append { self.openNow(stream, path: path, metadata: metadata, timeout: timeout, gzip: gzip) }
+                waitingOpens.append {
+                    self.openNow(stream, path: path, metadata: metadata, timeout: timeout, gzip: gzip)
+                }
                 return
             }
             openNow(stream, path: path, metadata: metadata, timeout: timeout, gzip: gzip)
@@ -74,9 +76,11 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             stream.call.complete(Status(.unavailable, "connection closed"), trailers: Metadata())
             return
         }
-        var headers = [(":method", "POST"), (":scheme", options.scheme), (":path", path), (":authority", options.authority),
-                       ("content-type", "application/grpc"), ("te", "trailers"), ("user-agent", "backtest-grpc/1"),
-                       ("grpc-accept-encoding", H2ServerConnection.acceptEncoding)]
+        var headers = [
+            (":method", "POST"), (":scheme", options.scheme), (":path", path), (":authority", options.authority),
+            ("content-type", "application/grpc"), ("te", "trailers"), ("user-agent", "backtest-grpc/1"),
+            ("grpc-accept-encoding", H2ServerConnection.acceptEncoding),
+        ]
         if let timeout { headers.append(("grpc-timeout", GRPCTimeout.format(timeout))) }
         if gzip { headers.append(("grpc-encoding", "gzip")) }
         headers += metadata.headerFields()
@@ -101,7 +105,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         queue.async { [self] in
             // Before the stream opens (waiting for SETTINGS) messages queue up for it.
             let open = stream.id != 0 && streams[stream.id] === stream
-            guard (open || stream.id == 0), !stream.halfClosed, !stream.call.isComplete else {
+            guard open || stream.id == 0, !stream.halfClosed, !stream.call.isComplete else {
                 ready.resume(throwing: stream.call.endError)
                 return
             }
@@ -210,8 +214,9 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         guard let stream = streams.removeValue(forKey: streamID) else { return }
         for w in stream.sendWaiters { w.resume(throwing: RPCError(.cancelled, "the call has ended")) }
         stream.sendWaiters.removeAll()
-        stream.call.complete(Self.status(headers: stream.headers, trailers: stream.trailers, errorCode: errorCode),
-                             trailers: Metadata.fromHeaderFields(stream.trailers))
+        stream.call.complete(
+            Self.status(headers: stream.headers, trailers: stream.trailers, errorCode: errorCode),
+            trailers: Metadata.fromHeaderFields(stream.trailers))
     }
 
     func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult {
@@ -242,14 +247,15 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             return Status(Status.Code(wireValue: code), message)
         }
         if let http = headers.first(where: { $0.0 == ":status" }).flatMap({ Int($0.1) }), http != 200 {
-            let code: Status.Code = switch http {
-            case 400: .internal
-            case 401: .unauthenticated
-            case 403: .permissionDenied
-            case 404: .unimplemented
-            case 429, 502, 503, 504: .unavailable
-            default: .unknown
-            }
+            let code: Status.Code =
+                switch http {
+                case 400: .internal
+                case 401: .unauthenticated
+                case 403: .permissionDenied
+                case 404: .unimplemented
+                case 429, 502, 503, 504: .unavailable
+                default: .unknown
+                }
             return Status(code, "HTTP status \(http)")
         }
         switch errorCode {

@@ -1,6 +1,7 @@
 import Dispatch
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The I/O half of an HTTP/2 connection, shared by server and client: the byte
@@ -144,7 +145,10 @@ class H2Connection: @unchecked Sendable {
             } catch {
                 failed = true
             }
-            if failed { close(); return }
+            if failed {
+                close()
+                return
+            }
             // nghttp2 had nothing more to send: done.
             if !stoppedEarly { break }
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A connected, non-blocking byte stream: a plain TCP socket or TLS over one.

@@ -1,8 +1,9 @@
 import Dispatch
 import RPC
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A gRPC server over cleartext HTTP/2 (h2c, prior knowledge) on nghttp2.
@@ -23,7 +24,10 @@ public final class GRPCServer: Sendable {
         /// ...and is closed when nothing arrives this long after it.
         public var keepaliveTimeout: Duration = .seconds(20)
 
-        public init(host: String = "127.0.0.1", port: Int = 0, maxReceiveMessageSize: Int = 4 << 20, maxConcurrentStreams: UInt32 = 100, tls: TLSContext? = nil) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 0, maxReceiveMessageSize: Int = 4 << 20,
+            maxConcurrentStreams: UInt32 = 100, tls: TLSContext? = nil
+        ) {
             self.tls = tls
             self.host = host
             self.port = port
@@ -102,7 +106,8 @@ public final class GRPCServer: Sendable {
             } else {
                 io = PlainStream(fd: fd)
             }
-            let connection = H2ServerConnection(io: io, peer: peer, executor: executor, limits: limits) { [weak self] c in
+            let connection = H2ServerConnection(io: io, peer: peer, executor: executor, limits: limits) {
+                [weak self] c in
                 guard let self else { return }
                 let removed = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(c)) }
                 if removed != nil { open.leave() }
@@ -115,7 +120,8 @@ public final class GRPCServer: Sendable {
             }
             if accepted {
                 connection.start()
-                connection.startKeepalive(interval: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout)
+                connection.startKeepalive(
+                    interval: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout)
             } else {
                 io.close()
             }

@@ -1,7 +1,8 @@
 import Dispatch
 import RPC
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A server connection: its streams, each one call run by the executor.
@@ -54,7 +55,10 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         }
     }
 
-    init(io: any ByteStream, peer: String, executor: ServerCallExecutor, limits: Limits, onClose: @escaping @Sendable (H2ServerConnection) -> Void) {
+    init(
+        io: any ByteStream, peer: String, executor: ServerCallExecutor, limits: Limits,
+        onClose: @escaping @Sendable (H2ServerConnection) -> Void
+    ) {
         self.peer = peer
         self.executor = executor
         self.limits = limits
@@ -220,14 +224,22 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             session.submitResponse(streamID: stream.id, headers: [(":status", "405")], body: false)
             return
         }
-        guard contentType == "application/grpc" || contentType.hasPrefix("application/grpc+") || contentType.hasPrefix("application/grpc;") else {
-            session.submitResponse(streamID: stream.id, headers: [(":status", "415"), ("content-type", "text/plain")], body: false)
+        guard
+            contentType == "application/grpc" || contentType.hasPrefix("application/grpc+")
+                || contentType.hasPrefix("application/grpc;")
+        else {
+            session.submitResponse(
+                streamID: stream.id, headers: [(":status", "415"), ("content-type", "text/plain")], body: false)
             return
         }
         if let encoding, encoding != "identity" {
             guard encoding == "gzip" else {
-                session.submitResponse(streamID: stream.id, headers: Self.trailersOnly(
-                    Status(.unimplemented, "grpc-encoding \(encoding) is not supported"), Metadata()) + [("grpc-accept-encoding", Self.acceptEncoding)], body: false)
+                session.submitResponse(
+                    streamID: stream.id,
+                    headers: Self.trailersOnly(
+                        Status(.unimplemented, "grpc-encoding \(encoding) is not supported"), Metadata()) + [
+                            ("grpc-accept-encoding", Self.acceptEncoding)
+                        ], body: false)
                 return
             }
             stream.gzip = true
@@ -235,8 +247,10 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var deadline: ContinuousClock.Instant?
         if let timeout {
             guard let d = GRPCTimeout.parse(timeout) else {
-                session.submitResponse(streamID: stream.id, headers: Self.trailersOnly(
-                    Status(.internal, "invalid grpc-timeout \(timeout)"), Metadata()), body: false)
+                session.submitResponse(
+                    streamID: stream.id,
+                    headers: Self.trailersOnly(
+                        Status(.internal, "invalid grpc-timeout \(timeout)"), Metadata()), body: false)
                 return
             }
             deadline = .now + d
@@ -247,7 +261,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             connection.queue.async { connection.consumed(streamID: id, bytes: bytes) }
         }
         stream.requests = requests
-        let context = ServerContext(path: path, metadata: Metadata.fromHeaderFields(stream.headers), deadline: deadline, peer: peer)
+        let context = ServerContext(
+            path: path, metadata: Metadata.fromHeaderFields(stream.headers), deadline: deadline, peer: peer)
         stream.headers = []
         let outbound = Outbound(connection: self, streamID: id)
         let executor = self.executor
@@ -299,7 +314,12 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     private func startOrResume(_ stream: Stream) {
         if !stream.responseStarted {
             stream.responseStarted = true
-            session.submitResponse(streamID: stream.id, headers: [(":status", "200"), ("content-type", "application/grpc"), ("grpc-accept-encoding", Self.acceptEncoding)], body: true)
+            session.submitResponse(
+                streamID: stream.id,
+                headers: [
+                    (":status", "200"), ("content-type", "application/grpc"),
+                    ("grpc-accept-encoding", Self.acceptEncoding),
+                ], body: true)
         } else if stream.deferred {
             stream.deferred = false
             session.resumeData(streamID: stream.id)

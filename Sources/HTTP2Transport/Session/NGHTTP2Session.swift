@@ -98,13 +98,19 @@ final class NGHTTP2Session {
         nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
 
         var entries = [
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: settings.maxConcurrentStreams),
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: settings.maxFrameSize),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                value: settings.maxConcurrentStreams),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: settings.maxFrameSize),
         ]
         nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count)
-        nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindowSize)
+        nghttp2_session_set_local_window_size(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindowSize)
     }
 
     deinit {
@@ -139,7 +145,8 @@ final class NGHTTP2Session {
     func submitResponse(streamID: Int32, headers: [(String, String)], body: Bool) {
         Self.withNameValues(headers) { nva, count in
             if body {
-                var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readCallback)
+                var provider = nghttp2_data_provider(
+                    source: nghttp2_data_source(ptr: nil), read_callback: Self.readCallback)
                 _ = nghttp2_submit_response(session, streamID, nva, count, &provider)
             } else {
                 _ = nghttp2_submit_response(session, streamID, nva, count, nil)
@@ -152,7 +159,8 @@ final class NGHTTP2Session {
     /// ids exhausted).
     func submitRequest(headers: [(String, String)]) -> Int32? {
         Self.withNameValues(headers) { nva, count in
-            var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readCallback)
+            var provider = nghttp2_data_provider(
+                source: nghttp2_data_source(ptr: nil), read_callback: Self.readCallback)
             let id = nghttp2_submit_request(session, nil, nva, count, &provider, nil)
             return id > 0 ? id : nil
         }
@@ -213,7 +221,8 @@ final class NGHTTP2Session {
             sessionOwner(user).delegate?.sessionBeginHeaders(streamID: frame.pointee.hd.stream_id)
             return 0
         }
-        nghttp2_session_callbacks_set_on_header_callback(cbs) { _, frame, name, nameLength, value, valueLength, _, user in
+        nghttp2_session_callbacks_set_on_header_callback(cbs) {
+            _, frame, name, nameLength, value, valueLength, _, user in
             guard let frame, frame.pointee.hd.type == CNGHTTP2_HEADERS else { return 0 }
             let n = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
             let v = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
@@ -238,7 +247,8 @@ final class NGHTTP2Session {
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs) { _, _, id, data, length, user in
             // The pointer is into nghttp2's input buffer: the delegate copies.
-            sessionOwner(user).delegate?.sessionData(streamID: id, bytes: UnsafeRawBufferPointer(start: data, count: length))
+            sessionOwner(user).delegate?.sessionData(
+                streamID: id, bytes: UnsafeRawBufferPointer(start: data, count: length))
             return 0
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(cbs) { _, id, errorCode, user in
@@ -268,7 +278,9 @@ final class NGHTTP2Session {
     }
 
     /// Builds `nghttp2_nv`s for the duration of `body` (nghttp2 copies them).
-    static func withNameValues<R>(_ headers: [(String, String)], _ body: (UnsafeMutablePointer<nghttp2_nv>, Int) -> R) -> R {
+    static func withNameValues<R>(_ headers: [(String, String)], _ body: (UnsafeMutablePointer<nghttp2_nv>, Int) -> R)
+        -> R
+    {
         var storage: [UInt8] = []
         var spans: [(Int, Int, Int, Int)] = []
         for (name, value) in headers {
@@ -281,7 +293,9 @@ final class NGHTTP2Session {
         return storage.withUnsafeMutableBufferPointer { bytes in
             let base = bytes.baseAddress ?? UnsafeMutablePointer<UInt8>.allocate(capacity: 0)
             var nva = spans.map { s in
-                nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+                nghttp2_nv(
+                    name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3,
+                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
             }
             return nva.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
         }

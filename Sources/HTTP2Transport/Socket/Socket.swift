@@ -1,6 +1,7 @@
 import RPC
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Thin, typed helpers over the BSD socket calls the transport needs.
@@ -13,7 +14,8 @@ enum Socket {
 
     /// A non-blocking IPv4 listener; returns the descriptor and the bound port.
     static func listen(host: String, port: Int, backlog: Int32 = 1024) throws(Error) -> (fd: Int32, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Error(call: "socket", errno: errno) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -25,7 +27,9 @@ enum Socket {
             throw Error(call: "inet_pton(\(host))", errno: EINVAL)
         }
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else {
             let e = errno
@@ -107,7 +111,8 @@ extension Socket {
             throw RPCError(.unavailable, "cannot resolve \(host)")
         }
         defer { freeaddrinfo(list) }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw RPCError(.unavailable, "socket: \(String(cString: strerror(errno)))") }
         var rc = Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen)
         if rc != 0 && errno == EINPROGRESS {

@@ -1,6 +1,7 @@
 internal import COpenSSL
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The only owner of OpenSSL objects: an `SSL_CTX` for a server or a client, and the
@@ -25,21 +26,25 @@ public final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_check_private_key(context.ctx) == 1 else {
             throw Error(description: "TLS private key does not match the certificate: \(Self.lastError())")
         }
-        SSL_CTX_set_alpn_select_cb(context.ctx, { _, out, outLength, offered, offeredLength, _ in
-            // Choose h2 from the client's list (length-prefixed protocol names).
-            guard let offered, let out, let outLength else { return COPENSSL_TLSEXT_ERR_ALERT_FATAL }
-            var i = 0
-            while i < Int(offeredLength) {
-                let n = Int(offered[i])
-                if n == 2, i + 2 < Int(offeredLength), offered[i + 1] == UInt8(ascii: "h"), offered[i + 2] == UInt8(ascii: "2") {
-                    out.pointee = offered + i + 1
-                    outLength.pointee = 2
-                    return COPENSSL_TLSEXT_ERR_OK
+        SSL_CTX_set_alpn_select_cb(
+            context.ctx,
+            { _, out, outLength, offered, offeredLength, _ in
+                // Choose h2 from the client's list (length-prefixed protocol names).
+                guard let offered, let out, let outLength else { return COPENSSL_TLSEXT_ERR_ALERT_FATAL }
+                var i = 0
+                while i < Int(offeredLength) {
+                    let n = Int(offered[i])
+                    if n == 2, i + 2 < Int(offeredLength), offered[i + 1] == UInt8(ascii: "h"),
+                        offered[i + 2] == UInt8(ascii: "2")
+                    {
+                        out.pointee = offered + i + 1
+                        outLength.pointee = 2
+                        return COPENSSL_TLSEXT_ERR_OK
+                    }
+                    i += 1 + n
                 }
-                i += 1 + n
-            }
-            return COPENSSL_TLSEXT_ERR_ALERT_FATAL
-        }, nil)
+                return COPENSSL_TLSEXT_ERR_ALERT_FATAL
+            }, nil)
         return context
     }
 

@@ -46,7 +46,9 @@ public struct RPCClient: Sendable {
 
     /// Requests as `produce` sends them, then one response. A server that ends the
     /// call early (a bad message) is answered by its status, not by a send error.
-    public func clientStreaming(_ path: String, produce: (_ send: ([UInt8]) async throws -> Void) async throws -> Void) async throws -> [UInt8] {
+    public func clientStreaming(_ path: String, produce: (_ send: ([UInt8]) async throws -> Void) async throws -> Void)
+        async throws -> [UInt8]
+    {
         let call = try await transport.startCall(path, metadata: metadata, timeout: timeout)
         return try await withTaskCancellationHandler {
             do {
@@ -69,8 +71,11 @@ public struct RPCClient: Sendable {
     }
 
     /// Requests and responses side by side: `produce` sends while `each` reads.
-    public func bidirectionalStreaming(_ path: String, produce: @escaping @Sendable (_ send: @Sendable ([UInt8]) async throws -> Void) async throws -> Void,
-                                       each: ([UInt8]) async throws -> Void) async throws {
+    public func bidirectionalStreaming(
+        _ path: String,
+        produce: @escaping @Sendable (_ send: @Sendable ([UInt8]) async throws -> Void) async throws -> Void,
+        each: ([UInt8]) async throws -> Void
+    ) async throws {
         let call = try await transport.startCall(path, metadata: metadata, timeout: timeout)
         try await withTaskCancellationHandler {
             let sender = Task {

@@ -24,7 +24,10 @@ public enum GRPCTimeout {
     public static func format(_ d: Duration) -> String {
         let (s, atto) = d.components
         let nanos = max(0, s) * 1_000_000_000 + max(0, atto) / 1_000_000_000
-        let units: [(Int64, String)] = [(1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"), (60_000_000_000, "M"), (3_600_000_000_000, "H")]
+        let units: [(Int64, String)] = [
+            (1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"), (60_000_000_000, "M"),
+            (3_600_000_000_000, "H"),
+        ]
         for (scale, unit) in units {
             let v = (nanos + scale - 1) / scale
             if v < 100_000_000 { return "\(v)\(unit)" }

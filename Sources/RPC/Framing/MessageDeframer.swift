@@ -29,12 +29,15 @@ public struct MessageDeframer: Sendable {
         var out: [Message] = []
         while buffer.count - start >= 5 {
             let flag = buffer[start]
-            let length = Int(buffer[start + 1]) << 24 | Int(buffer[start + 2]) << 16 | Int(buffer[start + 3]) << 8 | Int(buffer[start + 4])
+            let length =
+                Int(buffer[start + 1]) << 24 | Int(buffer[start + 2]) << 16 | Int(buffer[start + 3]) << 8
+                | Int(buffer[start + 4])
             guard flag <= 1 else {
                 throw RPCError(.internal, "invalid gRPC message prefix: compressed flag \(flag)")
             }
             guard length <= maxMessageSize else {
-                throw RPCError(.resourceExhausted, "message of \(length) bytes is over the limit of \(maxMessageSize) bytes")
+                throw RPCError(
+                    .resourceExhausted, "message of \(length) bytes is over the limit of \(maxMessageSize) bytes")
             }
             guard buffer.count - start - 5 >= length else { break }
             out.append(Message(compressed: flag == 1, bytes: Array(buffer[(start + 5)..<(start + 5 + length)])))

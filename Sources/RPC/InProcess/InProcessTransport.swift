@@ -13,9 +13,12 @@ public struct InProcessTransport: ClientTransport {
     /// Starts a call: send requests, `closeSend`, read `responses`, await `result`.
     public func start(_ path: String, metadata: Metadata = Metadata(), timeout: Duration? = nil) -> InProcessCall {
         let call = InProcessCall()
-        let context = ServerContext(path: path, metadata: metadata, deadline: timeout.map { .now + $0 }, peer: "in-process")
+        let context = ServerContext(
+            path: path, metadata: metadata, deadline: timeout.map { .now + $0 }, peer: "in-process")
         let executor = self.executor
-        call.task.withLock { $0 = Task { await executor.execute(context: context, requests: call.requests, outbound: call.outbound) } }
+        call.task.withLock {
+            $0 = Task { await executor.execute(context: context, requests: call.requests, outbound: call.outbound) }
+        }
         return call
     }
 
@@ -27,8 +30,11 @@ public struct InProcessTransport: ClientTransport {
     public func close() {}
 
     /// A unary call; a non-OK status throws RPCError.
-    public func unary(_ path: String, request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> [UInt8] {
-        try await RPCClient(transport: self, metadata: metadata, timeout: timeout).unary(path, request: request).response
+    public func unary(_ path: String, request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil)
+        async throws -> [UInt8]
+    {
+        try await RPCClient(transport: self, metadata: metadata, timeout: timeout).unary(path, request: request)
+            .response
     }
 }
 

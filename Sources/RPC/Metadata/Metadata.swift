@@ -49,15 +49,17 @@ public struct Metadata: Sendable, Equatable, Sequence {
     }
 
     public static func == (a: Metadata, b: Metadata) -> Bool {
-        a.entries.count == b.entries.count && zip(a.entries, b.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        a.entries.count == b.entries.count
+            && zip(a.entries, b.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
     /// Keys a client may send: `[0-9a-z_.-]`, not starting with `:` or `grpc-`
     /// (reserved) — the transport filters what is not metadata.
     public static func isValidKey(_ key: String) -> Bool {
-        !key.isEmpty && key.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2E || c == 0x2D
-        }
+        !key.isEmpty
+            && key.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2E || c == 0x2D
+            }
     }
 
     /// Header name/value pairs for the wire: binary values base64 without padding.

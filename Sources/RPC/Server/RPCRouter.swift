@@ -20,10 +20,12 @@ public struct RPCRouter: Sendable {
 
     /// The services registered, sorted, for reflection.
     public var serviceNames: [String] {
-        Set(methods.keys.compactMap { path -> String? in
-            let parts = path.split(separator: "/")
-            return parts.count == 2 ? String(parts[0]) : nil
-        }).sorted()
+        Set(
+            methods.keys.compactMap { path -> String? in
+                let parts = path.split(separator: "/")
+                return parts.count == 2 ? String(parts[0]) : nil
+            }
+        ).sorted()
     }
 
     public mutating func unary<Request: Sendable, Response: Sendable>(
@@ -32,11 +34,13 @@ public struct RPCRouter: Sendable {
         encode: @escaping @Sendable (Response) throws -> [UInt8],
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        register(path, Method(kind: .unary) { requests, out, context in
-            let request = try await Self.single(requests, decode: decode)
-            let response = try await handler(request, context)
-            try await out.send(Self.encode(response, encode))
-        })
+        register(
+            path,
+            Method(kind: .unary) { requests, out, context in
+                let request = try await Self.single(requests, decode: decode)
+                let response = try await handler(request, context)
+                try await out.send(Self.encode(response, encode))
+            })
     }
 
     public mutating func serverStreaming<Request: Sendable, Response: Sendable>(
@@ -45,10 +49,12 @@ public struct RPCRouter: Sendable {
         encode: @escaping @Sendable (Response) throws -> [UInt8],
         handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        register(path, Method(kind: .serverStreaming) { requests, out, context in
-            let request = try await Self.single(requests, decode: decode)
-            try await handler(request, ResponseWriter(outbound: out, encode: encode), context)
-        })
+        register(
+            path,
+            Method(kind: .serverStreaming) { requests, out, context in
+                let request = try await Self.single(requests, decode: decode)
+                try await handler(request, ResponseWriter(outbound: out, encode: encode), context)
+            })
     }
 
     public mutating func clientStreaming<Request: Sendable, Response: Sendable>(
@@ -57,25 +63,33 @@ public struct RPCRouter: Sendable {
         encode: @escaping @Sendable (Response) throws -> [UInt8],
         handler: @escaping @Sendable (RequestMessages<Request>, ServerContext) async throws -> Response
     ) {
-        register(path, Method(kind: .clientStreaming) { requests, out, context in
-            let response = try await handler(RequestMessages(stream: requests, decode: decode), context)
-            try await out.send(Self.encode(response, encode))
-        })
+        register(
+            path,
+            Method(kind: .clientStreaming) { requests, out, context in
+                let response = try await handler(RequestMessages(stream: requests, decode: decode), context)
+                try await out.send(Self.encode(response, encode))
+            })
     }
 
     public mutating func bidirectionalStreaming<Request: Sendable, Response: Sendable>(
         _ path: String,
         decode: @escaping @Sendable ([UInt8]) throws -> Request,
         encode: @escaping @Sendable (Response) throws -> [UInt8],
-        handler: @escaping @Sendable (RequestMessages<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+        handler:
+            @escaping @Sendable (RequestMessages<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        register(path, Method(kind: .bidirectionalStreaming) { requests, out, context in
-            try await handler(RequestMessages(stream: requests, decode: decode), ResponseWriter(outbound: out, encode: encode), context)
-        })
+        register(
+            path,
+            Method(kind: .bidirectionalStreaming) { requests, out, context in
+                try await handler(
+                    RequestMessages(stream: requests, decode: decode), ResponseWriter(outbound: out, encode: encode),
+                    context)
+            })
     }
 
     /// Exactly one request message, as unary and server-streaming methods take.
-    static func single<Request>(_ requests: RequestStream, decode: ([UInt8]) throws -> Request) async throws -> Request {
+    static func single<Request>(_ requests: RequestStream, decode: ([UInt8]) throws -> Request) async throws -> Request
+    {
         guard let first = try await requests.next() else {
             throw RPCError(.internal, "no request message for a method that takes one")
         }

@@ -53,7 +53,12 @@ public final class RequestStream: AsyncSequence, Sendable {
     /// The next message, nil at the end; throws the transport's error, or
     /// CancellationError when the handler's task is cancelled while waiting.
     public func next() async throws -> [UInt8]? {
-        enum Immediate { case message([UInt8]), end, failure(RPCError), wait }
+        enum Immediate {
+            case message([UInt8])
+            case end
+            case failure(RPCError)
+            case wait
+        }
         try Task.checkCancellation()
         let immediate: Immediate = state.withLock { s in
             if s.head < s.messages.count {

@@ -52,7 +52,9 @@ public final class ServerCallExecutor: Sendable {
     }
 
     /// Runs `body`, cancelling it when the deadline passes (a race of two children).
-    static func withDeadline(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    static func withDeadline(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Void)
+        async throws
+    {
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try await body()

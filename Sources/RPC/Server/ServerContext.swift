@@ -22,7 +22,9 @@ public struct ServerContext: Sendable {
     /// The client's address, for logs.
     public var peer: String
 
-    public init(path: String, metadata: Metadata = Metadata(), deadline: ContinuousClock.Instant? = nil, peer: String = "") {
+    public init(
+        path: String, metadata: Metadata = Metadata(), deadline: ContinuousClock.Instant? = nil, peer: String = ""
+    ) {
         self.path = path
         self.metadata = metadata
         self.deadline = deadline

@@ -14,20 +14,27 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Connect with TLS (ALPN h2), verifying the server against the system's CAs or --ca.")
     var tls = false
 
-    @Option(help: ArgumentHelp("CA certificate file (PEM) to verify the server with; implies --tls.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp("CA certificate file (PEM) to verify the server with; implies --tls.", valueName: "file"))
     var ca: String?
 
-    @Option(help: ArgumentHelp("Bearer token (env BACKTEST_TOKEN), sent as 'authorization: Bearer TOKEN'.", valueName: "token"))
+    @Option(
+        help: ArgumentHelp(
+            "Bearer token (env BACKTEST_TOKEN), sent as 'authorization: Bearer TOKEN'.", valueName: "token"))
     var token: String?
 
-    @Option(help: ArgumentHelp("Deadline for each call, in seconds (default: none; connecting gives up after 5 s).", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Deadline for each call, in seconds (default: none; connecting gives up after 5 s).", valueName: "seconds"))
     var timeout: Double?
 
     @Flag(help: "Print proto3 JSON for scripts: one message, or one per line for streams (watch, trades, equity).")
     var json = false
 
     func validate() throws {
-        if let timeout, !(timeout > 0) || !timeout.isFinite { throw ValidationError("--timeout: must be a positive number of seconds") }
+        if let timeout, !(timeout > 0) || !timeout.isFinite {
+            throw ValidationError("--timeout: must be a positive number of seconds")
+        }
         _ = try address()
     }
 
@@ -78,7 +85,8 @@ struct GlobalOptions: ParsableArguments {
             }
         }
         let connectTimeout: Duration = timeout.map { .nanoseconds(Int64(min($0, 5) * 1e9)) } ?? .seconds(5)
-        let grpc = GRPCClient(configuration: .init(host: host, port: port, tls: tlsContext, connectTimeout: connectTimeout))
+        let grpc = GRPCClient(
+            configuration: .init(host: host, port: port, tls: tlsContext, connectTimeout: connectTimeout))
         var metadata = Metadata()
         if let bearerToken { metadata.add("authorization", "Bearer \(bearerToken)") }
         return BacktestClient(rpc: RPCClient(transport: grpc, metadata: metadata, timeout: callTimeout))

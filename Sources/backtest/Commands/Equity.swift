@@ -17,7 +17,9 @@ struct Equity: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only points at or after this time (UTC).", valueName: "date")) var from: String?
     @Option(help: ArgumentHelp("Only points before this time (UTC).", valueName: "date")) var to: String?
     @Flag(help: "CSV with a header row.") var csv = false
-    @Option(help: ArgumentHelp("Points per message from the server (0 = its default, 5000; at most 50000).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp("Points per message from the server (0 = its default, 5000; at most 50000).", valueName: "n")
+    )
     var chunkSize: UInt32 = 0
     @OptionGroup var global: GlobalOptions
 
@@ -41,7 +43,10 @@ struct Equity: AsyncParsableCommand {
                 Console.line("no equity points")
                 return ExitCodes.ok
             }
-            var table = Table([.init("TIME"), .init("EQUITY", .right), .init("CASH", .right), .init("POSITION", .right), .init("DRAWDOWN", .right)])
+            var table = Table([
+                .init("TIME"), .init("EQUITY", .right), .init("CASH", .right), .init("POSITION", .right),
+                .init("DRAWDOWN", .right),
+            ])
             for p in all {
                 table.append([
                     .init(p.time.map(TimeDisplay.compact) ?? Format.undefined), .init(Format.number(p.equity)),
@@ -50,7 +55,8 @@ struct Equity: AsyncParsableCommand {
                 ])
             }
             Console.line(table.render(style: out.style))
-            Console.line("\(all.count) points  " + Sparkline.line(all.map(\.equity), width: max(out.terminal.width - 20, 10)))
+            Console.line(
+                "\(all.count) points  " + Sparkline.line(all.map(\.equity), width: max(out.terminal.width - 20, 10)))
             return ExitCodes.ok
         }
     }

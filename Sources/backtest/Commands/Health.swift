@@ -25,7 +25,9 @@ struct Health: AsyncParsableCommand {
             if out.json {
                 try out.emit(response)
             } else {
-                Console.line(out.style.paint(String(response.status.protoShortName), response.status == .serving ? .green : .red))
+                Console.line(
+                    out.style.paint(String(response.status.protoShortName), response.status == .serving ? .green : .red)
+                )
             }
             return response.status == .serving ? ExitCodes.ok : ExitCodes.sessionFailed
         }

@@ -42,9 +42,10 @@ struct Import: AsyncParsableCommand {
             guard let handle = FileHandle(forReadingAtPath: file) else { throw CLIError("\(file): cannot open") }
             defer { try? handle.close() }
             let total = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
-            let header = ImportHeader(symbol: symbol, kind: dataKind, timeframe: dataKind == .ticks ? "" : timeframe,
-                                      format: .csv, sourceName: URL(fileURLWithPath: file).lastPathComponent,
-                                      replaceExisting: replace)
+            let header = ImportHeader(
+                symbol: symbol, kind: dataKind, timeframe: dataKind == .ticks ? "" : timeframe,
+                format: .csv, sourceName: URL(fileURLWithPath: file).lastPathComponent,
+                replaceExisting: replace)
             var sent: Int64 = 0
             var terminal = out.terminal
             let started = ContinuousClock.now
@@ -53,7 +54,9 @@ struct Import: AsyncParsableCommand {
                 let elapsed = ContinuousClock.now - started
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 terminal.refreshWidth(environment: [:])
-                Console.redraw(ProgressBar.bytesLine(sent: sent, total: total, seconds: seconds, width: terminal.width - 1, style: out.style))
+                Console.redraw(
+                    ProgressBar.bytesLine(
+                        sent: sent, total: total, seconds: seconds, width: terminal.width - 1, style: out.style))
                 lastDraw = ContinuousClock.now
             }
             let chunkSize = chunkKib * 1024
@@ -79,7 +82,9 @@ struct Import: AsyncParsableCommand {
                 let what = response.kind == .ticks ? "ticks" : "candles"
                 let series = response.timeframe.isEmpty ? response.symbol : "\(response.symbol) \(response.timeframe)"
                 var line = "imported \(response.rowsImported) \(what) into \(series)"
-                if let a = response.firstTime, let b = response.lastTime { line += ": \(TimeDisplay.compact(a)) .. \(TimeDisplay.compact(b))" }
+                if let a = response.firstTime, let b = response.lastTime {
+                    line += ": \(TimeDisplay.compact(a)) .. \(TimeDisplay.compact(b))"
+                }
                 Console.line(line)
             }
             return ExitCodes.ok

@@ -27,7 +27,10 @@ struct MarketData: AsyncParsableCommand {
                 Console.line("no market data (load some with: backtest import FILE --symbol S)")
                 return ExitCodes.ok
             }
-            var table = Table([.init("SYMBOL"), .init("KIND"), .init("TIMEFRAME"), .init("FIRST"), .init("LAST"), .init("ROWS", .right)])
+            var table = Table([
+                .init("SYMBOL"), .init("KIND"), .init("TIMEFRAME"), .init("FIRST"), .init("LAST"),
+                .init("ROWS", .right),
+            ])
             for s in response.series {
                 table.append([
                     .init(s.symbol), .init(s.kind.name), .init(s.timeframe.isEmpty ? Format.undefined : s.timeframe),

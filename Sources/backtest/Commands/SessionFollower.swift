@@ -1,6 +1,7 @@
 import BacktestProto
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Follows a session's WatchProgress stream to its terminal event, for `watch` and
@@ -8,7 +9,9 @@ import Glibc
 /// (a pipe, a log) only the terminal event's line. Then the final statistics.
 enum SessionFollower {
     /// Returns the exit code for the session's end: 0 completed, 2 failed, 3 stopped.
-    static func follow(_ id: String, client: BacktestClient, out: OutputContext, minInterval: ProtoDuration?) async throws -> Int32 {
+    static func follow(_ id: String, client: BacktestClient, out: OutputContext, minInterval: ProtoDuration?)
+        async throws -> Int32
+    {
         var terminal = out.terminal
         var last: ProgressEvent?
         var drawn = false

@@ -16,12 +16,17 @@ struct Sessions: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Only this status (repeatable): started, running, completed, failed, stopped.", valueName: "status"))
+    @Option(
+        help: ArgumentHelp(
+            "Only this status (repeatable): started, running, completed, failed, stopped.", valueName: "status"))
     var status: [String] = []
     @Option(help: "Only this symbol.") var symbol: String = ""
-    @Option(name: .customLong("label"), help: ArgumentHelp("Only sessions with this label (repeatable).", valueName: "key=value"))
+    @Option(
+        name: .customLong("label"),
+        help: ArgumentHelp("Only sessions with this label (repeatable).", valueName: "key=value"))
     var labels: [String] = []
-    @Option(help: ArgumentHelp("Only sessions created at or after this time (UTC).", valueName: "date")) var since: String?
+    @Option(help: ArgumentHelp("Only sessions created at or after this time (UTC).", valueName: "date")) var since:
+        String?
     @Option(help: ArgumentHelp("Only sessions created before this time (UTC).", valueName: "date")) var until: String?
     @Option(help: "Sessions per page (1-1000; default 100).") var limit: UInt32?
     @Option(help: "Continue from this page token.") var pageToken: String = ""
@@ -76,15 +81,19 @@ struct Sessions: AsyncParsableCommand {
 
     static func table(_ sessions: [Session]) -> Table {
         var table = Table([
-            .init("SESSION"), .init("STATUS"), .init("SYMBOL"), .init("TF"), .init("STRATEGY"), .init("FROM"), .init("TO"),
-            .init("PROGRESS", .right), .init("P&L", .right), .init("TRADES", .right), .init("WIN%", .right), .init("CREATED"),
+            .init("SESSION"), .init("STATUS"), .init("SYMBOL"), .init("TF"), .init("STRATEGY"), .init("FROM"),
+            .init("TO"),
+            .init("PROGRESS", .right), .init("P&L", .right), .init("TRADES", .right), .init("WIN%", .right),
+            .init("CREATED"),
         ])
         for s in sessions {
             let r = s.request ?? StartBacktestRequest()
             table.append([
-                .init(s.sessionID), .init(s.status.name, Style.color(for: s.status.name)), .init(r.symbol), .init(r.timeframe),
+                .init(s.sessionID), .init(s.status.name, Style.color(for: s.status.name)), .init(r.symbol),
+                .init(r.timeframe),
                 .init(SessionView.strategyName(r.strategy)),
-                .init(r.startTime.map(TimeDisplay.compact) ?? Format.undefined), .init(r.endTime.map(TimeDisplay.compact) ?? Format.undefined),
+                .init(r.startTime.map(TimeDisplay.compact) ?? Format.undefined),
+                .init(r.endTime.map(TimeDisplay.compact) ?? Format.undefined),
                 .init(Format.percent(s.progressPct, decimals: 1)),
                 .init(Format.signed(s.finalPnl), s.finalPnl > 0 ? .green : s.finalPnl < 0 ? .red : nil),
                 .init(String(s.totalTrades)), .init(Format.percent(s.winRatePct, decimals: 1)),

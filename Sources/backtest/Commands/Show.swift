@@ -45,7 +45,9 @@ struct Show: AsyncParsableCommand {
             Console.line()
             Console.line("Equity (\(points.count) points)")
             let width = min(out.terminal.width, 160)
-            for line in EquityChart.render(points, width: width - 1, height: chartHeight, style: out.style) { Console.line(line) }
+            for line in EquityChart.render(points, width: width - 1, height: chartHeight, style: out.style) {
+                Console.line(line)
+            }
             return ExitCodes.ok
         }
     }

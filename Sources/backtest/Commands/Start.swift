@@ -46,7 +46,8 @@ struct Start: AsyncParsableCommand {
                 Console.line(response.sessionID)
             }
             guard watch else { return ExitCodes.ok }
-            return try await SessionFollower.follow(response.sessionID, client: client, out: out, minInterval: minInterval)
+            return try await SessionFollower.follow(
+                response.sessionID, client: client, out: out, minInterval: minInterval)
         }
     }
 }

@@ -24,9 +24,10 @@ struct Stop: AsyncParsableCommand {
                 try out.emit(response)
             } else {
                 let status = out.style.paint(response.status.name, Style.color(for: response.status.name))
-                Console.line(response.alreadyEnded
-                    ? "session \(response.sessionID) had already ended: \(status)"
-                    : "session \(response.sessionID) \(status)")
+                Console.line(
+                    response.alreadyEnded
+                        ? "session \(response.sessionID) had already ended: \(status)"
+                        : "session \(response.sessionID) \(status)")
             }
             return ExitCodes.ok
         }

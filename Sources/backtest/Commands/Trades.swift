@@ -19,7 +19,9 @@ struct Trades: AsyncParsableCommand {
 
     @Argument(help: "The session id.") var id: String
     @Flag(help: "CSV with a header row.") var csv = false
-    @Option(help: ArgumentHelp("Trades per message from the server (0 = its default, 1000; at most 10000).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp("Trades per message from the server (0 = its default, 1000; at most 10000).", valueName: "n")
+    )
     var chunkSize: UInt32 = 0
     @OptionGroup var global: GlobalOptions
 
@@ -30,7 +32,9 @@ struct Trades: AsyncParsableCommand {
     func run() async throws {
         try await global.run { client, out in
             var rows = RowStream<Trade>(out: out, csv: csv, csvHeader: CSV.tradeHeader, csvRow: CSV.trade)
-            try await client.service.getTrades(GetTradesRequest(sessionID: id, chunkSize: chunkSize)) { try rows.add($0.trades) }
+            try await client.service.getTrades(GetTradesRequest(sessionID: id, chunkSize: chunkSize)) {
+                try rows.add($0.trades)
+            }
             rows.finish()
             guard !rows.streamed else { return ExitCodes.ok }
             let all = rows.rows
@@ -52,11 +56,14 @@ struct Trades: AsyncParsableCommand {
             .init("COMM", .right), .init("RULES"),
         ])
         for t in trades {
-            let qty = t.quantity == t.quantity.rounded() ? Format.number(t.quantity, decimals: 0) : Format.number(t.quantity, decimals: 6)
+            let qty =
+                t.quantity == t.quantity.rounded()
+                ? Format.number(t.quantity, decimals: 0) : Format.number(t.quantity, decimals: 6)
             table.append([
                 .init(String(t.tradeNumber)), .init(t.side.name), .init(qty),
                 .init(t.entryTime.map(TimeDisplay.compact) ?? Format.undefined), .init(Format.number(t.entryPrice)),
-                .init(t.exitTime.map(TimeDisplay.compact) ?? "open"), .init(t.exitTime == nil ? Format.undefined : Format.number(t.exitPrice)),
+                .init(t.exitTime.map(TimeDisplay.compact) ?? "open"),
+                .init(t.exitTime == nil ? Format.undefined : Format.number(t.exitPrice)),
                 .init(Format.signed(t.pnl), t.pnl > 0 ? .green : t.pnl < 0 ? .red : nil),
                 .init(Format.percent(t.returnPct)), .init(Format.number(t.commission)),
                 .init(t.entryRule + (t.exitRule.isEmpty ? "" : " → " + t.exitRule)),

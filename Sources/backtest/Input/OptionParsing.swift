@@ -43,7 +43,8 @@ enum OptionParsing {
     /// An ISO 8601 date or date-time (UTC unless it says otherwise).
     static func timestamp(_ text: String, option: String) throws -> ProtoTimestamp {
         guard let ts = TimeDisplay.parse(text) else {
-            throw ValidationError("\(option): '\(text)' is not an ISO 8601 date (2004-08-19) or date-time (2004-08-19T09:30:00Z)")
+            throw ValidationError(
+                "\(option): '\(text)' is not an ISO 8601 date (2004-08-19) or date-time (2004-08-19T09:30:00Z)")
         }
         return ts
     }
@@ -76,14 +77,17 @@ enum OptionParsing {
         case "units", "fixed_units": mode = .fixedUnits
         case "notional", "fixed_notional": mode = .fixedNotional
         default:
-            throw ValidationError("--sizing: unknown mode '\(parts[0])'; expected all, fraction=F, units=N or notional=AMOUNT")
+            throw ValidationError(
+                "--sizing: unknown mode '\(parts[0])'; expected all, fraction=F, units=N or notional=AMOUNT")
         }
         var value = 0.0
         if mode == .allEquity {
             guard parts.count == 1 else { throw ValidationError("--sizing: 'all' takes no value") }
         } else {
             guard parts.count == 2, let v = number(parts[1]) else {
-                throw ValidationError("--sizing: \(modeName) needs a number, as in \(modeName)=\(mode == .equityFraction ? "0.5" : "100")")
+                throw ValidationError(
+                    "--sizing: \(modeName) needs a number, as in \(modeName)=\(mode == .equityFraction ? "0.5" : "100")"
+                )
             }
             value = v
         }

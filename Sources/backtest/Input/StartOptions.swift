@@ -21,13 +21,21 @@ struct StartOptions: ParsableArguments {
     @Option(help: "Starting cash.")
     var capital: Double = 10_000
 
-    @Option(help: ArgumentHelp("Built-in strategy: default (momentum + volume entry, -5% stop, +10% take-profit) or sma_cross (default: default).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Built-in strategy: default (momentum + volume entry, -5% stop, +10% take-profit) or sma_cross (default: default).",
+            valueName: "name"))
     var strategy: String?
 
-    @Option(name: .customLong("param"), help: ArgumentHelp("Strategy parameter NAME=NUMBER (repeatable), e.g. --param n1=10.", valueName: "name=value"))
+    @Option(
+        name: .customLong("param"),
+        help: ArgumentHelp("Strategy parameter NAME=NUMBER (repeatable), e.g. --param n1=10.", valueName: "name=value"))
     var params: [String] = []
 
-    @Option(help: ArgumentHelp("A rule strategy from a file (JSON or text; see the format below) instead of --strategy.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "A rule strategy from a file (JSON or text; see the format below) instead of --strategy.", valueName: "file"
+        ))
     var strategyFile: String?
 
     @Option(help: "Commission per fill as a fraction of notional (0.002 = 0.2%).")
@@ -42,31 +50,50 @@ struct StartOptions: ParsableArguments {
     @Flag(help: "Fill market orders at the signal bar's close instead of the next bar's open.")
     var fillOnClose = false
 
-    @Option(help: ArgumentHelp("Position sizing: all (default), fraction=F (0 < F <= 1), units=N or notional=AMOUNT.", valueName: "mode[=value]"))
+    @Option(
+        help: ArgumentHelp(
+            "Position sizing: all (default), fraction=F (0 < F <= 1), units=N or notional=AMOUNT.",
+            valueName: "mode[=value]"))
     var sizing: String?
 
     @Flag(help: "Allow fractional units (crypto, FX); whole units otherwise.")
     var fractional = false
 
-    @Option(help: ArgumentHelp("Simulated seconds per wall-clock second: 1 = real time, 3600 = an hour a second, 0 = as fast as possible.", valueName: "factor"))
+    @Option(
+        help: ArgumentHelp(
+            "Simulated seconds per wall-clock second: 1 = real time, 3600 = an hour a second, 0 = as fast as possible.",
+            valueName: "factor"))
     var acceleration: Double = 0
 
-    @Option(help: ArgumentHelp("Tick backtests: equity sample interval (90, 30s, 5m, 1h); default once per simulated minute.", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Tick backtests: equity sample interval (90, 30s, 5m, 1h); default once per simulated minute.",
+            valueName: "duration"))
     var equityInterval: String?
 
-    @Option(name: .customLong("request-id"), help: ArgumentHelp("Client request id: a retry with the same id and request returns the same session.", valueName: "id"))
+    @Option(
+        name: .customLong("request-id"),
+        help: ArgumentHelp(
+            "Client request id: a retry with the same id and request returns the same session.", valueName: "id"))
     var requestID: String = ""
 
-    @Option(name: .customLong("label"), help: ArgumentHelp("Label KEY=VALUE stored with the session (repeatable); filter with `sessions --label`.", valueName: "key=value"))
+    @Option(
+        name: .customLong("label"),
+        help: ArgumentHelp(
+            "Label KEY=VALUE stored with the session (repeatable); filter with `sessions --label`.",
+            valueName: "key=value"))
     var labels: [String] = []
 
     @Flag(help: "Leave the last position open at the end instead of closing it at the last price.")
     var leaveOpen = false
 
     func validate() throws {
-        if strategy != nil && strategyFile != nil { throw ValidationError("--strategy and --strategy-file exclude each other") }
+        if strategy != nil && strategyFile != nil {
+            throw ValidationError("--strategy and --strategy-file exclude each other")
+        }
         if strategyFile != nil && !params.isEmpty {
-            throw ValidationError("--param overrides a built-in strategy's parameters; a strategy file sets its own params")
+            throw ValidationError(
+                "--param overrides a built-in strategy's parameters; a strategy file sets its own params")
         }
         // The text of every option, so that a typo is reported with this command's usage.
         _ = try OptionParsing.numericPairs(params, option: "--param")
@@ -83,8 +110,11 @@ struct StartOptions: ParsableArguments {
         if let strategyFile {
             spec = StrategySpec(kind: .rules(try StrategyFile.load(path: strategyFile)))
         } else {
-            spec = StrategySpec(kind: .builtin(BuiltinStrategy(
-                name: strategy ?? "default", params: try OptionParsing.numericPairs(params, option: "--param"))))
+            spec = StrategySpec(
+                kind: .builtin(
+                    BuiltinStrategy(
+                        name: strategy ?? "default", params: try OptionParsing.numericPairs(params, option: "--param")))
+            )
         }
         var sizingSpec: Sizing?
         if let sizing {
@@ -103,7 +133,9 @@ struct StartOptions: ParsableArguments {
             fillMode: fillOnClose ? .onClose : .unspecified,
             sizing: sizingSpec,
             accelerationFactor: acceleration,
-            equitySampleInterval: try equityInterval.map { try OptionParsing.duration($0, option: "--equity-interval") },
+            equitySampleInterval: try equityInterval.map {
+                try OptionParsing.duration($0, option: "--equity-interval")
+            },
             clientRequestID: requestID,
             labels: try OptionParsing.pairs(labels, option: "--label"),
             leaveOpenAtEnd: leaveOpen

@@ -42,10 +42,13 @@ enum StrategyFile {
     }
 
     static func parse(_ text: String, source: String, defaultName: String = "") throws -> RuleStrategy {
-        var strategy = text.first(where: { !$0.isWhitespace }) == "{"
+        var strategy =
+            text.first(where: { !$0.isWhitespace }) == "{"
             ? try parseJSON(text, source: source) : try parseText(text, source: source)
         if strategy.name.isEmpty { strategy.name = defaultName }
-        guard !strategy.rules.isEmpty else { throw Error(description: "\(source): no rules (need at least an entry rule)") }
+        guard !strategy.rules.isEmpty else {
+            throw Error(description: "\(source): no rules (need at least an entry rule)")
+        }
         var seen = Set<String>()
         for rule in strategy.rules where !seen.insert(rule.name).inserted {
             throw Error(description: "\(source): rule name '\(rule.name)' is used twice")
@@ -80,7 +83,9 @@ enum StrategyFile {
                 case "take_profit_pct": strategy.takeProfitPct = try number()
                 case "trailing_stop_pct": strategy.trailingStopPct = try number()
                 default:
-                    throw fail("unknown key '\(key[0])'; expected name, stop_loss_pct, take_profit_pct, trailing_stop_pct, param NAME or a rule (entry_long NAME, ...)")
+                    throw fail(
+                        "unknown key '\(key[0])'; expected name, stop_loss_pct, take_profit_pct, trailing_stop_pct, param NAME or a rule (entry_long NAME, ...)"
+                    )
                 }
             case 2 where key[0].lowercased() == "param":
                 let name = key[1].hasPrefix("$") ? String(key[1].dropFirst()) : key[1]
@@ -111,7 +116,9 @@ enum StrategyFile {
         guard let root = object as? [String: Any] else { throw Error(description: "\(source): expected a JSON object") }
         func fail(_ message: String) -> Error { Error(description: "\(source): \(message)") }
         func number(_ value: Any, _ field: String) throws -> Double {
-            guard let n = value as? NSNumber, !(value is Bool), n.doubleValue.isFinite else { throw fail("\(field) must be a number") }
+            guard let n = value as? NSNumber, !(value is Bool), n.doubleValue.isFinite else {
+                throw fail("\(field) must be a number")
+            }
             return n.doubleValue
         }
         func string(_ value: Any?, _ field: String) throws -> String {
@@ -133,16 +140,22 @@ enum StrategyFile {
                 for (i, item) in rules.enumerated() {
                     guard let rule = item as? [String: Any] else { throw fail("rules[\(i)] must be an object") }
                     let unknown = Set(rule.keys).subtracting(["name", "kind", "expression"])
-                    guard unknown.isEmpty else { throw fail("rules[\(i)]: unknown field \(unknown.sorted().joined(separator: ", "))") }
+                    guard unknown.isEmpty else {
+                        throw fail("rules[\(i)]: unknown field \(unknown.sorted().joined(separator: ", "))")
+                    }
                     let kindText = try string(rule["kind"], "rules[\(i)].kind")
                     guard let kind = ruleKind(kindText) else {
                         throw fail("rules[\(i)].kind: unknown rule kind '\(kindText)'; expected \(RuleKind.choices)")
                     }
-                    strategy.rules.append(Rule(name: try string(rule["name"], "rules[\(i)].name"), kind: kind,
-                                               expression: try string(rule["expression"], "rules[\(i)].expression")))
+                    strategy.rules.append(
+                        Rule(
+                            name: try string(rule["name"], "rules[\(i)].name"), kind: kind,
+                            expression: try string(rule["expression"], "rules[\(i)].expression")))
                 }
             default:
-                throw fail("unknown field '\(key)'; expected name, rules, stop_loss_pct, take_profit_pct, trailing_stop_pct, params")
+                throw fail(
+                    "unknown field '\(key)'; expected name, rules, stop_loss_pct, take_profit_pct, trailing_stop_pct, params"
+                )
             }
         }
         return strategy

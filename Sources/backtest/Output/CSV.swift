@@ -14,13 +14,18 @@ enum CSV {
     static func number(_ d: Double) -> String { d.isFinite ? Format.shortest(d) : "" }
     static func time(_ t: ProtoTimestamp?) -> String { t.map(TimeDisplay.iso) ?? "" }
 
-    static let tradeHeader = ["trade_number", "side", "quantity", "entry_time", "exit_time", "entry_price", "exit_price",
-                              "pnl", "return_pct", "commission", "entry_rule", "exit_rule", "entry_index", "exit_index"]
+    static let tradeHeader = [
+        "trade_number", "side", "quantity", "entry_time", "exit_time", "entry_price", "exit_price",
+        "pnl", "return_pct", "commission", "entry_rule", "exit_rule", "entry_index", "exit_index",
+    ]
 
     static func trade(_ t: Trade) -> [String] {
-        [String(t.tradeNumber), t.side.name, number(t.quantity), time(t.entryTime), time(t.exitTime), number(t.entryPrice),
-         number(t.exitPrice), number(t.pnl), number(t.returnPct), number(t.commission), t.entryRule, t.exitRule,
-         String(t.entryIndex), String(t.exitIndex)]
+        [
+            String(t.tradeNumber), t.side.name, number(t.quantity), time(t.entryTime), time(t.exitTime),
+            number(t.entryPrice),
+            number(t.exitPrice), number(t.pnl), number(t.returnPct), number(t.commission), t.entryRule, t.exitRule,
+            String(t.entryIndex), String(t.exitIndex),
+        ]
     }
 
     static let equityHeader = ["time", "equity", "cash", "position_size", "drawdown_pct"]

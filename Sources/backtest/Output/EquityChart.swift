@@ -15,14 +15,16 @@ enum EquityChart {
         for (i, row) in rows.enumerated() {
             let label = i == 0 ? top : i == rows.count - 1 ? bottom : ""
             let axis = label.isEmpty ? "│" : "┤"
-            out.append(String(repeating: " ", count: labelWidth - Table.width(label)) + label + " " + axis
-                + style.paint(row, last >= first ? .green : .red))
+            out.append(
+                String(repeating: " ", count: labelWidth - Table.width(label)) + label + " " + axis
+                    + style.paint(row, last >= first ? .green : .red))
         }
         if let from = points.first?.time, let to = points.last?.time {
             let left = TimeDisplay.compact(from), right = TimeDisplay.compact(to)
             let plotted = rows.first.map(Table.width) ?? plotWidth
             let gap = max(plotted - Table.width(left) - Table.width(right), 1)
-            out.append(String(repeating: " ", count: labelWidth + 2) + left + String(repeating: " ", count: gap) + right)
+            out.append(
+                String(repeating: " ", count: labelWidth + 2) + left + String(repeating: " ", count: gap) + right)
         }
         return out
     }

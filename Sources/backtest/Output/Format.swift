@@ -15,7 +15,10 @@ enum Format {
         guard grouping else { return text }
         var sign = ""
         var body = Substring(text)
-        if body.hasPrefix("-") { sign = "-"; body = body.dropFirst() }
+        if body.hasPrefix("-") {
+            sign = "-"
+            body = body.dropFirst()
+        }
         let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         let whole = Array(parts[0])
         var grouped = ""

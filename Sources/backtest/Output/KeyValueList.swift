@@ -13,7 +13,8 @@ struct KeyValueList {
             let gap = String(repeating: " ", count: nameWidth - Table.width(name) + 2)
             switch valueAlignment {
             case .right:
-                return name + gap + String(repeating: " ", count: valueWidth - Table.width(value.text)) + style.paint(value.text, value.color)
+                return name + gap + String(repeating: " ", count: valueWidth - Table.width(value.text))
+                    + style.paint(value.text, value.color)
             case .left:
                 return name + gap + style.paint(value.text, value.color)
             }

@@ -54,7 +54,9 @@ enum ProgressBar {
     /// The import's line: bytes sent of the file's size, and the rate.
     static func bytesLine(sent: Int64, total: Int64, seconds: Double, width: Int, style: Style) -> String {
         let fraction = total > 0 ? Double(sent) / Double(total) : 1
-        var text = pad(Format.percent(fraction * 100, decimals: 1), 6) + "  " + Format.bytes(sent) + " / " + Format.bytes(total)
+        var text =
+            pad(Format.percent(fraction * 100, decimals: 1), 6) + "  " + Format.bytes(sent) + " / "
+            + Format.bytes(total)
         if seconds > 0 { text += "  " + Format.bytes(Int64(Double(sent) / seconds)) + "/s" }
         let cells = min(max(width - Table.width(text) - 3, 5), 30)
         return style.paint(bar(fraction: fraction, cells: cells), .cyan) + " " + text

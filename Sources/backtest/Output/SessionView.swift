@@ -15,7 +15,8 @@ enum SessionView {
         list.append("Exposure Time [%]", pct(s.exposureTimePct))
         list.append("Equity Final [$]", num(s.equityFinal))
         list.append("Equity Peak [$]", num(s.equityPeak))
-        list.append("P&L [$]", Table.Cell(Format.signed(s.finalPnl), s.finalPnl > 0 ? .green : s.finalPnl < 0 ? .red : nil))
+        list.append(
+            "P&L [$]", Table.Cell(Format.signed(s.finalPnl), s.finalPnl > 0 ? .green : s.finalPnl < 0 ? .red : nil))
         list.append("Commissions [$]", num(s.commissions))
         list.append("Return [%]", signedPct(s.returnPct))
         list.append("Buy & Hold Return [%]", pct(s.buyAndHoldReturnPct))
@@ -57,7 +58,8 @@ enum SessionView {
         list.append("Strategy", Table.Cell(strategyText(r.strategy)))
         list.append("Initial capital", Table.Cell(Format.number(r.initialCapital)))
         if !r.labels.isEmpty {
-            list.append("Labels", Table.Cell(r.labels.keys.sorted().map { "\($0)=\(r.labels[$0]!)" }.joined(separator: " ")))
+            list.append(
+                "Labels", Table.Cell(r.labels.keys.sorted().map { "\($0)=\(r.labels[$0]!)" }.joined(separator: " ")))
         }
         list.append("Progress", Table.Cell(Format.percent(s.progressPct, decimals: 1)))
         if let t = s.simTime { list.append("Simulated time", Table.Cell(TimeDisplay.compact(t))) }
@@ -105,7 +107,9 @@ enum SessionView {
         case .failed:
             s += ": " + e.errorMessage
         case .stopped:
-            s += ": " + (e.stopReason.isEmpty ? "stopped" : e.stopReason) + " at \(Format.percent(e.progressPct, decimals: 1))"
+            s +=
+                ": " + (e.stopReason.isEmpty ? "stopped" : e.stopReason)
+                + " at \(Format.percent(e.progressPct, decimals: 1))"
         default:
             break
         }

@@ -21,11 +21,12 @@ enum Sparkline {
     static func line(_ values: [Double], width: Int) -> String {
         let v = resample(values, to: width)
         guard let lo = v.min(), let hi = v.max() else { return "" }
-        return String(v.map { x in
-            guard hi > lo else { return levels[levels.count / 2 - 1] }
-            let i = Int(((x - lo) / (hi - lo) * Double(levels.count - 1)).rounded())
-            return levels[min(max(i, 0), levels.count - 1)]
-        })
+        return String(
+            v.map { x in
+                guard hi > lo else { return levels[levels.count / 2 - 1] }
+                let i = Int(((x - lo) / (hi - lo) * Double(levels.count - 1)).rounded())
+                return levels[min(max(i, 0), levels.count - 1)]
+            })
     }
 
     /// `height` rows, top first, each `width` characters (fewer when there are fewer

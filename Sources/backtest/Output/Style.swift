@@ -4,7 +4,13 @@ struct Style: Sendable {
     var enabled: Bool
 
     enum Color: String, Sendable {
-        case red = "31", green = "32", yellow = "33", blue = "34", cyan = "36", dim = "2", bold = "1"
+        case red = "31"
+        case green = "32"
+        case yellow = "33"
+        case blue = "34"
+        case cyan = "36"
+        case dim = "2"
+        case bold = "1"
     }
 
     func paint(_ text: String, _ color: Color?) -> String {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What stdout is: a terminal (live progress, colours) or a pipe or file (plain

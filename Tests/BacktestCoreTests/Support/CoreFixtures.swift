@@ -11,12 +11,15 @@ struct CoreFixture {
     let store: SQLiteStore
     let registry: EngineRegistry
 
-    init(clock: any ServiceClock, limits: EngineRegistry.Limits = .init(maxRunning: 4, maxQueued: 16),
-         store wrap: (SQLiteStore) -> any BacktestStore = { $0 }) async throws {
+    init(
+        clock: any ServiceClock, limits: EngineRegistry.Limits = .init(maxRunning: 4, maxQueued: 16),
+        store wrap: (SQLiteStore) -> any BacktestStore = { $0 }
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("core-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStore(path: directory.appendingPathComponent("store.db").path)
-        _ = try await MarketDataImporter.importCSVFile(path: Self.googCSV, store: store, symbol: "GOOG", timeframe: "1d")
+        _ = try await MarketDataImporter.importCSVFile(
+            path: Self.googCSV, store: store, symbol: "GOOG", timeframe: "1d")
         registry = EngineRegistry(store: wrap(store), limits: limits, clock: clock)
     }
 
@@ -32,14 +35,18 @@ struct CoreFixture {
 
     /// SMA 10/20 crossover over the whole GOOG sample (the parity configuration), taking
     /// `seconds` of the clock's time when paced (0 = as fast as possible).
-    static func goog(seconds: Double = 0, capital: Double = 10_000, clientRequestId: String = "",
-                     labels: [String: String] = [:], strategy: StrategyDefinition = .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20]),
-                     encoded: [UInt8]? = nil) -> RunRequest {
+    static func goog(
+        seconds: Double = 0, capital: Double = 10_000, clientRequestId: String = "",
+        labels: [String: String] = [:],
+        strategy: StrategyDefinition = .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20]),
+        encoded: [UInt8]? = nil
+    ) -> RunRequest {
         let factor = seconds > 0 ? 3117 * 86_400 / seconds : 0
-        return RunRequest(symbol: "GOOG", timeframe: .candles(seconds: 86_400), start: googStart, end: googEnd,
-                          config: BacktestConfig(initialCapital: capital, strategy: strategy),
-                          accelerationFactor: factor, clientRequestId: clientRequestId, labels: labels,
-                          encoded: encoded ?? Array("goog \(capital) \(seconds)".utf8))
+        return RunRequest(
+            symbol: "GOOG", timeframe: .candles(seconds: 86_400), start: googStart, end: googEnd,
+            config: BacktestConfig(initialCapital: capital, strategy: strategy),
+            accelerationFactor: factor, clientRequestId: clientRequestId, labels: labels,
+            encoded: encoded ?? Array("goog \(capital) \(seconds)".utf8))
     }
 }
 

@@ -18,33 +18,51 @@ final class FaultyStore: BacktestStore {
         if broken.withLock({ $0 }) { throw StoreError.unavailable("connection refused (injected)") }
     }
 
-    func saveSession(_ record: SessionRecord) async throws { try check(); try await inner.saveSession(record) }
+    func saveSession(_ record: SessionRecord) async throws {
+        try check()
+        try await inner.saveSession(record)
+    }
     func session(id: String) async throws -> SessionRecord? { try await inner.session(id: id) }
-    func session(clientRequestId: String) async throws -> SessionRecord? { try await inner.session(clientRequestId: clientRequestId) }
+    func session(clientRequestId: String) async throws -> SessionRecord? {
+        try await inner.session(clientRequestId: clientRequestId)
+    }
     func listSessions(_ query: SessionQuery) async throws -> SessionPage { try await inner.listSessions(query) }
     func sessions(in states: Set<SessionState>) async throws -> [SessionRecord] { try await inner.sessions(in: states) }
-    func appendTrades(sessionId: String, _ trades: [TradeRecord]) async throws { try check(); try await inner.appendTrades(sessionId: sessionId, trades) }
+    func appendTrades(sessionId: String, _ trades: [TradeRecord]) async throws {
+        try check()
+        try await inner.appendTrades(sessionId: sessionId, trades)
+    }
     func appendEquity(sessionId: String, startingAt index: UInt64, _ points: [EquitySample]) async throws {
         try check()
         try await inner.appendEquity(sessionId: sessionId, startingAt: index, points)
     }
-    func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> { try await inner.trades(sessionId: sessionId, batchSize: batchSize) }
+    func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> {
+        try await inner.trades(sessionId: sessionId, batchSize: batchSize)
+    }
     func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample> {
         try await inner.equity(sessionId: sessionId, range: range, batchSize: batchSize)
     }
     func marketSeries(symbol: String) async throws -> [MarketSeries] { try await inner.marketSeries(symbol: symbol) }
-    func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Candle> {
+    func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws -> any RowCursor<
+        Candle
+    > {
         try await inner.candles(symbol: symbol, timeframe: timeframe, range: range, batchSize: batchSize)
     }
     func ticks(symbol: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Tick> {
         try await inner.ticks(symbol: symbol, range: range, batchSize: batchSize)
     }
-    func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws -> any MarketDataImport {
+    func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws
+        -> any MarketDataImport
+    {
         try await inner.beginImport(symbol: symbol, kind: kind, timeframe: timeframe, replaceExisting: replaceExisting)
     }
-    func sync() async throws { try check(); try await inner.sync() }
+    func sync() async throws {
+        try check()
+        try await inner.sync()
+    }
     func health() async -> StoreHealth {
-        broken.withLock { $0 } ? StoreHealth(reachable: false, detail: "connection refused (injected)") : await inner.health()
+        broken.withLock { $0 }
+            ? StoreHealth(reachable: false, detail: "connection refused (injected)") : await inner.health()
     }
     func close() async { await inner.close() }
 }

@@ -8,7 +8,9 @@ enum Bars {
 
     /// Daily candles from (open, high, low, close) with volume 1000.
     static func daily(_ ohlc: [(Double, Double, Double, Double)], volume: Double = 1000) -> [Candle] {
-        ohlc.enumerated().map { i, b in Candle(time: t0 + Int64(i) * day, open: b.0, high: b.1, low: b.2, close: b.3, volume: volume) }
+        ohlc.enumerated().map { i, b in
+            Candle(time: t0 + Int64(i) * day, open: b.0, high: b.1, low: b.2, close: b.3, volume: volume)
+        }
     }
 
     /// A seeded random walk of `n` one-minute candles; closes move up to `step / 2` a bar.
@@ -23,8 +25,10 @@ enum Bars {
             let close = max(0.01, (open * (1 + u * step) * 10_000).rounded() / 10_000)
             let wiggle = Double(rng.next() % 1000) / 1000 * 0.001 * open
             let volume = Double(rng.next() % 5000)
-            out.append(Candle(time: t0 + Int64(i) * 60_000_000, open: open, high: max(open, close) + wiggle,
-                              low: max(0.001, min(open, close) - wiggle), close: close, volume: volume))
+            out.append(
+                Candle(
+                    time: t0 + Int64(i) * 60_000_000, open: open, high: max(open, close) + wiggle,
+                    low: max(0.001, min(open, close) - wiggle), close: close, volume: volume))
             price = close
         }
         return out
@@ -43,14 +47,20 @@ enum Bars {
         }
     }
 
-    static func rules(_ rules: [(String, StrategyDefinition.RuleKind, String)], stopLoss: Double = 0, takeProfit: Double = 0,
-                      trailing: Double = 0, params: [String: Double] = [:]) -> StrategyDefinition {
-        .rules(.init(name: "test", rules: rules.map { .init(name: $0.0, kind: $0.1, expression: $0.2) },
-                     stopLossPct: stopLoss, takeProfitPct: takeProfit, trailingStopPct: trailing, params: params))
+    static func rules(
+        _ rules: [(String, StrategyDefinition.RuleKind, String)], stopLoss: Double = 0, takeProfit: Double = 0,
+        trailing: Double = 0, params: [String: Double] = [:]
+    ) -> StrategyDefinition {
+        .rules(
+            .init(
+                name: "test", rules: rules.map { .init(name: $0.0, kind: $0.1, expression: $0.2) },
+                stopLossPct: stopLoss, takeProfitPct: takeProfit, trailingStopPct: trailing, params: params))
     }
 
     /// Runs to the end and returns everything.
-    static func run(_ config: BacktestConfig, _ candles: [Candle]) throws -> (stats: BacktestStatistics, trades: [TradeRecord], equity: [EquitySample]) {
+    static func run(_ config: BacktestConfig, _ candles: [Candle]) throws -> (
+        stats: BacktestStatistics, trades: [TradeRecord], equity: [EquitySample]
+    ) {
         let engine = try Engine(config: config)
         try engine.process(candles: candles)
         let stats = engine.finish()

@@ -1,5 +1,6 @@
-import TimeKit
 import Foundation
+import TimeKit
+
 @testable import BacktestEngine
 
 /// Reads OHLCV CSV files as pandas writes them (first column a date or date-time).
@@ -9,8 +10,10 @@ enum MarketCSV {
         var out: [Candle] = []
         for (i, line) in text.split(separator: "\n").enumerated() where i > 0 && !line.isEmpty {
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
-            out.append(Candle(time: try time(String(f[0])), open: Double(f[1])!, high: Double(f[2])!, low: Double(f[3])!,
-                              close: Double(f[4])!, volume: Double(f[5])!))
+            out.append(
+                Candle(
+                    time: try time(String(f[0])), open: Double(f[1])!, high: Double(f[2])!, low: Double(f[3])!,
+                    close: Double(f[4])!, volume: Double(f[5])!))
         }
         return out
     }
@@ -22,7 +25,9 @@ enum MarketCSV {
         let parts = s.split(whereSeparator: { $0 == "-" || $0 == " " || $0 == ":" || $0 == "T" }).map { Int64($0) }
         guard parts.count >= 3, let y = parts[0], let m = parts[1], let d = parts[2] else { throw BadTime(text: s) }
         var seconds = UTCTime.days(year: y, month: m, day: d) * 86_400
-        if parts.count >= 6, let h = parts[3], let mi = parts[4], let se = parts[5] { seconds += h * 3600 + mi * 60 + se }
+        if parts.count >= 6, let h = parts[3], let mi = parts[4], let se = parts[5] {
+            seconds += h * 3600 + mi * 60 + se
+        }
         return seconds * 1_000_000
     }
 

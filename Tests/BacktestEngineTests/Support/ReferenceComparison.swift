@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BacktestEngine
 
 /// Compares the engine's results with backtesting.py's JSON (ref_backtestingpy.py's
@@ -20,9 +21,10 @@ enum ReferenceComparison {
         let commission = (config["commission"] as! NSNumber).doubleValue
         let cash = (config["cash"] as! NSNumber).doubleValue
         let onClose = (config["trade_on_close"] as! NSNumber).boolValue
-        let engine = try Engine(config: BacktestConfig(
-            initialCapital: cash, strategy: .builtin(name: "sma_cross", params: ["n1": n1, "n2": n2]),
-            costs: .init(commissionRate: commission), fillMode: onClose ? .onClose : .nextOpen))
+        let engine = try Engine(
+            config: BacktestConfig(
+                initialCapital: cash, strategy: .builtin(name: "sma_cross", params: ["n1": n1, "n2": n2]),
+                costs: .init(commissionRate: commission), fillMode: onClose ? .onClose : .nextOpen))
         try engine.process(candles: candles)
         let stats = engine.finish()
         return (stats, engine.takeTrades())
@@ -33,11 +35,14 @@ enum ReferenceComparison {
         ("Equity Peak [$]", { $0.equityPeak }), ("Return [%]", { $0.returnPct }),
         ("Buy & Hold Return [%]", { $0.buyAndHoldReturnPct }), ("Return (Ann.) [%]", { $0.returnAnnualizedPct }),
         ("Volatility (Ann.) [%]", { $0.volatilityAnnualizedPct }), ("CAGR [%]", { $0.cagrPct }),
-        ("Sharpe Ratio", { $0.sharpeRatio }), ("Sortino Ratio", { $0.sortinoRatio }), ("Calmar Ratio", { $0.calmarRatio }),
+        ("Sharpe Ratio", { $0.sharpeRatio }), ("Sortino Ratio", { $0.sortinoRatio }),
+        ("Calmar Ratio", { $0.calmarRatio }),
         ("Alpha [%]", { $0.alphaPct }), ("Beta", { $0.beta }), ("Max. Drawdown [%]", { $0.maxDrawdownPct }),
         ("Avg. Drawdown [%]", { $0.avgDrawdownPct }), ("# Trades", { Double($0.totalTrades) }),
-        ("Win Rate [%]", { $0.winRatePct }), ("Best Trade [%]", { $0.bestTradePct }), ("Worst Trade [%]", { $0.worstTradePct }),
-        ("Avg. Trade [%]", { $0.avgTradePct }), ("Profit Factor", { $0.profitFactor }), ("Expectancy [%]", { $0.expectancyPct }),
+        ("Win Rate [%]", { $0.winRatePct }), ("Best Trade [%]", { $0.bestTradePct }),
+        ("Worst Trade [%]", { $0.worstTradePct }),
+        ("Avg. Trade [%]", { $0.avgTradePct }), ("Profit Factor", { $0.profitFactor }),
+        ("Expectancy [%]", { $0.expectancyPct }),
         ("SQN", { $0.sqn }), ("Kelly Criterion", { $0.kellyCriterion }),
     ]
 
@@ -61,7 +66,8 @@ enum ReferenceComparison {
         }
         let spans: [(String, Int64)] = [
             ("Duration", stats.durationMicros), ("Max. Drawdown Duration", stats.maxDrawdownDurationMicros),
-            ("Avg. Drawdown Duration", stats.avgDrawdownDurationMicros), ("Max. Trade Duration", stats.maxTradeDurationMicros),
+            ("Avg. Drawdown Duration", stats.avgDrawdownDurationMicros),
+            ("Max. Trade Duration", stats.maxTradeDurationMicros),
             ("Avg. Trade Duration", stats.avgTradeDurationMicros),
         ]
         for (key, d) in spans {
@@ -72,7 +78,9 @@ enum ReferenceComparison {
         }
         let refTrades = reference["trades"] as! [[String: Any]]
         let closed = trades.filter { $0.exitTime != nil }
-        if closed.count != refTrades.count { out.append("trades: engine \(closed.count), backtesting.py \(refTrades.count)") }
+        if closed.count != refTrades.count {
+            out.append("trades: engine \(closed.count), backtesting.py \(refTrades.count)")
+        }
         for (i, (t, r)) in zip(closed, refTrades).enumerated() {
             let size = (t.side == .long ? 1 : -1) * t.quantity
             let checks: [(String, Bool)] = [

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BacktestProto
 
 /// The proto3 JSON mapping against Python's protobuf (json_format). For each message:
@@ -10,10 +11,19 @@ import Testing
     /// Our options and json_format's names for them.
     static let optionSets: [(ProtoJSONEncodingOptions, [String: Bool])] = [
         (ProtoJSONEncodingOptions(), [:]),
-        (ProtoJSONEncodingOptions(alwaysPrintFieldsWithNoPresence: true), ["always_print_fields_with_no_presence": true]),
+        (
+            ProtoJSONEncodingOptions(alwaysPrintFieldsWithNoPresence: true),
+            ["always_print_fields_with_no_presence": true]
+        ),
         (ProtoJSONEncodingOptions(preservingProtoFieldNames: true), ["preserving_proto_field_name": true]),
-        (ProtoJSONEncodingOptions(alwaysPrintFieldsWithNoPresence: true, preservingProtoFieldNames: true, enumsAsIntegers: true),
-         ["always_print_fields_with_no_presence": true, "preserving_proto_field_name": true, "use_integers_for_enums": true]),
+        (
+            ProtoJSONEncodingOptions(
+                alwaysPrintFieldsWithNoPresence: true, preservingProtoFieldNames: true, enumsAsIntegers: true),
+            [
+                "always_print_fields_with_no_presence": true, "preserving_proto_field_name": true,
+                "use_integers_for_enums": true,
+            ]
+        ),
     ]
 
     /// One message written with one set of options, and what to check about it.
@@ -33,20 +43,21 @@ import Testing
     static func cases<M: ProtoMessage & ProtoJSONMessage>(_ message: M, _ label: String) throws -> [Case] {
         let bytes = try message.serializedBytes()
         return optionSets.map { options, names in
-            Case(label: "\(label) \(names.keys.sorted())", typeName: M.protoName, bytes: bytes, options: names,
-                 ours: Result { try message.jsonString(options: options) },
-                 decodesBack: { text in
-                     do {
-                         let decoded = try M(jsonString: text)
-                         return Self.sameMessage(decoded, message) ? nil : "decodes to another message: \(decoded)"
-                     } catch {
-                         return "does not decode: \(error)"
-                     }
-                 },
-                 sameMessage: { bytes in
-                     guard let decoded = try? M(serializedBytes: bytes) else { return "bytes that do not decode" }
-                     return Self.sameMessage(decoded, message) ? nil : "\(decoded)"
-                 })
+            Case(
+                label: "\(label) \(names.keys.sorted())", typeName: M.protoName, bytes: bytes, options: names,
+                ours: Result { try message.jsonString(options: options) },
+                decodesBack: { text in
+                    do {
+                        let decoded = try M(jsonString: text)
+                        return Self.sameMessage(decoded, message) ? nil : "decodes to another message: \(decoded)"
+                    } catch {
+                        return "does not decode: \(error)"
+                    }
+                },
+                sameMessage: { bytes in
+                    guard let decoded = try? M(serializedBytes: bytes) else { return "bytes that do not decode" }
+                    return Self.sameMessage(decoded, message) ? nil : "\(decoded)"
+                })
         }
     }
 
@@ -113,35 +124,47 @@ import Testing
     @Test func edgeValuesMatchPython() async throws {
         let text = "é\u{1}\u{1F}\u{7F}\u{2028}\"\\/\t\r\n\u{8}\u{C} 𝄞 ✓"
         var cases: [Case] = []
-        cases += try Self.cases(ProgressEvent(
-            sessionID: text, sequence: .max, kind: .terminal, status: .completed, progressPct: .nan,
-            simTime: ProtoTimestamp(seconds: 951_782_400, nanos: 1), equity: .infinity, cash: -.infinity,
-            realizedPnl: -1e-300, unrealizedPnl: 1e21, drawdownPct: 1e-7, maxDrawdownPct: 123_456_789_012_345_680,
-            openPositions: .max, positionSize: 0.1, trades: 9_007_199_254_740_993, eventsProcessed: 1 << 63,
-            eventsPerSecond: .leastNonzeroMagnitude, eta: ProtoDuration(seconds: -1, nanos: -500_000_000),
-            wallTime: ProtoTimestamp(seconds: -1, nanos: 999_999_999),
-            statistics: Statistics(start: ProtoTimestamp(seconds: -86_400 * 365, nanos: 1000),
-                                   duration: ProtoDuration(seconds: -ProtoDuration.maxSeconds, nanos: 0),
-                                   sharpeRatio: .nan, maxDrawdownDuration: ProtoDuration(seconds: 0, nanos: 1),
-                                   avgDrawdownDuration: ProtoDuration(seconds: 3, nanos: 20_000_000), totalTrades: 0),
-            errorMessage: "line 1\nline 2"), "edge ProgressEvent")
-        cases += try Self.cases(StartBacktestRequest(
-            symbol: "BTC/USD", timeframe: "1m", startTime: ProtoTimestamp(seconds: 0, nanos: 0),
-            strategy: StrategySpec(kind: .builtin(BuiltinStrategy(name: "x", params: ["nan": .nan, "inf": -.infinity, "ü": 1, "": 0]))),
-            costs: Costs(), equitySampleInterval: ProtoDuration(seconds: 0, nanos: 0),
-            labels: ["𝄞": "v", "a b": "\u{7}"]), "edge StartBacktestRequest")
+        cases += try Self.cases(
+            ProgressEvent(
+                sessionID: text, sequence: .max, kind: .terminal, status: .completed, progressPct: .nan,
+                simTime: ProtoTimestamp(seconds: 951_782_400, nanos: 1), equity: .infinity, cash: -.infinity,
+                realizedPnl: -1e-300, unrealizedPnl: 1e21, drawdownPct: 1e-7, maxDrawdownPct: 123_456_789_012_345_680,
+                openPositions: .max, positionSize: 0.1, trades: 9_007_199_254_740_993, eventsProcessed: 1 << 63,
+                eventsPerSecond: .leastNonzeroMagnitude, eta: ProtoDuration(seconds: -1, nanos: -500_000_000),
+                wallTime: ProtoTimestamp(seconds: -1, nanos: 999_999_999),
+                statistics: Statistics(
+                    start: ProtoTimestamp(seconds: -86_400 * 365, nanos: 1000),
+                    duration: ProtoDuration(seconds: -ProtoDuration.maxSeconds, nanos: 0),
+                    sharpeRatio: .nan, maxDrawdownDuration: ProtoDuration(seconds: 0, nanos: 1),
+                    avgDrawdownDuration: ProtoDuration(seconds: 3, nanos: 20_000_000), totalTrades: 0),
+                errorMessage: "line 1\nline 2"), "edge ProgressEvent")
+        cases += try Self.cases(
+            StartBacktestRequest(
+                symbol: "BTC/USD", timeframe: "1m", startTime: ProtoTimestamp(seconds: 0, nanos: 0),
+                strategy: StrategySpec(
+                    kind: .builtin(BuiltinStrategy(name: "x", params: ["nan": .nan, "inf": -.infinity, "ü": 1, "": 0]))),
+                costs: Costs(), equitySampleInterval: ProtoDuration(seconds: 0, nanos: 0),
+                labels: ["𝄞": "v", "a b": "\u{7}"]), "edge StartBacktestRequest")
         cases += try Self.cases(StrategySpec(kind: .builtin(BuiltinStrategy())), "oneof message at default")
         cases += try Self.cases(ImportMarketDataRequest(payload: .csvChunk([])), "oneof bytes at default")
         cases += try Self.cases(ImportMarketDataRequest(payload: .csvChunk([0xFB, 0xFF])), "bytes with + and /")
-        cases += try Self.cases(ImportMarketDataRequest(payload: .csvChunk([0xFB, 0xFF, 0xBF, 1])), "bytes with padding")
-        cases += try Self.cases(CandleBatch(timeUs: [.min, -1, 0, .max], open: [.nan, .infinity, -0.0, 1.5, 1e300]), "edge CandleBatch")
-        cases += try Self.cases(ListSessionsRequest(statuses: [.completed, .unspecified, .failed], pageSize: .max), "repeated enum")
-        cases += try Self.cases(GRPCReflectionV1.ServerReflectionRequest(messageRequest: .listServices("")), "oneof string at default")
-        cases += try Self.cases(GRPCHealthV1.HealthListResponse(statuses: ["": .init(status: .unknown), "b": .init(status: .serviceUnknown)]),
-                                "map of messages")
+        cases += try Self.cases(
+            ImportMarketDataRequest(payload: .csvChunk([0xFB, 0xFF, 0xBF, 1])), "bytes with padding")
+        cases += try Self.cases(
+            CandleBatch(timeUs: [.min, -1, 0, .max], open: [.nan, .infinity, -0.0, 1.5, 1e300]), "edge CandleBatch")
+        cases += try Self.cases(
+            ListSessionsRequest(statuses: [.completed, .unspecified, .failed], pageSize: .max), "repeated enum")
+        cases += try Self.cases(
+            GRPCReflectionV1.ServerReflectionRequest(messageRequest: .listServices("")), "oneof string at default")
+        cases += try Self.cases(
+            GRPCHealthV1.HealthListResponse(statuses: [
+                "": .init(status: .unknown), "b": .init(status: .serviceUnknown),
+            ]),
+            "map of messages")
         cases += try Self.cases(GRPCHealthV1.HealthListRequest(), "empty message")
         cases += try Self.cases(ProtoDuration(seconds: 0, nanos: -1), "duration -1 ns")
-        cases += try Self.cases(ProtoTimestamp(seconds: -62_135_596_800 + 86_400 * 59, nanos: 100_000_000), "timestamp 0001-03-01")
+        cases += try Self.cases(
+            ProtoTimestamp(seconds: -62_135_596_800 + 86_400 * 59, nanos: 100_000_000), "timestamp 0001-03-01")
         try await check(cases)
     }
 
@@ -166,24 +189,66 @@ import Testing
             }
             requests.append(JSONReference.parse(M.protoName, text))
         }
-        accept(ProgressEvent.self, #"{"sequence": 18446744073709551615, "trades": "1e3", "eventsProcessed": 12.0, "openPositions": "4294967295"}"#)
-        accept(ProgressEvent.self, #"{"sequence": "0", "kind": 3, "status": "SESSION_STATUS_RUNNING", "progress_pct": "1.5", "equity": "-Infinity", "cash": "NaN"}"#)
-        accept(ProgressEvent.self, #"{"realizedPnl": 1E-7, "unrealized_pnl": -0.0, "drawdownPct": 2.5e+2, "maxDrawdownPct": 0, "positionSize": "-12"}"#)
-        accept(ProgressEvent.self, #"{"simTime": "1972-01-01T10:00:20.021-05:00", "wallTime": "2000-02-29T23:59:59.5+14:00", "eta": "-3.000000001s"}"#)
-        accept(ProgressEvent.self, #"{"simTime": "0001-01-01T00:00:00Z", "wall_time": "9999-12-31T23:59:59.999999999Z", "eta": "0.1s"}"#)
-        accept(ProgressEvent.self, #"{"session_id": "\ud834\udd1e \u00e9\u0001\/", "statistics": null, "sim_time": null, "eta": null, "sequence": null}"#)
-        accept(CandleBatch.self, #"{"timeUs": ["-9223372036854775808", 9223372036854775807, 1e2, "-5"], "open": [1, "2", "NaN", "Infinity"], "close": null}"#)
-        accept(ListSessionsRequest.self, #"{"statuses": ["SESSION_STATUS_FAILED", 5, 0], "labels": {"k": "v", "": ""}, "page_size": 1000}"#)
-        accept(ListSessionsRequest.self, #"{"statuses": [], "labels": {}, "createdAfter": "1969-07-20T20:17:40Z", "created_before": "1970-01-01T00:00:00.000000001Z"}"#)
-        accept(StartBacktestRequest.self, #"{"strategy": {"rules": {"name": "r", "rules": [{"name": "a", "kind": "RULE_KIND_EXIT_SHORT", "expression": "close > 1"}], "params": {"p": 1e-3}}}}"#)
-        accept(StartBacktestRequest.self, #"{"strategy": {"builtin": null, "rules": {}}, "costs": {"commission_rate": "0.002"}, "fill_mode": "FILL_MODE_ON_CLOSE", "leaveOpenAtEnd": true}"#)
-        accept(StartBacktestRequest.self, #"{"equity_sample_interval": "315576000000s", "startTime": "2024-01-01T00:00:00+00:00", "endTime": "2024-01-01T00:00:00.5Z"}"#)
+        accept(
+            ProgressEvent.self,
+            #"{"sequence": 18446744073709551615, "trades": "1e3", "eventsProcessed": 12.0, "openPositions": "4294967295"}"#
+        )
+        accept(
+            ProgressEvent.self,
+            #"{"sequence": "0", "kind": 3, "status": "SESSION_STATUS_RUNNING", "progress_pct": "1.5", "equity": "-Infinity", "cash": "NaN"}"#
+        )
+        accept(
+            ProgressEvent.self,
+            #"{"realizedPnl": 1E-7, "unrealized_pnl": -0.0, "drawdownPct": 2.5e+2, "maxDrawdownPct": 0, "positionSize": "-12"}"#
+        )
+        accept(
+            ProgressEvent.self,
+            #"{"simTime": "1972-01-01T10:00:20.021-05:00", "wallTime": "2000-02-29T23:59:59.5+14:00", "eta": "-3.000000001s"}"#
+        )
+        accept(
+            ProgressEvent.self,
+            #"{"simTime": "0001-01-01T00:00:00Z", "wall_time": "9999-12-31T23:59:59.999999999Z", "eta": "0.1s"}"#)
+        accept(
+            ProgressEvent.self,
+            #"{"session_id": "\ud834\udd1e \u00e9\u0001\/", "statistics": null, "sim_time": null, "eta": null, "sequence": null}"#
+        )
+        accept(
+            CandleBatch.self,
+            #"{"timeUs": ["-9223372036854775808", 9223372036854775807, 1e2, "-5"], "open": [1, "2", "NaN", "Infinity"], "close": null}"#
+        )
+        accept(
+            ListSessionsRequest.self,
+            #"{"statuses": ["SESSION_STATUS_FAILED", 5, 0], "labels": {"k": "v", "": ""}, "page_size": 1000}"#)
+        accept(
+            ListSessionsRequest.self,
+            #"{"statuses": [], "labels": {}, "createdAfter": "1969-07-20T20:17:40Z", "created_before": "1970-01-01T00:00:00.000000001Z"}"#
+        )
+        accept(
+            StartBacktestRequest.self,
+            #"{"strategy": {"rules": {"name": "r", "rules": [{"name": "a", "kind": "RULE_KIND_EXIT_SHORT", "expression": "close > 1"}], "params": {"p": 1e-3}}}}"#
+        )
+        accept(
+            StartBacktestRequest.self,
+            #"{"strategy": {"builtin": null, "rules": {}}, "costs": {"commission_rate": "0.002"}, "fill_mode": "FILL_MODE_ON_CLOSE", "leaveOpenAtEnd": true}"#
+        )
+        accept(
+            StartBacktestRequest.self,
+            #"{"equity_sample_interval": "315576000000s", "startTime": "2024-01-01T00:00:00+00:00", "endTime": "2024-01-01T00:00:00.5Z"}"#
+        )
         accept(ImportMarketDataRequest.self, #"{"csvChunk": "-_8"}"#)
         accept(ImportMarketDataRequest.self, #"{"csv_chunk": "+/+/"}"#)
-        accept(ImportMarketDataRequest.self, #"{"header": {"kind": "DATA_KIND_TICKS", "format": 2, "replaceExisting": false}}"#)
-        accept(GRPCHealthV1.HealthListResponse.self, #"{"statuses": {"a": {}, "b": {"status": "SERVING"}, "c": {"status": 2}}}"#)
-        accept(GRPCReflectionV1.ServerReflectionRequest.self, #"{"host": "h", "fileContainingExtension": {"containingType": "t", "extensionNumber": "-2147483648"}}"#)
-        accept(GRPCReflectionV1.ServerReflectionResponse.self, #"{"fileDescriptorResponse": {"fileDescriptorProto": ["", "AA==", "AAE", "_w"]}}"#)
+        accept(
+            ImportMarketDataRequest.self,
+            #"{"header": {"kind": "DATA_KIND_TICKS", "format": 2, "replaceExisting": false}}"#)
+        accept(
+            GRPCHealthV1.HealthListResponse.self,
+            #"{"statuses": {"a": {}, "b": {"status": "SERVING"}, "c": {"status": 2}}}"#)
+        accept(
+            GRPCReflectionV1.ServerReflectionRequest.self,
+            #"{"host": "h", "fileContainingExtension": {"containingType": "t", "extensionNumber": "-2147483648"}}"#)
+        accept(
+            GRPCReflectionV1.ServerReflectionResponse.self,
+            #"{"fileDescriptorResponse": {"fileDescriptorProto": ["", "AA==", "AAE", "_w"]}}"#)
         accept(ProtoDuration.self, #""-0.5s""#)
         accept(ProtoTimestamp.self, #""1969-12-31T23:59:59.1234Z""#)
         let answers = try await JSONReference.run(requests)
@@ -212,49 +277,82 @@ import Testing
             expected.append(error)
             requests.append(JSONReference.parse(M.protoName, text))
         }
-        reject(StartBacktestRequest.self, #"{"costs": {"commissionRate": "abc"}}"#,
-               #"costs.commission_rate: expected a number, got the string "abc""#)
-        reject(StartBacktestRequest.self, #"{"costs": {"comission_rate": 0.1}}"#, "costs.comission_rate: unknown field of backtest.v1.Costs")
-        reject(StartBacktestRequest.self, #"{"strategy": {"rules": {"rules": [{}, {"kind": "ENTRY"}]}}}"#,
-               #"strategy.rules.rules[1].kind: unknown value "ENTRY" of enum backtest.v1.RuleKind"#)
-        reject(StartBacktestRequest.self, #"{"strategy": {"builtin": {}, "rules": {}}}"#,
-               "strategy.rules: rules and builtin are both set; they are members of the oneof kind")
-        reject(StartBacktestRequest.self, #"{"labels": {"team": 5}}"#, #"labels["team"]: expected a string, got the number 5"#)
-        reject(StartBacktestRequest.self, #"{"labels": ["team"]}"#, #"labels: expected an object (a map), got an array"#)
-        reject(StartBacktestRequest.self, #"{"startTime": "2024-13-01T00:00:00Z"}"#,
-               #"start_time: not an RFC 3339 timestamp like 1972-01-01T10:00:20.021Z: "2024-13-01T00:00:00Z""#)
-        reject(StartBacktestRequest.self, #"{"startTime": "2024-01-01T00:00:00"}"#,
-               #"start_time: not an RFC 3339 timestamp like 1972-01-01T10:00:20.021Z: "2024-01-01T00:00:00""#)
-        reject(StartBacktestRequest.self, #"{"startTime": "2024-01-01T00:00:00.1234567891Z"}"#,
-               #"start_time: not an RFC 3339 timestamp like 1972-01-01T10:00:20.021Z: "2024-01-01T00:00:00.1234567891Z""#)
-        reject(StartBacktestRequest.self, #"{"startTime": 1704067200}"#,
-               "start_time: expected an RFC 3339 timestamp string, got the number 1704067200")
-        reject(StartBacktestRequest.self, #"{"equitySampleInterval": "1.5"}"#,
-               #"equity_sample_interval: not a duration like "1.5s" or "-0.250s": "1.5""#)
-        reject(StartBacktestRequest.self, #"{"equitySampleInterval": "315576000001s"}"#,
-               #"equity_sample_interval: duration out of range (+-315576000000s): "315576000001s""#)
-        reject(StartBacktestRequest.self, #"{"initialCapital": 1e400}"#, "initial_capital: out of range for a double: 1e400")
-        reject(StartBacktestRequest.self, #"{"fillMode": "next_open"}"#, #"fill_mode: unknown value "next_open" of enum backtest.v1.FillMode"#)
+        reject(
+            StartBacktestRequest.self, #"{"costs": {"commissionRate": "abc"}}"#,
+            #"costs.commission_rate: expected a number, got the string "abc""#)
+        reject(
+            StartBacktestRequest.self, #"{"costs": {"comission_rate": 0.1}}"#,
+            "costs.comission_rate: unknown field of backtest.v1.Costs")
+        reject(
+            StartBacktestRequest.self, #"{"strategy": {"rules": {"rules": [{}, {"kind": "ENTRY"}]}}}"#,
+            #"strategy.rules.rules[1].kind: unknown value "ENTRY" of enum backtest.v1.RuleKind"#)
+        reject(
+            StartBacktestRequest.self, #"{"strategy": {"builtin": {}, "rules": {}}}"#,
+            "strategy.rules: rules and builtin are both set; they are members of the oneof kind")
+        reject(
+            StartBacktestRequest.self, #"{"labels": {"team": 5}}"#,
+            #"labels["team"]: expected a string, got the number 5"#)
+        reject(
+            StartBacktestRequest.self, #"{"labels": ["team"]}"#, #"labels: expected an object (a map), got an array"#)
+        reject(
+            StartBacktestRequest.self, #"{"startTime": "2024-13-01T00:00:00Z"}"#,
+            #"start_time: not an RFC 3339 timestamp like 1972-01-01T10:00:20.021Z: "2024-13-01T00:00:00Z""#)
+        reject(
+            StartBacktestRequest.self, #"{"startTime": "2024-01-01T00:00:00"}"#,
+            #"start_time: not an RFC 3339 timestamp like 1972-01-01T10:00:20.021Z: "2024-01-01T00:00:00""#)
+        reject(
+            StartBacktestRequest.self, #"{"startTime": "2024-01-01T00:00:00.1234567891Z"}"#,
+            #"start_time: not an RFC 3339 timestamp like 1972-01-01T10:00:20.021Z: "2024-01-01T00:00:00.1234567891Z""#)
+        reject(
+            StartBacktestRequest.self, #"{"startTime": 1704067200}"#,
+            "start_time: expected an RFC 3339 timestamp string, got the number 1704067200")
+        reject(
+            StartBacktestRequest.self, #"{"equitySampleInterval": "1.5"}"#,
+            #"equity_sample_interval: not a duration like "1.5s" or "-0.250s": "1.5""#)
+        reject(
+            StartBacktestRequest.self, #"{"equitySampleInterval": "315576000001s"}"#,
+            #"equity_sample_interval: duration out of range (+-315576000000s): "315576000001s""#)
+        reject(
+            StartBacktestRequest.self, #"{"initialCapital": 1e400}"#,
+            "initial_capital: out of range for a double: 1e400")
+        reject(
+            StartBacktestRequest.self, #"{"fillMode": "next_open"}"#,
+            #"fill_mode: unknown value "next_open" of enum backtest.v1.FillMode"#)
         reject(StartBacktestRequest.self, #"{"symbol": "a", "symbol": "b"}"#, "symbol: set twice")
         reject(ListSessionsRequest.self, #"{"pageSize": -1}"#, "page_size: out of range for uint32: -1")
         reject(ListSessionsRequest.self, #"{"pageSize": 1.5}"#, "page_size: not an integer: 1.5")
         reject(ListSessionsRequest.self, #"{"pageSize": 4294967296}"#, "page_size: out of range for uint32: 4294967296")
         reject(ListSessionsRequest.self, #"{"pageSize": true}"#, "page_size: expected an integer (uint32), got true")
-        reject(ListSessionsRequest.self, #"{"statuses": [null]}"#, "statuses[0]: null is not a valid element of a repeated field")
-        reject(ListSessionsRequest.self, #"{"statuses": "SESSION_STATUS_FAILED"}"#,
-               #"statuses: expected an array, got the string "SESSION_STATUS_FAILED""#)
-        reject(CandleBatch.self, #"{"timeUs": [0, "9223372036854775808"]}"#, #"time_us[1]: out of range for int64: "9223372036854775808""#)
+        reject(
+            ListSessionsRequest.self, #"{"statuses": [null]}"#,
+            "statuses[0]: null is not a valid element of a repeated field")
+        reject(
+            ListSessionsRequest.self, #"{"statuses": "SESSION_STATUS_FAILED"}"#,
+            #"statuses: expected an array, got the string "SESSION_STATUS_FAILED""#)
+        reject(
+            CandleBatch.self, #"{"timeUs": [0, "9223372036854775808"]}"#,
+            #"time_us[1]: out of range for int64: "9223372036854775808""#)
         reject(ProgressEvent.self, #"{"sequence": -1}"#, "sequence: out of range for uint64: -1")
-        reject(ProgressEvent.self, #"{"equity": NaN}"#, "invalid JSON at line 1, column 12: unexpected 'N', expected a value")
+        reject(
+            ProgressEvent.self, #"{"equity": NaN}"#,
+            "invalid JSON at line 1, column 12: unexpected 'N', expected a value")
         reject(ProgressEvent.self, #"{"equity": "nan"}"#, #"equity: expected a number, got the string "nan""#)
-        reject(ImportMarketDataRequest.self, #"{"header": {"kind": "DATA_KIND_CANDLES"}, "ticks": {}}"#,
-               "ticks: ticks and header are both set; they are members of the oneof payload")
-        reject(GRPCHealthV1.HealthListResponse.self, #"{"statuses": {"a": {"status": "UP"}}}"#,
-               #"statuses["a"].status: unknown value "UP" of enum grpc.health.v1.HealthCheckResponse.ServingStatus"#)
-        reject(Costs.self, #"{"commissionFixed": 1,}"#, "invalid JSON at line 1, column 23: unexpected '}', expected a member name in quotes")
+        reject(
+            ImportMarketDataRequest.self, #"{"header": {"kind": "DATA_KIND_CANDLES"}, "ticks": {}}"#,
+            "ticks: ticks and header are both set; they are members of the oneof payload")
+        reject(
+            GRPCHealthV1.HealthListResponse.self, #"{"statuses": {"a": {"status": "UP"}}}"#,
+            #"statuses["a"].status: unknown value "UP" of enum grpc.health.v1.HealthCheckResponse.ServingStatus"#)
+        reject(
+            Costs.self, #"{"commissionFixed": 1,}"#,
+            "invalid JSON at line 1, column 23: unexpected '}', expected a member name in quotes")
         reject(Costs.self, "{} {}", "invalid JSON at line 1, column 4: unexpected '{' after the JSON value")
-        reject(GRPCHealthV1.HealthCheckRequest.self, "{\"service\": \"a\u{1}\"}", "invalid JSON at line 1, column 15: a control character (U+0001) must be escaped inside a string")
-        reject(GRPCHealthV1.HealthCheckRequest.self, #"{"service": "\ud834"}"#, #"invalid JSON at line 1, column 20: a high surrogate escape \uD834 without its low surrogate"#)
+        reject(
+            GRPCHealthV1.HealthCheckRequest.self, "{\"service\": \"a\u{1}\"}",
+            "invalid JSON at line 1, column 15: a control character (U+0001) must be escaped inside a string")
+        reject(
+            GRPCHealthV1.HealthCheckRequest.self, #"{"service": "\ud834"}"#,
+            #"invalid JSON at line 1, column 20: a high surrogate escape \uD834 without its low surrogate"#)
         let answers = try await JSONReference.run(requests)
         for i in requests.indices {
             let input = requests[i]["json"]!.text
@@ -278,9 +376,13 @@ import Testing
         // Python reads true as 1.0.
         reject(Costs.self, #"{"commission_rate": true}"#, "commission_rate: expected a number, got true")
         // Python keeps unknown numbers of open enums; Swift's enums are closed.
-        reject(StartBacktestRequest.self, #"{"fillMode": 7}"#, "fill_mode: undefined number 7 of enum backtest.v1.FillMode")
+        reject(
+            StartBacktestRequest.self, #"{"fillMode": 7}"#, "fill_mode: undefined number 7 of enum backtest.v1.FillMode"
+        )
         // Python takes the last of the JSON name and the proto name.
-        reject(StopBacktestRequest.self, #"{"sessionId": "a", "session_id": "b"}"#, #"session_id: set twice, as "sessionId" and "session_id""#)
+        reject(
+            StopBacktestRequest.self, #"{"sessionId": "a", "session_id": "b"}"#,
+            #"session_id: set twice, as "sessionId" and "session_id""#)
         // Python's base64 decoder skips characters outside the alphabet.
         reject(ImportMarketDataRequest.self, #"{"csvChunk": "***"}"#, #"csv_chunk: not base64: "***""#)
         reject(ImportMarketDataRequest.self, #"{"csvChunk": "AA=A"}"#, #"csv_chunk: not base64: "AA=A""#)
@@ -290,7 +392,9 @@ import Testing
         reject(Costs.self, #"{"commissionRate": " 1"}"#, #"commission_rate: expected a number, got the string " 1""#)
         reject(Costs.self, #"{"commissionRate": "+1"}"#, #"commission_rate: expected a number, got the string "+1""#)
         reject(Costs.self, #"{"commissionRate": "inf"}"#, #"commission_rate: expected a number, got the string "inf""#)
-        reject(ProgressEvent.self, #"{"openPositions": "0x10"}"#, #"open_positions: expected an integer (uint32), got the string "0x10""#)
+        reject(
+            ProgressEvent.self, #"{"openPositions": "0x10"}"#,
+            #"open_positions: expected an integer (uint32), got the string "0x10""#)
         reject(ProgressEvent.self, #"{"kind": "3"}"#, #"kind: unknown value "3" of enum backtest.v1.ProgressEventKind"#)
     }
 }

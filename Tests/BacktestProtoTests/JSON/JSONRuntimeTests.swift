@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BacktestProto
 
 /// The hand-written JSON runtime under the generated mapping: the writer's text, the
@@ -18,8 +19,10 @@ import Testing
         let cases: [(Double, String)] = [
             (0, "0"), (-0.0, "-0.0"), (1, "1"), (-1.5, "-1.5"), (100, "100"), (0.1, "0.1"), (1e21, "1e+21"),
             (1e20, "100000000000000000000"), (123_456_789_012_345_680, "123456789012345680"), (1e-6, "0.000001"),
-            (1e-7, "1e-7"), (1.5e-7, "1.5e-7"), (.leastNonzeroMagnitude, "5e-324"), (-.greatestFiniteMagnitude, "-1.7976931348623157e+308"),
-            (2.5e300, "2.5e+300"), (0.30000000000000004, "0.30000000000000004"), (9_007_199_254_740_992, "9007199254740992"),
+            (1e-7, "1e-7"), (1.5e-7, "1.5e-7"), (.leastNonzeroMagnitude, "5e-324"),
+            (-.greatestFiniteMagnitude, "-1.7976931348623157e+308"),
+            (2.5e300, "2.5e+300"), (0.30000000000000004, "0.30000000000000004"),
+            (9_007_199_254_740_992, "9007199254740992"),
         ]
         for (d, text) in cases {
             #expect(JSONWriter.number(d) == text, "\(d)")
@@ -50,12 +53,17 @@ import Testing
     }
 
     @Test func parserReadsWhatRFC8259Allows() throws {
-        let v = try JSONValue(parsing: " {\"a\" : [1, -0.5e+3, true, false, null, \"\\u00e9\\ud834\\udd1e\\/\"], \"\": {}, \"a\": 2}\n")
-        #expect(v == .object([
-            JSONValue.Member("a", .array([.number("1"), .number("-0.5e+3"), .bool(true), .bool(false), .null, .string("é𝄞/")])),
-            JSONValue.Member("", .object([])),
-            JSONValue.Member("a", .number("2")),
-        ]))
+        let v = try JSONValue(
+            parsing: " {\"a\" : [1, -0.5e+3, true, false, null, \"\\u00e9\\ud834\\udd1e\\/\"], \"\": {}, \"a\": 2}\n")
+        #expect(
+            v
+                == .object([
+                    JSONValue.Member(
+                        "a",
+                        .array([.number("1"), .number("-0.5e+3"), .bool(true), .bool(false), .null, .string("é𝄞/")])),
+                    JSONValue.Member("", .object([])),
+                    JSONValue.Member("a", .number("2")),
+                ]))
         #expect(try JSONValue(parsing: "\"x\"") == .string("x"))
         #expect(try JSONValue(parsing: Array("[]".utf8)) == .array([]))
         #expect(v.text == #"{"a":[1,-0.5e+3,true,false,null,"é𝄞/"],"":{},"a":2}"#)
@@ -81,7 +89,10 @@ import Testing
             ("\"\\x\"", "line 1, column 3: an invalid escape \\'x'"),
             ("\"\\u12\"", "line 1, column 4: a \\u escape needs four hex digits"),
             ("\"\\udd1e\"", "line 1, column 8: a lone low surrogate escape \\uDD1E"),
-            ("\"\\ud834\\u0041\"", "line 1, column 14: a high surrogate escape \\uD834 followed by \\u0041, not a low surrogate"),
+            (
+                "\"\\ud834\\u0041\"",
+                "line 1, column 14: a high surrogate escape \\uD834 followed by \\u0041, not a low surrogate"
+            ),
             ("[1]\n\n  x", "line 3, column 3: unexpected 'x' after the JSON value"),
             ("/* c */ 1", "line 1, column 1: unexpected '/', expected a value"),
         ]
@@ -97,7 +108,9 @@ import Testing
 
     @Test func nestingIsLimited() throws {
         let deep = String(repeating: "[", count: 101) + String(repeating: "]", count: 101)
-        #expect(throws: ProtoJSONError("invalid JSON at line 1, column 101: nested deeper than 100 levels")) { try JSONValue(parsing: deep) }
+        #expect(throws: ProtoJSONError("invalid JSON at line 1, column 101: nested deeper than 100 levels")) {
+            try JSONValue(parsing: deep)
+        }
         _ = try JSONValue(parsing: String(repeating: "[", count: 100) + String(repeating: "]", count: 100))
         // A message nested past the limit fails in the parser, before any decoding recursion.
         #expect(throws: ProtoJSONError("invalid JSON at line 1, column 101: nested deeper than 100 levels")) {
@@ -118,7 +131,9 @@ import Testing
         for (literal, expected) in cases {
             #expect(ProtoJSON.exactInteger(literal) == expected, "\(literal)")
         }
-        #expect(throws: ProtoJSONError("out of range for int64: -9223372036854775809")) { try ProtoJSON.int64(.number("-9223372036854775809")) }
+        #expect(throws: ProtoJSONError("out of range for int64: -9223372036854775809")) {
+            try ProtoJSON.int64(.number("-9223372036854775809"))
+        }
         #expect(try ProtoJSON.int64(.number("-9223372036854775808")) == .min)
         #expect(try ProtoJSON.int32(.string("-2147483648")) == .min)
         #expect(try ProtoJSON.uint64(.string("-0")) == 0)
@@ -137,20 +152,34 @@ import Testing
             #expect(try ts.protoJSON() == .string(text))
             #expect(try ProtoTimestamp(protoJSON: .string(text)) == ts)
         }
-        #expect(try ProtoTimestamp(protoJSON: .string("1970-01-01T05:30:00+05:30")) == ProtoTimestamp(seconds: 0, nanos: 0))
-        #expect(try ProtoTimestamp(protoJSON: .string("1969-12-31T19:00:00.5-05:00")) == ProtoTimestamp(seconds: 0, nanos: 500_000_000))
-        for bad in ["1970-01-01t00:00:00Z", "1970-01-01T00:00:00z", "1970-02-30T00:00:00Z", "1900-02-29T00:00:00Z", "1970-01-01T24:00:00Z",
-                    "1970-01-01T00:00:60Z", "1970-01-01T00:00:00.Z", "1970-01-01 00:00:00Z", "70-01-01T00:00:00Z", "1970-01-01T00:00:00+0100"] {
+        #expect(
+            try ProtoTimestamp(protoJSON: .string("1970-01-01T05:30:00+05:30")) == ProtoTimestamp(seconds: 0, nanos: 0))
+        #expect(
+            try ProtoTimestamp(protoJSON: .string("1969-12-31T19:00:00.5-05:00"))
+                == ProtoTimestamp(seconds: 0, nanos: 500_000_000))
+        for bad in [
+            "1970-01-01t00:00:00Z", "1970-01-01T00:00:00z", "1970-02-30T00:00:00Z", "1900-02-29T00:00:00Z",
+            "1970-01-01T24:00:00Z",
+            "1970-01-01T00:00:60Z", "1970-01-01T00:00:00.Z", "1970-01-01 00:00:00Z", "70-01-01T00:00:00Z",
+            "1970-01-01T00:00:00+0100",
+        ] {
             #expect(throws: ProtoJSONError.self, "\(bad)") { try ProtoTimestamp(protoJSON: .string(bad)) }
         }
-        #expect(throws: ProtoJSONError(#"timestamp out of range (0001-01-01 to 9999-12-31): "0001-01-01T00:00:00+00:01""#)) {
+        #expect(
+            throws: ProtoJSONError(#"timestamp out of range (0001-01-01 to 9999-12-31): "0001-01-01T00:00:00+00:01""#)
+        ) {
             try ProtoTimestamp(protoJSON: .string("0001-01-01T00:00:00+00:01"))
         }
         // Out of range cannot be written: the path says which field.
         let event = ProgressEvent(simTime: ProtoTimestamp(seconds: 0, nanos: -1))
-        #expect(throws: ProtoJSONError("not a valid timestamp (seconds 0, nanos -1): outside 0001-01-01 to 9999-12-31 or nanos outside 0 to 999999999",
-                                       path: ["sim_time"])) { try event.jsonString() }
-        let batch = GetEquityCurveResponse(points: [EquityPoint(), EquityPoint(time: ProtoTimestamp(seconds: .max, nanos: 0))])
+        #expect(
+            throws: ProtoJSONError(
+                "not a valid timestamp (seconds 0, nanos -1): outside 0001-01-01 to 9999-12-31 or nanos outside 0 to 999999999",
+                path: ["sim_time"])
+        ) { try event.jsonString() }
+        let batch = GetEquityCurveResponse(points: [
+            EquityPoint(), EquityPoint(time: ProtoTimestamp(seconds: .max, nanos: 0)),
+        ])
         #expect((try? batch.jsonString()) == nil)
         do {
             _ = try batch.jsonString()
@@ -171,7 +200,9 @@ import Testing
         }
         #expect(try ProtoDuration(protoJSON: .string("1.5s")) == ProtoDuration(seconds: 1, nanos: 500_000_000))
         #expect(try ProtoDuration(protoJSON: .string("-0.25s")) == ProtoDuration(seconds: 0, nanos: -250_000_000))
-        for bad in ["1", "s", "-s", "1.s", ".5s", "+1s", "1.0000000001s", "1e3s", " 1s", "1S", "1.5sec", "9999999999999s"] {
+        for bad in [
+            "1", "s", "-s", "1.s", ".5s", "+1s", "1.0000000001s", "1e3s", " 1s", "1S", "1.5sec", "9999999999999s",
+        ] {
             #expect(throws: ProtoJSONError.self, "\(bad)") { try ProtoDuration(protoJSON: .string(bad)) }
         }
         #expect(throws: ProtoJSONError.self) { try ProtoDuration(seconds: 1, nanos: -1).protoJSON() }
@@ -190,22 +221,32 @@ import Testing
             for e in E.allCases { #expect(E(protoValueName: e.protoValueName) == e) }
             #expect(Set(E.allCases.map(\.protoValueName)).count == E.allCases.count)
         }
-        roundTrip(SessionStatus.self); roundTrip(FillMode.self); roundTrip(SizingMode.self); roundTrip(DataKind.self)
-        roundTrip(TradeSide.self); roundTrip(RuleKind.self); roundTrip(ProgressEventKind.self); roundTrip(ImportFormat.self)
+        roundTrip(SessionStatus.self)
+        roundTrip(FillMode.self)
+        roundTrip(SizingMode.self)
+        roundTrip(DataKind.self)
+        roundTrip(TradeSide.self)
+        roundTrip(RuleKind.self)
+        roundTrip(ProgressEventKind.self)
+        roundTrip(ImportFormat.self)
         roundTrip(GRPCHealthV1.HealthCheckResponse.ServingStatus.self)
     }
 
     @Test func optionsChangeNamesEnumsAndDefaults() throws {
         let response = StopBacktestResponse(sessionID: "s1", status: .stopped)
         #expect(try response.jsonString() == #"{"sessionId":"s1","status":"SESSION_STATUS_STOPPED"}"#)
-        #expect(try response.jsonString(options: .init(alwaysPrintFieldsWithNoPresence: true))
-            == #"{"sessionId":"s1","status":"SESSION_STATUS_STOPPED","alreadyEnded":false}"#)
-        #expect(try response.jsonString(options: .init(preservingProtoFieldNames: true, enumsAsIntegers: true))
-            == #"{"session_id":"s1","status":5}"#)
+        #expect(
+            try response.jsonString(options: .init(alwaysPrintFieldsWithNoPresence: true))
+                == #"{"sessionId":"s1","status":"SESSION_STATUS_STOPPED","alreadyEnded":false}"#)
+        #expect(
+            try response.jsonString(options: .init(preservingProtoFieldNames: true, enumsAsIntegers: true))
+                == #"{"session_id":"s1","status":5}"#)
         // Unset messages stay out even when defaults are printed; set ones are written even when empty.
         #expect(try GetSessionResponse().jsonString(options: .init(alwaysPrintFieldsWithNoPresence: true)) == "{}")
         #expect(try GetSessionResponse(session: Session()).jsonString() == #"{"session":{}}"#)
-        #expect(try ListActiveResponse().jsonString(options: .init(alwaysPrintFieldsWithNoPresence: true)) == #"{"sessions":[]}"#)
+        #expect(
+            try ListActiveResponse().jsonString(options: .init(alwaysPrintFieldsWithNoPresence: true))
+                == #"{"sessions":[]}"#)
     }
 
     @Test func ignoringUnknownFields() throws {
@@ -213,7 +254,8 @@ import Testing
         let text = #"{"symbol": "X", "future": {"a": [1]}, "fillMode": "FILL_MODE_LATER", "costs": {"tax": 1}}"#
         let request = try StartBacktestRequest(jsonString: text, options: options)
         #expect(request == StartBacktestRequest(symbol: "X", costs: Costs()))
-        let statuses = try ListSessionsRequest(jsonString: #"{"statuses": ["SESSION_STATUS_RUNNING", "SESSION_STATUS_PAUSED"]}"#, options: options)
+        let statuses = try ListSessionsRequest(
+            jsonString: #"{"statuses": ["SESSION_STATUS_RUNNING", "SESSION_STATUS_PAUSED"]}"#, options: options)
         #expect(statuses.statuses == [.running])
         #expect(throws: ProtoJSONError("unknown field of backtest.v1.StartBacktestRequest", path: ["future"])) {
             try StartBacktestRequest(jsonString: text)

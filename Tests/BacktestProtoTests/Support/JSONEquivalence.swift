@@ -17,7 +17,9 @@ func jsonEquivalent(_ a: JSONValue, _ b: JSONValue) -> Bool {
         return x.count == y.count && zip(x, y).allSatisfy { jsonEquivalent($0, $1) }
     case (.object(let x), .object(let y)):
         guard x.count == y.count, Set(x.map(\.key)).count == x.count else { return false }
-        return x.allSatisfy { member in y.first { $0.key == member.key }.map { jsonEquivalent(member.value, $0.value) } ?? false }
+        return x.allSatisfy { member in
+            y.first { $0.key == member.key }.map { jsonEquivalent(member.value, $0.value) } ?? false
+        }
     default:
         return false
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import BacktestProto
 
 /// Python's protobuf as the reference for the JSON mapping: requests go to
@@ -19,7 +20,9 @@ enum JSONReference {
             JSONValue.Member("op", .string("to_json")),
             JSONValue.Member("type", .string(typeName)),
             JSONValue.Member("bytes", .string(Data(bytes).base64EncodedString())),
-            JSONValue.Member("options", .object(options.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, .bool($0.value)) })),
+            JSONValue.Member(
+                "options", .object(options.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, .bool($0.value)) })
+            ),
         ])
     }
 
@@ -45,21 +48,26 @@ enum JSONReference {
         let input = dir.appendingPathComponent("requests.jsonl")
         let output = dir.appendingPathComponent("results.jsonl")
         try Data(requests.map { $0.text + "\n" }.joined().utf8).write(to: input)
-        let out = try await PythonTools.run(PythonTools.python, ["Tests/BacktestProtoTests/Interop/json_interop.py", stubs, input.path, output.path])
+        let out = try await PythonTools.run(
+            PythonTools.python, ["Tests/BacktestProtoTests/Interop/json_interop.py", stubs, input.path, output.path])
         guard out.status == 0 else { throw Failure(description: "json_interop.py failed: \(out.text)") }
         let lines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n")
-        guard lines.count == requests.count else { throw Failure(description: "\(lines.count) answers to \(requests.count) requests") }
+        guard lines.count == requests.count else {
+            throw Failure(description: "\(lines.count) answers to \(requests.count) requests")
+        }
         return try lines.map { line in
             let answer = try JSONValue(parsing: String(line))
             if case .string(let text)? = answer["json"] { return .json(text) }
             if case .string(let b64)? = answer["bytes"] { return .bytes([UInt8](Data(base64Encoded: b64)!)) }
             if case .string(let message)? = answer["error"] { return .error(message) }
             if case .array(let rows)? = answer["methods"] {
-                return .methods(rows.map { row in
-                    guard case .array(let r) = row, case .string(let s) = r[0], case .string(let m) = r[1],
-                          case .bool(let c) = r[2], case .bool(let sv) = r[3] else { return ("?", "?", false, false) }
-                    return (s, m, c, sv)
-                })
+                return .methods(
+                    rows.map { row in
+                        guard case .array(let r) = row, case .string(let s) = r[0], case .string(let m) = r[1],
+                            case .bool(let c) = r[2], case .bool(let sv) = r[3]
+                        else { return ("?", "?", false, false) }
+                        return (s, m, c, sv)
+                    })
             }
             throw Failure(description: "unexpected answer \(line)")
         }

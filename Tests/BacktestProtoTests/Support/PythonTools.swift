@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The test venv's Python (made by tools/setup.sh) and the stubs grpcio-tools
 /// generates from proto/, for tests that check Swift against Python's protobuf.
@@ -22,11 +22,13 @@ enum PythonTools {
             .appendingPathComponent("backtest-stubs-\(ProcessInfo.processInfo.processIdentifier)").path
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let out = try await Subprocess.run(python, [
-                "-m", "grpc_tools.protoc", "-I", "proto", "--python_out=\(dir)", "--grpc_python_out=\(dir)",
-                "backtest/v1/backtest.proto", "grpc/health/v1/health.proto",
-                "grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto",
-            ])
+            let out = try await Subprocess.run(
+                python,
+                [
+                    "-m", "grpc_tools.protoc", "-I", "proto", "--python_out=\(dir)", "--grpc_python_out=\(dir)",
+                    "backtest/v1/backtest.proto", "grpc/health/v1/health.proto",
+                    "grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto",
+                ])
             guard out.status == 0 else { return .failure(StubError(message: "grpc_tools.protoc failed: \(out.text)")) }
             return .success(dir)
         } catch {

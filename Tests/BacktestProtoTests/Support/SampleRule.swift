@@ -117,11 +117,12 @@ enum SampleRule {
     }
 
     static func map<K: Hashable, V>(_ v: Int, _ make: (Int) -> (K, V)) -> [K: V] {
-        let ws: [Int] = switch v % 3 {
-        case 0: []
-        case 1: [1, 2]
-        default: [2]
-        }
+        let ws: [Int] =
+            switch v % 3 {
+            case 0: []
+            case 1: [1, 2]
+            default: [2]
+            }
         var out: [K: V] = [:]
         for w in ws {
             let (k, value) = make(w)

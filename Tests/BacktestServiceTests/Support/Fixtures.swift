@@ -6,12 +6,17 @@ enum Fixtures {
     static var googCSV: String { Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv").path }
 
     static var googHeader: [String: Any] {
-        ["symbol": "GOOG", "kind": "DATA_KIND_CANDLES", "timeframe": "1d", "format": "IMPORT_FORMAT_CSV", "source_name": "GOOG.csv"]
+        [
+            "symbol": "GOOG", "kind": "DATA_KIND_CANDLES", "timeframe": "1d", "format": "IMPORT_FORMAT_CSV",
+            "source_name": "GOOG.csv",
+        ]
     }
 
     /// SMA 10/20 crossover over the whole GOOG sample (the parity configuration).
-    static func googRequest(strategy: [String: Any] = ["builtin": ["name": "sma_cross", "params": ["n1": 10, "n2": 20]]],
-                            acceleration: Double = 0, extra: [String: Any] = [:]) -> [String: Any] {
+    static func googRequest(
+        strategy: [String: Any] = ["builtin": ["name": "sma_cross", "params": ["n1": 10, "n2": 20]]],
+        acceleration: Double = 0, extra: [String: Any] = [:]
+    ) -> [String: Any] {
         var r: [String: Any] = [
             "symbol": "GOOG", "timeframe": "1d",
             "start_time": "2004-08-19T00:00:00Z", "end_time": "2013-03-02T00:00:00Z",

@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real QuestDB of the test's own, started, stopped, killed and restarted through
@@ -18,7 +19,8 @@ final class LiveQuestDB: @unchecked Sendable {
 
     /// `configuration`: extra server.conf lines (QUESTDB_CONF).
     init(configuration: String = "") async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("questdb-test-\(UUID().uuidString.prefix(8))")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "questdb-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         extraConfiguration = configuration
         try await start()
@@ -28,7 +30,8 @@ final class LiveQuestDB: @unchecked Sendable {
     var pgPort: Int { Int(pg.split(separator: ":").last?.split(separator: "/").first ?? "") ?? 0 }
 
     func start() async throws {
-        let out = try await Subprocess.run("/bin/bash", [Self.script!, "start", directory.path], environment: ["QUESTDB_CONF": extraConfiguration])
+        let out = try await Subprocess.run(
+            "/bin/bash", [Self.script!, "start", directory.path], environment: ["QUESTDB_CONF": extraConfiguration])
         for line in out.text.split(separator: "\n") {
             if line.hasPrefix("export QUESTDB_HTTP=") { http = String(line.dropFirst("export QUESTDB_HTTP=".count)) }
             if line.hasPrefix("export QUESTDB_PG=") { pg = String(line.dropFirst("export QUESTDB_PG=".count)) }
@@ -46,7 +49,9 @@ final class LiveQuestDB: @unchecked Sendable {
     /// SIGKILL, then waits until the process is gone.
     func kill() async throws {
         let pidFile = directory.appendingPathComponent("pid").path
-        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return }
         Glibc.kill(pid, SIGKILL)
         for _ in 0..<500 where Glibc.kill(pid, 0) == 0 {
             try await Task.sleep(for: .milliseconds(20))
@@ -73,10 +78,14 @@ final class QuestDBRelay: @unchecked Sendable {
     var pg: String { "postgresql://admin:quest@127.0.0.1:\(pgPort)/qdb" }
 
     init() async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("questdb-relay-\(UUID().uuidString.prefix(8))")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "questdb-relay-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         process.executableURL = URL(fileURLWithPath: Subprocess.python)
-        process.arguments = [Subprocess.packageRoot.appendingPathComponent("Tests/BacktestServiceTests/Clients/questdb_proxy.py").path, directory.path]
+        process.arguments = [
+            Subprocess.packageRoot.appendingPathComponent("Tests/BacktestServiceTests/Clients/questdb_proxy.py").path,
+            directory.path,
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -110,7 +119,9 @@ final class QuestDBRelay: @unchecked Sendable {
     func dropAnswers(_ count: Int) throws { try write("drop-answers", String(count)) }
 
     var dropped: Int {
-        Int((try? String(contentsOf: directory.appendingPathComponent("dropped"), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        Int(
+            (try? String(contentsOf: directory.appendingPathComponent("dropped"), encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines) ?? "") ?? 0
     }
 
     private func write(_ name: String, _ text: String) throws {

@@ -33,7 +33,8 @@ struct PyClient {
     }
 
     func run(_ arguments: [String]) async throws -> [String: Any] {
-        let (json, out) = try await Subprocess.pythonJSON(Self.script, [String(port)] + arguments, environment: environment)
+        let (json, out) = try await Subprocess.pythonJSON(
+            Self.script, [String(port)] + arguments, environment: environment)
         guard !json.isEmpty else { throw ClientError(message: "no JSON from the client: \(out.text)") }
         return json
     }

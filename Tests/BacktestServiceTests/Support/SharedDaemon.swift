@@ -34,7 +34,8 @@ extension PyClient {
     }
 
     /// Polls GetSession until the status is one of `statuses`.
-    func waitFor(_ id: String, _ statuses: Set<String>, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+    func waitFor(_ id: String, _ statuses: Set<String>, timeout: Duration = .seconds(60)) async throws -> [String: Any]
+    {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let s = try await session(id)

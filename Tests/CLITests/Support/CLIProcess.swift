@@ -37,7 +37,8 @@ enum CLIProcess {
         }
     }
 
-    static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {
+    static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result
+    {
         // Both streams go to files, not pipes: reading two pipes from one thread can
         // deadlock, and a daemon the command leaves behind (tmux's server) would hold a
         // pipe open forever.
@@ -58,13 +59,15 @@ enum CLIProcess {
         process.environment = env
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.currentDirectoryURL = Subprocess.packageRoot
-        process.arguments = ["-c", "exec \"$0\" \"$@\" >\"$OUTFILE\" 2>\"$ERRFILE\" </dev/null", executable] + arguments
+        process.arguments =
+            ["-c", "exec \"$0\" \"$@\" >\"$OUTFILE\" 2>\"$ERRFILE\" </dev/null", executable] + arguments
         try process.run()
         let status = ProcessExit.wait(process, killAfter: 600)
         let out = (try? Data(contentsOf: outURL)) ?? Data()
         let err = (try? Data(contentsOf: errURL)) ?? Data()
-        return Result(status: status, stdout: String(decoding: out, as: UTF8.self),
-                      stderr: String(decoding: err, as: UTF8.self))
+        return Result(
+            status: status, stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: err, as: UTF8.self))
     }
 
     struct Failure: Error, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A detached tmux session on a private tmux server: a real terminal (a pty) for the
@@ -50,8 +51,11 @@ final class Tmux: @unchecked Sendable {
             unlink(outPath)
             unlink(errPath)
         }
-        let argv = ["/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUTFILE\" 2>\"$ERRFILE\" </dev/null", "/usr/bin/tmux",
-                    "-L", socket, "-f", "/dev/null"] + arguments
+        let argv =
+            [
+                "/bin/sh", "-c", "exec \"$0\" \"$@\" >\"$OUTFILE\" 2>\"$ERRFILE\" </dev/null", "/usr/bin/tmux",
+                "-L", socket, "-f", "/dev/null",
+            ] + arguments
         var env = ProcessInfo.processInfo.environment
         env["OUTFILE"] = outPath
         env["ERRFILE"] = errPath

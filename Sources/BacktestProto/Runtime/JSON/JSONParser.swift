@@ -38,9 +38,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw error("unexpected \(describeCurrent()), expected a value")
         }
@@ -58,10 +64,14 @@ public struct JSONParser {
         }
         while true {
             skipWhitespace()
-            guard peek(UInt8(ascii: "\"")) else { throw error("unexpected \(describeCurrent()), expected a member name in quotes") }
+            guard peek(UInt8(ascii: "\"")) else {
+                throw error("unexpected \(describeCurrent()), expected a member name in quotes")
+            }
             let key = try parseString()
             skipWhitespace()
-            guard peek(UInt8(ascii: ":")) else { throw error("unexpected \(describeCurrent()), expected ':' after a member name") }
+            guard peek(UInt8(ascii: ":")) else {
+                throw error("unexpected \(describeCurrent()), expected ':' after a member name")
+            }
             i += 1
             skipWhitespace()
             members.append(JSONValue.Member(key, try parseValue()))
@@ -195,7 +205,8 @@ public struct JSONParser {
                 i += 2
                 let low = try hexEscape()
                 guard (0xDC00..<0xE000).contains(low) else {
-                    throw error("a high surrogate escape \\u\(hex4(code)) followed by \\u\(hex4(low)), not a low surrogate")
+                    throw error(
+                        "a high surrogate escape \\u\(hex4(code)) followed by \\u\(hex4(low)), not a low surrogate")
                 }
                 code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
             } else if (0xDC00..<0xE000).contains(code) {
@@ -229,7 +240,8 @@ public struct JSONParser {
     private mutating func literal(_ word: StaticString) throws {
         let n = word.utf8CodeUnitCount
         guard i + n <= bytes.count,
-              UnsafeBufferPointer(start: word.utf8Start, count: n).elementsEqual(bytes[i..<(i + n)]) else {
+            UnsafeBufferPointer(start: word.utf8Start, count: n).elementsEqual(bytes[i..<(i + n)])
+        else {
             throw error("unexpected \(describeCurrent()), expected a value")
         }
         i += n
@@ -253,7 +265,8 @@ public struct JSONParser {
     }
 
     private func describe(_ b: UInt8) -> String {
-        (0x21..<0x7F).contains(b) ? "'\(Character(Unicode.Scalar(b)))'" : "byte 0x\(String(b, radix: 16, uppercase: true))"
+        (0x21..<0x7F).contains(b)
+            ? "'\(Character(Unicode.Scalar(b)))'" : "byte 0x\(String(b, radix: 16, uppercase: true))"
     }
 
     private func hex4(_ v: UInt32) -> String {

@@ -39,17 +39,19 @@ public struct JSONWriter {
         let scalars = s.unicodeScalars
         while i != scalars.endIndex {
             let c = scalars[i]
-            let escape: String? = switch c {
-            case "\"": "\\\""
-            case "\\": "\\\\"
-            case "\n": "\\n"
-            case "\r": "\\r"
-            case "\t": "\\t"
-            case "\u{08}": "\\b"
-            case "\u{0C}": "\\f"
-            case _ where c.value < 0x20: "\\u00" + (c.value < 0x10 ? "0" : "") + String(c.value, radix: 16, uppercase: false)
-            default: nil
-            }
+            let escape: String? =
+                switch c {
+                case "\"": "\\\""
+                case "\\": "\\\\"
+                case "\n": "\\n"
+                case "\r": "\\r"
+                case "\t": "\\t"
+                case "\u{08}": "\\b"
+                case "\u{0C}": "\\f"
+                case _ where c.value < 0x20:
+                    "\\u00" + (c.value < 0x10 ? "0" : "") + String(c.value, radix: 16, uppercase: false)
+                default: nil
+                }
             if let escape {
                 // Runs of plain characters are copied in one piece.
                 out.unicodeScalars.append(contentsOf: scalars[plainStart..<i])

@@ -47,7 +47,8 @@ enum ProtoJSON {
         members.reserveCapacity(map.count)
         for key in map.keys.sorted(by: K.jsonKeyPrecedes) {
             let name = key.jsonKey
-            members.append(JSONValue.Member(name, try ProtoJSONError.at(ProtoJSONError.key(name)) { try encode(map[key]!) }))
+            members.append(
+                JSONValue.Member(name, try ProtoJSONError.at(ProtoJSONError.key(name)) { try encode(map[key]!) }))
         }
         return .object(members)
     }
@@ -75,7 +76,9 @@ enum ProtoJSON {
         case .special(let d): return d
         case .literal(let literal):
             // The grammar is checked, so Double's parser (correctly rounded) sees only JSON numbers.
-            guard let d = Double(literal), d.isFinite else { throw ProtoJSONError("out of range for a double: \(literal)") }
+            guard let d = Double(literal), d.isFinite else {
+                throw ProtoJSONError("out of range for a double: \(literal)")
+            }
             return d
         }
     }
@@ -85,7 +88,9 @@ enum ProtoJSON {
         case .special(let d): return Float(d)
         case .literal(let literal):
             // Rounded once, from the text, not through a double.
-            guard let f = Float(literal), f.isFinite else { throw ProtoJSONError("out of range for a float: \(literal)") }
+            guard let f = Float(literal), f.isFinite else {
+                throw ProtoJSONError("out of range for a float: \(literal)")
+            }
             return f
         }
     }
@@ -148,7 +153,9 @@ enum ProtoJSON {
         switch v {
         case .number(let n): literal = n
         case .string(let s):
-            guard isNumberLiteral(s) else { throw ProtoJSONError("expected an integer (\(type)), got the string \(quoted(s))") }
+            guard isNumberLiteral(s) else {
+                throw ProtoJSONError("expected an integer (\(type)), got the string \(quoted(s))")
+            }
             literal = s
         default: throw mismatch("an integer (\(type))", v)
         }
@@ -177,7 +184,8 @@ enum ProtoJSON {
         }
     }
 
-    static func message<M: ProtoJSONMessage>(_ v: JSONValue, _: M.Type, _ options: ProtoJSONDecodingOptions) throws -> M {
+    static func message<M: ProtoJSONMessage>(_ v: JSONValue, _: M.Type, _ options: ProtoJSONDecodingOptions) throws -> M
+    {
         try M(protoJSON: v, options: options)
     }
 
@@ -302,11 +310,12 @@ enum ProtoJSON {
     }
 
     private static func outOfRange(_ v: JSONValue, _ type: String) -> ProtoJSONError {
-        let text: String = switch v {
-        case .number(let n): n
-        case .string(let s): quoted(s)
-        default: v.kindName
-        }
+        let text: String =
+            switch v {
+            case .number(let n): n
+            case .string(let s): quoted(s)
+            default: v.kindName
+            }
         return ProtoJSONError("out of range for \(type): \(text)")
     }
 

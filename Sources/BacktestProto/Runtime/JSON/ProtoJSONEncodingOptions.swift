@@ -10,7 +10,10 @@ public struct ProtoJSONEncodingOptions: Sendable, Equatable {
     /// Enums as their numbers rather than their value names.
     public var enumsAsIntegers: Bool
 
-    public init(alwaysPrintFieldsWithNoPresence: Bool = false, preservingProtoFieldNames: Bool = false, enumsAsIntegers: Bool = false) {
+    public init(
+        alwaysPrintFieldsWithNoPresence: Bool = false, preservingProtoFieldNames: Bool = false,
+        enumsAsIntegers: Bool = false
+    ) {
         self.alwaysPrintFieldsWithNoPresence = alwaysPrintFieldsWithNoPresence
         self.preservingProtoFieldNames = preservingProtoFieldNames
         self.enumsAsIntegers = enumsAsIntegers

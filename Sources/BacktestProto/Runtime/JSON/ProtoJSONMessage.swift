@@ -28,7 +28,9 @@ extension ProtoJSONMessage {
     }
 
     /// Parses JSON bytes (UTF-8) and maps them to the message.
-    public init(jsonUTF8 bytes: some Collection<UInt8>, options: ProtoJSONDecodingOptions = ProtoJSONDecodingOptions()) throws {
+    public init(jsonUTF8 bytes: some Collection<UInt8>, options: ProtoJSONDecodingOptions = ProtoJSONDecodingOptions())
+        throws
+    {
         try self.init(protoJSON: JSONValue(parsing: bytes, maxDepth: options.maxDepth), options: options)
     }
 

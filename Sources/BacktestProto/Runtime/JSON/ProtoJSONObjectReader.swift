@@ -28,19 +28,24 @@ struct ProtoJSONObjectReader {
     }
 
     /// The value of field `number` decoded by `decode`, or nil when the member is null.
-    mutating func field<T>(_ number: Int32, _ name: String, _ member: JSONValue.Member, _ decode: (JSONValue) throws -> T) throws -> T? {
+    mutating func field<T>(
+        _ number: Int32, _ name: String, _ member: JSONValue.Member, _ decode: (JSONValue) throws -> T
+    ) throws -> T? {
         try claim(number, name, member.key)
         guard !member.value.isNull else { return nil }
         return try ProtoJSONError.at(name) { try decode(member.value) }
     }
 
     /// The same for a member of a oneof, which must be the only member of it given.
-    mutating func oneofField<T>(_ number: Int32, _ name: String, oneof: String, _ member: JSONValue.Member,
-                                _ decode: (JSONValue) throws -> T) throws -> T? {
+    mutating func oneofField<T>(
+        _ number: Int32, _ name: String, oneof: String, _ member: JSONValue.Member,
+        _ decode: (JSONValue) throws -> T
+    ) throws -> T? {
         try claim(number, name, member.key)
         guard !member.value.isNull else { return nil }
         if let other = oneofs[oneof] {
-            throw ProtoJSONError("\(name) and \(other) are both set; they are members of the oneof \(oneof)", path: [name])
+            throw ProtoJSONError(
+                "\(name) and \(other) are both set; they are members of the oneof \(oneof)", path: [name])
         }
         oneofs[oneof] = name
         return try ProtoJSONError.at(name) { try decode(member.value) }

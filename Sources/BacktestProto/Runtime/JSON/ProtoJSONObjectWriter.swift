@@ -14,11 +14,13 @@ struct ProtoJSONObjectWriter {
     /// A field without presence: a proto3 scalar, a repeated field or a map.
     mutating func field(_ name: String, _ jsonName: String, isDefault: Bool, _ value: () throws -> JSONValue) throws {
         guard !isDefault || options.alwaysPrintFieldsWithNoPresence else { return }
-        members.append(JSONValue.Member(options.preservingProtoFieldNames ? name : jsonName, try ProtoJSONError.at(name, value)))
+        members.append(
+            JSONValue.Member(options.preservingProtoFieldNames ? name : jsonName, try ProtoJSONError.at(name, value)))
     }
 
     /// A field with presence (a message, a oneof member) that is set.
     mutating func present(_ name: String, _ jsonName: String, _ value: () throws -> JSONValue) throws {
-        members.append(JSONValue.Member(options.preservingProtoFieldNames ? name : jsonName, try ProtoJSONError.at(name, value)))
+        members.append(
+            JSONValue.Member(options.preservingProtoFieldNames ? name : jsonName, try ProtoJSONError.at(name, value)))
     }
 }
