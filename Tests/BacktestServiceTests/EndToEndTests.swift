@@ -93,53 +93,6 @@ import Testing
         #expect(r.details.contains("session_id"))
     }
 
-    @Test func listSessionsFiltersByLabelAndPages() async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
-        let tag = UUID().uuidString
-        var ids: [String] = []
-        for i in 0..<5 {
-            ids.append(try await client.start(Fixtures.googRequest(extra: ["labels": ["batch": tag, "n": "\(i)"]])))
-        }
-        for id in ids { _ = try await client.waitFor(id, ["SESSION_STATUS_COMPLETED"]) }
-        var seen: [String] = []
-        var token = ""
-        repeat {
-            let page = try await client.call(
-                "ListSessions", ["labels": ["batch": tag], "page_size": 2, "page_token": token])
-            #expect(page.code == "OK", "\(page)")
-            let sessions = page.response["sessions"] as? [[String: Any]] ?? []
-            #expect(sessions.count <= 2)
-            seen += sessions.compactMap { $0["session_id"] as? String }
-            token = page.response["next_page_token"] as? String ?? ""
-        } while !token.isEmpty && seen.count < 10
-        #expect(seen == ids.reversed(), "newest first")
-        let completed = try await client.call(
-            "ListSessions", ["labels": ["batch": tag, "n": "3"], "statuses": ["SESSION_STATUS_COMPLETED"]])
-        #expect((completed.response["sessions"] as? [[String: Any]])?.count == 1)
-        let bad = try await client.call("ListSessions", ["page_token": "garbage!"])
-        #expect(bad.code == "INVALID_ARGUMENT" && bad.details.contains("page_token"), "\(bad)")
-    }
-
-    @Test func listActiveAndMarketData() async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
-        let id = try await client.start(
-            Fixtures.slowGoogRequest(seconds: 3600, extra: ["labels": ["who": "list-active"]]))
-        _ = try await client.waitFor(id, ["SESSION_STATUS_RUNNING"])
-        let active = try await client.call("ListActive", ["symbol": "GOOG"])
-        let mine = (active.response["sessions"] as? [[String: Any]] ?? []).first { $0["session_id"] as? String == id }
-        #expect(mine?["status"] as? String == "SESSION_STATUS_RUNNING")
-        #expect(mine?["strategy_name"] as? String == "sma_cross")
-        #expect((mine?["progress"] as? [String: Any])?["status"] as? String == "SESSION_STATUS_RUNNING")
-        let none = try await client.call("ListActive", ["symbol": "NOPE"])
-        #expect((none.response["sessions"] as? [Any] ?? []).isEmpty)
-        _ = try await client.call("StopBacktest", ["session_id": id])
-        let data = try await client.call("ListMarketData", ["symbol": "GOOG"])
-        let series = data.response["series"] as? [[String: Any]] ?? []
-        #expect(series.count == 1)
-        #expect(series.first?["rows"] as? String == "2148")
-        #expect(series.first?["first_time"] as? String == "2004-08-19T00:00:00Z")
-    }
-
     /// `buf curl` through reflection, as the README shows: no .proto needed.
     @Test func bufCurlListsAndCallsTheService() async throws {
         let (daemon, _) = try await SharedDaemon.shared.get()

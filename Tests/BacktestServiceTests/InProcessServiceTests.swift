@@ -114,4 +114,66 @@ import Testing
             await status { try await c.listSessions(ListSessionsRequest(pageToken: "garbage!")) }?.message.hasPrefix(
                 "page_token: ") == true)
     }
+
+    @Test func listSessionsFiltersByLabelAndPages() async throws {
+        let s = try await SharedInProcessServer.shared.get()
+        let tag = UUID().uuidString
+        var ids: [String] = []
+        for i in 0..<5 {
+            var r = Self.googRequest()
+            r.labels = ["batch": tag, "n": "\(i)"]
+            ids.append(try await s.client.startBacktest(r).sessionID)
+        }
+        for id in ids { _ = try await s.waitFor(id, [.completed]) }
+        var seen: [String] = []
+        var token = ""
+        repeat {
+            let page = try await s.client.listSessions(
+                ListSessionsRequest(labels: ["batch": tag], pageSize: 2, pageToken: token))
+            #expect(page.sessions.count <= 2)
+            seen += page.sessions.map(\.sessionID)
+            token = page.nextPageToken
+        } while !token.isEmpty && seen.count < 10
+        #expect(seen == ids.reversed(), "newest first")
+        let completed = try await s.client.listSessions(
+            ListSessionsRequest(statuses: [.completed], labels: ["batch": tag, "n": "3"]))
+        #expect(completed.sessions.count == 1)
+    }
+
+    /// A paced session on a clock that does not move stays running for as long as the
+    /// test needs it, however busy the machine.
+    @Test func listActiveShowsLiveSessionsAndListMarketDataTheSeries() async throws {
+        let clock = ManualTestClock()
+        let s = try await InProcessServer(clock: clock)
+        defer { s.remove() }
+        _ = try await s.importCSV(
+            Fixtures.googCSV, ImportHeader(symbol: "GOOG", kind: .candles, format: .csv, sourceName: "GOOG.csv"))
+        var request = Self.googRequest()
+        request.accelerationFactor = 3117 * 86_400 / 60
+        request.labels = ["who": "list-active"]
+        let id = try await s.client.startBacktest(request).sessionID
+        _ = try await s.waitFor(id, [.running])
+        let active = try await s.client.listActive(ListActiveRequest(symbol: "GOOG"))
+        let mine = try #require(active.sessions.first { $0.sessionID == id })
+        #expect(mine.status == .running && mine.strategyName == "sma_cross" && mine.labels == ["who": "list-active"])
+        #expect(mine.progress?.status == .running)
+        #expect(try await s.client.listActive(ListActiveRequest(symbol: "NOPE")).sessions.isEmpty)
+        let stopped = try await s.client.stopBacktest(StopBacktestRequest(sessionID: id))
+        #expect(stopped.status == .stopped && !stopped.alreadyEnded)
+        let data = try await s.client.listMarketData(ListMarketDataRequest(symbol: "GOOG"))
+        #expect(data.series.count == 1)
+        #expect(data.series.first?.rows == 2148 && data.series.first?.timeframe == "1d", "the timeframe was inferred")
+        #expect(data.series.first?.firstTime == ProtoTimestamp(microsecondsSinceEpoch: 1_092_873_600_000_000))
+    }
+}
+
+/// A clock that never moves: paced sessions wait on it until stopped.
+struct ManualTestClock: ServiceClock {
+    var now: Duration { .zero }
+    var wallMicros: Int64 { 1_750_000_000_000_000 }
+    func sleep(until deadline: Duration) async throws {
+        // Never due: wait for the stop (or a cancellation).
+        while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+        throw CancellationError()
+    }
 }

@@ -1,8 +1,12 @@
+import BacktestProto
 import Foundation
+import RPC
 import Testing
 
-/// Every invalid StartBacktest of docs/DESIGN.md section 11, through the wire: the status and
-/// a message naming the field.
+/// Every invalid StartBacktest of docs/DESIGN.md section 11: the status and a message
+/// naming the field. In process, through the generated client (the JSON cases decode
+/// with the contract's proto3 JSON mapping); the wire answers the same statuses
+/// (FuzzTests and EndToEndTests call the real daemon through grpcio).
 @Suite struct InvalidRequestTests {
     /// `patch` is a JSON object merged into the valid GOOG request; null removes a key.
     struct Case: Sendable, CustomStringConvertible {
@@ -76,37 +80,42 @@ import Testing
             name: "ticks not stored", patch: #"{"timeframe": "tick"}"#, code: "FAILED_PRECONDITION", mentions: "ticks"),
     ]
 
+    /// The status's canonical name, as the cases (and gRPC tools) spell it.
+    static func code(_ e: RPCError?) -> String { e.map { "\($0.code)" } ?? "OK" }
+
     @Test(arguments: cases)
     func refused(_ c: Case) async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
-        let r = try await client.call("StartBacktest", try c.apply(Fixtures.googRequest()))
-        #expect(r.code == c.code, "\(c.name): \(r)")
-        #expect(r.details.contains(c.mentions), "\(c.name): \(r.details)")
+        let server = try await SharedInProcessServer.shared.get()
+        let json = try JSONSerialization.data(withJSONObject: try c.apply(Fixtures.googRequest()))
+        let request = try StartBacktestRequest(jsonUTF8: [UInt8](json))
+        let error = await InProcessServer.status { try await server.client.startBacktest(request) }
+        #expect(Self.code(error) == c.code, "\(c.name): \(String(describing: error))")
+        #expect(error?.message.contains(c.mentions) == true, "\(c.name): \(error?.message ?? "")")
     }
 
     @Test func nothingWasStoredByRefusedRequests() async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
-        let r = try await client.call("ListSessions", ["symbol": "NOPE"])
-        #expect(r.code == "OK")
-        #expect((r.response["sessions"] as? [Any] ?? []).isEmpty)
+        let server = try await SharedInProcessServer.shared.get()
+        let r = try await server.client.listSessions(ListSessionsRequest(symbol: "NOPE"))
+        #expect(r.sessions.isEmpty)
     }
 
     @Test func badImportsNameTheLineAndStoreNothing() async throws {
-        let (_, client) = try await SharedDaemon.shared.get()
+        let server = try await SharedInProcessServer.shared.get()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).csv")
         defer { try? FileManager.default.removeItem(at: url) }
         try "time,open,high,low,close,volume\n1700000000,1,2,0.5,1.5,10\n1700000060,1,2,0.5,oops,10\n".write(
             to: url, atomically: true, encoding: .utf8)
-        let header: [String: Any] = [
-            "symbol": "BAD", "kind": "DATA_KIND_CANDLES", "timeframe": "1m", "format": "IMPORT_FORMAT_CSV",
-            "source_name": "bad.csv",
-        ]
-        let r = try await client.importCSV(url.path, header: header)
-        #expect(r.code == "INVALID_ARGUMENT", "\(r)")
-        #expect(r.details.contains("bad.csv") && r.details.contains("3"), "names the file and line: \(r.details)")
-        let data = try await client.call("ListMarketData", ["symbol": "BAD"])
-        #expect((data.response["series"] as? [Any] ?? []).isEmpty, "all or nothing")
-        let noHeader = try await client.importCSV(url.path, header: ["symbol": "", "kind": "DATA_KIND_CANDLES"])
-        #expect(noHeader.code == "INVALID_ARGUMENT" && noHeader.details.contains("symbol"), "\(noHeader)")
+        let header = ImportHeader(symbol: "BAD", kind: .candles, timeframe: "1m", format: .csv, sourceName: "bad.csv")
+        let error = await InProcessServer.status { try await server.importCSV(url.path, header) }
+        #expect(error?.code == .invalidArgument, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("bad.csv") == true && error?.message.contains("3") == true,
+            "names the file and line")
+        let data = try await server.client.listMarketData(ListMarketDataRequest(symbol: "BAD"))
+        #expect(data.series.isEmpty, "all or nothing")
+        let noHeader = await InProcessServer.status {
+            try await server.importCSV(url.path, ImportHeader(symbol: "", kind: .candles))
+        }
+        #expect(noHeader?.code == .invalidArgument && noHeader?.message.contains("symbol") == true)
     }
 }
