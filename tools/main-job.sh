@@ -48,7 +48,7 @@ run() {
   local id
   id=$(bt start --symbol GOOG --timeframe 1d --from 2004-08-19 --to 2013-03-02 --capital 10000 \
         --acceleration 90000000 --label source=main-job "$@" --json |
-       python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["session_id"])')
+       python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["sessionId"])')
   echo "session $id"
   bt watch "$id"
   bt show "$id"
