@@ -67,7 +67,9 @@ actor SharedInProcessServer {
     func get() async throws -> InProcessServer {
         if let started { return started }
         let s = try await InProcessServer()
-        _ = try await s.importCSV(Fixtures.googCSV, ImportHeader(symbol: "GOOG", kind: .candles, timeframe: "1d", format: .csv, sourceName: "GOOG.csv"))
+        _ = try await s.importCSV(
+            Fixtures.googCSV,
+            ImportHeader(symbol: "GOOG", kind: .candles, timeframe: "1d", format: .csv, sourceName: "GOOG.csv"))
         started = s
         return s
     }
