@@ -88,11 +88,31 @@ import Testing
         let record = try #require(try await registry.record(id))
         #expect(record.state == .stopped && record.stopReason == "enough; said \"the trader\"")
         #expect(record.progressPct > 30 && record.progressPct < 40, "a third of the range: \(record.progressPct)")
+        // The statistics of what ran: the engine over the same bars, stopped there.
+        let engine = try Engine(
+            config: BacktestConfig(
+                initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])))
+        let bars = try await fixture.store.candles(
+            symbol: "GOOG", timeframe: .candles(seconds: 86_400),
+            range: TimeRange(start: CoreFixture.googStart, end: CoreFixture.googEnd), batchSize: 4096)
+        var left = Int(record.eventsProcessed)
+        while left > 0, let batch = try await bars.next() {
+            try engine.process(candles: Array(batch.prefix(left)))
+            left -= min(left, batch.count)
+        }
+        let expected = engine.finishAtStop()
+        #expect(record.statistics == expected, "a stopped session keeps the statistics of what ran")
+        #expect(record.totalTrades == UInt64(expected.totalTrades))
+        let cursor = try await registry.trades(id, batchSize: 1000)
+        var stored: [TradeRecord] = []
+        while let batch = try await cursor.next() { stored += batch }
+        #expect(stored == engine.takeTrades(), "closed trades, and the position open at the stop without an exit")
         let again = try await registry.stop(id, reason: "")
         #expect(again.state == .stopped && again.alreadyEnded)
         let events = try await registry.events(id)
         #expect(events.map(\.kind) == [.snapshot, .terminal])
         #expect(events.last?.stopReason == "enough; said \"the trader\"")
+        #expect(events.last?.statistics == expected)
         let curve = try await registry.equity(id, range: TimeRange(start: .min, end: .max), batchSize: 5000)
         #expect(try await curve.next()?.isEmpty == false, "what ran before the stop is kept")
         await #expect(throws: ServiceError.self) { try await registry.stop("no-such-session", reason: "") }

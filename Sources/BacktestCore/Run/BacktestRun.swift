@@ -44,7 +44,8 @@ struct BacktestRun {
 
     enum Outcome {
         case completed(BacktestStatistics)
-        case stopped(String)
+        /// With the statistics of what ran, when anything did.
+        case stopped(String, BacktestStatistics?)
         case failed(String)
     }
 
@@ -63,13 +64,13 @@ struct BacktestRun {
         } catch let error as StoreError {
             outcome = .failed(error.description)
         } catch is CancellationError {
-            outcome = .stopped(control.stopReason ?? "stopped")
+            outcome = .stopped(control.stopReason ?? "stopped", nil)
         } catch {
             outcome = .failed("\(error)")
         }
         if case .failed = outcome, let reason = control.stopReason {
             // A stop that interrupted a write is a stop, not a failure.
-            outcome = .stopped(reason)
+            outcome = .stopped(reason, nil)
         }
         return await end(outcome, meter: meter)
     }
@@ -89,12 +90,16 @@ struct BacktestRun {
         // Yielding shares the cores, so it follows the real clock whatever clock paces.
         var lastYield = ContinuousClock.now
 
-        // A stop keeps what was computed: results so far are stored first.
+        // A stop keeps what was computed: the statistics of what ran (an open position
+        // left open), and the results so far stored first.
         func stopIfRequested() async throws -> Outcome? {
             guard let reason = control.stopReason else { return nil }
+            let ran = engine.progress.eventsProcessed > 0
+            let statistics = ran ? engine.finishAtStop() : nil
+            try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
             try await writer.finish()
             meter.fill(&record, engine.progress)
-            return .stopped(reason)
+            return .stopped(reason, statistics)
         }
 
         // One step of bookkeeping after each slice of engine work.
@@ -196,10 +201,18 @@ struct BacktestRun {
             terminal.progressPct = 100
             terminal.equity = stats.equityFinal
             terminal.eta = .zero
-        case .stopped(let reason):
+        case .stopped(let reason, let stats):
             record.state = .stopped
             record.stopReason = reason
             terminal.stopReason = reason
+            if let stats {
+                record.statistics = stats
+                record.finalPnl = stats.finalPnl
+                record.totalTrades = UInt64(max(0, stats.totalTrades))
+                record.winRatePct = stats.winRatePct
+                terminal.statistics = stats
+                terminal.equity = stats.equityFinal
+            }
         case .failed(let message):
             record.state = .failed
             record.errorMessage = message

@@ -154,7 +154,16 @@ public final class Engine {
     /// are then available from takeTrades/takeEquity.
     public func finish() -> BacktestStatistics {
         var result = BacktestStatistics()
-        withCore { core in result = core.finish() }
+        withCore { core in result = core.finish(leavingOpen: false) }
+        return result
+    }
+
+    /// A run stopped before the end of data: the statistics of what ran, the open
+    /// position left open (reported with exitTime nil, out of the statistics, as with
+    /// leaveOpenAtEnd), pending orders dropped. Call once, instead of `finish`.
+    public func finishAtStop() -> BacktestStatistics {
+        var result = BacktestStatistics()
+        withCore { core in result = core.finish(leavingOpen: true) }
         return result
     }
 

@@ -492,14 +492,14 @@ struct EngineCore {
 
     // MARK: end
 
-    mutating func finish() -> BacktestStatistics {
+    mutating func finish(leavingOpen: Bool) -> BacktestStatistics {
         guard !finished else { return BacktestStatistics() }
         finished = true
         guard count > 0 else { return broker.statistics.finish(warmupBars: 0) }
         let last = count - 1
         var openRecord: TradeRecord?
         if !bankrupt && last >= startBar {
-            if leaveOpenAtEnd {
+            if leaveOpenAtEnd || leavingOpen {
                 broker.pending.removeAll()
             } else {
                 switch endOfData {
