@@ -118,31 +118,69 @@ import Testing
         await #expect(throws: ServiceError.self) { try await registry.stop("no-such-session", reason: "") }
     }
 
+    /// Sessions that compute (here: read a store that holds their data) hold the run
+    /// slots; the rest wait in STARTED, up to the queue limit.
     @Test func sessionsWaitForASlotUpToTheQueueLimit() async throws {
-        let clock = ManualClock()
-        let fixture = try await CoreFixture(clock: clock, limits: .init(maxRunning: 1, maxQueued: 2))
+        let fixture = try await CoreFixture(
+            clock: VirtualClock(), limits: .init(maxRunning: 1, maxQueued: 2), store: { FaultyStore($0) })
         defer { fixture.remove() }
+        let store = try #require(fixture.registry.store as? FaultyStore)
+        store.holdReads()
         let registry = fixture.registry
         var ids: [String] = []
-        for _ in 0..<3 { ids.append(try await registry.start(CoreFixture.goog(seconds: 30)).sessionId) }
+        for _ in 0..<3 { ids.append(try await registry.start(CoreFixture.goog()).sessionId) }
         do {
-            _ = try await registry.start(CoreFixture.goog(seconds: 30))
+            _ = try await registry.start(CoreFixture.goog())
             Issue.record("a fourth session was admitted")
         } catch {
             #expect(error.kind == .resourceExhausted, "\(error)")
         }
         _ = try await registry.waitFor(ids[0], [.running])
-        let states = Dictionary(
-            uniqueKeysWithValues: await registry.active(symbol: "GOOG").map { ($0.record.id, $0.record.state) })
+        let active = await registry.active(symbol: "GOOG")
+        let states = Dictionary(uniqueKeysWithValues: active.map { ($0.record.id, $0.record.state) })
         #expect(states == [ids[0]: .running, ids[1]: .started, ids[2]: .started])
+        let waiting = Dictionary(uniqueKeysWithValues: active.map { ($0.record.id, $0.waiting) })
+        #expect(waiting[ids[0]] == .some(nil), "computing")
+        #expect(waiting[ids[1]] == .runSlot(running: 1, ahead: 0) && waiting[ids[2]] == .runSlot(running: 1, ahead: 1))
         // A waiting session stops without running; stopping the runner lets the next one in.
         let third = try await registry.stop(ids[2], reason: "")
         #expect(third.state == .stopped && !third.alreadyEnded)
         #expect(try await registry.record(ids[2])?.startedAt == nil, "it never ran")
-        _ = try await registry.stop(ids[0], reason: "")
-        _ = try await registry.waitFor(ids[1], [.running])
-        _ = try await registry.stop(ids[1], reason: "")
+        store.releaseReads()
+        _ = try await registry.waitFor(ids[0], [.completed])
+        _ = try await registry.waitFor(ids[1], [.completed])
         #expect(await registry.active(symbol: "").isEmpty)
+    }
+
+    /// Run slots count CPU work: paced sessions asleep hold none, so a quick backtest
+    /// is not kept waiting behind replays that take hours (issue 16, item 7).
+    @Test func pacedSessionsAsleepHoldNoRunSlot() async throws {
+        let clock = ManualClock()
+        let fixture = try await CoreFixture(clock: clock, limits: .init(maxRunning: 1, maxQueued: 4))
+        defer { fixture.remove() }
+        let registry = fixture.registry
+        let paced = [
+            try await registry.start(CoreFixture.goog(seconds: 3600)).sessionId,
+            try await registry.start(CoreFixture.goog(seconds: 3600, capital: 20_000)).sessionId,
+        ]
+        let quick = try await registry.start(CoreFixture.goog(capital: 30_000)).sessionId
+        let done = try await registry.waitFor(quick, [.completed, .failed])
+        #expect(done.state == .completed, "ran while both replays slept")
+        let active = await registry.active(symbol: "GOOG")
+        #expect(active.map(\.record.id).sorted() == paced.sorted())
+        for a in active {
+            #expect(a.record.state == .running)
+            guard case .pacing(let dueIn)? = a.waiting else {
+                Issue.record("\(a.record.id) waits for \(String(describing: a.waiting))")
+                continue
+            }
+            #expect(dueIn > .zero && dueIn < .seconds(2), "the next daily bar of a 3117-day hour: \(dueIn)")
+        }
+        // Both wake and want the one slot: one computes, the other waits its turn.
+        clock.advance(by: .seconds(60))
+        for id in paced { _ = try await registry.stop(id, reason: "") }
+        #expect(await registry.active(symbol: "").isEmpty)
+        for id in paced { #expect(try await registry.record(id)?.state == .stopped) }
     }
 
     @Test func aClientRequestIdMakesRetriesIdempotent() async throws {

@@ -16,6 +16,8 @@ struct BacktestRun {
     let control: RunControl
     let clock: any ServiceClock
     let logger: Logger
+    /// The run slot it holds while it computes.
+    var lease = RunLease.held
     var record: SessionRecord
 
     /// How long store writes are retried before the session fails.
@@ -84,7 +86,8 @@ struct BacktestRun {
         }
         var writer = ResultWriter(store: store, sessionId: record.id, retryBudget: retryBudget)
         let pacer = Pacer(
-            factor: spec.accelerationFactor, simStart: spec.range.start, wallStart: meter.wallStart, clock: clock)
+            factor: spec.accelerationFactor, simStart: spec.range.start, wallStart: meter.wallStart, clock: clock,
+            lease: lease)
         var lastPublish = clock.now
         var lastPersist = lastPublish
         // Yielding shares the cores, so it follows the real clock whatever clock paces.

@@ -6,14 +6,17 @@ struct Pacer {
     let simStart: Int64
     let wallStart: Duration
     let clock: any ServiceClock
+    /// The run's slot, given back while it sleeps.
+    let lease: RunLease
     /// Rows due this close to now are taken together (sleeping for less is noise).
     var slack = Duration.milliseconds(1)
 
-    init(factor: Double, simStart: Int64, wallStart: Duration, clock: any ServiceClock) {
+    init(factor: Double, simStart: Int64, wallStart: Duration, clock: any ServiceClock, lease: RunLease = .held) {
         self.factor = factor
         self.simStart = simStart
         self.wallStart = wallStart
         self.clock = clock
+        self.lease = lease
     }
 
     func due(_ time: Int64) -> Duration {
@@ -30,7 +33,20 @@ struct Pacer {
         var k = from
         while k < rows.count, due(time(rows[k])) <= horizon { k += 1 }
         if k > from { return k }
-        try await control.sleep(until: due(time(rows[from])), on: clock)
+        let target = due(time(rows[from]))
+        guard target - clock.now >= lease.minimumSleep, control.stopReason == nil else {
+            try await control.sleep(until: target, on: clock)
+            return from
+        }
+        // A real wait: the slot goes to another session meanwhile.
+        await lease.release(target)
+        do {
+            try await control.sleep(until: target, on: clock)
+        } catch {
+            await lease.reacquire()
+            throw error
+        }
+        await lease.reacquire()
         return from
     }
 }

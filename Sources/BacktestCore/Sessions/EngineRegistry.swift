@@ -45,10 +45,19 @@ public actor EngineRegistry {
         public var alreadyEnded: Bool
     }
 
-    /// An active session: its record with live progress folded in, and the latest event.
+    /// An active session: its record with live progress folded in, the latest event,
+    /// and what it is waiting for (nil while it computes).
     public struct Active: Sendable {
         public var record: SessionRecord
         public var progress: RunProgress
+        public var waiting: Waiting?
+    }
+
+    public enum Waiting: Sendable, Equatable {
+        /// For a run slot: how many sessions hold one, how many are in line before it.
+        case runSlot(running: Int, ahead: Int)
+        /// A paced session asleep (holding no slot) until its next data is due.
+        case pacing(dueIn: Duration)
     }
 
     private struct Entry {
@@ -67,7 +76,12 @@ public actor EngineRegistry {
     let logger: Logger
     private var entries: [String: Entry] = [:]
     private var queue: [String] = []
+    /// Run slots in use: sessions computing (or reading, or writing). A paced session
+    /// asleep gives its slot back (`sleeping`) and queues for one when it wakes
+    /// (`resuming`, served before sessions that have not started).
     private var running = 0
+    private var sleeping: [String: Duration] = [:]
+    private var resuming: [(id: String, wake: CheckedContinuation<Void, Never>)] = []
     private var byRequestId: [String: String] = [:]
     /// Terminal records whose save failed (the store was down), so this process still
     /// answers for them; bounded.
@@ -213,6 +227,11 @@ public actor EngineRegistry {
 
     /// Starts waiting sessions while there are free slots.
     private func launchWaiting() {
+        // Runs that have started come first: their sessions are already RUNNING.
+        while running < limits.maxRunning, !resuming.isEmpty {
+            running += 1
+            resuming.removeFirst().wake.resume()
+        }
         while running < limits.maxRunning, accepting, !queue.isEmpty {
             let id = queue.removeFirst()
             guard var entry = entries[id] else { continue }
@@ -222,6 +241,9 @@ public actor EngineRegistry {
                 spec: entry.spec, store: store, hub: entry.hub, control: entry.control,
                 clock: clock, logger: logger, record: entry.record)
             run.retryBudget = limits.storeRetryBudget
+            run.lease = RunLease(
+                release: { [weak self] until in await self?.releaseSlot(id, until: until) },
+                reacquire: { [weak self] in await self?.reacquireSlot(id) })
             entry.record.state = .running
             // Detached: the run must not inherit this actor. Low priority: RPC handlers
             // come first when both want the cores.
@@ -232,6 +254,31 @@ public actor EngineRegistry {
             }
             entries[id] = entry
         }
+    }
+
+    /// A paced run going to sleep until `until`: its slot goes to the next session.
+    private func releaseSlot(_ id: String, until: Duration) {
+        running -= 1
+        sleeping[id] = until
+        launchWaiting()
+    }
+
+    /// A paced run that woke: a slot at once if one is free (or if it is stopping, so
+    /// a stop never waits for other sessions), else in line.
+    private func reacquireSlot(_ id: String) async {
+        sleeping[id] = nil
+        if (running < limits.maxRunning && resuming.isEmpty) || entries[id]?.control.stopReason != nil {
+            running += 1
+            return
+        }
+        await withCheckedContinuation { resuming.append((id, $0)) }
+    }
+
+    /// A run in line for a slot that is asked to stop gets one at once.
+    private func wakeIfResuming(_ id: String) {
+        guard let i = resuming.firstIndex(where: { $0.id == id }) else { return }
+        running += 1
+        resuming.remove(at: i).wake.resume()
     }
 
     private func finished(_ id: String, _ record: SessionRecord, stored: Bool) {
@@ -264,6 +311,7 @@ public actor EngineRegistry {
                 return Stopped(sessionId: id, state: .stopped, alreadyEnded: false)
             }
             entry.control.requestStop(why)
+            wakeIfResuming(id)
             await entry.task?.value
             let state = try await record(id)?.state ?? .stopped
             return Stopped(sessionId: id, state: state, alreadyEnded: state != .stopped)
@@ -322,7 +370,17 @@ public actor EngineRegistry {
         entries.values
             .filter { symbol.isEmpty || $0.record.symbol == symbol }
             .sorted { ($0.record.createdAt, $0.record.id) < ($1.record.createdAt, $1.record.id) }
-            .map { Active(record: Self.live($0), progress: $0.hub.latest) }
+            .map { Active(record: Self.live($0), progress: $0.hub.latest, waiting: waiting($0.record.id)) }
+    }
+
+    private func waiting(_ id: String) -> Waiting? {
+        if let ahead = resuming.firstIndex(where: { $0.id == id })
+            ?? queue.firstIndex(of: id).map({ $0 + resuming.count })
+        {
+            return .runSlot(running: running, ahead: ahead)
+        }
+        if let until = sleeping[id] { return .pacing(dueIn: max(.zero, until - clock.now)) }
+        return nil
     }
 
     /// One watch of a session: a snapshot, then the newest event at most once per
@@ -410,6 +468,7 @@ public actor EngineRegistry {
             e.control.requestStop(reason)
             return e.task
         }
+        for (id, _) in resuming { wakeIfResuming(id) }
         for t in runs { await t.value }
     }
 }

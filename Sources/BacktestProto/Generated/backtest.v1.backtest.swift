@@ -370,6 +370,11 @@ public struct ActiveSession: Sendable, Equatable {
     public var createdAt: ProtoTimestamp? = nil
     public var progress: ProgressEvent? = nil
     public var labels: [String: String] = [:]
+    /// What the session is waiting for, empty while it computes: a run slot
+    /// ("a run slot: 2 running, 1 ahead") or, for a paced session, the time its next
+    /// bar or tick is due ("pacing: next data due in 3.2s"). A paced session that sleeps
+    /// holds no run slot.
+    public var waiting: String = ""
 
     public init(
         sessionID: String = "",
@@ -379,7 +384,8 @@ public struct ActiveSession: Sendable, Equatable {
         strategyName: String = "",
         createdAt: ProtoTimestamp? = nil,
         progress: ProgressEvent? = nil,
-        labels: [String: String] = [:]
+        labels: [String: String] = [:],
+        waiting: String = ""
     ) {
         self.sessionID = sessionID
         self.status = status
@@ -389,6 +395,7 @@ public struct ActiveSession: Sendable, Equatable {
         self.createdAt = createdAt
         self.progress = progress
         self.labels = labels
+        self.waiting = waiting
     }
 }
 
@@ -1969,6 +1976,7 @@ extension ActiveSession: CMessageConvertible {
         for entry in try ProtoRuntime.messages(c.pointee.labels, c.pointee.n_labels, field: "backtest.v1.ActiveSession.labels") {
             self.labels[try ProtoRuntime.string(entry.pointee.key, field: "backtest.v1.ActiveSession.labels.key")] = try ProtoRuntime.string(entry.pointee.value, field: "backtest.v1.ActiveSession.labels.value")
         }
+        self.waiting = try ProtoRuntime.string(c.pointee.waiting, field: "backtest.v1.ActiveSession.waiting")
     }
 
     func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
@@ -1992,6 +2000,7 @@ extension ActiveSession: CMessageConvertible {
             c.pointee.n_labels = keys.count
             c.pointee.labels = entries
         }
+        if !waiting.isEmpty { c.pointee.waiting = try arena.cString(waiting, field: "backtest.v1.ActiveSession.waiting") }
     }
 }
 
@@ -2019,6 +2028,7 @@ extension ActiveSession: ProtoJSONMessage {
         if let v = createdAt { try o.present("created_at", "createdAt") { try v.protoJSON(options: options) } }
         if let v = progress { try o.present("progress", "progress") { try v.protoJSON(options: options) } }
         try o.field("labels", "labels", isDefault: labels.isEmpty) { try ProtoJSON.map(labels) { ProtoJSON.string($0) } }
+        try o.field("waiting", "waiting", isDefault: waiting.isEmpty) { ProtoJSON.string(waiting) }
         return o.value
     }
 
@@ -2043,6 +2053,8 @@ extension ActiveSession: ProtoJSONMessage {
                 if let v = try r.field(7, "progress", m, { try ProgressEvent(protoJSON: $0, options: options) }) { progress = v }
             case "labels":
                 if let v: [String: String] = try r.field(8, "labels", m, { json in try ProtoJSON.map(json) { try ProtoJSON.string($0) } }) { labels = v }
+            case "waiting":
+                if let v = try r.field(9, "waiting", m, { try ProtoJSON.string($0) }) { waiting = v }
             default:
                 try r.unknown(m)
             }

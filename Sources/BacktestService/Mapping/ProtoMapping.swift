@@ -103,7 +103,17 @@ enum ProtoMapping {
         return ActiveSession(
             sessionID: r.id, status: status(r.state), symbol: r.symbol, timeframe: r.timeframe,
             strategyName: r.strategyName, createdAt: ProtoTimestamp(microsecondsSinceEpoch: r.createdAt),
-            progress: event(a.progress), labels: r.labels)
+            progress: event(a.progress), labels: r.labels, waiting: waiting(a.waiting))
+    }
+
+    /// What an active session waits for, as ListActive says it.
+    static func waiting(_ w: EngineRegistry.Waiting?) -> String {
+        switch w {
+        case nil: ""
+        case .runSlot(let running, let ahead): "a run slot: \(running) running, \(ahead) ahead"
+        case .pacing(let dueIn):
+            "pacing: next data due in \((dueIn / .milliseconds(100)).rounded() / 10)s"
+        }
     }
 
     static func trade(_ t: TradeRecord) -> Trade {

@@ -2,8 +2,9 @@ import BacktestEngine
 import BacktestStore
 import Synchronization
 
-/// The real SQLite store behind a switch that makes it unreachable: once `breakNow`
-/// is called, every write fails as a store that went away would.
+/// The real SQLite store behind two switches: once `breakNow` is called, every write
+/// fails as a store that went away would; while reads are held, a run's data waits
+/// (the run holds its slot meanwhile, as a slow store would make it).
 final class FaultyStore: BacktestStore {
     let inner: any BacktestStore
     private let broken = Mutex(false)
@@ -13,6 +14,30 @@ final class FaultyStore: BacktestStore {
     }
 
     func breakNow() { broken.withLock { $0 = true } }
+
+    private let gate = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func holdReads() { gate.withLock { $0.held = true } }
+
+    func releaseReads() {
+        let waiters = gate.withLock { g in
+            g.held = false
+            defer { g.waiters = [] }
+            return g.waiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    private func passGate() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let pass = gate.withLock { g in
+                if !g.held { return true }
+                g.waiters.append(c)
+                return false
+            }
+            if pass { c.resume() }
+        }
+    }
 
     private func check() throws {
         if broken.withLock({ $0 }) { throw StoreError.unavailable("connection refused (injected)") }
@@ -46,7 +71,8 @@ final class FaultyStore: BacktestStore {
     func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws -> any RowCursor<
         Candle
     > {
-        try await inner.candles(symbol: symbol, timeframe: timeframe, range: range, batchSize: batchSize)
+        await passGate()
+        return try await inner.candles(symbol: symbol, timeframe: timeframe, range: range, batchSize: batchSize)
     }
     func ticks(symbol: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Tick> {
         try await inner.ticks(symbol: symbol, range: range, batchSize: batchSize)

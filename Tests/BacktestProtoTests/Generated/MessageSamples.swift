@@ -219,6 +219,7 @@ extension ActiveSession: SampleFillable {
         m.createdAt = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
         m.progress = depth < SampleRule.maxDepth ? ProgressEvent.sample(v, depth: depth + 1) : nil
         m.labels = SampleRule.map(v) { w in (SampleRule.string(1, w), SampleRule.string(2, w)) }
+        m.waiting = SampleRule.string(9, v)
         return m
     }
 }

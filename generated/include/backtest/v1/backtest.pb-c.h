@@ -568,10 +568,17 @@ struct  Backtest__V1__ActiveSession
   Backtest__V1__ProgressEvent *progress;
   size_t n_labels;
   Backtest__V1__ActiveSession__LabelsEntry **labels;
+  /*
+   * What the session is waiting for, empty while it computes: a run slot
+   * ("a run slot: 2 running, 1 ahead") or, for a paced session, the time its next
+   * bar or tick is due ("pacing: next data due in 3.2s"). A paced session that sleeps
+   * holds no run slot.
+   */
+  char *waiting;
 };
 #define BACKTEST__V1__ACTIVE_SESSION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__active_session__descriptor) \
-    , (char *)protobuf_c_empty_string, BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Backtest__V1__WatchProgressRequest

@@ -2688,7 +2688,7 @@ const ProtobufCMessageDescriptor backtest__v1__active_session__labels_entry__des
   (ProtobufCMessageInit) backtest__v1__active_session__labels_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor backtest__v1__active_session__field_descriptors[8] =
+static const ProtobufCFieldDescriptor backtest__v1__active_session__field_descriptors[9] =
 {
   {
     "session_id",
@@ -2786,6 +2786,18 @@ static const ProtobufCFieldDescriptor backtest__v1__active_session__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "waiting",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ActiveSession, waiting),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned backtest__v1__active_session__field_indices_by_name[] = {
   5,   /* field[5] = created_at */
@@ -2796,11 +2808,12 @@ static const unsigned backtest__v1__active_session__field_indices_by_name[] = {
   4,   /* field[4] = strategy_name */
   2,   /* field[2] = symbol */
   3,   /* field[3] = timeframe */
+  8,   /* field[8] = waiting */
 };
 static const ProtobufCIntRange backtest__v1__active_session__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor backtest__v1__active_session__descriptor =
 {
@@ -2810,7 +2823,7 @@ const ProtobufCMessageDescriptor backtest__v1__active_session__descriptor =
   "Backtest__V1__ActiveSession",
   "backtest.v1",
   sizeof(Backtest__V1__ActiveSession),
-  8,
+  9,
   backtest__v1__active_session__field_descriptors,
   backtest__v1__active_session__field_indices_by_name,
   1,  backtest__v1__active_session__number_ranges,
