@@ -30,7 +30,7 @@ struct ListActive: AsyncParsableCommand {
             var table = Table([
                 .init("SESSION"), .init("STATUS"), .init("SYMBOL"), .init("TF"), .init("STRATEGY"),
                 .init("PROGRESS", .right), .init("SIM TIME"), .init("EQUITY", .right), .init("P&L", .right),
-                .init("TRADES", .right), .init("CREATED"),
+                .init("TRADES", .right), .init("CREATED"), .init("WAITING FOR"),
             ])
             for s in response.sessions {
                 let p = s.progress ?? ProgressEvent()
@@ -41,6 +41,7 @@ struct ListActive: AsyncParsableCommand {
                     .init(p.simTime.map(TimeDisplay.minute) ?? Format.undefined), .init(Format.number(p.equity)),
                     .init(Format.signed(pnl), pnl > 0 ? .green : pnl < 0 ? .red : nil), .init(String(p.trades)),
                     .init(s.createdAt.map(TimeDisplay.compact) ?? Format.undefined),
+                    .init(s.waiting.isEmpty ? "-" : s.waiting),
                 ])
             }
             Console.line(table.render(style: out.style))
