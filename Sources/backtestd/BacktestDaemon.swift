@@ -68,7 +68,10 @@ struct BacktestDaemon: AsyncParsableCommand {
     @Option(help: "Require `authorization: Bearer TOKEN` on every RPC but health (env BACKTESTD_TOKEN).")
     var token: String?
 
-    @Option(help: "Sessions computing at once (paced sessions asleep hold no slot); the rest wait (env BACKTESTD_MAX_RUNNING; default: the number of cores).")
+    @Option(
+        help:
+            "Sessions computing at once (paced sessions asleep hold no slot); the rest wait (env BACKTESTD_MAX_RUNNING; default: the number of cores)."
+    )
     var maxRunning: Int = env("BACKTESTD_MAX_RUNNING").flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Sessions waiting at most; beyond, StartBacktest is RESOURCE_EXHAUSTED (env BACKTESTD_MAX_QUEUED).")
