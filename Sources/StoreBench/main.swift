@@ -6,9 +6,23 @@ import Foundation
 // (candles read, equity points and trades written) and of market data import (rows
 // through the store's import; CSV parse + import). Release build:
 //   swift run -c release store-bench [bars] [directory]
+//   swift run -c release store-bench wal [sessions] [directory]   (WALBench.swift)
 // Figures go to BENCHMARKS.md ("Storage").
 
 let arguments = CommandLine.arguments
+// `store-bench wal [sessions] [directory]`: WAL and database size over many short sessions.
+if arguments.count > 1 && arguments[1] == "wal" {
+    let directory =
+        arguments.count > 3
+        ? arguments[3]
+        : FileManager.default.temporaryDirectory.appendingPathComponent("store-bench-wal-\(getpid())").path
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let sessions = arguments.count > 2 ? Int(arguments[2]) ?? 2_000 : 2_000
+    try await WALBench(sessions: sessions, directory: directory).run()
+    try? FileManager.default.removeItem(atPath: directory)
+    exit(0)
+}
 let bars = arguments.count > 1 ? Int(arguments[1]) ?? 1_000_000 : 1_000_000
 let directory =
     arguments.count > 2

@@ -7,6 +7,8 @@ internal import CSQLite
 final class SQLiteConnection {
     private var db: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
+    /// The WAL hook's closure; SQLite holds only an unretained pointer to it.
+    private var walHook: WALHook?
     let path: String
 
     init(path: String, busyTimeoutMillis: Int32 = 10_000) throws(StoreError) {
@@ -90,6 +92,61 @@ final class SQLiteConnection {
         }
     }
 
+    /// Calls `body` after each commit of this connection with the number of frames then
+    /// in the WAL. It takes the place of the wal_autocheckpoint hook (SQLite keeps one per
+    /// connection), which connectionPragmas turns off anyway.
+    func onCommit(walFrames body: @escaping (Int) -> Void) throws(StoreError) {
+        let db = try handle()
+        let hook = WALHook(body)
+        walHook = hook
+        sqlite3_wal_hook(
+            db,
+            { context, _, _, frames in
+                if let context { Unmanaged<WALHook>.fromOpaque(context).takeUnretainedValue().body(Int(frames)) }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
+    enum CheckpointMode {
+        case passive, restart, truncate
+
+        var code: Int32 {
+            switch self {
+            case .passive: SQLITE_CHECKPOINT_PASSIVE
+            case .restart: SQLITE_CHECKPOINT_RESTART
+            case .truncate: SQLITE_CHECKPOINT_TRUNCATE
+            }
+        }
+    }
+
+    /// Checkpoints the main database's WAL. `complete` is false when the busy handler gave
+    /// up (writer lock or readers): the frames copied by then stay copied.
+    func checkpoint(_ mode: CheckpointMode) throws(StoreError) -> (complete: Bool, logFrames: Int, copiedFrames: Int) {
+        let db = try handle()
+        var log: Int32 = 0
+        var copied: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(db, "main", mode.code, &log, &copied)
+        switch rc & 0xff {
+        case SQLITE_OK: return (true, Int(log), Int(copied))
+        case SQLITE_BUSY: return (false, Int(log), Int(copied))
+        default: throw lastError(code: rc, sql: "checkpoint \(mode)")
+        }
+    }
+
+    /// How long a lock wait may take before SQLITE_BUSY.
+    func setBusyTimeout(millis: Int32) {
+        if let db { sqlite3_busy_timeout(db, millis) }
+    }
+
+    var pageSize: Int {
+        get throws(StoreError) {
+            let statement = try prepare("PRAGMA page_size")
+            defer { statement.reset() }
+            _ = try statement.step()
+            return Int(statement.int64(0))
+        }
+    }
+
     var changes: Int { db.map { Int(sqlite3_changes64($0)) } ?? 0 }
     var lastInsertRowID: Int64 { db.map { sqlite3_last_insert_rowid($0) } ?? 0 }
     var isInTransaction: Bool { db.map { sqlite3_get_autocommit($0) == 0 } ?? false }
@@ -110,6 +167,11 @@ final class SQLiteConnection {
             return .failed(text)
         }
     }
+}
+
+private final class WALHook {
+    let body: (Int) -> Void
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }
 
 /// A prepared statement: bind by 1-based index, step, read columns by 0-based index.

@@ -12,7 +12,6 @@ final class SQLiteMarketImport: MarketDataImport {
 
     private let executor: SQLiteExecutor
     private let checkpointer: SQLiteCheckpointer
-    private var stagedBytes = 0
     private let symbol: String
     private let kind: MarketSeries.Kind
     private let timeframe: String
@@ -31,12 +30,14 @@ final class SQLiteMarketImport: MarketDataImport {
         self.kind = kind
         self.timeframe = try Self.canonicalTimeframe(kind: kind, timeframe)
         self.replaceExisting = replaceExisting
-        checkpointer = store.checkpointer
+        let checkpointer = store.checkpointer
+        self.checkpointer = checkpointer
         guard !symbol.isEmpty, symbol.utf8.count <= 256 else {
             throw StoreError.invalid("symbol must be 1 to 256 bytes, got \(symbol.utf8.count)")
         }
         executor = try SQLiteExecutor(path: store.path, label: "sqlite-import") { db throws(StoreError) in
             try db.execute(SQLiteSchema.connectionPragmas)
+            try checkpointer.watch(db)
             try db.execute(
                 "CREATE TEMP TABLE import_chunks (seq INTEGER PRIMARY KEY, first_time INTEGER NOT NULL, last_time INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL)"
             )
@@ -121,7 +122,6 @@ final class SQLiteMarketImport: MarketDataImport {
         buffer.removeFirst(start)
         guard !chunks.isEmpty else { return }
         let staged = chunks
-        stagedBytes += chunks.reduce(0) { $0 + $1.data.count }
         do throws(StoreError) {
             try await executor.run { db throws(StoreError) in
                 // A plain BEGIN: only the temp database is written, the main file stays unlocked.
@@ -173,7 +173,7 @@ final class SQLiteMarketImport: MarketDataImport {
         }
         state = .committed
         await executor.close()
-        checkpointer.wrote(stagedBytes)
+        await checkpointer.throttle()
         return result
     }
 

@@ -9,8 +9,10 @@ enum SQLiteSchema {
 
     /// Per-connection settings. Checkpoints are not run by the committing connection
     /// (its commit would wait for them, fsyncs included) but by SQLiteCheckpointer on
-    /// a connection of its own (page_size only takes effect on a new, empty database:
-    /// larger pages mean fewer overflow pages per chunk blob).
+    /// a connection of its own; its `watch` then replaces the WAL hook that
+    /// wal_autocheckpoint set and the journal_size_limit of connections that write
+    /// (page_size only takes effect on a new, empty database: larger pages mean fewer
+    /// overflow pages per chunk blob).
     static let connectionPragmas = """
         PRAGMA page_size = 65536;
         PRAGMA journal_mode = WAL;

@@ -16,15 +16,22 @@ public final class SQLiteStore: BacktestStore {
     private let equityPeaks = Mutex<[String: Double]>([:])
 
     /// Opens (creating it and its directory if needed) and migrates the database.
-    public init(path: String, readerCount: Int = 2) throws {
+    public convenience init(path: String, readerCount: Int = 2) throws {
+        try self.init(path: path, readerCount: readerCount, checkpointPolicy: SQLiteCheckpointer.Policy())
+    }
+
+    /// `checkpointPolicy`: tests bound the WAL at a few MiB instead of tens.
+    init(path: String, readerCount: Int = 2, checkpointPolicy: SQLiteCheckpointer.Policy) throws {
         self.path = path
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let checkpointer = try SQLiteCheckpointer(path: path, policy: checkpointPolicy)
+        self.checkpointer = checkpointer
         writer = try SQLiteExecutor(path: path, label: "sqlite-writer") { db throws(StoreError) in
             try db.execute(SQLiteSchema.connectionPragmas)
             try SQLiteSchema.migrate(db)
+            try checkpointer.watch(db)
         }
-        checkpointer = try SQLiteCheckpointer(path: path)
         readers = try (0..<max(1, readerCount)).map { i throws(StoreError) in
             try SQLiteExecutor(path: path, label: "sqlite-reader-\(i)") { db throws(StoreError) in
                 try db.execute(SQLiteSchema.connectionPragmas)
@@ -97,7 +104,7 @@ public final class SQLiteStore: BacktestStore {
                 }
             }
         }
-        checkpointer.wrote(1024 + record.request.count)
+        await checkpointer.throttle()
     }
 
     private static func readSession(_ s: SQLiteStatement) throws(StoreError) -> SessionRecord {
@@ -216,8 +223,8 @@ public final class SQLiteStore: BacktestStore {
         // Sorting and encoding happen on the caller's task; the writer queue copies blobs in.
         let incoming = TradeChunk.normalized(trades)
         let encoded = Self.tradeChunks(incoming[...])
-        let written = try await writer.run { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) -> Int in
+        try await writer.run { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
                 let top = try db.prepare(
                     "SELECT last_number FROM backtest_trade_chunks WHERE session_id = ? ORDER BY first_number DESC LIMIT 1"
                 )
@@ -225,13 +232,13 @@ public final class SQLiteStore: BacktestStore {
                 let storedLast: Int64? = try top.step() ? top.int64(0) : nil
                 top.reset()
                 if let storedLast, Int64(incoming[0].number) <= storedLast {
-                    return try Self.replaceTrades(db, sessionId: sessionId, incoming)
+                    try Self.replaceTrades(db, sessionId: sessionId, incoming)
+                } else {
+                    try Self.insertTradeChunks(db, sessionId: sessionId, encoded)
                 }
-                try Self.insertTradeChunks(db, sessionId: sessionId, encoded)
-                return encoded.reduce(0) { $0 + $1.data.count }
             }
         }
-        checkpointer.wrote(written)
+        await checkpointer.throttle()
     }
 
     typealias EncodedTradeChunk = (first: Int64, last: Int64, count: Int, data: [UInt8])
@@ -269,7 +276,7 @@ public final class SQLiteStore: BacktestStore {
     /// decoded, merged with the incoming trades (which win on equal numbers), deleted and
     /// written again. Chunks outside the range stay disjoint from the rewritten ones.
     private static func replaceTrades(_ db: SQLiteConnection, sessionId: String, _ incoming: [TradeRecord])
-        throws(StoreError) -> Int
+        throws(StoreError)
     {
         let low = Int64(incoming[0].number), high = Int64(incoming[incoming.count - 1].number)
         let overlapping = try db.prepare(
@@ -305,9 +312,7 @@ public final class SQLiteStore: BacktestStore {
                 j += 1
             }
         }
-        let chunks = tradeChunks(merged[...])
-        try insertTradeChunks(db, sessionId: sessionId, chunks)
-        return chunks.reduce(0) { $0 + $1.data.count }
+        try insertTradeChunks(db, sessionId: sessionId, tradeChunks(merged[...]))
     }
 
     public func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> {
@@ -410,7 +415,7 @@ public final class SQLiteStore: BacktestStore {
                 }
             }
         }
-        checkpointer.wrote(encoded.reduce(0) { $0 + $1.data.count })
+        await checkpointer.throttle()
     }
 
     /// Bytes of the stored equity chunks of a session (store-bench reports bytes per point).
