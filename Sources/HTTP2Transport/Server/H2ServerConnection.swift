@@ -39,6 +39,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         /// Framed response messages waiting for nghttp2 to ask for them.
         var pending = OutboundMessages()
         var callStarted = false
+        /// The request's header list passed SETTINGS_MAX_HEADER_LIST_SIZE.
+        var headerListTooLarge = false
         var responseStarted = false
         var deferred = false
         var finish: (Status, Metadata)?
@@ -114,6 +116,13 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     func sessionHeader(streamID: Int32, name: String, value: String) {
         guard let stream = streams[streamID], !stream.callStarted else { return }
         stream.headers.append((name, value))
+    }
+
+    func sessionHeaderListTooLarge(streamID: Int32) {
+        // Request trailers are ignored anyway; a request's own header list ends its call.
+        guard let stream = streams[streamID], !stream.callStarted else { return }
+        stream.headerListTooLarge = true
+        stream.headers = []
     }
 
     func sessionHeadersComplete(streamID: Int32, endStream: Bool) {
@@ -209,6 +218,18 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     // MARK: Calls
 
     private func startCall(_ stream: Stream) {
+        guard !stream.headerListTooLarge else {
+            // As gRPC C-core answers a header list over its hard limit: on this stream
+            // alone, the connection and its other calls unharmed.
+            session.submitResponse(
+                streamID: stream.id,
+                headers: Self.trailersOnly(
+                    Status(
+                        .resourceExhausted,
+                        "request header list larger than the server's limit of \(limits.session.maxHeaderListSize) bytes"
+                    ), Metadata()), body: false)
+            return
+        }
         var method = "", path = "", contentType = "", timeout: String?, encoding: String?
         for (name, value) in stream.headers {
             switch name {

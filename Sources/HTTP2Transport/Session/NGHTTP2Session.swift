@@ -5,6 +5,9 @@ internal import CNGHTTP2
 protocol NGHTTP2SessionDelegate: AnyObject {
     func sessionBeginHeaders(streamID: Int32)
     func sessionHeader(streamID: Int32, name: String, value: String)
+    /// The block's fields passed SETTINGS_MAX_HEADER_LIST_SIZE; the rest of them are
+    /// decoded (HPACK state is per connection) but not given.
+    func sessionHeaderListTooLarge(streamID: Int32)
     func sessionHeadersComplete(streamID: Int32, endStream: Bool)
     func sessionData(streamID: Int32, bytes: UnsafeRawBufferPointer)
     /// A DATA frame ended the peer's side of the stream.
@@ -62,6 +65,11 @@ final class NGHTTP2Session {
 
     private var session: OpaquePointer?
     weak var delegate: (any NGHTTP2SessionDelegate)?
+    private let maxHeaderListSize: Int
+    /// The size of the header block being received (RFC 9113 6.5.2: names, values and
+    /// 32 per field), and whether it passed the limit. Blocks never interleave
+    /// (CONTINUATION frames follow their HEADERS), so one is enough.
+    private var headerBlock = (size: 0, tooLarge: false)
 
     /// A server session.
     convenience init(serverWith settings: Settings) {
@@ -74,6 +82,7 @@ final class NGHTTP2Session {
     }
 
     private init(settings: Settings, server: Bool) {
+        maxHeaderListSize = Int(settings.maxHeaderListSize)
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
         defer { nghttp2_session_callbacks_del(callbacks) }
@@ -135,6 +144,11 @@ final class NGHTTP2Session {
             if n == 0 { return }
             if !write(UnsafeRawBufferPointer(start: data, count: n)) { return }
         }
+    }
+
+    /// The peer's SETTINGS_MAX_HEADER_LIST_SIZE (unlimited until it says otherwise).
+    var peerMaxHeaderListSize: Int {
+        Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE))
     }
 
     var wantsRead: Bool { nghttp2_session_want_read(session) != 0 }
@@ -218,15 +232,28 @@ final class NGHTTP2Session {
     private static func install(_ cbs: OpaquePointer?) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, user in
             guard let frame, frame.pointee.hd.type == CNGHTTP2_HEADERS else { return 0 }
-            sessionOwner(user).delegate?.sessionBeginHeaders(streamID: frame.pointee.hd.stream_id)
+            let me = sessionOwner(user)
+            me.headerBlock = (0, false)
+            me.delegate?.sessionBeginHeaders(streamID: frame.pointee.hd.stream_id)
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(cbs) {
             _, frame, name, nameLength, value, valueLength, _, user in
             guard let frame, frame.pointee.hd.type == CNGHTTP2_HEADERS else { return 0 }
+            let me = sessionOwner(user)
+            let id = frame.pointee.hd.stream_id
+            // Counted before anything is copied: a small block can name a large table
+            // entry thousands of times (HPACK amplification).
+            guard !me.headerBlock.tooLarge else { return 0 }
+            me.headerBlock.size += nameLength + valueLength + 32
+            if me.headerBlock.size > me.maxHeaderListSize {
+                me.headerBlock.tooLarge = true
+                me.delegate?.sessionHeaderListTooLarge(streamID: id)
+                return 0
+            }
             let n = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
             let v = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
-            sessionOwner(user).delegate?.sessionHeader(streamID: frame.pointee.hd.stream_id, name: n, value: v)
+            me.delegate?.sessionHeader(streamID: id, name: n, value: v)
             return 0
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(cbs) { _, frame, user in

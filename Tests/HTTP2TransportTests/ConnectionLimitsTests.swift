@@ -1,0 +1,84 @@
+import Foundation
+import HTTP2Transport
+import RPC
+import TestSupport
+import Testing
+
+/// What one client can hold on the server (issue 16), driven by raw
+/// frames (Clients/h2_limits.py): each limit answers the abuse as gRPC servers do,
+/// and another client is served afterwards. Servers get short timeouts here (a few
+/// hundred milliseconds) and the client waits generously for their effect, reading
+/// EOF rather than sleeping, so a loaded machine makes the tests slower, not flaky.
+@Suite(.serialized) struct ConnectionLimitsTests {
+    /// A server of the test service with `configure` applied to its configuration.
+    func server(
+        interceptors: [any ServerInterceptor] = [], _ configure: (inout GRPCServer.Configuration) -> Void = { _ in }
+    ) throws -> (GRPCServer, Int) {
+        var configuration = GRPCServer.Configuration()
+        configure(&configuration)
+        let server = GRPCServer(
+            configuration: configuration,
+            executor: ServerCallExecutor(router: TestService.router(), interceptors: interceptors))
+        return (server, try server.start())
+    }
+
+    func limits(_ port: Int, _ testCase: String, _ arguments: String...) async throws -> [String: Any] {
+        let (json, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/h2_limits.py", [String(port), testCase] + arguments)
+        #expect(!json.isEmpty, "h2_limits.py output: \(out.text)")
+        return json
+    }
+
+    /// Another client (grpcio, its own connection) is served.
+    func anotherClientIsServed(_ port: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let (ok, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "unary"])
+        #expect(ok["code"] as? String == "OK", "another client: \(out.text)", sourceLocation: sourceLocation)
+    }
+
+    func waitForNoConnections(_ server: GRPCServer) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while server.connectionCount > 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.connectionCount == 0)
+    }
+
+    // MARK: 3. Header list size
+
+    @Test func headerListBombIsAnsweredOnItsStreamInBoundedMemory() async throws {
+        let (server, port) = try server()
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let before = try ProcessMemory.resetPeak()
+        // ~150 KiB on the wire decoding to ~550 MiB of header fields.
+        let r = try await limits(port, "header_bomb")
+        let peak = try ProcessMemory.peakBytes()
+        #expect((r["decoded_bytes"] as? Int ?? 0) > 500 << 20)
+        #expect(r["status1"] as? String == "8", "RESOURCE_EXHAUSTED on the stream: \(r)")
+        #expect((r["message1"] as? String ?? "").contains("16384"), "\(r)")
+        #expect(r["status3"] as? String == "0", "the same connection serves the next call: \(r)")
+        #expect(r["goaway"] is NSNull && r["closed"] as? Bool == false, "\(r)")
+        // The fields past the limit are counted, never kept.
+        #expect(peak - before < 64 << 20, "peak RSS grew by \((peak - before) >> 20) MiB")
+        try await anotherClientIsServed(port)
+    }
+
+    @Test func oversizedAuthorizationIsAnsweredOnItsStream() async throws {
+        let (server, port) = try server(interceptors: [BearerTokenInterceptor(token: "s3cret")])
+        defer { Task { await server.shutdown(grace: .zero) } }
+        // 60,000 bytes: over the 16 KiB list limit, under nghttp2's 64 KiB per field.
+        let r = try await limits(port, "big_header", "60000")
+        #expect(r["status1"] as? String == "8", "RESOURCE_EXHAUSTED on the stream: \(r)")
+        // The next call on the connection reaches the interceptor (it has no token).
+        #expect(r["status3"] as? String == "16", "\(r)")
+        #expect(r["goaway"] is NSNull && r["closed"] as? Bool == false, "\(r)")
+        // Through grpcio's HTTP/2 stack: a 20 KiB token is refused per call, and the
+        // channel serves the next one.
+        let (big, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "token", "20000"])
+        #expect(big["code"] as? String == "RESOURCE_EXHAUSTED", "\(out.text)")
+        let (small, smallOut) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "token", "100"])
+        #expect(small["code"] as? String == "UNAUTHENTICATED", "\(smallOut.text)")
+    }
+}
