@@ -81,4 +81,28 @@ import Testing
             "Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "token", "100"])
         #expect(small["code"] as? String == "UNAUTHENTICATED", "\(smallOut.text)")
     }
+
+    // MARK: 5. Concurrent streams
+
+    @Test func streamsBeyondTheLimitAreRefusedAlone() async throws {
+        let (server, port) = try server { $0.maxConcurrentStreams = 4 }
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let r = try await limits(port, "excess_streams", "4")
+        #expect(r["refused"] as? String == "rst:7", "RST_STREAM REFUSED_STREAM: \(r)")
+        #expect(r["statuses"] as? [String: String] == ["1": "0", "3": "0", "5": "0", "7": "0"], "\(r)")
+        #expect(r["retried"] as? String == "0", "\(r)")
+        #expect(r["goaway"] is NSNull && r["closed"] as? Bool == false, "\(r)")
+        try await anotherClientIsServed(port)
+    }
+
+    @Test func aClientThatKeepsOverTheLimitIsToldToCalmDown() async throws {
+        let (server, port) = try server { $0.maxConcurrentStreams = 4 }
+        defer { Task { await server.shutdown(grace: .zero) } }
+        // Refusals are allowed a burst of 1,000 (then 33 a second), as resets are.
+        let r = try await limits(port, "refusal_flood", "4", "3000")
+        #expect((r["refused"] as? Int ?? 0) >= 1000, "\(r)")
+        #expect(r["goaway"] as? Int == 11 && r["goaway_debug"] as? String == "too_many_refused_streams", "\(r)")
+        #expect(r["closed"] as? Bool == true, "\(r)")
+        try await anotherClientIsServed(port)
+    }
 }

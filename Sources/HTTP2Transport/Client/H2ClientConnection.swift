@@ -180,7 +180,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     // MARK: nghttp2 callbacks (on `queue`)
 
-    func sessionBeginHeaders(streamID: Int32) {}
+    func sessionBeginHeaders(streamID: Int32) -> Bool { true }
 
     /// The response's headers or trailers passed the limit this client advertised:
     /// the call ends RESOURCE_EXHAUSTED, as C-core's does.

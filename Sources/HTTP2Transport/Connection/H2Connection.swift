@@ -16,6 +16,9 @@ class H2Connection: @unchecked Sendable {
     let io: any ByteStream
     var session: NGHTTP2Session!
     private(set) var closed = false
+    /// Set with a final GOAWAY nghttp2 does not close after (one with debug data):
+    /// the connection closes once everything queued is written.
+    var closeWhenFlushed = false
     private var readSource: (any DispatchSourceRead)?
     private var writeSource: (any DispatchSourceWrite)?
     private var writeSourceActive = false
@@ -152,7 +155,7 @@ class H2Connection: @unchecked Sendable {
             // nghttp2 had nothing more to send: done.
             if !stoppedEarly { break }
         }
-        if !closed && !session.wantsRead && !session.wantsWrite {
+        if !closed && (closeWhenFlushed || (!session.wantsRead && !session.wantsWrite)) {
             close()
         }
     }

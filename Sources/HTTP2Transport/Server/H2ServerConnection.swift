@@ -28,6 +28,11 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     private var streams: [Int32: Stream] = [:]
     private var lastClientPing: ContinuousClock.Instant?
     private var pingStrikes = 0
+    /// Refusals (streams over the limit) left in the burst, and when it was last
+    /// topped up: each costs a RST_STREAM, and nghttp2's Rapid Reset limit counts
+    /// only the resets a client sends.
+    private var refusalTokens: Double
+    private var refusalsCounted = ContinuousClock.now
 
     /// One request/response exchange.
     final class Stream {
@@ -65,6 +70,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         self.executor = executor
         self.limits = limits
         self.onClose = onClose
+        refusalTokens = Double(limits.session.streamResetBurst)
         super.init(io: io, label: "h2.server")
     }
 
@@ -105,12 +111,17 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     // MARK: nghttp2 callbacks (on `queue`)
 
-    func sessionBeginHeaders(streamID: Int32) {
+    func sessionBeginHeaders(streamID: Int32) -> Bool {
         // A second HEADERS block on a stream is the client's trailers.
-        if streams[streamID] == nil {
-            streams[streamID] = Stream(id: streamID, maxMessageSize: limits.maxReceiveMessageSize)
-            pingStrikes = 0
+        guard streams[streamID] == nil else { return true }
+        // Over the advertised limit: this stream alone is refused (see NGHTTP2Session).
+        guard streams.count < Int(limits.session.maxConcurrentStreams) else {
+            countRefusal()
+            return false
         }
+        streams[streamID] = Stream(id: streamID, maxMessageSize: limits.maxReceiveMessageSize)
+        pingStrikes = 0
+        return true
     }
 
     func sessionHeader(streamID: Int32, name: String, value: String) {
@@ -185,6 +196,21 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         if pingStrikes > limits.maxPingStrikes {
             session.terminate(errorCode: NGHTTP2Session.enhanceYourCalm)
         }
+    }
+
+    /// A client that keeps opening streams over the limit (its calls never get
+    /// through) is told to calm down, at the rate the Rapid Reset limit allows resets.
+    private func countRefusal() {
+        let now = ContinuousClock.now
+        let (seconds, attoseconds) = (now - refusalsCounted).components
+        refusalsCounted = now
+        refusalTokens = min(
+            Double(limits.session.streamResetBurst),
+            refusalTokens + (Double(seconds) + Double(attoseconds) / 1e18) * Double(limits.session.streamResetRate))
+        refusalTokens -= 1
+        guard refusalTokens < 0, !closeWhenFlushed else { return }
+        session.submitGoaway(errorCode: NGHTTP2Session.enhanceYourCalm, debugData: "too_many_refused_streams")
+        closeWhenFlushed = true
     }
 
     func sessionEndStream(streamID: Int32) {

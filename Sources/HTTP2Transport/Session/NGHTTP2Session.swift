@@ -3,7 +3,9 @@ internal import CNGHTTP2
 /// What an HTTP/2 session reports, on its owner's executor, while it parses input.
 /// A HEADERS block is announced, its fields given one by one, then completed.
 protocol NGHTTP2SessionDelegate: AnyObject {
-    func sessionBeginHeaders(streamID: Int32)
+    /// A HEADERS block begins. False refuses the stream it would open: it is reset
+    /// with REFUSED_STREAM, and its fields are decoded but not given.
+    func sessionBeginHeaders(streamID: Int32) -> Bool
     func sessionHeader(streamID: Int32, name: String, value: String)
     /// The block's fields passed SETTINGS_MAX_HEADER_LIST_SIZE; the rest of them are
     /// decoded (HPACK state is per connection) but not given.
@@ -60,6 +62,7 @@ final class NGHTTP2Session {
     /// HTTP/2 error codes (RFC 9113 section 7).
     static let noError: UInt32 = 0
     static let protocolError: UInt32 = 1
+    static let refusedStream: UInt32 = 7
     static let cancel: UInt32 = 8
     static let enhanceYourCalm: UInt32 = 11
 
@@ -70,6 +73,9 @@ final class NGHTTP2Session {
     /// 32 per field), and whether it passed the limit. Blocks never interleave
     /// (CONTINUATION frames follow their HEADERS), so one is enough.
     private var headerBlock = (size: 0, tooLarge: false)
+    /// A server's SETTINGS_MAX_CONCURRENT_STREAMS, written into its first SETTINGS
+    /// frame on the way out (see `init`); nil once sent.
+    private var advertisedStreamLimit: UInt32?
 
     /// A server session.
     convenience init(serverWith settings: Settings) {
@@ -96,6 +102,9 @@ final class NGHTTP2Session {
         nghttp2_option_set_max_send_header_block_length(option, 64 << 10)
         nghttp2_option_set_stream_reset_rate_limit(option, settings.streamResetBurst, settings.streamResetRate)
         nghttp2_option_set_max_continuations(option, settings.maxContinuations)
+        // Closed streams are kept only for RFC 7540 priorities, which gRPC does not use;
+        // with the server's stream limit unknown to nghttp2 (below) they would pile up.
+        nghttp2_option_set_no_closed_streams(option, 1)
 
         var s: OpaquePointer?
         if server {
@@ -106,10 +115,17 @@ final class NGHTTP2Session {
         session = s
         nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
 
+        // nghttp2 makes a stream beyond its acknowledged MAX_CONCURRENT_STREAMS a
+        // connection error (GOAWAY PROTOCOL_ERROR, by design: nghttp2 issue 687), which
+        // ends every call on the connection; gRPC servers refuse just that stream, and
+        // the client retries it. So a server's nghttp2 gets no limit of its own: the
+        // frame says "unlimited" to nghttp2 and carries the real limit to the peer
+        // (written in by `send`), and the delegate refuses the excess streams.
+        if server { advertisedStreamLimit = settings.maxConcurrentStreams }
         var entries = [
             nghttp2_settings_entry(
                 settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
-                value: settings.maxConcurrentStreams),
+                value: server ? UInt32.max : settings.maxConcurrentStreams),
             nghttp2_settings_entry(
                 settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
             nghttp2_settings_entry(
@@ -142,7 +158,31 @@ final class NGHTTP2Session {
             let n = nghttp2_session_mem_send(session, &data)
             if n < 0 { throw ProtocolError(code: Int32(n)) }
             if n == 0 { return }
-            if !write(UnsafeRawBufferPointer(start: data, count: n)) { return }
+            let chunk = UnsafeRawBufferPointer(start: data, count: n)
+            if let limit = advertisedStreamLimit, var frame = Self.settingsFrame(chunk) {
+                // The server's SETTINGS (its first frame): the limit goes in on its way out.
+                advertisedStreamLimit = nil
+                Self.set(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, to: limit, in: &frame)
+                if !frame.withUnsafeBytes(write) { return }
+                continue
+            }
+            if !write(chunk) { return }
+        }
+    }
+
+    /// A copy of `chunk` when it starts with a whole SETTINGS frame that is not an ACK.
+    private static func settingsFrame(_ chunk: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard chunk.count >= 9, chunk[3] == UInt8(NGHTTP2_SETTINGS.rawValue), chunk[4] == 0 else { return nil }
+        let length = Int(chunk[0]) << 16 | Int(chunk[1]) << 8 | Int(chunk[2])
+        return chunk.count >= 9 + length && length % 6 == 0 ? Array(chunk) : nil
+    }
+
+    /// Rewrites a setting's value in a serialized SETTINGS frame.
+    private static func set(_ id: nghttp2_settings_id, to value: UInt32, in frame: inout [UInt8]) {
+        let length = Int(frame[0]) << 16 | Int(frame[1]) << 8 | Int(frame[2])
+        for entry in stride(from: 9, to: 9 + length, by: 6)
+        where UInt32(frame[entry]) << 8 | UInt32(frame[entry + 1]) == id.rawValue {
+            for i in 0..<4 { frame[entry + 2 + i] = UInt8(truncatingIfNeeded: value >> (24 - 8 * i)) }
         }
     }
 
@@ -227,14 +267,29 @@ final class NGHTTP2Session {
         _ = nghttp2_session_terminate_session(session, errorCode)
     }
 
+    /// A GOAWAY with debug data (gRPC clients read "too_many_pings" and slow their
+    /// keepalive); unlike `terminate`, nghttp2 does not close after it: the caller does.
+    func submitGoaway(errorCode: UInt32, debugData: String) {
+        let last = nghttp2_session_get_last_proc_stream_id(session)
+        var bytes = Array(debugData.utf8)
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, &bytes, bytes.count)
+    }
+
     // MARK: C callbacks: capture nothing, find the session through user_data.
 
     private static func install(_ cbs: OpaquePointer?) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, user in
             guard let frame, frame.pointee.hd.type == CNGHTTP2_HEADERS else { return 0 }
             let me = sessionOwner(user)
+            let id = frame.pointee.hd.stream_id
             me.headerBlock = (0, false)
-            me.delegate?.sessionBeginHeaders(streamID: frame.pointee.hd.stream_id)
+            guard me.delegate?.sessionBeginHeaders(streamID: id) ?? true else {
+                // The reset is queued first, so the one nghttp2 adds for a temporal
+                // failure is dropped (the stream is closing); the block is then skipped.
+                _ = nghttp2_submit_rst_stream(
+                    me.session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, NGHTTP2Session.refusedStream)
+                return Int32(CNGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE)
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(cbs) {

@@ -224,5 +224,33 @@ elif case == "big_header":
     detail = c.message_of(1)
     after = c.call(3)
     c.report(status1=first, message1=detail, status3=after)
+elif case == "excess_streams":
+    # LIMIT requests opened and left waiting for their message (the server counts
+    # them open), then one stream more; then every waiting request is completed.
+    limit = int(args[0])
+    c = Conn()
+    sids = [1 + 2 * i for i in range(limit)]
+    for sid in sids:
+        c.send(headers_frames(sid, request_block()))
+    extra = 1 + 2 * limit
+    c.send(headers_frames(extra, request_block()) + data(extra, message(b"extra")))
+    c.until(lambda: extra in c.ended, 10)
+    refused = c.outcome(extra)
+    for sid in sids:
+        c.send(data(sid, message(b"x%d" % sid)))
+    c.until(lambda: all(sid in c.ended for sid in sids), 20)
+    statuses = {str(sid): c.outcome(sid) for sid in sids}
+    # With the earlier streams done, a new one is served again.
+    retried = c.call(extra + 2)
+    c.report(refused=refused, statuses=statuses, retried=retried)
+elif case == "refusal_flood":
+    # LIMIT streams held open, then COUNT more, each refused: a client that never
+    # keeps to the limit.
+    limit, count = int(args[0]), int(args[1])
+    c = Conn()
+    c.send(b"".join(headers_frames(1 + 2 * i, request_block()) for i in range(limit)))
+    c.send(b"".join(headers_frames(1 + 2 * i, request_block(), end_stream=True) for i in range(limit, limit + count)))
+    seconds = wait_closed(c, 30)
+    c.report(refused=sum(code == 7 for code in c.rst.values()), seconds=seconds)
 else:
     print(json.dumps({"error": f"unknown case {case}"}))
