@@ -58,8 +58,9 @@ import Testing
         #expect((r["message1"] as? String ?? "").contains("16384"), "\(r)")
         #expect(r["status3"] as? String == "0", "the same connection serves the next call: \(r)")
         #expect(r["goaway"] is NSNull && r["closed"] as? Bool == false, "\(r)")
-        // The fields past the limit are counted, never kept.
-        #expect(peak - before < 64 << 20, "peak RSS grew by \((peak - before) >> 20) MiB")
+        // The fields past the limit are counted, never kept (kept, they took the peak up by
+        // 577 MiB). The bound is loose: other suites run in this process meanwhile.
+        #expect(peak - before < 192 << 20, "peak RSS grew by \((peak - before) >> 20) MiB")
         try await anotherClientIsServed(port)
     }
 

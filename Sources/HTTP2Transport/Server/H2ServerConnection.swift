@@ -72,6 +72,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         self.onClose = onClose
         refusalTokens = Double(limits.session.streamResetBurst)
         super.init(io: io, label: "h2.server")
+        lingerTime = .seconds(2)
     }
 
     /// Starts serving; call once.
@@ -208,9 +209,9 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             Double(limits.session.streamResetBurst),
             refusalTokens + (Double(seconds) + Double(attoseconds) / 1e18) * Double(limits.session.streamResetRate))
         refusalTokens -= 1
-        guard refusalTokens < 0, !closeWhenFlushed else { return }
+        guard refusalTokens < 0, !ending else { return }
         session.submitGoaway(errorCode: NGHTTP2Session.enhanceYourCalm, debugData: "too_many_refused_streams")
-        closeWhenFlushed = true
+        endAfterOutput()
     }
 
     func sessionEndStream(streamID: Int32) {
