@@ -4,18 +4,18 @@ import RPC
 import TestSupport
 import Testing
 
-/// What one client can hold on the server (issue 16), driven by raw
+/// What one client can hold on the server (issue 16, items 3, 5 and 6), driven by raw
 /// frames (Clients/h2_limits.py): each limit answers the abuse as gRPC servers do,
 /// and another client is served afterwards. Servers get short timeouts here (a few
 /// hundred milliseconds) and the client waits generously for their effect, reading
 /// EOF rather than sleeping, so a loaded machine makes the tests slower, not flaky.
 @Suite(.serialized) struct ConnectionLimitsTests {
-    /// A server of the test service with `configure` applied to its configuration.
+    /// A server of the test service with `configure` applied to its limits.
     func server(
-        interceptors: [any ServerInterceptor] = [], _ configure: (inout GRPCServer.Configuration) -> Void = { _ in }
+        interceptors: [any ServerInterceptor] = [], _ configure: (inout GRPCServer.ConnectionLimits) -> Void = { _ in }
     ) throws -> (GRPCServer, Int) {
         var configuration = GRPCServer.Configuration()
-        configure(&configuration)
+        configure(&configuration.limits)
         let server = GRPCServer(
             configuration: configuration,
             executor: ServerCallExecutor(router: TestService.router(), interceptors: interceptors))
@@ -104,6 +104,90 @@ import Testing
         #expect((r["refused"] as? Int ?? 0) >= 1000, "\(r)")
         #expect(r["goaway"] as? Int == 11 && r["goaway_debug"] as? String == "too_many_refused_streams", "\(r)")
         #expect(r["closed"] as? Bool == true, "\(r)")
+        try await anotherClientIsServed(port)
+    }
+
+    // MARK: 6. Connection lifetimes
+
+    @Test func halfAPrefaceIsClosedAfterTheHandshakeTimeout() async throws {
+        let (server, port) = try server { $0.handshakeTimeout = .milliseconds(300) }
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let r = try await limits(port, "half_preface", "30")
+        #expect(r["closed"] as? Bool == true, "\(r)")
+        #expect((r["seconds"] as? Double ?? 0) >= 0.25, "not before the timeout: \(r)")
+        try await waitForNoConnections(server)
+        try await anotherClientIsServed(port)
+    }
+
+    @Test func idleConnectionsGetAGracefulGoaway() async throws {
+        let (server, port) = try server { $0.maxConnectionIdle = .milliseconds(300) }
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let silent = try await limits(port, "preface_only", "30")
+        #expect(silent["goaway"] as? Int == 0 && silent["closed"] as? Bool == true, "\(silent)")
+        let afterCall = try await limits(port, "call_then_idle", "30")
+        #expect(afterCall["status1"] as? String == "0", "\(afterCall)")
+        #expect(afterCall["goaway"] as? Int == 0 && afterCall["closed"] as? Bool == true, "\(afterCall)")
+        // A connection with a call open is not idle, however quiet.
+        let (busy, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/h2_abuse.py", [String(port), "half_open"])
+        #expect(busy["closed"] as? Bool == false && busy["goaway"] is NSNull, "\(out.text)")
+        try await anotherClientIsServed(port)
+    }
+
+    @Test func manyHalfOpenConnectionsAreAllClosed() async throws {
+        let (server, port) = try server {
+            $0.handshakeTimeout = .milliseconds(300)
+            $0.maxConnectionIdle = .milliseconds(300)
+        }
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let r = try await limits(port, "many_half_open", "200", "60")
+        #expect(r["half_closed"] as? Int == 200, "\(r)")
+        #expect(r["idle_closed"] as? Int == 200 && r["idle_goaway"] as? Int == 200, "\(r)")
+        try await waitForNoConnections(server)
+        try await anotherClientIsServed(port)
+    }
+
+    @Test func maxConnectionAgeIsAGracefulGoaway() async throws {
+        let (server, port) = try server { $0.maxConnectionAge = .milliseconds(300) }
+        defer { Task { await server.shutdown(grace: .zero) } }
+        // The request in flight at the GOAWAY completes; then the connection closes.
+        let r = try await limits(port, "max_age", "30")
+        #expect(r["goaway"] as? Int == 0, "\(r)")
+        #expect(r["status1"] as? String == "0", "\(r)")
+        #expect(r["closed"] as? Bool == true, "\(r)")
+        try await anotherClientIsServed(port)
+    }
+
+    @Test func maxConnectionAgeGraceEndsCallsThatOutlastIt() async throws {
+        let (server, port) = try server {
+            $0.maxConnectionAge = .milliseconds(300)
+            $0.maxConnectionAgeGrace = .milliseconds(300)
+        }
+        defer { Task { await server.shutdown(grace: .zero) } }
+        // An hour-long call: closed with the connection once the grace is over.
+        let r = try await limits(port, "max_age_grace", "30")
+        #expect(r["goaway"] as? Int == 0 && r["closed"] as? Bool == true, "\(r)")
+        try await waitForNoConnections(server)
+        try await anotherClientIsServed(port)
+    }
+
+    @Test func pingsTooOftenDuringACallGetEnhanceYourCalm() async throws {
+        let (server, port) = try server()
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let r = try await limits(port, "pings_during_call", "30")
+        #expect(r["goaway"] as? Int == 11, "ENHANCE_YOUR_CALM: \(r)")
+        #expect(r["goaway_debug"] as? String == "too_many_pings", "what gRPC clients read to back off: \(r)")
+        #expect(r["closed"] as? Bool == true, "\(r)")
+        try await anotherClientIsServed(port)
+    }
+
+    @Test func connectionsBeyondTheCapAreClosedAtOnce() async throws {
+        let (server, port) = try server { $0.maxConnections = 2 }
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let r = try await limits(port, "connection_cap", "2", "30")
+        #expect(r["accepted"] as? [Bool] == [true, true], "\(r)")
+        #expect(r["refused_closed"] as? Bool == true && r["refused_frames"] as? Int == 0, "\(r)")
+        #expect(r["later_status"] as? String == "0", "served once a connection left: \(r)")
         try await anotherClientIsServed(port)
     }
 }

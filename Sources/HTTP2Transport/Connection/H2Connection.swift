@@ -74,9 +74,7 @@ class H2Connection: @unchecked Sendable {
             queue.asyncAfter(deadline: .now() + Self.dispatchInterval(timeout)) { [weak self] in
                 guard let self, !self.closed else { return }
                 if self.lastRead == silentSince {
-                    self.session.terminate(errorCode: NGHTTP2Session.noError)
-                    self.flush()
-                    self.close()
+                    self.keepaliveTimedOut()
                 } else {
                     self.startKeepalive(interval: interval, timeout: timeout)
                 }
@@ -84,6 +82,13 @@ class H2Connection: @unchecked Sendable {
         } else {
             startKeepalive(interval: interval, timeout: timeout)
         }
+    }
+
+    /// The peer answered nothing, not even the keepalive PING: it is gone.
+    func keepaliveTimedOut() {
+        session.terminate(errorCode: NGHTTP2Session.noError)
+        flush()
+        close()
     }
 
     static func dispatchInterval(_ d: Duration) -> DispatchTimeInterval {

@@ -252,5 +252,90 @@ elif case == "refusal_flood":
     c.send(b"".join(headers_frames(1 + 2 * i, request_block(), end_stream=True) for i in range(limit, limit + count)))
     seconds = wait_closed(c, 30)
     c.report(refused=sum(code == 7 for code in c.rst.values()), seconds=seconds)
+elif case == "half_preface":
+    # Half the connection preface, then silence: a connection that never becomes one.
+    c = Conn(handshake=False)
+    c.send(PREFACE[:12])
+    seconds = wait_closed(c, float(args[0]))
+    c.report(seconds=seconds)
+elif case == "silent":
+    # Connects and sends nothing (over TLS: no ClientHello either).
+    c = Conn(handshake=False)
+    seconds = wait_closed(c, float(args[0]))
+    c.report(seconds=seconds)
+elif case == "preface_only":
+    # A complete preface and SETTINGS, then silence: an idle connection.
+    c = Conn()
+    seconds = wait_closed(c, float(args[0]))
+    c.report(seconds=seconds)
+elif case == "many_half_open":
+    # N connections that sent half a preface and N that sent a preface and nothing
+    # more; how many the server has closed (EOF) within WAIT seconds.
+    n, seconds = int(args[0]), float(args[1])
+    half = [Conn(handshake=False) for _ in range(n)]
+    for c in half:
+        c.send(PREFACE[:12])
+    idle = [Conn() for _ in range(n)]
+    deadline = time.monotonic() + seconds
+    for c in half + idle:
+        c.until(lambda: False, max(0.01, deadline - time.monotonic()))
+    print(json.dumps({"half_closed": sum(c.closed for c in half), "idle_closed": sum(c.closed for c in idle),
+                      "idle_goaway": sum(c.goaway == 0 for c in idle)}))
+elif case == "call_then_idle":
+    # One call, then silence: idle counts from the last call's end.
+    c = Conn()
+    first = c.call(1)
+    seconds = wait_closed(c, float(args[0]))
+    c.report(status1=first, seconds=seconds)
+elif case == "pings_during_call":
+    # Pings 10 ms apart while a call is open: keepalive far more often than allowed.
+    c = Conn()
+    c.send(headers_frames(1, request_block("/test.Echo/Sleep")) + data(1, message()))
+    for i in range(6):
+        c.send(PingFrame(0, opaque_data=struct.pack(">Q", i)).serialize())
+        c.until(lambda: False, 0.01)
+    seconds = wait_closed(c, float(args[0]))
+    c.report(seconds=seconds)
+elif case == "max_age":
+    # A request still being sent when the connection reaches its maximum age: the
+    # GOAWAY is graceful, the request completes, then the connection closes.
+    c = Conn()
+    c.send(headers_frames(1, request_block()))
+    c.until(lambda: c.goaway is not None, float(args[0]))
+    c.send(data(1, message(b"late")))
+    c.until(lambda: 1 in c.ended, 10)
+    first = c.outcome(1)
+    seconds = wait_closed(c, float(args[0]))
+    c.report(status1=first, seconds=seconds)
+elif case == "max_age_grace":
+    # A call that would run for an hour when the connection reaches its maximum age:
+    # after the grace the connection is closed anyway.
+    c = Conn()
+    c.send(headers_frames(1, request_block("/test.Echo/Sleep")) + data(1, message()))
+    c.until(lambda: c.goaway is not None, float(args[0]))
+    seconds = wait_closed(c, float(args[0]))
+    c.report(status1=c.outcome(1), seconds=seconds)
+elif case == "connection_cap":
+    # CAP connections held open; one more is accepted and closed at once; once one of
+    # the held ones leaves, a new one is served.
+    cap, seconds = int(args[0]), float(args[1])
+    held = [Conn() for _ in range(cap)]
+    accepted = [h.server_settings for h in held]
+    extra = Conn(handshake=False)
+    extra.send(PREFACE + SettingsFrame(0).serialize())
+    t0 = time.monotonic()
+    extra.until(lambda: False, seconds)
+    refused_after = time.monotonic() - t0
+    held[0].s.close()
+    later = None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        later = Conn()
+        if later.server_settings:
+            break
+        time.sleep(0.05)
+    status = later.call(1) if later and later.server_settings else None
+    print(json.dumps({"accepted": accepted, "refused_closed": extra.closed, "refused_frames": extra.frames,
+                      "refused_seconds": refused_after, "later_status": status}))
 else:
     print(json.dumps({"error": f"unknown case {case}"}))
