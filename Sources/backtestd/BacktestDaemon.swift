@@ -80,6 +80,72 @@ struct BacktestDaemon: AsyncParsableCommand {
     @Option(help: "Seconds in-flight calls get to finish at shutdown (env BACKTESTD_SHUTDOWN_GRACE).")
     var shutdownGrace: Double = env("BACKTESTD_SHUTDOWN_GRACE").flatMap(Double.init) ?? 10
 
+    // Connection limits (docs/DESIGN.md section 12.1): defaults like grpc-go's.
+
+    @Option(
+        help:
+            "Client connections open at most; one more is accepted and closed at once. Capped at the descriptor limit less a reserve of \(Self.descriptorReserve) (env BACKTESTD_MAX_CONNECTIONS)."
+    )
+    var maxConnections: Int = env("BACKTESTD_MAX_CONNECTIONS").flatMap(Int.init) ?? 10_000
+
+    @Option(
+        help:
+            "Concurrent calls per connection (SETTINGS_MAX_CONCURRENT_STREAMS); a stream beyond is refused with REFUSED_STREAM (env BACKTESTD_MAX_CONCURRENT_STREAMS)."
+    )
+    var maxConcurrentStreams: Int = env("BACKTESTD_MAX_CONCURRENT_STREAMS").flatMap(Int.init) ?? 100
+
+    @Option(
+        help:
+            "Bytes of request headers at most (SETTINGS_MAX_HEADER_LIST_SIZE); a larger request is RESOURCE_EXHAUSTED (env BACKTESTD_MAX_HEADER_LIST_SIZE)."
+    )
+    var maxHeaderListSize: Int = env("BACKTESTD_MAX_HEADER_LIST_SIZE").flatMap(Int.init) ?? 16384
+
+    @Option(
+        help:
+            "Seconds a new connection has to finish TLS and the HTTP/2 preface before it is closed (env BACKTESTD_HANDSHAKE_TIMEOUT)."
+    )
+    var handshakeTimeout: Double = env("BACKTESTD_HANDSHAKE_TIMEOUT").flatMap(Double.init) ?? 20
+
+    @Option(
+        help:
+            "Seconds a connection may go without a call before a graceful GOAWAY; 0: never (env BACKTESTD_MAX_CONNECTION_IDLE)."
+    )
+    var maxConnectionIdle: Double = env("BACKTESTD_MAX_CONNECTION_IDLE").flatMap(Double.init) ?? 300
+
+    @Option(
+        help:
+            "Seconds (±10%) before a connection gets a graceful GOAWAY however busy; 0: never (env BACKTESTD_MAX_CONNECTION_AGE)."
+    )
+    var maxConnectionAge: Double = env("BACKTESTD_MAX_CONNECTION_AGE").flatMap(Double.init) ?? 0
+
+    @Option(
+        help:
+            "Seconds calls still running get after the max-age GOAWAY before the connection is closed (env BACKTESTD_MAX_CONNECTION_AGE_GRACE; default: as long as they take)."
+    )
+    var maxConnectionAgeGrace: Double?
+
+    @Option(
+        help: "Seconds a connection may be silent before the server pings it (env BACKTESTD_KEEPALIVE_TIME).")
+    var keepaliveTime: Double = env("BACKTESTD_KEEPALIVE_TIME").flatMap(Double.init) ?? 7200
+
+    @Option(
+        help: "Seconds the server waits for any answer to its ping before closing (env BACKTESTD_KEEPALIVE_TIMEOUT).")
+    var keepaliveTimeout: Double = env("BACKTESTD_KEEPALIVE_TIMEOUT").flatMap(Double.init) ?? 20
+
+    @Option(
+        help:
+            "Seconds clients must leave between pings (two hours while they have no call open); a third ping sooner gets GOAWAY ENHANCE_YOUR_CALM (env BACKTESTD_KEEPALIVE_MIN_TIME)."
+    )
+    var keepaliveMinTime: Double = env("BACKTESTD_KEEPALIVE_MIN_TIME").flatMap(Double.init) ?? 300
+
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Let clients ping while they have no call open (env BACKTESTD_KEEPALIVE_PERMIT_WITHOUT_CALLS=1)."
+    )
+    var keepalivePermitWithoutCalls: Bool = ["1", "true", "yes"].contains(
+        env("BACKTESTD_KEEPALIVE_PERMIT_WITHOUT_CALLS")?.lowercased() ?? "")
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env BACKTESTD_LOG_LEVEL).")
     var logLevel: String = env("BACKTESTD_LOG_LEVEL") ?? "info"
 
@@ -107,9 +173,53 @@ struct BacktestDaemon: AsyncParsableCommand {
         guard storeRetry >= 0, storeRetry.isFinite else {
             throw ValidationError("--store-retry must be a non-negative number")
         }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard (1...Int(UInt32.max)).contains(maxConcurrentStreams) else {
+            throw ValidationError("--max-concurrent-streams must be at least 1")
+        }
+        guard (1024...Int(UInt32.max)).contains(maxHeaderListSize) else {
+            throw ValidationError("--max-header-list-size must be at least 1024 (bytes)")
+        }
+        for (name, seconds) in [
+            ("--handshake-timeout", handshakeTimeout), ("--keepalive-time", keepaliveTime),
+            ("--keepalive-timeout", keepaliveTimeout),
+        ] where !(seconds > 0 && seconds.isFinite) {
+            throw ValidationError("\(name) must be a positive number of seconds")
+        }
+        for (name, seconds) in [
+            ("--max-connection-idle", maxConnectionIdle), ("--max-connection-age", maxConnectionAge),
+            ("--max-connection-age-grace", resolvedAgeGrace ?? 0), ("--keepalive-min-time", keepaliveMinTime),
+        ] where !(seconds >= 0 && seconds.isFinite) {
+            throw ValidationError("\(name) must be a non-negative number of seconds")
+        }
         guard !resolvedNodeId.isEmpty, resolvedNodeId.utf8.count <= 256 else {
             throw ValidationError("--node-id must be 1 to 256 bytes")
         }
+    }
+
+    var resolvedAgeGrace: Double? {
+        maxConnectionAgeGrace ?? env("BACKTESTD_MAX_CONNECTION_AGE_GRACE").flatMap(Double.init)
+    }
+
+    /// Descriptors kept for everything but client connections (store, logs, TLS files).
+    static let descriptorReserve = 256
+
+    /// The transport's limits from the flags; the connection cap within `descriptors`.
+    func connectionLimits(descriptors: Int) -> GRPCServer.ConnectionLimits {
+        func duration(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
+        var limits = GRPCServer.ConnectionLimits()
+        limits.maxConnections = max(1, min(maxConnections, descriptors - Self.descriptorReserve))
+        limits.maxConcurrentStreams = UInt32(maxConcurrentStreams)
+        limits.maxHeaderListSize = maxHeaderListSize
+        limits.handshakeTimeout = duration(handshakeTimeout)
+        limits.maxConnectionIdle = maxConnectionIdle > 0 ? duration(maxConnectionIdle) : nil
+        limits.maxConnectionAge = maxConnectionAge > 0 ? duration(maxConnectionAge) : nil
+        limits.maxConnectionAgeGrace = resolvedAgeGrace.map(duration)
+        limits.keepaliveInterval = duration(keepaliveTime)
+        limits.keepaliveTimeout = duration(keepaliveTimeout)
+        limits.keepaliveMinTime = duration(keepaliveMinTime)
+        limits.keepalivePermitWithoutCalls = keepalivePermitWithoutCalls
+        return limits
     }
 
     var resolvedNodeId: String {
@@ -133,6 +243,23 @@ struct BacktestDaemon: AsyncParsableCommand {
         }
         let logger = Logger(label: "backtestd")
         signal(SIGPIPE, SIG_IGN)
+        // One descriptor per connection: the soft limit (often 1,024) goes up to the hard
+        // one, and the connection cap stays under it by a reserve.
+        let before = DescriptorLimit.current.soft
+        let descriptors = DescriptorLimit.raiseSoftLimit()
+        let limits = connectionLimits(descriptors: descriptors)
+        logger.info(
+            "descriptors",
+            metadata: [
+                "limit": "\(descriptors)", "raisedFrom": "\(before)", "maxConnections": "\(limits.maxConnections)",
+            ])
+        if limits.maxConnections < maxConnections {
+            logger.warning(
+                "--max-connections lowered to fit the descriptor limit",
+                metadata: [
+                    "asked": "\(maxConnections)", "limit": "\(descriptors)", "reserve": "\(Self.descriptorReserve)",
+                ])
+        }
 
         let backend: any BacktestStore
         do {
@@ -146,14 +273,14 @@ struct BacktestDaemon: AsyncParsableCommand {
         if let cert = options.tlsCert, let key = options.tlsKey {
             tls = try TLSContext.server(certificateChainFile: cert, privateKeyFile: key)
         }
-        let server = BacktestServer(
-            configuration: .init(
-                host: host, port: port, tls: tls, token: options.token,
-                limits: .init(
-                    maxRunning: maxRunning, maxQueued: maxQueued,
-                    storeRetryBudget: .milliseconds(Int64(storeRetry * 1000))),
-                shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000))),
-            store: backend, logger: logger)
+        var configuration = BacktestServer.Configuration(
+            host: host, port: port, tls: tls, token: options.token,
+            limits: .init(
+                maxRunning: maxRunning, maxQueued: maxQueued,
+                storeRetryBudget: .milliseconds(Int64(storeRetry * 1000))),
+            shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000)))
+        configuration.connectionLimits = limits
+        let server = BacktestServer(configuration: configuration, store: backend, logger: logger)
         let bound: Int
         do {
             bound = try await server.start()

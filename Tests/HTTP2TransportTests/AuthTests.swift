@@ -36,4 +36,15 @@ import Testing
         #expect(await code("/test.Echo/Unary", token: "s3cret") == .unauthenticated)
         #expect(await code("/grpc.health.v1.Health/Check", token: nil) == .ok)
     }
+
+    /// A token over the server's header list limit fails its call alone, however large
+    /// (a field over 64 KiB reaching nghttp2 would end the connection): the client
+    /// keeps to the limit the server advertised.
+    @Test func oversizedTokenFailsItsCallOnly() async {
+        for size in [20_000, 1 << 20] {
+            let token = "Bearer " + String(repeating: "k", count: size)
+            #expect(await code("/test.Echo/Unary", token: token) == .resourceExhausted, "\(size) bytes")
+            #expect(await code("/test.Echo/Unary", token: "Bearer s3cret") == .ok, "after \(size) bytes")
+        }
+    }
 }

@@ -93,8 +93,8 @@ import Testing
 
     @Test func silentPeerIsCutOffByKeepalive() async throws {
         var configuration = GRPCServer.Configuration()
-        configuration.keepaliveInterval = .milliseconds(200)
-        configuration.keepaliveTimeout = .milliseconds(200)
+        configuration.limits.keepaliveInterval = .milliseconds(200)
+        configuration.limits.keepaliveTimeout = .milliseconds(200)
         let server = GRPCServer(
             configuration: configuration, executor: ServerCallExecutor(router: TestService.router()))
         let port = try server.start()

@@ -8,7 +8,7 @@ import Testing
 /// called by grpcio with certificate and host-name verification.
 @Suite(.serialized) struct TLSTests {
     /// A task, so the certificate is made without holding a cooperative thread.
-    static let fixture: Task<(server: GRPCServer, port: Int, ca: String), any Error> = Task {
+    static let fixture: Task<(server: GRPCServer, port: Int, ca: String, tls: TLSContext), any Error> = Task {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let made = try await Subprocess.run(
@@ -23,7 +23,7 @@ import Testing
         let tls = try TLSContext.server(certificateChainFile: "\(dir)/cert.pem", privateKeyFile: "\(dir)/key.pem")
         let server = GRPCServer(
             configuration: .init(tls: tls), executor: ServerCallExecutor(router: TestService.router()))
-        return (server, try server.start(), "\(dir)/cert.pem")
+        return (server, try server.start(), "\(dir)/cert.pem", tls)
     }
 
     func call(_ testCase: String) async throws -> [String: Any] {
@@ -41,6 +41,23 @@ import Testing
         #expect(stream["count"] as? Int == 1000)
         #expect(try await call("near_limit")["size"] as? Int == (4 << 20) - 64)
         #expect(try await call("client_stream")["reply"] as? String == "500 messages, 125250 bytes")
+    }
+
+    /// The handshake timeout covers TLS: a client that never says hello is closed.
+    @Test func aSilentClientIsClosedAfterTheHandshakeTimeout() async throws {
+        var configuration = GRPCServer.Configuration(tls: try await Self.fixture.value.tls)
+        configuration.limits.handshakeTimeout = .milliseconds(300)
+        let server = GRPCServer(
+            configuration: configuration, executor: ServerCallExecutor(router: TestService.router()))
+        let port = try server.start()
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let (r, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/h2_limits.py", [String(port), "silent", "30"])
+        #expect(r["closed"] as? Bool == true && (r["seconds"] as? Double ?? 0) >= 0.25, "\(out.text)")
+        let (ok, okOut) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/grpc_client.py", [String(port), "unary"],
+            environment: ["GRPC_TEST_CA": try await Self.fixture.value.ca])
+        #expect(ok["code"] as? String == "OK", "\(okOut.text)")
     }
 
     @Test func badCertificateFilesAreClearErrors() {

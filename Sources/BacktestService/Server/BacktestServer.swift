@@ -22,6 +22,8 @@ public final class BacktestServer: Sendable {
         public var maxReceiveMessageSize: Int
         /// How often health asks the store whether it can be reached.
         public var storeHealthInterval: Duration = .seconds(1)
+        /// The transport's limits: streams, header lists, connection lifetimes and count.
+        public var connectionLimits = GRPCServer.ConnectionLimits()
 
         public init(
             host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
@@ -71,7 +73,13 @@ public final class BacktestServer: Sendable {
             host: configuration.host, port: configuration.port,
             maxReceiveMessageSize: configuration.maxReceiveMessageSize,
             tls: configuration.tls)
-        grpcConfig.maxConcurrentStreams = 100
+        grpcConfig.limits = configuration.connectionLimits
+        grpcConfig.onConnectionEvent = { [logger] event in
+            switch event {
+            case .ended: logger.debug("\(event)")
+            case .refused, .acceptFailed: logger.warning("\(event)")
+            }
+        }
         let executor = ServerCallExecutor(router: router, interceptors: interceptors)
         grpc = GRPCServer(configuration: grpcConfig, executor: executor)
         inProcess = InProcessTransport(executor: executor)

@@ -84,6 +84,18 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         if let timeout { headers.append(("grpc-timeout", GRPCTimeout.format(timeout))) }
         if gzip { headers.append(("grpc-encoding", "gzip")) }
         headers += metadata.headerFields()
+        // A header list over the server's advertised limit would be refused (or, with a
+        // field over nghttp2's 64 KiB, end the connection and every call on it): this
+        // call alone fails, here.
+        let size = headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 32 }
+        guard size <= session.peerMaxHeaderListSize else {
+            stream.call.complete(
+                Status(
+                    .resourceExhausted,
+                    "request headers of \(size) bytes are over the server's limit of \(session.peerMaxHeaderListSize)"),
+                trailers: Metadata())
+            return
+        }
         guard let id = session.submitRequest(headers: headers) else {
             stream.call.complete(Status(.unavailable, "the connection takes no new streams"), trailers: Metadata())
             return
@@ -168,7 +180,16 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     // MARK: nghttp2 callbacks (on `queue`)
 
-    func sessionBeginHeaders(streamID: Int32) {}
+    func sessionBeginHeaders(streamID: Int32) -> Bool { true }
+
+    /// The response's headers or trailers passed the limit this client advertised:
+    /// the call ends RESOURCE_EXHAUSTED, as C-core's does.
+    func sessionHeaderListTooLarge(streamID: Int32) {
+        guard let stream = streams[streamID] else { return }
+        session.resetStream(streamID: streamID, errorCode: NGHTTP2Session.cancel)
+        stream.call.complete(
+            Status(.resourceExhausted, "response header list larger than the client's limit"), trailers: Metadata())
+    }
 
     func sessionPingReceived() {}
 

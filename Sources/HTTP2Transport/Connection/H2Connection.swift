@@ -16,6 +16,13 @@ class H2Connection: @unchecked Sendable {
     let io: any ByteStream
     var session: NGHTTP2Session!
     private(set) var closed = false
+    /// The connection is ending (a final GOAWAY is queued): input is read and dropped,
+    /// and once the output is written the connection half-closes and lingers.
+    private(set) var ending = false
+    private var lingering = false
+    /// How long an ending connection waits for its peer to close (a server's); nil
+    /// closes at once (a client's: it has nothing more to tell).
+    var lingerTime: Duration?
     private var readSource: (any DispatchSourceRead)?
     private var writeSource: (any DispatchSourceWrite)?
     private var writeSourceActive = false
@@ -67,9 +74,7 @@ class H2Connection: @unchecked Sendable {
             queue.asyncAfter(deadline: .now() + Self.dispatchInterval(timeout)) { [weak self] in
                 guard let self, !self.closed else { return }
                 if self.lastRead == silentSince {
-                    self.session.terminate(errorCode: NGHTTP2Session.noError)
-                    self.flush()
-                    self.close()
+                    self.keepaliveTimedOut()
                 } else {
                     self.startKeepalive(interval: interval, timeout: timeout)
                 }
@@ -79,6 +84,13 @@ class H2Connection: @unchecked Sendable {
         }
     }
 
+    /// The peer answered nothing, not even the keepalive PING: it is gone.
+    func keepaliveTimedOut() {
+        session.terminate(errorCode: NGHTTP2Session.noError)
+        flush()
+        close()
+    }
+
     static func dispatchInterval(_ d: Duration) -> DispatchTimeInterval {
         let (s, atto) = d.components
         return .nanoseconds(Int(clamping: s * 1_000_000_000 + atto / 1_000_000_000))
@@ -86,6 +98,7 @@ class H2Connection: @unchecked Sendable {
 
     private func readable() {
         guard !closed else { return }
+        if ending { return discardInput() }
         // Bounded: a few reads per turn so one busy connection cannot starve the
         // queue's other work (handler output); the rest is picked up next turn.
         for _ in 0..<8 {
@@ -97,8 +110,10 @@ class H2Connection: @unchecked Sendable {
                 } catch {
                     // nghttp2 queued a GOAWAY where the protocol calls for one; flush it, then close.
                     session.terminate(errorCode: NGHTTP2Session.protocolError)
+                    endAfterOutput()
+                }
+                if ending {
                     flush()
-                    close()
                     return
                 }
                 // A short read drained the socket: skip the read that would say EAGAIN.
@@ -120,9 +135,40 @@ class H2Connection: @unchecked Sendable {
         queue.async { [weak self] in self?.readable() }
     }
 
+    /// Ends the connection once what is queued (a final GOAWAY) is written. Safe in
+    /// nghttp2's callbacks: the flush that ends the input's turn writes it.
+    func endAfterOutput() {
+        ending = true
+    }
+
+    /// Output done: half-close, then read and drop input until the peer closes or a
+    /// moment passes. Closed at once with input unread, the socket would answer with a
+    /// TCP RST, and a peer that gets one may drop the GOAWAY it has not read yet.
+    private func linger() {
+        guard let lingerTime else { return close() }
+        guard !lingering else { return }
+        lingering = true
+        ending = true
+        _ = Glibc.shutdown(io.fd, Int32(SHUT_WR))
+        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(lingerTime)) { [weak self] in self?.close() }
+    }
+
+    private func discardInput() {
+        for _ in 0..<8 {
+            switch io.read(into: readBuffer) {
+            case .bytes: continue
+            case .wouldBlock, .needsRead:
+                if !lingering { flush() }  // the GOAWAY may still be going out
+                return
+            case .closed, .failed: return close()
+            }
+        }
+        queue.async { [weak self] in self?.readable() }
+    }
+
     /// Writes what nghttp2 has to send, keeping what the socket does not take.
     func flush() {
-        while !closed {
+        while !closed && !lingering {
             guard drainOutput() else { return }  // blocked: the write source or a read resumes
             var stoppedEarly = false
             var failed = false
@@ -152,8 +198,9 @@ class H2Connection: @unchecked Sendable {
             // nghttp2 had nothing more to send: done.
             if !stoppedEarly { break }
         }
-        if !closed && !session.wantsRead && !session.wantsWrite {
-            close()
+        // Everything written: a GOAWAY that ends the connection has gone out.
+        if !closed && !lingering && (ending || (!session.wantsRead && !session.wantsWrite)) {
+            linger()
         }
     }
 

@@ -16,23 +16,22 @@ public final class GRPCServer: Sendable {
         /// 0 picks a free port; `start` returns the one bound.
         public var port: Int
         public var maxReceiveMessageSize: Int
-        public var maxConcurrentStreams: UInt32
         /// TLS with ALPN h2 when set; cleartext h2c otherwise.
         public var tls: TLSContext?
-        /// A connection silent this long gets a PING (gRPC's default: 2 hours)...
-        public var keepaliveInterval: Duration = .seconds(7200)
-        /// ...and is closed when nothing arrives this long after it.
-        public var keepaliveTimeout: Duration = .seconds(20)
+        /// Streams, header lists, keepalive, and how long and how many connections
+        /// may stay open.
+        public var limits = ConnectionLimits()
+        /// Told when a limit refuses or ends a connection (for a log); called on the
+        /// server's queues, so it should be quick.
+        public var onConnectionEvent: (@Sendable (ConnectionEvent) -> Void)?
 
         public init(
-            host: String = "127.0.0.1", port: Int = 0, maxReceiveMessageSize: Int = 4 << 20,
-            maxConcurrentStreams: UInt32 = 100, tls: TLSContext? = nil
+            host: String = "127.0.0.1", port: Int = 0, maxReceiveMessageSize: Int = 4 << 20, tls: TLSContext? = nil
         ) {
             self.tls = tls
             self.host = host
             self.port = port
             self.maxReceiveMessageSize = maxReceiveMessageSize
-            self.maxConcurrentStreams = maxConcurrentStreams
         }
     }
 
@@ -42,6 +41,11 @@ public final class GRPCServer: Sendable {
         var source: ListenerSource?
         var connections: [ObjectIdentifier: H2ServerConnection] = [:]
         var accepting = false
+        /// Accepting is paused after running out of descriptors.
+        var paused = false
+        /// Refusals (connection cap) not reported yet, and when the last report went.
+        var refusedUnreported = 0
+        var lastRefusalReport: ContinuousClock.Instant?
     }
 
     public let executor: ServerCallExecutor
@@ -92,39 +96,98 @@ public final class GRPCServer: Sendable {
     }
 
     private func acceptAll(_ listener: Int32) {
-        while let (fd, peer) = Socket.accept(listener) {
-            var limits = H2ServerConnection.Limits()
-            limits.maxReceiveMessageSize = configuration.maxReceiveMessageSize
-            limits.session.maxConcurrentStreams = configuration.maxConcurrentStreams
-            let io: any ByteStream
-            if let tls = configuration.tls {
-                guard let stream = TLSStream(fd: fd, context: tls, server: true) else {
-                    Glibc.close(fd)
-                    continue
-                }
-                io = stream
-            } else {
-                io = PlainStream(fd: fd)
+        while true {
+            let fd: Int32
+            let peer: String
+            switch Socket.accept(listener) {
+            case .accepted(let f, let p):
+                (fd, peer) = (f, p)
+            case .empty:
+                return
+            case .failed(ECONNABORTED), .failed(EINTR), .failed(EPROTO):
+                continue  // that one connection is gone; others may wait
+            case .failed(let e):
+                // Out of descriptors (EMFILE, ENFILE) or memory: the connection waits in
+                // the backlog and the listener stays readable, so retrying now would spin.
+                pauseAccepting(errno: e)
+                return
             }
-            let connection = H2ServerConnection(io: io, peer: peer, executor: executor, limits: limits) {
-                [weak self] c in
-                guard let self else { return }
-                let removed = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(c)) }
-                if removed != nil { open.leave() }
+            let openCount = state.withLock { $0.connections.count }
+            if openCount >= configuration.limits.maxConnections {
+                // A clear refusal: closed at once, the client's connect fails fast and it
+                // backs off, where an unanswered connection would hang in the backlog.
+                Glibc.close(fd)
+                noteRefused(open: openCount)
+                continue
             }
-            let accepted = state.withLock { s -> Bool in
-                guard s.accepting else { return false }
-                s.connections[ObjectIdentifier(connection)] = connection
-                open.enter()
-                return true
+            serve(fd: fd, peer: peer)
+        }
+    }
+
+    private func serve(fd: Int32, peer: String) {
+        var limits = H2ServerConnection.Limits()
+        limits.maxReceiveMessageSize = configuration.maxReceiveMessageSize
+        limits.connection = configuration.limits
+        limits.session.maxConcurrentStreams = configuration.limits.maxConcurrentStreams
+        limits.session.maxHeaderListSize = UInt32(clamping: configuration.limits.maxHeaderListSize)
+        let io: any ByteStream
+        if let tls = configuration.tls {
+            guard let stream = TLSStream(fd: fd, context: tls, server: true) else {
+                Glibc.close(fd)
+                return
             }
-            if accepted {
-                connection.start()
-                connection.startKeepalive(
-                    interval: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout)
-            } else {
-                io.close()
-            }
+            io = stream
+        } else {
+            io = PlainStream(fd: fd)
+        }
+        let connection = H2ServerConnection(
+            io: io, peer: peer, executor: executor, limits: limits, onEvent: configuration.onConnectionEvent
+        ) { [weak self] c in
+            guard let self else { return }
+            let removed = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(c)) }
+            if removed != nil { open.leave() }
+        }
+        let accepted = state.withLock { s -> Bool in
+            guard s.accepting else { return false }
+            s.connections[ObjectIdentifier(connection)] = connection
+            open.enter()
+            return true
+        }
+        if accepted {
+            connection.start()
+        } else {
+            io.close()
+        }
+    }
+
+    /// Reports refusals: the first at once, then at most one report a second (a
+    /// flood of connections must not become a flood of log lines).
+    private func noteRefused(open: Int) {
+        let now = ContinuousClock.now
+        let count = state.withLock { s -> Int in
+            s.refusedUnreported += 1
+            if let last = s.lastRefusalReport, now - last < .seconds(1) { return 0 }
+            s.lastRefusalReport = now
+            defer { s.refusedUnreported = 0 }
+            return s.refusedUnreported
+        }
+        if count > 0 { configuration.onConnectionEvent?(.refused(count: count, open: open)) }
+    }
+
+    /// Stops reading the listener for a moment after `accept` failed for want of
+    /// resources; connections wait in the backlog meanwhile.
+    private func pauseAccepting(errno e: Int32) {
+        let source = state.withLock { s -> ListenerSource? in
+            guard !s.paused, let source = s.source else { return nil }
+            s.paused = true
+            return source
+        }
+        guard let source else { return }
+        configuration.onConnectionEvent?(.acceptFailed(errno: e))
+        source.source.suspend()
+        acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { [weak self] in
+            self?.state.withLock { $0.paused = false }
+            source.source.resume()
         }
     }
 
@@ -152,8 +215,8 @@ public final class GRPCServer: Sendable {
     }
 }
 
-/// The listener's Dispatch source; DispatchSource's cancel is thread-safe, which is
-/// all that crosses threads.
+/// The listener's Dispatch source; DispatchSource's cancel, suspend and resume are
+/// thread-safe, which is all that crosses threads.
 private final class ListenerSource: @unchecked Sendable {
     let source: any DispatchSourceRead
     init(source: any DispatchSourceRead) { self.source = source }

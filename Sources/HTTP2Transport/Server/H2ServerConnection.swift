@@ -15,19 +15,32 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         /// Unread request bytes per stream before the flow-control window stops reopening.
         var receiveHighWater = 4 << 20
         var session = NGHTTP2Session.Settings()
-        /// Client pings closer than this on a connection with no calls are strikes...
-        var minClientPingInterval: Duration = .seconds(300)
-        /// ...and more strikes than this end the connection (GOAWAY ENHANCE_YOUR_CALM).
+        /// Timeouts, keepalive policy and the stream and header list limits (the
+        /// last two are also in `session`, as nghttp2 settings).
+        var connection = GRPCServer.ConnectionLimits()
+        /// More ping strikes than this end the connection (grpc-go's maxPingStrikes).
         var maxPingStrikes = 2
     }
 
     private let peer: String
     private let executor: ServerCallExecutor
     private let limits: Limits
+    private let onEvent: (@Sendable (GRPCServer.ConnectionEvent) -> Void)?
     private let onClose: @Sendable (H2ServerConnection) -> Void
     private var streams: [Int32: Stream] = [:]
     private var lastClientPing: ContinuousClock.Instant?
     private var pingStrikes = 0
+    /// The client's preface and first SETTINGS have arrived (after TLS, if any).
+    private var prefaceReceived = false
+    /// Since when no stream has been open; nil while one is.
+    private var idleSince: ContinuousClock.Instant? = .now
+    /// A GOAWAY has gone out: the connection ends when its streams do.
+    private var draining = false
+    /// Refusals (streams over the limit) left in the burst, and when it was last
+    /// topped up: each costs a RST_STREAM, and nghttp2's Rapid Reset limit counts
+    /// only the resets a client sends.
+    private var refusalTokens: Double
+    private var refusalsCounted = ContinuousClock.now
 
     /// One request/response exchange.
     final class Stream {
@@ -39,6 +52,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         /// Framed response messages waiting for nghttp2 to ask for them.
         var pending = OutboundMessages()
         var callStarted = false
+        /// The request's header list passed SETTINGS_MAX_HEADER_LIST_SIZE.
+        var headerListTooLarge = false
         var responseStarted = false
         var deferred = false
         var finish: (Status, Metadata)?
@@ -57,32 +72,96 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     init(
         io: any ByteStream, peer: String, executor: ServerCallExecutor, limits: Limits,
+        onEvent: (@Sendable (GRPCServer.ConnectionEvent) -> Void)? = nil,
         onClose: @escaping @Sendable (H2ServerConnection) -> Void
     ) {
         self.peer = peer
         self.executor = executor
         self.limits = limits
+        self.onEvent = onEvent
         self.onClose = onClose
+        refusalTokens = Double(limits.session.streamResetBurst)
         super.init(io: io, label: "h2.server")
+        lingerTime = .seconds(2)
     }
 
-    /// Starts serving; call once.
+    /// Starts serving, and the clocks of the connection's limits; call once.
     func start() {
         start { [unowned self] in
             let session = NGHTTP2Session(serverWith: limits.session)
             session.delegate = self
             return session
         }
+        let c = limits.connection
+        startKeepalive(interval: c.keepaliveInterval, timeout: c.keepaliveTimeout)
+        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(c.handshakeTimeout)) { [weak self] in
+            self?.handshakeDeadline()
+        }
+        if let idle = c.maxConnectionIdle { scheduleIdleCheck(after: idle, limit: idle) }
+        if let age = c.maxConnectionAge {
+            // Jittered like grpc-go's, so connections made together do not all go at once.
+            let jittered = age * Double.random(in: 0.9...1.1)
+            queue.asyncAfter(deadline: .now() + Self.dispatchInterval(jittered)) { [weak self] in
+                self?.reachedMaxAge()
+            }
+        }
     }
 
     /// Graceful shutdown, first step: tell the client no new streams will be served.
     func beginShutdown() {
-        queue.async { [self] in
-            guard !closed, session != nil else { return }
-            session.submitShutdownNotice()
-            session.submitGoaway(errorCode: 0)
-            flush()
+        queue.async { [self] in goAway() }
+    }
+
+    /// GOAWAY: streams open go on, new ones are not served, and the connection closes
+    /// after the last one (nghttp2 then wants neither to read nor to write).
+    private func goAway() {
+        guard !closed, session != nil, !draining else { return }
+        draining = true
+        session.submitShutdownNotice()
+        session.submitGoaway(errorCode: 0)
+        flush()
+    }
+
+    private func handshakeDeadline() {
+        guard !closed, !prefaceReceived else { return }
+        onEvent?(.ended(peer: peer, reason: .handshakeTimeout))
+        close()
+    }
+
+    private func scheduleIdleCheck(after delay: Duration, limit: Duration) {
+        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(delay)) { [weak self] in
+            self?.idleCheck(limit: limit)
         }
+    }
+
+    /// grpc-go's MaxConnectionIdle: idle is no stream open, counted from when the last
+    /// one closed (or the connection opened).
+    private func idleCheck(limit: Duration) {
+        guard !closed, !draining else { return }
+        guard let since = idleSince else { return scheduleIdleCheck(after: limit, limit: limit) }
+        let idle = ContinuousClock.now - since
+        if idle < limit { return scheduleIdleCheck(after: limit - idle, limit: limit) }
+        onEvent?(.ended(peer: peer, reason: .idle))
+        goAway()
+    }
+
+    private func reachedMaxAge() {
+        guard !closed else { return }
+        if !draining {
+            onEvent?(.ended(peer: peer, reason: .maxAge))
+            goAway()
+        }
+        guard let grace = limits.connection.maxConnectionAgeGrace else { return }
+        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(grace)) { [weak self] in
+            guard let self, !self.closed else { return }
+            onEvent?(.ended(peer: peer, reason: .maxAgeGrace))
+            close()
+        }
+    }
+
+    override func keepaliveTimedOut() {
+        onEvent?(.ended(peer: peer, reason: .keepaliveTimeout))
+        super.keepaliveTimedOut()
     }
 
     /// Streams open on this connection (for leak checks and metrics).
@@ -103,17 +182,29 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     // MARK: nghttp2 callbacks (on `queue`)
 
-    func sessionBeginHeaders(streamID: Int32) {
+    func sessionBeginHeaders(streamID: Int32) -> Bool {
         // A second HEADERS block on a stream is the client's trailers.
-        if streams[streamID] == nil {
-            streams[streamID] = Stream(id: streamID, maxMessageSize: limits.maxReceiveMessageSize)
-            pingStrikes = 0
+        guard streams[streamID] == nil else { return true }
+        // Over the advertised limit: this stream alone is refused (see NGHTTP2Session).
+        guard streams.count < Int(limits.session.maxConcurrentStreams) else {
+            countRefusal()
+            return false
         }
+        streams[streamID] = Stream(id: streamID, maxMessageSize: limits.maxReceiveMessageSize)
+        idleSince = nil
+        return true
     }
 
     func sessionHeader(streamID: Int32, name: String, value: String) {
         guard let stream = streams[streamID], !stream.callStarted else { return }
         stream.headers.append((name, value))
+    }
+
+    func sessionHeaderListTooLarge(streamID: Int32) {
+        // Request trailers are ignored anyway; a request's own header list ends its call.
+        guard let stream = streams[streamID], !stream.callStarted else { return }
+        stream.headerListTooLarge = true
+        stream.headers = []
     }
 
     func sessionHeadersComplete(streamID: Int32, endStream: Bool) {
@@ -164,18 +255,44 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         }
     }
 
-    func sessionSettingsReceived() {}
+    func sessionSettingsReceived() {
+        prefaceReceived = true
+    }
 
-    /// gRPC's ping policy: pings are fine while calls run; on an idle connection they
-    /// must be at least `minClientPingInterval` apart, or the client is told to calm down.
+    /// grpc-go's keepalive enforcement: a ping sooner than `keepaliveMinTime` after the
+    /// last one (two hours with no call open, unless pings without calls are
+    /// permitted) is a strike; strikes reset whenever the server sends headers or data.
     func sessionPingReceived() {
         let now = ContinuousClock.now
         defer { lastClientPing = now }
-        guard streams.isEmpty, let last = lastClientPing, now - last < limits.minClientPingInterval else { return }
+        let policy = limits.connection
+        let minimum =
+            streams.isEmpty && !policy.keepalivePermitWithoutCalls ? Self.idlePingInterval : policy.keepaliveMinTime
+        guard let last = lastClientPing, now - last < minimum else { return }
         pingStrikes += 1
-        if pingStrikes > limits.maxPingStrikes {
-            session.terminate(errorCode: NGHTTP2Session.enhanceYourCalm)
-        }
+        guard pingStrikes > limits.maxPingStrikes, !ending else { return }
+        onEvent?(.ended(peer: peer, reason: .tooManyPings))
+        session.submitGoaway(errorCode: NGHTTP2Session.enhanceYourCalm, debugData: "too_many_pings")
+        endAfterOutput()
+    }
+
+    /// grpc-go's bound for pings on a connection without calls (its defaultPingTimeout).
+    static let idlePingInterval: Duration = .seconds(7200)
+
+    /// A client that keeps opening streams over the limit (its calls never get
+    /// through) is told to calm down, at the rate the Rapid Reset limit allows resets.
+    private func countRefusal() {
+        let now = ContinuousClock.now
+        let (seconds, attoseconds) = (now - refusalsCounted).components
+        refusalsCounted = now
+        refusalTokens = min(
+            Double(limits.session.streamResetBurst),
+            refusalTokens + (Double(seconds) + Double(attoseconds) / 1e18) * Double(limits.session.streamResetRate))
+        refusalTokens -= 1
+        guard refusalTokens < 0, !ending else { return }
+        onEvent?(.ended(peer: peer, reason: .tooManyRefusedStreams))
+        session.submitGoaway(errorCode: NGHTTP2Session.enhanceYourCalm, debugData: "too_many_refused_streams")
+        endAfterOutput()
     }
 
     func sessionEndStream(streamID: Int32) {
@@ -184,6 +301,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     func sessionStreamClosed(streamID: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
+        if streams.isEmpty { idleSince = .now }
         session.consumeConnection(bytes: stream.heldCredit)
         endStream(stream, error: RPCError(.cancelled, errorCode == 0 ? "stream closed" : "stream reset by the client"))
     }
@@ -191,6 +309,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult {
         guard let stream = streams[streamID] else { return .data(count: 0, end: .trailers([])) }
         let written = stream.pending.copy(into: buffer)
+        if written > 0 { pingStrikes = 0 }
         if stream.pending.byteCount < limits.sendHighWater / 2, !stream.sendWaiters.isEmpty {
             let waiters = stream.sendWaiters
             stream.sendWaiters.removeAll()
@@ -209,6 +328,18 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     // MARK: Calls
 
     private func startCall(_ stream: Stream) {
+        guard !stream.headerListTooLarge else {
+            // As gRPC C-core answers a header list over its hard limit: on this stream
+            // alone, the connection and its other calls unharmed.
+            session.submitResponse(
+                streamID: stream.id,
+                headers: Self.trailersOnly(
+                    Status(
+                        .resourceExhausted,
+                        "request header list larger than the server's limit of \(limits.session.maxHeaderListSize) bytes"
+                    ), Metadata()), body: false)
+            return
+        }
         var method = "", path = "", contentType = "", timeout: String?, encoding: String?
         for (name, value) in stream.headers {
             switch name {
@@ -301,6 +432,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     fileprivate func finishCall(_ streamID: Int32, _ status: Status, _ trailers: Metadata) {
         guard let stream = streams[streamID], stream.finish == nil else { return }
         stream.finish = (status, trailers)
+        pingStrikes = 0
         if !stream.responseStarted {
             stream.responseStarted = true
             session.submitResponse(streamID: streamID, headers: Self.trailersOnly(status, trailers), body: false)
@@ -314,6 +446,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     private func startOrResume(_ stream: Stream) {
         if !stream.responseStarted {
             stream.responseStarted = true
+            pingStrikes = 0
             session.submitResponse(
                 streamID: stream.id,
                 headers: [

@@ -3,8 +3,13 @@ internal import CNGHTTP2
 /// What an HTTP/2 session reports, on its owner's executor, while it parses input.
 /// A HEADERS block is announced, its fields given one by one, then completed.
 protocol NGHTTP2SessionDelegate: AnyObject {
-    func sessionBeginHeaders(streamID: Int32)
+    /// A HEADERS block begins. False refuses the stream it would open: it is reset
+    /// with REFUSED_STREAM, and its fields are decoded but not given.
+    func sessionBeginHeaders(streamID: Int32) -> Bool
     func sessionHeader(streamID: Int32, name: String, value: String)
+    /// The block's fields passed SETTINGS_MAX_HEADER_LIST_SIZE; the rest of them are
+    /// decoded (HPACK state is per connection) but not given.
+    func sessionHeaderListTooLarge(streamID: Int32)
     func sessionHeadersComplete(streamID: Int32, endStream: Bool)
     func sessionData(streamID: Int32, bytes: UnsafeRawBufferPointer)
     /// A DATA frame ended the peer's side of the stream.
@@ -57,11 +62,20 @@ final class NGHTTP2Session {
     /// HTTP/2 error codes (RFC 9113 section 7).
     static let noError: UInt32 = 0
     static let protocolError: UInt32 = 1
+    static let refusedStream: UInt32 = 7
     static let cancel: UInt32 = 8
     static let enhanceYourCalm: UInt32 = 11
 
     private var session: OpaquePointer?
     weak var delegate: (any NGHTTP2SessionDelegate)?
+    private let maxHeaderListSize: Int
+    /// The size of the header block being received (RFC 9113 6.5.2: names, values and
+    /// 32 per field), and whether it passed the limit. Blocks never interleave
+    /// (CONTINUATION frames follow their HEADERS), so one is enough.
+    private var headerBlock = (size: 0, tooLarge: false)
+    /// A server's SETTINGS_MAX_CONCURRENT_STREAMS, written into its first SETTINGS
+    /// frame on the way out (see `init`); nil once sent.
+    private var advertisedStreamLimit: UInt32?
 
     /// A server session.
     convenience init(serverWith settings: Settings) {
@@ -74,6 +88,7 @@ final class NGHTTP2Session {
     }
 
     private init(settings: Settings, server: Bool) {
+        maxHeaderListSize = Int(settings.maxHeaderListSize)
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
         defer { nghttp2_session_callbacks_del(callbacks) }
@@ -87,6 +102,9 @@ final class NGHTTP2Session {
         nghttp2_option_set_max_send_header_block_length(option, 64 << 10)
         nghttp2_option_set_stream_reset_rate_limit(option, settings.streamResetBurst, settings.streamResetRate)
         nghttp2_option_set_max_continuations(option, settings.maxContinuations)
+        // Closed streams are kept only for RFC 7540 priorities, which gRPC does not use;
+        // with the server's stream limit unknown to nghttp2 (below) they would pile up.
+        nghttp2_option_set_no_closed_streams(option, 1)
 
         var s: OpaquePointer?
         if server {
@@ -97,10 +115,17 @@ final class NGHTTP2Session {
         session = s
         nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
 
+        // nghttp2 makes a stream beyond its acknowledged MAX_CONCURRENT_STREAMS a
+        // connection error (GOAWAY PROTOCOL_ERROR, by design: nghttp2 issue 687), which
+        // ends every call on the connection; gRPC servers refuse just that stream, and
+        // the client retries it. So a server's nghttp2 gets no limit of its own: the
+        // frame says "unlimited" to nghttp2 and carries the real limit to the peer
+        // (written in by `send`), and the delegate refuses the excess streams.
+        if server { advertisedStreamLimit = settings.maxConcurrentStreams }
         var entries = [
             nghttp2_settings_entry(
                 settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
-                value: settings.maxConcurrentStreams),
+                value: server ? UInt32.max : settings.maxConcurrentStreams),
             nghttp2_settings_entry(
                 settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
             nghttp2_settings_entry(
@@ -133,8 +158,37 @@ final class NGHTTP2Session {
             let n = nghttp2_session_mem_send(session, &data)
             if n < 0 { throw ProtocolError(code: Int32(n)) }
             if n == 0 { return }
-            if !write(UnsafeRawBufferPointer(start: data, count: n)) { return }
+            let chunk = UnsafeRawBufferPointer(start: data, count: n)
+            if let limit = advertisedStreamLimit, var frame = Self.settingsFrame(chunk) {
+                // The server's SETTINGS (its first frame): the limit goes in on its way out.
+                advertisedStreamLimit = nil
+                Self.set(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, to: limit, in: &frame)
+                if !frame.withUnsafeBytes(write) { return }
+                continue
+            }
+            if !write(chunk) { return }
         }
+    }
+
+    /// A copy of `chunk` when it starts with a whole SETTINGS frame that is not an ACK.
+    private static func settingsFrame(_ chunk: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard chunk.count >= 9, chunk[3] == UInt8(NGHTTP2_SETTINGS.rawValue), chunk[4] == 0 else { return nil }
+        let length = Int(chunk[0]) << 16 | Int(chunk[1]) << 8 | Int(chunk[2])
+        return chunk.count >= 9 + length && length % 6 == 0 ? Array(chunk) : nil
+    }
+
+    /// Rewrites a setting's value in a serialized SETTINGS frame.
+    private static func set(_ id: nghttp2_settings_id, to value: UInt32, in frame: inout [UInt8]) {
+        let length = Int(frame[0]) << 16 | Int(frame[1]) << 8 | Int(frame[2])
+        for entry in stride(from: 9, to: 9 + length, by: 6)
+        where UInt32(frame[entry]) << 8 | UInt32(frame[entry + 1]) == id.rawValue {
+            for i in 0..<4 { frame[entry + 2 + i] = UInt8(truncatingIfNeeded: value >> (24 - 8 * i)) }
+        }
+    }
+
+    /// The peer's SETTINGS_MAX_HEADER_LIST_SIZE (unlimited until it says otherwise).
+    var peerMaxHeaderListSize: Int {
+        Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE))
     }
 
     var wantsRead: Bool { nghttp2_session_want_read(session) != 0 }
@@ -213,20 +267,48 @@ final class NGHTTP2Session {
         _ = nghttp2_session_terminate_session(session, errorCode)
     }
 
+    /// A GOAWAY with debug data (gRPC clients read "too_many_pings" and slow their
+    /// keepalive); unlike `terminate`, nghttp2 does not close after it: the caller does.
+    func submitGoaway(errorCode: UInt32, debugData: String) {
+        let last = nghttp2_session_get_last_proc_stream_id(session)
+        var bytes = Array(debugData.utf8)
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, &bytes, bytes.count)
+    }
+
     // MARK: C callbacks: capture nothing, find the session through user_data.
 
     private static func install(_ cbs: OpaquePointer?) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, user in
             guard let frame, frame.pointee.hd.type == CNGHTTP2_HEADERS else { return 0 }
-            sessionOwner(user).delegate?.sessionBeginHeaders(streamID: frame.pointee.hd.stream_id)
+            let me = sessionOwner(user)
+            let id = frame.pointee.hd.stream_id
+            me.headerBlock = (0, false)
+            guard me.delegate?.sessionBeginHeaders(streamID: id) ?? true else {
+                // The reset is queued first, so the one nghttp2 adds for a temporal
+                // failure is dropped (the stream is closing); the block is then skipped.
+                _ = nghttp2_submit_rst_stream(
+                    me.session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, NGHTTP2Session.refusedStream)
+                return Int32(CNGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE)
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(cbs) {
             _, frame, name, nameLength, value, valueLength, _, user in
             guard let frame, frame.pointee.hd.type == CNGHTTP2_HEADERS else { return 0 }
+            let me = sessionOwner(user)
+            let id = frame.pointee.hd.stream_id
+            // Counted before anything is copied: a small block can name a large table
+            // entry thousands of times (HPACK amplification).
+            guard !me.headerBlock.tooLarge else { return 0 }
+            me.headerBlock.size += nameLength + valueLength + 32
+            if me.headerBlock.size > me.maxHeaderListSize {
+                me.headerBlock.tooLarge = true
+                me.delegate?.sessionHeaderListTooLarge(streamID: id)
+                return 0
+            }
             let n = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
             let v = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
-            sessionOwner(user).delegate?.sessionHeader(streamID: frame.pointee.hd.stream_id, name: n, value: v)
+            me.delegate?.sessionHeader(streamID: id, name: n, value: v)
             return 0
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(cbs) { _, frame, user in

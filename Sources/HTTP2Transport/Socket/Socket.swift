@@ -49,8 +49,15 @@ enum Socket {
         return (fd, Int(UInt16(bigEndian: actual.sin_port)))
     }
 
-    /// The next pending connection, non-blocking with TCP_NODELAY; nil when none waits.
-    static func accept(_ listener: Int32) -> (fd: Int32, peer: String)? {
+    enum AcceptResult {
+        case accepted(fd: Int32, peer: String)
+        /// No connection is waiting.
+        case empty
+        case failed(Int32)
+    }
+
+    /// The next pending connection, non-blocking with TCP_NODELAY.
+    static func accept(_ listener: Int32) -> AcceptResult {
         var addr = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let fd = withUnsafeMutablePointer(to: &addr) {
@@ -58,7 +65,10 @@ enum Socket {
                 Glibc.accept(listener, $0, &len)
             }
         }
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else {
+            let e = errno
+            return e == EAGAIN || e == EWOULDBLOCK ? .empty : .failed(e)
+        }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var one: Int32 = 1
@@ -66,7 +76,7 @@ enum Socket {
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
         inet_ntop(AF_INET, &addr.sin_addr, &text, socklen_t(INET_ADDRSTRLEN))
         let host = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        return (fd, "\(host):\(UInt16(bigEndian: addr.sin_port))")
+        return .accepted(fd: fd, peer: "\(host):\(UInt16(bigEndian: addr.sin_port))")
     }
 
     enum IOResult {

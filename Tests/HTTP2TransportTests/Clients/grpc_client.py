@@ -118,6 +118,11 @@ try:
                             others[key] = others.get(key, 0) + 1
             ch.close()
         result(code="OK", cancelled=cancelled, expired=expired, others=others)
+    elif case == "token":
+        # A bearer token of the given size, through grpcio's own HTTP/2 stack.
+        size = int(sys.argv[3])
+        r = unary("Unary", b"t", metadata=[("authorization", "Bearer " + "k" * (size - 7))])
+        result(code="OK")
     elif case == "sleep_long":
         unary("Sleep", b"", timeout=30)
         result(code="OK")
