@@ -1,10 +1,19 @@
-/// Base64 for `-bin` metadata: gRPC emits it unpadded and accepts both forms.
+/// Base64 for `-bin` metadata (gRPC emits it unpadded and accepts both forms) and for
+/// protobuf's JSON `bytes` (padded out; either alphabet in).
 public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     private static let reverse: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
         for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
+        return table
+    }()
+
+    /// The standard and the URL-safe alphabet together.
+    private static let reverseEither: [UInt8] = {
+        var table = reverse
+        table[Int(UInt8(ascii: "-"))] = 62
+        table[Int(UInt8(ascii: "_"))] = 63
         return table
     }()
 
@@ -33,16 +42,22 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// nil when `text` is not base64 (padded or not).
-    public static func decode(_ text: String) -> [UInt8]? {
+    /// nil when `text` is not base64, padded or not: a foreign character, a wrong
+    /// length, or padding anywhere but the end of a whole group (at most two). Unused
+    /// low bits are ignored, as other decoders do. `urlSafe` accepts `-` and `_` too.
+    public static func decode(_ text: String, urlSafe: Bool = false) -> [UInt8]? {
         var chars = Array(text.utf8)
-        while chars.last == 0x3D { chars.removeLast() }
+        if chars.count % 4 == 0, chars.count >= 4, chars[chars.count - 1] == 0x3D {
+            chars.removeLast()
+            if chars[chars.count - 1] == 0x3D { chars.removeLast() }
+        }
         if chars.count % 4 == 1 { return nil }
+        let table = urlSafe ? reverseEither : reverse
         var out: [UInt8] = []
         out.reserveCapacity(chars.count * 3 / 4)
         var acc: UInt32 = 0, bits = 0
         for c in chars {
-            let v = reverse[Int(c)]
+            let v = table[Int(c)]
             if v == 0xFF { return nil }
             acc = acc << 6 | UInt32(v)
             bits += 6

@@ -1,3 +1,5 @@
+import RPC
+
 /// The value conversions of the proto3 JSON mapping that generated code calls, one
 /// pair per field type. Decoders throw `ProtoJSONError` without a path; the caller
 /// adds the field's name on the way up.
@@ -25,7 +27,7 @@ enum ProtoJSON {
     static func uint64(_ v: UInt64) -> JSONValue { .string(String(v)) }
     static func bool(_ v: Bool) -> JSONValue { .bool(v) }
     static func string(_ v: String) -> JSONValue { .string(v) }
-    static func bytes(_ v: [UInt8]) -> JSONValue { .string(ProtoBase64.encode(v)) }
+    static func bytes(_ v: [UInt8]) -> JSONValue { .string(Base64.encode(v, padded: true)) }
 
     static func enumValue<E: ProtoEnum>(_ e: E, _ options: ProtoJSONEncodingOptions) -> JSONValue {
         options.enumsAsIntegers ? .number(String(e.rawValue)) : .string(e.protoValueName)
@@ -62,7 +64,7 @@ enum ProtoJSON {
 
     static func bytes(_ v: JSONValue) throws -> [UInt8] {
         guard case .string(let s) = v else { throw mismatch("a base64 string", v) }
-        guard let bytes = ProtoBase64.decode(s) else { throw ProtoJSONError("not base64: \(quoted(s))") }
+        guard let bytes = Base64.decode(s, urlSafe: true) else { throw ProtoJSONError("not base64: \(quoted(s))") }
         return bytes
     }
 
