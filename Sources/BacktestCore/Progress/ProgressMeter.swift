@@ -4,7 +4,7 @@ import BacktestStore
 /// Turns a run's position (simulated time reached, the engine's account) into progress
 /// events and record fields: percent of the range, speed over the last interval, ETA.
 struct ProgressMeter {
-    let spec: RunSpec
+    let spec: RunRequest
     let clock: any ServiceClock
     let wallStart: Duration
     /// The simulated time reached (a bar counts once it has closed).
@@ -15,7 +15,7 @@ struct ProgressMeter {
     private var rateEvents = 0
     private var eventsPerSecond = 0.0
 
-    init(spec: RunSpec, clock: any ServiceClock, wallStart: Duration) {
+    init(spec: RunRequest, clock: any ServiceClock, wallStart: Duration) {
         self.spec = spec
         self.clock = clock
         self.wallStart = wallStart

@@ -43,9 +43,13 @@ public struct RunRequest: Sendable {
     /// Tick runs sample the equity curve once a simulated minute unless told otherwise.
     public static let defaultEquitySampleMicros: Int64 = 60_000_000
 
+    /// The data range, [start, end).
+    var range: TimeRange { TimeRange(start: start, end: end) }
+    var strategyName: String { config.strategy.displayName }
+
     /// Checks every field (the configuration through the engine's own rules) and
-    /// returns what a run needs; a refusal names the field.
-    func validated() throws(ServiceError) -> RunSpec {
+    /// returns the request, now known good; a refusal names the field.
+    func validated() throws(ServiceError) -> RunRequest {
         try Self.checkSymbol(symbol, field: "symbol")
         guard start < end else { throw .invalid("end_time", "must be after start_time") }
         guard accelerationFactor.isFinite, accelerationFactor >= 0 else {
@@ -74,7 +78,7 @@ public struct RunRequest: Sendable {
         } catch {
             throw error.field.map { .invalid($0, error.message) } ?? .invalid("strategy", error.description)
         }
-        return RunSpec(request: self)
+        return self
     }
 
     /// A symbol as every request names one: present, bounded, printable.

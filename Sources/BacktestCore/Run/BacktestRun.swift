@@ -10,7 +10,7 @@ import Logging
 /// suspension at least every `yieldInterval`, so backtests at full speed never keep
 /// a cooperative thread from RPC handlers for long.
 struct BacktestRun {
-    let spec: RunSpec
+    let spec: RunRequest
     let store: any BacktestStore
     let hub: ProgressHub
     let control: RunControl

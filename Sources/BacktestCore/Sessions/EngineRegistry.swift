@@ -62,7 +62,7 @@ public actor EngineRegistry {
 
     private struct Entry {
         var record: SessionRecord
-        let spec: RunSpec
+        let spec: RunRequest
         let hub: ProgressHub
         let control = RunControl()
         var task: Task<Void, Never>?
@@ -179,7 +179,7 @@ public actor EngineRegistry {
         return try await readStore { try await store.session(clientRequestId: clientRequestId) }
     }
 
-    private func dedupe(_ existing: SessionRecord, _ spec: RunSpec) throws(ServiceError) -> Started {
+    private func dedupe(_ existing: SessionRecord, _ spec: RunRequest) throws(ServiceError) -> Started {
         guard existing.request == spec.encoded else {
             throw ServiceError(
                 .alreadyExists, field: "client_request_id",
@@ -199,7 +199,7 @@ public actor EngineRegistry {
     }
 
     /// FAILED_PRECONDITION unless stored data of the right kind overlaps the range.
-    private func requireData(_ spec: RunSpec) async throws(ServiceError) {
+    private func requireData(_ spec: RunRequest) async throws(ServiceError) {
         let series = try await readStore { try await store.marketSeries(symbol: spec.symbol) }
         let wanted = spec.timeframe.description
         let usable = series.filter { s in
