@@ -153,10 +153,18 @@ import Testing
         request.labels = ["who": "list-active"]
         let id = try await s.client.startBacktest(request).sessionID
         _ = try await s.waitFor(id, [.running])
-        let active = try await s.client.listActive(ListActiveRequest(symbol: "GOOG"))
-        let mine = try #require(active.sessions.first { $0.sessionID == id })
+        // Until its run has read the data and gone to sleep for the first bar (it asks;
+        // it does not time).
+        var mine = ActiveSession()
+        while mine.waiting.isEmpty {
+            let active = try await s.client.listActive(ListActiveRequest(symbol: "GOOG"))
+            mine = try #require(active.sessions.first { $0.sessionID == id })
+            if mine.waiting.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        }
         #expect(mine.status == .running && mine.strategyName == "sma_cross" && mine.labels == ["who": "list-active"])
         #expect(mine.progress?.status == .running)
+        // Asleep on a clock that never moves: it holds no run slot, and ListActive says why.
+        #expect(mine.waiting.hasPrefix("pacing: next data due in ") && mine.waiting.hasSuffix("s"), "\(mine.waiting)")
         #expect(try await s.client.listActive(ListActiveRequest(symbol: "NOPE")).sessions.isEmpty)
         let stopped = try await s.client.stopBacktest(StopBacktestRequest(sessionID: id))
         #expect(stopped.status == .stopped && !stopped.alreadyEnded)
