@@ -49,18 +49,14 @@ import Testing
     @Test func headerListBombIsAnsweredOnItsStreamInBoundedMemory() async throws {
         let (server, port) = try server()
         defer { Task { await server.shutdown(grace: .zero) } }
-        let before = try ProcessMemory.resetPeak()
-        // ~150 KiB on the wire decoding to ~550 MiB of header fields.
+        // ~150 KiB on the wire decoding to ~550 MiB of header fields. The memory it may
+        // take is bounded in DaemonMemoryTests, on a server in a process of its own.
         let r = try await limits(port, "header_bomb")
-        let peak = try ProcessMemory.peakBytes()
         #expect((r["decoded_bytes"] as? Int ?? 0) > 500 << 20)
         #expect(r["status1"] as? String == "8", "RESOURCE_EXHAUSTED on the stream: \(r)")
         #expect((r["message1"] as? String ?? "").contains("16384"), "\(r)")
         #expect(r["status3"] as? String == "0", "the same connection serves the next call: \(r)")
         #expect(r["goaway"] is NSNull && r["closed"] as? Bool == false, "\(r)")
-        // The fields past the limit are counted, never kept (kept, they took the peak up by
-        // 577 MiB). The bound is loose: other suites run in this process meanwhile.
-        #expect(peak - before < 192 << 20, "peak RSS grew by \((peak - before) >> 20) MiB")
         try await anotherClientIsServed(port)
     }
 

@@ -201,8 +201,10 @@ if case == "header_bomb":
     # HPACK amplification: one 4,000-byte field enters the dynamic table, then every
     # further byte of the block (HEADERS and 8 CONTINUATIONs, each 16 KiB) names it
     # again: about 145,000 fields, ~550 MiB decoded from ~150 KiB on the wire.
+    # ARGS: a method that answers an empty request (default: the test service's).
+    path = args[0] if args else "/test.Echo/Unary"
     c = Conn()
-    head = request_block() + literal("x-bomb", "a" * 4000, index=True)
+    head = request_block(path) + literal("x-bomb", "a" * 4000, index=True)
     block = head + b"\xbe" * (9 * MAX_FRAME - len(head))  # 0xbe: dynamic table index 62
     fields = 6 + 1 + (len(block) - len(head))
     c.send(headers_frames(1, block) + data(1, message(b"bomb")))
@@ -210,7 +212,7 @@ if case == "header_bomb":
     first = c.outcome(1)
     detail = c.message_of(1)
     # The same connection serves the next call.
-    after = c.call(3)
+    after = c.call(3, path=path, payload=b"")
     c.report(status1=first, message1=detail, status3=after, decoded_bytes=fields * 4038)
 elif case == "big_header":
     # One header field of SIZE bytes (default: authorization, a bearer token), in as
