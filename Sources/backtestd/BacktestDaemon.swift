@@ -102,6 +102,18 @@ struct BacktestDaemon: AsyncParsableCommand {
 
     @Option(
         help:
+            "Response bytes one connection may have queued for a client that is not reading before its result streams wait (env BACKTESTD_MAX_CONNECTION_SEND_BUFFER)."
+    )
+    var maxConnectionSendBuffer: Int = env("BACKTESTD_MAX_CONNECTION_SEND_BUFFER").flatMap(Int.init) ?? 4 << 20
+
+    @Option(
+        help:
+            "Result-stream messages (trades, equity) built at once over all connections; default: twice the cores (env BACKTESTD_MAX_CONCURRENT_PRODUCERS)."
+    )
+    var maxConcurrentProducers: Int?
+
+    @Option(
+        help:
             "Seconds a new connection has to finish TLS and the HTTP/2 preface before it is closed (env BACKTESTD_HANDSHAKE_TIMEOUT)."
     )
     var handshakeTimeout: Double = env("BACKTESTD_HANDSHAKE_TIMEOUT").flatMap(Double.init) ?? 20
@@ -180,6 +192,12 @@ struct BacktestDaemon: AsyncParsableCommand {
         guard (1024...Int(UInt32.max)).contains(maxHeaderListSize) else {
             throw ValidationError("--max-header-list-size must be at least 1024 (bytes)")
         }
+        guard maxConnectionSendBuffer >= 64 << 10 else {
+            throw ValidationError("--max-connection-send-buffer must be at least 65536 (bytes)")
+        }
+        guard (resolvedProducers ?? 1) >= 1 else {
+            throw ValidationError("--max-concurrent-producers must be at least 1")
+        }
         for (name, seconds) in [
             ("--handshake-timeout", handshakeTimeout), ("--keepalive-time", keepaliveTime),
             ("--keepalive-timeout", keepaliveTimeout),
@@ -197,6 +215,10 @@ struct BacktestDaemon: AsyncParsableCommand {
         }
     }
 
+    var resolvedProducers: Int? {
+        maxConcurrentProducers ?? env("BACKTESTD_MAX_CONCURRENT_PRODUCERS").flatMap(Int.init)
+    }
+
     var resolvedAgeGrace: Double? {
         maxConnectionAgeGrace ?? env("BACKTESTD_MAX_CONNECTION_AGE_GRACE").flatMap(Double.init)
     }
@@ -211,6 +233,8 @@ struct BacktestDaemon: AsyncParsableCommand {
         limits.maxConnections = max(1, min(maxConnections, descriptors - Self.descriptorReserve))
         limits.maxConcurrentStreams = UInt32(maxConcurrentStreams)
         limits.maxHeaderListSize = maxHeaderListSize
+        limits.maxConnectionSendBuffer = maxConnectionSendBuffer
+        limits.maxConcurrentProducers = resolvedProducers
         limits.handshakeTimeout = duration(handshakeTimeout)
         limits.maxConnectionIdle = maxConnectionIdle > 0 ? duration(maxConnectionIdle) : nil
         limits.maxConnectionAge = maxConnectionAge > 0 ? duration(maxConnectionAge) : nil

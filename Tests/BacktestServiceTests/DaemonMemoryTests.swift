@@ -24,3 +24,51 @@ import Testing
         #expect(grown < 48 << 20, "peak RSS grew by \(grown >> 20) MiB")
     }
 }
+
+extension DaemonMemoryTests {
+    /// Clients that ask for an equity curve in big chunks and never read it (issue 16,
+    /// item 4): bulk handlers wait for the client before reading and encoding each
+    /// chunk, so the daemon holds a connection's send budget (4 MiB) and a chunk or
+    /// two, not a chunk per stream (which took it to 1 GB a connection). Another
+    /// client's Health/Check is answered throughout.
+    @Test func clientsThatDoNotReadTakeBoundedMemory() async throws {
+        let daemon = try await DaemonProcess()
+        defer { Task { await daemon.stop() } }
+        let client = PyClient(port: daemon.port)
+        let start = 1_577_836_800
+        let csv = try Fixtures.minuteBarsCSV(count: 100_000, start: start)
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        let header: [String: Any] = [
+            "symbol": "BULK", "kind": "DATA_KIND_CANDLES", "timeframe": "1m", "format": "IMPORT_FORMAT_CSV",
+        ]
+        let imported = try await client.importCSV(csv, header: header)
+        #expect(imported.code == "OK", "\(imported)")
+        let id = try await client.start([
+            "symbol": "BULK", "timeframe": "1m", "initial_capital": 10000,
+            "start_time": "2020-01-01T00:00:00Z", "end_time": "2020-03-11T00:00:00Z",
+            "strategy": ["builtin": ["name": "sma_cross", "params": ["n1": 10, "n2": 30]]],
+        ])
+        _ = try await client.waitFor(id, ["SESSION_STATUS_COMPLETED"])
+
+        // GetEquityCurveRequest{session_id: id, chunk_size: 50000}: two ~2.5 MB messages.
+        let request = [0x0A, UInt8(id.utf8.count)] + Array(id.utf8) + [0x20, 0xD0, 0x86, 0x03]
+        let hex = request.map { String(format: "%02x", $0) }.joined()
+        let memory = ProcessMemory(pid: daemon.process.processIdentifier)
+        let before = try memory.resetPeak()
+        let (r, out) = try await Subprocess.pythonJSON(
+            "Tests/HTTP2TransportTests/Clients/h2_limits.py",
+            [
+                String(daemon.port), "stalled_readers", "2", "100", "/backtest.v1.BacktestService/GetEquityCurve",
+                hex, "3", "/grpc.health.v1.Health/Check",
+            ])
+        let grown = try memory.peakBytes() - before
+        let probes = r["probes"] as? [String?] ?? []
+        #expect(!probes.isEmpty && probes.allSatisfy { $0 == "0" }, "Health/Check meanwhile: \(out.text)")
+        #expect(r["closed"] as? Int == 0, "\(r)")
+        #expect(grown < 128 << 20, "peak RSS grew by \(grown >> 20) MiB; slowest probe \(r["slowest_probe"] ?? "?") s")
+        // The held calls were let go with their connections: the daemon serves in full.
+        let curve = try await client.call(
+            "GetEquityCurve", ["session_id": id, "chunk_size": 50000, "end_time": "2020-01-01T01:00:00Z"])
+        #expect(curve.code == "OK", "\(curve)")
+    }
+}

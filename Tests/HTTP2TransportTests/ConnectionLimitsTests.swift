@@ -79,6 +79,26 @@ import Testing
         #expect(small["code"] as? String == "UNAUTHENTICATED", "\(smallOut.text)")
     }
 
+    // MARK: 4. Send buffers
+
+    /// 50 streams of 1 MiB messages on a connection whose stream windows are 0: the
+    /// handlers build what the connection's send budget (4 MiB) holds, plus what its
+    /// two producers had started, then wait; without the wait they built all 50.
+    @Test func bulkStreamsOfAClientThatDoesNotReadWaitBeforeBuilding() async throws {
+        let (server, port) = try server()
+        defer { Task { await server.shutdown(grace: .zero) } }
+        let before = TestService.bulkMessagesBuilt.load(ordering: .relaxed)
+        let request = Array("100 \(1 << 20)".utf8).map { String(format: "%02x", $0) }.joined()
+        let r = try await limits(
+            port, "stalled_readers", "1", "50", "/test.Echo/Bulk", request, "1", "/test.Echo/Unary")
+        let built = TestService.bulkMessagesBuilt.load(ordering: .relaxed) - before
+        #expect(built >= 4 && built <= 6, "messages built: \(built)")
+        let probes = r["probes"] as? [String?] ?? []
+        #expect(!probes.isEmpty && probes.allSatisfy { $0 == "0" }, "another client meanwhile: \(r)")
+        #expect(r["closed"] as? Int == 0, "\(r)")
+        try await anotherClientIsServed(port)
+    }
+
     // MARK: 5. Concurrent streams
 
     @Test func streamsBeyondTheLimitAreRefusedAlone() async throws {

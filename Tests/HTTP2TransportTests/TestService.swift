@@ -1,4 +1,5 @@
 import RPC
+import Synchronization
 
 /// The service the transport tests call: raw bytes in and out.
 enum TestService {
@@ -17,6 +18,17 @@ enum TestService {
             for i in 0..<count {
                 try await Task.sleep(for: .milliseconds(10))
                 try await writer.write(Array(String(i).utf8))
+            }
+        }
+        // "COUNT SIZE": COUNT messages of SIZE bytes, each built only once the client can
+        // take it (as the store-backed streams do); `bulkMessagesBuilt` counts them.
+        router.serverStreaming("/test.Echo/Bulk", decode: raw, encode: raw) { request, writer, _ in
+            let words = String(decoding: request, as: UTF8.self).split(separator: " ").compactMap { Int($0) }
+            guard words.count == 2 else { throw RPCError(.invalidArgument, "COUNT SIZE") }
+            for _ in 0..<words[0] {
+                try await writer.awaitCapacity()
+                bulkMessagesBuilt.add(1, ordering: .relaxed)
+                try await writer.write([UInt8](repeating: 0x42, count: words[1]))
             }
         }
         router.clientStreaming("/test.Echo/ClientStream", decode: raw, encode: raw) { requests, _ in
@@ -40,4 +52,6 @@ enum TestService {
         }
         return router
     }
+
+    static let bulkMessagesBuilt = Atomic<Int>(0)
 }

@@ -166,12 +166,16 @@ struct BacktestHandlers: Sendable {
     }
 
     /// One response message per stored batch; the cursor is released however it ends.
+    /// Each batch is read only once the client can take it: one that stops reading
+    /// leaves this handler waiting with nothing in hand, not batches in memory.
     static func stream<Row, Response>(
         _ cursor: any RowCursor<Row>, to writer: ResponseWriter<Response>,
         _ message: ([Row]) -> Response
     ) async throws {
         defer { cursor.close() }
-        while let batch = try await ServiceError.storeCall({ try await cursor.next() }) {
+        while true {
+            try await writer.awaitCapacity()
+            guard let batch = try await ServiceError.storeCall({ try await cursor.next() }) else { return }
             try await writer.write(message(batch))
         }
     }

@@ -41,6 +41,18 @@ extension GRPCServer {
         /// reported), so the process keeps descriptors for its other work. grpc-go
         /// has no limit; this one sits well under a raised descriptor limit.
         public var maxConnections = 10_000
+        /// Response bytes one connection may have queued for a client that is not
+        /// reading them before its bulk streams (those that wait for capacity before
+        /// building a message) stop producing. A stream queues at most 64 KiB plus
+        /// one message (grpc-go's write quota), so this bounds a connection's streams
+        /// together: a client holding a hundred unread streams costs the server this
+        /// much and a message or two, not a message per stream.
+        public var maxConnectionSendBuffer = 4 << 20
+        /// How many handlers may build a large message at once over all
+        /// connections (reading from the store and encoding), so that many bulk
+        /// readers cannot crowd small calls off the threads. nil: twice the number
+        /// of cores (a producer also waits for its store).
+        public var maxConcurrentProducers: Int?
 
         public init() {}
     }

@@ -54,10 +54,14 @@ public final class GRPCServer: Sendable {
     private let acceptQueue = DispatchQueue(label: "grpc.server.accept")
     /// Open connections, for a shutdown to wait on.
     private let open = ActivityCounter()
+    /// Producer slots shared by every connection (see `ConnectionLimits.maxConcurrentProducers`).
+    private let sendSlots: SendSlots
 
     public init(configuration: Configuration, executor: ServerCallExecutor) {
         self.configuration = configuration
         self.executor = executor
+        sendSlots = SendSlots(
+            count: configuration.limits.maxConcurrentProducers ?? 2 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     /// Binds and starts accepting; returns the bound port.
@@ -141,7 +145,8 @@ public final class GRPCServer: Sendable {
             io = PlainStream(fd: fd)
         }
         let connection = H2ServerConnection(
-            io: io, peer: peer, executor: executor, limits: limits, onEvent: configuration.onConnectionEvent
+            io: io, peer: peer, executor: executor, limits: limits, sendSlots: sendSlots,
+            onEvent: configuration.onConnectionEvent
         ) { [weak self] c in
             guard let self else { return }
             let removed = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(c)) }

@@ -10,8 +10,9 @@ import RPC
 final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked Sendable {
     struct Limits {
         var maxReceiveMessageSize = 4 << 20
-        /// Response bytes queued per stream before a streaming handler waits.
-        var sendHighWater = 1 << 20
+        /// Response bytes queued per stream before a streaming handler waits
+        /// (grpc-go's per-stream write quota).
+        var sendHighWater = 64 << 10
         /// Unread request bytes per stream before the flow-control window stops reopening.
         var receiveHighWater = 4 << 20
         var session = NGHTTP2Session.Settings()
@@ -20,6 +21,9 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var connection = GRPCServer.ConnectionLimits()
         /// More ping strikes than this end the connection (grpc-go's maxPingStrikes).
         var maxPingStrikes = 2
+        /// Streams of one connection that may hold room for a message they are
+        /// building (`awaitCapacity`) at once: one client's bulk reads take turns.
+        var maxProducers = 2
     }
 
     private let peer: String
@@ -27,7 +31,15 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     private let limits: Limits
     private let onEvent: (@Sendable (GRPCServer.ConnectionEvent) -> Void)?
     private let onClose: @Sendable (H2ServerConnection) -> Void
+    /// The server's producer slots, shared by every connection.
+    private let sendSlots: SendSlots
     private var streams: [Int32: Stream] = [:]
+    /// Response bytes queued on every stream of the connection.
+    private var queuedBytes = 0
+    /// Streams holding room for a message they are building (`awaitCapacity`).
+    private var producers = 0
+    /// Streams waiting in `awaitCapacity`, in the order they asked.
+    private var capacityWaiters: [(streamID: Int32, continuation: CheckedContinuation<Void, any Error>)] = []
     private var lastClientPing: ContinuousClock.Instant?
     private var pingStrikes = 0
     /// The client's preface and first SETTINGS have arrived (after TLS, if any).
@@ -58,6 +70,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var deferred = false
         var finish: (Status, Metadata)?
         var sendWaiters: [CheckedContinuation<Void, any Error>] = []
+        /// Room for the next message is kept for this stream (and a producer slot).
+        var reserved = false
         /// Request bytes received whose window credit is held back (reader is slow).
         var heldCredit = 0
         var unreadBytes = 0
@@ -71,7 +85,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     }
 
     init(
-        io: any ByteStream, peer: String, executor: ServerCallExecutor, limits: Limits,
+        io: any ByteStream, peer: String, executor: ServerCallExecutor, limits: Limits, sendSlots: SendSlots,
         onEvent: (@Sendable (GRPCServer.ConnectionEvent) -> Void)? = nil,
         onClose: @escaping @Sendable (H2ServerConnection) -> Void
     ) {
@@ -80,6 +94,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         self.limits = limits
         self.onEvent = onEvent
         self.onClose = onClose
+        self.sendSlots = sendSlots
         refusalTokens = Double(limits.session.streamResetBurst)
         super.init(io: io, label: "h2.server")
         lingerTime = .seconds(2)
@@ -175,8 +190,10 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     }
 
     override func connectionClosed() {
-        for stream in streams.values { endStream(stream, error: RPCError(.unavailable, "connection closed")) }
+        let gone = streams.values
         streams.removeAll()
+        for stream in gone { endStream(stream, error: RPCError(.unavailable, "connection closed")) }
+        grantCapacity()
         onClose(self)
     }
 
@@ -304,17 +321,20 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         if streams.isEmpty { idleSince = .now }
         session.consumeConnection(bytes: stream.heldCredit)
         endStream(stream, error: RPCError(.cancelled, errorCode == 0 ? "stream closed" : "stream reset by the client"))
+        grantCapacity()
     }
 
     func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult {
         guard let stream = streams[streamID] else { return .data(count: 0, end: .trailers([])) }
         let written = stream.pending.copy(into: buffer)
+        queuedBytes -= written
         if written > 0 { pingStrikes = 0 }
         if stream.pending.byteCount < limits.sendHighWater / 2, !stream.sendWaiters.isEmpty {
             let waiters = stream.sendWaiters
             stream.sendWaiters.removeAll()
             for w in waiters { w.resume() }
         }
+        if written > 0, !capacityWaiters.isEmpty { grantCapacity() }
         if stream.pending.isEmpty, let (status, trailers) = stream.finish {
             return .data(count: written, end: .trailers(Self.trailerFields(status, trailers)))
         }
@@ -420,8 +440,15 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             return
         }
         stream.pending.append(frame)
+        queuedBytes += frame.count
         startOrResume(stream)
-        if stream.pending.byteCount > limits.sendHighWater {
+        if stream.reserved {
+            // The room was kept for this message: the next awaitCapacity does the waiting,
+            // so the handler lets go of what it built the message from now.
+            release(stream)
+            ready.resume()
+            grantCapacity()
+        } else if stream.pending.byteCount > limits.sendHighWater {
             stream.sendWaiters.append(ready)
         } else {
             ready.resume()
@@ -429,10 +456,67 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         flush()
     }
 
+    /// Queues the stream for room for its next message (see `awaitCapacity`).
+    fileprivate func awaitCapacity(_ streamID: Int32, _ ready: CheckedContinuation<Void, any Error>) {
+        guard let stream = streams[streamID], stream.finish == nil, !closed else {
+            ready.resume(throwing: RPCError(.cancelled, "the call has ended"))
+            return
+        }
+        guard !stream.reserved else { return ready.resume() }
+        capacityWaiters.append((streamID, ready))
+        grantCapacity()
+    }
+
+    /// Gives room, in the order asked, to every waiting stream that may build a
+    /// message now: its own queue under half the connection's budget (so the next
+    /// message is built while the last one is on the wire), the connection's queued
+    /// bytes under the budget, and a producer slot free here and server-wide. A
+    /// stream whose queue is full does not hold up the streams behind it.
+    private func grantCapacity() {
+        guard !capacityWaiters.isEmpty else { return }
+        var waiting: [(streamID: Int32, continuation: CheckedContinuation<Void, any Error>)] = []
+        for waiter in capacityWaiters {
+            guard let stream = streams[waiter.streamID], stream.finish == nil, !closed else {
+                waiter.continuation.resume(throwing: RPCError(.cancelled, "the call has ended"))
+                continue
+            }
+            let fits =
+                stream.pending.byteCount < limits.connection.maxConnectionSendBuffer / 2
+                && queuedBytes < limits.connection.maxConnectionSendBuffer && producers < limits.maxProducers
+            guard fits,
+                sendSlots.tryAcquire(
+                    for: ObjectIdentifier(self),
+                    onFree: { [weak self] in
+                        guard let self else { return }
+                        queue.async { self.grantCapacity() }
+                    })
+            else {
+                waiting.append(waiter)
+                continue
+            }
+            stream.reserved = true
+            producers += 1
+            waiter.continuation.resume()
+        }
+        capacityWaiters = waiting
+    }
+
+    /// The stream no longer keeps room: it sent its message, or it ended.
+    private func release(_ stream: Stream) {
+        guard stream.reserved else { return }
+        stream.reserved = false
+        producers -= 1
+        sendSlots.release()
+    }
+
     fileprivate func finishCall(_ streamID: Int32, _ status: Status, _ trailers: Metadata) {
         guard let stream = streams[streamID], stream.finish == nil else { return }
         stream.finish = (status, trailers)
         pingStrikes = 0
+        // Room kept for a message never sent goes to the others (and a waiter of this
+        // stream's, if any, learns the call has ended).
+        release(stream)
+        grantCapacity()
         if !stream.responseStarted {
             stream.responseStarted = true
             session.submitResponse(streamID: streamID, headers: Self.trailersOnly(status, trailers), body: false)
@@ -467,6 +551,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     }
 
     private func endStream(_ stream: Stream, error: RPCError) {
+        queuedBytes -= stream.pending.byteCount
+        release(stream)
         stream.requests?.finish(error)
         stream.task?.cancel()
         for w in stream.sendWaiters { w.resume(throwing: error) }
@@ -496,6 +582,12 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             let frame = MessageFramer.frame(message)
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 connection.queue.async { connection.enqueue(streamID, frame, c) }
+            }
+        }
+
+        func awaitCapacity() async throws {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                connection.queue.async { connection.awaitCapacity(streamID, c) }
             }
         }
 

@@ -146,4 +146,10 @@ public struct ResponseWriter<Response: Sendable>: Sendable {
     public func write(_ response: Response) async throws {
         try await outbound.send(RPCRouter.encode(response, encode))
     }
+
+    /// Waits until the client can take another message, before the handler reads
+    /// or builds it (see `ServerCallOutbound.awaitCapacity`).
+    public func awaitCapacity() async throws {
+        try await outbound.awaitCapacity()
+    }
 }

@@ -37,9 +37,21 @@ public protocol ServerCallOutbound: Sendable {
     /// Sends one response message (unframed; the transport frames it). Suspends while
     /// the stream's send queue is full; throws when the call is gone.
     func send(_ message: [UInt8]) async throws
+    /// Suspends until the transport can take the call's next message within its
+    /// bounds (the stream's and the connection's send buffers, and the server's
+    /// share of producers), and keeps that room for the next `send`, which then does
+    /// not wait. Handlers that build large messages (from a store) call it before
+    /// building each one: a client that does not read then holds a suspended
+    /// handler, not buffered messages. Throws when the call is gone.
+    func awaitCapacity() async throws
     /// Ends the call: trailers with the status (or a trailers-only response when
     /// nothing was sent yet). Idempotent.
     func finish(_ status: Status, trailers: Metadata) async
+}
+
+extension ServerCallOutbound {
+    /// Transports without send buffers of their own have nothing to wait for.
+    public func awaitCapacity() async throws {}
 }
 
 /// Runs before every handler; throwing an RPCError ends the call with it (auth).

@@ -76,7 +76,7 @@ def data(stream_id, payload, end_stream=True):
 class Conn:
     """One raw connection: sends bytes, reads frames, keeps what it saw."""
 
-    def __init__(self, handshake=True):
+    def __init__(self, handshake=True, settings=None):
         self.s = socket.create_connection(("127.0.0.1", port))
         self.buf = b""
         self.decoder = Decoder()
@@ -92,7 +92,7 @@ class Conn:
         self._block = None
         self.answer = handshake  # a half-sent preface must not be followed by frames
         if handshake:
-            self.send(PREFACE + SettingsFrame(0).serialize())
+            self.send(PREFACE + SettingsFrame(0, settings=settings or {}).serialize())
             self.until(lambda: self.server_settings, 10)
 
     def send(self, b):
@@ -339,5 +339,29 @@ elif case == "connection_cap":
     status = later.call(1) if later and later.server_settings else None
     print(json.dumps({"accepted": accepted, "refused_closed": extra.closed, "refused_frames": extra.frames,
                       "refused_seconds": refused_after, "later_status": status}))
+elif case == "stalled_readers":
+    # CONNS connections, each with STREAMS calls of PATH (request: PAYLOAD, hex) whose
+    # stream windows are 0 (SETTINGS_INITIAL_WINDOW_SIZE) and never opened: the server
+    # can send headers but no DATA. Held SECONDS, answering PINGs, while another client
+    # calls PROBE (an empty request) on a new connection every 0.2 s.
+    conns, streams, path, payload = int(args[0]), int(args[1]), args[2], bytes.fromhex(args[3])
+    seconds, probe = float(args[4]), args[5]
+    held = [Conn(settings={SettingsFrame.INITIAL_WINDOW_SIZE: 0}) for _ in range(conns)]
+    for c in held:
+        for i in range(streams):
+            c.send(headers_frames(1 + 2 * i, request_block(path)) + data(1 + 2 * i, message(payload)))
+    probes, slowest = [], 0.0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for c in held:
+            c.until(lambda: False, 0.05)
+        t0 = time.monotonic()
+        other = Conn()
+        probes.append(other.call(1, path=probe, payload=b""))
+        slowest = max(slowest, time.monotonic() - t0)
+        other.s.close()
+        time.sleep(0.2)
+    print(json.dumps({"answered": sum(len(c.headers) for c in held), "ended": sum(len(c.ended) for c in held),
+                      "closed": sum(c.closed for c in held), "probes": probes, "slowest_probe": slowest}))
 else:
     print(json.dumps({"error": f"unknown case {case}"}))
