@@ -25,8 +25,6 @@ final class FaultyStore: BacktestStore {
     /// While held, session saves wait (a slow store): a save is then in flight.
     func holdSaves() { saveGate.withLock { $0.held = true } }
     func releaseSaves() { Self.release(saveGate) }
-    /// Saves waiting at the held gate.
-    var savesWaiting: Int { saveGate.withLock { $0.waiters.count } }
 
     private static func release(_ gate: borrowing Gate) {
         let waiters = gate.withLock { g in
