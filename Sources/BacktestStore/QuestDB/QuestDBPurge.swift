@@ -30,6 +30,9 @@ struct QuestDBPurge {
         // Nothing deleted, nothing to do (the common case: one cheap query).
         let tombstones = try await counts(QuestDBSQL.tombstonePartitions(), unit: .day)
         guard !tombstones.isEmpty else { return report }
+        // Nor when every partition holding deleted rows is still being written: then no
+        // lock is taken (looking is read-only).
+        guard try await hasWork(tombstones: tombstones) else { return report }
         guard
             let lock = try await QuestDBPurgeLock.take(
                 store.maintenance, staleAfter: store.options.purgeLockStaleAfter)
@@ -56,12 +59,30 @@ struct QuestDBPurge {
         return report
     }
 
-    private mutating func purge(lock: QuestDBPurgeLock, tombstones: [(QuestDBPartition, Int64)]) async throws {
-        for (table, _) in QuestDBSchema.sessionTables { try await restoreLeftover(table) }
+    /// Before which partitions must end to be rewritten, and tombstone partitions to go.
+    private func horizons() async throws -> (rows: Int64, tombstones: Int64) {
         let margin = store.options.purgeQuietMargin.wholeMicroseconds
         let now = store.options.now()
         let oldestActive = try await store.rows(QuestDBSQL.oldestActive).first?.first?.int
-        let horizon = min(now, oldestActive ?? now) - margin
+        return (min(now, oldestActive ?? now) - margin, now - margin)
+    }
+
+    /// Whether anything could be purged now: a staging table to put back, a quiet
+    /// partition with deleted rows, or a quiet tombstone partition.
+    private func hasWork(tombstones: [(QuestDBPartition, Int64)]) async throws -> Bool {
+        let (horizon, tombstoneHorizon) = try await horizons()
+        if tombstones.contains(where: { $0.0.end <= tombstoneHorizon }) { return true }
+        for (table, unit) in QuestDBSchema.sessionTables {
+            if try await count(QuestDBSQL.tableExists(QuestDBSchema.staging(table))) > 0 { return true }
+            let dead = try await counts(QuestDBSQL.deletedRowsByPartition(table, unit: unit), unit: unit)
+            if dead.contains(where: { $0.1 > 0 && $0.0.end <= horizon }) { return true }
+        }
+        return false
+    }
+
+    private mutating func purge(lock: QuestDBPurgeLock, tombstones: [(QuestDBPartition, Int64)]) async throws {
+        for (table, _) in QuestDBSchema.sessionTables { try await restoreLeftover(table) }
+        let (horizon, tombstoneHorizon) = try await horizons()
 
         for (table, unit) in QuestDBSchema.sessionTables {
             for (partition, dead) in try await counts(QuestDBSQL.deletedRowsByPartition(table, unit: unit), unit: unit)
@@ -85,7 +106,7 @@ struct QuestDBPurge {
 
         // Tombstones whose sessions are gone from every table have done their work.
         let deleted = QuestDBSchema.deleted
-        for (partition, _) in tombstones where partition.end <= now - margin {
+        for (partition, _) in tombstones where partition.end <= tombstoneHorizon {
             var left: Int64 = 0
             for (table, _) in QuestDBSchema.sessionTables {
                 left += try await count(QuestDBSQL.rowsLeft(table, deletedIn: partition))
