@@ -143,7 +143,7 @@ let package = Package(
         .executableTarget(
             name: "backtestd",
             dependencies: [
-                "BacktestService", "BacktestStore", "HTTP2Transport", "RPC", "GRPCServices",
+                "BacktestCore", "BacktestService", "BacktestStore", "HTTP2Transport", "RPC", "GRPCServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -12,7 +12,7 @@ struct BacktestCLI: AsyncParsableCommand {
             BACKTEST_TOKEN), --timeout SECONDS and --json.
 
             For scripts: --json prints the response message as proto3 JSON, one object
-            (or one per line for watch, trades, equity): lowerCamelCase fields, every
+            (or one per line for watch, trades, equity, rm): lowerCamelCase fields, every
             field present, 64-bit integers as strings, enums by their full names,
             times RFC 3339 UTC, durations as "1.5s", NaN as "NaN". Errors go to stderr
             with the server's message (with --json as {"error": {"code", "grpc_code",
@@ -30,10 +30,11 @@ struct BacktestCLI: AsyncParsableCommand {
               backtest sessions --status completed
               backtest show ID
               backtest trades ID --csv > trades.csv
+              backtest rm --label sweep=old --dry-run
             """,
         subcommands: [
             Start.self, Watch.self, Stop.self, ListActive.self, Sessions.self, Show.self, Trades.self, Equity.self,
-            Import.self, MarketData.self, Health.self, EncodeRequest.self,
+            Remove.self, Import.self, MarketData.self, Health.self, EncodeRequest.self,
         ]
     )
 }

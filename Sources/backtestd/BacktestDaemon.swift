@@ -1,4 +1,5 @@
 import ArgumentParser
+import BacktestCore
 import BacktestService
 import BacktestStore
 import Dispatch
@@ -19,8 +20,14 @@ struct BacktestDaemon: AsyncParsableCommand {
             Stores: sqlite:PATH (the default, embedded, sqlite:backtest.db) or
             questdb (with --questdb-http http://127.0.0.1:9000 and --questdb-pg postgresql://admin:quest@127.0.0.1:8812/qdb).
 
+            Retention: --retain-age and --retain-count delete ended sessions (every row of
+            them, on either store) once they ended longer ago than the age, or beyond the
+            newest COUNT; STARTED and RUNNING sessions are never touched. It runs at start
+            and every --housekeeping-interval, with QuestDB's purge of deleted rows.
+
             Examples:
               backtestd                                   # 127.0.0.1:50051, ./backtest.db
+              backtestd --retain-age 30d --retain-count 10000
               backtestd --port 0 --port-file /tmp/port    # a free port, written to a file
               backtestd --store sqlite:/var/lib/backtest/results.db --token s3cret
               backtestd --store questdb --questdb-http http://127.0.0.1:9000 --questdb-pg postgresql://admin:quest@127.0.0.1:8812/qdb
@@ -58,6 +65,24 @@ struct BacktestDaemon: AsyncParsableCommand {
 
     @Option(help: "Seconds a run waits for an unreachable store before it fails (env BACKTESTD_STORE_RETRY).")
     var storeRetry: Double = env("BACKTESTD_STORE_RETRY").flatMap(Double.init) ?? 120
+
+    @Option(
+        help: ArgumentHelp(
+            "Delete ended sessions that ended longer ago than this: 90m, 12h, 30d, 2w, or seconds (env BACKTESTD_RETAIN_AGE; default: keep them).",
+            valueName: "age"))
+    var retainAge: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Keep only the newest COUNT ended sessions, by creation (env BACKTESTD_RETAIN_COUNT; default: all).",
+            valueName: "count"))
+    var retainCount: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "How often retention and the QuestDB purge of deleted sessions' rows run, besides at start: 10m, 1h, or seconds (env BACKTESTD_HOUSEKEEPING_INTERVAL).",
+            valueName: "interval"))
+    var housekeepingInterval: String = env("BACKTESTD_HOUSEKEEPING_INTERVAL") ?? "10m"
 
     @Option(help: "TLS certificate chain (PEM); serves TLS with ALPN h2 (env BACKTESTD_TLS_CERT).")
     var tlsCert: String?
@@ -213,6 +238,31 @@ struct BacktestDaemon: AsyncParsableCommand {
         guard !resolvedNodeId.isEmpty, resolvedNodeId.utf8.count <= 256 else {
             throw ValidationError("--node-id must be 1 to 256 bytes")
         }
+        _ = try retention()
+        guard let interval = DurationText.parse(housekeepingInterval), interval >= .seconds(1) else {
+            throw ValidationError(
+                "--housekeeping-interval: '\(housekeepingInterval)' is not a duration of a second or more (10m, 1h, 600)"
+            )
+        }
+    }
+
+    /// The retention policy the flags ask for.
+    func retention() throws -> RetentionPolicy {
+        var policy = RetentionPolicy()
+        if let retainAge = retainAge ?? env("BACKTESTD_RETAIN_AGE") {
+            guard let age = DurationText.parse(retainAge), age > .zero else {
+                throw ValidationError(
+                    "--retain-age: '\(retainAge)' is not a positive duration (90m, 12h, 30d, 2w, or seconds)")
+            }
+            policy.maxAge = age
+        }
+        if let count = retainCount ?? env("BACKTESTD_RETAIN_COUNT") {
+            guard let retainCount = Int(count), retainCount >= 0 else {
+                throw ValidationError("--retain-count: '\(count)' is not a number of sessions (0 or more)")
+            }
+            policy.maxCount = retainCount
+        }
+        return policy
     }
 
     var resolvedProducers: Int? {
@@ -304,6 +354,17 @@ struct BacktestDaemon: AsyncParsableCommand {
                 storeRetryBudget: .milliseconds(Int64(storeRetry * 1000))),
             shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000)))
         configuration.connectionLimits = limits
+        configuration.retention = try retention()
+        configuration.housekeepingInterval = DurationText.parse(housekeepingInterval) ?? .seconds(600)
+        if !configuration.retention.keepsEverything {
+            logger.info(
+                "retention",
+                metadata: [
+                    "maxAge": "\(configuration.retention.maxAge.map { "\($0)" } ?? "none")",
+                    "maxCount": "\(configuration.retention.maxCount.map { "\($0)" } ?? "none")",
+                    "interval": "\(housekeepingInterval)",
+                ])
+        }
         let server = BacktestServer(configuration: configuration, store: backend, logger: logger)
         let bound: Int
         do {

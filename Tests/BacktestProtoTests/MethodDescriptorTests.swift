@@ -22,7 +22,7 @@ import Testing
             Issue.record("Python could not list the services: \(answers)")
             return
         }
-        #expect(methods.count == 15)
+        #expect(methods.count == 16)
         let expected = methods.map { m -> MethodDescriptor in
             let kind: MethodDescriptor.Kind =
                 switch (m.clientStreaming, m.serverStreaming) {
@@ -53,7 +53,7 @@ import Testing
             BacktestServiceMethods.all.map(\.method) == [
                 "StartBacktest", "StopBacktest", "ListActive", "WatchProgress", "GetSession", "ListSessions",
                 "GetTrades",
-                "GetEquityCurve", "ImportMarketData", "ListMarketData",
+                "GetEquityCurve", "ImportMarketData", "ListMarketData", "DeleteSession",
             ])
         #expect(Set(Self.generated.map(\.service)).count == 4)
     }

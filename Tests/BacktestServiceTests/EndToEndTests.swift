@@ -85,12 +85,29 @@ import Testing
         #expect(growth < 64 << 20, "RSS grew by \(growth) bytes")
     }
 
-    @Test(arguments: ["GetSession", "StopBacktest", "WatchProgress", "GetTrades", "GetEquityCurve"])
+    @Test(arguments: ["GetSession", "StopBacktest", "WatchProgress", "GetTrades", "GetEquityCurve", "DeleteSession"])
     func unknownSessionIdsAreNotFound(method: String) async throws {
         let (_, client) = try await SharedDaemon.shared.get()
         let r = try await client.call(method, ["session_id": "no-such-session"])
         #expect(r.code == "NOT_FOUND", "\(r)")
         #expect(r.details.contains("session_id"))
+    }
+
+    /// DeleteSession through grpcio: the session as it was, then nothing of it.
+    @Test func deleteSessionOverTheWire() async throws {
+        let (_, client) = try await SharedDaemon.shared.get()
+        let id = try await client.start(Fixtures.googRequest())
+        _ = try await client.waitFor(id, ["SESSION_STATUS_COMPLETED"], timeout: .seconds(60))
+        let deleted = try await client.call("DeleteSession", ["session_id": id])
+        #expect(deleted.code == "OK", "\(deleted)")
+        let session = deleted.response["session"] as? [String: Any]
+        #expect(session?["session_id"] as? String == id)
+        #expect(session?["status"] as? String == "SESSION_STATUS_COMPLETED")
+        for method in ["GetSession", "GetTrades", "DeleteSession"] {
+            #expect(try await client.call(method, ["session_id": id]).code == "NOT_FOUND", "\(method)")
+        }
+        let lenient = try await client.call("DeleteSession", ["session_id": id, "allow_missing": true])
+        #expect(lenient.code == "OK" && lenient.response["session"] == nil, "\(lenient)")
     }
 
     /// `buf curl` through reflection, as the README shows: no .proto needed.

@@ -173,6 +173,53 @@ import Testing
         #expect(data.series.first?.rows == 2148 && data.series.first?.timeframe == "1d", "the timeframe was inferred")
         #expect(data.series.first?.firstTime == ProtoTimestamp(microsecondsSinceEpoch: 1_092_873_600_000_000))
     }
+
+    /// DeleteSession: live sessions FAILED_PRECONDITION, ended ones deleted with all
+    /// their results (answered with the record as it was), then NOT_FOUND, or OK with
+    /// no session under allow_missing.
+    @Test func deleteSessionAnswersEachCaseWithItsStatus() async throws {
+        let s = try await InProcessServer(clock: ManualTestClock())
+        defer { s.remove() }
+        _ = try await s.importCSV(
+            Fixtures.googCSV, ImportHeader(symbol: "GOOG", kind: .candles, format: .csv, sourceName: "GOOG.csv"))
+        let c = s.client
+        var paced = Self.googRequest()
+        paced.accelerationFactor = 3117 * 86_400 / 60
+        let live = try await c.startBacktest(paced).sessionID
+        _ = try await s.waitFor(live, [.running])
+        let refused = await InProcessServer.status { try await c.deleteSession(DeleteSessionRequest(sessionID: live)) }
+        #expect(refused?.code == .failedPrecondition, "\(String(describing: refused))")
+        #expect(
+            refused?.message.hasPrefix("session_id: ") == true && refused?.message.contains("stop it first") == true)
+        #expect(try await c.getSession(GetSessionRequest(sessionID: live)).session?.status == .running)
+        _ = try await c.stopBacktest(StopBacktestRequest(sessionID: live, reason: "to delete"))
+        let deleted = try await c.deleteSession(DeleteSessionRequest(sessionID: live))
+        #expect(deleted.session?.sessionID == live && deleted.session?.status == .stopped)
+        #expect(deleted.session?.stopReason == "to delete" && deleted.session?.request?.symbol == "GOOG")
+
+        let done = try await c.startBacktest(Self.googRequest(capital: 20_000)).sessionID
+        _ = try await s.waitFor(done, [.completed])
+        let completed = try await c.deleteSession(DeleteSessionRequest(sessionID: done))
+        #expect(completed.session?.status == .completed && completed.session?.statistics != nil)
+
+        for id in [live, done] {
+            let gone = RPCError(.notFound, "session_id: no session \"\(id)\"")
+            #expect(await InProcessServer.status { try await c.getSession(GetSessionRequest(sessionID: id)) } == gone)
+            #expect(
+                await InProcessServer.status { try await c.getTrades(GetTradesRequest(sessionID: id)) { _ in } }
+                    == gone)
+            #expect(
+                await InProcessServer.status {
+                    try await c.getEquityCurve(GetEquityCurveRequest(sessionID: id)) { _ in }
+                } == gone)
+            #expect(
+                await InProcessServer.status { try await c.deleteSession(DeleteSessionRequest(sessionID: id)) } == gone,
+                "a second delete")
+            let missing = try await c.deleteSession(DeleteSessionRequest(sessionID: id, allowMissing: true))
+            #expect(missing.session == nil)
+        }
+        #expect(try await c.listSessions(ListSessionsRequest()).sessions.isEmpty)
+    }
 }
 
 /// A clock that never moves: paced sessions wait on it until stopped.

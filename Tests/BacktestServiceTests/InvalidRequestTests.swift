@@ -99,6 +99,25 @@ import Testing
         #expect(r.sessions.isEmpty)
     }
 
+    /// DeleteSession's bad inputs (docs/DESIGN.md section 11.3).
+    @Test(arguments: [
+        ("", "INVALID_ARGUMENT", "session_id: required"),
+        (String(repeating: "x", count: 129), "INVALID_ARGUMENT", "session_id: longer than 128 bytes"),
+        ("no-such-session", "NOT_FOUND", "session_id: no session \"no-such-session\""),
+    ])
+    func deleteRefuses(_ id: String, _ code: String, _ message: String) async throws {
+        let server = try await SharedInProcessServer.shared.get()
+        let error = await InProcessServer.status {
+            try await server.client.deleteSession(DeleteSessionRequest(sessionID: id))
+        }
+        #expect(Self.code(error) == code && error?.message == message, "\(String(describing: error))")
+        // allow_missing forgives an unknown id, never a malformed one.
+        let lenient = await InProcessServer.status {
+            try await server.client.deleteSession(DeleteSessionRequest(sessionID: id, allowMissing: true))
+        }
+        #expect(Self.code(lenient) == (code == "NOT_FOUND" ? "OK" : code), "\(String(describing: lenient))")
+    }
+
     @Test func badImportsNameTheLineAndStoreNothing() async throws {
         let server = try await SharedInProcessServer.shared.get()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).csv")

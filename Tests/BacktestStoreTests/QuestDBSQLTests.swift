@@ -14,6 +14,7 @@ import TimeKit
             "backtest_equity_curve": "DEDUP UPSERT KEYS(ts, session_id)",
             "market_candles": "DEDUP UPSERT KEYS(ts, symbol, timeframe)",
             "market_ticks": "DEDUP UPSERT KEYS(ts, symbol, seq)",
+            "backtest_deleted_sessions": "DEDUP UPSERT KEYS(ts, session_id)",
         ]
         #expect(QuestDBSchema.ddl.count == expected.count)
         for ddl in QuestDBSchema.ddl {
@@ -41,7 +42,7 @@ import TimeKit
         let query = QuestDBSQL.listSessions(q, after: (createdAt: 1_500_000, id: "s-9"), limit: 101)
         #expect(
             query.sql
-                == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND symbol = $3 AND ts >= $4 AND ts < $5 AND (ts < $6 OR (ts = $7 AND session_id < $8)) ORDER BY ts DESC, session_id DESC LIMIT 101"
+                == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE \(QuestDBSQL.notDeleted) AND (state = $1 OR state = $2) AND symbol = $3 AND ts >= $4 AND ts < $5 AND (ts < $6 OR (ts = $7 AND session_id < $8)) ORDER BY ts DESC, session_id DESC LIMIT 101"
         )
         #expect(
             query.parameters == [
@@ -51,7 +52,7 @@ import TimeKit
         let bare = QuestDBSQL.listSessions(SessionQuery(), after: nil, limit: 0)
         #expect(
             bare.sql
-                == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions ORDER BY ts DESC, session_id DESC LIMIT 1"
+                == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE \(QuestDBSQL.notDeleted) ORDER BY ts DESC, session_id DESC LIMIT 1"
         )
         #expect(bare.parameters.isEmpty)
     }
@@ -61,7 +62,7 @@ import TimeKit
             [.started, .running], owner: "node-a", after: (createdAt: 7, id: "x"), limit: 1000)
         #expect(
             q.sql
-                == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND owner = $3 AND (ts > $4 OR (ts = $5 AND session_id > $6)) ORDER BY ts, session_id LIMIT 1000"
+                == "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (state = $1 OR state = $2) AND owner = $3 AND \(QuestDBSQL.notDeleted) AND (ts > $4 OR (ts = $5 AND session_id > $6)) ORDER BY ts, session_id LIMIT 1000"
         )
         #expect(
             q.parameters == [
@@ -138,6 +139,7 @@ import TimeKit
                 QuestDBSQL.storedTimes(kind: .candles, symbol: text, timeframe: text, from: 0, last: 1, limit: nil),
                 QuestDBSQL.storedTimes(kind: .ticks, symbol: text, timeframe: "", from: 0, last: 1, limit: 9),
                 QuestDBSQL.candlesExist(symbol: text, timeframe: "1m"), QuestDBSQL.ticksExist(symbol: text),
+                QuestDBSQL.storedSessionIds(["a", text]), QuestDBSQL.isDeleted(text),
             ]
             for query in queries {
                 #expect(!query.sql.contains(text), "\(query.sql)")
@@ -149,6 +151,32 @@ import TimeKit
                 #expect(!query.sql.contains("$\(query.parameters.count + 1)"))
             }
         }
+    }
+
+    /// A purge splices partition names and bounds into DDL (which takes no parameters):
+    /// digits and dashes this code formatted from numbers, nothing else.
+    @Test func purgeStatementsNamePartitionsFromNumbersOnly() {
+        let leapDay = UTCTime.days(year: 2024, month: 2, day: 29) * 86_400_000_000 + 12_345
+        let day = QuestDBPartition(.day, containing: leapDay)
+        #expect(day.name == "2024-02-29")
+        #expect(day.start == leapDay - 12_345 && day.end == day.start + 86_400_000_000)
+        let month = QuestDBPartition(.month, containing: leapDay)
+        #expect(month.name == "2024-02")
+        #expect(month.start == UTCTime.days(year: 2024, month: 2, day: 1) * 86_400_000_000)
+        #expect(month.end == UTCTime.days(year: 2024, month: 3, day: 1) * 86_400_000_000)
+        #expect(QuestDBPartition(.month, containing: 0).name == "1970-01")
+        #expect(
+            QuestDBSQL.dropPartition("backtest_trades", day)
+                == "ALTER TABLE backtest_trades DROP PARTITION LIST '2024-02-29'")
+        #expect(
+            QuestDBSQL.copyKept("backtest_sessions", month)
+                == "CREATE TABLE backtest_sessions_purge AS (SELECT * FROM backtest_sessions WHERE ts >= '2024-02-01T00:00:00.000000Z' AND ts < '2024-03-01T00:00:00.000000Z' AND NOT (session_id::symbol IN (SELECT session_id FROM backtest_deleted_sessions)))"
+        )
+        #expect(
+            QuestDBSQL.deletedRowsByPartition("backtest_equity_curve", unit: .day).sql
+                == "SELECT ts, count() FROM backtest_equity_curve WHERE session_id IN (SELECT session_id FROM backtest_deleted_sessions) SAMPLE BY 1d ALIGN TO CALENDAR"
+        )
+        #expect(QuestDBSQL.deletedRowsByPartition("backtest_sessions", unit: .month).sql.contains("SAMPLE BY 1M"))
     }
 
     @Test func timeBoundsAreClampedToQuestDBsSpan() {

@@ -14,8 +14,10 @@ import Testing
         ["start", "--symbol", "SYN", "--timeframe", "1m"] + range
         + ["--strategy", "sma_cross", "--param", "n1=10", "--param", "n2=20"]
 
-    func withDaemon(_ arguments: [String] = [], _ body: (DaemonProcess) async throws -> Void) async throws {
-        let daemon = try await DaemonProcess(arguments: arguments)
+    func withDaemon(
+        _ arguments: [String] = [], directory: URL? = nil, _ body: (DaemonProcess) async throws -> Void
+    ) async throws {
+        let daemon = try await DaemonProcess(arguments: arguments, directory: directory)
         do {
             try await body(daemon)
         } catch {
@@ -269,6 +271,105 @@ import Testing
             #expect(watch.stdout.contains("session \(id) stopped: enough"), "\(watch)")
             let show = try await cli(d, ["show", id, "--json"])
             #expect((show.json["session"] as? [String: Any])?["stopReason"] as? String == "enough")
+        }
+    }
+
+    /// `rm` by id and by filter: what it prints, --json, --dry-run, the statuses of a
+    /// second delete and of a live session, --allow-missing.
+    @Test func removeSessions() async throws {
+        try await withDaemon { d in
+            try await importBars(d)
+            var ids: [String: [String]] = [:]
+            for (batch, capital) in [("old", "10000"), ("old", "20000"), ("new", "30000")] {
+                let r = try await cli(
+                    d, Self.smaCross + ["--capital", capital, "--label", "batch=\(batch)", "--watch"])
+                #expect(r.status == 0, "\(r)")
+                let listed = try await cli(d, ["sessions", "--label", "batch=\(batch)", "--json"])
+                ids[batch] = (listed.json["sessions"] as? [[String: Any]] ?? []).compactMap {
+                    $0["sessionId"] as? String
+                }
+            }
+            let old = ids["old"] ?? [], new = ids["new"] ?? []
+            #expect(old.count == 2 && new.count == 1)
+
+            let dry = try await cli(d, ["rm", "--label", "batch=old", "--dry-run", "--json"])
+            #expect(dry.status == 0, "\(dry)")
+            #expect(
+                Set((dry.json["sessions"] as? [[String: Any]] ?? []).compactMap { $0["sessionId"] as? String })
+                    == Set(old))
+            let dryText = try await cli(d, ["rm", "--label", "batch=old", "--dry-run"])
+            #expect(dryText.stdout.hasSuffix("2 sessions would be deleted (dry run)\n"), "\(dryText)")
+            #expect(try await cli(d, ["show", old[0]]).status == 0, "a dry run deletes nothing")
+
+            let byFilter = try await cli(d, ["rm", "--label", "batch=old"])
+            #expect(byFilter.status == 0, "\(byFilter)")
+            for id in old {
+                #expect(byFilter.stdout.contains("deleted \(id) (completed, SYN 1m sma_cross, created "), "\(byFilter)")
+            }
+            #expect(byFilter.lines.last == "2 sessions deleted", "\(byFilter)")
+            #expect(try await cli(d, ["trades", old[0]]).status == 15)
+
+            let byId = try await cli(d, ["rm", new[0], "--json"])
+            #expect(byId.status == 0, "\(byId)")
+            let session = byId.json["session"] as? [String: Any]
+            #expect(session?["sessionId"] as? String == new[0])
+            #expect(session?["status"] as? String == "SESSION_STATUS_COMPLETED")
+            #expect(byId.lines.count == 1)
+            let again = try await cli(d, ["rm", new[0]])
+            #expect(again.status == 15, "\(again)")
+            #expect(again.stderr == "backtest: NOT_FOUND: session_id: no session \"\(new[0])\"\n", "\(again)")
+            let lenient = try await cli(d, ["rm", new[0], "--allow-missing"])
+            #expect(lenient.status == 0 && lenient.stdout == "0 sessions deleted\n", "\(lenient)")
+            let none = try await cli(d, ["sessions", "--json"])
+            #expect((none.json["sessions"] as? [Any])?.isEmpty == true, "\(none)")
+
+            // A live session is refused, by id and by filter; the command says which.
+            let started = try await cli(d, Self.smaCross + ["--acceleration", "60", "--json"])
+            let live = try #require(started.json["sessionId"] as? String, "\(started)")
+            let refused = try await cli(d, ["rm", live, "--json"])
+            #expect(refused.status == 19, "\(refused)")
+            #expect(refused.error["code"] as? String == "FAILED_PRECONDITION")
+            #expect((refused.error["message"] as? String)?.hasPrefix("session_id: ") == true, "\(refused)")
+            let filtered = try await cli(d, ["rm", "--status", "started", "--status", "running"])
+            #expect(filtered.status == 19, "\(filtered)")
+            #expect(filtered.stdout == "0 sessions deleted\n", "\(filtered)")
+            _ = try await cli(d, ["stop", live])
+            let stopped = try await cli(d, ["rm", "--all"])
+            #expect(stopped.status == 0 && stopped.stdout.contains("deleted \(live) (stopped, "), "\(stopped)")
+        }
+    }
+
+    /// `backtestd --retain-count` applies at start: a restart on the same database
+    /// keeps only the newest ended session.
+    @Test func retentionAtStart() async throws {
+        let dir = try DaemonProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var first: [String] = []
+        let before = try await DaemonProcess(directory: dir)
+        do {
+            try await importBars(before)
+            for capital in ["10000", "20000", "30000"] {
+                let r = try await cli(before, Self.smaCross + ["--capital", capital, "--watch", "--json"])
+                #expect(r.status == 0, "\(r)")
+                if let id = r.jsonLines.first?["sessionId"] as? String { first.append(id) }
+            }
+        } catch {
+            await before.stop()
+            throw error
+        }
+        await before.stop()
+        #expect(first.count == 3)
+        try await withDaemon(["--retain-count", "1"], directory: dir) { d in
+            // The first round runs right after start, in the background: ask until it did.
+            var left: [String] = []
+            for _ in 0..<600 {
+                let r = try await cli(d, ["sessions", "--json"])
+                left = (r.json["sessions"] as? [[String: Any]] ?? []).compactMap { $0["sessionId"] as? String }
+                if left.count <= 1 && d.log.contains("retention deleted ended sessions") { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(left == [first[2]], "the newest stays")
+            #expect(d.log.contains("retention deleted ended sessions") && d.log.contains("count=2"), "\(d.log)")
         }
     }
 

@@ -9,7 +9,7 @@ import Testing
         ["start", "--symbol", "GOOG", "--timeframe", "1d", "--from", "2004-08-19", "--to", "2013-03-02"],
         ["start", "--symbol", "GOOG", "--timeframe", "1d", "--from", "2004-08-19", "--to", "2013-03-02", "--watch"],
         ["watch", "abc"], ["stop", "abc", "--reason", "r"], ["list"], ["sessions", "--all"], ["show", "abc"],
-        ["trades", "abc"], ["equity", "abc", "--csv"], ["data"], ["health"],
+        ["trades", "abc"], ["equity", "abc", "--csv"], ["data"], ["health"], ["rm", "abc"], ["rm", "--all"],
         ["import", Fixtures.writeTemporary(Fixtures.minuteBarsCSV(count: 5), name: "mini.csv"), "--symbol", "X"],
     ]
 
@@ -80,6 +80,11 @@ import Testing
             (["list", "--timeout", "0"], "--timeout: must be a positive number of seconds"),
             (["import", "f.csv", "--symbol", "X", "--kind", "bars"], "--kind: expected candles or ticks, got 'bars'"),
             (["show"], "Missing expected argument '<id>'"),
+            (["rm"], "give session ids, filters (--status, --symbol, --label, --older-than) or --all"),
+            (["rm", "abc", "--label", "a=b"], "session ids and filters"),
+            (["rm", "--status", "gone"], "--status: unknown status 'gone'"),
+            (["rm", "--older-than", "soon"], "--older-than: 'soon' is not a duration"),
+            (["rm", "--label", "nokey"], "--label: expected NAME=VALUE, got 'nokey'"),
         ]
         for (args, message) in cases {
             let r = try await CLIProcess.run(args)
@@ -126,7 +131,7 @@ import Testing
             #expect(root.stdout.contains(line), "\(line)")
         }
         for command in [
-            "start", "watch", "stop", "list", "sessions", "show", "trades", "equity", "import", "data", "health",
+            "start", "watch", "stop", "list", "sessions", "show", "trades", "equity", "import", "data", "health", "rm",
         ] {
             let help = try await CLIProcess.run([command, "--help"])
             #expect(help.status == 0)

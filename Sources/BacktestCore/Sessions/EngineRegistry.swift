@@ -86,6 +86,11 @@ public actor EngineRegistry {
     /// Terminal records whose save failed (the store was down), so this process still
     /// answers for them; bounded.
     private var unsaved: [String: SessionRecord] = [:]
+    /// Terminal saves in flight of sessions stopped while waiting: a deletion waits for
+    /// them (the save landing after it would bring the session back).
+    private var saving: [String: Task<Bool, Never>] = [:]
+    /// Sessions being deleted, with whoever waits to delete them too.
+    private var deleting: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var accepting = true
 
     public init(
@@ -330,18 +335,76 @@ public actor EngineRegistry {
         keepUnsaved(record)
         entries[id] = nil
         if byRequestId[record.clientRequestId] == id { byRequestId[record.clientRequestId] = nil }
-        do {
-            try await StoreRetry.run(budget: .seconds(2)) { [record, store] in try await store.saveSession(record) }
-            if unsaved[id] == record { unsaved[id] = nil }
-        } catch {
-            // Kept in memory; the store gets it from a spooling store, or never.
+        let save = Task { [record, store] in
+            // Failing, it stays in memory; the store gets it from a spooling store, or never.
+            (try? await StoreRetry.run(budget: .seconds(2)) { try await store.saveSession(record) }) != nil
         }
+        saving[id] = save
+        let saved = await save.value
+        saving[id] = nil
+        if saved, unsaved[id] == record { unsaved[id] = nil }
         var terminal = entry.hub.latest
         terminal.kind = .terminal
         terminal.state = .stopped
         terminal.stopReason = reason
         terminal.wallTime = clock.wallMicros
         entry.hub.publish(terminal)
+    }
+
+    // MARK: Delete
+
+    /// Deletes an ended session and everything stored for it, and returns its record
+    /// as it was. A session that waits or runs is FAILED_PRECONDITION (stop it first);
+    /// one that has just ended is deleted once its run has handed it back. Deleting
+    /// again is NOT_FOUND (docs/DESIGN.md section 2.7).
+    public func delete(_ id: String) async throws(ServiceError) -> SessionRecord {
+        // One deletion of a session at a time: the next one then finds it gone.
+        while deleting[id] != nil {
+            await withCheckedContinuation { deleting[id, default: []].append($0) }
+        }
+        deleting[id] = []
+        defer {
+            for waiter in deleting.removeValue(forKey: id) ?? [] { waiter.resume() }
+        }
+
+        if let entry = entries[id] {
+            // Its terminal event is out and the run is handing it back: that is quick.
+            guard entry.hub.latest.kind == .terminal, let task = entry.task else {
+                throw Self.notEnded(id, entry.hub.latest.state)
+            }
+            await task.value
+        }
+        if let save = saving[id] { _ = await save.value }
+        guard let record = try await record(id) else { throw .noSession(id) }
+        // Live on another server sharing the store, or left unfinished by one.
+        guard record.state.isTerminal else { throw Self.notEnded(id, record.state) }
+        let deleted = try await ServiceError.storeCall { try await store.deleteSessions(ids: [id]) }
+        let inMemory = unsaved.removeValue(forKey: id) != nil
+        guard deleted.contains(id) || inMemory else { throw .noSession(id) }
+        logger.info("session deleted", metadata: ["session": "\(id)", "status": "\(record.state.rawValue)"])
+        return record
+    }
+
+    /// Deletes those of `ids` that have ended, skipping (never waiting for) any that is
+    /// live or being deleted: retention's batch form. Returns the ids deleted.
+    public func deleteEnded(_ ids: [String]) async throws(ServiceError) -> Set<String> {
+        let candidates = ids.filter { entries[$0] == nil && saving[$0] == nil && deleting[$0] == nil }
+        guard !candidates.isEmpty else { return [] }
+        for id in candidates { deleting[id] = [] }
+        defer {
+            for id in candidates {
+                for waiter in deleting.removeValue(forKey: id) ?? [] { waiter.resume() }
+            }
+        }
+        let deleted = try await ServiceError.storeCall { try await store.deleteSessions(ids: candidates) }
+        for id in candidates { unsaved[id] = nil }
+        return deleted
+    }
+
+    private static func notEnded(_ id: String, _ state: SessionState) -> ServiceError {
+        ServiceError(
+            .failedPrecondition, field: "session_id",
+            "session \"\(id)\" is \(state.rawValue): stop it first (StopBacktest), then delete it")
     }
 
     // MARK: Queries

@@ -1044,6 +1044,32 @@ public struct ListMarketDataResponse: Sendable, Equatable {
     }
 }
 
+public struct DeleteSessionRequest: Sendable, Equatable {
+    public var sessionID: String = ""
+    /// Answer OK, with no session, when no session has this id (for retries whose
+    /// first answer was lost); NOT_FOUND otherwise.
+    public var allowMissing: Bool = false
+
+    public init(
+        sessionID: String = "",
+        allowMissing: Bool = false
+    ) {
+        self.sessionID = sessionID
+        self.allowMissing = allowMissing
+    }
+}
+
+public struct DeleteSessionResponse: Sendable, Equatable {
+    /// The session as it was when it was deleted; unset when allow_missing found none.
+    public var session: Session? = nil
+
+    public init(
+        session: Session? = nil
+    ) {
+        self.session = session
+    }
+}
+
 /// Runs strategies over stored market data and serves their progress and results.
 /// The methods of `backtest.v1.BacktestService`, for routing and calling without spelling a path.
 public enum BacktestServiceMethods {
@@ -1076,9 +1102,15 @@ public enum BacktestServiceMethods {
     public static let importMarketData = MethodDescriptor(service: serviceName, method: "ImportMarketData", kind: .clientStreaming)
     /// The market data series that are stored: symbol, kind, timeframe, time range.
     public static let listMarketData = MethodDescriptor(service: serviceName, method: "ListMarketData", kind: .unary)
+    /// Deletes an ended session and everything stored for it: its record, labels,
+    /// statistics, trades and equity curve, on every store. A STARTED or RUNNING session
+    /// is FAILED_PRECONDITION (stop it first). An id no session has is NOT_FOUND, so a
+    /// second delete of the same session is NOT_FOUND too, unless allow_missing is set.
+    /// To delete by filter, list the sessions (ListSessions) and delete each.
+    public static let deleteSession = MethodDescriptor(service: serviceName, method: "DeleteSession", kind: .unary)
 
     /// Every method, in the order of the proto.
-    public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData]
+    public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData, deleteSession]
 }
 
 /// Runs strategies over stored market data and serves their progress and results.
@@ -1147,6 +1179,15 @@ public struct BacktestServiceClient: Sendable {
     /// The market data series that are stored: symbol, kind, timeframe, time range.
     public func listMarketData(_ request: ListMarketDataRequest) async throws -> ListMarketDataResponse {
         try await rpc.unary(BacktestServiceMethods.listMarketData, request)
+    }
+
+    /// Deletes an ended session and everything stored for it: its record, labels,
+    /// statistics, trades and equity curve, on every store. A STARTED or RUNNING session
+    /// is FAILED_PRECONDITION (stop it first). An id no session has is NOT_FOUND, so a
+    /// second delete of the same session is NOT_FOUND too, unless allow_missing is set.
+    /// To delete by filter, list the sessions (ListSessions) and delete each.
+    public func deleteSession(_ request: DeleteSessionRequest) async throws -> DeleteSessionResponse {
+        try await rpc.unary(BacktestServiceMethods.deleteSession, request)
     }
 }
 
@@ -3811,6 +3852,109 @@ extension ListMarketDataResponse: ProtoJSONMessage {
             switch m.key {
             case "series":
                 if let v: [MarketDataSeries] = try r.field(1, "series", m, { json in try ProtoJSON.array(json) { try MarketDataSeries(protoJSON: $0, options: options) } }) { series = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension DeleteSessionRequest: CMessageConvertible {
+    typealias CMessage = Backtest__V1__DeleteSessionRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__delete_session_request__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sessionID = try ProtoRuntime.string(c.pointee.session_id, field: "backtest.v1.DeleteSessionRequest.session_id")
+        self.allowMissing = (c.pointee.allow_missing != 0)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sessionID.isEmpty { c.pointee.session_id = try arena.cString(sessionID, field: "backtest.v1.DeleteSessionRequest.session_id") }
+        c.pointee.allow_missing = (allowMissing ? 1 : 0)
+    }
+}
+
+extension DeleteSessionRequest: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__delete_session_request__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__delete_session_request__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__delete_session_request__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__delete_session_request__pack(c, out) }
+}
+
+extension DeleteSessionRequest: ProtoMessage {
+    public static let protoName = "backtest.v1.DeleteSessionRequest"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension DeleteSessionRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        try o.field("allow_missing", "allowMissing", isDefault: !allowMissing) { ProtoJSON.bool(allowMissing) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.DeleteSessionRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sessionId", "session_id":
+                if let v = try r.field(1, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            case "allowMissing", "allow_missing":
+                if let v = try r.field(2, "allow_missing", m, { try ProtoJSON.bool($0) }) { allowMissing = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension DeleteSessionResponse: CMessageConvertible {
+    typealias CMessage = Backtest__V1__DeleteSessionResponse
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__delete_session_response__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        if let p = c.pointee.session { self.session = try Session(c: p) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if let v = session { c.pointee.session = try arena.message(v) }
+    }
+}
+
+extension DeleteSessionResponse: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__delete_session_response__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__delete_session_response__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__delete_session_response__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__delete_session_response__pack(c, out) }
+}
+
+extension DeleteSessionResponse: ProtoMessage {
+    public static let protoName = "backtest.v1.DeleteSessionResponse"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension DeleteSessionResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        if let v = session { try o.present("session", "session") { try v.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.DeleteSessionResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "session":
+                if let v = try r.field(1, "session", m, { try Session(protoJSON: $0, options: options) }) { session = v }
             default:
                 try r.unknown(m)
             }

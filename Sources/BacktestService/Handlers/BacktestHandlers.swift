@@ -62,6 +62,9 @@ struct BacktestHandlers: Sendable {
                 try await MarketDataImportHandler(store: registry.store, logger: logger).run(requests)
             }
         }
+        router.unary(Method.deleteSession) { (request: DeleteSessionRequest, _) in
+            try await Self.mapped { try await delete(request) }
+        }
         router.unary(Method.listMarketData) { (request: ListMarketDataRequest, _) in
             try await Self.mapped {
                 let series = try await ServiceError.storeCall {
@@ -152,6 +155,22 @@ struct BacktestHandlers: Sendable {
         let size = request.chunkSize == 0 ? 5000 : Int(request.chunkSize)
         let cursor = try await registry.equity(request.sessionID, range: range, batchSize: size)
         try await Self.stream(cursor, to: writer) { GetEquityCurveResponse(points: $0.map(ProtoMapping.equityPoint)) }
+    }
+
+    /// NOT_FOUND for an unknown id unless allow_missing, which answers with no session.
+    func delete(_ request: DeleteSessionRequest) async throws -> DeleteSessionResponse {
+        try Self.requireId(request.sessionID)
+        let outcome: Result<SessionRecord, ServiceError>
+        do {
+            outcome = .success(try await registry.delete(request.sessionID))
+        } catch {
+            outcome = .failure(error)
+        }
+        // (A `catch where` on a typed error crashes Swift 6.3's SILGen: hence the Result.)
+        if case .failure(let error) = outcome, error.kind == .notFound, request.allowMissing {
+            return DeleteSessionResponse(session: nil)
+        }
+        return DeleteSessionResponse(session: ProtoMapping.session(try outcome.get()))
     }
 
     // MARK: Helpers

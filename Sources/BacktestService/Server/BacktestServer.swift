@@ -24,6 +24,11 @@ public final class BacktestServer: Sendable {
         public var storeHealthInterval: Duration = .seconds(1)
         /// The transport's limits: streams, header lists, connection lifetimes and count.
         public var connectionLimits = GRPCServer.ConnectionLimits()
+        /// Which ended sessions are kept (default: all of them).
+        public var retention = RetentionPolicy()
+        /// How often retention and the store's purge of deleted sessions run (also once
+        /// at start).
+        public var housekeepingInterval: Duration = .seconds(600)
 
         public init(
             host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
@@ -47,6 +52,7 @@ public final class BacktestServer: Sendable {
     /// The same service with no sockets: for in-process clients and tests.
     public let inProcess: InProcessTransport
     private let storeHealth = StoreHealthMonitor()
+    public let housekeeper: Housekeeper
     private let configuration: Configuration
     private let logger: Logger
 
@@ -58,6 +64,7 @@ public final class BacktestServer: Sendable {
         self.store = store
         self.logger = logger
         registry = EngineRegistry(store: store, limits: configuration.limits, clock: clock, logger: logger)
+        housekeeper = Housekeeper(registry: registry, policy: configuration.retention, clock: clock, logger: logger)
         health = HealthService(services: [BacktestHandlers.serviceName])
         var router = RPCRouter()
         BacktestHandlers(registry: registry, logger: logger).register(into: &router)
@@ -85,12 +92,13 @@ public final class BacktestServer: Sendable {
         inProcess = InProcessTransport(executor: executor)
     }
 
-    /// Marks sessions a previous process left unfinished as failed, then listens.
-    /// Returns the bound port.
+    /// Marks sessions a previous process left unfinished as failed, then listens, and
+    /// starts housekeeping (retention, purge). Returns the bound port.
     @discardableResult
     public func start() async throws -> Int {
         try await registry.recoverInterrupted()
         let port = try grpc.start()
+        housekeeper.start(interval: configuration.housekeepingInterval)
         storeHealth.start(store: store, interval: configuration.storeHealthInterval, logger: logger) {
             [health] reachable in
             for name in ["", BacktestHandlers.serviceName] {
@@ -108,6 +116,7 @@ public final class BacktestServer: Sendable {
     public func shutdown(reason: String = "server shutting down") async {
         logger.info("shutting down", metadata: ["reason": "\(reason)"])
         await storeHealth.stop()
+        await housekeeper.stop()
         health.setAllNotServing()
         await registry.shutdown(reason: reason)
         await grpc.shutdown(grace: configuration.shutdownGrace)

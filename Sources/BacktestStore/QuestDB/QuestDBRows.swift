@@ -40,6 +40,15 @@ enum QuestDBRows {
         try row(&buffer, QuestDBSchema.sessions, symbols: symbols, columns: columns, at: r.createdAt)
     }
 
+    /// The row that marks a session deleted (QuestDBSchema.deleted), by `owner` at `micros`.
+    static func appendTombstone(_ sessionId: String, owner: String, at micros: Int64, to buffer: inout ILPBuffer)
+        throws(StoreError)
+    {
+        try row(
+            &buffer, QuestDBSchema.deleted, symbols: owner.isEmpty ? [] : [("owner", owner)],
+            columns: [("session_id", .string(sessionId))], at: micros)
+    }
+
     /// The escaped start of every result line of one session: `table,session_id=ID`.
     static func resultPrefix(_ table: String, sessionId: String) -> [UInt8] {
         var prefix = Array(table.utf8) + Array(",session_id=".utf8)

@@ -1,4 +1,5 @@
 import BacktestEngine
+import TimeKit
 
 /// One statement and its bound parameters. Values are always parameters; the only
 /// things spliced into the SQL text are fixed table/column names and integers this
@@ -22,10 +23,15 @@ enum QuestDBSQL {
         .timestampMicros(min(max(micros, 0), latestTime))
     }
 
+    /// Leaves deleted sessions out: every session read ANDs this in. (QuestDB takes
+    /// `IN (SELECT ...)` for a SYMBOL, not a VARCHAR: session_id is cast.)
+    static let notDeleted =
+        "session_id::symbol NOT IN (SELECT session_id FROM \(QuestDBSchema.deleted))"
+
     static func sessionById(_ id: String) -> QuestDBQuery {
         QuestDBQuery(
             sql:
-                "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE session_id = $1 ORDER BY ts DESC LIMIT 1",
+                "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE session_id = $1 AND \(notDeleted) ORDER BY ts DESC LIMIT 1",
             parameters: [.text(id)])
     }
 
@@ -33,7 +39,7 @@ enum QuestDBSQL {
     static func sessionByClientRequestId(_ id: String) -> QuestDBQuery {
         QuestDBQuery(
             sql:
-                "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE client_request_id = $1 ORDER BY ts DESC, session_id DESC LIMIT 1",
+                "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE client_request_id = $1 AND \(notDeleted) ORDER BY ts DESC, session_id DESC LIMIT 1",
             parameters: [.text(id)])
     }
 
@@ -49,7 +55,7 @@ enum QuestDBSQL {
         }
         parameters.append(.text(owner))
         var sql =
-            "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (\(ors.joined(separator: " OR "))) AND owner = $\(parameters.count)"
+            "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (\(ors.joined(separator: " OR "))) AND owner = $\(parameters.count) AND \(notDeleted)"
         if let after {
             parameters += [time(after.createdAt), time(after.createdAt), .text(after.id)]
             let n = parameters.count
@@ -65,7 +71,7 @@ enum QuestDBSQL {
     /// in SQL would mean building JSON paths from user text).
     static func listSessions(_ query: SessionQuery, after: (createdAt: Int64, id: String)?, limit: Int) -> QuestDBQuery
     {
-        var conditions: [String] = []
+        var conditions = [notDeleted]
         var parameters: [PGParameter] = []
         func bind(_ value: PGParameter) -> String {
             parameters.append(value)
@@ -84,10 +90,9 @@ enum QuestDBSQL {
             let c = bind(.text(after.id))
             conditions.append("(ts < \(a) OR (ts = \(b) AND session_id < \(c)))")
         }
-        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         return QuestDBQuery(
             sql:
-                "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions\(whereClause) ORDER BY ts DESC, session_id DESC LIMIT \(max(1, limit))",
+                "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE \(conditions.joined(separator: " AND ")) ORDER BY ts DESC, session_id DESC LIMIT \(max(1, limit))",
             parameters: parameters)
     }
 
@@ -196,6 +201,96 @@ enum QuestDBSQL {
         QuestDBQuery(
             sql: "SELECT count() FROM table_columns('\(table)') WHERE \"column\" = $1", parameters: [.text(column)])
     }
+
+    // MARK: Deletion and purge (QuestDBPurge)
+
+    /// Which of these ids have a session that is not deleted.
+    static func storedSessionIds(_ ids: [String]) -> QuestDBQuery {
+        let marks = ids.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+        return QuestDBQuery(
+            sql: "SELECT session_id FROM backtest_sessions WHERE session_id IN (\(marks)) AND \(notDeleted)",
+            parameters: ids.map { .text($0) })
+    }
+
+    static func isDeleted(_ id: String) -> QuestDBQuery {
+        QuestDBQuery(
+            sql: "SELECT count() FROM \(QuestDBSchema.deleted) WHERE session_id = $1", parameters: [.text(id)])
+    }
+
+    /// The creation time of the oldest session still STARTED or RUNNING, on any node:
+    /// no write lands in a partition that ends before it (docs/QUESTDB.md).
+    static let oldestActive = QuestDBQuery(
+        sql:
+            "SELECT min(ts) FROM backtest_sessions WHERE (state = 'started' OR state = 'running') AND \(notDeleted)",
+        parameters: [])
+
+    /// The condition on a table's rows that belong to deleted sessions.
+    static func deletedRows(_ table: String) -> String {
+        let column = table == QuestDBSchema.sessions ? "session_id::symbol" : "session_id"
+        return "\(column) IN (SELECT session_id FROM \(QuestDBSchema.deleted))"
+    }
+
+    /// Rows of deleted sessions per partition: one row (partition start, count) each.
+    static func deletedRowsByPartition(_ table: String, unit: QuestDBPartition.Unit) -> QuestDBQuery {
+        QuestDBQuery(
+            sql:
+                "SELECT ts, count() FROM \(table) WHERE \(deletedRows(table)) SAMPLE BY \(unit == .day ? "1d" : "1M") ALIGN TO CALENDAR",
+            parameters: [])
+    }
+
+    static func rowCount(_ table: String, in p: QuestDBPartition) -> QuestDBQuery {
+        QuestDBQuery(
+            sql: "SELECT count() FROM \(table) WHERE ts >= $1 AND ts < $2", parameters: [time(p.start), time(p.end)])
+    }
+
+    static func dropPartition(_ table: String, _ p: QuestDBPartition) -> String {
+        "ALTER TABLE \(table) DROP PARTITION LIST '\(p.name)'"
+    }
+
+    /// The rows of a partition that stay, copied aside. (DDL takes no parameters: the
+    /// bounds are spliced as the timestamps this code formatted from numbers.)
+    static func copyKept(_ table: String, _ p: QuestDBPartition) -> String {
+        """
+        CREATE TABLE \(QuestDBSchema.staging(table)) AS (SELECT * FROM \(table) \
+        WHERE ts >= '\(UTCTime.format(p.start, microseconds: true))' AND ts < '\(UTCTime.format(p.end, microseconds: true))' \
+        AND NOT (\(deletedRows(table))))
+        """
+    }
+
+    static func restoreKept(_ table: String) -> String {
+        "INSERT INTO \(table) SELECT * FROM \(QuestDBSchema.staging(table))"
+    }
+
+    static func tableExists(_ table: String) -> QuestDBQuery {
+        QuestDBQuery(sql: "SELECT count() FROM tables() WHERE table_name = $1", parameters: [.text(table)])
+    }
+
+    /// Tombstones written in a partition of the deleted table.
+    static func tombstonePartitions() -> QuestDBQuery {
+        QuestDBQuery(
+            sql: "SELECT ts, count() FROM \(QuestDBSchema.deleted) SAMPLE BY 1d ALIGN TO CALENDAR", parameters: [])
+    }
+
+    /// Rows `table` still holds of the sessions deleted within partition `p` of the
+    /// deleted table (once 0 in every table, those tombstones have done their work).
+    static func rowsLeft(_ table: String, deletedIn p: QuestDBPartition) -> QuestDBQuery {
+        let column = table == QuestDBSchema.sessions ? "session_id::symbol" : "session_id"
+        return QuestDBQuery(
+            sql:
+                "SELECT count() FROM \(table) WHERE \(column) IN (SELECT session_id FROM \(QuestDBSchema.deleted) WHERE ts >= $1 AND ts < $2)",
+            parameters: [time(p.start), time(p.end)])
+    }
+
+    /// The purge lock: its token (random hex made by this code) and when it was taken.
+    static func takePurgeLock(token: String) -> String {
+        "CREATE TABLE \(QuestDBSchema.purgeLock) AS (SELECT '\(token)' token, systimestamp() taken FROM long_sequence(1))"
+    }
+
+    /// The lock's token, when it was taken and QuestDB's time now (its age is on one clock).
+    static let purgeLockHolder = QuestDBQuery(
+        sql: "SELECT token, taken, systimestamp() FROM \(QuestDBSchema.purgeLock)", parameters: [])
+
+    static func dropTable(_ table: String) -> String { "DROP TABLE IF EXISTS \(table)" }
 
     /// The WAL state of one table: applied (writerTxn) against committed (sequencerTxn).
     static func walState(table: String) -> QuestDBQuery {

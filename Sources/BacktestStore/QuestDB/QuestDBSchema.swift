@@ -23,8 +23,20 @@ enum QuestDBSchema {
     static let equity = "backtest_equity_curve"
     static let candles = "market_candles"
     static let ticks = "market_ticks"
+    static let deleted = "backtest_deleted_sessions"
 
-    static var tables: [String] { [sessions, trades, equity, candles, ticks] }
+    static var tables: [String] { [sessions, trades, equity, candles, ticks, deleted] }
+
+    /// The tables a session has rows in, with the partitioning of each (QuestDBPurge).
+    static let sessionTables: [(table: String, unit: QuestDBPartition.Unit)] = [
+        (sessions, .month), (trades, .day), (equity, .day),
+    ]
+    /// Where a purge keeps the rows it is rewriting, while their partition is dropped
+    /// and filled again (per table; left behind, it is put back by the next purge).
+    static func staging(_ table: String) -> String { table + "_purge" }
+    /// One purge at a time over every node on this QuestDB: CREATE TABLE of an
+    /// existing name fails, so creating this table is taking a lock.
+    static let purgeLock = "backtest_purge_lock"
 
     /// Sessions: ONE row per session, keyed by (ts = created_at, session_id). A save
     /// re-sends the whole record at the same key and DEDUP replaces the row, so reads
@@ -68,6 +80,14 @@ enum QuestDBSchema {
         CREATE TABLE IF NOT EXISTS market_ticks (\
         symbol SYMBOL CAPACITY 4096, seq LONG, price DOUBLE, size DOUBLE, ts TIMESTAMP\
         ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, symbol, seq)
+        """,
+        // Deleted sessions (docs/QUESTDB.md): one row per deletion at ts = when, by
+        // owner = the node. Every session read leaves these ids out; a purge removes
+        // their rows from the other tables, then the partitions of this one.
+        """
+        CREATE TABLE IF NOT EXISTS backtest_deleted_sessions (\
+        session_id VARCHAR, owner SYMBOL, ts TIMESTAMP\
+        ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, session_id)
         """,
     ]
 

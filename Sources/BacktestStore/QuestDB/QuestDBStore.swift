@@ -37,6 +37,15 @@ public final class QuestDBStore: BacktestStore {
         /// ILP bytes it fails (QuestDB's own cap is line.http.max.recv.buffer.size, 1 GiB).
         public var importByteLimit = 256 << 20
         public var logger = Logger(label: "backtest.questdb")
+        /// The wall clock, microseconds since the epoch: when sessions are deleted, and
+        /// which partitions a purge may rewrite (tests move it).
+        public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e6) }
+        /// A partition is rewritten only once it ended this long before the oldest
+        /// active session's creation (and before now): room for clock skew between
+        /// nodes and for the few seconds a write key may run ahead of the clock.
+        public var purgeQuietMargin: Duration = .seconds(3600)
+        /// A purge lock older than this was left by a node that died mid-purge.
+        public var purgeLockStaleAfter: Duration = .seconds(3600)
 
         public init() {}
     }
@@ -45,6 +54,12 @@ public final class QuestDBStore: BacktestStore {
     let importWriter: ILPHTTPWriter
     private let readers: [PGExecutor]
     private let healthReader: PGExecutor
+    /// The purge's own connection: its long copies never hold up a reader's queue.
+    let maintenance: PGExecutor
+    /// Reads wait out a partition rewrite of their table (QuestDBPurge).
+    let gate = PurgeGate()
+    /// One purge at a time in this process (the purge lock covers other nodes).
+    let purging = AsyncLock()
     private let nextReader = Atomic<Int>(0)
     let visibility = WALVisibility()
     let importLock = AsyncLock()
@@ -82,6 +97,7 @@ public final class QuestDBStore: BacktestStore {
         let url = Self.withSSLDisabled(pgURL)
         readers = (0..<max(1, options.readerCount)).map { PGExecutor(url: url, label: "questdb-pg-\($0)") }
         healthReader = PGExecutor(url: url, label: "questdb-pg-health", connectTimeoutSeconds: 2)
+        maintenance = PGExecutor(url: url, label: "questdb-pg-purge")
         spool = try options.spoolDirectory.map { dir throws(StoreError) in
             try ILPSpool(directory: dir, maxBytes: options.spoolLimit)
         }
@@ -139,6 +155,7 @@ public final class QuestDBStore: BacktestStore {
         await drain?.value
         for reader in readers { await reader.close() }
         await healthReader.close()
+        await maintenance.close()
     }
 
     // MARK: Plumbing
@@ -150,6 +167,11 @@ public final class QuestDBStore: BacktestStore {
     /// Runs one query on a reader connection and returns its rows.
     func rows(_ q: QuestDBQuery) async throws(StoreError) -> [[PGValue]] {
         try await reader().run { db in try db.query(q.sql, q.parameters).rows }
+    }
+
+    /// A query of a table a purge may rewrite: it waits out the rewrite.
+    func rows(_ q: QuestDBQuery, of table: String) async throws -> [[PGValue]] {
+        try await gate.reading(table) { try await rows(q) }
     }
 
     /// Sends ILP lines (of one table). QuestDB unreachable: the lines go to the spool
@@ -312,6 +334,18 @@ public final class QuestDBStore: BacktestStore {
         }
     }
 
+    /// Tests: place a session's results at write keys from `base` (an old partition).
+    func useResultBase(_ base: Int64, for sessionId: String) {
+        keys.withLock { $0.bases[sessionId] = base }
+    }
+
+    /// Deleted sessions write nothing more.
+    func forgetResultBases(_ ids: Set<String>) {
+        keys.withLock { k in
+            for id in ids { k.bases[id] = nil }
+        }
+    }
+
     private func wroteKeys(upTo last: Int64) {
         keys.withLock { $0.highWater = max($0.highWater, last) }
     }
@@ -327,29 +361,32 @@ public final class QuestDBStore: BacktestStore {
     }
 
     public func session(id: String) async throws -> SessionRecord? {
-        try await awaitVisible(QuestDBSchema.sessions)
-        return try await rows(QuestDBSQL.sessionById(id)).first.map { row throws(StoreError) in
+        try await awaitVisible(QuestDBSchema.sessions, QuestDBSchema.deleted)
+        return try await rows(QuestDBSQL.sessionById(id), of: QuestDBSchema.sessions).first.map {
+            row throws(StoreError) in
             try QuestDBRows.session(row)
         }
     }
 
     public func session(clientRequestId: String) async throws -> SessionRecord? {
         guard !clientRequestId.isEmpty else { return nil }
-        try await awaitVisible(QuestDBSchema.sessions)
-        return try await rows(QuestDBSQL.sessionByClientRequestId(clientRequestId)).first.map {
-            row throws(StoreError) in try QuestDBRows.session(row)
-        }
+        try await awaitVisible(QuestDBSchema.sessions, QuestDBSchema.deleted)
+        return try await rows(QuestDBSQL.sessionByClientRequestId(clientRequestId), of: QuestDBSchema.sessions).first
+            .map {
+                row throws(StoreError) in try QuestDBRows.session(row)
+            }
     }
 
     public func sessions(in states: Set<SessionState>) async throws -> [SessionRecord] {
         guard !states.isEmpty else { return [] }
-        try await awaitVisible(QuestDBSchema.sessions)
+        try await awaitVisible(QuestDBSchema.sessions, QuestDBSchema.deleted)
         var out: [SessionRecord] = []
         var after: (createdAt: Int64, id: String)?
         let limit = 1000
         while true {
             let page = try await rows(
-                QuestDBSQL.sessionsInStates(Array(states), owner: owner, after: after, limit: limit))
+                QuestDBSQL.sessionsInStates(Array(states), owner: owner, after: after, limit: limit),
+                of: QuestDBSchema.sessions)
             for row in page { out.append(try QuestDBRows.session(row)) }
             guard page.count == limit, let last = out.last else { return out }
             after = (last.createdAt, last.id)
@@ -361,14 +398,15 @@ public final class QuestDBStore: BacktestStore {
         let filterHash = PageToken.filterHash(query)
         let token =
             query.pageToken.isEmpty ? nil : try PageToken(decoding: query.pageToken, expectedFilterHash: filterHash)
-        try await awaitVisible(QuestDBSchema.sessions)
+        try await awaitVisible(QuestDBSchema.sessions, QuestDBSchema.deleted)
         // Labels are matched here, so a batch may keep fewer rows than it read: read on
         // (keyset after the last row READ) until the page plus one is found.
         let batch = query.labels.isEmpty ? pageSize + 1 : min(5000, max(256, 4 * (pageSize + 1)))
         var after = token.map { (createdAt: $0.createdAt, id: $0.id) }
         var found: [SessionRecord] = []
         scan: while true {
-            let page = try await rows(QuestDBSQL.listSessions(query, after: after, limit: batch))
+            let page = try await rows(
+                QuestDBSQL.listSessions(query, after: after, limit: batch), of: QuestDBSchema.sessions)
             for row in page {
                 let record = try QuestDBRows.session(row)
                 after = (record.createdAt, record.id)
@@ -446,13 +484,15 @@ public final class QuestDBStore: BacktestStore {
     }
 
     public func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> {
-        try await awaitVisible(QuestDBSchema.trades)
+        try await awaitVisible(QuestDBSchema.trades, QuestDBSchema.deleted)
+        if try await isDeleted(sessionId) { return BatchCursor<TradeRecord>.empty() }
         let limit = max(1, batchSize)
         var lastKey: Int64 = 0
         var exhausted = false
         return BatchCursor { [self] in
             guard !exhausted else { return nil }
-            let found = try await rows(QuestDBSQL.trades(sessionId: sessionId, afterKey: lastKey, limit: limit))
+            let found = try await rows(
+                QuestDBSQL.trades(sessionId: sessionId, afterKey: lastKey, limit: limit), of: QuestDBSchema.trades)
             let decoded = try found.map { row throws(StoreError) in try QuestDBRows.trade(row) }
             exhausted = decoded.count < limit
             if let last = decoded.last { lastKey = last.key }
@@ -462,7 +502,8 @@ public final class QuestDBStore: BacktestStore {
 
     public func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample>
     {
-        try await awaitVisible(QuestDBSchema.equity)
+        try await awaitVisible(QuestDBSchema.equity, QuestDBSchema.deleted)
+        if try await isDeleted(sessionId) { return BatchCursor<EquitySample>.empty() }
         let limit = max(1, batchSize)
         var lastKey: Int64 = 0
         var exhausted = range.isEmpty
@@ -470,7 +511,8 @@ public final class QuestDBStore: BacktestStore {
             guard !exhausted else { return nil }
             let found = try await rows(
                 QuestDBSQL.equity(
-                    sessionId: sessionId, from: range.start, end: range.end, afterKey: lastKey, limit: limit))
+                    sessionId: sessionId, from: range.start, end: range.end, afterKey: lastKey, limit: limit),
+                of: QuestDBSchema.equity)
             let decoded = try found.map { row throws(StoreError) in try QuestDBRows.equity(row) }
             exhausted = decoded.count < limit
             if let last = decoded.last { lastKey = last.key }

@@ -12,9 +12,12 @@ enum SQLiteSchema {
     /// a connection of its own; its `watch` then replaces the WAL hook that
     /// wal_autocheckpoint set and the journal_size_limit of connections that write
     /// (page_size only takes effect on a new, empty database: larger pages mean fewer
-    /// overflow pages per chunk blob).
+    /// overflow pages per chunk blob). auto_vacuum too takes effect only before the
+    /// first table: new databases give the pages of deleted sessions back to the file
+    /// system (`PRAGMA incremental_vacuum`), older ones keep them for reuse.
     static let connectionPragmas = """
         PRAGMA page_size = 65536;
+        PRAGMA auto_vacuum = INCREMENTAL;
         PRAGMA journal_mode = WAL;
         PRAGMA synchronous = NORMAL;
         PRAGMA foreign_keys = ON;

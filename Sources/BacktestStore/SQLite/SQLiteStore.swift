@@ -14,6 +14,8 @@ public final class SQLiteStore: BacktestStore {
     let checkpointer: SQLiteCheckpointer
     /// Running equity peak after each session's last append (EquityChunk's drawdown hint).
     private let equityPeaks = Mutex<[String: Double]>([:])
+    /// Whether the database gives free pages back (`auto_vacuum = INCREMENTAL`).
+    let incrementalVacuum: Bool
 
     /// Opens (creating it and its directory if needed) and migrates the database.
     public convenience init(path: String, readerCount: Int = 2) throws {
@@ -27,11 +29,17 @@ public final class SQLiteStore: BacktestStore {
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let checkpointer = try SQLiteCheckpointer(path: path, policy: checkpointPolicy)
         self.checkpointer = checkpointer
+        var vacuumMode: Int64 = 0
         writer = try SQLiteExecutor(path: path, label: "sqlite-writer") { db throws(StoreError) in
             try db.execute(SQLiteSchema.connectionPragmas)
             try SQLiteSchema.migrate(db)
             try checkpointer.watch(db)
+            let mode = try db.prepare("PRAGMA auto_vacuum")
+            _ = try mode.step()
+            vacuumMode = mode.int64(0)
+            mode.reset()
         }
+        incrementalVacuum = vacuumMode == 2
         readers = try (0..<max(1, readerCount)).map { i throws(StoreError) in
             try SQLiteExecutor(path: path, label: "sqlite-reader-\(i)") { db throws(StoreError) in
                 try db.execute(SQLiteSchema.connectionPragmas)
@@ -48,6 +56,13 @@ public final class SQLiteStore: BacktestStore {
         await writer.close()
         for reader in readers { await reader.close() }
         await checkpointer.close()
+    }
+
+    /// A deleted session's equity peak is no longer a hint for anything.
+    func forgetEquityPeaks(_ ids: [String]) {
+        equityPeaks.withLock { peaks in
+            for id in ids { peaks[id] = nil }
+        }
     }
 
     // MARK: Sessions

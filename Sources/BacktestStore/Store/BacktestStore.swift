@@ -115,6 +115,16 @@ public protocol BacktestStore: Sendable {
     /// In time order within `range`, in batches of at most `batchSize`.
     func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample>
 
+    // Deletion (docs/DESIGN.md section 2.7).
+    /// Deletes these sessions and everything stored for them: record, labels,
+    /// statistics, trades, equity curve. Returns the ids that were stored (the others
+    /// are skipped). Once it returns no read shows them, on any process sharing the
+    /// store. The caller makes sure the sessions have ended: the store does not check.
+    func deleteSessions(ids: [String]) async throws -> Set<String>
+    /// Removes for good what deleted sessions left behind where the store defers it
+    /// (QuestDB rewrites partitions once no write can land in them); runs periodically.
+    func purgeDeleted() async throws -> PurgeReport
+
     // Market data.
     /// Series stored; `symbol` empty = all. Candles built from ticks are not listed.
     func marketSeries(symbol: String) async throws -> [MarketSeries]
@@ -150,7 +160,26 @@ public struct StoreHealth: Sendable, Equatable {
     }
 }
 
+/// What one purge of deleted sessions' leftovers did.
+public struct PurgeReport: Sendable, Equatable {
+    /// Partitions dropped whole (every row in them belonged to deleted sessions).
+    public var partitionsDropped = 0
+    /// Partitions rewritten without the deleted sessions' rows.
+    public var partitionsRewritten = 0
+    /// Rows removed.
+    public var rowsRemoved = 0
+    /// Partitions holding deleted sessions' rows that may still be written to; a later
+    /// purge removes those rows.
+    public var partitionsPending = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { partitionsDropped == 0 && partitionsRewritten == 0 && rowsRemoved == 0 }
+}
+
 extension BacktestStore {
+    /// Stores that remove everything as they delete have nothing left to purge.
+    public func purgeDeleted() async throws -> PurgeReport { PurgeReport() }
     /// Stores whose writes are readable once they return have nothing to wait for.
     public func sync() async throws {}
     public func health() async -> StoreHealth { StoreHealth(reachable: true) }

@@ -28,7 +28,7 @@ struct GlobalOptions: ParsableArguments {
             "Deadline for each call, in seconds (default: none; connecting gives up after 5 s).", valueName: "seconds"))
     var timeout: Double?
 
-    @Flag(help: "Print proto3 JSON for scripts: one message, or one per line for streams (watch, trades, equity).")
+    @Flag(help: "Print proto3 JSON for scripts: one message, or one per line for streams (watch, trades, equity, rm).")
     var json = false
 
     func validate() throws {

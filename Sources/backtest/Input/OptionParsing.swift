@@ -59,7 +59,8 @@ enum OptionParsing {
             scale = s
             break
         }
-        guard let v = number(body), v >= 0 else {
+        // At most the Duration type's 10,000 years (beyond, the microseconds would overflow).
+        guard let v = number(body), v >= 0, v * scale <= 315_576_000_000 else {
             throw ValidationError("\(option): '\(text)' is not a duration (90, 1.5s, 500ms, 5m, 1h, 1d)")
         }
         return ProtoDuration(microseconds: Int64((v * scale * 1_000_000).rounded()))

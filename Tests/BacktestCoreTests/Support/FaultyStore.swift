@@ -15,11 +15,18 @@ final class FaultyStore: BacktestStore {
 
     func breakNow() { broken.withLock { $0 = true } }
 
-    private let gate = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private typealias Gate = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>
+    private let gate = Gate((false, []))
+    private let saveGate = Gate((false, []))
 
     func holdReads() { gate.withLock { $0.held = true } }
+    func releaseReads() { Self.release(gate) }
 
-    func releaseReads() {
+    /// While held, session saves wait (a slow store): a save is then in flight.
+    func holdSaves() { saveGate.withLock { $0.held = true } }
+    func releaseSaves() { Self.release(saveGate) }
+
+    private static func release(_ gate: borrowing Gate) {
         let waiters = gate.withLock { g in
             g.held = false
             defer { g.waiters = [] }
@@ -28,7 +35,9 @@ final class FaultyStore: BacktestStore {
         for w in waiters { w.resume() }
     }
 
-    private func passGate() async {
+    private func passGate() async { await Self.pass(gate) }
+
+    private static func pass(_ gate: borrowing Gate) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let pass = gate.withLock { g in
                 if !g.held { return true }
@@ -45,6 +54,7 @@ final class FaultyStore: BacktestStore {
 
     func saveSession(_ record: SessionRecord) async throws {
         try check()
+        await Self.pass(saveGate)
         try await inner.saveSession(record)
     }
     func session(id: String) async throws -> SessionRecord? { try await inner.session(id: id) }
@@ -67,6 +77,11 @@ final class FaultyStore: BacktestStore {
     func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample> {
         try await inner.equity(sessionId: sessionId, range: range, batchSize: batchSize)
     }
+    func deleteSessions(ids: [String]) async throws -> Set<String> {
+        try check()
+        return try await inner.deleteSessions(ids: ids)
+    }
+    func purgeDeleted() async throws -> PurgeReport { try await inner.purgeDeleted() }
     func marketSeries(symbol: String) async throws -> [MarketSeries] { try await inner.marketSeries(symbol: symbol) }
     func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws -> any RowCursor<
         Candle

@@ -40,6 +40,8 @@ let allSampleTypes: [any (ProtoMessage & ProtoJSONMessage & SampleFillable).Type
     ListMarketDataRequest.self,
     MarketDataSeries.self,
     ListMarketDataResponse.self,
+    DeleteSessionRequest.self,
+    DeleteSessionResponse.self,
     GRPCHealthV1.HealthCheckRequest.self,
     GRPCHealthV1.HealthCheckResponse.self,
     GRPCHealthV1.HealthListRequest.self,
@@ -542,6 +544,25 @@ extension ListMarketDataResponse: SampleFillable {
     static func sample(_ v: Int, depth: Int) -> Self {
         var m = Self()
         m.series = SampleRule.repeated(v) { w in MarketDataSeries.sample(w, depth: depth + 1) }
+        return m
+    }
+}
+
+extension DeleteSessionRequest: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sessionID = SampleRule.string(1, v)
+        m.allowMissing = SampleRule.bool(2, v)
+        return m
+    }
+}
+
+extension DeleteSessionResponse: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.session = depth < SampleRule.maxDepth ? Session.sample(v, depth: depth + 1) : nil
         return m
     }
 }

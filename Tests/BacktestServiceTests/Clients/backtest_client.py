@@ -58,7 +58,7 @@ REQUEST_TYPES = {
     "ListActive": "ListActiveRequest", "WatchProgress": "WatchProgressRequest",
     "GetSession": "GetSessionRequest", "ListSessions": "ListSessionsRequest",
     "GetTrades": "GetTradesRequest", "GetEquityCurve": "GetEquityCurveRequest",
-    "ListMarketData": "ListMarketDataRequest",
+    "ListMarketData": "ListMarketDataRequest", "DeleteSession": "DeleteSessionRequest",
 }
 
 

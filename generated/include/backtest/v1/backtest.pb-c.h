@@ -57,6 +57,8 @@ typedef struct Backtest__V1__ImportMarketDataResponse Backtest__V1__ImportMarket
 typedef struct Backtest__V1__ListMarketDataRequest Backtest__V1__ListMarketDataRequest;
 typedef struct Backtest__V1__MarketDataSeries Backtest__V1__MarketDataSeries;
 typedef struct Backtest__V1__ListMarketDataResponse Backtest__V1__ListMarketDataResponse;
+typedef struct Backtest__V1__DeleteSessionRequest Backtest__V1__DeleteSessionRequest;
+typedef struct Backtest__V1__DeleteSessionResponse Backtest__V1__DeleteSessionResponse;
 
 
 /* --- enums --- */
@@ -1148,6 +1150,34 @@ struct  Backtest__V1__ListMarketDataResponse
     , 0,NULL }
 
 
+struct  Backtest__V1__DeleteSessionRequest
+{
+  ProtobufCMessage base;
+  char *session_id;
+  /*
+   * Answer OK, with no session, when no session has this id (for retries whose
+   * first answer was lost); NOT_FOUND otherwise.
+   */
+  protobuf_c_boolean allow_missing;
+};
+#define BACKTEST__V1__DELETE_SESSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__delete_session_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Backtest__V1__DeleteSessionResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The session as it was when it was deleted; unset when allow_missing found none.
+   */
+  Backtest__V1__Session *session;
+};
+#define BACKTEST__V1__DELETE_SESSION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__delete_session_response__descriptor) \
+    , NULL }
+
+
 /* Backtest__V1__BuiltinStrategy__ParamsEntry methods */
 void   backtest__v1__builtin_strategy__params_entry__init
                      (Backtest__V1__BuiltinStrategy__ParamsEntry         *message);
@@ -1828,6 +1858,44 @@ Backtest__V1__ListMarketDataResponse *
 void   backtest__v1__list_market_data_response__free_unpacked
                      (Backtest__V1__ListMarketDataResponse *message,
                       ProtobufCAllocator *allocator);
+/* Backtest__V1__DeleteSessionRequest methods */
+void   backtest__v1__delete_session_request__init
+                     (Backtest__V1__DeleteSessionRequest         *message);
+size_t backtest__v1__delete_session_request__get_packed_size
+                     (const Backtest__V1__DeleteSessionRequest   *message);
+size_t backtest__v1__delete_session_request__pack
+                     (const Backtest__V1__DeleteSessionRequest   *message,
+                      uint8_t             *out);
+size_t backtest__v1__delete_session_request__pack_to_buffer
+                     (const Backtest__V1__DeleteSessionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__DeleteSessionRequest *
+       backtest__v1__delete_session_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__delete_session_request__free_unpacked
+                     (Backtest__V1__DeleteSessionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__DeleteSessionResponse methods */
+void   backtest__v1__delete_session_response__init
+                     (Backtest__V1__DeleteSessionResponse         *message);
+size_t backtest__v1__delete_session_response__get_packed_size
+                     (const Backtest__V1__DeleteSessionResponse   *message);
+size_t backtest__v1__delete_session_response__pack
+                     (const Backtest__V1__DeleteSessionResponse   *message,
+                      uint8_t             *out);
+size_t backtest__v1__delete_session_response__pack_to_buffer
+                     (const Backtest__V1__DeleteSessionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__DeleteSessionResponse *
+       backtest__v1__delete_session_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__delete_session_response__free_unpacked
+                     (Backtest__V1__DeleteSessionResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Backtest__V1__BuiltinStrategy__ParamsEntry_Closure)
@@ -1950,6 +2018,12 @@ typedef void (*Backtest__V1__MarketDataSeries_Closure)
 typedef void (*Backtest__V1__ListMarketDataResponse_Closure)
                  (const Backtest__V1__ListMarketDataResponse *message,
                   void *closure_data);
+typedef void (*Backtest__V1__DeleteSessionRequest_Closure)
+                 (const Backtest__V1__DeleteSessionRequest *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__DeleteSessionResponse_Closure)
+                 (const Backtest__V1__DeleteSessionResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1997,6 +2071,10 @@ struct Backtest__V1__BacktestService_Service
                            const Backtest__V1__ListMarketDataRequest *input,
                            Backtest__V1__ListMarketDataResponse_Closure closure,
                            void *closure_data);
+  void (*delete_session)(Backtest__V1__BacktestService_Service *service,
+                         const Backtest__V1__DeleteSessionRequest *input,
+                         Backtest__V1__DeleteSessionResponse_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Backtest__V1__BacktestService_ServiceDestroy)(Backtest__V1__BacktestService_Service *);
 void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service *service,
@@ -2014,7 +2092,8 @@ void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service
       function_prefix__ ## get_trades,\
       function_prefix__ ## get_equity_curve,\
       function_prefix__ ## import_market_data,\
-      function_prefix__ ## list_market_data  }
+      function_prefix__ ## list_market_data,\
+      function_prefix__ ## delete_session  }
 void backtest__v1__backtest_service__start_backtest(ProtobufCService *service,
                                                     const Backtest__V1__StartBacktestRequest *input,
                                                     Backtest__V1__StartBacktestResponse_Closure closure,
@@ -2055,6 +2134,10 @@ void backtest__v1__backtest_service__list_market_data(ProtobufCService *service,
                                                       const Backtest__V1__ListMarketDataRequest *input,
                                                       Backtest__V1__ListMarketDataResponse_Closure closure,
                                                       void *closure_data);
+void backtest__v1__backtest_service__delete_session(ProtobufCService *service,
+                                                    const Backtest__V1__DeleteSessionRequest *input,
+                                                    Backtest__V1__DeleteSessionResponse_Closure closure,
+                                                    void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2106,6 +2189,8 @@ extern const ProtobufCMessageDescriptor backtest__v1__import_market_data_respons
 extern const ProtobufCMessageDescriptor backtest__v1__list_market_data_request__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__market_data_series__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__list_market_data_response__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__delete_session_request__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__delete_session_response__descriptor;
 extern const ProtobufCServiceDescriptor backtest__v1__backtest_service__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -1612,6 +1612,96 @@ void   backtest__v1__list_market_data_response__free_unpacked
   assert(message->base.descriptor == &backtest__v1__list_market_data_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   backtest__v1__delete_session_request__init
+                     (Backtest__V1__DeleteSessionRequest         *message)
+{
+  static const Backtest__V1__DeleteSessionRequest init_value = BACKTEST__V1__DELETE_SESSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__delete_session_request__get_packed_size
+                     (const Backtest__V1__DeleteSessionRequest *message)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_session_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__delete_session_request__pack
+                     (const Backtest__V1__DeleteSessionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_session_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__delete_session_request__pack_to_buffer
+                     (const Backtest__V1__DeleteSessionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_session_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__DeleteSessionRequest *
+       backtest__v1__delete_session_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__DeleteSessionRequest *)
+     protobuf_c_message_unpack (&backtest__v1__delete_session_request__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__delete_session_request__free_unpacked
+                     (Backtest__V1__DeleteSessionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__delete_session_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__delete_session_response__init
+                     (Backtest__V1__DeleteSessionResponse         *message)
+{
+  static const Backtest__V1__DeleteSessionResponse init_value = BACKTEST__V1__DELETE_SESSION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__delete_session_response__get_packed_size
+                     (const Backtest__V1__DeleteSessionResponse *message)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_session_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__delete_session_response__pack
+                     (const Backtest__V1__DeleteSessionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_session_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__delete_session_response__pack_to_buffer
+                     (const Backtest__V1__DeleteSessionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_session_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__DeleteSessionResponse *
+       backtest__v1__delete_session_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__DeleteSessionResponse *)
+     protobuf_c_message_unpack (&backtest__v1__delete_session_response__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__delete_session_response__free_unpacked
+                     (Backtest__V1__DeleteSessionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__delete_session_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor backtest__v1__builtin_strategy__params_entry__field_descriptors[2] =
 {
   {
@@ -5290,6 +5380,95 @@ const ProtobufCMessageDescriptor backtest__v1__list_market_data_response__descri
   (ProtobufCMessageInit) backtest__v1__list_market_data_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor backtest__v1__delete_session_request__field_descriptors[2] =
+{
+  {
+    "session_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__DeleteSessionRequest, session_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "allow_missing",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__DeleteSessionRequest, allow_missing),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__delete_session_request__field_indices_by_name[] = {
+  1,   /* field[1] = allow_missing */
+  0,   /* field[0] = session_id */
+};
+static const ProtobufCIntRange backtest__v1__delete_session_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor backtest__v1__delete_session_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.DeleteSessionRequest",
+  "DeleteSessionRequest",
+  "Backtest__V1__DeleteSessionRequest",
+  "backtest.v1",
+  sizeof(Backtest__V1__DeleteSessionRequest),
+  2,
+  backtest__v1__delete_session_request__field_descriptors,
+  backtest__v1__delete_session_request__field_indices_by_name,
+  1,  backtest__v1__delete_session_request__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__delete_session_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__delete_session_response__field_descriptors[1] =
+{
+  {
+    "session",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__DeleteSessionResponse, session),
+    &backtest__v1__session__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__delete_session_response__field_indices_by_name[] = {
+  0,   /* field[0] = session */
+};
+static const ProtobufCIntRange backtest__v1__delete_session_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor backtest__v1__delete_session_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.DeleteSessionResponse",
+  "DeleteSessionResponse",
+  "Backtest__V1__DeleteSessionResponse",
+  "backtest.v1",
+  sizeof(Backtest__V1__DeleteSessionResponse),
+  1,
+  backtest__v1__delete_session_response__field_descriptors,
+  backtest__v1__delete_session_response__field_indices_by_name,
+  1,  backtest__v1__delete_session_response__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__delete_session_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue backtest__v1__session_status__enum_values_by_number[6] =
 {
   { "SESSION_STATUS_UNSPECIFIED", "BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED", 0 },
@@ -5546,7 +5725,7 @@ const ProtobufCEnumDescriptor backtest__v1__import_format__descriptor =
   backtest__v1__import_format__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_descriptors[10] =
+static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_descriptors[11] =
 {
   { "StartBacktest", &backtest__v1__start_backtest_request__descriptor, &backtest__v1__start_backtest_response__descriptor },
   { "StopBacktest", &backtest__v1__stop_backtest_request__descriptor, &backtest__v1__stop_backtest_response__descriptor },
@@ -5558,8 +5737,10 @@ static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_de
   { "GetEquityCurve", &backtest__v1__get_equity_curve_request__descriptor, &backtest__v1__get_equity_curve_response__descriptor },
   { "ImportMarketData", &backtest__v1__import_market_data_request__descriptor, &backtest__v1__import_market_data_response__descriptor },
   { "ListMarketData", &backtest__v1__list_market_data_request__descriptor, &backtest__v1__list_market_data_response__descriptor },
+  { "DeleteSession", &backtest__v1__delete_session_request__descriptor, &backtest__v1__delete_session_response__descriptor },
 };
 const unsigned backtest__v1__backtest_service__method_indices_by_name[] = {
+  10,        /* DeleteSession */
   7,        /* GetEquityCurve */
   4,        /* GetSession */
   6,        /* GetTrades */
@@ -5578,7 +5759,7 @@ const ProtobufCServiceDescriptor backtest__v1__backtest_service__descriptor =
   "BacktestService",
   "Backtest__V1__BacktestService",
   "backtest.v1",
-  10,
+  11,
   backtest__v1__backtest_service__method_descriptors,
   backtest__v1__backtest_service__method_indices_by_name
 };
@@ -5661,6 +5842,14 @@ void backtest__v1__backtest_service__list_market_data(ProtobufCService *service,
 {
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
   service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void backtest__v1__backtest_service__delete_session(ProtobufCService *service,
+                                                    const Backtest__V1__DeleteSessionRequest *input,
+                                                    Backtest__V1__DeleteSessionResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service *service,
                                            Backtest__V1__BacktestService_ServiceDestroy destroy)
