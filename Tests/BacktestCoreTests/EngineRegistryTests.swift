@@ -283,6 +283,43 @@ import Testing
         #expect(try await fixture.registry.record(id)?.errorMessage == last.errorMessage)
     }
 
+    /// A run that fails midway keeps the statistics of what ran, as a stop does: the
+    /// engine's own, up to the failing bar.
+    @Test func aRunThatFailsMidwayKeepsTheStatisticsOfWhatRan() async throws {
+        let fixture = try await CoreFixture(clock: VirtualClock())
+        defer { fixture.remove() }
+        // SMA 10/20 crossover, and a rule that divides by zero on 2008-08-08 (close 495.01),
+        // four years into the data.
+        let strategy = StrategyDefinition.rules(
+            .init(
+                name: "fails in 2008",
+                rules: [
+                    .init(name: "UP", kind: .entryLong, expression: "crosses_above(sma(close, 10), sma(close, 20))"),
+                    .init(name: "DOWN", kind: .entryShort, expression: "crosses_below(sma(close, 10), sma(close, 20))"),
+                    .init(name: "DIV", kind: .entryLong, expression: "close / (close - 495.01) > 1000000000"),
+                ]))
+        let id = try await fixture.registry.start(CoreFixture.goog(strategy: strategy)).sessionId
+        let terminal = try #require(try await fixture.registry.events(id).last)
+        #expect(terminal.state == .failed)
+        #expect(terminal.errorMessage.contains("DIV") && terminal.errorMessage.contains("2008-08-08"))
+
+        let engine = try Engine(config: BacktestConfig(initialCapital: 10_000, strategy: strategy))
+        let bars = try await fixture.store.candles(
+            symbol: "GOOG", timeframe: .candles(seconds: 86_400),
+            range: TimeRange(start: CoreFixture.googStart, end: CoreFixture.googEnd), batchSize: 4096)
+        var failed = false
+        while !failed, let batch = try await bars.next() {
+            do { try engine.process(candles: batch) } catch { failed = true }
+        }
+        #expect(failed)
+        let expected = engine.finishAtStop()
+        #expect(expected.totalTrades > 10)
+        #expect(terminal.statistics == expected)
+        let record = try #require(try await fixture.store.session(id: id))
+        #expect(record.state == .failed && record.statistics == expected)
+        #expect(record.totalTrades == UInt64(expected.totalTrades) && record.finalPnl == expected.finalPnl)
+    }
+
     @Test func manyWatchersOfOneSessionEachGetTheWholeStory() async throws {
         let fixture = try await CoreFixture(clock: VirtualClock())
         defer { fixture.remove() }

@@ -43,12 +43,22 @@ struct BacktestRun {
     /// Whether the terminal record reached the store and is readable there; if not,
     /// the registry answers for it from memory (the store gets it once it is back).
     private(set) var terminalStored = false
+    /// The statistics once the engine has finished (at the end or at a stop): a
+    /// failure after that, writing the last results, keeps them.
+    private(set) var finalStatistics: BacktestStatistics? = nil
 
     enum Outcome {
         case completed(BacktestStatistics)
         /// With the statistics of what ran, when anything did.
         case stopped(String, BacktestStatistics?)
-        case failed(String)
+        /// Likewise: a run that fails midway keeps the statistics up to the failure.
+        case failed(String, BacktestStatistics?)
+    }
+
+    /// A failure after the engine ran, with the statistics of what it had done.
+    struct FailedMidway: Error {
+        let error: any Error
+        let statistics: BacktestStatistics
     }
 
     /// Runs to the end; returns the terminal record (saved when the store allows).
@@ -61,20 +71,24 @@ struct BacktestRun {
         do {
             try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
             outcome = try await process(meter: &meter)
-        } catch let error as EngineError {
-            outcome = .failed("engine: \(error.description)")
-        } catch let error as StoreError {
-            outcome = .failed(error.description)
-        } catch is CancellationError {
-            outcome = .stopped(control.stopReason ?? "stopped", nil)
+        } catch let failure as FailedMidway {
+            outcome = Self.outcome(of: failure.error, statistics: failure.statistics, stopReason: control.stopReason)
         } catch {
-            outcome = .failed("\(error)")
-        }
-        if case .failed = outcome, let reason = control.stopReason {
-            // A stop that interrupted a write is a stop, not a failure.
-            outcome = .stopped(reason, nil)
+            outcome = Self.outcome(of: error, statistics: nil, stopReason: control.stopReason)
         }
         return await end(outcome, meter: meter)
+    }
+
+    /// How an error ends the run: a failure with its reason, or a stop when a stop
+    /// interrupted a write (or cancelled the run).
+    static func outcome(of error: any Error, statistics: BacktestStatistics?, stopReason: String?) -> Outcome {
+        if let stopReason { return .stopped(stopReason, statistics) }
+        switch error {
+        case let error as EngineError: return .failed("engine: \(error.description)", statistics)
+        case let error as StoreError: return .failed(error.description, statistics)
+        case is CancellationError: return .stopped("stopped", statistics)
+        default: return .failed("\(error)", statistics)
+        }
     }
 
     private mutating func process(meter: inout ProgressMeter) async throws -> Outcome {
@@ -82,8 +96,21 @@ struct BacktestRun {
         do {
             engine = try Engine(config: spec.config)
         } catch {
-            return .failed("strategy: \(error.description)")
+            return .failed("strategy: \(error.description)", nil)
         }
+        do {
+            return try await process(engine, meter: &meter)
+        } catch {
+            // What ran is kept, as at a stop: the statistics up to the failure (the
+            // results computed since the last write stay unsaved: the writer or the
+            // data is what failed).
+            if let finalStatistics { throw FailedMidway(error: error, statistics: finalStatistics) }
+            guard engine.progress.eventsProcessed > 0 else { throw error }
+            throw FailedMidway(error: error, statistics: engine.finishAtStop())
+        }
+    }
+
+    private mutating func process(_ engine: Engine, meter: inout ProgressMeter) async throws -> Outcome {
         var writer = ResultWriter(store: store, sessionId: record.id, retryBudget: retryBudget)
         let pacer = Pacer(
             factor: spec.accelerationFactor, simStart: spec.range.start, wallStart: meter.wallStart, clock: clock,
@@ -99,6 +126,7 @@ struct BacktestRun {
             guard let reason = control.stopReason else { return nil }
             let ran = engine.progress.eventsProcessed > 0
             let statistics = ran ? engine.finishAtStop() : nil
+            finalStatistics = statistics
             try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
             try await writer.finish()
             meter.fill(&record, engine.progress)
@@ -178,12 +206,24 @@ struct BacktestRun {
             }
         }
         let statistics = engine.finish()
+        finalStatistics = statistics
         try await Timings.measure(&timings.storing) {
             try await writer.add(trades: engine.takeTrades(), equity: engine.takeEquity())
             try await writer.finish()
         }
         meter.fill(&record, engine.progress)
         return .completed(statistics)
+    }
+
+    /// The statistics into the record and the terminal event, with the summary
+    /// fields drawn from them.
+    private mutating func keep(_ stats: BacktestStatistics, in terminal: inout RunProgress) {
+        record.statistics = stats
+        record.finalPnl = stats.finalPnl
+        record.totalTrades = UInt64(max(0, stats.totalTrades))
+        record.winRatePct = stats.winRatePct
+        terminal.statistics = stats
+        terminal.equity = stats.equityFinal
     }
 
     /// Saves and announces the terminal state.
@@ -195,31 +235,20 @@ struct BacktestRun {
         case .completed(let stats):
             record.state = .completed
             record.progressPct = 100
-            record.statistics = stats
-            record.finalPnl = stats.finalPnl
-            record.totalTrades = UInt64(max(0, stats.totalTrades))
-            record.winRatePct = stats.winRatePct
+            keep(stats, in: &terminal)
             record.simTime = min(max(record.simTime ?? spec.range.start, stats.end), spec.range.end)
-            terminal.statistics = stats
             terminal.progressPct = 100
-            terminal.equity = stats.equityFinal
             terminal.eta = .zero
         case .stopped(let reason, let stats):
             record.state = .stopped
             record.stopReason = reason
             terminal.stopReason = reason
-            if let stats {
-                record.statistics = stats
-                record.finalPnl = stats.finalPnl
-                record.totalTrades = UInt64(max(0, stats.totalTrades))
-                record.winRatePct = stats.winRatePct
-                terminal.statistics = stats
-                terminal.equity = stats.equityFinal
-            }
-        case .failed(let message):
+            if let stats { keep(stats, in: &terminal) }
+        case .failed(let message, let stats):
             record.state = .failed
             record.errorMessage = message
             terminal.errorMessage = message
+            if let stats { keep(stats, in: &terminal) }
         }
         terminal.state = record.state
         terminal.simTime = record.simTime

@@ -13,9 +13,11 @@ public enum SessionStatus: Int32, Sendable, CaseIterable {
     case running = 2
     /// Ran to the end of the range; statistics are stored.
     case completed = 3
-    /// Ended by an error; error_message says why.
+    /// Ended by an error; error_message says why, and statistics cover what ran
+    /// before it (when anything did).
     case failed = 4
-    /// Ended by StopBacktest or by server shutdown; stop_reason says which.
+    /// Ended by StopBacktest or by server shutdown; stop_reason says which, and
+    /// statistics cover what ran before it (when anything did).
     case stopped = 5
 }
 
@@ -445,7 +447,8 @@ public struct ProgressEvent: Sendable, Equatable {
     public var eta: ProtoDuration? = nil
     /// When the event was made (wall clock).
     public var wallTime: ProtoTimestamp? = nil
-    /// TERMINAL events: the headline statistics of a COMPLETED session.
+    /// TERMINAL events: the statistics of a COMPLETED session, or of what ran
+    /// before a STOPPED or FAILED one ended.
     public var statistics: Statistics? = nil
     /// TERMINAL events: why a session FAILED.
     public var errorMessage: String = ""
@@ -621,7 +624,7 @@ public struct Session: Sendable, Equatable {
     public var finalPnl: Double = 0
     public var totalTrades: UInt64 = 0
     public var winRatePct: Double = 0
-    /// Set once COMPLETED.
+    /// Set once COMPLETED, and for a STOPPED or FAILED session over what ran.
     public var statistics: Statistics? = nil
     public var createdAt: ProtoTimestamp? = nil
     public var startedAt: ProtoTimestamp? = nil

@@ -81,11 +81,13 @@ typedef enum _Backtest__V1__SessionStatus {
    */
   BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_COMPLETED = 3,
   /*
-   * Ended by an error; error_message says why.
+   * Ended by an error; error_message says why, and statistics cover what ran
+   * before it (when anything did).
    */
   BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_FAILED = 4,
   /*
-   * Ended by StopBacktest or by server shutdown; stop_reason says which.
+   * Ended by StopBacktest or by server shutdown; stop_reason says which, and
+   * statistics cover what ran before it (when anything did).
    */
   BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_STOPPED = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BACKTEST__V1__SESSION_STATUS)
@@ -656,7 +658,8 @@ struct  Backtest__V1__ProgressEvent
    */
   Google__Protobuf__Timestamp *wall_time;
   /*
-   * TERMINAL events: the headline statistics of a COMPLETED session.
+   * TERMINAL events: the statistics of a COMPLETED session, or of what ran
+   * before a STOPPED or FAILED one ended.
    */
   Backtest__V1__Statistics *statistics;
   /*
@@ -742,7 +745,7 @@ struct  Backtest__V1__Session
   uint64_t total_trades;
   double win_rate_pct;
   /*
-   * Set once COMPLETED.
+   * Set once COMPLETED, and for a STOPPED or FAILED session over what ran.
    */
   Backtest__V1__Statistics *statistics;
   Google__Protobuf__Timestamp *created_at;
