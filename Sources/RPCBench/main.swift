@@ -32,11 +32,37 @@ h2load.arguments = [
     "-H", "content-type: application/grpc", "-H", "te: trailers",
     "http://127.0.0.1:\(port)/bench.Echo/Unary",
 ]
+/// This process's CPU time (user + system) in microseconds: the server's, as h2load
+/// runs in a process of its own.
+func cpuMicros() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + usage.ru_utime.tv_usec
+        + usage.ru_stime.tv_usec
+}
+
+/// Threads of this process, from /proc.
+func threadCount() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
+    return line.flatMap { Int($0.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+}
+
 let pipe = Pipe()
 h2load.standardOutput = pipe
+let cpuBefore = cpuMicros()
+let peakThreads = Atomic<Int>(threadCount())
+let sampling = Task.detached {
+    while !Task.isCancelled {
+        peakThreads.max(threadCount(), ordering: .relaxed)
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+}
 try h2load.run()
 let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
 h2load.waitUntilExit()
+let cpu = cpuMicros() - cpuBefore
+sampling.cancel()
 print("h2load \(h2load.arguments!.joined(separator: " "))")
 for line in output.split(separator: "\n")
 where line.hasPrefix("finished in") || line.hasPrefix("requests:")
@@ -45,3 +71,6 @@ where line.hasPrefix("finished in") || line.hasPrefix("requests:")
     print(line)
 }
 print("handler answered OK: \(answered.load(ordering: .relaxed)) of \(requests)")
+print(
+    "server CPU: \(String(format: "%.1f", Double(cpu) / Double(max(1, requests)))) us per call; threads at most \(peakThreads.load(ordering: .relaxed))"
+)

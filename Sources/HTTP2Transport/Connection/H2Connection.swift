@@ -28,6 +28,11 @@ class H2Connection: @unchecked Sendable {
     private var writeSourceActive = false
     private var output: [UInt8] = []
     private var outputStart = 0
+    /// Frames gathered for one write: everything nghttp2 has to send leaves in as few
+    /// syscalls as the socket allows, not one per frame.
+    private var batch: [UInt8] = []
+    /// A flush is queued (`scheduleFlush`).
+    private var flushScheduled = false
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
     /// When bytes last arrived; keepalive pings a connection silent for too long.
     private var lastRead = DispatchTime.now()
@@ -170,37 +175,57 @@ class H2Connection: @unchecked Sendable {
     func flush() {
         while !closed && !lingering {
             guard drainOutput() else { return }  // blocked: the write source or a read resumes
-            var stoppedEarly = false
-            var failed = false
+            // Frames are copied out of nghttp2 (its buffer is reused by the next call)
+            // into one batch, up to 64 KiB, and the batch goes in one write.
+            batch.removeAll(keepingCapacity: true)
+            var full = false
             do {
                 try session.send { chunk in
-                    switch io.write(chunk) {
-                    case .bytes(let n) where n == chunk.count:
-                        return true
-                    case .bytes(let n):
-                        // A partial write (TLS writes one record at a time): keep the rest.
-                        output.append(contentsOf: chunk[n...])
-                    case .wouldBlock, .needsRead:
-                        output.append(contentsOf: chunk)
-                    case .closed, .failed:
-                        failed = true
-                    }
-                    stoppedEarly = true
-                    return false
+                    batch.append(contentsOf: chunk)
+                    full = batch.count >= Self.batchBytes
+                    return !full
                 }
             } catch {
-                failed = true
-            }
-            if failed {
                 close()
                 return
             }
-            // nghttp2 had nothing more to send: done.
-            if !stoppedEarly { break }
+            if batch.isEmpty { break }
+            switch batch.withUnsafeBytes({ io.write($0) }) {
+            case .bytes(let n) where n == batch.count:
+                break
+            case .bytes(let n):
+                // A partial write (TLS writes one record at a time): keep the rest.
+                output.append(contentsOf: batch[n...])
+            case .wouldBlock, .needsRead:
+                output.append(contentsOf: batch)
+            case .closed, .failed:
+                close()
+                return
+            }
+            // nghttp2 had nothing more to send: done (what is left in `output` goes when
+            // the socket takes it).
+            if !full { break }
         }
+        if !closed && !lingering && output.count > outputStart { _ = drainOutput() }
         // Everything written: a GOAWAY that ends the connection has gone out.
-        if !closed && !lingering && (ending || (!session.wantsRead && !session.wantsWrite)) {
+        if !closed && !lingering && output.count == outputStart
+            && (ending || (!session.wantsRead && !session.wantsWrite))
+        {
             linger()
+        }
+    }
+
+    /// The most bytes gathered for one write.
+    static let batchBytes = 64 << 10
+
+    /// A flush after the work already queued: what a handler sends and its end of call
+    /// (submitted from other threads, one after the other) leave in one write.
+    func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        queue.async { [self] in
+            flushScheduled = false
+            flush()
         }
     }
 

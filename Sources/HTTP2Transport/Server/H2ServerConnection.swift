@@ -453,7 +453,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         } else {
             ready.resume()
         }
-        flush()
+        scheduleFlush()
     }
 
     /// Queues the stream for room for its next message (see `awaitCapacity`).
@@ -524,7 +524,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             stream.deferred = false
             session.resumeData(streamID: streamID)
         }
-        flush()
+        scheduleFlush()
     }
 
     private func startOrResume(_ stream: Stream) {
