@@ -65,6 +65,9 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // System header: glibc's malloc extensions (malloc_trim), for the daemon's
+        // memory trimmer.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // gRPC semantics independent of any transport: status, metadata, framing,
         // router, server call execution.
         .target(
@@ -143,7 +146,7 @@ let package = Package(
         .executableTarget(
             name: "backtestd",
             dependencies: [
-                "BacktestCore", "BacktestService", "BacktestStore", "HTTP2Transport", "RPC", "GRPCServices",
+                "BacktestCore", "BacktestService", "BacktestStore", "HTTP2Transport", "RPC", "GRPCServices", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

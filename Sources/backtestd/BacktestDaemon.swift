@@ -384,7 +384,10 @@ struct BacktestDaemon: AsyncParsableCommand {
 
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: DaemonService(server: server, logger: logger))],
+                services: [
+                    .init(service: DaemonService(server: server, logger: logger)),
+                    .init(service: MemoryTrimmer(isIdle: { server.activeCalls == 0 }, logger: logger)),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

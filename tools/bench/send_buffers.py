@@ -12,7 +12,7 @@ from a reset peak:
               flow-control windows stay 0 (Tests/HTTP2TransportTests/Clients/h2_limits.py)
   readers     100 GetEquityCurve calls (chunk 50,000) on one grpcio channel, read in full
 and prints, per scenario, the RSS the daemon grew by and Health/Check latencies (a
-call every 50 ms on a channel of its own, 2 s deadline).
+call every 50 ms on a channel of its own, 2 s deadline), then its RSS 12 s later.
 
 Needs grpcio, grpcio-health-checking, hyperframe, hpack and numpy (tools/requirements-test.txt).
 """
@@ -121,7 +121,9 @@ def main():
             seconds = time.monotonic() - t0
             grown = (status_kb(daemon.pid, "VmHWM") - before) / 1024
             print(f"{name:<12} peak RSS +{grown:.0f} MiB, {seconds:.1f} s{extra}; {probe.summary()}")
-            time.sleep(2)
+            # The daemon returns freed memory once idle (its trimmer looks every 5 s).
+            time.sleep(12)
+            print(f"{'':<12} RSS 12 s later {status_kb(daemon.pid, 'VmRSS') / 1024:.0f} MiB")
 
         def stalled(conns):
             subprocess.run([sys.executable, H2_LIMITS, port, "stalled_readers", str(conns), "100", METHOD,

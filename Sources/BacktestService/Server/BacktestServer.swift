@@ -92,6 +92,9 @@ public final class BacktestServer: Sendable {
         inProcess = InProcessTransport(executor: executor)
     }
 
+    /// Calls in progress on every transport (they share one executor).
+    public var activeCalls: Int { grpc.executor.activeCalls }
+
     /// Marks sessions a previous process left unfinished as failed, then listens, and
     /// starts housekeeping (retention, purge). Returns the bound port.
     @discardableResult

@@ -1,0 +1,5 @@
+#ifndef BACKTEST_CMALLOC_SHIM_H
+#define BACKTEST_CMALLOC_SHIM_H
+// glibc's malloc extensions (malloc_trim), which the Glibc module does not export.
+#include <malloc.h>
+#endif
