@@ -77,6 +77,10 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var unreadBytes = 0
         /// The request's `grpc-encoding` is gzip.
         var gzip = false
+        /// gRPC, or gRPC-Web (binary or base64 text), by the request's content-type.
+        var wire = GRPCWeb.Wire.grpc
+        /// A `-text` request body's base64, decoded as it arrives.
+        var textDecoder = GRPCWeb.TextDecoder()
 
         init(id: Int32, maxMessageSize: Int) {
             self.id = id
@@ -239,8 +243,15 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             return
         }
         let messages: [MessageDeframer.Message]
-        do {
-            messages = try stream.deframer.append(bytes)
+        do throws(RPCError) {
+            if stream.wire == .webText {
+                guard let decoded = try? stream.textDecoder.decode(bytes) else {
+                    throw RPCError(.internal, "the grpc-web-text request body is not base64")
+                }
+                messages = try stream.deframer.append(decoded)
+            } else {
+                messages = try stream.deframer.append(bytes)
+            }
         } catch {
             session.consume(streamID: streamID, bytes: bytes.count)
             requests.finish(error)
@@ -313,7 +324,13 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     }
 
     func sessionEndStream(streamID: Int32) {
-        streams[streamID]?.requests?.finish()
+        guard let stream = streams[streamID] else { return }
+        if stream.wire == .webText && !stream.textDecoder.isEmpty {
+            let error = RPCError(.internal, "the grpc-web-text request body ends inside a base64 group")
+            stream.requests?.finish(error)
+            return failCall(stream, error.status)
+        }
+        stream.requests?.finish()
     }
 
     func sessionStreamClosed(streamID: Int32, errorCode: UInt32) {
@@ -336,6 +353,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         }
         if written > 0, !capacityWaiters.isEmpty { grantCapacity() }
         if stream.pending.isEmpty, let (status, trailers) = stream.finish {
+            // gRPC-Web's trailers went into the body (finishCall): the body just ends.
+            if stream.wire.isWeb { return .data(count: written, end: .endStream) }
             return .data(count: written, end: .trailers(Self.trailerFields(status, trailers)))
         }
         if written == 0 {
@@ -375,20 +394,19 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             session.submitResponse(streamID: stream.id, headers: [(":status", "405")], body: false)
             return
         }
-        guard
-            contentType == "application/grpc" || contentType.hasPrefix("application/grpc+")
-                || contentType.hasPrefix("application/grpc;")
-        else {
+        guard let wire = GRPCWeb.Wire(contentType: contentType) else {
             session.submitResponse(
                 streamID: stream.id, headers: [(":status", "415"), ("content-type", "text/plain")], body: false)
             return
         }
+        stream.wire = wire
         if let encoding, encoding != "identity" {
             guard encoding == "gzip" else {
                 session.submitResponse(
                     streamID: stream.id,
                     headers: Self.trailersOnly(
-                        Status(.unimplemented, "grpc-encoding \(encoding) is not supported"), Metadata()) + [
+                        Status(.unimplemented, "grpc-encoding \(encoding) is not supported"), Metadata(),
+                        wire: wire) + [
                             ("grpc-accept-encoding", Self.acceptEncoding)
                         ], body: false)
                 return
@@ -401,7 +419,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
                 session.submitResponse(
                     streamID: stream.id,
                     headers: Self.trailersOnly(
-                        Status(.internal, "invalid grpc-timeout \(timeout)"), Metadata()), body: false)
+                        Status(.internal, "invalid grpc-timeout \(timeout)"), Metadata(), wire: wire), body: false)
                 return
             }
             deadline = .now + d
@@ -439,6 +457,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             ready.resume(throwing: RPCError(.cancelled, "the call has ended"))
             return
         }
+        let frame = stream.wire == .webText ? GRPCWeb.text(frame) : frame
         stream.pending.append(frame)
         queuedBytes += frame.count
         startOrResume(stream)
@@ -519,7 +538,18 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         grantCapacity()
         if !stream.responseStarted {
             stream.responseStarted = true
-            session.submitResponse(streamID: streamID, headers: Self.trailersOnly(status, trailers), body: false)
+            session.submitResponse(
+                streamID: streamID, headers: Self.trailersOnly(status, trailers, wire: stream.wire), body: false)
+        } else if stream.wire.isWeb {
+            // gRPC-Web: the trailers are the body's last envelope.
+            let envelope = GRPCWeb.trailerEnvelope(Self.trailerFields(status, trailers))
+            let bytes = stream.wire == .webText ? GRPCWeb.text(envelope) : envelope
+            stream.pending.append(bytes)
+            queuedBytes += bytes.count
+            if stream.deferred {
+                stream.deferred = false
+                session.resumeData(streamID: streamID)
+            }
         } else if stream.deferred {
             stream.deferred = false
             session.resumeData(streamID: streamID)
@@ -534,7 +564,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             session.submitResponse(
                 streamID: stream.id,
                 headers: [
-                    (":status", "200"), ("content-type", "application/grpc"),
+                    (":status", "200"), ("content-type", stream.wire.contentType),
                     ("grpc-accept-encoding", Self.acceptEncoding),
                 ], body: true)
         } else if stream.deferred {
@@ -569,8 +599,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         return fields
     }
 
-    static func trailersOnly(_ status: Status, _ trailers: Metadata) -> [(String, String)] {
-        [(":status", "200"), ("content-type", "application/grpc")] + trailerFields(status, trailers)
+    static func trailersOnly(_ status: Status, _ trailers: Metadata, wire: GRPCWeb.Wire = .grpc) -> [(String, String)] {
+        [(":status", "200"), ("content-type", wire.contentType)] + trailerFields(status, trailers)
     }
 
     /// The handler's view of its response stream.

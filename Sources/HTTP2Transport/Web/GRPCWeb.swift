@@ -1,0 +1,86 @@
+import RPC
+
+/// gRPC-Web (PROTOCOL-WEB.md), the protocol browsers can speak: gRPC's messages and
+/// envelopes in an ordinary response body, with the trailers as a last envelope (flag
+/// 0x80) instead of HTTP trailers, and in its `-text` form the whole body base64.
+enum GRPCWeb {
+    /// How a call's body is carried.
+    enum Wire: Equatable {
+        case grpc
+        case web
+        /// The body, both ways, is base64 (each response envelope encoded on its own).
+        case webText
+
+        var isWeb: Bool { self != .grpc }
+
+        /// The response's content-type.
+        var contentType: String {
+            switch self {
+            case .grpc: "application/grpc"
+            case .web: "application/grpc-web+proto"
+            case .webText: "application/grpc-web-text+proto"
+            }
+        }
+
+        /// The wire a request's content-type asks for; nil when it is none this server
+        /// speaks (only the protobuf codec is served).
+        init?(contentType: String) {
+            let type = contentType.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+            switch String(type.filter { $0 != " " && $0 != "\t" }).lowercased() {
+            case "application/grpc-web", "application/grpc-web+proto": self = .web
+            case "application/grpc-web-text", "application/grpc-web-text+proto": self = .webText
+            case let t where t == "application/grpc" || t.hasPrefix("application/grpc+"): self = .grpc
+            default: return nil
+            }
+        }
+    }
+
+    /// The trailers as the body's last envelope: flag 0x80, then HTTP/1-style header
+    /// lines (`name: value\r\n`), names in lower case.
+    static func trailerEnvelope(_ fields: [(String, String)]) -> [UInt8] {
+        var block: [UInt8] = []
+        for (name, value) in fields {
+            block += Array(name.lowercased().utf8) + Array(": ".utf8) + Array(value.utf8) + [0x0D, 0x0A]
+        }
+        let n = UInt32(block.count)
+        return [0x80, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + block
+    }
+
+    /// Bytes as `-text` sends them: base64, padded, each envelope on its own.
+    static func text(_ bytes: [UInt8]) -> [UInt8] {
+        Array(Base64.encode(bytes, padded: true).utf8)
+    }
+
+    /// Decodes a `-text` request body as it arrives in pieces of any size: whole
+    /// groups of four characters are decoded, the rest is kept for the next piece.
+    /// Padding may end any group (clients may encode each envelope on its own); line
+    /// breaks and spaces between characters are skipped, as MIME decoders do.
+    struct TextDecoder {
+        private var held: [UInt8] = []
+
+        struct Invalid: Error {}
+
+        mutating func decode(_ bytes: UnsafeRawBufferPointer) throws(Invalid) -> [UInt8] {
+            for b in bytes where b != 0x0A && b != 0x0D && b != 0x20 && b != 0x09 { held.append(b) }
+            var out: [UInt8] = []
+            var start = 0
+            var i = 0
+            // Runs of groups end at a padded group; each run decodes on its own.
+            while i + 4 <= held.count {
+                i += 4
+                if held[i - 1] == 0x3D || i + 4 > held.count {
+                    guard let decoded = Base64.decode(String(decoding: held[start..<i], as: UTF8.self)) else {
+                        throw Invalid()
+                    }
+                    out += decoded
+                    start = i
+                }
+            }
+            held.removeFirst(start)
+            return out
+        }
+
+        /// Characters left over at the end of the body: a truncated group.
+        var isEmpty: Bool { held.isEmpty }
+    }
+}
