@@ -106,22 +106,23 @@ import Testing
         #expect(missing.status == 40, "\(missing.text)")
     }
 
-    /// The same server as gRPC-Web (HTTP/2): buf curl's client, reflection included.
-    @Test func bufCurlOverGRPCWeb() async throws {
+    /// The same server as gRPC-Web and as Connect (HTTP/2): buf curl's clients,
+    /// reflection (a bidirectional stream) included.
+    @Test(arguments: ["grpcweb", "connect"]) func bufCurlOverTheOtherProtocols(_ protocolName: String) async throws {
         let url = "http://127.0.0.1:\(Self.server.1)"
         let out = try await Subprocess.run(
             buf,
-            ["curl", "--protocol", "grpcweb", "--http2-prior-knowledge", "\(url)/grpc.health.v1.Health/Check"])
+            ["curl", "--protocol", protocolName, "--http2-prior-knowledge", "\(url)/grpc.health.v1.Health/Check"])
         #expect(out.status == 0 && out.text.contains("\"status\": \"SERVING\""), "\(out.text)")
         let missing = try await Subprocess.run(
             buf,
             [
-                "curl", "--protocol", "grpcweb", "--http2-prior-knowledge", "-d", "{\"service\": \"nope\"}",
+                "curl", "--protocol", protocolName, "--http2-prior-knowledge", "-d", "{\"service\": \"nope\"}",
                 "\(url)/grpc.health.v1.Health/Check",
             ])
         #expect(missing.status == 40, "NOT_FOUND: \(missing.text)")
         let methods = try await Subprocess.run(
-            buf, ["curl", "--protocol", "grpcweb", "--http2-prior-knowledge", "--list-methods", url])
+            buf, ["curl", "--protocol", protocolName, "--http2-prior-knowledge", "--list-methods", url])
         #expect(methods.text.contains("backtest.v1.BacktestService/WatchProgress"), "\(methods.text)")
     }
 

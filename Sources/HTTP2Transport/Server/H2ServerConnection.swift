@@ -77,8 +77,10 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var unreadBytes = 0
         /// The request's `grpc-encoding` is gzip.
         var gzip = false
-        /// gRPC, or gRPC-Web (binary or base64 text), by the request's content-type.
-        var wire = GRPCWeb.Wire.grpc
+        /// gRPC, gRPC-Web or Connect, by the request's content-type.
+        var wire = CallWire.grpc
+        /// A Connect unary request's body: the bare message, whole at the end of the stream.
+        var unaryBody: [UInt8] = []
         /// A `-text` request body's base64, decoded as it arrives.
         var textDecoder = GRPCWeb.TextDecoder()
 
@@ -234,7 +236,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             stream.callStarted = true
             startCall(stream)
         }
-        if endStream { stream.requests?.finish() }
+        if endStream { sessionEndStream(streamID: streamID) }
     }
 
     func sessionData(streamID: Int32, bytes: UnsafeRawBufferPointer) {
@@ -242,9 +244,21 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             session.consumeConnection(bytes: bytes.count)
             return
         }
+        if stream.wire == .connectUnary {
+            // The bare message, whole only at the end of the stream (sessionEndStream).
+            session.consume(streamID: streamID, bytes: bytes.count)
+            guard stream.unaryBody.count + bytes.count <= limits.maxReceiveMessageSize else {
+                let error = RPCError(
+                    .resourceExhausted, "request message larger than \(limits.maxReceiveMessageSize) bytes")
+                requests.finish(error)
+                return failCall(stream, error.status)
+            }
+            stream.unaryBody.append(contentsOf: bytes)
+            return
+        }
         let messages: [MessageDeframer.Message]
         do throws(RPCError) {
-            if stream.wire == .webText {
+            if stream.wire == .grpcWebText {
                 guard let decoded = try? stream.textDecoder.decode(bytes) else {
                     throw RPCError(.internal, "the grpc-web-text request body is not base64")
                 }
@@ -325,10 +339,24 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     func sessionEndStream(streamID: Int32) {
         guard let stream = streams[streamID] else { return }
-        if stream.wire == .webText && !stream.textDecoder.isEmpty {
+        if stream.wire == .grpcWebText && !stream.textDecoder.isEmpty {
             let error = RPCError(.internal, "the grpc-web-text request body ends inside a base64 group")
             stream.requests?.finish(error)
             return failCall(stream, error.status)
+        }
+        if stream.wire == .connectUnary, stream.finish == nil, let requests = stream.requests {
+            var body = stream.unaryBody
+            stream.unaryBody = []
+            if stream.gzip {
+                do throws(RPCError) {
+                    body = try Gzip.decompress(body, limit: limits.maxReceiveMessageSize)
+                } catch {
+                    requests.finish(error)
+                    return failCall(stream, error.status)
+                }
+            }
+            stream.unreadBytes += body.count
+            requests.yield(body)
         }
         stream.requests?.finish()
     }
@@ -353,8 +381,9 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         }
         if written > 0, !capacityWaiters.isEmpty { grantCapacity() }
         if stream.pending.isEmpty, let (status, trailers) = stream.finish {
-            // gRPC-Web's trailers went into the body (finishCall): the body just ends.
-            if stream.wire.isWeb { return .data(count: written, end: .endStream) }
+            // gRPC-Web's and Connect's trailers went into the body or the headers
+            // (finishCall): the body just ends.
+            if stream.wire != .grpc { return .data(count: written, end: .endStream) }
             return .data(count: written, end: .trailers(Self.trailerFields(status, trailers)))
         }
         if written == 0 {
@@ -380,6 +409,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             return
         }
         var method = "", path = "", contentType = "", timeout: String?, encoding: String?
+        var connectTimeout: String?, contentEncoding: String?, connectEncoding: String?
         for (name, value) in stream.headers {
             switch name {
             case ":method": method = value
@@ -387,6 +417,9 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             case "content-type": contentType = value
             case "grpc-timeout": timeout = value
             case "grpc-encoding": encoding = value
+            case "connect-timeout-ms": connectTimeout = value
+            case "content-encoding": contentEncoding = value
+            case "connect-content-encoding": connectEncoding = value
             default: break
             }
         }
@@ -394,32 +427,38 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             session.submitResponse(streamID: stream.id, headers: [(":status", "405")], body: false)
             return
         }
-        guard let wire = GRPCWeb.Wire(contentType: contentType) else {
+        guard let wire = CallWire(contentType: contentType) else {
             session.submitResponse(
                 streamID: stream.id, headers: [(":status", "415"), ("content-type", "text/plain")], body: false)
             return
         }
         stream.wire = wire
-        if let encoding, encoding != "identity" {
+        // Connect names its compression and deadline headers its own way.
+        let encodingHeader =
+            wire == .connectUnary ? "content-encoding" : wire.isConnect ? "connect-content-encoding" : "grpc-encoding"
+        if let encoding = wire == .connectUnary ? contentEncoding : wire.isConnect ? connectEncoding : encoding,
+            encoding != "identity"
+        {
             guard encoding == "gzip" else {
+                let status = Status(.unimplemented, "\(encodingHeader) \(encoding) is not supported")
+                if wire.isConnect { return finishCall(stream.id, status, Metadata()) }
                 session.submitResponse(
                     streamID: stream.id,
-                    headers: Self.trailersOnly(
-                        Status(.unimplemented, "grpc-encoding \(encoding) is not supported"), Metadata(),
-                        wire: wire) + [
-                            ("grpc-accept-encoding", Self.acceptEncoding)
-                        ], body: false)
+                    headers: Self.trailersOnly(status, Metadata(), wire: wire) + [
+                        ("grpc-accept-encoding", Self.acceptEncoding)
+                    ], body: false)
                 return
             }
             stream.gzip = true
         }
         var deadline: ContinuousClock.Instant?
-        if let timeout {
-            guard let d = GRPCTimeout.parse(timeout) else {
+        if let timeout = wire.isConnect ? connectTimeout : timeout {
+            guard let d = wire.isConnect ? Connect.timeout(timeout) : GRPCTimeout.parse(timeout) else {
+                let header = wire.isConnect ? "connect-timeout-ms" : "grpc-timeout"
+                let status = Status(wire.isConnect ? .invalidArgument : .internal, "invalid \(header) \(timeout)")
+                if wire.isConnect { return finishCall(stream.id, status, Metadata()) }
                 session.submitResponse(
-                    streamID: stream.id,
-                    headers: Self.trailersOnly(
-                        Status(.internal, "invalid grpc-timeout \(timeout)"), Metadata(), wire: wire), body: false)
+                    streamID: stream.id, headers: Self.trailersOnly(status, Metadata(), wire: wire), body: false)
                 return
             }
             deadline = .now + d
@@ -457,7 +496,15 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             ready.resume(throwing: RPCError(.cancelled, "the call has ended"))
             return
         }
-        let frame = stream.wire == .webText ? GRPCWeb.text(frame) : frame
+        let frame = stream.wire == .grpcWebText ? GRPCWeb.text(frame) : frame
+        if stream.wire == .connectUnary {
+            // The bare message, answered with the status at the end (finishCall).
+            stream.pending.append(Array(frame.dropFirst(5)))
+            queuedBytes += frame.count - 5
+            release(stream)
+            ready.resume()
+            return
+        }
         stream.pending.append(frame)
         queuedBytes += frame.count
         startOrResume(stream)
@@ -536,14 +583,37 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         // stream's, if any, learns the call has ended).
         release(stream)
         grantCapacity()
-        if !stream.responseStarted {
+        if stream.wire == .connectUnary {
+            // The status decides the HTTP status; an error is a JSON body in place of
+            // the message. Trailers go out as `trailer-` headers.
+            stream.responseStarted = true
+            var headers = [(":status", String(Connect.httpStatus(status.code)))]
+            if status.code == .ok {
+                headers.append(("content-type", stream.wire.contentType))
+            } else {
+                queuedBytes -= stream.pending.byteCount
+                stream.pending = OutboundMessages()
+                let json = Array(Connect.errorJSON(status).utf8)
+                stream.pending.append(json)
+                queuedBytes += json.count
+                headers.append(("content-type", "application/json"))
+            }
+            headers += trailers.headerFields().map { ("trailer-" + $0.0, $0.1) }
+            session.submitResponse(streamID: streamID, headers: headers, body: !stream.pending.isEmpty)
+        } else if stream.wire == .connectStream {
+            let trailerFields = trailers.headerFields()
+            let envelope = Connect.endOfStream(status, trailers: trailerFields)
+            stream.pending.append(envelope)
+            queuedBytes += envelope.count
+            startOrResume(stream)
+        } else if !stream.responseStarted {
             stream.responseStarted = true
             session.submitResponse(
                 streamID: streamID, headers: Self.trailersOnly(status, trailers, wire: stream.wire), body: false)
-        } else if stream.wire.isWeb {
+        } else if stream.wire.isGRPCWeb {
             // gRPC-Web: the trailers are the body's last envelope.
             let envelope = GRPCWeb.trailerEnvelope(Self.trailerFields(status, trailers))
-            let bytes = stream.wire == .webText ? GRPCWeb.text(envelope) : envelope
+            let bytes = stream.wire == .grpcWebText ? GRPCWeb.text(envelope) : envelope
             stream.pending.append(bytes)
             queuedBytes += bytes.count
             if stream.deferred {
@@ -599,7 +669,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         return fields
     }
 
-    static func trailersOnly(_ status: Status, _ trailers: Metadata, wire: GRPCWeb.Wire = .grpc) -> [(String, String)] {
+    static func trailersOnly(_ status: Status, _ trailers: Metadata, wire: CallWire = .grpc) -> [(String, String)] {
         [(":status", "200"), ("content-type", wire.contentType)] + trailerFields(status, trailers)
     }
 

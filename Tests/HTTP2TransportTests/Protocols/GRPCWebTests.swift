@@ -13,40 +13,12 @@ import Testing
         return (server, try! server.start())
     }()
 
-    /// One POST through curl (HTTP/2, prior knowledge): the response's headers and body.
     func post(_ path: String, contentType: String, body: [UInt8]) async throws -> (headers: String, body: [UInt8]) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("grpc-web-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let request = dir.appendingPathComponent("request"), headers = dir.appendingPathComponent("headers")
-        let response = dir.appendingPathComponent("response")
-        try Data(body).write(to: request)
-        let out = try await Subprocess.run(
-            "/usr/bin/curl",
-            [
-                "-sS", "--http2-prior-knowledge", "-H", "content-type: \(contentType)", "-H", "x-grpc-web: 1",
-                "--data-binary", "@\(request.path)", "-D", headers.path, "-o", response.path,
-                "http://127.0.0.1:\(Self.server.1)\(path)",
-            ])
-        #expect(out.status == 0, "curl: \(out.text)")
-        return (
-            (try? String(contentsOf: headers, encoding: .utf8)) ?? "",
-            [UInt8]((try? Data(contentsOf: response)) ?? Data())
-        )
+        try await CurlPost.post(
+            port: Self.server.1, path, headers: ["content-type: \(contentType)", "x-grpc-web: 1"], body: body)
     }
 
-    /// The body's envelopes: (flag, payload).
-    func envelopes(_ body: [UInt8]) -> [(UInt8, [UInt8])] {
-        var out: [(UInt8, [UInt8])] = []
-        var i = 0
-        while i + 5 <= body.count {
-            let n = Int(body[i + 1]) << 24 | Int(body[i + 2]) << 16 | Int(body[i + 3]) << 8 | Int(body[i + 4])
-            guard i + 5 + n <= body.count else { break }
-            out.append((body[i], Array(body[(i + 5)..<(i + 5 + n)])))
-            i += 5 + n
-        }
-        return out
-    }
+    func envelopes(_ body: [UInt8]) -> [(UInt8, [UInt8])] { CurlPost.envelopes(body) }
 
     @Test func unaryInBinary() async throws {
         let r = try await post(

@@ -4,37 +4,6 @@ import RPC
 /// envelopes in an ordinary response body, with the trailers as a last envelope (flag
 /// 0x80) instead of HTTP trailers, and in its `-text` form the whole body base64.
 enum GRPCWeb {
-    /// How a call's body is carried.
-    enum Wire: Equatable {
-        case grpc
-        case web
-        /// The body, both ways, is base64 (each response envelope encoded on its own).
-        case webText
-
-        var isWeb: Bool { self != .grpc }
-
-        /// The response's content-type.
-        var contentType: String {
-            switch self {
-            case .grpc: "application/grpc"
-            case .web: "application/grpc-web+proto"
-            case .webText: "application/grpc-web-text+proto"
-            }
-        }
-
-        /// The wire a request's content-type asks for; nil when it is none this server
-        /// speaks (only the protobuf codec is served).
-        init?(contentType: String) {
-            let type = contentType.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-            switch String(type.filter { $0 != " " && $0 != "\t" }).lowercased() {
-            case "application/grpc-web", "application/grpc-web+proto": self = .web
-            case "application/grpc-web-text", "application/grpc-web-text+proto": self = .webText
-            case let t where t == "application/grpc" || t.hasPrefix("application/grpc+"): self = .grpc
-            default: return nil
-            }
-        }
-    }
-
     /// The trailers as the body's last envelope: flag 0x80, then HTTP/1-style header
     /// lines (`name: value\r\n`), names in lower case.
     static func trailerEnvelope(_ fields: [(String, String)]) -> [UInt8] {
