@@ -126,6 +126,26 @@ import Testing
         #expect(methods.text.contains("backtest.v1.BacktestService/WatchProgress"), "\(methods.text)")
     }
 
+    /// Connect's JSON codec, from the generated proto3 JSON mapping: what a browser's
+    /// connect-web client and a shell's curl send.
+    @Test func connectWithJSON() async throws {
+        func post(_ path: String, _ contentType: String, _ body: String) async throws -> Subprocess.Output {
+            try await Subprocess.run(
+                "/usr/bin/curl",
+                [
+                    "-sS", "--http2-prior-knowledge", "-H", "content-type: \(contentType)", "-d", body, "-w",
+                    "\n%{http_code} %{content_type}", "http://127.0.0.1:\(Self.server.1)\(path)",
+                ])
+        }
+        let ok = try await post("/grpc.health.v1.Health/Check", "application/json", #"{"service": ""}"#)
+        #expect(ok.text == "{\"status\":\"SERVING\"}\n200 application/json", "\(ok.text)")
+        let bad = try await post("/grpc.health.v1.Health/Check", "application/json", #"{"service": 7}"#)
+        #expect(bad.text.hasSuffix("400 application/json") && bad.text.contains("service"), "\(bad.text)")
+        #expect(bad.text.contains(#""code":"invalid_argument""#), "\(bad.text)")
+        let missing = try await post("/grpc.health.v1.Health/Check", "application/json", #"{"service": "nope"}"#)
+        #expect(missing.text.hasSuffix("404 application/json") && missing.text.contains("not_found"), "\(missing.text)")
+    }
+
     @Test func descriptorIndexFindsEverySymbolKind() {
         #expect(DescriptorSet.fileName(containingSymbol: "backtest.v1.BacktestService") == "backtest/v1/backtest.proto")
         #expect(

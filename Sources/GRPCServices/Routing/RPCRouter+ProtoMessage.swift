@@ -43,6 +43,7 @@ extension RPCRouter {
     ) {
         unary(
             path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+        setJSON(path, Request.self, Response.self)
     }
 
     public mutating func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(
@@ -51,6 +52,7 @@ extension RPCRouter {
     ) {
         serverStreaming(
             path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+        setJSON(path, Request.self, Response.self)
     }
 
     public mutating func clientStreaming<Request: ProtoMessage, Response: ProtoMessage>(
@@ -59,6 +61,7 @@ extension RPCRouter {
     ) {
         clientStreaming(
             path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+        setJSON(path, Request.self, Response.self)
     }
 
     public mutating func bidirectionalStreaming<Request: ProtoMessage, Response: ProtoMessage>(
@@ -68,6 +71,37 @@ extension RPCRouter {
     ) {
         bidirectionalStreaming(
             path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+        setJSON(path, Request.self, Response.self)
+    }
+
+    /// The method's JSON codec, from the proto3 JSON mapping generated for its
+    /// messages (every generated message has one).
+    private mutating func setJSON<Request: ProtoMessage, Response: ProtoMessage>(
+        _ path: String, _: Request.Type, _: Response.Type
+    ) {
+        guard let request = Request.self as? any (ProtoMessage & ProtoJSONMessage).Type,
+            let response = Response.self as? any (ProtoMessage & ProtoJSONMessage).Type
+        else { return }
+        setJSON(
+            path,
+            MessageTranscoder(
+                request: { bytes throws(RPCError) in
+                    do {
+                        return try request.init(jsonUTF8: bytes).serializedBytes()
+                    } catch let error as ProtoJSONError {
+                        throw RPCError(
+                            .invalidArgument, "request is not a valid \(request.protoName) in JSON: \(error)")
+                    } catch {
+                        throw RPCError(.invalidArgument, "request is not a valid \(request.protoName): \(error)")
+                    }
+                },
+                response: { bytes throws(RPCError) in
+                    do {
+                        return Array(try response.init(serializedBytes: bytes).jsonString().utf8)
+                    } catch {
+                        throw RPCError(.internal, "response could not be encoded as JSON: \(error)")
+                    }
+                }))
     }
 
     /// A unary handler on a streaming method (or the reverse) would fail every call

@@ -81,6 +81,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var wire = CallWire.grpc
         /// A Connect unary request's body: the bare message, whole at the end of the stream.
         var unaryBody: [UInt8] = []
+        /// The method's JSON codec, when the call's messages are JSON.
+        var transcoder: MessageTranscoder?
         /// A `-text` request body's base64, decoded as it arrives.
         var textDecoder = GRPCWeb.TextDecoder()
 
@@ -244,7 +246,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             session.consumeConnection(bytes: bytes.count)
             return
         }
-        if stream.wire == .connectUnary {
+        if stream.wire.kind == .connectUnary {
             // The bare message, whole only at the end of the stream (sessionEndStream).
             session.consume(streamID: streamID, bytes: bytes.count)
             guard stream.unaryBody.count + bytes.count <= limits.maxReceiveMessageSize else {
@@ -258,7 +260,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         }
         let messages: [MessageDeframer.Message]
         do throws(RPCError) {
-            if stream.wire == .grpcWebText {
+            if stream.wire.kind == .grpcWebText {
                 guard let decoded = try? stream.textDecoder.decode(bytes) else {
                     throw RPCError(.internal, "the grpc-web-text request body is not base64")
                 }
@@ -290,6 +292,14 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
                     requests.finish(error)
                     failCall(stream, error.status)
                     return
+                }
+            }
+            if let transcoder = stream.transcoder {
+                do throws(RPCError) {
+                    bytes = try transcoder.request(bytes)
+                } catch {
+                    requests.finish(error)
+                    return failCall(stream, error.status)
                 }
             }
             stream.unreadBytes += bytes.count
@@ -339,17 +349,25 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     func sessionEndStream(streamID: Int32) {
         guard let stream = streams[streamID] else { return }
-        if stream.wire == .grpcWebText && !stream.textDecoder.isEmpty {
+        if stream.wire.kind == .grpcWebText && !stream.textDecoder.isEmpty {
             let error = RPCError(.internal, "the grpc-web-text request body ends inside a base64 group")
             stream.requests?.finish(error)
             return failCall(stream, error.status)
         }
-        if stream.wire == .connectUnary, stream.finish == nil, let requests = stream.requests {
+        if stream.wire.kind == .connectUnary, stream.finish == nil, let requests = stream.requests {
             var body = stream.unaryBody
             stream.unaryBody = []
             if stream.gzip {
                 do throws(RPCError) {
                     body = try Gzip.decompress(body, limit: limits.maxReceiveMessageSize)
+                } catch {
+                    requests.finish(error)
+                    return failCall(stream, error.status)
+                }
+            }
+            if let transcoder = stream.transcoder {
+                do throws(RPCError) {
+                    body = try transcoder.request(body)
                 } catch {
                     requests.finish(error)
                     return failCall(stream, error.status)
@@ -383,7 +401,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         if stream.pending.isEmpty, let (status, trailers) = stream.finish {
             // gRPC-Web's and Connect's trailers went into the body or the headers
             // (finishCall): the body just ends.
-            if stream.wire != .grpc { return .data(count: written, end: .endStream) }
+            if stream.wire.kind != .grpc { return .data(count: written, end: .endStream) }
             return .data(count: written, end: .trailers(Self.trailerFields(status, trailers)))
         }
         if written == 0 {
@@ -433,10 +451,20 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             return
         }
         stream.wire = wire
+        if wire.json, let method = executor.router.methods[path] {
+            // A method without a JSON mapping (an unknown one is answered by the executor).
+            guard let json = method.json else {
+                session.submitResponse(
+                    streamID: stream.id, headers: [(":status", "415"), ("content-type", "text/plain")], body: false)
+                return
+            }
+            stream.transcoder = json
+        }
         // Connect names its compression and deadline headers its own way.
         let encodingHeader =
-            wire == .connectUnary ? "content-encoding" : wire.isConnect ? "connect-content-encoding" : "grpc-encoding"
-        if let encoding = wire == .connectUnary ? contentEncoding : wire.isConnect ? connectEncoding : encoding,
+            wire.kind == .connectUnary
+            ? "content-encoding" : wire.isConnect ? "connect-content-encoding" : "grpc-encoding"
+        if let encoding = wire.kind == .connectUnary ? contentEncoding : wire.isConnect ? connectEncoding : encoding,
             encoding != "identity"
         {
             guard encoding == "gzip" else {
@@ -472,7 +500,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         let context = ServerContext(
             path: path, metadata: Metadata.fromHeaderFields(stream.headers), deadline: deadline, peer: peer)
         stream.headers = []
-        let outbound = Outbound(connection: self, streamID: id)
+        let outbound = Outbound(connection: self, streamID: id, transcode: stream.transcoder?.response)
         let executor = self.executor
         stream.task = Task {
             await executor.execute(context: context, requests: requests, outbound: outbound)
@@ -496,8 +524,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             ready.resume(throwing: RPCError(.cancelled, "the call has ended"))
             return
         }
-        let frame = stream.wire == .grpcWebText ? GRPCWeb.text(frame) : frame
-        if stream.wire == .connectUnary {
+        let frame = stream.wire.kind == .grpcWebText ? GRPCWeb.text(frame) : frame
+        if stream.wire.kind == .connectUnary {
             // The bare message, answered with the status at the end (finishCall).
             stream.pending.append(Array(frame.dropFirst(5)))
             queuedBytes += frame.count - 5
@@ -583,7 +611,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         // stream's, if any, learns the call has ended).
         release(stream)
         grantCapacity()
-        if stream.wire == .connectUnary {
+        if stream.wire.kind == .connectUnary {
             // The status decides the HTTP status; an error is a JSON body in place of
             // the message. Trailers go out as `trailer-` headers.
             stream.responseStarted = true
@@ -600,7 +628,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             }
             headers += trailers.headerFields().map { ("trailer-" + $0.0, $0.1) }
             session.submitResponse(streamID: streamID, headers: headers, body: !stream.pending.isEmpty)
-        } else if stream.wire == .connectStream {
+        } else if stream.wire.kind == .connectStream {
             let trailerFields = trailers.headerFields()
             let envelope = Connect.endOfStream(status, trailers: trailerFields)
             stream.pending.append(envelope)
@@ -613,7 +641,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         } else if stream.wire.isGRPCWeb {
             // gRPC-Web: the trailers are the body's last envelope.
             let envelope = GRPCWeb.trailerEnvelope(Self.trailerFields(status, trailers))
-            let bytes = stream.wire == .grpcWebText ? GRPCWeb.text(envelope) : envelope
+            let bytes = stream.wire.kind == .grpcWebText ? GRPCWeb.text(envelope) : envelope
             stream.pending.append(bytes)
             queuedBytes += bytes.count
             if stream.deferred {
@@ -677,9 +705,11 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     struct Outbound: ServerCallOutbound {
         let connection: H2ServerConnection
         let streamID: Int32
+        /// Binary to the call's codec (JSON), on the handler's task.
+        let transcode: (@Sendable ([UInt8]) throws(RPCError) -> [UInt8])?
 
         func send(_ message: [UInt8]) async throws {
-            let frame = MessageFramer.frame(message)
+            let frame = MessageFramer.frame(try transcode?(message) ?? message)
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 connection.queue.async { connection.enqueue(streamID, frame, c) }
             }

@@ -8,6 +8,23 @@ public struct RPCRouter: Sendable {
     public struct Method: Sendable {
         public var kind: Kind
         public var run: @Sendable (RequestStream, any ServerCallOutbound, ServerContext) async throws -> Void
+        /// The method's messages in JSON, for the protocols that offer that codec
+        /// (Connect); nil when its message types have no JSON mapping.
+        public var json: MessageTranscoder?
+
+        public init(
+            kind: Kind, json: MessageTranscoder? = nil,
+            run: @escaping @Sendable (RequestStream, any ServerCallOutbound, ServerContext) async throws -> Void
+        ) {
+            self.kind = kind
+            self.json = json
+            self.run = run
+        }
+    }
+
+    /// Gives a registered method its JSON codec (registration by message type does).
+    public mutating func setJSON(_ path: String, _ transcoder: MessageTranscoder) {
+        methods[path]?.json = transcoder
     }
 
     public private(set) var methods: [String: Method] = [:]
