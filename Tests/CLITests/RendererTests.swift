@@ -358,6 +358,28 @@ import Testing
         #expect(fromJSON == fromText)
     }
 
+    /// Found by fuzzing (tools/fuzz, fuzz-strategy-file): Foundation's JSONSerialization
+    /// on Linux gave 0 and 1 as NSNumbers that also cast to Bool, so the JSON form
+    /// refused them ("trailing_stop_pct must be a number"), the help's own example
+    /// included; and it misrounded some numbers. The file is now read with the
+    /// contract's own JSON parser.
+    @Test func strategyFileJSONTakesZeroAndOneAndExactNumbers() throws {
+        let s = try StrategyFile.parse(
+            """
+            {"rules": [{"name": "b", "kind": "entry_long", "expression": "close > $n"}],
+             "stop_loss_pct": 1, "trailing_stop_pct": 0,
+             "params": {"n": 0, "o": 1, "p": 0.30000000000000004, "m": 2.7777777777777778e+57}}
+            """, source: "f.json")
+        #expect(s.stopLossPct == 1 && s.trailingStopPct == 0)
+        #expect(s.params == ["n": 0, "o": 1, "p": 0.30000000000000004, "m": 2.7777777777777778e+57])
+        #expect(throws: StrategyFile.Error.self) {
+            try StrategyFile.parse(#"{"rules": [], "params": {"n": true}}"#, source: "f.json")
+        }
+        #expect(throws: StrategyFile.Error.self) {
+            try StrategyFile.parse(#"{"name": "a", "name": "b", "rules": []}"#, source: "f.json")
+        }
+    }
+
     @Test func strategyFileErrorsNameTheLine() {
         let cases: [(String, String)] = [
             ("name: x\nbuy_long b: close > 1", "f:2: unknown rule kind 'buy_long'"),

@@ -106,51 +106,67 @@ enum StrategyFile {
 
     // MARK: JSON
 
+    /// The JSON form, read with the contract's own JSON parser: numbers from their
+    /// literal text (correctly rounded; 0 and 1 are numbers, not booleans), members in
+    /// the order written, a repeated field refused.
     private static func parseJSON(_ text: String, source: String) throws -> RuleStrategy {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(text.utf8))
-        } catch {
-            throw Error(description: "\(source): not valid JSON: \(error.localizedDescription)")
-        }
-        guard let root = object as? [String: Any] else { throw Error(description: "\(source): expected a JSON object") }
         func fail(_ message: String) -> Error { Error(description: "\(source): \(message)") }
-        func number(_ value: Any, _ field: String) throws -> Double {
-            guard let n = value as? NSNumber, !(value is Bool), n.doubleValue.isFinite else {
+        let root: JSONValue
+        do {
+            root = try JSONValue(parsing: text)
+        } catch {
+            throw fail("not valid JSON: \(error)")
+        }
+        func members(_ value: JSONValue, _ what: String) throws -> [JSONValue.Member] {
+            guard case .object(let members) = value else { throw fail("\(what) must be an object") }
+            var seen = Set<String>()
+            for m in members where !seen.insert(m.key).inserted {
+                throw fail("\(what == "the file" ? "" : what + ": ")field '\(m.key)' given twice")
+            }
+            return members
+        }
+        func number(_ value: JSONValue, _ field: String) throws -> Double {
+            guard case .number(let literal) = value, let n = Double(literal), n.isFinite else {
                 throw fail("\(field) must be a number")
             }
-            return n.doubleValue
+            return n
         }
-        func string(_ value: Any?, _ field: String) throws -> String {
-            guard let s = value as? String else { throw fail("\(field) must be a string") }
+        func string(_ value: JSONValue?, _ field: String) throws -> String {
+            guard case .string(let s)? = value else { throw fail("\(field) must be a string") }
             return s
         }
+        guard case .object = root else { throw fail("expected a JSON object") }
         var strategy = RuleStrategy()
-        for (key, value) in root.sorted(by: { $0.key < $1.key }) {
+        for member in try members(root, "the file") {
+            let key = member.key, value = member.value
             switch key {
             case "name": strategy.name = try string(value, "name")
             case "stop_loss_pct": strategy.stopLossPct = try number(value, key)
             case "take_profit_pct": strategy.takeProfitPct = try number(value, key)
             case "trailing_stop_pct": strategy.trailingStopPct = try number(value, key)
             case "params":
-                guard let params = value as? [String: Any] else { throw fail("params must be an object of numbers") }
-                for (name, v) in params { strategy.params[name] = try number(v, "params.\(name)") }
+                guard case .object = value else { throw fail("params must be an object of numbers") }
+                for param in try members(value, "params") {
+                    strategy.params[param.key] = try number(param.value, "params.\(param.key)")
+                }
             case "rules":
-                guard let rules = value as? [Any] else { throw fail("rules must be an array") }
+                guard case .array(let rules) = value else { throw fail("rules must be an array") }
                 for (i, item) in rules.enumerated() {
-                    guard let rule = item as? [String: Any] else { throw fail("rules[\(i)] must be an object") }
-                    let unknown = Set(rule.keys).subtracting(["name", "kind", "expression"])
+                    guard case .object = item else { throw fail("rules[\(i)] must be an object") }
+                    var fields: [String: JSONValue] = [:]
+                    for field in try members(item, "rules[\(i)]") { fields[field.key] = field.value }
+                    let unknown = Set(fields.keys).subtracting(["name", "kind", "expression"])
                     guard unknown.isEmpty else {
                         throw fail("rules[\(i)]: unknown field \(unknown.sorted().joined(separator: ", "))")
                     }
-                    let kindText = try string(rule["kind"], "rules[\(i)].kind")
+                    let kindText = try string(fields["kind"], "rules[\(i)].kind")
                     guard let kind = ruleKind(kindText) else {
                         throw fail("rules[\(i)].kind: unknown rule kind '\(kindText)'; expected \(RuleKind.choices)")
                     }
                     strategy.rules.append(
                         Rule(
-                            name: try string(rule["name"], "rules[\(i)].name"), kind: kind,
-                            expression: try string(rule["expression"], "rules[\(i)].expression")))
+                            name: try string(fields["name"], "rules[\(i)].name"), kind: kind,
+                            expression: try string(fields["expression"], "rules[\(i)].expression")))
                 }
             default:
                 throw fail(
