@@ -358,6 +358,36 @@ import Testing
         #expect(fromJSON == fromText)
     }
 
+    /// Found by fuzzing (tools/fuzz, fuzz-strategy-file): on Linux, Foundation's
+    /// JSONSerialization gives 0 and 1 as NSNumbers that also cast to Bool, so the JSON
+    /// form refuses them ("trailing_stop_pct must be a number"), the help's own example
+    /// included. Sources/backtest is being changed elsewhere: a known issue until the
+    /// parser there is fixed, and then this test fails until `withKnownIssue` goes.
+    @Test func strategyFileJSONTakesZeroAndOne() {
+        withKnownIssue("JSON 0 and 1 read as booleans on Linux") {
+            let s = try StrategyFile.parse(
+                """
+                {"rules": [{"name": "b", "kind": "entry_long", "expression": "close > $n"}],
+                 "stop_loss_pct": 1, "trailing_stop_pct": 0, "params": {"n": 0}}
+                """, source: "f.json")
+            #expect(s.stopLossPct == 1 && s.trailingStopPct == 0 && s.params == ["n": 0])
+        }
+    }
+
+    /// Found by fuzzing, likewise: JSONSerialization on Linux does not round numbers
+    /// correctly, so a JSON strategy file's 0.30000000000000004 is read as
+    /// 0.3000000000000001 where the text form reads it exactly.
+    @Test func strategyFileJSONNumbersAreExact() {
+        withKnownIssue("JSONSerialization misrounds on Linux") {
+            let s = try StrategyFile.parse(
+                """
+                {"rules": [{"name": "b", "kind": "entry_long", "expression": "close > $n"}],
+                 "params": {"n": 0.30000000000000004, "m": 2.7777777777777778e+57}}
+                """, source: "f.json")
+            #expect(s.params == ["n": 0.30000000000000004, "m": 2.7777777777777778e+57])
+        }
+    }
+
     @Test func strategyFileErrorsNameTheLine() {
         let cases: [(String, String)] = [
             ("name: x\nbuy_long b: close > 1", "f:2: unknown rule kind 'buy_long'"),
