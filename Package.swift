@@ -15,6 +15,14 @@ let package = Package(
         .executable(name: "store-bench", targets: ["StoreBench"]),
         .executable(name: "service-bench", targets: ["ServiceBench"]),
         .executable(name: "backtestd", targets: ["backtestd"]),
+        // Libraries for packages built beside this one (tools/fuzz); nothing extra is built.
+        .library(name: "TimeKit", targets: ["TimeKit"]),
+        .library(name: "BacktestEngine", targets: ["BacktestEngine"]),
+        .library(name: "BacktestStore", targets: ["BacktestStore"]),
+        .library(name: "BacktestProto", targets: ["BacktestProto"]),
+        .library(name: "RPC", targets: ["RPC"]),
+        .library(name: "HTTP2Transport", targets: ["HTTP2Transport"]),
+        .library(name: "GRPCServices", targets: ["GRPCServices"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

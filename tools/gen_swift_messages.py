@@ -5,9 +5,10 @@ For every message in the given proto files it writes a Swift value type, the cod
 that converts it to and from protobuf-c's generated C struct, (for top-level
 messages) `ProtoMessage` conformance, and the proto3 JSON mapping
 (`ProtoJSONMessage`; every enum gets `ProtoEnum`, its value names). For every
-service it writes the method descriptors (`<Service>Methods`) and a typed client
-over `RPCClient` (`<Service>Client`). It also writes the sample values the interop
-tests use (the same fill rule as Tests/BacktestProtoTests/Interop/interop.py).
+service it writes the method descriptors and their message types
+(`<Service>Methods`) and a typed client over `RPCClient` (`<Service>Client`). It
+also writes the sample values the interop tests use (the same fill rule as
+Tests/BacktestProtoTests/Interop/interop.py).
 
 usage: gen_swift_messages.py DESCRIPTOR_SET OUT_SOURCES_DIR OUT_SAMPLES_FILE FILE.proto...
 The descriptor set must include source info (for doc comments) and imports.
@@ -616,6 +617,13 @@ def gen_service(reg, f, si, sd, indent):
         out += f"{indent}    public static let {ident(lower_first(md.name))} = MethodDescriptor(service: serviceName, method: \"{md.name}\", kind: .{method_kind(md)})\n"
     out += f"\n{indent}    /// Every method, in the order of the proto.\n"
     out += f"{indent}    public static let all: [MethodDescriptor] = [{', '.join(ident(lower_first(md.name)) for md in sd.method)}]\n"
+    out += f"\n{indent}    /// The request and response message types of every method.\n"
+    out += f"{indent}    public static let messages: [MethodDescriptor: MethodMessages] = [\n"
+    for md in sd.method:
+        req = reg.swift_name(md.input_type.lstrip("."))
+        res = reg.swift_name(md.output_type.lstrip("."))
+        out += f"{indent}        {ident(lower_first(md.name))}: MethodMessages(request: {req}.self, response: {res}.self),\n"
+    out += f"{indent}    ]\n"
     out += f"{indent}}}\n\n"
     out += doc
     out += f"{indent}/// Typed calls of `{full}` over any transport (an `RPCClient` carries the transport,\n"

@@ -335,7 +335,9 @@ import Testing
             #expect(events.filter { $0.kind == .terminal }.count == 1)
             #expect(zip(events, events.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
         }
-        #expect(all.contains { $0.count >= 3 }, "updates while it ran")
+        // Whether a watcher also sees updates depends on when it is scheduled (on a busy
+        // machine all eight may subscribe after the end); updates along a paced run are
+        // checked on a manual clock in the progress test above.
     }
 
     @Test func tenSessionsAtOnceAllCompleteWithTheSameResult() async throws {

@@ -36,6 +36,26 @@ import Testing
         #expect(Set(Self.generated) == Set(expected))
         #expect(Self.generated.count == expected.count)
         #expect(Set(Self.generated.map(\.path)) == Set(methods.map { "/\($0.service)/\($0.method)" }))
+        // Each method's message types are the descriptor set's input and output types.
+        let messages = Self.messages
+        for m in methods {
+            let d = expected.first { $0.service == m.service && $0.method == m.method }!
+            #expect(messages[d]?.request.protoName == m.input, "\(d.path) request")
+            #expect(messages[d]?.response.protoName == m.output, "\(d.path) response")
+        }
+    }
+
+    static var messages: [MethodDescriptor: MethodMessages] {
+        BacktestServiceMethods.messages.merging(GRPCHealthV1.HealthMethods.messages) { a, _ in a }
+            .merging(GRPCReflectionV1.ServerReflectionMethods.messages) { a, _ in a }
+            .merging(GRPCReflectionV1Alpha.ServerReflectionMethods.messages) { a, _ in a }
+    }
+
+    @Test func everyMethodHasItsMessageTypes() {
+        #expect(Set(Self.messages.keys) == Set(Self.generated))
+        let start = BacktestServiceMethods.messages[BacktestServiceMethods.startBacktest]
+        #expect(start?.request == StartBacktestRequest.self)
+        #expect(start?.response == StartBacktestResponse.self)
     }
 
     @Test func namesAndPaths() throws {

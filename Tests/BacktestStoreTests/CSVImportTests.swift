@@ -117,6 +117,10 @@ import TimeKit
             ("time,price,size\n1,1,inf\n", 2, 3, "size is infinite"),
             ("time,price,size\n1,1,€\n", 2, 3, "\"€\" is not a number"),
             ("", 1, 0, "the file is empty"),
+            // Found by fuzzing (tools/fuzz): the fraction carried a time just inside
+            // Int64 over its edge, and the addition trapped.
+            ("time,price,size\n1,1,1\n9223372036854.999999,1,1\n", 3, 1, "is out of range"),
+            ("time,price,size\n-1,1,1\n-9223372036854.999999,1,1\n", 3, 1, "is out of range"),
         ] as [(String, Int, Int, String)])
     func malformedRows(text: String, line: Int, column: Int, message: String) throws {
         for sizes in [[], [1], [2, 1]] {

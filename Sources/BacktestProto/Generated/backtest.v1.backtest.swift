@@ -1114,6 +1114,21 @@ public enum BacktestServiceMethods {
 
     /// Every method, in the order of the proto.
     public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData, deleteSession]
+
+    /// The request and response message types of every method.
+    public static let messages: [MethodDescriptor: MethodMessages] = [
+        startBacktest: MethodMessages(request: StartBacktestRequest.self, response: StartBacktestResponse.self),
+        stopBacktest: MethodMessages(request: StopBacktestRequest.self, response: StopBacktestResponse.self),
+        listActive: MethodMessages(request: ListActiveRequest.self, response: ListActiveResponse.self),
+        watchProgress: MethodMessages(request: WatchProgressRequest.self, response: ProgressEvent.self),
+        getSession: MethodMessages(request: GetSessionRequest.self, response: GetSessionResponse.self),
+        listSessions: MethodMessages(request: ListSessionsRequest.self, response: ListSessionsResponse.self),
+        getTrades: MethodMessages(request: GetTradesRequest.self, response: GetTradesResponse.self),
+        getEquityCurve: MethodMessages(request: GetEquityCurveRequest.self, response: GetEquityCurveResponse.self),
+        importMarketData: MethodMessages(request: ImportMarketDataRequest.self, response: ImportMarketDataResponse.self),
+        listMarketData: MethodMessages(request: ListMarketDataRequest.self, response: ListMarketDataResponse.self),
+        deleteSession: MethodMessages(request: DeleteSessionRequest.self, response: DeleteSessionResponse.self),
+    ]
 }
 
 /// Runs strategies over stored market data and serves their progress and results.

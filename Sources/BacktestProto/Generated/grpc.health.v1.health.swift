@@ -67,6 +67,13 @@ extension GRPCHealthV1 {
 
         /// Every method, in the order of the proto.
         public static let all: [MethodDescriptor] = [check, list, watch]
+
+        /// The request and response message types of every method.
+        public static let messages: [MethodDescriptor: MethodMessages] = [
+            check: MethodMessages(request: GRPCHealthV1.HealthCheckRequest.self, response: GRPCHealthV1.HealthCheckResponse.self),
+            list: MethodMessages(request: GRPCHealthV1.HealthListRequest.self, response: GRPCHealthV1.HealthListResponse.self),
+            watch: MethodMessages(request: GRPCHealthV1.HealthCheckRequest.self, response: GRPCHealthV1.HealthCheckResponse.self),
+        ]
     }
 
     /// Typed calls of `grpc.health.v1.Health` over any transport (an `RPCClient` carries the transport,

@@ -139,6 +139,11 @@ extension GRPCReflectionV1Alpha {
 
         /// Every method, in the order of the proto.
         public static let all: [MethodDescriptor] = [serverReflectionInfo]
+
+        /// The request and response message types of every method.
+        public static let messages: [MethodDescriptor: MethodMessages] = [
+            serverReflectionInfo: MethodMessages(request: GRPCReflectionV1Alpha.ServerReflectionRequest.self, response: GRPCReflectionV1Alpha.ServerReflectionResponse.self),
+        ]
     }
 
     /// Typed calls of `grpc.reflection.v1alpha.ServerReflection` over any transport (an `RPCClient` carries the transport,

@@ -351,9 +351,11 @@ public struct CSVMarketDataParser: Sendable {
             fractionMicros = Int64(padded) ?? 0
             if whole < 0 || text.hasPrefix("-") { fractionMicros = -fractionMicros }
         }
+        // The fraction can carry a time that scales just inside Int64 over its edge.
         let (scaled, overflow) = whole.multipliedReportingOverflow(by: scale)
-        guard !overflow else { throw error(1, "\"\(text.prefix(40))\" is out of range") }
-        return scaled + fractionMicros
+        let (time, carried) = scaled.addingReportingOverflow(fractionMicros)
+        guard !overflow && !carried else { throw error(1, "\"\(text.prefix(40))\" is out of range") }
+        return time
     }
 
     /// `YYYY-MM-DD`, optionally `T` or space, `HH:MM[:SS[.f{1,9}]]`, optionally `Z` or `+HH:MM`/`-HH:MM`.

@@ -36,6 +36,12 @@ class H2Connection: @unchecked Sendable {
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
     /// When bytes last arrived; keepalive pings a connection silent for too long.
     private var lastRead = DispatchTime.now()
+    /// Pending `after` timers, cancelled by `close`: a closed connection's pending
+    /// `asyncAfter`s kept its queue and their timers allocated until they fired (the
+    /// keepalive's two hours later), about a kilobyte for every connection a server
+    /// had served in that time.
+    private var timers: [Int: any DispatchSourceTimer] = [:]
+    private var nextTimer = 0
 
     init(io: any ByteStream, label: String) {
         self.io = io
@@ -69,13 +75,31 @@ class H2Connection: @unchecked Sendable {
     /// Called once, on `queue`, when the connection has closed.
     func connectionClosed() {}
 
+    /// Timers set and not yet fired or cancelled (for tests). Read on `queue`.
+    var pendingTimerCount: Int { timers.count }
+
+    /// Runs `work` on `queue` after `delay`, unless the connection closes first. Call on
+    /// `queue`.
+    func after(_ delay: Duration, _ work: @escaping () -> Void) {
+        guard !closed else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let id = nextTimer
+        nextTimer += 1
+        timer.schedule(deadline: .now() + Self.dispatchInterval(delay))
+        timer.setEventHandler { [weak self] in
+            guard let self, let fired = self.timers.removeValue(forKey: id) else { return }
+            fired.cancel()
+            work()
+        }
+        timers[id] = timer
+        timer.resume()
+    }
+
     /// Keepalive: after `interval` without a byte from the peer, send a PING; if
     /// nothing arrives within `timeout` after it, the peer is gone (or will not
     /// answer): close. Cuts off half-open connections and silent clients.
     func startKeepalive(interval: Duration, timeout: Duration) {
-        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(interval)) { [weak self] in
-            self?.keepaliveCheck(interval: interval, timeout: timeout)
-        }
+        after(interval) { [weak self] in self?.keepaliveCheck(interval: interval, timeout: timeout) }
     }
 
     private func keepaliveCheck(interval: Duration, timeout: Duration) {
@@ -84,7 +108,7 @@ class H2Connection: @unchecked Sendable {
         if DispatchTime.now() >= silentSince + Self.dispatchInterval(interval) {
             session.submitPing()
             flush()
-            queue.asyncAfter(deadline: .now() + Self.dispatchInterval(timeout)) { [weak self] in
+            after(timeout) { [weak self] in
                 guard let self, !self.closed else { return }
                 if self.lastRead == silentSince {
                     self.keepaliveTimedOut()
@@ -163,7 +187,7 @@ class H2Connection: @unchecked Sendable {
         lingering = true
         ending = true
         _ = Glibc.shutdown(io.fd, Int32(SHUT_WR))
-        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(lingerTime)) { [weak self] in self?.close() }
+        after(lingerTime) { [weak self] in self?.close() }
     }
 
     private func discardInput() {
@@ -297,6 +321,8 @@ class H2Connection: @unchecked Sendable {
         writeSource?.cancel()
         readSource = nil
         writeSource = nil
+        for timer in timers.values { timer.cancel() }
+        timers.removeAll()
         group.notify(queue: queue) { io.close() }
         connectionClosed()
     }

@@ -115,17 +115,15 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             session.delegate = self
             return session
         }
-        let c = limits.connection
-        startKeepalive(interval: c.keepaliveInterval, timeout: c.keepaliveTimeout)
-        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(c.handshakeTimeout)) { [weak self] in
-            self?.handshakeDeadline()
-        }
-        if let idle = c.maxConnectionIdle { scheduleIdleCheck(after: idle, limit: idle) }
-        if let age = c.maxConnectionAge {
-            // Jittered like grpc-go's, so connections made together do not all go at once.
-            let jittered = age * Double.random(in: 0.9...1.1)
-            queue.asyncAfter(deadline: .now() + Self.dispatchInterval(jittered)) { [weak self] in
-                self?.reachedMaxAge()
+        // The clocks are timers of the connection's (`after`), set on its queue.
+        queue.async { [self] in
+            let c = limits.connection
+            startKeepalive(interval: c.keepaliveInterval, timeout: c.keepaliveTimeout)
+            after(c.handshakeTimeout) { [weak self] in self?.handshakeDeadline() }
+            if let idle = c.maxConnectionIdle { scheduleIdleCheck(after: idle, limit: idle) }
+            if let age = c.maxConnectionAge {
+                // Jittered like grpc-go's, so connections made together do not all go at once.
+                after(age * Double.random(in: 0.9...1.1)) { [weak self] in self?.reachedMaxAge() }
             }
         }
     }
@@ -152,9 +150,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     }
 
     private func scheduleIdleCheck(after delay: Duration, limit: Duration) {
-        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(delay)) { [weak self] in
-            self?.idleCheck(limit: limit)
-        }
+        after(delay) { [weak self] in self?.idleCheck(limit: limit) }
     }
 
     /// grpc-go's MaxConnectionIdle: idle is no stream open, counted from when the last
@@ -175,7 +171,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             goAway()
         }
         guard let grace = limits.connection.maxConnectionAgeGrace else { return }
-        queue.asyncAfter(deadline: .now() + Self.dispatchInterval(grace)) { [weak self] in
+        after(grace) { [weak self] in
             guard let self, !self.closed else { return }
             onEvent?(.ended(peer: peer, reason: .maxAgeGrace))
             close()

@@ -11,7 +11,7 @@ Each request line is one of
   {"op": "parse", "type": FULL_NAME, "json": TEXT, "ignore_unknown": BOOL}
       -> {"bytes": BASE64} (json_format.Parse, then the deterministic wire bytes)
   {"op": "services"}
-      -> {"methods": [[SERVICE, METHOD, CLIENT_STREAMING, SERVER_STREAMING], ...]}
+      -> {"methods": [[SERVICE, METHOD, CLIENT_STREAMING, SERVER_STREAMING, INPUT, OUTPUT], ...]}
          (every method in the descriptor set named by "descriptor_set")
 and every answer is either that or {"error": MESSAGE}, on the line of its request.
 """
@@ -36,7 +36,10 @@ def answer(request, pool):
             for s in f.service:
                 full = f"{f.package}.{s.name}" if f.package else s.name
                 for m in s.method:
-                    methods.append([full, m.name, m.client_streaming, m.server_streaming])
+                    methods.append([
+                        full, m.name, m.client_streaming, m.server_streaming,
+                        m.input_type.lstrip("."), m.output_type.lstrip("."),
+                    ])
         return {"methods": methods}
     cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(request["type"]))
     if op == "to_json":

@@ -6,11 +6,21 @@ import Foundation
 /// Interop/json_interop.py in one batch (one interpreter for a whole test), and each
 /// answer comes back on the line of its request.
 enum JSONReference {
+    /// One method of a descriptor set; `input` and `output` are full message names.
+    struct MethodRow {
+        var service: String
+        var method: String
+        var clientStreaming: Bool
+        var serverStreaming: Bool
+        var input: String
+        var output: String
+    }
+
     /// What json_format answered: the value, or the text of the error it raised.
     enum Answer {
         case json(String)
         case bytes([UInt8])
-        case methods([(service: String, method: String, clientStreaming: Bool, serverStreaming: Bool)])
+        case methods([MethodRow])
         case error(String)
     }
 
@@ -63,10 +73,16 @@ enum JSONReference {
             if case .array(let rows)? = answer["methods"] {
                 return .methods(
                     rows.map { row in
-                        guard case .array(let r) = row, case .string(let s) = r[0], case .string(let m) = r[1],
-                            case .bool(let c) = r[2], case .bool(let sv) = r[3]
-                        else { return ("?", "?", false, false) }
-                        return (s, m, c, sv)
+                        guard case .array(let r) = row, r.count == 6, case .string(let s) = r[0],
+                            case .string(let m) = r[1], case .bool(let c) = r[2], case .bool(let sv) = r[3],
+                            case .string(let i) = r[4], case .string(let o) = r[5]
+                        else {
+                            return MethodRow(
+                                service: "?", method: "?", clientStreaming: false, serverStreaming: false, input: "?",
+                                output: "?")
+                        }
+                        return MethodRow(
+                            service: s, method: m, clientStreaming: c, serverStreaming: sv, input: i, output: o)
                     })
             }
             throw Failure(description: "unexpected answer \(line)")

@@ -1,0 +1,1 @@
+../../../../../Sources/backtest/Output/EnumText.swift

@@ -1,0 +1,1 @@
+../../../../../Sources/backtest/Input/OptionParsing.swift
