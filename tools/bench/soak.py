@@ -199,15 +199,38 @@ class QuestDBStoreProbe:
         return cols + [("spool_mb", "spool MB", 8, 2)]
 
 
+def find_daemon(root_pid):
+    """The backtestd process among root_pid and its descendants (under a wrapper such
+    as heaptrack, which runs it as a child)."""
+    children = collections.defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            children[int(stat.rsplit(")", 1)[1].split()[1])].append(int(entry))
+    todo = [root_pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            if os.path.basename(os.readlink(f"/proc/{pid}/exe")) == "backtestd":
+                return pid
+        except OSError:
+            pass
+        todo += children[pid]
+    raise SystemExit(f"no backtestd process under {root_pid}")
+
+
 class Daemon:
-    def __init__(self, bin_dir, work, store_args, extra):
+    def __init__(self, bin_dir, work, store_args, extra, wrapper=()):
         self.port_file = os.path.join(work, "port")
         self.log_path = os.path.join(work, "backtestd.log")
         self.log = open(self.log_path, "w")
         if os.path.exists(self.port_file):
             os.remove(self.port_file)  # left by an earlier run in the same --work
-        args = [os.path.join(bin_dir, "backtestd"), "--host", "127.0.0.1", "--port", "0",
-                "--port-file", self.port_file] + store_args + extra
+        args = list(wrapper) + [os.path.join(bin_dir, "backtestd"), "--host", "127.0.0.1", "--port", "0",
+                                "--port-file", self.port_file] + store_args + extra
         print("#", " ".join(args), flush=True)
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
@@ -218,7 +241,7 @@ class Daemon:
                 raise SystemExit("backtestd did not listen within 120 s")
             time.sleep(0.05)
         self.port = int(open(self.port_file).read().strip())
-        self.pid = self.proc.pid
+        self.pid = find_daemon(self.proc.pid)
 
     def stop(self):
         """SIGTERM and wait: returns the seconds shutdown took (the SQLite store
@@ -226,7 +249,7 @@ class Daemon:
         if self.proc.poll() is not None:
             return 0.0
         t0 = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
+        os.kill(self.pid, signal.SIGTERM)  # the daemon itself, not a wrapper around it
         try:
             self.proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
@@ -323,7 +346,8 @@ class Soak:
         request, n1, n2 = self.request(index)
         for attempt in range(200):
             try:
-                response = self.load_stub.StartBacktest(request, timeout=60)
+                self.tally.add("calls")
+                response = self.load_stub.StartBacktest(request, timeout=self.args.deadline)
                 self.started_one(response.session_id, index, n1, n2)
                 return response.session_id
             except grpc.RpcError as e:
@@ -361,7 +385,8 @@ class Soak:
         if status not in ENDED:
             self.tally.fail(f"{who} {session_id}: TERMINAL with status {S.Name(status)}")
         try:
-            session = self.check_stub.GetSession(pb.GetSessionRequest(session_id=session_id), timeout=60).session
+            self.tally.add("calls")
+            session = self.check_stub.GetSession(pb.GetSessionRequest(session_id=session_id), timeout=self.args.deadline).session
         except grpc.RpcError as e:
             self.tally.fail(f"{who} {session_id}: GetSession after the watch: {e.code().name} {e.details()}")
             return
@@ -373,8 +398,9 @@ class Soak:
 
     def watch(self, stub, who, session_id):
         events = []
+        self.tally.add("calls")
         try:
-            for e in stub.WatchProgress(pb.WatchProgressRequest(session_id=session_id), timeout=120):
+            for e in stub.WatchProgress(pb.WatchProgressRequest(session_id=session_id), timeout=self.args.deadline):
                 events.append((e.kind, e.status, e.sequence, e.trades))
         except grpc.RpcError as e:
             self.tally.fail(f"{who} {session_id}: WatchProgress ended {e.code().name} {e.details()} "
@@ -415,8 +441,9 @@ class Soak:
         """For the sessions nobody watches from the start: GetSession until ended."""
         delay = 0.005
         while True:
+            self.tally.add("calls")
             try:
-                s = self.load_stub.GetSession(pb.GetSessionRequest(session_id=session_id), timeout=60).session
+                s = self.load_stub.GetSession(pb.GetSessionRequest(session_id=session_id), timeout=self.args.deadline).session
                 if s.status in ENDED:
                     return
             except grpc.RpcError as e:
@@ -464,7 +491,7 @@ class Soak:
         statuses = collections.Counter()
         for session_id, (index, n1, n2) in started.items():
             try:
-                s = self.check_stub.GetSession(pb.GetSessionRequest(session_id=session_id), timeout=60).session
+                s = self.check_stub.GetSession(pb.GetSessionRequest(session_id=session_id), timeout=self.args.deadline).session
             except grpc.RpcError as e:
                 self.tally.fail(f"account {session_id}: GetSession {e.code().name} {e.details()}")
                 statuses["unreadable"] += 1
@@ -478,7 +505,7 @@ class Soak:
         listed, token = set(), ""
         while True:
             page = self.check_stub.ListSessions(
-                pb.ListSessionsRequest(labels={"soak": self.run_id}, page_size=1000, page_token=token), timeout=120)
+                pb.ListSessionsRequest(labels={"soak": self.run_id}, page_size=1000, page_token=token), timeout=self.args.deadline)
             listed.update(s.session_id for s in page.sessions)
             token = page.next_page_token
             if not token:
@@ -529,12 +556,12 @@ class Sampler(threading.Thread):
         pid = self.daemon.pid
         st = proc_status(pid)
         try:
-            active = len(self.soak.check_stub.ListActive(pb.ListActiveRequest(), timeout=30).sessions)
+            active = len(self.soak.check_stub.ListActive(pb.ListActiveRequest(), timeout=self.soak.args.deadline).sessions)
         except grpc.RpcError:
             active = -1
         with self.soak.lock:
             done = self.soak.done
-        sample = {"t": time.monotonic() - self.t0, "done": done, "rss_mb": st["VmRSS"] / 1024,
+        sample = {"t": time.monotonic() - self.t0, "done": done, "calls": self.soak.tally.counts["calls"], "rss_mb": st["VmRSS"] / 1024,
                   "hwm_mb": st["VmHWM"] / 1024, "fds": fd_count(pid), "threads": st["Threads"], "active": active}
         sample.update(self.probe.sample())
         if self.heap_every is not None and sample["t"] - self.last_heap >= self.heap_every:
@@ -648,6 +675,9 @@ def main():
                     help="share of sessions watched from right after StartBacktest (default 0.8)")
     ap.add_argument("--cli-share", type=float, default=0.1,
                     help="share of sessions run as `backtest start --watch --json` (default 0.1)")
+    ap.add_argument("--deadline", type=float, default=60,
+                    help="the deadline (grpc-timeout) of every call, in seconds (default 60): the server holds "
+                         "a timer per call until its deadline, even once the call has ended")
     ap.add_argument("--sample-seconds", type=float, default=2.0, help="seconds between samples (default 2)")
     ap.add_argument("--row-every", type=int, help="a table row per this many sessions (default sessions/20)")
     ap.add_argument("--minutes", type=float, help="stop starting sessions after this long (a shorter soak)")
@@ -660,6 +690,8 @@ def main():
     ap.add_argument("--heap", type=float, metavar="SECONDS",
                     help="every SECONDS, the daemon's heap in use and free (mallinfo2) and SQLite's memory "
                          "(sqlite3_memory_used), read with gdb; the daemon pauses about a second each time")
+    ap.add_argument("--daemon-wrapper", default="",
+                    help="a command to run backtestd under, e.g. 'heaptrack -o FILE' (split on spaces)")
     ap.add_argument("--daemon-arg", action="append", default=[], help="one more backtestd argument (repeatable)")
     args = ap.parse_args()
     if args.cli_share + args.watch_share > 1:
@@ -679,7 +711,8 @@ def main():
         shutil.rmtree(spool, ignore_errors=True)
         probe = QuestDBStoreProbe(args.questdb_http, args.questdb_pg, spool, args.questdb_dir)
 
-    daemon = Daemon(args.bin_dir, work, probe.daemon_args(), ["--log-level", "info"] + args.daemon_arg)
+    daemon = Daemon(args.bin_dir, work, probe.daemon_args(), ["--log-level", "info"] + args.daemon_arg,
+                    args.daemon_wrapper.split())
     ok = False
     try:
         env = dict(os.environ, BACKTEST_SERVER=f"127.0.0.1:{daemon.port}")
@@ -716,8 +749,8 @@ def main():
         sampler.running.set()
         sampler.join()
         sampler.last_heap = -1e9  # the end of the load has every column
-        sampler.take()
-        elapsed = sampler.samples[-1]["t"]
+        end = sampler.take()
+        elapsed = end["t"]
         statuses, listed = soak.account()
         time.sleep(5)  # idle: what the daemon keeps once the load is gone
         sampler.last_heap = -1e9
@@ -735,7 +768,9 @@ def main():
                if "heap_mb" in idle else ""))
         print(f"after shutdown ({shutdown:.1f} s): " + ", ".join(f"{k} {v:.1f}" for k, v in after.items()))
         c = soak.tally.counts
-        print(f"\n{total} sessions in {elapsed:.0f} s ({total / elapsed:.1f}/s); statuses {dict(statuses)}; "
+        calls = end["calls"]
+        print(f"\n{total} sessions in {elapsed:.0f} s ({total / elapsed:.1f}/s), {calls} calls from the soak's "
+              f"threads ({calls / elapsed:.0f}/s, deadline {args.deadline:g} s) besides the CLI's; statuses {dict(statuses)}; "
               f"ListSessions under the run's label: {listed}")
         watches = c["watches_start_watch"] + c["watches_cli"] + c["watches_random_watch"]
         print(f"watches: {watches} ({c['watches_start_watch']} start then watch, {c['watches_cli']} "
