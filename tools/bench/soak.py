@@ -117,8 +117,9 @@ def file_size(path):
 
 
 def tree_size(path, only=None):
-    """Bytes of the files under path; with `only`, under its subdirectories whose name
-    passes `only` (QuestDB's table/walN directories)."""
+    """Bytes on disk (allocated blocks, as du counts: QuestDB allocates its column and
+    WAL files in large pages ahead of use) of the files under path; with `only`, under
+    its subdirectories whose name passes `only` (QuestDB's table/walN directories)."""
     total = 0
     for dirpath, dirnames, filenames in os.walk(path):
         rel = os.path.relpath(dirpath, path).split(os.sep)
@@ -126,7 +127,7 @@ def tree_size(path, only=None):
             continue
         for name in filenames:
             try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
             except OSError:
                 pass  # removed while walking (QuestDB purges applied WAL segments)
     return total
