@@ -29,8 +29,10 @@ and -wal files; QuestDB: table_storage() over HTTP /exec, the WAL transactions n
 applied from wal_tables(), and, with --questdb-dir, the size of the tables' wal*
 directories and QuestDB's own RSS), and sessions/s. A table over time (a row per
 --row-every sessions) and a verdict follow: RSS, descriptors, threads and WAL are
-"flat" when the largest value of the last quarter of the sessions is within a
-tolerance of the largest value of the first quarter, "GROWING" otherwise.
+"flat" when the largest value over the last quarter of the sessions is within a
+tolerance of the largest over the second quarter (the first is warm-up), "GROWING"
+otherwise. With --heap, the heap in use and SQLite's share of it are sampled too (gdb).
+The exit status says nothing about growth: read the verdict.
 
 Needs grpcio, grpcio-tools and protobuf (tools/requirements-test.txt).
 """
