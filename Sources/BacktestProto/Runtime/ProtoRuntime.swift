@@ -19,8 +19,12 @@ enum ProtoRuntime {
         let arena = ProtoArena()
         let c = try arena.message(message)
         let size = M.cPackedSize(c)
+        // An empty message is the empty array: given capacity 0, the initializer writes
+        // the count into the stdlib's shared empty-array storage, a write that
+        // ThreadSanitizer reports as a race with every thread reading an empty array.
+        guard size > 0 else { return [] }
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = size == 0 ? 0 : M.cPack(c, buffer.baseAddress)
+            count = M.cPack(c, buffer.baseAddress)
         }
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// Runs one call: finds its handler, applies interceptors and the deadline, maps
@@ -51,24 +52,35 @@ public final class ServerCallExecutor: Sendable {
         requests.finish(RPCError(.cancelled, "call ended"))
     }
 
-    /// Runs `body`, cancelling it when the deadline passes (a race of two children).
+    /// Runs `body`, cancelling it when the deadline passes. The clock is a Dispatch
+    /// timer cancelled as soon as the call ends: a cancelled `Task.sleep` keeps its
+    /// task and timer until the deadline on Linux, so a sleeping child held memory for
+    /// every call made within the last deadline's span (0.7 KB a call, found by the
+    /// soak with 600 s deadlines).
     static func withDeadline(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Void)
         async throws
     {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await body()
-                return true
+        let work = Task { try await body() }
+        let expired = Mutex(false)
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.setEventHandler {
+            expired.withLock { $0 = true }
+            work.cancel()
+        }
+        let (seconds, attoseconds) = max(.zero, deadline - .now).components
+        timer.schedule(
+            deadline: .now() + .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)))
+        timer.resume()
+        defer { timer.cancel() }
+        do {
+            try await withTaskCancellationHandler {
+                try await work.value
+            } onCancel: {
+                work.cancel()
             }
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: .continuous)
-                return false
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            if !first {
-                throw RPCError(.deadlineExceeded, "deadline exceeded")
-            }
+        } catch {
+            if expired.withLock({ $0 }) { throw RPCError(.deadlineExceeded, "deadline exceeded") }
+            throw error
         }
     }
 }

@@ -37,11 +37,21 @@ enum LoopbackExchange {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) }
         }
         Fuzz.check(bound == 0, "bind: errno \(errno)")
+        // Non-blocking from the start: libFuzzer's timer signal interrupts a blocking
+        // connect (EINTR); the connection completes when the socket turns writable.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         let connected = withUnsafePointer(to: &server) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, size) }
         }
-        Fuzz.check(connected == 0, "connect to the server: errno \(errno)")
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        if connected != 0 {
+            Fuzz.check(errno == EINPROGRESS || errno == EINTR, "connect to the server: errno \(errno)")
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            while poll(&p, 1, 5000) < 0 && errno == EINTR {}
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+            Fuzz.check(p.revents & Int16(POLLOUT) != 0 && error == 0, "connect to the server: error \(error)")
+        }
 
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
