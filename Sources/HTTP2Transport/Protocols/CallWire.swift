@@ -44,6 +44,11 @@ struct CallWire: Equatable {
     /// The wire a request's content-type asks for; nil when this server speaks none
     /// that matches (HTTP 415).
     init?(contentType: String) {
+        // gRPC's own type, as every gRPC client sends it: no parsing on the hot path.
+        if contentType == "application/grpc" || contentType == "application/grpc+proto" {
+            self.init(kind: .grpc)
+            return
+        }
         let type = contentType.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
         switch String(type.filter { $0 != " " && $0 != "\t" }).lowercased() {
         case "application/grpc-web", "application/grpc-web+proto": self.init(kind: .grpcWeb)

@@ -71,9 +71,7 @@ enum Connect {
                     + byName.map { quoted($0.0) + ":[" + $0.1.map(quoted).joined(separator: ",") + "]" }.joined(
                         separator: ",") + "}")
         }
-        let body = Array(("{" + parts.joined(separator: ",") + "}").utf8)
-        let n = UInt32(body.count)
-        return [0x02, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + body
+        return MessageFramer.frame(Array(("{" + parts.joined(separator: ",") + "}").utf8), flags: 0x02)
     }
 
     /// `connect-timeout-ms`: a positive integer of at most 10 digits.

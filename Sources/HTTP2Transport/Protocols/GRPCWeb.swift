@@ -11,8 +11,7 @@ enum GRPCWeb {
         for (name, value) in fields {
             block += Array(name.lowercased().utf8) + Array(": ".utf8) + Array(value.utf8) + [0x0D, 0x0A]
         }
-        let n = UInt32(block.count)
-        return [0x80, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + block
+        return MessageFramer.frame(block, flags: 0x80)
     }
 
     /// Bytes as `-text` sends them: base64, padded, each envelope on its own.

@@ -60,10 +60,16 @@ public struct MessageDeframer: Sendable {
 /// Frames one message for the wire.
 public enum MessageFramer {
     public static func frame(_ message: [UInt8], compressed: Bool = false) -> [UInt8] {
+        frame(message, flags: compressed ? 1 : 0)
+    }
+
+    /// An envelope with other flags: gRPC-Web's trailers (0x80), Connect's end of
+    /// stream (0x02).
+    public static func frame(_ message: [UInt8], flags: UInt8) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(message.count + 5)
         let n = UInt32(message.count)
-        out.append(compressed ? 1 : 0)
+        out.append(flags)
         out.append(UInt8(n >> 24))
         out.append(UInt8(n >> 16 & 0xFF))
         out.append(UInt8(n >> 8 & 0xFF))

@@ -62,12 +62,7 @@ struct Remove: AsyncParsableCommand {
 
     /// What the filters select, as ListSessions asks for it.
     func listRequest(now: Date) throws -> ListSessionsRequest {
-        let statuses = try status.map { text in
-            guard let s = SessionStatus.parse(text) else {
-                throw ValidationError("--status: unknown status '\(text)'; expected \(SessionStatus.choices)")
-            }
-            return s
-        }
+        let statuses = try OptionParsing.statuses(status, option: "--status")
         var before: ProtoTimestamp?
         if let olderThan {
             let age = try OptionParsing.duration(olderThan, option: "--older-than")

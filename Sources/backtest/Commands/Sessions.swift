@@ -39,12 +39,7 @@ struct Sessions: AsyncParsableCommand {
 
     func request() throws -> ListSessionsRequest {
         ListSessionsRequest(
-            statuses: try status.map { text in
-                guard let s = SessionStatus.parse(text) else {
-                    throw ValidationError("--status: unknown status '\(text)'; expected \(SessionStatus.choices)")
-                }
-                return s
-            },
+            statuses: try OptionParsing.statuses(status, option: "--status"),
             symbol: symbol,
             createdAfter: try since.map { try OptionParsing.timestamp($0, option: "--since") },
             createdBefore: try until.map { try OptionParsing.timestamp($0, option: "--until") },

@@ -6,6 +6,16 @@ import Foundation
 /// pairs, times, durations, sizing. Errors name the option and the bad text, and
 /// make the CLI exit with the usage code before anything is sent.
 enum OptionParsing {
+    /// Session statuses by name (`completed`, `SESSION_STATUS_FAILED`, ...).
+    static func statuses(_ items: [String], option: String) throws -> [SessionStatus] {
+        try items.map { text in
+            guard let s = SessionStatus.parse(text) else {
+                throw ValidationError("\(option): unknown status '\(text)'; expected \(SessionStatus.choices)")
+            }
+            return s
+        }
+    }
+
     /// `k=v` pairs; a repeated name is an error, not a silent override.
     static func pairs(_ items: [String], option: String) throws -> [String: String] {
         var out: [String: String] = [:]

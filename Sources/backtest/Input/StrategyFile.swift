@@ -117,11 +117,14 @@ enum StrategyFile {
         } catch {
             throw fail("not valid JSON: \(error)")
         }
-        func members(_ value: JSONValue, _ what: String) throws -> [JSONValue.Member] {
-            guard case .object(let members) = value else { throw fail("\(what) must be an object") }
+        /// An object's members, `path` naming it in errors ("" for the file itself).
+        func members(_ value: JSONValue, _ path: String) throws -> [JSONValue.Member] {
+            guard case .object(let members) = value else {
+                throw fail("\(path.isEmpty ? "expected a JSON object" : path + " must be an object")")
+            }
             var seen = Set<String>()
             for m in members where !seen.insert(m.key).inserted {
-                throw fail("\(what == "the file" ? "" : what + ": ")field '\(m.key)' given twice")
+                throw fail("\(path.isEmpty ? "" : path + ": ")field '\(m.key)' given twice")
             }
             return members
         }
@@ -135,9 +138,8 @@ enum StrategyFile {
             guard case .string(let s)? = value else { throw fail("\(field) must be a string") }
             return s
         }
-        guard case .object = root else { throw fail("expected a JSON object") }
         var strategy = RuleStrategy()
-        for member in try members(root, "the file") {
+        for member in try members(root, "") {
             let key = member.key, value = member.value
             switch key {
             case "name": strategy.name = try string(value, "name")
@@ -145,14 +147,12 @@ enum StrategyFile {
             case "take_profit_pct": strategy.takeProfitPct = try number(value, key)
             case "trailing_stop_pct": strategy.trailingStopPct = try number(value, key)
             case "params":
-                guard case .object = value else { throw fail("params must be an object of numbers") }
                 for param in try members(value, "params") {
                     strategy.params[param.key] = try number(param.value, "params.\(param.key)")
                 }
             case "rules":
                 guard case .array(let rules) = value else { throw fail("rules must be an array") }
                 for (i, item) in rules.enumerated() {
-                    guard case .object = item else { throw fail("rules[\(i)] must be an object") }
                     var fields: [String: JSONValue] = [:]
                     for field in try members(item, "rules[\(i)]") { fields[field.key] = field.value }
                     let unknown = Set(fields.keys).subtracting(["name", "kind", "expression"])
