@@ -76,6 +76,8 @@ let package = Package(
         // System header: glibc's malloc extensions (malloc_trim), for the daemon's
         // memory trimmer.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        // System header: Linux's epoll, eventfd and thread names, for the transport's event loops.
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // gRPC semantics independent of any transport: status, metadata, framing,
         // router, server call execution.
         .target(
@@ -85,7 +87,7 @@ let package = Package(
         // HTTP/2 on nghttp2: the server and client transports of the RPC layer.
         .target(
             name: "HTTP2Transport",
-            dependencies: ["RPC", "CNGHTTP2", "COpenSSL"]
+            dependencies: ["RPC", "CNGHTTP2", "COpenSSL", "CLinux"]
         ),
         // The standard gRPC services (health, reflection) and protobuf routing helpers.
         .target(

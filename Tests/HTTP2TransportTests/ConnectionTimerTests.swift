@@ -1,4 +1,3 @@
-import Dispatch
 import RPC
 import Testing
 
@@ -10,7 +9,7 @@ import Testing
 
 /// A connection's clocks (handshake timeout, idle check, keepalive) end with it.
 /// Found by fuzzing (tools/fuzz, fuzz-h2): they were `asyncAfter`s that outlived the
-/// connection, each holding a Dispatch timer and the connection's queue until it fired,
+/// connection, each holding a timer and the connection until it fired,
 /// the keepalive's two hours later, so a server's memory grew with every connection it
 /// had served in that time (three timers and a queue each, in ASan's heap profile).
 @Suite struct ConnectionTimerTests {
@@ -34,7 +33,7 @@ import Testing
 
     func pendingTimers(_ connection: H2ServerConnection) async -> Int {
         await withCheckedContinuation { c in
-            connection.queue.async { c.resume(returning: connection.pendingTimerCount) }
+            connection.loop.execute { c.resume(returning: connection.pendingTimerCount) }
         }
     }
 }

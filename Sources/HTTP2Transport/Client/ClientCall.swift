@@ -1,4 +1,3 @@
-import Dispatch
 import RPC
 import Synchronization
 
@@ -30,16 +29,6 @@ public final class ClientCall: ClientStream {
 
     func open(path: String, metadata: Metadata, timeout: Duration?) {
         connection.open(stream, path: path, metadata: metadata, timeout: timeout, gzip: gzip)
-        if let timeout {
-            // The client's own deadline (the server's answer may never come), on the
-            // connection's queue: it fires on time even when Swift's task pool is busy.
-            let (s, atto) = timeout.components
-            let nanos = Int(clamping: s * 1_000_000_000 + atto / 1_000_000_000)
-            connection.queue.asyncAfter(deadline: .now() + .nanoseconds(nanos)) { [weak self] in
-                guard let self, !self.isComplete else { return }
-                self.connection.reset(self.stream, Status(.deadlineExceeded, "deadline exceeded"))
-            }
-        }
     }
 
     /// Sends one request message; suspends while the send queue is full.

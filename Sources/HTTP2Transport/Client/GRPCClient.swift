@@ -82,7 +82,7 @@ public final class GRPCClient: ClientTransport {
             defer { c = nil }
             return c
         }
-        current?.queue.async { current?.close() }
+        current?.loop.execute { current?.close() }
     }
 
     private func usableConnection() async throws -> H2ClientConnection {
@@ -110,7 +110,7 @@ public final class GRPCClient: ClientTransport {
         fresh.start()
         return connection.withLock { c in
             if let existing = c, existing.isOpen {
-                fresh.queue.async { fresh.close() }
+                fresh.loop.execute { fresh.close() }
                 return existing
             }
             c = fresh

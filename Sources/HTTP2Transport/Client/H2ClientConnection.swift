@@ -2,7 +2,7 @@ import RPC
 import Synchronization
 
 /// A client connection: the calls it carries, one HTTP/2 stream each.
-/// Stream state is confined to `queue` like everything in `H2Connection`.
+/// Stream state is confined to `loop` like everything in `H2Connection`.
 final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked Sendable {
     struct Options {
         var authority: String
@@ -11,7 +11,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var sendHighWater = 1 << 20
     }
 
-    /// One call's stream; fields are touched on the connection's queue only.
+    /// One call's stream; fields are touched on the connection's loop only.
     final class Stream: @unchecked Sendable {
         let call: ClientCall
         var id: Int32 = 0
@@ -26,6 +26,8 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var sendWaiters: [CheckedContinuation<Void, any Error>] = []
         /// The call ended while its HEADERS were still queued.
         var resetWhenStarted = false
+        /// The client's own deadline timer, cancelled when the stream closes.
+        var deadline: EventLoop.TimerID?
 
         init(call: ClientCall, maxMessageSize: Int) {
             self.call = call
@@ -42,7 +44,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     init(io: any ByteStream, options: Options) {
         self.options = options
-        super.init(io: io, label: "h2.client")
+        super.init(io: io)
     }
 
     func start() {
@@ -57,10 +59,19 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     var isOpen: Bool { state.withLock { $0 } }
     private let state = Mutex(true)
 
-    // MARK: Calls (from ClientCall, through `queue`)
+    // MARK: Calls (from ClientCall, through `loop`)
 
     func open(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?, gzip: Bool) {
-        queue.async { [self] in
+        loop.execute { [self] in
+            if let timeout {
+                // The client's own deadline (the server's answer may never come), on the
+                // loop: it fires on time even when Swift's task pool is busy.
+                stream.deadline = after(timeout) { [weak self, weak stream] in
+                    guard let self, let stream, !stream.call.isComplete else { return }
+                    stream.deadline = nil
+                    reset(stream, Status(.deadlineExceeded, "deadline exceeded"))
+                }
+            }
             if !settingsReceived && !closed {
                 waitingOpens.append {
                     self.openNow(stream, path: path, metadata: metadata, timeout: timeout, gzip: gzip)
@@ -114,7 +125,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     }
 
     func send(_ stream: Stream, _ frame: [UInt8], _ ready: CheckedContinuation<Void, any Error>) {
-        queue.async { [self] in
+        loop.execute { [self] in
             // Before the stream opens (waiting for SETTINGS) messages queue up for it.
             let open = stream.id != 0 && streams[stream.id] === stream
             guard open || stream.id == 0, !stream.halfClosed, !stream.call.isComplete else {
@@ -132,7 +143,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     }
 
     func closeSend(_ stream: Stream) {
-        queue.async { [self] in
+        loop.execute { [self] in
             guard !stream.halfClosed else { return }
             stream.halfClosed = true
             if stream.id != 0 && streams[stream.id] === stream { resume(stream) }
@@ -141,7 +152,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     /// Resets the stream and ends the call with `status` (cancellation, deadline).
     func reset(_ stream: Stream, _ status: Status) {
-        queue.async { [self] in
+        loop.execute { [self] in
             // First: sending the reset closes the stream, and its close callback would
             // otherwise set the status (CANCELLED) before ours.
             stream.call.complete(status, trailers: Metadata())
@@ -178,7 +189,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         streams.removeAll()
     }
 
-    // MARK: nghttp2 callbacks (on `queue`)
+    // MARK: nghttp2 callbacks (on `loop`)
 
     func sessionBeginHeaders(streamID: Int32) -> Bool { true }
 
@@ -233,6 +244,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     func sessionStreamClosed(streamID: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
+        if let deadline = stream.deadline { cancelTimer(deadline) }
         for w in stream.sendWaiters { w.resume(throwing: RPCError(.cancelled, "the call has ended")) }
         stream.sendWaiters.removeAll()
         stream.call.complete(

@@ -1,5 +1,3 @@
-import Dispatch
-
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -8,11 +6,11 @@ import Dispatch
 /// stream, its nghttp2 session, reading into the session and flushing what it has
 /// to send. Subclasses handle streams (they are the session's delegate).
 ///
-/// Everything mutable is confined to `queue`, a serial queue: nghttp2 callbacks run
-/// on it (from `readable`/`flush`), and other threads reach it only through
-/// `queue.async`. That is the invariant behind `@unchecked Sendable`.
-class H2Connection: @unchecked Sendable {
-    let queue: DispatchQueue
+/// Everything mutable is confined to `loop`, the event loop the connection belongs to:
+/// nghttp2 callbacks run on it (from `readable`/`flush`), and other threads reach it
+/// only through `loop.execute`. That is the invariant behind `@unchecked Sendable`.
+class H2Connection: EventLoopHandler, @unchecked Sendable {
+    let loop: EventLoop
     let io: any ByteStream
     var session: NGHTTP2Session!
     private(set) var closed = false
@@ -23,9 +21,8 @@ class H2Connection: @unchecked Sendable {
     /// How long an ending connection waits for its peer to close (a server's); nil
     /// closes at once (a client's: it has nothing more to tell).
     var lingerTime: Duration?
-    private var readSource: (any DispatchSourceRead)?
-    private var writeSource: (any DispatchSourceWrite)?
-    private var writeSourceActive = false
+    /// The loop watches the socket for room to write (output is waiting).
+    private var wantsWritable = false
     private var output: [UInt8] = []
     private var outputStart = 0
     /// Frames gathered for one write: everything nghttp2 has to send leaves in as few
@@ -34,65 +31,60 @@ class H2Connection: @unchecked Sendable {
     /// A flush is queued (`scheduleFlush`).
     private var flushScheduled = false
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
-    /// When bytes last arrived; keepalive pings a connection silent for too long.
-    private var lastRead = DispatchTime.now()
-    /// Pending `after` timers, cancelled by `close`: a closed connection's pending
-    /// `asyncAfter`s kept its queue and their timers allocated until they fired (the
-    /// keepalive's two hours later), about a kilobyte for every connection a server
-    /// had served in that time.
-    private var timers: [Int: any DispatchSourceTimer] = [:]
-    private var nextTimer = 0
+    /// When bytes last arrived (`EventLoop.now()`); keepalive pings a connection
+    /// silent for too long.
+    private var lastRead = EventLoop.now()
+    /// Pending `after` timers, cancelled by `close`: a closed connection's timers
+    /// would otherwise wait for their deadline (the keepalive's, two hours later),
+    /// holding the connection for every connection a server had served in that time.
+    private var timers: Set<EventLoop.TimerID> = []
 
-    init(io: any ByteStream, label: String) {
+    /// Event loops own connections round-robin: a thousand busy connections take the
+    /// loops' threads, one per core, not a thread apiece (Dispatch workers took the
+    /// process to 261 threads and doubled the CPU per call). Nothing on a loop blocks:
+    /// its I/O is non-blocking.
+    init(io: any ByteStream, loop: EventLoop = .next()) {
         self.io = io
-        queue = DispatchQueue(label: "\(label).\(io.fd)", target: Self.loops[Int(io.fd) % Self.loops.count])
-    }
-
-    /// Event loops: every connection's queue runs on one of these serial queues, one per
-    /// core, so a thousand busy connections take a core's worth of threads each, not a
-    /// Dispatch worker apiece (which took the process to 261 threads and doubled the
-    /// CPU per call). Nothing on a connection's queue blocks: its I/O is non-blocking.
-    static let loops: [DispatchQueue] = (0..<max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))).map {
-        DispatchQueue(label: "h2.loop.\($0)")
+        self.loop = loop
     }
 
     deinit {
         readBuffer.deallocate()
     }
 
-    /// Starts reading, on `queue`, with the session `makeSession` builds.
+    /// Starts reading, on `loop`, with the session `makeSession` builds.
     func start(_ makeSession: @escaping @Sendable () -> NGHTTP2Session) {
-        queue.async { [self] in
+        loop.execute { [self] in
             session = makeSession()
-            let source = DispatchSource.makeReadSource(fileDescriptor: io.fd, queue: queue)
-            source.setEventHandler { [weak self] in self?.readable() }
-            readSource = source
-            source.resume()
+            loop.register(io.fd, self)
             flush()
         }
     }
 
-    /// Called once, on `queue`, when the connection has closed.
+    /// Called once, on `loop`, when the connection has closed.
     func connectionClosed() {}
 
-    /// Timers set and not yet fired or cancelled (for tests). Read on `queue`.
+    /// Timers set and not yet fired or cancelled (for tests). Read on `loop`.
     var pendingTimerCount: Int { timers.count }
 
-    /// Runs `work` on `queue` after `delay`, unless the connection closes first. Call on
-    /// `queue`.
-    func after(_ delay: Duration, _ work: @escaping () -> Void) {
-        guard !closed else { return }
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        let id = nextTimer
-        nextTimer += 1
-        timer.schedule(deadline: .now() + Self.dispatchInterval(delay))
-        timer.setEventHandler { [weak self] in
-            guard let self, let fired = self.timers.removeValue(forKey: id) else { return }
-            fired.cancel()
+    /// Runs `work` on `loop` after `delay`, unless the connection closes first or it is
+    /// cancelled (`cancelTimer`). Call on `loop`.
+    @discardableResult
+    func after(_ delay: Duration, _ work: @escaping () -> Void) -> EventLoop.TimerID? {
+        guard !closed else { return nil }
+        var id = 0
+        id = loop.schedule(after: delay) { [weak self] in
+            guard let self, self.timers.remove(id) != nil else { return }
             work()
         }
-        timers[id] = timer
-        timer.resume()
+        timers.insert(id)
+        return id
+    }
+
+    /// Cancels a timer of `after`'s. Call on `loop`.
+    func cancelTimer(_ id: EventLoop.TimerID) {
+        guard timers.remove(id) != nil else { return }
+        loop.cancelTimer(id)
     }
 
     /// Keepalive: after `interval` without a byte from the peer, send a PING; if
@@ -105,7 +97,7 @@ class H2Connection: @unchecked Sendable {
     private func keepaliveCheck(interval: Duration, timeout: Duration) {
         guard !closed, session != nil else { return }
         let silentSince = lastRead
-        if DispatchTime.now() >= silentSince + Self.dispatchInterval(interval) {
+        if EventLoop.now() >= silentSince &+ EventLoop.nanoseconds(interval) {
             session.submitPing()
             flush()
             after(timeout) { [weak self] in
@@ -128,12 +120,7 @@ class H2Connection: @unchecked Sendable {
         close()
     }
 
-    static func dispatchInterval(_ d: Duration) -> DispatchTimeInterval {
-        let (s, atto) = d.components
-        return .nanoseconds(Int(clamping: s * 1_000_000_000 + atto / 1_000_000_000))
-    }
-
-    private func readable() {
+    func readable() {
         guard !closed else { return }
         if ending { return discardInput() }
         // Bounded: a few reads per turn so one busy connection cannot starve the
@@ -141,7 +128,7 @@ class H2Connection: @unchecked Sendable {
         for _ in 0..<8 {
             switch io.read(into: readBuffer) {
             case .bytes(let n):
-                lastRead = .now()
+                lastRead = EventLoop.now()
                 do {
                     try session.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
                 } catch {
@@ -154,7 +141,7 @@ class H2Connection: @unchecked Sendable {
                     return
                 }
                 // A short read drained the socket: skip the read that would say EAGAIN.
-                // (Dispatch's read source is level-triggered, so nothing is missed.)
+                // (The loop's epoll is level-triggered, so nothing is missed.)
                 if n < readBuffer.count && !io.hasBufferedInput {
                     flush()
                     return
@@ -168,8 +155,9 @@ class H2Connection: @unchecked Sendable {
             }
         }
         flush()
-        // More may wait in the socket or in TLS buffers, which the read source does not see.
-        queue.async { [weak self] in self?.readable() }
+        // More in the socket: the level-triggered loop calls again after its other work.
+        // More in TLS buffers, which epoll does not see: asked for here.
+        if io.hasBufferedInput { loop.execute { [weak self] in self?.readable() } }
     }
 
     /// Ends the connection once what is queued (a final GOAWAY) is written. Safe in
@@ -200,13 +188,13 @@ class H2Connection: @unchecked Sendable {
             case .closed, .failed: return close()
             }
         }
-        queue.async { [weak self] in self?.readable() }
+        if io.hasBufferedInput { loop.execute { [weak self] in self?.readable() } }
     }
 
     /// Writes what nghttp2 has to send, keeping what the socket does not take.
     func flush() {
         while !closed && !lingering {
-            guard drainOutput() else { return }  // blocked: the write source or a read resumes
+            guard drainOutput() else { return }  // blocked: `writable` or a read resumes
             // Frames are copied out of nghttp2 (its buffer is reused by the next call)
             // into one batch, up to 64 KiB, and the batch goes in one write.
             batch.removeAll(keepingCapacity: true)
@@ -255,7 +243,7 @@ class H2Connection: @unchecked Sendable {
     func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
-        queue.async { [self] in
+        loop.execute { [self] in
             flushScheduled = false
             flush()
         }
@@ -268,7 +256,10 @@ class H2Connection: @unchecked Sendable {
             switch result {
             case .bytes(let n): outputStart += n
             case .wouldBlock:
-                armWriteSource()
+                if !wantsWritable {
+                    wantsWritable = true
+                    loop.setWritable(io.fd, true)
+                }
                 return false
             case .needsRead:
                 // The read side retries: readable() ends in flush().
@@ -283,22 +274,13 @@ class H2Connection: @unchecked Sendable {
         return true
     }
 
-    private func armWriteSource() {
-        if writeSource == nil {
-            let source = DispatchSource.makeWriteSource(fileDescriptor: io.fd, queue: queue)
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                if self.drainOutput() {
-                    self.writeSource?.suspend()
-                    self.writeSourceActive = false
-                    self.flush()
-                }
-            }
-            writeSource = source
-        }
-        if !writeSourceActive {
-            writeSourceActive = true
-            writeSource?.resume()
+    /// The socket takes output again.
+    func writable() {
+        guard !closed else { return }
+        if drainOutput() {
+            wantsWritable = false
+            loop.setWritable(io.fd, false)
+            flush()
         }
     }
 
@@ -307,23 +289,12 @@ class H2Connection: @unchecked Sendable {
     func close() {
         guard !closed else { return }
         closed = true
-        // The descriptor is closed only after Dispatch has let go of it (both sources'
-        // cancel handlers ran): closed earlier, its number could be reused by a new
-        // socket whose events the old sources would then unregister.
-        let io = self.io
-        let group = DispatchGroup()
-        for source in [readSource as (any DispatchSourceProtocol)?, writeSource].compactMap({ $0 }) {
-            group.enter()
-            source.setCancelHandler { group.leave() }
-        }
-        if let w = writeSource, !writeSourceActive { w.resume() }
-        readSource?.cancel()
-        writeSource?.cancel()
-        readSource = nil
-        writeSource = nil
-        for timer in timers.values { timer.cancel() }
+        // Out of the loop's epoll first: closed while still registered, its number
+        // could go to a new socket before the loop forgot it.
+        loop.deregister(io.fd)
+        io.close()
+        for id in timers { loop.cancelTimer(id) }
         timers.removeAll()
-        group.notify(queue: queue) { io.close() }
         connectionClosed()
     }
 }

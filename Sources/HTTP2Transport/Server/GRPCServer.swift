@@ -1,4 +1,3 @@
-import Dispatch
 import RPC
 import Synchronization
 
@@ -8,8 +7,8 @@ import Synchronization
 
 /// A gRPC server over cleartext HTTP/2 (h2c, prior knowledge) on nghttp2.
 ///
-/// Connections are served on Dispatch queues (one serial queue per connection, no
-/// thread per connection); handlers run as Swift tasks.
+/// Connections are served on the event loops (one thread per core, each owning many
+/// connections); handlers run as Swift tasks.
 public final class GRPCServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
@@ -22,7 +21,7 @@ public final class GRPCServer: Sendable {
         /// may stay open.
         public var limits = ConnectionLimits()
         /// Told when a limit refuses or ends a connection (for a log); called on the
-        /// server's queues, so it should be quick.
+        /// server's event loops, so it should be quick.
         public var onConnectionEvent: (@Sendable (ConnectionEvent) -> Void)?
 
         public init(
@@ -38,7 +37,7 @@ public final class GRPCServer: Sendable {
     private struct State {
         var port = 0
         var listener: Int32 = -1
-        var source: ListenerSource?
+        var listenerHandler: Listener?
         var connections: [ObjectIdentifier: H2ServerConnection] = [:]
         var accepting = false
         /// Accepting is paused after running out of descriptors.
@@ -51,7 +50,8 @@ public final class GRPCServer: Sendable {
     public let executor: ServerCallExecutor
     private let configuration: Configuration
     private let state = Mutex(State())
-    private let acceptQueue = DispatchQueue(label: "grpc.server.accept")
+    /// The loop that watches the listener (accepted connections go round-robin).
+    private let acceptLoop = EventLoop.all[0]
     /// Open connections, for a shutdown to wait on.
     private let open = ActivityCounter()
     /// Producer slots shared by every connection (see `ConnectionLimits.maxConcurrentProducers`).
@@ -68,16 +68,14 @@ public final class GRPCServer: Sendable {
     @discardableResult
     public func start() throws -> Int {
         let (fd, port) = try Socket.listen(host: configuration.host, port: configuration.port)
-        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
-        source.setEventHandler { [weak self] in self?.acceptAll(fd) }
-        source.setCancelHandler { Glibc.close(fd) }
+        let listener = Listener(fd: fd, server: self)
         state.withLock {
             $0.port = port
             $0.listener = fd
-            $0.source = ListenerSource(source: source)
+            $0.listenerHandler = listener
             $0.accepting = true
         }
-        source.resume()
+        acceptLoop.execute { [acceptLoop] in acceptLoop.register(fd, listener) }
         return port
     }
 
@@ -99,7 +97,7 @@ public final class GRPCServer: Sendable {
         return total
     }
 
-    private func acceptAll(_ listener: Int32) {
+    fileprivate func acceptAll(_ listener: Int32) {
         while true {
             let fd: Int32
             let peer: String
@@ -180,30 +178,40 @@ public final class GRPCServer: Sendable {
     }
 
     /// Stops reading the listener for a moment after `accept` failed for want of
-    /// resources; connections wait in the backlog meanwhile.
+    /// resources; connections wait in the backlog meanwhile. On the accept loop.
     private func pauseAccepting(errno e: Int32) {
-        let source = state.withLock { s -> ListenerSource? in
-            guard !s.paused, let source = s.source else { return nil }
+        let fd = state.withLock { s -> Int32? in
+            guard !s.paused, s.listenerHandler != nil else { return nil }
             s.paused = true
-            return source
+            return s.listener
         }
-        guard let source else { return }
+        guard let fd else { return }
         configuration.onConnectionEvent?(.acceptFailed(errno: e))
-        source.source.suspend()
-        acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { [weak self] in
-            self?.state.withLock { $0.paused = false }
-            source.source.resume()
+        acceptLoop.setReadable(fd, false)
+        acceptLoop.schedule(after: .milliseconds(100)) { [weak self, acceptLoop] in
+            guard let self else { return }
+            let open = state.withLock { s -> Bool in
+                s.paused = false
+                return s.listenerHandler != nil
+            }
+            if open { acceptLoop.setReadable(fd, true) }
         }
     }
 
     /// Stops accepting, sends GOAWAY on every connection, waits for in-flight calls
     /// up to `grace`, then closes what is left.
     public func shutdown(grace: Duration = .seconds(5)) async {
-        let connections = state.withLock { s -> [H2ServerConnection] in
+        let (connections, listener) = state.withLock { s -> ([H2ServerConnection], Int32?) in
             s.accepting = false
-            s.source?.source.cancel()
-            s.source = nil
-            return Array(s.connections.values)
+            let listener = s.listenerHandler == nil ? nil : s.listener
+            s.listenerHandler = nil
+            return (Array(s.connections.values), listener)
+        }
+        if let listener {
+            acceptLoop.execute { [acceptLoop] in
+                acceptLoop.deregister(listener)
+                Glibc.close(listener)
+            }
         }
         for c in connections { c.beginShutdown() }
         // Whichever comes first: the last connection and call ending, or the grace.
@@ -220,9 +228,14 @@ public final class GRPCServer: Sendable {
     }
 }
 
-/// The listener's Dispatch source; DispatchSource's cancel, suspend and resume are
-/// thread-safe, which is all that crosses threads.
-private final class ListenerSource: @unchecked Sendable {
-    let source: any DispatchSourceRead
-    init(source: any DispatchSourceRead) { self.source = source }
+/// The listening socket's handler on the accept loop.
+private final class Listener: EventLoopHandler, @unchecked Sendable {
+    let fd: Int32
+    weak var server: GRPCServer?
+    init(fd: Int32, server: GRPCServer) {
+        self.fd = fd
+        self.server = server
+    }
+    func readable() { server?.acceptAll(fd) }
+    func writable() {}
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import RPC
 
 /// A connection's calls: starting one from its request headers (the protocol by the
@@ -87,7 +86,7 @@ extension H2ServerConnection {
         let id = stream.id
         let requests = RequestStream { [weak self] bytes in
             guard let connection = self else { return }
-            connection.queue.async { connection.consumed(streamID: id, bytes: bytes) }
+            connection.loop.execute { connection.consumed(streamID: id, bytes: bytes) }
         }
         stream.requests = requests
         let context = ServerContext(
@@ -251,18 +250,18 @@ extension H2ServerConnection {
         func send(_ message: [UInt8]) async throws {
             let frame = MessageFramer.frame(try transcode?(message) ?? message)
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                connection.queue.async { connection.enqueue(streamID, frame, c) }
+                connection.loop.execute { connection.enqueue(streamID, frame, c) }
             }
         }
 
         func awaitCapacity() async throws {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                connection.queue.async { connection.awaitCapacity(streamID, c) }
+                connection.loop.execute { connection.awaitCapacity(streamID, c) }
             }
         }
 
         func finish(_ status: Status, trailers: Metadata) async {
-            connection.queue.async { connection.finishCall(streamID, status, trailers) }
+            connection.loop.execute { connection.finishCall(streamID, status, trailers) }
         }
     }
 }

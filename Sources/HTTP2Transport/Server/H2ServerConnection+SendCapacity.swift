@@ -1,4 +1,3 @@
-import Dispatch
 import RPC
 
 /// Room for a stream's next message (`ServerCallOutbound.awaitCapacity`): bulk
@@ -37,7 +36,7 @@ extension H2ServerConnection {
                     for: ObjectIdentifier(self),
                     onFree: { [weak self] in
                         guard let self else { return }
-                        queue.async { self.grantCapacity() }
+                        loop.execute { self.grantCapacity() }
                     })
             else {
                 waiting.append(waiter)

@@ -1,4 +1,3 @@
-import Dispatch
 import RPC
 
 #if canImport(Glibc)
@@ -6,7 +5,7 @@ import RPC
 #endif
 
 /// A server connection: its streams, each one call run by the executor.
-/// Stream state is confined to `queue` like everything in `H2Connection`.
+/// Stream state is confined to `loop` like everything in `H2Connection`.
 final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked Sendable {
     struct Limits {
         var maxReceiveMessageSize = 4 << 20
@@ -104,7 +103,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         self.onClose = onClose
         self.sendSlots = sendSlots
         refusalTokens = Double(limits.session.streamResetBurst)
-        super.init(io: io, label: "h2.server")
+        super.init(io: io)
         lingerTime = .seconds(2)
     }
 
@@ -116,7 +115,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             return session
         }
         // The clocks are timers of the connection's (`after`), set on its queue.
-        queue.async { [self] in
+        loop.execute { [self] in
             let c = limits.connection
             startKeepalive(interval: c.keepaliveInterval, timeout: c.keepaliveTimeout)
             after(c.handshakeTimeout) { [weak self] in self?.handshakeDeadline() }
@@ -130,7 +129,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     /// Graceful shutdown, first step: tell the client no new streams will be served.
     func beginShutdown() {
-        queue.async { [self] in goAway() }
+        loop.execute { [self] in goAway() }
     }
 
     /// GOAWAY: streams open go on, new ones are not served, and the connection closes
@@ -185,12 +184,12 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
 
     /// Streams open on this connection (for leak checks and metrics).
     func streamCount() async -> Int {
-        await withCheckedContinuation { c in queue.async { c.resume(returning: self.streams.count) } }
+        await withCheckedContinuation { c in loop.execute { c.resume(returning: self.streams.count) } }
     }
 
     /// Closes now, cancelling every call.
     func forceClose() {
-        queue.async { [self] in close() }
+        loop.execute { [self] in close() }
     }
 
     override func connectionClosed() {
@@ -201,7 +200,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         onClose(self)
     }
 
-    // MARK: nghttp2 callbacks (on `queue`)
+    // MARK: nghttp2 callbacks (on `loop`)
 
     func sessionBeginHeaders(streamID: Int32) -> Bool {
         // A second HEADERS block on a stream is the client's trailers.
