@@ -93,13 +93,13 @@ import Testing
             _ = try f.step()
             return (version, t.int64(0), f.int64(0))
         }
-        #expect(layout == (2, 0, 0))
+        #expect(layout == (SQLiteSchema.version, 0, 0))
         // Appends after the migration continue the curve and the trade numbers.
         try await store.appendTrades(sessionId: "s1", [SQLiteResultsTests.trade(3)])
         #expect(try await allRows(try await store.trades(sessionId: "s1", batchSize: 10)).map(\.number) == [1, 2, 3])
         await store.close()
 
-        // Reopening a version-2 file migrates nothing.
+        // Reopening a file of this version migrates nothing.
         let again = try SQLiteStore(path: path)
         #expect(try await allRows(try await again.trades(sessionId: "many", batchSize: 5000)).count == 1100)
         await again.close()

@@ -18,6 +18,8 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         /// The store (or the server, shutting down) cannot serve now; retry later.
         case unavailable
         case `internal`
+        /// Something this server (its store) does not do.
+        case unimplemented
     }
 
     public var kind: Kind
@@ -55,6 +57,7 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         case .invalid(let m): return ServiceError(.invalidArgument, m, cause: e)
         case .conflict(let m): return ServiceError(.alreadyExists, m, cause: e)
         case .badPageToken(let m): return ServiceError(.invalidArgument, field: "page_token", m, cause: e)
+        case .unsupported(let m): return ServiceError(.unimplemented, m, cause: e)
         case .unavailable, .failed: return ServiceError(.unavailable, e.description, cause: e)
         }
     }

@@ -51,6 +51,7 @@ enum ProtoMapping {
             case .resourceExhausted: .resourceExhausted
             case .unavailable: .unavailable
             case .internal: .internal
+            case .unimplemented: .unimplemented
             }
         return RPCError(code, e.message)
     }

@@ -3,9 +3,10 @@
 /// Sessions are one row each. Trades (TradeChunk, version 2), the equity curve
 /// (EquityChunk, version 2) and market data (ColumnChunk) are stored as chunks: one row
 /// per up to 1024 trades / 4096 points with the first and last key beside the blob, so
-/// range reads pick chunks by key and trim.
+/// range reads pick chunks by key and trim. Version 3 adds parameter sweeps: one row
+/// per sweep and one per combination (its statistics as JSON, like a session's).
 enum SQLiteSchema {
-    static let version: Int64 = 2
+    static let version: Int64 = 3
 
     /// Per-connection settings. Checkpoints are not run by the committing connection
     /// (its commit would wait for them, fsyncs included) but by SQLiteCheckpointer on
@@ -31,7 +32,8 @@ enum SQLiteSchema {
     static func migrate(_ db: SQLiteConnection, step: Int) throws(StoreError) {
         switch step {
         case 0: try db.execute(version1)
-        default: try SQLiteMigrationV2.run(db)
+        case 1: try SQLiteMigrationV2.run(db)
+        default: try db.execute(sweeps)
         }
     }
 
@@ -131,6 +133,45 @@ enum SQLiteSchema {
             data BLOB NOT NULL
         );
         CREATE INDEX market_ticks_time ON market_ticks (series_id, first_time, seq);
+        """
+
+    /// Version 3: sweeps. Results are keyed by combination, so a retried write replaces
+    /// rather than duplicates; deleting a sweep's record takes its results with it.
+    static let sweeps = """
+        CREATE TABLE backtest_sweeps (
+            id TEXT PRIMARY KEY NOT NULL,
+            state TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            timeframe TEXT NOT NULL,
+            range_start INTEGER NOT NULL,
+            range_end INTEGER NOT NULL,
+            strategy_name TEXT NOT NULL,
+            request BLOB NOT NULL,
+            objective TEXT NOT NULL,
+            maximize INTEGER NOT NULL,
+            total INTEGER NOT NULL,
+            done INTEGER NOT NULL,
+            failed INTEGER NOT NULL,
+            top_k INTEGER NOT NULL,
+            best_combination INTEGER,
+            best_value REAL,
+            created_at INTEGER NOT NULL,
+            started_at INTEGER,
+            completed_at INTEGER,
+            error_message TEXT NOT NULL,
+            stop_reason TEXT NOT NULL
+        );
+        CREATE INDEX backtest_sweeps_created ON backtest_sweeps (created_at DESC, id DESC);
+        CREATE INDEX backtest_sweeps_state ON backtest_sweeps (state);
+        CREATE TABLE backtest_sweep_results (
+            sweep_id TEXT NOT NULL REFERENCES backtest_sweeps (id) ON DELETE CASCADE,
+            combination INTEGER NOT NULL,
+            params TEXT NOT NULL,
+            statistics TEXT,
+            error TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            PRIMARY KEY (sweep_id, combination)
+        ) WITHOUT ROWID;
         """
 
     /// Brings the database to `version`; refuses one made by a newer build.

@@ -79,6 +79,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case conflict(String)
     /// A page token this store did not make.
     case badPageToken(String)
+    /// Something this store does not do (QuestDB keeps no sweeps).
+    case unsupported(String)
     /// Anything else, with the store's own message.
     case failed(String)
 
@@ -88,6 +90,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalid(let m): return m
         case .conflict(let m): return m
         case .badPageToken(let m): return "invalid page token: \(m)"
+        case .unsupported(let m): return m
         case .failed(let m): return "store error: \(m)"
         }
     }
@@ -138,6 +141,18 @@ public protocol BacktestStore: Sendable {
     func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws
         -> any MarketDataImport
 
+    // Parameter sweeps (docs/DESIGN.md section 13): their records and one row of
+    // statistics per combination. Stores without them answer `unsupported`.
+    /// Inserts or replaces the whole record.
+    func saveSweep(_ record: SweepRecord) async throws
+    func sweep(id: String) async throws -> SweepRecord?
+    func listSweeps(_ query: SweepQuery) async throws -> SweepPage
+    /// Sweeps in these states (start-up recovery).
+    func sweeps(in states: Set<SessionState>) async throws -> [SweepRecord]
+    /// Inserts or replaces rows by combination (a retried write stores them once).
+    func saveSweepResults(sweepId: String, _ rows: [SweepResultRow]) async throws
+    func sweepResults(_ query: SweepResultQuery) async throws -> SweepResultPage
+
     /// Returns once everything written before is stored and readable by every reader
     /// (a store that applies writes later waits for them); throws when it cannot be.
     func sync() async throws
@@ -178,6 +193,18 @@ public struct PurgeReport: Sendable, Equatable {
 }
 
 extension BacktestStore {
+    public func saveSweep(_ record: SweepRecord) async throws { throw Self.noSweeps }
+    public func sweep(id: String) async throws -> SweepRecord? { throw Self.noSweeps }
+    public func listSweeps(_ query: SweepQuery) async throws -> SweepPage { throw Self.noSweeps }
+    public func sweeps(in states: Set<SessionState>) async throws -> [SweepRecord] { throw Self.noSweeps }
+    public func saveSweepResults(sweepId: String, _ rows: [SweepResultRow]) async throws { throw Self.noSweeps }
+    public func sweepResults(_ query: SweepResultQuery) async throws -> SweepResultPage { throw Self.noSweeps }
+
+    static var noSweeps: StoreError {
+        StoreError.unsupported(
+            "parameter sweeps need the SQLite store (backtestd --store sqlite:PATH); this store keeps none")
+    }
+
     /// Stores that remove everything as they delete have nothing left to purge.
     public func purgeDeleted() async throws -> PurgeReport { PurgeReport() }
     /// Stores whose writes are readable once they return have nothing to wait for.

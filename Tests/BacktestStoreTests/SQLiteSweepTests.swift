@@ -1,0 +1,95 @@
+import BacktestEngine
+import Foundation
+import Testing
+
+@testable import BacktestStore
+
+/// Sweeps in SQLite: records round-trip, results page sorted by any statistic with
+/// NaN and failed rows last, tokens belong to their listing.
+@Suite struct SQLiteSweepTests {
+    static func record(_ id: String, createdAt: Int64, state: SessionState = .completed) -> SweepRecord {
+        SweepRecord(
+            id: id, state: state, symbol: "GOOG", timeframe: "1d", range: TimeRange(start: 0, end: 100),
+            strategyName: "sma_cross", request: [1, 2, 3], objective: "sharpe_ratio", maximize: true, total: 5,
+            done: 5, failed: 1, topK: 2, bestCombination: 3, bestValue: 1.25, createdAt: createdAt, startedAt: 7,
+            completedAt: 9, stopReason: "")
+    }
+
+    static func row(_ n: Int64, sharpe: Double?, trades: Int = 0) -> SweepResultRow {
+        var s = BacktestStatistics()
+        s.sharpeRatio = sharpe ?? .nan
+        s.totalTrades = trades
+        s.equityFinal = 10_000 + 0.1 * Double(n)
+        return SweepResultRow(
+            combination: n,
+            params: [SweepParam(name: "n1", value: 0.1 * Double(n)), SweepParam(name: "n2", value: 20)],
+            statistics: sharpe == nil && trades < 0 ? nil : s, error: trades < 0 ? "engine: boom" : "")
+    }
+
+    @Test func recordsAndResultsRoundTripAndSort() async throws {
+        try await withTemporarySQLiteStore { store, _ in
+            let r = Self.record("s1", createdAt: 10)
+            try await store.saveSweep(r)
+            #expect(try await store.sweep(id: "s1") == r)
+            #expect(try await store.sweep(id: "nope") == nil)
+            let rows = [
+                Self.row(0, sharpe: 0.5, trades: 3), Self.row(1, sharpe: nil, trades: 1),
+                Self.row(2, sharpe: 1.5, trades: 2),
+                Self.row(3, sharpe: nil, trades: -1), Self.row(4, sharpe: 0.5, trades: 9),
+            ]
+            try await store.saveSweepResults(sweepId: "s1", rows.reversed())
+            // A retried write replaces.
+            try await store.saveSweepResults(sweepId: "s1", [rows[0]])
+            func page(_ key: String, _ descending: Bool, size: Int = 2) async throws -> [SweepResultRow] {
+                var out: [SweepResultRow] = []
+                var token = ""
+                repeat {
+                    let p = try await store.sweepResults(
+                        SweepResultQuery(
+                            sweepId: "s1", sortKey: key, descending: descending, pageSize: size, pageToken: token))
+                    out += p.rows
+                    token = p.nextPageToken
+                } while !token.isEmpty
+                return out
+            }
+            #expect(try await page("sharpeRatio", true).map(\.combination) == [2, 0, 4, 1, 3])
+            let ascending = try await page("sharpeRatio", false).map(\.combination)
+            #expect(ascending == [0, 4, 2, 1, 3])
+            #expect(try await page("totalTrades", true, size: 10).map(\.combination) == [4, 0, 2, 1, 3])
+            let all = try await page("sharpeRatio", true, size: 1000)
+            #expect(all.first { $0.combination == 1 } == rows[1], "params and NaN round-trip exactly")
+            #expect(all.last?.error == "engine: boom" && all.last?.statistics == nil)
+
+            let first = try await store.sweepResults(
+                SweepResultQuery(sweepId: "s1", sortKey: "sharpeRatio", descending: true, pageSize: 2))
+            await #expect(throws: StoreError.self) {
+                _ = try await store.sweepResults(
+                    SweepResultQuery(
+                        sweepId: "s1", sortKey: "totalTrades", descending: true, pageSize: 2,
+                        pageToken: first.nextPageToken))
+            }
+        }
+    }
+
+    @Test func sweepsListNewestFirstByStateAndPage() async throws {
+        try await withTemporarySQLiteStore { store, _ in
+            for i in 0..<5 {
+                try await store.saveSweep(
+                    Self.record("s\(i)", createdAt: Int64(i), state: i == 2 ? .running : .completed))
+            }
+            var query = SweepQuery()
+            query.pageSize = 2
+            var ids: [String] = []
+            repeat {
+                let page = try await store.listSweeps(query)
+                ids += page.sweeps.map(\.id)
+                query.pageToken = page.nextPageToken
+            } while !query.pageToken.isEmpty
+            #expect(ids == ["s4", "s3", "s2", "s1", "s0"])
+            #expect(try await store.sweeps(in: [.running]).map(\.id) == ["s2"])
+            var running = SweepQuery()
+            running.states = [.running]
+            #expect(try await store.listSweeps(running).sweeps.map(\.id) == ["s2"])
+        }
+    }
+}
