@@ -1,19 +1,26 @@
 import Synchronization
 
-/// One session's progress, fanned out to any number of watchers. The hub keeps only
-/// the latest event; each watcher's stream holds at most one wake-up, so a watcher that
-/// does not read costs nothing and never slows the run (latest wins).
-public final class ProgressHub: Sendable {
+/// What a hub publishes: a session's `RunProgress` or a sweep's `SweepProgress`. The
+/// hub numbers events and marks the watch's snapshot; the terminal one ends the stream.
+public protocol HubEvent: Sendable {
+    var sequence: UInt64 { get set }
+    var kind: RunProgress.Kind { get set }
+}
+
+/// One session's (or sweep's) progress, fanned out to any number of watchers. The hub
+/// keeps only the latest event; each watcher's stream holds at most one wake-up, so a
+/// watcher that does not read costs nothing and never slows the run (latest wins).
+public final class ProgressHub<Event: HubEvent>: Sendable {
     struct Subscription: Sendable {
-        /// The session's state when the watch began, as a SNAPSHOT event.
-        var snapshot: RunProgress
+        /// The state when the watch began, as a SNAPSHOT event.
+        var snapshot: Event
         /// Wakes the watcher when a newer event exists; ends after the terminal one.
         var wakeups: AsyncStream<Void>
         var id: Int
     }
 
     private struct State {
-        var latest: RunProgress
+        var latest: Event
         var watchers: [Int: AsyncStream<Void>.Continuation] = [:]
         var nextWatcher = 0
         var ended = false
@@ -23,17 +30,17 @@ public final class ProgressHub: Sendable {
 
     private let clock: any ServiceClock
 
-    init(initial: RunProgress, clock: any ServiceClock) {
+    init(initial: Event, clock: any ServiceClock) {
         state = Mutex(State(latest: initial))
         self.clock = clock
     }
 
     /// The newest event published.
-    public var latest: RunProgress { state.withLock { $0.latest } }
+    public var latest: Event { state.withLock { $0.latest } }
 
     /// Publishes an update (or, with kind TERMINAL, the last event); the sequence
     /// number is assigned here. Events after the terminal one are dropped.
-    func publish(_ event: RunProgress) {
+    func publish(_ event: Event) {
         let targets = state.withLock { s -> [AsyncStream<Void>.Continuation] in
             guard !s.ended else { return [] }
             var e = event
@@ -81,7 +88,7 @@ public final class ProgressHub: Sendable {
     /// slow watcher skips to the latest), then the terminal event, exactly once, however
     /// the watch and the terminal publish interleave (a watch that begins after the end
     /// gets the terminal state as its snapshot and then the terminal event itself).
-    nonisolated(nonsending) public func watch(minInterval: Duration, _ emit: (RunProgress) async throws -> Void)
+    nonisolated(nonsending) public func watch(minInterval: Duration, _ emit: (Event) async throws -> Void)
         async throws
     {
         let subscription = subscribe()

@@ -3,7 +3,7 @@ import BacktestStore
 
 /// One progress report of a session, in the service's terms. The protocol layer
 /// maps it to its own message (one mapping per protocol).
-public struct RunProgress: Sendable, Equatable {
+public struct RunProgress: HubEvent, Equatable {
     public enum Kind: Sendable, Equatable {
         /// The session's state when a watch began.
         case snapshot

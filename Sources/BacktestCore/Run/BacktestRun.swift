@@ -12,7 +12,7 @@ import Logging
 struct BacktestRun {
     let spec: RunRequest
     let store: any BacktestStore
-    let hub: ProgressHub
+    let hub: ProgressHub<RunProgress>
     let control: RunControl
     let clock: any ServiceClock
     let logger: Logger

@@ -63,7 +63,7 @@ public actor EngineRegistry {
     private struct Entry {
         var record: SessionRecord
         let spec: RunRequest
-        let hub: ProgressHub
+        let hub: ProgressHub<RunProgress>
         let control = RunControl()
         var task: Task<Void, Never>?
     }
@@ -203,9 +203,19 @@ public actor EngineRegistry {
         }
     }
 
-    /// FAILED_PRECONDITION unless stored data of the right kind overlaps the range.
     private func requireData(_ spec: RunRequest) async throws(ServiceError) {
-        let series = try await readStore { try await store.marketSeries(symbol: spec.symbol) }
+        try await Self.requireData(spec, in: store)
+    }
+
+    /// FAILED_PRECONDITION unless stored data of the right kind overlaps the range
+    /// (sessions and sweeps alike).
+    static func requireData(_ spec: RunRequest, in store: any BacktestStore) async throws(ServiceError) {
+        let series: [MarketSeries]
+        do {
+            series = try await store.marketSeries(symbol: spec.symbol)
+        } catch {
+            throw ServiceError(.unavailable, "the store cannot be read: \(error)", cause: error)
+        }
         let wanted = spec.timeframe.description
         let usable = series.filter { s in
             guard s.symbol == spec.symbol, s.rows > 0, s.firstTime < spec.range.end, s.lastTime >= spec.range.start
@@ -463,7 +473,7 @@ public actor EngineRegistry {
     }
 
     private enum WatchSource {
-        case live(ProgressHub)
+        case live(ProgressHub<RunProgress>)
         case ended(SessionRecord)
     }
 

@@ -1,0 +1,344 @@
+import BacktestEngine
+import BacktestStore
+import Foundation
+import Logging
+
+/// Owns the sweeps of this process: checks and expands new ones, runs at most
+/// `maxRunning` at once (each on up to `workers` cores) with the rest waiting in
+/// STARTED, stops them, and answers for them (docs/DESIGN.md section 13). Sweeps do not
+/// take sessions' run slots; both run at background priority and share the cores.
+public actor SweepRegistry {
+    public struct Limits: Sendable {
+        /// Combinations one sweep may have (after constraints, or its sample size).
+        public var maxCombinations: Int
+        /// Sweeps running at once; the rest wait in STARTED.
+        public var maxRunning: Int
+        /// Sweeps waiting; beyond this StartSweep is RESOURCE_EXHAUSTED.
+        public var maxQueued: Int
+        /// Combinations a sweep computes at once.
+        public var workers: Int
+        /// The most best combinations kept in full.
+        public var maxTopK: Int
+        /// How long a sweep retries a store that is unavailable before it fails.
+        public var storeRetryBudget: Duration
+
+        public init(
+            maxCombinations: Int = 1_000_000, maxRunning: Int = 1, maxQueued: Int = 16,
+            workers: Int = ProcessInfo.processInfo.activeProcessorCount, maxTopK: Int = 100,
+            storeRetryBudget: Duration = .seconds(120)
+        ) {
+            self.maxCombinations = max(1, maxCombinations)
+            self.maxRunning = max(1, maxRunning)
+            self.maxQueued = max(0, maxQueued)
+            self.workers = max(1, workers)
+            self.maxTopK = max(1, maxTopK)
+            self.storeRetryBudget = storeRetryBudget
+        }
+
+        /// Grids up to this size are listed to apply constraints; larger ones only
+        /// sampled.
+        var maxEnumerated: Int {
+            maxCombinations.multipliedReportingOverflow(by: 10).overflow ? .max : maxCombinations * 10
+        }
+    }
+
+    /// How StartSweep was answered.
+    public struct Started: Sendable {
+        public var sweepId: String
+        public var state: SessionState
+        public var total: UInt64
+        public var createdAt: Int64
+    }
+
+    /// How StopSweep was answered.
+    public struct Stopped: Sendable {
+        public var sweepId: String
+        public var state: SessionState
+        public var alreadyEnded: Bool
+    }
+
+    private struct Entry {
+        var record: SweepRecord
+        let plan: SweepPlan
+        let hub: ProgressHub<SweepProgress>
+        let control = RunControl()
+        var task: Task<Void, Never>?
+    }
+
+    public nonisolated let store: any BacktestStore
+    let limits: Limits
+    let clock: any ServiceClock
+    let logger: Logger
+    private var entries: [String: Entry] = [:]
+    private var queue: [String] = []
+    private var running = 0
+    /// Terminal records the store did not take, answered from memory (bounded).
+    private var unsaved: [String: SweepRecord] = [:]
+    private var accepting = true
+
+    public init(
+        store: any BacktestStore, limits: Limits = Limits(), clock: any ServiceClock = SystemClock(),
+        logger: Logger = Logger(label: "backtest.sweeps")
+    ) {
+        self.store = store
+        self.limits = limits
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Start-up recovery: sweeps a previous process left STARTED or RUNNING become
+    /// FAILED. A store without sweeps has none. Returns how many.
+    @discardableResult
+    public func recoverInterrupted() async throws -> Int {
+        let left: [SweepRecord]
+        do {
+            left = try await store.sweeps(in: [.started, .running])
+        } catch StoreError.unsupported {
+            return 0
+        }
+        var count = 0
+        for var r in left where entries[r.id] == nil {
+            r.state = .failed
+            r.errorMessage = EngineRegistry.interruptedMessage
+            r.completedAt = clock.wallMicros
+            try await store.saveSweep(r)
+            count += 1
+        }
+        if count > 0 { logger.warning("marked interrupted sweeps failed", metadata: ["count": "\(count)"]) }
+        return count
+    }
+
+    // MARK: Start
+
+    /// Admits a sweep: checks the base request and the axes, expands the combinations,
+    /// checks that data exists, stores the sweep STARTED and runs it when a slot is
+    /// free. Returns at once.
+    public func start(_ request: SweepRequest) async throws(ServiceError) -> Started {
+        guard accepting else { throw ServiceError(.unavailable, "the server is shutting down") }
+        var request = request
+        do {
+            request.base = try request.base.validated()
+        } catch {
+            throw ServiceError(error.kind, field: error.field.map { "base.\($0)" } ?? "base", error.reason)
+        }
+        guard request.base.accelerationFactor == 0 else {
+            throw .invalid("base.acceleration_factor", "sweeps run as fast as possible: leave it 0")
+        }
+        guard request.base.clientRequestId.isEmpty else {
+            throw .invalid("base.client_request_id", "sweeps do not deduplicate requests: leave it empty")
+        }
+        let spec = request.base
+        let plan = try SweepPlan(request, limits: limits)
+        try await EngineRegistry.requireData(spec, in: store)
+
+        guard accepting else { throw ServiceError(.unavailable, "the server is shutting down") }
+        if running >= limits.maxRunning && queue.count >= limits.maxQueued {
+            throw ServiceError(
+                .resourceExhausted,
+                "too many sweeps: \(running) running and \(queue.count) waiting (the limit is \(limits.maxQueued) waiting); retry later"
+            )
+        }
+        let id = UUID().uuidString.lowercased()
+        let now = clock.wallMicros
+        let record = SweepRecord(
+            id: id, state: .started, symbol: spec.symbol, timeframe: spec.timeframe.description, range: spec.range,
+            strategyName: spec.strategyName, request: request.encoded, objective: plan.objective.name,
+            maximize: request.maximize, total: UInt64(plan.count), topK: plan.topK, createdAt: now)
+        // The sweep exists once stored: a store without sweeps refuses here.
+        do {
+            try await StoreRetry.run(budget: .seconds(2)) { try await store.saveSweep(record) }
+        } catch StoreError.unsupported(let message) {
+            throw ServiceError(.unimplemented, message)
+        } catch {
+            throw ServiceError(.unavailable, "the sweep could not be stored: \(error)", cause: error)
+        }
+        var initial = SweepProgress(sweepId: id, state: .started, total: record.total)
+        initial.wallTime = now
+        entries[id] = Entry(record: record, plan: plan, hub: ProgressHub(initial: initial, clock: clock))
+        queue.append(id)
+        logger.info(
+            "sweep started",
+            metadata: [
+                "sweep": "\(id)", "symbol": "\(spec.symbol)", "strategy": "\(spec.strategyName)",
+                "combinations": "\(plan.count)", "objective": "\(plan.objective.name)", "workers": "\(plan.workers)",
+            ])
+        launchWaiting()
+        return Started(sweepId: id, state: .started, total: record.total, createdAt: now)
+    }
+
+    private func launchWaiting() {
+        while running < limits.maxRunning, accepting, !queue.isEmpty {
+            let id = queue.removeFirst()
+            guard var entry = entries[id] else { continue }
+            running += 1
+            entry.record.startedAt = clock.wallMicros
+            entry.record.state = .running
+            var job = SweepJob(
+                plan: entry.plan, store: store, hub: entry.hub, control: entry.control, clock: clock,
+                logger: logger, record: entry.record)
+            job.retryBudget = limits.storeRetryBudget
+            // Detached and at background priority, as sessions' runs: RPC handlers first.
+            entry.task = Task.detached(priority: .background) { [weak self, job] in
+                var job = job
+                let final = await job.execute()
+                await self?.finished(id, final, stored: job.terminalStored)
+            }
+            entries[id] = entry
+        }
+    }
+
+    private func finished(_ id: String, _ record: SweepRecord, stored: Bool) {
+        if !stored { keepUnsaved(record) }
+        running -= 1
+        entries[id] = nil
+        launchWaiting()
+    }
+
+    private func keepUnsaved(_ record: SweepRecord) {
+        if unsaved.count >= 10_000, let any = unsaved.keys.first { unsaved[any] = nil }
+        unsaved[record.id] = record
+    }
+
+    // MARK: Stop
+
+    /// Stops a sweep (idempotent): a waiting one ends at once; a running one stops
+    /// computing, keeps the rows done and ends STOPPED. One that ended first answers
+    /// with how it ended.
+    public func stop(_ id: String, reason: String) async throws(ServiceError) -> Stopped {
+        let why = reason.isEmpty ? "stopped by request" : reason
+        if let entry = entries[id] {
+            if let position = queue.firstIndex(of: id) {
+                queue.remove(at: position)
+                await endWaiting(id, entry, reason: why)
+                return Stopped(sweepId: id, state: .stopped, alreadyEnded: false)
+            }
+            entry.control.requestStop(why)
+            await entry.task?.value
+            let state = try await record(id)?.state ?? .stopped
+            return Stopped(sweepId: id, state: state, alreadyEnded: state != .stopped)
+        }
+        guard let record = try await record(id) else { throw Self.noSweep(id) }
+        return Stopped(sweepId: id, state: record.state, alreadyEnded: true)
+    }
+
+    private func endWaiting(_ id: String, _ entry: Entry, reason: String) async {
+        var record = entry.record
+        record.state = .stopped
+        record.stopReason = reason
+        record.completedAt = clock.wallMicros
+        keepUnsaved(record)
+        entries[id] = nil
+        if (try? await StoreRetry.run(budget: .seconds(2)) { try await store.saveSweep(record) }) != nil {
+            unsaved[id] = nil
+        }
+        var terminal = entry.hub.latest
+        terminal.kind = .terminal
+        terminal.state = .stopped
+        terminal.stopReason = reason
+        terminal.wallTime = clock.wallMicros
+        terminal.eta = .zero
+        entry.hub.publish(terminal)
+    }
+
+    // MARK: Queries
+
+    public static func noSweep(_ id: String) -> ServiceError {
+        ServiceError(.notFound, field: "sweep_id", "no sweep \"\(id)\"")
+    }
+
+    /// The sweep's current record: live counts for an active one, else the store's.
+    public func record(_ id: String) async throws(ServiceError) -> SweepRecord? {
+        if let e = entries[id] { return Self.live(e) }
+        if let r = unsaved[id] { return r }
+        return try await ServiceError.storeCall { try await store.sweep(id: id) }
+    }
+
+    /// A page of stored sweeps, newest first; active ones with live counts.
+    public func list(_ query: SweepQuery) async throws(ServiceError) -> SweepPage {
+        var page = try await ServiceError.storeCall { try await store.listSweeps(query) }
+        page.sweeps = page.sweeps.map { r in
+            guard !r.state.isTerminal else { return r }
+            if let e = entries[r.id] { return Self.live(e) }
+            return unsaved[r.id] ?? r
+        }
+        return page
+    }
+
+    /// A page of one sweep's results sorted by a statistic (by contract name; empty
+    /// means the sweep's objective, in its direction).
+    public func results(
+        _ id: String, sortBy: String, ascending: Bool?, pageSize: Int, pageToken: String
+    ) async throws(ServiceError) -> (SweepRecord, SweepResultPage) {
+        guard let record = try await record(id) else { throw Self.noSweep(id) }
+        let name = sortBy.isEmpty ? record.objective : sortBy
+        guard let statistic = SweepStatistic.named(name) else {
+            throw .invalid("sort_by", "unknown statistic \"\(name)\"; one of \(SweepStatistic.names)")
+        }
+        let descending = ascending.map { !$0 } ?? (sortBy.isEmpty ? record.maximize : true)
+        let query = SweepResultQuery(
+            sweepId: id, sortKey: statistic.key, descending: descending, pageSize: pageSize, pageToken: pageToken)
+        let page = try await ServiceError.storeCall { try await store.sweepResults(query) }
+        return (record, page)
+    }
+
+    /// One watch of a sweep: a snapshot, updates at most once per `minInterval` (latest
+    /// wins), then the terminal event, exactly once. An ended sweep gets its final
+    /// state as snapshot and terminal.
+    nonisolated(nonsending) public func watch(
+        _ id: String, minInterval: Duration, _ emit: (SweepProgress) async throws -> Void
+    ) async throws {
+        switch try await watchSource(id) {
+        case .live(let hub):
+            try await hub.watch(minInterval: minInterval, emit)
+        case .ended(let r, let best):
+            try await emit(SweepProgress(ended: r, best: best, kind: .snapshot, sequence: 0))
+            try await emit(SweepProgress(ended: r, best: best, kind: .terminal, sequence: 1))
+        }
+    }
+
+    private enum WatchSource {
+        case live(ProgressHub<SweepProgress>)
+        case ended(SweepRecord, SweepResultRow?)
+    }
+
+    private func watchSource(_ id: String) async throws(ServiceError) -> WatchSource {
+        if let e = entries[id] { return .live(e.hub) }
+        guard let r = try await record(id) else { throw Self.noSweep(id) }
+        let best = try await results(id, sortBy: "", ascending: nil, pageSize: 1, pageToken: "").1.rows.first
+        return .ended(r, best?.statistics == nil ? nil : best)
+    }
+
+    private static func live(_ e: Entry) -> SweepRecord {
+        var r = e.record
+        let p = e.hub.latest
+        r.state = p.state
+        r.done = p.done
+        r.failed = p.failed
+        r.bestCombination = p.best?.combination
+        r.bestValue = p.bestValue
+        if p.kind == .terminal {
+            r.completedAt = p.wallTime
+            r.errorMessage = p.errorMessage
+            r.stopReason = p.stopReason
+        }
+        return r
+    }
+
+    // MARK: Shutdown
+
+    /// Refuses new sweeps, stops every active one with `reason` stored, and waits for
+    /// their jobs to end.
+    public func shutdown(reason: String = "server shutting down") async {
+        accepting = false
+        let waiting = queue
+        queue.removeAll()
+        for id in waiting {
+            if let e = entries[id] { await endWaiting(id, e, reason: reason) }
+        }
+        let jobs = entries.values.compactMap { e -> Task<Void, Never>? in
+            e.control.requestStop(reason)
+            return e.task
+        }
+        for t in jobs { await t.value }
+    }
+}
