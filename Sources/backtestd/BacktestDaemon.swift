@@ -102,6 +102,19 @@ struct BacktestDaemon: AsyncParsableCommand {
     @Option(help: "Sessions waiting at most; beyond, StartBacktest is RESOURCE_EXHAUSTED (env BACKTESTD_MAX_QUEUED).")
     var maxQueued: Int = env("BACKTESTD_MAX_QUEUED").flatMap(Int.init) ?? 64
 
+    @Option(
+        help:
+            "Combinations one sweep may run at most; beyond, StartSweep is INVALID_ARGUMENT (env BACKTESTD_MAX_SWEEP_COMBINATIONS)."
+    )
+    var maxSweepCombinations: Int = env("BACKTESTD_MAX_SWEEP_COMBINATIONS").flatMap(Int.init) ?? 1_000_000
+
+    @Option(
+        help:
+            "Combinations a sweep computes at once (env BACKTESTD_SWEEP_WORKERS; default: the number of cores). One sweep runs at a time; the rest wait."
+    )
+    var sweepWorkers: Int =
+        env("BACKTESTD_SWEEP_WORKERS").flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
+
     @Option(help: "Seconds in-flight calls get to finish at shutdown (env BACKTESTD_SHUTDOWN_GRACE).")
     var shutdownGrace: Double = env("BACKTESTD_SHUTDOWN_GRACE").flatMap(Double.init) ?? 10
 
@@ -198,6 +211,8 @@ struct BacktestDaemon: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard maxRunning >= 1 else { throw ValidationError("--max-running must be at least 1") }
         guard maxQueued >= 0 else { throw ValidationError("--max-queued must not be negative") }
+        guard maxSweepCombinations >= 1 else { throw ValidationError("--max-sweep-combinations must be at least 1") }
+        guard sweepWorkers >= 1 else { throw ValidationError("--sweep-workers must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level \(logLevel)")
         }
@@ -354,6 +369,9 @@ struct BacktestDaemon: AsyncParsableCommand {
                 storeRetryBudget: .milliseconds(Int64(storeRetry * 1000))),
             shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000)))
         configuration.connectionLimits = limits
+        configuration.sweepLimits = .init(
+            maxCombinations: maxSweepCombinations, workers: sweepWorkers,
+            storeRetryBudget: .milliseconds(Int64(storeRetry * 1000)))
         configuration.retention = try retention()
         configuration.housekeepingInterval = DurationText.parse(housekeepingInterval) ?? .seconds(600)
         if !configuration.retention.keepsEverything {

@@ -99,6 +99,14 @@ public enum ImportFormat: Int32, Sendable, CaseIterable {
     case csv = 2
 }
 
+/// How the objective ranks.
+public enum SweepDirection: Int32, Sendable, CaseIterable {
+    /// The default: SWEEP_DIRECTION_MAXIMIZE.
+    case unspecified = 0
+    case maximize = 1
+    case minimize = 2
+}
+
 /// A built-in strategy by name, with parameter overrides.
 public struct BuiltinStrategy: Sendable, Equatable {
     /// "default" (momentum + volume entry S1, stop-loss E1, take-profit ZE1) or
@@ -1073,6 +1081,402 @@ public struct DeleteSessionResponse: Sendable, Equatable {
     }
 }
 
+/// The values one parameter takes in a sweep.
+public struct ParameterAxis: Sendable, Equatable {
+    /// A parameter of the backtest's strategy: a built-in's (n1, n2, momentum, ...)
+    /// or a rule strategy's `$name`. The backtest's value for it is replaced.
+    public var name: String = ""
+    /// The `values` oneof: at most one of these is set.
+    public enum Values: Sendable, Equatable {
+        case list(ValueList)
+        case range(ValueRange)
+    }
+    public var values: Values? = nil
+
+    public init(
+        name: String = "",
+        values: Values? = nil
+    ) {
+        self.name = name
+        self.values = values
+    }
+}
+
+/// Values as listed; at least one, no repeats.
+public struct ValueList: Sendable, Equatable {
+    public var values: [Double] = []
+
+    public init(
+        values: [Double] = []
+    ) {
+        self.values = values
+    }
+}
+
+/// start, start + step, start + 2 x step, ... up to stop (included when a step lands on
+/// it). step > 0, start <= stop.
+public struct ValueRange: Sendable, Equatable {
+    public var start: Double = 0
+    public var stop: Double = 0
+    public var step: Double = 0
+
+    public init(
+        start: Double = 0,
+        stop: Double = 0,
+        step: Double = 0
+    ) {
+        self.start = start
+        self.stop = stop
+        self.step = step
+    }
+}
+
+public struct StartSweepRequest: Sendable, Equatable {
+    /// The backtest every combination runs (as StartBacktest validates it), with the
+    /// swept parameters replaced. acceleration_factor and client_request_id must be unset.
+    /// (Not named "base": protobuf-c's C structs have a member of that name.)
+    public var backtest: StartBacktestRequest? = nil
+    /// One or more parameters and their values; the sweep runs their product.
+    public var axes: [ParameterAxis] = []
+    /// Conditions over the swept parameters' names that a combination must meet, all of
+    /// them: `n1 < n2`, `n1 * 2 <= n2 and stop_loss_pct != 0`. Comparisons < <= > >= ==
+    /// !=, arithmetic + - * /, and (&&), or (||), not (!), parentheses.
+    public var constraints: [String] = []
+    /// The statistic ranked by: a Statistics field name (sharpe_ratio, return_pct,
+    /// max_drawdown_pct, ...). Empty = sharpe_ratio.
+    public var objective: String = ""
+    public var direction: SweepDirection = .unspecified
+    /// How many of the best combinations are run again with their trades and equity
+    /// curve stored, as COMPLETED sessions labelled sweep=ID and sweep_rank=N.
+    /// 0 = 5; at most 100.
+    public var topK: UInt32 = 0
+    /// 0 = every combination; N = N combinations drawn at random, without repeats, from
+    /// those meeting the constraints (a random search). At most the server's limit.
+    public var sampleSize: UInt32 = 0
+    /// The sample's seed: the same seed draws the same combinations.
+    public var seed: UInt64 = 0
+    /// Combinations computed at once; 0 = one per core (and at most that).
+    public var workers: UInt32 = 0
+
+    public init(
+        backtest: StartBacktestRequest? = nil,
+        axes: [ParameterAxis] = [],
+        constraints: [String] = [],
+        objective: String = "",
+        direction: SweepDirection = .unspecified,
+        topK: UInt32 = 0,
+        sampleSize: UInt32 = 0,
+        seed: UInt64 = 0,
+        workers: UInt32 = 0
+    ) {
+        self.backtest = backtest
+        self.axes = axes
+        self.constraints = constraints
+        self.objective = objective
+        self.direction = direction
+        self.topK = topK
+        self.sampleSize = sampleSize
+        self.seed = seed
+        self.workers = workers
+    }
+}
+
+public struct StartSweepResponse: Sendable, Equatable {
+    public var sweepID: String = ""
+    public var status: SessionStatus = .unspecified
+    /// Combinations the sweep will run (after constraints and sampling).
+    public var total: UInt64 = 0
+    public var createdAt: ProtoTimestamp? = nil
+
+    public init(
+        sweepID: String = "",
+        status: SessionStatus = .unspecified,
+        total: UInt64 = 0,
+        createdAt: ProtoTimestamp? = nil
+    ) {
+        self.sweepID = sweepID
+        self.status = status
+        self.total = total
+        self.createdAt = createdAt
+    }
+}
+
+public struct WatchSweepRequest: Sendable, Equatable {
+    public var sweepID: String = ""
+    /// The least time between two update events; unset or zero = 250 ms.
+    public var minInterval: ProtoDuration? = nil
+
+    public init(
+        sweepID: String = "",
+        minInterval: ProtoDuration? = nil
+    ) {
+        self.sweepID = sweepID
+        self.minInterval = minInterval
+    }
+}
+
+/// One parameter's value in a combination.
+public struct ParameterValue: Sendable, Equatable {
+    public var name: String = ""
+    public var value: Double = 0
+
+    public init(
+        name: String = "",
+        value: Double = 0
+    ) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// One combination of a sweep and what it gave.
+public struct SweepResult: Sendable, Equatable {
+    /// Its number in the sweep, 0-based: combinations are numbered in the order of the
+    /// axes' product (the last axis fastest), skipping those the constraints (or the
+    /// sample) leave out.
+    public var combination: UInt64 = 0
+    /// In the order of the axes.
+    public var params: [ParameterValue] = []
+    /// Unset when the combination failed.
+    public var statistics: Statistics? = nil
+    /// Why the combination failed (for example a division by zero in a rule).
+    public var error: String = ""
+    /// The session holding its trades and equity curve; empty unless among the best.
+    public var sessionID: String = ""
+
+    public init(
+        combination: UInt64 = 0,
+        params: [ParameterValue] = [],
+        statistics: Statistics? = nil,
+        error: String = "",
+        sessionID: String = ""
+    ) {
+        self.combination = combination
+        self.params = params
+        self.statistics = statistics
+        self.error = error
+        self.sessionID = sessionID
+    }
+}
+
+/// Where a sweep is. The first event of a watch is a SNAPSHOT, the last a TERMINAL.
+public struct SweepProgressEvent: Sendable, Equatable {
+    public var sweepID: String = ""
+    public var sequence: UInt64 = 0
+    public var kind: ProgressEventKind = .unspecified
+    public var status: SessionStatus = .unspecified
+    /// Combinations in the sweep, and done so far (failed ones included).
+    public var total: UInt64 = 0
+    public var done: UInt64 = 0
+    public var failed: UInt64 = 0
+    /// done / total x 100.
+    public var progressPct: Double = 0
+    /// The best combination so far, and its objective value (NaN while none).
+    public var best: SweepResult? = nil
+    public var bestValue: Double = 0
+    public var combinationsPerSecond: Double = 0
+    /// Unset until a combination is done.
+    public var eta: ProtoDuration? = nil
+    public var wallTime: ProtoTimestamp? = nil
+    public var errorMessage: String = ""
+    public var stopReason: String = ""
+
+    public init(
+        sweepID: String = "",
+        sequence: UInt64 = 0,
+        kind: ProgressEventKind = .unspecified,
+        status: SessionStatus = .unspecified,
+        total: UInt64 = 0,
+        done: UInt64 = 0,
+        failed: UInt64 = 0,
+        progressPct: Double = 0,
+        best: SweepResult? = nil,
+        bestValue: Double = 0,
+        combinationsPerSecond: Double = 0,
+        eta: ProtoDuration? = nil,
+        wallTime: ProtoTimestamp? = nil,
+        errorMessage: String = "",
+        stopReason: String = ""
+    ) {
+        self.sweepID = sweepID
+        self.sequence = sequence
+        self.kind = kind
+        self.status = status
+        self.total = total
+        self.done = done
+        self.failed = failed
+        self.progressPct = progressPct
+        self.best = best
+        self.bestValue = bestValue
+        self.combinationsPerSecond = combinationsPerSecond
+        self.eta = eta
+        self.wallTime = wallTime
+        self.errorMessage = errorMessage
+        self.stopReason = stopReason
+    }
+}
+
+public struct StopSweepRequest: Sendable, Equatable {
+    public var sweepID: String = ""
+    /// Stored as the stop reason; "stopped by request" when empty.
+    public var reason: String = ""
+
+    public init(
+        sweepID: String = "",
+        reason: String = ""
+    ) {
+        self.sweepID = sweepID
+        self.reason = reason
+    }
+}
+
+public struct StopSweepResponse: Sendable, Equatable {
+    public var sweepID: String = ""
+    public var status: SessionStatus = .unspecified
+    public var alreadyEnded: Bool = false
+
+    public init(
+        sweepID: String = "",
+        status: SessionStatus = .unspecified,
+        alreadyEnded: Bool = false
+    ) {
+        self.sweepID = sweepID
+        self.status = status
+        self.alreadyEnded = alreadyEnded
+    }
+}
+
+/// The stored record of one sweep.
+public struct Sweep: Sendable, Equatable {
+    public var sweepID: String = ""
+    public var status: SessionStatus = .unspecified
+    /// The request as accepted (defaults filled in).
+    public var request: StartSweepRequest? = nil
+    public var total: UInt64 = 0
+    public var done: UInt64 = 0
+    public var failed: UInt64 = 0
+    /// The objective (its Statistics field name) and direction.
+    public var objective: String = ""
+    public var direction: SweepDirection = .unspecified
+    /// The best combination's number and objective value; -1 and NaN while none.
+    public var bestCombination: Int64 = 0
+    public var bestValue: Double = 0
+    public var createdAt: ProtoTimestamp? = nil
+    public var startedAt: ProtoTimestamp? = nil
+    public var completedAt: ProtoTimestamp? = nil
+    public var errorMessage: String = ""
+    public var stopReason: String = ""
+
+    public init(
+        sweepID: String = "",
+        status: SessionStatus = .unspecified,
+        request: StartSweepRequest? = nil,
+        total: UInt64 = 0,
+        done: UInt64 = 0,
+        failed: UInt64 = 0,
+        objective: String = "",
+        direction: SweepDirection = .unspecified,
+        bestCombination: Int64 = 0,
+        bestValue: Double = 0,
+        createdAt: ProtoTimestamp? = nil,
+        startedAt: ProtoTimestamp? = nil,
+        completedAt: ProtoTimestamp? = nil,
+        errorMessage: String = "",
+        stopReason: String = ""
+    ) {
+        self.sweepID = sweepID
+        self.status = status
+        self.request = request
+        self.total = total
+        self.done = done
+        self.failed = failed
+        self.objective = objective
+        self.direction = direction
+        self.bestCombination = bestCombination
+        self.bestValue = bestValue
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.completedAt = completedAt
+        self.errorMessage = errorMessage
+        self.stopReason = stopReason
+    }
+}
+
+public struct GetSweepRequest: Sendable, Equatable {
+    public var sweepID: String = ""
+    /// The statistic the results are sorted by (a Statistics field name); empty = the
+    /// sweep's objective, best first. Combinations without it (NaN, failed) come last.
+    public var sortBy: String = ""
+    /// With sort_by: ascending instead of descending.
+    public var ascending: Bool = false
+    /// Results per page: 0 = 100; at most 1000.
+    public var pageSize: UInt32 = 0
+    /// From the previous response's next_page_token; empty = the first page.
+    public var pageToken: String = ""
+
+    public init(
+        sweepID: String = "",
+        sortBy: String = "",
+        ascending: Bool = false,
+        pageSize: UInt32 = 0,
+        pageToken: String = ""
+    ) {
+        self.sweepID = sweepID
+        self.sortBy = sortBy
+        self.ascending = ascending
+        self.pageSize = pageSize
+        self.pageToken = pageToken
+    }
+}
+
+public struct GetSweepResponse: Sendable, Equatable {
+    public var sweep: Sweep? = nil
+    public var results: [SweepResult] = []
+    /// Empty when this is the last page.
+    public var nextPageToken: String = ""
+
+    public init(
+        sweep: Sweep? = nil,
+        results: [SweepResult] = [],
+        nextPageToken: String = ""
+    ) {
+        self.sweep = sweep
+        self.results = results
+        self.nextPageToken = nextPageToken
+    }
+}
+
+public struct ListSweepsRequest: Sendable, Equatable {
+    /// Only these statuses; empty = all.
+    public var statuses: [SessionStatus] = []
+    /// At most this many sweeps per page: 0 = 100; at most 1000.
+    public var pageSize: UInt32 = 0
+    public var pageToken: String = ""
+
+    public init(
+        statuses: [SessionStatus] = [],
+        pageSize: UInt32 = 0,
+        pageToken: String = ""
+    ) {
+        self.statuses = statuses
+        self.pageSize = pageSize
+        self.pageToken = pageToken
+    }
+}
+
+public struct ListSweepsResponse: Sendable, Equatable {
+    public var sweeps: [Sweep] = []
+    public var nextPageToken: String = ""
+
+    public init(
+        sweeps: [Sweep] = [],
+        nextPageToken: String = ""
+    ) {
+        self.sweeps = sweeps
+        self.nextPageToken = nextPageToken
+    }
+}
+
 /// Runs strategies over stored market data and serves their progress and results.
 /// The methods of `backtest.v1.BacktestService`, for routing and calling without spelling a path.
 public enum BacktestServiceMethods {
@@ -1111,9 +1515,26 @@ public enum BacktestServiceMethods {
     /// second delete of the same session is NOT_FOUND too, unless allow_missing is set.
     /// To delete by filter, list the sessions (ListSessions) and delete each.
     public static let deleteSession = MethodDescriptor(service: serviceName, method: "DeleteSession", kind: .unary)
+    /// Starts a parameter sweep: the base backtest run for every combination of the
+    /// axes that meets the constraints, as one job (data read once, combinations spread
+    /// over the cores), ranked by an objective statistic. Returns the sweep's id at once;
+    /// the sweep has a session's lifecycle (STARTED, RUNNING, then COMPLETED, FAILED or
+    /// STOPPED). Each combination's statistics are those a StartBacktest of it gives.
+    public static let startSweep = MethodDescriptor(service: serviceName, method: "StartSweep", kind: .unary)
+    /// A snapshot first, then progress events (combinations done of the total, the best
+    /// so far, speed, ETA; at most one per min_interval, latest wins), then exactly one
+    /// terminal event, then status OK.
+    public static let watchSweep = MethodDescriptor(service: serviceName, method: "WatchSweep", kind: .serverStreaming)
+    /// Stops a sweep; the combinations done are kept. Idempotent: a sweep that already
+    /// ended answers with its final status.
+    public static let stopSweep = MethodDescriptor(service: serviceName, method: "StopSweep", kind: .unary)
+    /// One sweep's record and a page of its results, sorted by any statistic.
+    public static let getSweep = MethodDescriptor(service: serviceName, method: "GetSweep", kind: .unary)
+    /// Stored sweeps, newest first, paged.
+    public static let listSweeps = MethodDescriptor(service: serviceName, method: "ListSweeps", kind: .unary)
 
     /// Every method, in the order of the proto.
-    public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData, deleteSession]
+    public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData, deleteSession, startSweep, watchSweep, stopSweep, getSweep, listSweeps]
 
     /// The request and response message types of every method.
     public static let messages: [MethodDescriptor: MethodMessages] = [
@@ -1128,6 +1549,11 @@ public enum BacktestServiceMethods {
         importMarketData: MethodMessages(request: ImportMarketDataRequest.self, response: ImportMarketDataResponse.self),
         listMarketData: MethodMessages(request: ListMarketDataRequest.self, response: ListMarketDataResponse.self),
         deleteSession: MethodMessages(request: DeleteSessionRequest.self, response: DeleteSessionResponse.self),
+        startSweep: MethodMessages(request: StartSweepRequest.self, response: StartSweepResponse.self),
+        watchSweep: MethodMessages(request: WatchSweepRequest.self, response: SweepProgressEvent.self),
+        stopSweep: MethodMessages(request: StopSweepRequest.self, response: StopSweepResponse.self),
+        getSweep: MethodMessages(request: GetSweepRequest.self, response: GetSweepResponse.self),
+        listSweeps: MethodMessages(request: ListSweepsRequest.self, response: ListSweepsResponse.self),
     ]
 }
 
@@ -1206,6 +1632,38 @@ public struct BacktestServiceClient: Sendable {
     /// To delete by filter, list the sessions (ListSessions) and delete each.
     public func deleteSession(_ request: DeleteSessionRequest) async throws -> DeleteSessionResponse {
         try await rpc.unary(BacktestServiceMethods.deleteSession, request)
+    }
+
+    /// Starts a parameter sweep: the base backtest run for every combination of the
+    /// axes that meets the constraints, as one job (data read once, combinations spread
+    /// over the cores), ranked by an objective statistic. Returns the sweep's id at once;
+    /// the sweep has a session's lifecycle (STARTED, RUNNING, then COMPLETED, FAILED or
+    /// STOPPED). Each combination's statistics are those a StartBacktest of it gives.
+    public func startSweep(_ request: StartSweepRequest) async throws -> StartSweepResponse {
+        try await rpc.unary(BacktestServiceMethods.startSweep, request)
+    }
+
+    /// A snapshot first, then progress events (combinations done of the total, the best
+    /// so far, speed, ETA; at most one per min_interval, latest wins), then exactly one
+    /// terminal event, then status OK.
+    public func watchSweep(_ request: WatchSweepRequest, each: (SweepProgressEvent) async throws -> Void) async throws {
+        try await rpc.serverStreaming(BacktestServiceMethods.watchSweep, request, each: each)
+    }
+
+    /// Stops a sweep; the combinations done are kept. Idempotent: a sweep that already
+    /// ended answers with its final status.
+    public func stopSweep(_ request: StopSweepRequest) async throws -> StopSweepResponse {
+        try await rpc.unary(BacktestServiceMethods.stopSweep, request)
+    }
+
+    /// One sweep's record and a page of its results, sorted by any statistic.
+    public func getSweep(_ request: GetSweepRequest) async throws -> GetSweepResponse {
+        try await rpc.unary(BacktestServiceMethods.getSweep, request)
+    }
+
+    /// Stored sweeps, newest first, paged.
+    public func listSweeps(_ request: ListSweepsRequest) async throws -> ListSweepsResponse {
+        try await rpc.unary(BacktestServiceMethods.listSweeps, request)
     }
 }
 
@@ -3980,6 +4438,1129 @@ extension DeleteSessionResponse: ProtoJSONMessage {
     }
 }
 
+extension ParameterAxis: CMessageConvertible {
+    typealias CMessage = Backtest__V1__ParameterAxis
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__parameter_axis__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.name = try ProtoRuntime.string(c.pointee.name, field: "backtest.v1.ParameterAxis.name")
+        switch c.pointee.values_case.rawValue {
+        case 2: self.values = .list(try ValueList(c: ProtoRuntime.nonNull(c.pointee.list, field: "backtest.v1.ParameterAxis.list")))
+        case 3: self.values = .range(try ValueRange(c: ProtoRuntime.nonNull(c.pointee.range, field: "backtest.v1.ParameterAxis.range")))
+        default: self.values = nil
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !name.isEmpty { c.pointee.name = try arena.cString(name, field: "backtest.v1.ParameterAxis.name") }
+        switch values {
+        case .list(let v)?:
+            c.pointee.values_case = .init(rawValue: 2)
+            c.pointee.list = try arena.message(v)
+        case .range(let v)?:
+            c.pointee.values_case = .init(rawValue: 3)
+            c.pointee.range = try arena.message(v)
+        case nil: break
+        }
+    }
+}
+
+extension ParameterAxis: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__parameter_axis__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__parameter_axis__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__parameter_axis__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__parameter_axis__pack(c, out) }
+}
+
+extension ParameterAxis: ProtoMessage {
+    public static let protoName = "backtest.v1.ParameterAxis"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ParameterAxis: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("name", "name", isDefault: name.isEmpty) { ProtoJSON.string(name) }
+        switch values {
+        case .list(let v)?: try o.present("list", "list") { try v.protoJSON(options: options) }
+        case .range(let v)?: try o.present("range", "range") { try v.protoJSON(options: options) }
+        case nil: break
+        }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ParameterAxis", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "name":
+                if let v = try r.field(1, "name", m, { try ProtoJSON.string($0) }) { name = v }
+            case "list":
+                if let v = try r.oneofField(2, "list", oneof: "values", m, { try ValueList(protoJSON: $0, options: options) }) { values = .list(v) }
+            case "range":
+                if let v = try r.oneofField(3, "range", oneof: "values", m, { try ValueRange(protoJSON: $0, options: options) }) { values = .range(v) }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension ValueList: CMessageConvertible {
+    typealias CMessage = Backtest__V1__ValueList
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__value_list__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.values = Array(ProtoRuntime.buffer(c.pointee.values, c.pointee.n_values))
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !values.isEmpty {
+            c.pointee.n_values = values.count
+            c.pointee.values = arena.array(values)
+        }
+    }
+}
+
+extension ValueList: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__value_list__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__value_list__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__value_list__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__value_list__pack(c, out) }
+}
+
+extension ValueList: ProtoMessage {
+    public static let protoName = "backtest.v1.ValueList"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ValueList: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("values", "values", isDefault: values.isEmpty) { try ProtoJSON.array(values) { ProtoJSON.double($0) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ValueList", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "values":
+                if let v: [Double] = try r.field(1, "values", m, { json in try ProtoJSON.array(json) { try ProtoJSON.double($0) } }) { values = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension ValueRange: CMessageConvertible {
+    typealias CMessage = Backtest__V1__ValueRange
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__value_range__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.start = c.pointee.start
+        self.stop = c.pointee.stop
+        self.step = c.pointee.step
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ _: ProtoArena) throws {
+        c.pointee.start = start
+        c.pointee.stop = stop
+        c.pointee.step = step
+    }
+}
+
+extension ValueRange: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__value_range__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__value_range__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__value_range__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__value_range__pack(c, out) }
+}
+
+extension ValueRange: ProtoMessage {
+    public static let protoName = "backtest.v1.ValueRange"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ValueRange: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("start", "start", isDefault: start.bitPattern == 0) { ProtoJSON.double(start) }
+        try o.field("stop", "stop", isDefault: stop.bitPattern == 0) { ProtoJSON.double(stop) }
+        try o.field("step", "step", isDefault: step.bitPattern == 0) { ProtoJSON.double(step) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ValueRange", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "start":
+                if let v = try r.field(1, "start", m, { try ProtoJSON.double($0) }) { start = v }
+            case "stop":
+                if let v = try r.field(2, "stop", m, { try ProtoJSON.double($0) }) { stop = v }
+            case "step":
+                if let v = try r.field(3, "step", m, { try ProtoJSON.double($0) }) { step = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension StartSweepRequest: CMessageConvertible {
+    typealias CMessage = Backtest__V1__StartSweepRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__start_sweep_request__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        if let p = c.pointee.backtest { self.backtest = try StartBacktestRequest(c: p) }
+        self.axes = try ProtoRuntime.messages(c.pointee.axes, c.pointee.n_axes, field: "backtest.v1.StartSweepRequest.axes").map { try ParameterAxis(c: ProtoRuntime.nonNull($0, field: "backtest.v1.StartSweepRequest.axes")) }
+        self.constraints = try ProtoRuntime.buffer(c.pointee.constraints, c.pointee.n_constraints).map { try ProtoRuntime.string($0, field: "backtest.v1.StartSweepRequest.constraints") }
+        self.objective = try ProtoRuntime.string(c.pointee.objective, field: "backtest.v1.StartSweepRequest.objective")
+        self.direction = try ProtoRuntime.enumValue(Int32(truncatingIfNeeded: c.pointee.direction.rawValue), field: "backtest.v1.StartSweepRequest.direction")
+        self.topK = c.pointee.top_k
+        self.sampleSize = c.pointee.sample_size
+        self.seed = c.pointee.seed
+        self.workers = c.pointee.workers
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if let v = backtest { c.pointee.backtest = try arena.message(v) }
+        if !axes.isEmpty {
+            c.pointee.n_axes = axes.count
+            c.pointee.axes = try arena.messages(axes)
+        }
+        if !constraints.isEmpty {
+            c.pointee.n_constraints = constraints.count
+            c.pointee.constraints = try arena.cStrings(constraints, field: "backtest.v1.StartSweepRequest.constraints")
+        }
+        if !objective.isEmpty { c.pointee.objective = try arena.cString(objective, field: "backtest.v1.StartSweepRequest.objective") }
+        c.pointee.direction = .init(rawValue: .init(truncatingIfNeeded: direction.rawValue))
+        c.pointee.top_k = topK
+        c.pointee.sample_size = sampleSize
+        c.pointee.seed = seed
+        c.pointee.workers = workers
+    }
+}
+
+extension StartSweepRequest: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__start_sweep_request__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__start_sweep_request__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__start_sweep_request__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__start_sweep_request__pack(c, out) }
+}
+
+extension StartSweepRequest: ProtoMessage {
+    public static let protoName = "backtest.v1.StartSweepRequest"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension StartSweepRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        if let v = backtest { try o.present("backtest", "backtest") { try v.protoJSON(options: options) } }
+        try o.field("axes", "axes", isDefault: axes.isEmpty) { try ProtoJSON.array(axes) { try $0.protoJSON(options: options) } }
+        try o.field("constraints", "constraints", isDefault: constraints.isEmpty) { try ProtoJSON.array(constraints) { ProtoJSON.string($0) } }
+        try o.field("objective", "objective", isDefault: objective.isEmpty) { ProtoJSON.string(objective) }
+        try o.field("direction", "direction", isDefault: direction.rawValue == 0) { ProtoJSON.enumValue(direction, options) }
+        try o.field("top_k", "topK", isDefault: topK == 0) { ProtoJSON.uint32(topK) }
+        try o.field("sample_size", "sampleSize", isDefault: sampleSize == 0) { ProtoJSON.uint32(sampleSize) }
+        try o.field("seed", "seed", isDefault: seed == 0) { ProtoJSON.uint64(seed) }
+        try o.field("workers", "workers", isDefault: workers == 0) { ProtoJSON.uint32(workers) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.StartSweepRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "backtest":
+                if let v = try r.field(1, "backtest", m, { try StartBacktestRequest(protoJSON: $0, options: options) }) { backtest = v }
+            case "axes":
+                if let v: [ParameterAxis] = try r.field(2, "axes", m, { json in try ProtoJSON.array(json) { try ParameterAxis(protoJSON: $0, options: options) } }) { axes = v }
+            case "constraints":
+                if let v: [String] = try r.field(3, "constraints", m, { json in try ProtoJSON.array(json) { try ProtoJSON.string($0) } }) { constraints = v }
+            case "objective":
+                if let v = try r.field(4, "objective", m, { try ProtoJSON.string($0) }) { objective = v }
+            case "direction":
+                if let v = try r.field(5, "direction", m, { try ProtoJSON.enumValue($0, SweepDirection.self, options) }), let e = v { direction = e }
+            case "topK", "top_k":
+                if let v = try r.field(6, "top_k", m, { try ProtoJSON.uint32($0) }) { topK = v }
+            case "sampleSize", "sample_size":
+                if let v = try r.field(7, "sample_size", m, { try ProtoJSON.uint32($0) }) { sampleSize = v }
+            case "seed":
+                if let v = try r.field(8, "seed", m, { try ProtoJSON.uint64($0) }) { seed = v }
+            case "workers":
+                if let v = try r.field(9, "workers", m, { try ProtoJSON.uint32($0) }) { workers = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension StartSweepResponse: CMessageConvertible {
+    typealias CMessage = Backtest__V1__StartSweepResponse
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__start_sweep_response__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sweepID = try ProtoRuntime.string(c.pointee.sweep_id, field: "backtest.v1.StartSweepResponse.sweep_id")
+        self.status = try ProtoRuntime.enumValue(Int32(truncatingIfNeeded: c.pointee.status.rawValue), field: "backtest.v1.StartSweepResponse.status")
+        self.total = c.pointee.total
+        if let p = c.pointee.created_at { self.createdAt = try ProtoTimestamp(c: p) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sweepID.isEmpty { c.pointee.sweep_id = try arena.cString(sweepID, field: "backtest.v1.StartSweepResponse.sweep_id") }
+        c.pointee.status = .init(rawValue: .init(truncatingIfNeeded: status.rawValue))
+        c.pointee.total = total
+        if let v = createdAt { c.pointee.created_at = try arena.message(v) }
+    }
+}
+
+extension StartSweepResponse: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__start_sweep_response__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__start_sweep_response__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__start_sweep_response__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__start_sweep_response__pack(c, out) }
+}
+
+extension StartSweepResponse: ProtoMessage {
+    public static let protoName = "backtest.v1.StartSweepResponse"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension StartSweepResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sweep_id", "sweepId", isDefault: sweepID.isEmpty) { ProtoJSON.string(sweepID) }
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        try o.field("total", "total", isDefault: total == 0) { ProtoJSON.uint64(total) }
+        if let v = createdAt { try o.present("created_at", "createdAt") { try v.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.StartSweepResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweepId", "sweep_id":
+                if let v = try r.field(1, "sweep_id", m, { try ProtoJSON.string($0) }) { sweepID = v }
+            case "status":
+                if let v = try r.field(2, "status", m, { try ProtoJSON.enumValue($0, SessionStatus.self, options) }), let e = v { status = e }
+            case "total":
+                if let v = try r.field(3, "total", m, { try ProtoJSON.uint64($0) }) { total = v }
+            case "createdAt", "created_at":
+                if let v = try r.field(4, "created_at", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { createdAt = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension WatchSweepRequest: CMessageConvertible {
+    typealias CMessage = Backtest__V1__WatchSweepRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__watch_sweep_request__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sweepID = try ProtoRuntime.string(c.pointee.sweep_id, field: "backtest.v1.WatchSweepRequest.sweep_id")
+        if let p = c.pointee.min_interval { self.minInterval = try ProtoDuration(c: p) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sweepID.isEmpty { c.pointee.sweep_id = try arena.cString(sweepID, field: "backtest.v1.WatchSweepRequest.sweep_id") }
+        if let v = minInterval { c.pointee.min_interval = try arena.message(v) }
+    }
+}
+
+extension WatchSweepRequest: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__watch_sweep_request__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__watch_sweep_request__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__watch_sweep_request__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__watch_sweep_request__pack(c, out) }
+}
+
+extension WatchSweepRequest: ProtoMessage {
+    public static let protoName = "backtest.v1.WatchSweepRequest"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension WatchSweepRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sweep_id", "sweepId", isDefault: sweepID.isEmpty) { ProtoJSON.string(sweepID) }
+        if let v = minInterval { try o.present("min_interval", "minInterval") { try v.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.WatchSweepRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweepId", "sweep_id":
+                if let v = try r.field(1, "sweep_id", m, { try ProtoJSON.string($0) }) { sweepID = v }
+            case "minInterval", "min_interval":
+                if let v = try r.field(2, "min_interval", m, { try ProtoDuration(protoJSON: $0, options: options) }) { minInterval = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension ParameterValue: CMessageConvertible {
+    typealias CMessage = Backtest__V1__ParameterValue
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__parameter_value__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.name = try ProtoRuntime.string(c.pointee.name, field: "backtest.v1.ParameterValue.name")
+        self.value = c.pointee.value
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !name.isEmpty { c.pointee.name = try arena.cString(name, field: "backtest.v1.ParameterValue.name") }
+        c.pointee.value = value
+    }
+}
+
+extension ParameterValue: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__parameter_value__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__parameter_value__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__parameter_value__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__parameter_value__pack(c, out) }
+}
+
+extension ParameterValue: ProtoMessage {
+    public static let protoName = "backtest.v1.ParameterValue"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ParameterValue: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("name", "name", isDefault: name.isEmpty) { ProtoJSON.string(name) }
+        try o.field("value", "value", isDefault: value.bitPattern == 0) { ProtoJSON.double(value) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ParameterValue", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "name":
+                if let v = try r.field(1, "name", m, { try ProtoJSON.string($0) }) { name = v }
+            case "value":
+                if let v = try r.field(2, "value", m, { try ProtoJSON.double($0) }) { value = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension SweepResult: CMessageConvertible {
+    typealias CMessage = Backtest__V1__SweepResult
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__sweep_result__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.combination = c.pointee.combination
+        self.params = try ProtoRuntime.messages(c.pointee.params, c.pointee.n_params, field: "backtest.v1.SweepResult.params").map { try ParameterValue(c: ProtoRuntime.nonNull($0, field: "backtest.v1.SweepResult.params")) }
+        if let p = c.pointee.statistics { self.statistics = try Statistics(c: p) }
+        self.error = try ProtoRuntime.string(c.pointee.error, field: "backtest.v1.SweepResult.error")
+        self.sessionID = try ProtoRuntime.string(c.pointee.session_id, field: "backtest.v1.SweepResult.session_id")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        c.pointee.combination = combination
+        if !params.isEmpty {
+            c.pointee.n_params = params.count
+            c.pointee.params = try arena.messages(params)
+        }
+        if let v = statistics { c.pointee.statistics = try arena.message(v) }
+        if !error.isEmpty { c.pointee.error = try arena.cString(error, field: "backtest.v1.SweepResult.error") }
+        if !sessionID.isEmpty { c.pointee.session_id = try arena.cString(sessionID, field: "backtest.v1.SweepResult.session_id") }
+    }
+}
+
+extension SweepResult: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__sweep_result__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__sweep_result__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__sweep_result__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__sweep_result__pack(c, out) }
+}
+
+extension SweepResult: ProtoMessage {
+    public static let protoName = "backtest.v1.SweepResult"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension SweepResult: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("combination", "combination", isDefault: combination == 0) { ProtoJSON.uint64(combination) }
+        try o.field("params", "params", isDefault: params.isEmpty) { try ProtoJSON.array(params) { try $0.protoJSON(options: options) } }
+        if let v = statistics { try o.present("statistics", "statistics") { try v.protoJSON(options: options) } }
+        try o.field("error", "error", isDefault: error.isEmpty) { ProtoJSON.string(error) }
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.SweepResult", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "combination":
+                if let v = try r.field(1, "combination", m, { try ProtoJSON.uint64($0) }) { combination = v }
+            case "params":
+                if let v: [ParameterValue] = try r.field(2, "params", m, { json in try ProtoJSON.array(json) { try ParameterValue(protoJSON: $0, options: options) } }) { params = v }
+            case "statistics":
+                if let v = try r.field(3, "statistics", m, { try Statistics(protoJSON: $0, options: options) }) { statistics = v }
+            case "error":
+                if let v = try r.field(4, "error", m, { try ProtoJSON.string($0) }) { error = v }
+            case "sessionId", "session_id":
+                if let v = try r.field(5, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension SweepProgressEvent: CMessageConvertible {
+    typealias CMessage = Backtest__V1__SweepProgressEvent
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__sweep_progress_event__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sweepID = try ProtoRuntime.string(c.pointee.sweep_id, field: "backtest.v1.SweepProgressEvent.sweep_id")
+        self.sequence = c.pointee.sequence
+        self.kind = try ProtoRuntime.enumValue(Int32(truncatingIfNeeded: c.pointee.kind.rawValue), field: "backtest.v1.SweepProgressEvent.kind")
+        self.status = try ProtoRuntime.enumValue(Int32(truncatingIfNeeded: c.pointee.status.rawValue), field: "backtest.v1.SweepProgressEvent.status")
+        self.total = c.pointee.total
+        self.done = c.pointee.done
+        self.failed = c.pointee.failed
+        self.progressPct = c.pointee.progress_pct
+        if let p = c.pointee.best { self.best = try SweepResult(c: p) }
+        self.bestValue = c.pointee.best_value
+        self.combinationsPerSecond = c.pointee.combinations_per_second
+        if let p = c.pointee.eta { self.eta = try ProtoDuration(c: p) }
+        if let p = c.pointee.wall_time { self.wallTime = try ProtoTimestamp(c: p) }
+        self.errorMessage = try ProtoRuntime.string(c.pointee.error_message, field: "backtest.v1.SweepProgressEvent.error_message")
+        self.stopReason = try ProtoRuntime.string(c.pointee.stop_reason, field: "backtest.v1.SweepProgressEvent.stop_reason")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sweepID.isEmpty { c.pointee.sweep_id = try arena.cString(sweepID, field: "backtest.v1.SweepProgressEvent.sweep_id") }
+        c.pointee.sequence = sequence
+        c.pointee.kind = .init(rawValue: .init(truncatingIfNeeded: kind.rawValue))
+        c.pointee.status = .init(rawValue: .init(truncatingIfNeeded: status.rawValue))
+        c.pointee.total = total
+        c.pointee.done = done
+        c.pointee.failed = failed
+        c.pointee.progress_pct = progressPct
+        if let v = best { c.pointee.best = try arena.message(v) }
+        c.pointee.best_value = bestValue
+        c.pointee.combinations_per_second = combinationsPerSecond
+        if let v = eta { c.pointee.eta = try arena.message(v) }
+        if let v = wallTime { c.pointee.wall_time = try arena.message(v) }
+        if !errorMessage.isEmpty { c.pointee.error_message = try arena.cString(errorMessage, field: "backtest.v1.SweepProgressEvent.error_message") }
+        if !stopReason.isEmpty { c.pointee.stop_reason = try arena.cString(stopReason, field: "backtest.v1.SweepProgressEvent.stop_reason") }
+    }
+}
+
+extension SweepProgressEvent: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__sweep_progress_event__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__sweep_progress_event__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__sweep_progress_event__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__sweep_progress_event__pack(c, out) }
+}
+
+extension SweepProgressEvent: ProtoMessage {
+    public static let protoName = "backtest.v1.SweepProgressEvent"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension SweepProgressEvent: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sweep_id", "sweepId", isDefault: sweepID.isEmpty) { ProtoJSON.string(sweepID) }
+        try o.field("sequence", "sequence", isDefault: sequence == 0) { ProtoJSON.uint64(sequence) }
+        try o.field("kind", "kind", isDefault: kind.rawValue == 0) { ProtoJSON.enumValue(kind, options) }
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        try o.field("total", "total", isDefault: total == 0) { ProtoJSON.uint64(total) }
+        try o.field("done", "done", isDefault: done == 0) { ProtoJSON.uint64(done) }
+        try o.field("failed", "failed", isDefault: failed == 0) { ProtoJSON.uint64(failed) }
+        try o.field("progress_pct", "progressPct", isDefault: progressPct.bitPattern == 0) { ProtoJSON.double(progressPct) }
+        if let v = best { try o.present("best", "best") { try v.protoJSON(options: options) } }
+        try o.field("best_value", "bestValue", isDefault: bestValue.bitPattern == 0) { ProtoJSON.double(bestValue) }
+        try o.field("combinations_per_second", "combinationsPerSecond", isDefault: combinationsPerSecond.bitPattern == 0) { ProtoJSON.double(combinationsPerSecond) }
+        if let v = eta { try o.present("eta", "eta") { try v.protoJSON(options: options) } }
+        if let v = wallTime { try o.present("wall_time", "wallTime") { try v.protoJSON(options: options) } }
+        try o.field("error_message", "errorMessage", isDefault: errorMessage.isEmpty) { ProtoJSON.string(errorMessage) }
+        try o.field("stop_reason", "stopReason", isDefault: stopReason.isEmpty) { ProtoJSON.string(stopReason) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.SweepProgressEvent", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweepId", "sweep_id":
+                if let v = try r.field(1, "sweep_id", m, { try ProtoJSON.string($0) }) { sweepID = v }
+            case "sequence":
+                if let v = try r.field(2, "sequence", m, { try ProtoJSON.uint64($0) }) { sequence = v }
+            case "kind":
+                if let v = try r.field(3, "kind", m, { try ProtoJSON.enumValue($0, ProgressEventKind.self, options) }), let e = v { kind = e }
+            case "status":
+                if let v = try r.field(4, "status", m, { try ProtoJSON.enumValue($0, SessionStatus.self, options) }), let e = v { status = e }
+            case "total":
+                if let v = try r.field(5, "total", m, { try ProtoJSON.uint64($0) }) { total = v }
+            case "done":
+                if let v = try r.field(6, "done", m, { try ProtoJSON.uint64($0) }) { done = v }
+            case "failed":
+                if let v = try r.field(7, "failed", m, { try ProtoJSON.uint64($0) }) { failed = v }
+            case "progressPct", "progress_pct":
+                if let v = try r.field(8, "progress_pct", m, { try ProtoJSON.double($0) }) { progressPct = v }
+            case "best":
+                if let v = try r.field(9, "best", m, { try SweepResult(protoJSON: $0, options: options) }) { best = v }
+            case "bestValue", "best_value":
+                if let v = try r.field(10, "best_value", m, { try ProtoJSON.double($0) }) { bestValue = v }
+            case "combinationsPerSecond", "combinations_per_second":
+                if let v = try r.field(11, "combinations_per_second", m, { try ProtoJSON.double($0) }) { combinationsPerSecond = v }
+            case "eta":
+                if let v = try r.field(12, "eta", m, { try ProtoDuration(protoJSON: $0, options: options) }) { eta = v }
+            case "wallTime", "wall_time":
+                if let v = try r.field(13, "wall_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { wallTime = v }
+            case "errorMessage", "error_message":
+                if let v = try r.field(14, "error_message", m, { try ProtoJSON.string($0) }) { errorMessage = v }
+            case "stopReason", "stop_reason":
+                if let v = try r.field(15, "stop_reason", m, { try ProtoJSON.string($0) }) { stopReason = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension StopSweepRequest: CMessageConvertible {
+    typealias CMessage = Backtest__V1__StopSweepRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__stop_sweep_request__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sweepID = try ProtoRuntime.string(c.pointee.sweep_id, field: "backtest.v1.StopSweepRequest.sweep_id")
+        self.reason = try ProtoRuntime.string(c.pointee.reason, field: "backtest.v1.StopSweepRequest.reason")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sweepID.isEmpty { c.pointee.sweep_id = try arena.cString(sweepID, field: "backtest.v1.StopSweepRequest.sweep_id") }
+        if !reason.isEmpty { c.pointee.reason = try arena.cString(reason, field: "backtest.v1.StopSweepRequest.reason") }
+    }
+}
+
+extension StopSweepRequest: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__stop_sweep_request__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__stop_sweep_request__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__stop_sweep_request__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__stop_sweep_request__pack(c, out) }
+}
+
+extension StopSweepRequest: ProtoMessage {
+    public static let protoName = "backtest.v1.StopSweepRequest"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension StopSweepRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sweep_id", "sweepId", isDefault: sweepID.isEmpty) { ProtoJSON.string(sweepID) }
+        try o.field("reason", "reason", isDefault: reason.isEmpty) { ProtoJSON.string(reason) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.StopSweepRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweepId", "sweep_id":
+                if let v = try r.field(1, "sweep_id", m, { try ProtoJSON.string($0) }) { sweepID = v }
+            case "reason":
+                if let v = try r.field(2, "reason", m, { try ProtoJSON.string($0) }) { reason = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension StopSweepResponse: CMessageConvertible {
+    typealias CMessage = Backtest__V1__StopSweepResponse
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__stop_sweep_response__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sweepID = try ProtoRuntime.string(c.pointee.sweep_id, field: "backtest.v1.StopSweepResponse.sweep_id")
+        self.status = try ProtoRuntime.enumValue(Int32(truncatingIfNeeded: c.pointee.status.rawValue), field: "backtest.v1.StopSweepResponse.status")
+        self.alreadyEnded = (c.pointee.already_ended != 0)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sweepID.isEmpty { c.pointee.sweep_id = try arena.cString(sweepID, field: "backtest.v1.StopSweepResponse.sweep_id") }
+        c.pointee.status = .init(rawValue: .init(truncatingIfNeeded: status.rawValue))
+        c.pointee.already_ended = (alreadyEnded ? 1 : 0)
+    }
+}
+
+extension StopSweepResponse: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__stop_sweep_response__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__stop_sweep_response__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__stop_sweep_response__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__stop_sweep_response__pack(c, out) }
+}
+
+extension StopSweepResponse: ProtoMessage {
+    public static let protoName = "backtest.v1.StopSweepResponse"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension StopSweepResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sweep_id", "sweepId", isDefault: sweepID.isEmpty) { ProtoJSON.string(sweepID) }
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        try o.field("already_ended", "alreadyEnded", isDefault: !alreadyEnded) { ProtoJSON.bool(alreadyEnded) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.StopSweepResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweepId", "sweep_id":
+                if let v = try r.field(1, "sweep_id", m, { try ProtoJSON.string($0) }) { sweepID = v }
+            case "status":
+                if let v = try r.field(2, "status", m, { try ProtoJSON.enumValue($0, SessionStatus.self, options) }), let e = v { status = e }
+            case "alreadyEnded", "already_ended":
+                if let v = try r.field(3, "already_ended", m, { try ProtoJSON.bool($0) }) { alreadyEnded = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension Sweep: CMessageConvertible {
+    typealias CMessage = Backtest__V1__Sweep
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__sweep__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sweepID = try ProtoRuntime.string(c.pointee.sweep_id, field: "backtest.v1.Sweep.sweep_id")
+        self.status = try ProtoRuntime.enumValue(Int32(truncatingIfNeeded: c.pointee.status.rawValue), field: "backtest.v1.Sweep.status")
+        if let p = c.pointee.request { self.request = try StartSweepRequest(c: p) }
+        self.total = c.pointee.total
+        self.done = c.pointee.done
+        self.failed = c.pointee.failed
+        self.objective = try ProtoRuntime.string(c.pointee.objective, field: "backtest.v1.Sweep.objective")
+        self.direction = try ProtoRuntime.enumValue(Int32(truncatingIfNeeded: c.pointee.direction.rawValue), field: "backtest.v1.Sweep.direction")
+        self.bestCombination = c.pointee.best_combination
+        self.bestValue = c.pointee.best_value
+        if let p = c.pointee.created_at { self.createdAt = try ProtoTimestamp(c: p) }
+        if let p = c.pointee.started_at { self.startedAt = try ProtoTimestamp(c: p) }
+        if let p = c.pointee.completed_at { self.completedAt = try ProtoTimestamp(c: p) }
+        self.errorMessage = try ProtoRuntime.string(c.pointee.error_message, field: "backtest.v1.Sweep.error_message")
+        self.stopReason = try ProtoRuntime.string(c.pointee.stop_reason, field: "backtest.v1.Sweep.stop_reason")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sweepID.isEmpty { c.pointee.sweep_id = try arena.cString(sweepID, field: "backtest.v1.Sweep.sweep_id") }
+        c.pointee.status = .init(rawValue: .init(truncatingIfNeeded: status.rawValue))
+        if let v = request { c.pointee.request = try arena.message(v) }
+        c.pointee.total = total
+        c.pointee.done = done
+        c.pointee.failed = failed
+        if !objective.isEmpty { c.pointee.objective = try arena.cString(objective, field: "backtest.v1.Sweep.objective") }
+        c.pointee.direction = .init(rawValue: .init(truncatingIfNeeded: direction.rawValue))
+        c.pointee.best_combination = bestCombination
+        c.pointee.best_value = bestValue
+        if let v = createdAt { c.pointee.created_at = try arena.message(v) }
+        if let v = startedAt { c.pointee.started_at = try arena.message(v) }
+        if let v = completedAt { c.pointee.completed_at = try arena.message(v) }
+        if !errorMessage.isEmpty { c.pointee.error_message = try arena.cString(errorMessage, field: "backtest.v1.Sweep.error_message") }
+        if !stopReason.isEmpty { c.pointee.stop_reason = try arena.cString(stopReason, field: "backtest.v1.Sweep.stop_reason") }
+    }
+}
+
+extension Sweep: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__sweep__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__sweep__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__sweep__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__sweep__pack(c, out) }
+}
+
+extension Sweep: ProtoMessage {
+    public static let protoName = "backtest.v1.Sweep"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension Sweep: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sweep_id", "sweepId", isDefault: sweepID.isEmpty) { ProtoJSON.string(sweepID) }
+        try o.field("status", "status", isDefault: status.rawValue == 0) { ProtoJSON.enumValue(status, options) }
+        if let v = request { try o.present("request", "request") { try v.protoJSON(options: options) } }
+        try o.field("total", "total", isDefault: total == 0) { ProtoJSON.uint64(total) }
+        try o.field("done", "done", isDefault: done == 0) { ProtoJSON.uint64(done) }
+        try o.field("failed", "failed", isDefault: failed == 0) { ProtoJSON.uint64(failed) }
+        try o.field("objective", "objective", isDefault: objective.isEmpty) { ProtoJSON.string(objective) }
+        try o.field("direction", "direction", isDefault: direction.rawValue == 0) { ProtoJSON.enumValue(direction, options) }
+        try o.field("best_combination", "bestCombination", isDefault: bestCombination == 0) { ProtoJSON.int64(bestCombination) }
+        try o.field("best_value", "bestValue", isDefault: bestValue.bitPattern == 0) { ProtoJSON.double(bestValue) }
+        if let v = createdAt { try o.present("created_at", "createdAt") { try v.protoJSON(options: options) } }
+        if let v = startedAt { try o.present("started_at", "startedAt") { try v.protoJSON(options: options) } }
+        if let v = completedAt { try o.present("completed_at", "completedAt") { try v.protoJSON(options: options) } }
+        try o.field("error_message", "errorMessage", isDefault: errorMessage.isEmpty) { ProtoJSON.string(errorMessage) }
+        try o.field("stop_reason", "stopReason", isDefault: stopReason.isEmpty) { ProtoJSON.string(stopReason) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.Sweep", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweepId", "sweep_id":
+                if let v = try r.field(1, "sweep_id", m, { try ProtoJSON.string($0) }) { sweepID = v }
+            case "status":
+                if let v = try r.field(2, "status", m, { try ProtoJSON.enumValue($0, SessionStatus.self, options) }), let e = v { status = e }
+            case "request":
+                if let v = try r.field(3, "request", m, { try StartSweepRequest(protoJSON: $0, options: options) }) { request = v }
+            case "total":
+                if let v = try r.field(4, "total", m, { try ProtoJSON.uint64($0) }) { total = v }
+            case "done":
+                if let v = try r.field(5, "done", m, { try ProtoJSON.uint64($0) }) { done = v }
+            case "failed":
+                if let v = try r.field(6, "failed", m, { try ProtoJSON.uint64($0) }) { failed = v }
+            case "objective":
+                if let v = try r.field(7, "objective", m, { try ProtoJSON.string($0) }) { objective = v }
+            case "direction":
+                if let v = try r.field(8, "direction", m, { try ProtoJSON.enumValue($0, SweepDirection.self, options) }), let e = v { direction = e }
+            case "bestCombination", "best_combination":
+                if let v = try r.field(9, "best_combination", m, { try ProtoJSON.int64($0) }) { bestCombination = v }
+            case "bestValue", "best_value":
+                if let v = try r.field(10, "best_value", m, { try ProtoJSON.double($0) }) { bestValue = v }
+            case "createdAt", "created_at":
+                if let v = try r.field(11, "created_at", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { createdAt = v }
+            case "startedAt", "started_at":
+                if let v = try r.field(12, "started_at", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { startedAt = v }
+            case "completedAt", "completed_at":
+                if let v = try r.field(13, "completed_at", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { completedAt = v }
+            case "errorMessage", "error_message":
+                if let v = try r.field(14, "error_message", m, { try ProtoJSON.string($0) }) { errorMessage = v }
+            case "stopReason", "stop_reason":
+                if let v = try r.field(15, "stop_reason", m, { try ProtoJSON.string($0) }) { stopReason = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension GetSweepRequest: CMessageConvertible {
+    typealias CMessage = Backtest__V1__GetSweepRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__get_sweep_request__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sweepID = try ProtoRuntime.string(c.pointee.sweep_id, field: "backtest.v1.GetSweepRequest.sweep_id")
+        self.sortBy = try ProtoRuntime.string(c.pointee.sort_by, field: "backtest.v1.GetSweepRequest.sort_by")
+        self.ascending = (c.pointee.ascending != 0)
+        self.pageSize = c.pointee.page_size
+        self.pageToken = try ProtoRuntime.string(c.pointee.page_token, field: "backtest.v1.GetSweepRequest.page_token")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sweepID.isEmpty { c.pointee.sweep_id = try arena.cString(sweepID, field: "backtest.v1.GetSweepRequest.sweep_id") }
+        if !sortBy.isEmpty { c.pointee.sort_by = try arena.cString(sortBy, field: "backtest.v1.GetSweepRequest.sort_by") }
+        c.pointee.ascending = (ascending ? 1 : 0)
+        c.pointee.page_size = pageSize
+        if !pageToken.isEmpty { c.pointee.page_token = try arena.cString(pageToken, field: "backtest.v1.GetSweepRequest.page_token") }
+    }
+}
+
+extension GetSweepRequest: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__get_sweep_request__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__get_sweep_request__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__get_sweep_request__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__get_sweep_request__pack(c, out) }
+}
+
+extension GetSweepRequest: ProtoMessage {
+    public static let protoName = "backtest.v1.GetSweepRequest"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GetSweepRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sweep_id", "sweepId", isDefault: sweepID.isEmpty) { ProtoJSON.string(sweepID) }
+        try o.field("sort_by", "sortBy", isDefault: sortBy.isEmpty) { ProtoJSON.string(sortBy) }
+        try o.field("ascending", "ascending", isDefault: !ascending) { ProtoJSON.bool(ascending) }
+        try o.field("page_size", "pageSize", isDefault: pageSize == 0) { ProtoJSON.uint32(pageSize) }
+        try o.field("page_token", "pageToken", isDefault: pageToken.isEmpty) { ProtoJSON.string(pageToken) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetSweepRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweepId", "sweep_id":
+                if let v = try r.field(1, "sweep_id", m, { try ProtoJSON.string($0) }) { sweepID = v }
+            case "sortBy", "sort_by":
+                if let v = try r.field(2, "sort_by", m, { try ProtoJSON.string($0) }) { sortBy = v }
+            case "ascending":
+                if let v = try r.field(3, "ascending", m, { try ProtoJSON.bool($0) }) { ascending = v }
+            case "pageSize", "page_size":
+                if let v = try r.field(4, "page_size", m, { try ProtoJSON.uint32($0) }) { pageSize = v }
+            case "pageToken", "page_token":
+                if let v = try r.field(5, "page_token", m, { try ProtoJSON.string($0) }) { pageToken = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension GetSweepResponse: CMessageConvertible {
+    typealias CMessage = Backtest__V1__GetSweepResponse
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__get_sweep_response__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        if let p = c.pointee.sweep { self.sweep = try Sweep(c: p) }
+        self.results = try ProtoRuntime.messages(c.pointee.results, c.pointee.n_results, field: "backtest.v1.GetSweepResponse.results").map { try SweepResult(c: ProtoRuntime.nonNull($0, field: "backtest.v1.GetSweepResponse.results")) }
+        self.nextPageToken = try ProtoRuntime.string(c.pointee.next_page_token, field: "backtest.v1.GetSweepResponse.next_page_token")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if let v = sweep { c.pointee.sweep = try arena.message(v) }
+        if !results.isEmpty {
+            c.pointee.n_results = results.count
+            c.pointee.results = try arena.messages(results)
+        }
+        if !nextPageToken.isEmpty { c.pointee.next_page_token = try arena.cString(nextPageToken, field: "backtest.v1.GetSweepResponse.next_page_token") }
+    }
+}
+
+extension GetSweepResponse: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__get_sweep_response__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__get_sweep_response__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__get_sweep_response__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__get_sweep_response__pack(c, out) }
+}
+
+extension GetSweepResponse: ProtoMessage {
+    public static let protoName = "backtest.v1.GetSweepResponse"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GetSweepResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        if let v = sweep { try o.present("sweep", "sweep") { try v.protoJSON(options: options) } }
+        try o.field("results", "results", isDefault: results.isEmpty) { try ProtoJSON.array(results) { try $0.protoJSON(options: options) } }
+        try o.field("next_page_token", "nextPageToken", isDefault: nextPageToken.isEmpty) { ProtoJSON.string(nextPageToken) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetSweepResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweep":
+                if let v = try r.field(1, "sweep", m, { try Sweep(protoJSON: $0, options: options) }) { sweep = v }
+            case "results":
+                if let v: [SweepResult] = try r.field(2, "results", m, { json in try ProtoJSON.array(json) { try SweepResult(protoJSON: $0, options: options) } }) { results = v }
+            case "nextPageToken", "next_page_token":
+                if let v = try r.field(3, "next_page_token", m, { try ProtoJSON.string($0) }) { nextPageToken = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension ListSweepsRequest: CMessageConvertible {
+    typealias CMessage = Backtest__V1__ListSweepsRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__list_sweeps_request__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.statuses = try ProtoRuntime.buffer(c.pointee.statuses, c.pointee.n_statuses).map { try ProtoRuntime.enumValue(Int32(truncatingIfNeeded: $0.rawValue), field: "backtest.v1.ListSweepsRequest.statuses") }
+        self.pageSize = c.pointee.page_size
+        self.pageToken = try ProtoRuntime.string(c.pointee.page_token, field: "backtest.v1.ListSweepsRequest.page_token")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !statuses.isEmpty {
+            c.pointee.n_statuses = statuses.count
+            c.pointee.statuses = arena.array(statuses.map { .init(rawValue: .init(truncatingIfNeeded: $0.rawValue)) })
+        }
+        c.pointee.page_size = pageSize
+        if !pageToken.isEmpty { c.pointee.page_token = try arena.cString(pageToken, field: "backtest.v1.ListSweepsRequest.page_token") }
+    }
+}
+
+extension ListSweepsRequest: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__list_sweeps_request__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__list_sweeps_request__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__list_sweeps_request__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__list_sweeps_request__pack(c, out) }
+}
+
+extension ListSweepsRequest: ProtoMessage {
+    public static let protoName = "backtest.v1.ListSweepsRequest"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ListSweepsRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("statuses", "statuses", isDefault: statuses.isEmpty) { try ProtoJSON.array(statuses) { ProtoJSON.enumValue($0, options) } }
+        try o.field("page_size", "pageSize", isDefault: pageSize == 0) { ProtoJSON.uint32(pageSize) }
+        try o.field("page_token", "pageToken", isDefault: pageToken.isEmpty) { ProtoJSON.string(pageToken) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ListSweepsRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "statuses":
+                if let v: [SessionStatus] = try r.field(1, "statuses", m, { json in try ProtoJSON.array(json) { try ProtoJSON.enumValue($0, SessionStatus.self, options) } }) { statuses = v }
+            case "pageSize", "page_size":
+                if let v = try r.field(2, "page_size", m, { try ProtoJSON.uint32($0) }) { pageSize = v }
+            case "pageToken", "page_token":
+                if let v = try r.field(3, "page_token", m, { try ProtoJSON.string($0) }) { pageToken = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension ListSweepsResponse: CMessageConvertible {
+    typealias CMessage = Backtest__V1__ListSweepsResponse
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__list_sweeps_response__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sweeps = try ProtoRuntime.messages(c.pointee.sweeps, c.pointee.n_sweeps, field: "backtest.v1.ListSweepsResponse.sweeps").map { try Sweep(c: ProtoRuntime.nonNull($0, field: "backtest.v1.ListSweepsResponse.sweeps")) }
+        self.nextPageToken = try ProtoRuntime.string(c.pointee.next_page_token, field: "backtest.v1.ListSweepsResponse.next_page_token")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sweeps.isEmpty {
+            c.pointee.n_sweeps = sweeps.count
+            c.pointee.sweeps = try arena.messages(sweeps)
+        }
+        if !nextPageToken.isEmpty { c.pointee.next_page_token = try arena.cString(nextPageToken, field: "backtest.v1.ListSweepsResponse.next_page_token") }
+    }
+}
+
+extension ListSweepsResponse: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__list_sweeps_response__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__list_sweeps_response__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__list_sweeps_response__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__list_sweeps_response__pack(c, out) }
+}
+
+extension ListSweepsResponse: ProtoMessage {
+    public static let protoName = "backtest.v1.ListSweepsResponse"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension ListSweepsResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sweeps", "sweeps", isDefault: sweeps.isEmpty) { try ProtoJSON.array(sweeps) { try $0.protoJSON(options: options) } }
+        try o.field("next_page_token", "nextPageToken", isDefault: nextPageToken.isEmpty) { ProtoJSON.string(nextPageToken) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.ListSweepsResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweeps":
+                if let v: [Sweep] = try r.field(1, "sweeps", m, { json in try ProtoJSON.array(json) { try Sweep(protoJSON: $0, options: options) } }) { sweeps = v }
+            case "nextPageToken", "next_page_token":
+                if let v = try r.field(2, "next_page_token", m, { try ProtoJSON.string($0) }) { nextPageToken = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
 extension SessionStatus: ProtoEnum {
     public static let protoName = "backtest.v1.SessionStatus"
     public static let protoValuePrefix = "SESSION_STATUS_"
@@ -4088,6 +5669,19 @@ extension ImportFormat: ProtoEnum {
         case .unspecified: "IMPORT_FORMAT_UNSPECIFIED"
         case .rows: "IMPORT_FORMAT_ROWS"
         case .csv: "IMPORT_FORMAT_CSV"
+        }
+    }
+}
+
+extension SweepDirection: ProtoEnum {
+    public static let protoName = "backtest.v1.SweepDirection"
+    public static let protoValuePrefix = "SWEEP_DIRECTION_"
+
+    public var protoValueName: String {
+        switch self {
+        case .unspecified: "SWEEP_DIRECTION_UNSPECIFIED"
+        case .maximize: "SWEEP_DIRECTION_MAXIMIZE"
+        case .minimize: "SWEEP_DIRECTION_MINIMIZE"
         }
     }
 }

@@ -24,6 +24,8 @@ public final class BacktestServer: Sendable {
         public var storeHealthInterval: Duration = .seconds(1)
         /// The transport's limits: streams, header lists, connection lifetimes and count.
         public var connectionLimits = GRPCServer.ConnectionLimits()
+        /// Sweeps: combinations at most, sweeps at once, workers.
+        public var sweepLimits = SweepRegistry.Limits()
         /// Which ended sessions are kept (default: all of them).
         public var retention = RetentionPolicy()
         /// How often retention and the store's purge of deleted sessions run (also once
@@ -46,6 +48,7 @@ public final class BacktestServer: Sendable {
     }
 
     public let registry: EngineRegistry
+    public let sweeps: SweepRegistry
     public let health: HealthService
     public let store: any BacktestStore
     private let grpc: GRPCServer
@@ -64,10 +67,12 @@ public final class BacktestServer: Sendable {
         self.store = store
         self.logger = logger
         registry = EngineRegistry(store: store, limits: configuration.limits, clock: clock, logger: logger)
+        sweeps = SweepRegistry(store: store, limits: configuration.sweepLimits, clock: clock, logger: logger)
         housekeeper = Housekeeper(registry: registry, policy: configuration.retention, clock: clock, logger: logger)
         health = HealthService(services: [BacktestHandlers.serviceName])
         var router = RPCRouter()
         BacktestHandlers(registry: registry, logger: logger).register(into: &router)
+        SweepHandlers(sweeps: sweeps).register(into: &router)
         health.register(into: &router)
         ReflectionService(serviceNames: [BacktestHandlers.serviceName, HealthService.serviceName]).register(
             into: &router)
@@ -95,11 +100,12 @@ public final class BacktestServer: Sendable {
     /// Calls in progress on every transport (they share one executor).
     public var activeCalls: Int { grpc.executor.activeCalls }
 
-    /// Marks sessions a previous process left unfinished as failed, then listens, and
+    /// Marks sessions and sweeps a previous process left unfinished as failed, then listens, and
     /// starts housekeeping (retention, purge). Returns the bound port.
     @discardableResult
     public func start() async throws -> Int {
         try await registry.recoverInterrupted()
+        try await sweeps.recoverInterrupted()
         let port = try grpc.start()
         housekeeper.start(interval: configuration.housekeepingInterval)
         storeHealth.start(store: store, interval: configuration.storeHealthInterval, logger: logger) {
@@ -113,8 +119,8 @@ public final class BacktestServer: Sendable {
         return port
     }
 
-    /// Graceful shutdown: health NOT_SERVING, new sessions refused, running ones
-    /// stopped with `reason` stored (watchers get their terminal event), then GOAWAY
+    /// Graceful shutdown: health NOT_SERVING, new sessions and sweeps refused, running
+    /// ones stopped with `reason` stored (watchers get their terminal event), then GOAWAY
     /// and in-flight calls drained up to the grace period, then the store closed.
     public func shutdown(reason: String = "server shutting down") async {
         logger.info("shutting down", metadata: ["reason": "\(reason)"])
@@ -122,6 +128,7 @@ public final class BacktestServer: Sendable {
         await housekeeper.stop()
         health.setAllNotServing()
         await registry.shutdown(reason: reason)
+        await sweeps.shutdown(reason: reason)
         await grpc.shutdown(grace: configuration.shutdownGrace)
         await store.close()
         logger.info("stopped")

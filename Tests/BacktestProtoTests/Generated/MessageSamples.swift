@@ -42,6 +42,22 @@ let allSampleTypes: [any (ProtoMessage & ProtoJSONMessage & SampleFillable).Type
     ListMarketDataResponse.self,
     DeleteSessionRequest.self,
     DeleteSessionResponse.self,
+    ParameterAxis.self,
+    ValueList.self,
+    ValueRange.self,
+    StartSweepRequest.self,
+    StartSweepResponse.self,
+    WatchSweepRequest.self,
+    ParameterValue.self,
+    SweepResult.self,
+    SweepProgressEvent.self,
+    StopSweepRequest.self,
+    StopSweepResponse.self,
+    Sweep.self,
+    GetSweepRequest.self,
+    GetSweepResponse.self,
+    ListSweepsRequest.self,
+    ListSweepsResponse.self,
     GRPCHealthV1.HealthCheckRequest.self,
     GRPCHealthV1.HealthCheckResponse.self,
     GRPCHealthV1.HealthListRequest.self,
@@ -563,6 +579,214 @@ extension DeleteSessionResponse: SampleFillable {
     static func sample(_ v: Int, depth: Int) -> Self {
         var m = Self()
         m.session = depth < SampleRule.maxDepth ? Session.sample(v, depth: depth + 1) : nil
+        return m
+    }
+}
+
+extension ParameterAxis: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.name = SampleRule.string(1, v)
+        switch v % 2 {
+        case 0: m.values = depth < SampleRule.maxDepth ? .list(ValueList.sample(v, depth: depth + 1)) : nil
+        case 1: m.values = depth < SampleRule.maxDepth ? .range(ValueRange.sample(v, depth: depth + 1)) : nil
+        default: break
+        }
+        return m
+    }
+}
+
+extension ValueList: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.values = SampleRule.repeated(v) { w in SampleRule.double(1, w) }
+        return m
+    }
+}
+
+extension ValueRange: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.start = SampleRule.double(1, v)
+        m.stop = SampleRule.double(2, v)
+        m.step = SampleRule.double(3, v)
+        return m
+    }
+}
+
+extension StartSweepRequest: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.backtest = depth < SampleRule.maxDepth ? StartBacktestRequest.sample(v, depth: depth + 1) : nil
+        m.axes = SampleRule.repeated(v) { w in ParameterAxis.sample(w, depth: depth + 1) }
+        m.constraints = SampleRule.repeated(v) { w in SampleRule.string(3, w) }
+        m.objective = SampleRule.string(4, v)
+        m.direction = SampleRule.enumValue(SweepDirection.self, v)
+        m.topK = SampleRule.uint32(6, v)
+        m.sampleSize = SampleRule.uint32(7, v)
+        m.seed = SampleRule.uint64(8, v)
+        m.workers = SampleRule.uint32(9, v)
+        return m
+    }
+}
+
+extension StartSweepResponse: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweepID = SampleRule.string(1, v)
+        m.status = SampleRule.enumValue(SessionStatus.self, v)
+        m.total = SampleRule.uint64(3, v)
+        m.createdAt = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        return m
+    }
+}
+
+extension WatchSweepRequest: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweepID = SampleRule.string(1, v)
+        m.minInterval = depth < SampleRule.maxDepth ? ProtoDuration.sample(v, depth: depth + 1) : nil
+        return m
+    }
+}
+
+extension ParameterValue: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.name = SampleRule.string(1, v)
+        m.value = SampleRule.double(2, v)
+        return m
+    }
+}
+
+extension SweepResult: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.combination = SampleRule.uint64(1, v)
+        m.params = SampleRule.repeated(v) { w in ParameterValue.sample(w, depth: depth + 1) }
+        m.statistics = depth < SampleRule.maxDepth ? Statistics.sample(v, depth: depth + 1) : nil
+        m.error = SampleRule.string(4, v)
+        m.sessionID = SampleRule.string(5, v)
+        return m
+    }
+}
+
+extension SweepProgressEvent: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweepID = SampleRule.string(1, v)
+        m.sequence = SampleRule.uint64(2, v)
+        m.kind = SampleRule.enumValue(ProgressEventKind.self, v)
+        m.status = SampleRule.enumValue(SessionStatus.self, v)
+        m.total = SampleRule.uint64(5, v)
+        m.done = SampleRule.uint64(6, v)
+        m.failed = SampleRule.uint64(7, v)
+        m.progressPct = SampleRule.double(8, v)
+        m.best = depth < SampleRule.maxDepth ? SweepResult.sample(v, depth: depth + 1) : nil
+        m.bestValue = SampleRule.double(10, v)
+        m.combinationsPerSecond = SampleRule.double(11, v)
+        m.eta = depth < SampleRule.maxDepth ? ProtoDuration.sample(v, depth: depth + 1) : nil
+        m.wallTime = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.errorMessage = SampleRule.string(14, v)
+        m.stopReason = SampleRule.string(15, v)
+        return m
+    }
+}
+
+extension StopSweepRequest: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweepID = SampleRule.string(1, v)
+        m.reason = SampleRule.string(2, v)
+        return m
+    }
+}
+
+extension StopSweepResponse: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweepID = SampleRule.string(1, v)
+        m.status = SampleRule.enumValue(SessionStatus.self, v)
+        m.alreadyEnded = SampleRule.bool(3, v)
+        return m
+    }
+}
+
+extension Sweep: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweepID = SampleRule.string(1, v)
+        m.status = SampleRule.enumValue(SessionStatus.self, v)
+        m.request = depth < SampleRule.maxDepth ? StartSweepRequest.sample(v, depth: depth + 1) : nil
+        m.total = SampleRule.uint64(4, v)
+        m.done = SampleRule.uint64(5, v)
+        m.failed = SampleRule.uint64(6, v)
+        m.objective = SampleRule.string(7, v)
+        m.direction = SampleRule.enumValue(SweepDirection.self, v)
+        m.bestCombination = SampleRule.int64(9, v)
+        m.bestValue = SampleRule.double(10, v)
+        m.createdAt = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.startedAt = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.completedAt = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.errorMessage = SampleRule.string(14, v)
+        m.stopReason = SampleRule.string(15, v)
+        return m
+    }
+}
+
+extension GetSweepRequest: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweepID = SampleRule.string(1, v)
+        m.sortBy = SampleRule.string(2, v)
+        m.ascending = SampleRule.bool(3, v)
+        m.pageSize = SampleRule.uint32(4, v)
+        m.pageToken = SampleRule.string(5, v)
+        return m
+    }
+}
+
+extension GetSweepResponse: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweep = depth < SampleRule.maxDepth ? Sweep.sample(v, depth: depth + 1) : nil
+        m.results = SampleRule.repeated(v) { w in SweepResult.sample(w, depth: depth + 1) }
+        m.nextPageToken = SampleRule.string(3, v)
+        return m
+    }
+}
+
+extension ListSweepsRequest: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.statuses = SampleRule.repeated(v) { w in SampleRule.enumValue(SessionStatus.self, w) }
+        m.pageSize = SampleRule.uint32(2, v)
+        m.pageToken = SampleRule.string(3, v)
+        return m
+    }
+}
+
+extension ListSweepsResponse: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweeps = SampleRule.repeated(v) { w in Sweep.sample(w, depth: depth + 1) }
+        m.nextPageToken = SampleRule.string(2, v)
         return m
     }
 }

@@ -59,6 +59,22 @@ typedef struct Backtest__V1__MarketDataSeries Backtest__V1__MarketDataSeries;
 typedef struct Backtest__V1__ListMarketDataResponse Backtest__V1__ListMarketDataResponse;
 typedef struct Backtest__V1__DeleteSessionRequest Backtest__V1__DeleteSessionRequest;
 typedef struct Backtest__V1__DeleteSessionResponse Backtest__V1__DeleteSessionResponse;
+typedef struct Backtest__V1__ParameterAxis Backtest__V1__ParameterAxis;
+typedef struct Backtest__V1__ValueList Backtest__V1__ValueList;
+typedef struct Backtest__V1__ValueRange Backtest__V1__ValueRange;
+typedef struct Backtest__V1__StartSweepRequest Backtest__V1__StartSweepRequest;
+typedef struct Backtest__V1__StartSweepResponse Backtest__V1__StartSweepResponse;
+typedef struct Backtest__V1__WatchSweepRequest Backtest__V1__WatchSweepRequest;
+typedef struct Backtest__V1__ParameterValue Backtest__V1__ParameterValue;
+typedef struct Backtest__V1__SweepResult Backtest__V1__SweepResult;
+typedef struct Backtest__V1__SweepProgressEvent Backtest__V1__SweepProgressEvent;
+typedef struct Backtest__V1__StopSweepRequest Backtest__V1__StopSweepRequest;
+typedef struct Backtest__V1__StopSweepResponse Backtest__V1__StopSweepResponse;
+typedef struct Backtest__V1__Sweep Backtest__V1__Sweep;
+typedef struct Backtest__V1__GetSweepRequest Backtest__V1__GetSweepRequest;
+typedef struct Backtest__V1__GetSweepResponse Backtest__V1__GetSweepResponse;
+typedef struct Backtest__V1__ListSweepsRequest Backtest__V1__ListSweepsRequest;
+typedef struct Backtest__V1__ListSweepsResponse Backtest__V1__ListSweepsResponse;
 
 
 /* --- enums --- */
@@ -224,6 +240,18 @@ typedef enum _Backtest__V1__ImportFormat {
   BACKTEST__V1__IMPORT_FORMAT__IMPORT_FORMAT_CSV = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BACKTEST__V1__IMPORT_FORMAT)
 } Backtest__V1__ImportFormat;
+/*
+ * How the objective ranks.
+ */
+typedef enum _Backtest__V1__SweepDirection {
+  /*
+   * The default: SWEEP_DIRECTION_MAXIMIZE.
+   */
+  BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_UNSPECIFIED = 0,
+  BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_MAXIMIZE = 1,
+  BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_MINIMIZE = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BACKTEST__V1__SWEEP_DIRECTION)
+} Backtest__V1__SweepDirection;
 
 /* --- messages --- */
 
@@ -1181,6 +1209,371 @@ struct  Backtest__V1__DeleteSessionResponse
     , NULL }
 
 
+typedef enum {
+  BACKTEST__V1__PARAMETER_AXIS__VALUES__NOT_SET = 0,
+  BACKTEST__V1__PARAMETER_AXIS__VALUES_LIST = 2,
+  BACKTEST__V1__PARAMETER_AXIS__VALUES_RANGE = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BACKTEST__V1__PARAMETER_AXIS__VALUES__CASE)
+} Backtest__V1__ParameterAxis__ValuesCase;
+
+/*
+ * The values one parameter takes in a sweep.
+ */
+struct  Backtest__V1__ParameterAxis
+{
+  ProtobufCMessage base;
+  /*
+   * A parameter of the backtest's strategy: a built-in's (n1, n2, momentum, ...)
+   * or a rule strategy's `$name`. The backtest's value for it is replaced.
+   */
+  char *name;
+  Backtest__V1__ParameterAxis__ValuesCase values_case;
+  union {
+    Backtest__V1__ValueList *list;
+    Backtest__V1__ValueRange *range;
+  };
+};
+#define BACKTEST__V1__PARAMETER_AXIS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__parameter_axis__descriptor) \
+    , (char *)protobuf_c_empty_string, BACKTEST__V1__PARAMETER_AXIS__VALUES__NOT_SET, {0} }
+
+
+/*
+ * Values as listed; at least one, no repeats.
+ */
+struct  Backtest__V1__ValueList
+{
+  ProtobufCMessage base;
+  size_t n_values;
+  double *values;
+};
+#define BACKTEST__V1__VALUE_LIST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__value_list__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * start, start + step, start + 2 x step, ... up to stop (included when a step lands on
+ * it). step > 0, start <= stop.
+ */
+struct  Backtest__V1__ValueRange
+{
+  ProtobufCMessage base;
+  double start;
+  double stop;
+  double step;
+};
+#define BACKTEST__V1__VALUE_RANGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__value_range__descriptor) \
+    , 0, 0, 0 }
+
+
+struct  Backtest__V1__StartSweepRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The backtest every combination runs (as StartBacktest validates it), with the
+   * swept parameters replaced. acceleration_factor and client_request_id must be unset.
+   * (Not named "base": protobuf-c's C structs have a member of that name.)
+   */
+  Backtest__V1__StartBacktestRequest *backtest;
+  /*
+   * One or more parameters and their values; the sweep runs their product.
+   */
+  size_t n_axes;
+  Backtest__V1__ParameterAxis **axes;
+  /*
+   * Conditions over the swept parameters' names that a combination must meet, all of
+   * them: `n1 < n2`, `n1 * 2 <= n2 and stop_loss_pct != 0`. Comparisons < <= > >= ==
+   * !=, arithmetic + - * /, and (&&), or (||), not (!), parentheses.
+   */
+  size_t n_constraints;
+  char **constraints;
+  /*
+   * The statistic ranked by: a Statistics field name (sharpe_ratio, return_pct,
+   * max_drawdown_pct, ...). Empty = sharpe_ratio.
+   */
+  char *objective;
+  Backtest__V1__SweepDirection direction;
+  /*
+   * How many of the best combinations are run again with their trades and equity
+   * curve stored, as COMPLETED sessions labelled sweep=ID and sweep_rank=N.
+   * 0 = 5; at most 100.
+   */
+  uint32_t top_k;
+  /*
+   * 0 = every combination; N = N combinations drawn at random, without repeats, from
+   * those meeting the constraints (a random search). At most the server's limit.
+   */
+  uint32_t sample_size;
+  /*
+   * The sample's seed: the same seed draws the same combinations.
+   */
+  uint64_t seed;
+  /*
+   * Combinations computed at once; 0 = one per core (and at most that).
+   */
+  uint32_t workers;
+};
+#define BACKTEST__V1__START_SWEEP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__start_sweep_request__descriptor) \
+    , NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_UNSPECIFIED, 0, 0, 0, 0 }
+
+
+struct  Backtest__V1__StartSweepResponse
+{
+  ProtobufCMessage base;
+  char *sweep_id;
+  Backtest__V1__SessionStatus status;
+  /*
+   * Combinations the sweep will run (after constraints and sampling).
+   */
+  uint64_t total;
+  Google__Protobuf__Timestamp *created_at;
+};
+#define BACKTEST__V1__START_SWEEP_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__start_sweep_response__descriptor) \
+    , (char *)protobuf_c_empty_string, BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, 0, NULL }
+
+
+struct  Backtest__V1__WatchSweepRequest
+{
+  ProtobufCMessage base;
+  char *sweep_id;
+  /*
+   * The least time between two update events; unset or zero = 250 ms.
+   */
+  Google__Protobuf__Duration *min_interval;
+};
+#define BACKTEST__V1__WATCH_SWEEP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__watch_sweep_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * One parameter's value in a combination.
+ */
+struct  Backtest__V1__ParameterValue
+{
+  ProtobufCMessage base;
+  char *name;
+  double value;
+};
+#define BACKTEST__V1__PARAMETER_VALUE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__parameter_value__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * One combination of a sweep and what it gave.
+ */
+struct  Backtest__V1__SweepResult
+{
+  ProtobufCMessage base;
+  /*
+   * Its number in the sweep, 0-based: combinations are numbered in the order of the
+   * axes' product (the last axis fastest), skipping those the constraints (or the
+   * sample) leave out.
+   */
+  uint64_t combination;
+  /*
+   * In the order of the axes.
+   */
+  size_t n_params;
+  Backtest__V1__ParameterValue **params;
+  /*
+   * Unset when the combination failed.
+   */
+  Backtest__V1__Statistics *statistics;
+  /*
+   * Why the combination failed (for example a division by zero in a rule).
+   */
+  char *error;
+  /*
+   * The session holding its trades and equity curve; empty unless among the best.
+   */
+  char *session_id;
+};
+#define BACKTEST__V1__SWEEP_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__sweep_result__descriptor) \
+    , 0, 0,NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Where a sweep is. The first event of a watch is a SNAPSHOT, the last a TERMINAL.
+ */
+struct  Backtest__V1__SweepProgressEvent
+{
+  ProtobufCMessage base;
+  char *sweep_id;
+  uint64_t sequence;
+  Backtest__V1__ProgressEventKind kind;
+  Backtest__V1__SessionStatus status;
+  /*
+   * Combinations in the sweep, and done so far (failed ones included).
+   */
+  uint64_t total;
+  uint64_t done;
+  uint64_t failed;
+  /*
+   * done / total x 100.
+   */
+  double progress_pct;
+  /*
+   * The best combination so far, and its objective value (NaN while none).
+   */
+  Backtest__V1__SweepResult *best;
+  double best_value;
+  double combinations_per_second;
+  /*
+   * Unset until a combination is done.
+   */
+  Google__Protobuf__Duration *eta;
+  Google__Protobuf__Timestamp *wall_time;
+  char *error_message;
+  char *stop_reason;
+};
+#define BACKTEST__V1__SWEEP_PROGRESS_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__sweep_progress_event__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, BACKTEST__V1__PROGRESS_EVENT_KIND__PROGRESS_EVENT_KIND_UNSPECIFIED, BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Backtest__V1__StopSweepRequest
+{
+  ProtobufCMessage base;
+  char *sweep_id;
+  /*
+   * Stored as the stop reason; "stopped by request" when empty.
+   */
+  char *reason;
+};
+#define BACKTEST__V1__STOP_SWEEP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__stop_sweep_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Backtest__V1__StopSweepResponse
+{
+  ProtobufCMessage base;
+  char *sweep_id;
+  Backtest__V1__SessionStatus status;
+  protobuf_c_boolean already_ended;
+};
+#define BACKTEST__V1__STOP_SWEEP_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__stop_sweep_response__descriptor) \
+    , (char *)protobuf_c_empty_string, BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, 0 }
+
+
+/*
+ * The stored record of one sweep.
+ */
+struct  Backtest__V1__Sweep
+{
+  ProtobufCMessage base;
+  char *sweep_id;
+  Backtest__V1__SessionStatus status;
+  /*
+   * The request as accepted (defaults filled in).
+   */
+  Backtest__V1__StartSweepRequest *request;
+  uint64_t total;
+  uint64_t done;
+  uint64_t failed;
+  /*
+   * The objective (its Statistics field name) and direction.
+   */
+  char *objective;
+  Backtest__V1__SweepDirection direction;
+  /*
+   * The best combination's number and objective value; -1 and NaN while none.
+   */
+  int64_t best_combination;
+  double best_value;
+  Google__Protobuf__Timestamp *created_at;
+  Google__Protobuf__Timestamp *started_at;
+  Google__Protobuf__Timestamp *completed_at;
+  char *error_message;
+  char *stop_reason;
+};
+#define BACKTEST__V1__SWEEP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__sweep__descriptor) \
+    , (char *)protobuf_c_empty_string, BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, NULL, 0, 0, 0, (char *)protobuf_c_empty_string, BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_UNSPECIFIED, 0, 0, NULL, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Backtest__V1__GetSweepRequest
+{
+  ProtobufCMessage base;
+  char *sweep_id;
+  /*
+   * The statistic the results are sorted by (a Statistics field name); empty = the
+   * sweep's objective, best first. Combinations without it (NaN, failed) come last.
+   */
+  char *sort_by;
+  /*
+   * With sort_by: ascending instead of descending.
+   */
+  protobuf_c_boolean ascending;
+  /*
+   * Results per page: 0 = 100; at most 1000.
+   */
+  uint32_t page_size;
+  /*
+   * From the previous response's next_page_token; empty = the first page.
+   */
+  char *page_token;
+};
+#define BACKTEST__V1__GET_SWEEP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__get_sweep_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Backtest__V1__GetSweepResponse
+{
+  ProtobufCMessage base;
+  Backtest__V1__Sweep *sweep;
+  size_t n_results;
+  Backtest__V1__SweepResult **results;
+  /*
+   * Empty when this is the last page.
+   */
+  char *next_page_token;
+};
+#define BACKTEST__V1__GET_SWEEP_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__get_sweep_response__descriptor) \
+    , NULL, 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Backtest__V1__ListSweepsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Only these statuses; empty = all.
+   */
+  size_t n_statuses;
+  Backtest__V1__SessionStatus *statuses;
+  /*
+   * At most this many sweeps per page: 0 = 100; at most 1000.
+   */
+  uint32_t page_size;
+  char *page_token;
+};
+#define BACKTEST__V1__LIST_SWEEPS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__list_sweeps_request__descriptor) \
+    , 0,NULL, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Backtest__V1__ListSweepsResponse
+{
+  ProtobufCMessage base;
+  size_t n_sweeps;
+  Backtest__V1__Sweep **sweeps;
+  char *next_page_token;
+};
+#define BACKTEST__V1__LIST_SWEEPS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__list_sweeps_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
 /* Backtest__V1__BuiltinStrategy__ParamsEntry methods */
 void   backtest__v1__builtin_strategy__params_entry__init
                      (Backtest__V1__BuiltinStrategy__ParamsEntry         *message);
@@ -1899,6 +2292,310 @@ Backtest__V1__DeleteSessionResponse *
 void   backtest__v1__delete_session_response__free_unpacked
                      (Backtest__V1__DeleteSessionResponse *message,
                       ProtobufCAllocator *allocator);
+/* Backtest__V1__ParameterAxis methods */
+void   backtest__v1__parameter_axis__init
+                     (Backtest__V1__ParameterAxis         *message);
+size_t backtest__v1__parameter_axis__get_packed_size
+                     (const Backtest__V1__ParameterAxis   *message);
+size_t backtest__v1__parameter_axis__pack
+                     (const Backtest__V1__ParameterAxis   *message,
+                      uint8_t             *out);
+size_t backtest__v1__parameter_axis__pack_to_buffer
+                     (const Backtest__V1__ParameterAxis   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__ParameterAxis *
+       backtest__v1__parameter_axis__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__parameter_axis__free_unpacked
+                     (Backtest__V1__ParameterAxis *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__ValueList methods */
+void   backtest__v1__value_list__init
+                     (Backtest__V1__ValueList         *message);
+size_t backtest__v1__value_list__get_packed_size
+                     (const Backtest__V1__ValueList   *message);
+size_t backtest__v1__value_list__pack
+                     (const Backtest__V1__ValueList   *message,
+                      uint8_t             *out);
+size_t backtest__v1__value_list__pack_to_buffer
+                     (const Backtest__V1__ValueList   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__ValueList *
+       backtest__v1__value_list__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__value_list__free_unpacked
+                     (Backtest__V1__ValueList *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__ValueRange methods */
+void   backtest__v1__value_range__init
+                     (Backtest__V1__ValueRange         *message);
+size_t backtest__v1__value_range__get_packed_size
+                     (const Backtest__V1__ValueRange   *message);
+size_t backtest__v1__value_range__pack
+                     (const Backtest__V1__ValueRange   *message,
+                      uint8_t             *out);
+size_t backtest__v1__value_range__pack_to_buffer
+                     (const Backtest__V1__ValueRange   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__ValueRange *
+       backtest__v1__value_range__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__value_range__free_unpacked
+                     (Backtest__V1__ValueRange *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__StartSweepRequest methods */
+void   backtest__v1__start_sweep_request__init
+                     (Backtest__V1__StartSweepRequest         *message);
+size_t backtest__v1__start_sweep_request__get_packed_size
+                     (const Backtest__V1__StartSweepRequest   *message);
+size_t backtest__v1__start_sweep_request__pack
+                     (const Backtest__V1__StartSweepRequest   *message,
+                      uint8_t             *out);
+size_t backtest__v1__start_sweep_request__pack_to_buffer
+                     (const Backtest__V1__StartSweepRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__StartSweepRequest *
+       backtest__v1__start_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__start_sweep_request__free_unpacked
+                     (Backtest__V1__StartSweepRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__StartSweepResponse methods */
+void   backtest__v1__start_sweep_response__init
+                     (Backtest__V1__StartSweepResponse         *message);
+size_t backtest__v1__start_sweep_response__get_packed_size
+                     (const Backtest__V1__StartSweepResponse   *message);
+size_t backtest__v1__start_sweep_response__pack
+                     (const Backtest__V1__StartSweepResponse   *message,
+                      uint8_t             *out);
+size_t backtest__v1__start_sweep_response__pack_to_buffer
+                     (const Backtest__V1__StartSweepResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__StartSweepResponse *
+       backtest__v1__start_sweep_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__start_sweep_response__free_unpacked
+                     (Backtest__V1__StartSweepResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__WatchSweepRequest methods */
+void   backtest__v1__watch_sweep_request__init
+                     (Backtest__V1__WatchSweepRequest         *message);
+size_t backtest__v1__watch_sweep_request__get_packed_size
+                     (const Backtest__V1__WatchSweepRequest   *message);
+size_t backtest__v1__watch_sweep_request__pack
+                     (const Backtest__V1__WatchSweepRequest   *message,
+                      uint8_t             *out);
+size_t backtest__v1__watch_sweep_request__pack_to_buffer
+                     (const Backtest__V1__WatchSweepRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__WatchSweepRequest *
+       backtest__v1__watch_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__watch_sweep_request__free_unpacked
+                     (Backtest__V1__WatchSweepRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__ParameterValue methods */
+void   backtest__v1__parameter_value__init
+                     (Backtest__V1__ParameterValue         *message);
+size_t backtest__v1__parameter_value__get_packed_size
+                     (const Backtest__V1__ParameterValue   *message);
+size_t backtest__v1__parameter_value__pack
+                     (const Backtest__V1__ParameterValue   *message,
+                      uint8_t             *out);
+size_t backtest__v1__parameter_value__pack_to_buffer
+                     (const Backtest__V1__ParameterValue   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__ParameterValue *
+       backtest__v1__parameter_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__parameter_value__free_unpacked
+                     (Backtest__V1__ParameterValue *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__SweepResult methods */
+void   backtest__v1__sweep_result__init
+                     (Backtest__V1__SweepResult         *message);
+size_t backtest__v1__sweep_result__get_packed_size
+                     (const Backtest__V1__SweepResult   *message);
+size_t backtest__v1__sweep_result__pack
+                     (const Backtest__V1__SweepResult   *message,
+                      uint8_t             *out);
+size_t backtest__v1__sweep_result__pack_to_buffer
+                     (const Backtest__V1__SweepResult   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__SweepResult *
+       backtest__v1__sweep_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__sweep_result__free_unpacked
+                     (Backtest__V1__SweepResult *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__SweepProgressEvent methods */
+void   backtest__v1__sweep_progress_event__init
+                     (Backtest__V1__SweepProgressEvent         *message);
+size_t backtest__v1__sweep_progress_event__get_packed_size
+                     (const Backtest__V1__SweepProgressEvent   *message);
+size_t backtest__v1__sweep_progress_event__pack
+                     (const Backtest__V1__SweepProgressEvent   *message,
+                      uint8_t             *out);
+size_t backtest__v1__sweep_progress_event__pack_to_buffer
+                     (const Backtest__V1__SweepProgressEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__SweepProgressEvent *
+       backtest__v1__sweep_progress_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__sweep_progress_event__free_unpacked
+                     (Backtest__V1__SweepProgressEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__StopSweepRequest methods */
+void   backtest__v1__stop_sweep_request__init
+                     (Backtest__V1__StopSweepRequest         *message);
+size_t backtest__v1__stop_sweep_request__get_packed_size
+                     (const Backtest__V1__StopSweepRequest   *message);
+size_t backtest__v1__stop_sweep_request__pack
+                     (const Backtest__V1__StopSweepRequest   *message,
+                      uint8_t             *out);
+size_t backtest__v1__stop_sweep_request__pack_to_buffer
+                     (const Backtest__V1__StopSweepRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__StopSweepRequest *
+       backtest__v1__stop_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__stop_sweep_request__free_unpacked
+                     (Backtest__V1__StopSweepRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__StopSweepResponse methods */
+void   backtest__v1__stop_sweep_response__init
+                     (Backtest__V1__StopSweepResponse         *message);
+size_t backtest__v1__stop_sweep_response__get_packed_size
+                     (const Backtest__V1__StopSweepResponse   *message);
+size_t backtest__v1__stop_sweep_response__pack
+                     (const Backtest__V1__StopSweepResponse   *message,
+                      uint8_t             *out);
+size_t backtest__v1__stop_sweep_response__pack_to_buffer
+                     (const Backtest__V1__StopSweepResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__StopSweepResponse *
+       backtest__v1__stop_sweep_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__stop_sweep_response__free_unpacked
+                     (Backtest__V1__StopSweepResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__Sweep methods */
+void   backtest__v1__sweep__init
+                     (Backtest__V1__Sweep         *message);
+size_t backtest__v1__sweep__get_packed_size
+                     (const Backtest__V1__Sweep   *message);
+size_t backtest__v1__sweep__pack
+                     (const Backtest__V1__Sweep   *message,
+                      uint8_t             *out);
+size_t backtest__v1__sweep__pack_to_buffer
+                     (const Backtest__V1__Sweep   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__Sweep *
+       backtest__v1__sweep__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__sweep__free_unpacked
+                     (Backtest__V1__Sweep *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__GetSweepRequest methods */
+void   backtest__v1__get_sweep_request__init
+                     (Backtest__V1__GetSweepRequest         *message);
+size_t backtest__v1__get_sweep_request__get_packed_size
+                     (const Backtest__V1__GetSweepRequest   *message);
+size_t backtest__v1__get_sweep_request__pack
+                     (const Backtest__V1__GetSweepRequest   *message,
+                      uint8_t             *out);
+size_t backtest__v1__get_sweep_request__pack_to_buffer
+                     (const Backtest__V1__GetSweepRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__GetSweepRequest *
+       backtest__v1__get_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__get_sweep_request__free_unpacked
+                     (Backtest__V1__GetSweepRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__GetSweepResponse methods */
+void   backtest__v1__get_sweep_response__init
+                     (Backtest__V1__GetSweepResponse         *message);
+size_t backtest__v1__get_sweep_response__get_packed_size
+                     (const Backtest__V1__GetSweepResponse   *message);
+size_t backtest__v1__get_sweep_response__pack
+                     (const Backtest__V1__GetSweepResponse   *message,
+                      uint8_t             *out);
+size_t backtest__v1__get_sweep_response__pack_to_buffer
+                     (const Backtest__V1__GetSweepResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__GetSweepResponse *
+       backtest__v1__get_sweep_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__get_sweep_response__free_unpacked
+                     (Backtest__V1__GetSweepResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__ListSweepsRequest methods */
+void   backtest__v1__list_sweeps_request__init
+                     (Backtest__V1__ListSweepsRequest         *message);
+size_t backtest__v1__list_sweeps_request__get_packed_size
+                     (const Backtest__V1__ListSweepsRequest   *message);
+size_t backtest__v1__list_sweeps_request__pack
+                     (const Backtest__V1__ListSweepsRequest   *message,
+                      uint8_t             *out);
+size_t backtest__v1__list_sweeps_request__pack_to_buffer
+                     (const Backtest__V1__ListSweepsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__ListSweepsRequest *
+       backtest__v1__list_sweeps_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__list_sweeps_request__free_unpacked
+                     (Backtest__V1__ListSweepsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__ListSweepsResponse methods */
+void   backtest__v1__list_sweeps_response__init
+                     (Backtest__V1__ListSweepsResponse         *message);
+size_t backtest__v1__list_sweeps_response__get_packed_size
+                     (const Backtest__V1__ListSweepsResponse   *message);
+size_t backtest__v1__list_sweeps_response__pack
+                     (const Backtest__V1__ListSweepsResponse   *message,
+                      uint8_t             *out);
+size_t backtest__v1__list_sweeps_response__pack_to_buffer
+                     (const Backtest__V1__ListSweepsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__ListSweepsResponse *
+       backtest__v1__list_sweeps_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__list_sweeps_response__free_unpacked
+                     (Backtest__V1__ListSweepsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Backtest__V1__BuiltinStrategy__ParamsEntry_Closure)
@@ -2027,6 +2724,54 @@ typedef void (*Backtest__V1__DeleteSessionRequest_Closure)
 typedef void (*Backtest__V1__DeleteSessionResponse_Closure)
                  (const Backtest__V1__DeleteSessionResponse *message,
                   void *closure_data);
+typedef void (*Backtest__V1__ParameterAxis_Closure)
+                 (const Backtest__V1__ParameterAxis *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__ValueList_Closure)
+                 (const Backtest__V1__ValueList *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__ValueRange_Closure)
+                 (const Backtest__V1__ValueRange *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__StartSweepRequest_Closure)
+                 (const Backtest__V1__StartSweepRequest *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__StartSweepResponse_Closure)
+                 (const Backtest__V1__StartSweepResponse *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__WatchSweepRequest_Closure)
+                 (const Backtest__V1__WatchSweepRequest *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__ParameterValue_Closure)
+                 (const Backtest__V1__ParameterValue *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__SweepResult_Closure)
+                 (const Backtest__V1__SweepResult *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__SweepProgressEvent_Closure)
+                 (const Backtest__V1__SweepProgressEvent *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__StopSweepRequest_Closure)
+                 (const Backtest__V1__StopSweepRequest *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__StopSweepResponse_Closure)
+                 (const Backtest__V1__StopSweepResponse *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__Sweep_Closure)
+                 (const Backtest__V1__Sweep *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__GetSweepRequest_Closure)
+                 (const Backtest__V1__GetSweepRequest *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__GetSweepResponse_Closure)
+                 (const Backtest__V1__GetSweepResponse *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__ListSweepsRequest_Closure)
+                 (const Backtest__V1__ListSweepsRequest *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__ListSweepsResponse_Closure)
+                 (const Backtest__V1__ListSweepsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -2078,6 +2823,26 @@ struct Backtest__V1__BacktestService_Service
                          const Backtest__V1__DeleteSessionRequest *input,
                          Backtest__V1__DeleteSessionResponse_Closure closure,
                          void *closure_data);
+  void (*start_sweep)(Backtest__V1__BacktestService_Service *service,
+                      const Backtest__V1__StartSweepRequest *input,
+                      Backtest__V1__StartSweepResponse_Closure closure,
+                      void *closure_data);
+  void (*watch_sweep)(Backtest__V1__BacktestService_Service *service,
+                      const Backtest__V1__WatchSweepRequest *input,
+                      Backtest__V1__SweepProgressEvent_Closure closure,
+                      void *closure_data);
+  void (*stop_sweep)(Backtest__V1__BacktestService_Service *service,
+                     const Backtest__V1__StopSweepRequest *input,
+                     Backtest__V1__StopSweepResponse_Closure closure,
+                     void *closure_data);
+  void (*get_sweep)(Backtest__V1__BacktestService_Service *service,
+                    const Backtest__V1__GetSweepRequest *input,
+                    Backtest__V1__GetSweepResponse_Closure closure,
+                    void *closure_data);
+  void (*list_sweeps)(Backtest__V1__BacktestService_Service *service,
+                      const Backtest__V1__ListSweepsRequest *input,
+                      Backtest__V1__ListSweepsResponse_Closure closure,
+                      void *closure_data);
 };
 typedef void (*Backtest__V1__BacktestService_ServiceDestroy)(Backtest__V1__BacktestService_Service *);
 void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service *service,
@@ -2096,7 +2861,12 @@ void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service
       function_prefix__ ## get_equity_curve,\
       function_prefix__ ## import_market_data,\
       function_prefix__ ## list_market_data,\
-      function_prefix__ ## delete_session  }
+      function_prefix__ ## delete_session,\
+      function_prefix__ ## start_sweep,\
+      function_prefix__ ## watch_sweep,\
+      function_prefix__ ## stop_sweep,\
+      function_prefix__ ## get_sweep,\
+      function_prefix__ ## list_sweeps  }
 void backtest__v1__backtest_service__start_backtest(ProtobufCService *service,
                                                     const Backtest__V1__StartBacktestRequest *input,
                                                     Backtest__V1__StartBacktestResponse_Closure closure,
@@ -2141,6 +2911,26 @@ void backtest__v1__backtest_service__delete_session(ProtobufCService *service,
                                                     const Backtest__V1__DeleteSessionRequest *input,
                                                     Backtest__V1__DeleteSessionResponse_Closure closure,
                                                     void *closure_data);
+void backtest__v1__backtest_service__start_sweep(ProtobufCService *service,
+                                                 const Backtest__V1__StartSweepRequest *input,
+                                                 Backtest__V1__StartSweepResponse_Closure closure,
+                                                 void *closure_data);
+void backtest__v1__backtest_service__watch_sweep(ProtobufCService *service,
+                                                 const Backtest__V1__WatchSweepRequest *input,
+                                                 Backtest__V1__SweepProgressEvent_Closure closure,
+                                                 void *closure_data);
+void backtest__v1__backtest_service__stop_sweep(ProtobufCService *service,
+                                                const Backtest__V1__StopSweepRequest *input,
+                                                Backtest__V1__StopSweepResponse_Closure closure,
+                                                void *closure_data);
+void backtest__v1__backtest_service__get_sweep(ProtobufCService *service,
+                                               const Backtest__V1__GetSweepRequest *input,
+                                               Backtest__V1__GetSweepResponse_Closure closure,
+                                               void *closure_data);
+void backtest__v1__backtest_service__list_sweeps(ProtobufCService *service,
+                                                 const Backtest__V1__ListSweepsRequest *input,
+                                                 Backtest__V1__ListSweepsResponse_Closure closure,
+                                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2152,6 +2942,7 @@ extern const ProtobufCEnumDescriptor    backtest__v1__trade_side__descriptor;
 extern const ProtobufCEnumDescriptor    backtest__v1__rule_kind__descriptor;
 extern const ProtobufCEnumDescriptor    backtest__v1__progress_event_kind__descriptor;
 extern const ProtobufCEnumDescriptor    backtest__v1__import_format__descriptor;
+extern const ProtobufCEnumDescriptor    backtest__v1__sweep_direction__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__builtin_strategy__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__builtin_strategy__params_entry__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__rule__descriptor;
@@ -2194,6 +2985,22 @@ extern const ProtobufCMessageDescriptor backtest__v1__market_data_series__descri
 extern const ProtobufCMessageDescriptor backtest__v1__list_market_data_response__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__delete_session_request__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__delete_session_response__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__parameter_axis__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__value_list__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__value_range__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__start_sweep_request__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__start_sweep_response__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__watch_sweep_request__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__parameter_value__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__sweep_result__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__sweep_progress_event__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__stop_sweep_request__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__stop_sweep_response__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__sweep__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__get_sweep_request__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__get_sweep_response__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__list_sweeps_request__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__list_sweeps_response__descriptor;
 extern const ProtobufCServiceDescriptor backtest__v1__backtest_service__descriptor;
 
 PROTOBUF_C__END_DECLS

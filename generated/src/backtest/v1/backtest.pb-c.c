@@ -1702,6 +1702,726 @@ void   backtest__v1__delete_session_response__free_unpacked
   assert(message->base.descriptor == &backtest__v1__delete_session_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   backtest__v1__parameter_axis__init
+                     (Backtest__V1__ParameterAxis         *message)
+{
+  static const Backtest__V1__ParameterAxis init_value = BACKTEST__V1__PARAMETER_AXIS__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__parameter_axis__get_packed_size
+                     (const Backtest__V1__ParameterAxis *message)
+{
+  assert(message->base.descriptor == &backtest__v1__parameter_axis__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__parameter_axis__pack
+                     (const Backtest__V1__ParameterAxis *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__parameter_axis__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__parameter_axis__pack_to_buffer
+                     (const Backtest__V1__ParameterAxis *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__parameter_axis__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__ParameterAxis *
+       backtest__v1__parameter_axis__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__ParameterAxis *)
+     protobuf_c_message_unpack (&backtest__v1__parameter_axis__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__parameter_axis__free_unpacked
+                     (Backtest__V1__ParameterAxis *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__parameter_axis__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__value_list__init
+                     (Backtest__V1__ValueList         *message)
+{
+  static const Backtest__V1__ValueList init_value = BACKTEST__V1__VALUE_LIST__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__value_list__get_packed_size
+                     (const Backtest__V1__ValueList *message)
+{
+  assert(message->base.descriptor == &backtest__v1__value_list__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__value_list__pack
+                     (const Backtest__V1__ValueList *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__value_list__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__value_list__pack_to_buffer
+                     (const Backtest__V1__ValueList *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__value_list__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__ValueList *
+       backtest__v1__value_list__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__ValueList *)
+     protobuf_c_message_unpack (&backtest__v1__value_list__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__value_list__free_unpacked
+                     (Backtest__V1__ValueList *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__value_list__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__value_range__init
+                     (Backtest__V1__ValueRange         *message)
+{
+  static const Backtest__V1__ValueRange init_value = BACKTEST__V1__VALUE_RANGE__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__value_range__get_packed_size
+                     (const Backtest__V1__ValueRange *message)
+{
+  assert(message->base.descriptor == &backtest__v1__value_range__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__value_range__pack
+                     (const Backtest__V1__ValueRange *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__value_range__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__value_range__pack_to_buffer
+                     (const Backtest__V1__ValueRange *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__value_range__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__ValueRange *
+       backtest__v1__value_range__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__ValueRange *)
+     protobuf_c_message_unpack (&backtest__v1__value_range__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__value_range__free_unpacked
+                     (Backtest__V1__ValueRange *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__value_range__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__start_sweep_request__init
+                     (Backtest__V1__StartSweepRequest         *message)
+{
+  static const Backtest__V1__StartSweepRequest init_value = BACKTEST__V1__START_SWEEP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__start_sweep_request__get_packed_size
+                     (const Backtest__V1__StartSweepRequest *message)
+{
+  assert(message->base.descriptor == &backtest__v1__start_sweep_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__start_sweep_request__pack
+                     (const Backtest__V1__StartSweepRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__start_sweep_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__start_sweep_request__pack_to_buffer
+                     (const Backtest__V1__StartSweepRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__start_sweep_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__StartSweepRequest *
+       backtest__v1__start_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__StartSweepRequest *)
+     protobuf_c_message_unpack (&backtest__v1__start_sweep_request__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__start_sweep_request__free_unpacked
+                     (Backtest__V1__StartSweepRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__start_sweep_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__start_sweep_response__init
+                     (Backtest__V1__StartSweepResponse         *message)
+{
+  static const Backtest__V1__StartSweepResponse init_value = BACKTEST__V1__START_SWEEP_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__start_sweep_response__get_packed_size
+                     (const Backtest__V1__StartSweepResponse *message)
+{
+  assert(message->base.descriptor == &backtest__v1__start_sweep_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__start_sweep_response__pack
+                     (const Backtest__V1__StartSweepResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__start_sweep_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__start_sweep_response__pack_to_buffer
+                     (const Backtest__V1__StartSweepResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__start_sweep_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__StartSweepResponse *
+       backtest__v1__start_sweep_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__StartSweepResponse *)
+     protobuf_c_message_unpack (&backtest__v1__start_sweep_response__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__start_sweep_response__free_unpacked
+                     (Backtest__V1__StartSweepResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__start_sweep_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__watch_sweep_request__init
+                     (Backtest__V1__WatchSweepRequest         *message)
+{
+  static const Backtest__V1__WatchSweepRequest init_value = BACKTEST__V1__WATCH_SWEEP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__watch_sweep_request__get_packed_size
+                     (const Backtest__V1__WatchSweepRequest *message)
+{
+  assert(message->base.descriptor == &backtest__v1__watch_sweep_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__watch_sweep_request__pack
+                     (const Backtest__V1__WatchSweepRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__watch_sweep_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__watch_sweep_request__pack_to_buffer
+                     (const Backtest__V1__WatchSweepRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__watch_sweep_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__WatchSweepRequest *
+       backtest__v1__watch_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__WatchSweepRequest *)
+     protobuf_c_message_unpack (&backtest__v1__watch_sweep_request__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__watch_sweep_request__free_unpacked
+                     (Backtest__V1__WatchSweepRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__watch_sweep_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__parameter_value__init
+                     (Backtest__V1__ParameterValue         *message)
+{
+  static const Backtest__V1__ParameterValue init_value = BACKTEST__V1__PARAMETER_VALUE__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__parameter_value__get_packed_size
+                     (const Backtest__V1__ParameterValue *message)
+{
+  assert(message->base.descriptor == &backtest__v1__parameter_value__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__parameter_value__pack
+                     (const Backtest__V1__ParameterValue *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__parameter_value__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__parameter_value__pack_to_buffer
+                     (const Backtest__V1__ParameterValue *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__parameter_value__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__ParameterValue *
+       backtest__v1__parameter_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__ParameterValue *)
+     protobuf_c_message_unpack (&backtest__v1__parameter_value__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__parameter_value__free_unpacked
+                     (Backtest__V1__ParameterValue *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__parameter_value__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__sweep_result__init
+                     (Backtest__V1__SweepResult         *message)
+{
+  static const Backtest__V1__SweepResult init_value = BACKTEST__V1__SWEEP_RESULT__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__sweep_result__get_packed_size
+                     (const Backtest__V1__SweepResult *message)
+{
+  assert(message->base.descriptor == &backtest__v1__sweep_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__sweep_result__pack
+                     (const Backtest__V1__SweepResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__sweep_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__sweep_result__pack_to_buffer
+                     (const Backtest__V1__SweepResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__sweep_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__SweepResult *
+       backtest__v1__sweep_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__SweepResult *)
+     protobuf_c_message_unpack (&backtest__v1__sweep_result__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__sweep_result__free_unpacked
+                     (Backtest__V1__SweepResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__sweep_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__sweep_progress_event__init
+                     (Backtest__V1__SweepProgressEvent         *message)
+{
+  static const Backtest__V1__SweepProgressEvent init_value = BACKTEST__V1__SWEEP_PROGRESS_EVENT__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__sweep_progress_event__get_packed_size
+                     (const Backtest__V1__SweepProgressEvent *message)
+{
+  assert(message->base.descriptor == &backtest__v1__sweep_progress_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__sweep_progress_event__pack
+                     (const Backtest__V1__SweepProgressEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__sweep_progress_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__sweep_progress_event__pack_to_buffer
+                     (const Backtest__V1__SweepProgressEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__sweep_progress_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__SweepProgressEvent *
+       backtest__v1__sweep_progress_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__SweepProgressEvent *)
+     protobuf_c_message_unpack (&backtest__v1__sweep_progress_event__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__sweep_progress_event__free_unpacked
+                     (Backtest__V1__SweepProgressEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__sweep_progress_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__stop_sweep_request__init
+                     (Backtest__V1__StopSweepRequest         *message)
+{
+  static const Backtest__V1__StopSweepRequest init_value = BACKTEST__V1__STOP_SWEEP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__stop_sweep_request__get_packed_size
+                     (const Backtest__V1__StopSweepRequest *message)
+{
+  assert(message->base.descriptor == &backtest__v1__stop_sweep_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__stop_sweep_request__pack
+                     (const Backtest__V1__StopSweepRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__stop_sweep_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__stop_sweep_request__pack_to_buffer
+                     (const Backtest__V1__StopSweepRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__stop_sweep_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__StopSweepRequest *
+       backtest__v1__stop_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__StopSweepRequest *)
+     protobuf_c_message_unpack (&backtest__v1__stop_sweep_request__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__stop_sweep_request__free_unpacked
+                     (Backtest__V1__StopSweepRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__stop_sweep_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__stop_sweep_response__init
+                     (Backtest__V1__StopSweepResponse         *message)
+{
+  static const Backtest__V1__StopSweepResponse init_value = BACKTEST__V1__STOP_SWEEP_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__stop_sweep_response__get_packed_size
+                     (const Backtest__V1__StopSweepResponse *message)
+{
+  assert(message->base.descriptor == &backtest__v1__stop_sweep_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__stop_sweep_response__pack
+                     (const Backtest__V1__StopSweepResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__stop_sweep_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__stop_sweep_response__pack_to_buffer
+                     (const Backtest__V1__StopSweepResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__stop_sweep_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__StopSweepResponse *
+       backtest__v1__stop_sweep_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__StopSweepResponse *)
+     protobuf_c_message_unpack (&backtest__v1__stop_sweep_response__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__stop_sweep_response__free_unpacked
+                     (Backtest__V1__StopSweepResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__stop_sweep_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__sweep__init
+                     (Backtest__V1__Sweep         *message)
+{
+  static const Backtest__V1__Sweep init_value = BACKTEST__V1__SWEEP__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__sweep__get_packed_size
+                     (const Backtest__V1__Sweep *message)
+{
+  assert(message->base.descriptor == &backtest__v1__sweep__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__sweep__pack
+                     (const Backtest__V1__Sweep *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__sweep__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__sweep__pack_to_buffer
+                     (const Backtest__V1__Sweep *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__sweep__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__Sweep *
+       backtest__v1__sweep__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__Sweep *)
+     protobuf_c_message_unpack (&backtest__v1__sweep__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__sweep__free_unpacked
+                     (Backtest__V1__Sweep *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__sweep__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__get_sweep_request__init
+                     (Backtest__V1__GetSweepRequest         *message)
+{
+  static const Backtest__V1__GetSweepRequest init_value = BACKTEST__V1__GET_SWEEP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__get_sweep_request__get_packed_size
+                     (const Backtest__V1__GetSweepRequest *message)
+{
+  assert(message->base.descriptor == &backtest__v1__get_sweep_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__get_sweep_request__pack
+                     (const Backtest__V1__GetSweepRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__get_sweep_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__get_sweep_request__pack_to_buffer
+                     (const Backtest__V1__GetSweepRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__get_sweep_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__GetSweepRequest *
+       backtest__v1__get_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__GetSweepRequest *)
+     protobuf_c_message_unpack (&backtest__v1__get_sweep_request__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__get_sweep_request__free_unpacked
+                     (Backtest__V1__GetSweepRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__get_sweep_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__get_sweep_response__init
+                     (Backtest__V1__GetSweepResponse         *message)
+{
+  static const Backtest__V1__GetSweepResponse init_value = BACKTEST__V1__GET_SWEEP_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__get_sweep_response__get_packed_size
+                     (const Backtest__V1__GetSweepResponse *message)
+{
+  assert(message->base.descriptor == &backtest__v1__get_sweep_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__get_sweep_response__pack
+                     (const Backtest__V1__GetSweepResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__get_sweep_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__get_sweep_response__pack_to_buffer
+                     (const Backtest__V1__GetSweepResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__get_sweep_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__GetSweepResponse *
+       backtest__v1__get_sweep_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__GetSweepResponse *)
+     protobuf_c_message_unpack (&backtest__v1__get_sweep_response__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__get_sweep_response__free_unpacked
+                     (Backtest__V1__GetSweepResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__get_sweep_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__list_sweeps_request__init
+                     (Backtest__V1__ListSweepsRequest         *message)
+{
+  static const Backtest__V1__ListSweepsRequest init_value = BACKTEST__V1__LIST_SWEEPS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__list_sweeps_request__get_packed_size
+                     (const Backtest__V1__ListSweepsRequest *message)
+{
+  assert(message->base.descriptor == &backtest__v1__list_sweeps_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__list_sweeps_request__pack
+                     (const Backtest__V1__ListSweepsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__list_sweeps_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__list_sweeps_request__pack_to_buffer
+                     (const Backtest__V1__ListSweepsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__list_sweeps_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__ListSweepsRequest *
+       backtest__v1__list_sweeps_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__ListSweepsRequest *)
+     protobuf_c_message_unpack (&backtest__v1__list_sweeps_request__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__list_sweeps_request__free_unpacked
+                     (Backtest__V1__ListSweepsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__list_sweeps_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__list_sweeps_response__init
+                     (Backtest__V1__ListSweepsResponse         *message)
+{
+  static const Backtest__V1__ListSweepsResponse init_value = BACKTEST__V1__LIST_SWEEPS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__list_sweeps_response__get_packed_size
+                     (const Backtest__V1__ListSweepsResponse *message)
+{
+  assert(message->base.descriptor == &backtest__v1__list_sweeps_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__list_sweeps_response__pack
+                     (const Backtest__V1__ListSweepsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__list_sweeps_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__list_sweeps_response__pack_to_buffer
+                     (const Backtest__V1__ListSweepsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__list_sweeps_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__ListSweepsResponse *
+       backtest__v1__list_sweeps_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__ListSweepsResponse *)
+     protobuf_c_message_unpack (&backtest__v1__list_sweeps_response__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__list_sweeps_response__free_unpacked
+                     (Backtest__V1__ListSweepsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__list_sweeps_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor backtest__v1__builtin_strategy__params_entry__field_descriptors[2] =
 {
   {
@@ -5469,6 +6189,1407 @@ const ProtobufCMessageDescriptor backtest__v1__delete_session_response__descript
   (ProtobufCMessageInit) backtest__v1__delete_session_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor backtest__v1__parameter_axis__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ParameterAxis, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "list",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__ParameterAxis, values_case),
+    offsetof(Backtest__V1__ParameterAxis, list),
+    &backtest__v1__value_list__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "range",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__ParameterAxis, values_case),
+    offsetof(Backtest__V1__ParameterAxis, range),
+    &backtest__v1__value_range__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__parameter_axis__field_indices_by_name[] = {
+  1,   /* field[1] = list */
+  0,   /* field[0] = name */
+  2,   /* field[2] = range */
+};
+static const ProtobufCIntRange backtest__v1__parameter_axis__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor backtest__v1__parameter_axis__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.ParameterAxis",
+  "ParameterAxis",
+  "Backtest__V1__ParameterAxis",
+  "backtest.v1",
+  sizeof(Backtest__V1__ParameterAxis),
+  3,
+  backtest__v1__parameter_axis__field_descriptors,
+  backtest__v1__parameter_axis__field_indices_by_name,
+  1,  backtest__v1__parameter_axis__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__parameter_axis__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__value_list__field_descriptors[1] =
+{
+  {
+    "values",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Backtest__V1__ValueList, n_values),
+    offsetof(Backtest__V1__ValueList, values),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__value_list__field_indices_by_name[] = {
+  0,   /* field[0] = values */
+};
+static const ProtobufCIntRange backtest__v1__value_list__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor backtest__v1__value_list__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.ValueList",
+  "ValueList",
+  "Backtest__V1__ValueList",
+  "backtest.v1",
+  sizeof(Backtest__V1__ValueList),
+  1,
+  backtest__v1__value_list__field_descriptors,
+  backtest__v1__value_list__field_indices_by_name,
+  1,  backtest__v1__value_list__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__value_list__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__value_range__field_descriptors[3] =
+{
+  {
+    "start",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ValueRange, start),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stop",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ValueRange, stop),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ValueRange, step),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__value_range__field_indices_by_name[] = {
+  0,   /* field[0] = start */
+  2,   /* field[2] = step */
+  1,   /* field[1] = stop */
+};
+static const ProtobufCIntRange backtest__v1__value_range__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor backtest__v1__value_range__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.ValueRange",
+  "ValueRange",
+  "Backtest__V1__ValueRange",
+  "backtest.v1",
+  sizeof(Backtest__V1__ValueRange),
+  3,
+  backtest__v1__value_range__field_descriptors,
+  backtest__v1__value_range__field_indices_by_name,
+  1,  backtest__v1__value_range__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__value_range__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__start_sweep_request__field_descriptors[9] =
+{
+  {
+    "backtest",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepRequest, backtest),
+    &backtest__v1__start_backtest_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "axes",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__StartSweepRequest, n_axes),
+    offsetof(Backtest__V1__StartSweepRequest, axes),
+    &backtest__v1__parameter_axis__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "constraints",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Backtest__V1__StartSweepRequest, n_constraints),
+    offsetof(Backtest__V1__StartSweepRequest, constraints),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objective",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepRequest, objective),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "direction",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepRequest, direction),
+    &backtest__v1__sweep_direction__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top_k",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepRequest, top_k),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sample_size",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepRequest, sample_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seed",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepRequest, seed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "workers",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepRequest, workers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__start_sweep_request__field_indices_by_name[] = {
+  1,   /* field[1] = axes */
+  0,   /* field[0] = backtest */
+  2,   /* field[2] = constraints */
+  4,   /* field[4] = direction */
+  3,   /* field[3] = objective */
+  6,   /* field[6] = sample_size */
+  7,   /* field[7] = seed */
+  5,   /* field[5] = top_k */
+  8,   /* field[8] = workers */
+};
+static const ProtobufCIntRange backtest__v1__start_sweep_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor backtest__v1__start_sweep_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.StartSweepRequest",
+  "StartSweepRequest",
+  "Backtest__V1__StartSweepRequest",
+  "backtest.v1",
+  sizeof(Backtest__V1__StartSweepRequest),
+  9,
+  backtest__v1__start_sweep_request__field_descriptors,
+  backtest__v1__start_sweep_request__field_indices_by_name,
+  1,  backtest__v1__start_sweep_request__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__start_sweep_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__start_sweep_response__field_descriptors[4] =
+{
+  {
+    "sweep_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepResponse, sweep_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepResponse, status),
+    &backtest__v1__session_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepResponse, total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepResponse, created_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__start_sweep_response__field_indices_by_name[] = {
+  3,   /* field[3] = created_at */
+  1,   /* field[1] = status */
+  0,   /* field[0] = sweep_id */
+  2,   /* field[2] = total */
+};
+static const ProtobufCIntRange backtest__v1__start_sweep_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor backtest__v1__start_sweep_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.StartSweepResponse",
+  "StartSweepResponse",
+  "Backtest__V1__StartSweepResponse",
+  "backtest.v1",
+  sizeof(Backtest__V1__StartSweepResponse),
+  4,
+  backtest__v1__start_sweep_response__field_descriptors,
+  backtest__v1__start_sweep_response__field_indices_by_name,
+  1,  backtest__v1__start_sweep_response__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__start_sweep_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__watch_sweep_request__field_descriptors[2] =
+{
+  {
+    "sweep_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WatchSweepRequest, sweep_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_interval",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WatchSweepRequest, min_interval),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__watch_sweep_request__field_indices_by_name[] = {
+  1,   /* field[1] = min_interval */
+  0,   /* field[0] = sweep_id */
+};
+static const ProtobufCIntRange backtest__v1__watch_sweep_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor backtest__v1__watch_sweep_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.WatchSweepRequest",
+  "WatchSweepRequest",
+  "Backtest__V1__WatchSweepRequest",
+  "backtest.v1",
+  sizeof(Backtest__V1__WatchSweepRequest),
+  2,
+  backtest__v1__watch_sweep_request__field_descriptors,
+  backtest__v1__watch_sweep_request__field_indices_by_name,
+  1,  backtest__v1__watch_sweep_request__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__watch_sweep_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__parameter_value__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ParameterValue, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ParameterValue, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__parameter_value__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange backtest__v1__parameter_value__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor backtest__v1__parameter_value__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.ParameterValue",
+  "ParameterValue",
+  "Backtest__V1__ParameterValue",
+  "backtest.v1",
+  sizeof(Backtest__V1__ParameterValue),
+  2,
+  backtest__v1__parameter_value__field_descriptors,
+  backtest__v1__parameter_value__field_indices_by_name,
+  1,  backtest__v1__parameter_value__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__parameter_value__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__sweep_result__field_descriptors[5] =
+{
+  {
+    "combination",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepResult, combination),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "params",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__SweepResult, n_params),
+    offsetof(Backtest__V1__SweepResult, params),
+    &backtest__v1__parameter_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statistics",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepResult, statistics),
+    &backtest__v1__statistics__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepResult, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "session_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepResult, session_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__sweep_result__field_indices_by_name[] = {
+  0,   /* field[0] = combination */
+  3,   /* field[3] = error */
+  1,   /* field[1] = params */
+  4,   /* field[4] = session_id */
+  2,   /* field[2] = statistics */
+};
+static const ProtobufCIntRange backtest__v1__sweep_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor backtest__v1__sweep_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.SweepResult",
+  "SweepResult",
+  "Backtest__V1__SweepResult",
+  "backtest.v1",
+  sizeof(Backtest__V1__SweepResult),
+  5,
+  backtest__v1__sweep_result__field_descriptors,
+  backtest__v1__sweep_result__field_indices_by_name,
+  1,  backtest__v1__sweep_result__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__sweep_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__sweep_progress_event__field_descriptors[15] =
+{
+  {
+    "sweep_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, sweep_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, kind),
+    &backtest__v1__progress_event_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, status),
+    &backtest__v1__session_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "done",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failed",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, failed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "progress_pct",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, progress_pct),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, best),
+    &backtest__v1__sweep_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best_value",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, best_value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "combinations_per_second",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, combinations_per_second),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eta",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, eta),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wall_time",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, wall_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error_message",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, error_message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stop_reason",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, stop_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__sweep_progress_event__field_indices_by_name[] = {
+  8,   /* field[8] = best */
+  9,   /* field[9] = best_value */
+  10,   /* field[10] = combinations_per_second */
+  5,   /* field[5] = done */
+  13,   /* field[13] = error_message */
+  11,   /* field[11] = eta */
+  6,   /* field[6] = failed */
+  2,   /* field[2] = kind */
+  7,   /* field[7] = progress_pct */
+  1,   /* field[1] = sequence */
+  3,   /* field[3] = status */
+  14,   /* field[14] = stop_reason */
+  0,   /* field[0] = sweep_id */
+  4,   /* field[4] = total */
+  12,   /* field[12] = wall_time */
+};
+static const ProtobufCIntRange backtest__v1__sweep_progress_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 15 }
+};
+const ProtobufCMessageDescriptor backtest__v1__sweep_progress_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.SweepProgressEvent",
+  "SweepProgressEvent",
+  "Backtest__V1__SweepProgressEvent",
+  "backtest.v1",
+  sizeof(Backtest__V1__SweepProgressEvent),
+  15,
+  backtest__v1__sweep_progress_event__field_descriptors,
+  backtest__v1__sweep_progress_event__field_indices_by_name,
+  1,  backtest__v1__sweep_progress_event__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__sweep_progress_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__stop_sweep_request__field_descriptors[2] =
+{
+  {
+    "sweep_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StopSweepRequest, sweep_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StopSweepRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__stop_sweep_request__field_indices_by_name[] = {
+  1,   /* field[1] = reason */
+  0,   /* field[0] = sweep_id */
+};
+static const ProtobufCIntRange backtest__v1__stop_sweep_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor backtest__v1__stop_sweep_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.StopSweepRequest",
+  "StopSweepRequest",
+  "Backtest__V1__StopSweepRequest",
+  "backtest.v1",
+  sizeof(Backtest__V1__StopSweepRequest),
+  2,
+  backtest__v1__stop_sweep_request__field_descriptors,
+  backtest__v1__stop_sweep_request__field_indices_by_name,
+  1,  backtest__v1__stop_sweep_request__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__stop_sweep_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__stop_sweep_response__field_descriptors[3] =
+{
+  {
+    "sweep_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StopSweepResponse, sweep_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StopSweepResponse, status),
+    &backtest__v1__session_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "already_ended",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StopSweepResponse, already_ended),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__stop_sweep_response__field_indices_by_name[] = {
+  2,   /* field[2] = already_ended */
+  1,   /* field[1] = status */
+  0,   /* field[0] = sweep_id */
+};
+static const ProtobufCIntRange backtest__v1__stop_sweep_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor backtest__v1__stop_sweep_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.StopSweepResponse",
+  "StopSweepResponse",
+  "Backtest__V1__StopSweepResponse",
+  "backtest.v1",
+  sizeof(Backtest__V1__StopSweepResponse),
+  3,
+  backtest__v1__stop_sweep_response__field_descriptors,
+  backtest__v1__stop_sweep_response__field_indices_by_name,
+  1,  backtest__v1__stop_sweep_response__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__stop_sweep_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__sweep__field_descriptors[15] =
+{
+  {
+    "sweep_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, sweep_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, status),
+    &backtest__v1__session_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, request),
+    &backtest__v1__start_sweep_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "done",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failed",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, failed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objective",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, objective),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "direction",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, direction),
+    &backtest__v1__sweep_direction__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best_combination",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, best_combination),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best_value",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, best_value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, created_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "started_at",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, started_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "completed_at",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, completed_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error_message",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, error_message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stop_reason",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__Sweep, stop_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__sweep__field_indices_by_name[] = {
+  8,   /* field[8] = best_combination */
+  9,   /* field[9] = best_value */
+  12,   /* field[12] = completed_at */
+  10,   /* field[10] = created_at */
+  7,   /* field[7] = direction */
+  4,   /* field[4] = done */
+  13,   /* field[13] = error_message */
+  5,   /* field[5] = failed */
+  6,   /* field[6] = objective */
+  2,   /* field[2] = request */
+  11,   /* field[11] = started_at */
+  1,   /* field[1] = status */
+  14,   /* field[14] = stop_reason */
+  0,   /* field[0] = sweep_id */
+  3,   /* field[3] = total */
+};
+static const ProtobufCIntRange backtest__v1__sweep__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 15 }
+};
+const ProtobufCMessageDescriptor backtest__v1__sweep__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.Sweep",
+  "Sweep",
+  "Backtest__V1__Sweep",
+  "backtest.v1",
+  sizeof(Backtest__V1__Sweep),
+  15,
+  backtest__v1__sweep__field_descriptors,
+  backtest__v1__sweep__field_indices_by_name,
+  1,  backtest__v1__sweep__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__sweep__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__get_sweep_request__field_descriptors[5] =
+{
+  {
+    "sweep_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetSweepRequest, sweep_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sort_by",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetSweepRequest, sort_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ascending",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetSweepRequest, ascending),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetSweepRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetSweepRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__get_sweep_request__field_indices_by_name[] = {
+  2,   /* field[2] = ascending */
+  3,   /* field[3] = page_size */
+  4,   /* field[4] = page_token */
+  1,   /* field[1] = sort_by */
+  0,   /* field[0] = sweep_id */
+};
+static const ProtobufCIntRange backtest__v1__get_sweep_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor backtest__v1__get_sweep_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.GetSweepRequest",
+  "GetSweepRequest",
+  "Backtest__V1__GetSweepRequest",
+  "backtest.v1",
+  sizeof(Backtest__V1__GetSweepRequest),
+  5,
+  backtest__v1__get_sweep_request__field_descriptors,
+  backtest__v1__get_sweep_request__field_indices_by_name,
+  1,  backtest__v1__get_sweep_request__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__get_sweep_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__get_sweep_response__field_descriptors[3] =
+{
+  {
+    "sweep",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetSweepResponse, sweep),
+    &backtest__v1__sweep__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "results",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__GetSweepResponse, n_results),
+    offsetof(Backtest__V1__GetSweepResponse, results),
+    &backtest__v1__sweep_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetSweepResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__get_sweep_response__field_indices_by_name[] = {
+  2,   /* field[2] = next_page_token */
+  1,   /* field[1] = results */
+  0,   /* field[0] = sweep */
+};
+static const ProtobufCIntRange backtest__v1__get_sweep_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor backtest__v1__get_sweep_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.GetSweepResponse",
+  "GetSweepResponse",
+  "Backtest__V1__GetSweepResponse",
+  "backtest.v1",
+  sizeof(Backtest__V1__GetSweepResponse),
+  3,
+  backtest__v1__get_sweep_response__field_descriptors,
+  backtest__v1__get_sweep_response__field_indices_by_name,
+  1,  backtest__v1__get_sweep_response__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__get_sweep_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__list_sweeps_request__field_descriptors[3] =
+{
+  {
+    "statuses",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Backtest__V1__ListSweepsRequest, n_statuses),
+    offsetof(Backtest__V1__ListSweepsRequest, statuses),
+    &backtest__v1__session_status__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ListSweepsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ListSweepsRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__list_sweeps_request__field_indices_by_name[] = {
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
+  0,   /* field[0] = statuses */
+};
+static const ProtobufCIntRange backtest__v1__list_sweeps_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor backtest__v1__list_sweeps_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.ListSweepsRequest",
+  "ListSweepsRequest",
+  "Backtest__V1__ListSweepsRequest",
+  "backtest.v1",
+  sizeof(Backtest__V1__ListSweepsRequest),
+  3,
+  backtest__v1__list_sweeps_request__field_descriptors,
+  backtest__v1__list_sweeps_request__field_indices_by_name,
+  1,  backtest__v1__list_sweeps_request__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__list_sweeps_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__list_sweeps_response__field_descriptors[2] =
+{
+  {
+    "sweeps",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__ListSweepsResponse, n_sweeps),
+    offsetof(Backtest__V1__ListSweepsResponse, sweeps),
+    &backtest__v1__sweep__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__ListSweepsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__list_sweeps_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_page_token */
+  0,   /* field[0] = sweeps */
+};
+static const ProtobufCIntRange backtest__v1__list_sweeps_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor backtest__v1__list_sweeps_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.ListSweepsResponse",
+  "ListSweepsResponse",
+  "Backtest__V1__ListSweepsResponse",
+  "backtest.v1",
+  sizeof(Backtest__V1__ListSweepsResponse),
+  2,
+  backtest__v1__list_sweeps_response__field_descriptors,
+  backtest__v1__list_sweeps_response__field_indices_by_name,
+  1,  backtest__v1__list_sweeps_response__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__list_sweeps_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue backtest__v1__session_status__enum_values_by_number[6] =
 {
   { "SESSION_STATUS_UNSPECIFIED", "BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED", 0 },
@@ -5725,7 +7846,37 @@ const ProtobufCEnumDescriptor backtest__v1__import_format__descriptor =
   backtest__v1__import_format__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_descriptors[11] =
+static const ProtobufCEnumValue backtest__v1__sweep_direction__enum_values_by_number[3] =
+{
+  { "SWEEP_DIRECTION_UNSPECIFIED", "BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_UNSPECIFIED", 0 },
+  { "SWEEP_DIRECTION_MAXIMIZE", "BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_MAXIMIZE", 1 },
+  { "SWEEP_DIRECTION_MINIMIZE", "BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_MINIMIZE", 2 },
+};
+static const ProtobufCIntRange backtest__v1__sweep_direction__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex backtest__v1__sweep_direction__enum_values_by_name[3] =
+{
+  { "SWEEP_DIRECTION_MAXIMIZE", 1 },
+  { "SWEEP_DIRECTION_MINIMIZE", 2 },
+  { "SWEEP_DIRECTION_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor backtest__v1__sweep_direction__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "backtest.v1.SweepDirection",
+  "SweepDirection",
+  "Backtest__V1__SweepDirection",
+  "backtest.v1",
+  3,
+  backtest__v1__sweep_direction__enum_values_by_number,
+  3,
+  backtest__v1__sweep_direction__enum_values_by_name,
+  1,
+  backtest__v1__sweep_direction__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_descriptors[16] =
 {
   { "StartBacktest", &backtest__v1__start_backtest_request__descriptor, &backtest__v1__start_backtest_response__descriptor },
   { "StopBacktest", &backtest__v1__stop_backtest_request__descriptor, &backtest__v1__stop_backtest_response__descriptor },
@@ -5738,19 +7889,29 @@ static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_de
   { "ImportMarketData", &backtest__v1__import_market_data_request__descriptor, &backtest__v1__import_market_data_response__descriptor },
   { "ListMarketData", &backtest__v1__list_market_data_request__descriptor, &backtest__v1__list_market_data_response__descriptor },
   { "DeleteSession", &backtest__v1__delete_session_request__descriptor, &backtest__v1__delete_session_response__descriptor },
+  { "StartSweep", &backtest__v1__start_sweep_request__descriptor, &backtest__v1__start_sweep_response__descriptor },
+  { "WatchSweep", &backtest__v1__watch_sweep_request__descriptor, &backtest__v1__sweep_progress_event__descriptor },
+  { "StopSweep", &backtest__v1__stop_sweep_request__descriptor, &backtest__v1__stop_sweep_response__descriptor },
+  { "GetSweep", &backtest__v1__get_sweep_request__descriptor, &backtest__v1__get_sweep_response__descriptor },
+  { "ListSweeps", &backtest__v1__list_sweeps_request__descriptor, &backtest__v1__list_sweeps_response__descriptor },
 };
 const unsigned backtest__v1__backtest_service__method_indices_by_name[] = {
   10,        /* DeleteSession */
   7,        /* GetEquityCurve */
   4,        /* GetSession */
+  14,        /* GetSweep */
   6,        /* GetTrades */
   8,        /* ImportMarketData */
   2,        /* ListActive */
   9,        /* ListMarketData */
   5,        /* ListSessions */
+  15,        /* ListSweeps */
   0,        /* StartBacktest */
+  11,        /* StartSweep */
   1,        /* StopBacktest */
-  3         /* WatchProgress */
+  13,        /* StopSweep */
+  3,        /* WatchProgress */
+  12         /* WatchSweep */
 };
 const ProtobufCServiceDescriptor backtest__v1__backtest_service__descriptor =
 {
@@ -5759,7 +7920,7 @@ const ProtobufCServiceDescriptor backtest__v1__backtest_service__descriptor =
   "BacktestService",
   "Backtest__V1__BacktestService",
   "backtest.v1",
-  11,
+  16,
   backtest__v1__backtest_service__method_descriptors,
   backtest__v1__backtest_service__method_indices_by_name
 };
@@ -5850,6 +8011,46 @@ void backtest__v1__backtest_service__delete_session(ProtobufCService *service,
 {
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
   service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void backtest__v1__backtest_service__start_sweep(ProtobufCService *service,
+                                                 const Backtest__V1__StartSweepRequest *input,
+                                                 Backtest__V1__StartSweepResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void backtest__v1__backtest_service__watch_sweep(ProtobufCService *service,
+                                                 const Backtest__V1__WatchSweepRequest *input,
+                                                 Backtest__V1__SweepProgressEvent_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void backtest__v1__backtest_service__stop_sweep(ProtobufCService *service,
+                                                const Backtest__V1__StopSweepRequest *input,
+                                                Backtest__V1__StopSweepResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void backtest__v1__backtest_service__get_sweep(ProtobufCService *service,
+                                               const Backtest__V1__GetSweepRequest *input,
+                                               Backtest__V1__GetSweepResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void backtest__v1__backtest_service__list_sweeps(ProtobufCService *service,
+                                                 const Backtest__V1__ListSweepsRequest *input,
+                                                 Backtest__V1__ListSweepsResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service *service,
                                            Backtest__V1__BacktestService_ServiceDestroy destroy)

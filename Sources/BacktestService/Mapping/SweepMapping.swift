@@ -1,0 +1,124 @@
+import BacktestCore
+import BacktestEngine
+import BacktestProto
+import BacktestStore
+
+/// StartSweepRequest -> the core's SweepRequest, and the core's sweeps, rows and
+/// progress -> the contract's messages. The base request goes through the same mapping
+/// as StartBacktest (its fields named `backtest.*`); the request as accepted (defaults
+/// filled in) is encoded for storage, and each combination's StartBacktest request
+/// (the accepted base with its parameters set) for the sessions of the best.
+enum SweepMapping {
+    static func sweepRequest(_ request: StartSweepRequest) throws(ServiceError) -> SweepRequest {
+        guard let baseMessage = request.backtest else {
+            throw .invalid("backtest", "required (a StartBacktest request)")
+        }
+        let base: RunRequest
+        do {
+            base = try StartRequestMapping.runRequest(baseMessage)
+        } catch {
+            throw ServiceError(error.kind, field: error.field.map { "backtest.\($0)" } ?? "backtest", error.reason)
+        }
+        var axes: [SweepAxis] = []
+        for (i, axis) in request.axes.enumerated() {
+            switch axis.values {
+            case nil: throw .invalid("axes[\(i)]", "values required (a list or a range)")
+            case .list(let list)?: axes.append(SweepAxis(name: axis.name, values: .list(list.values)))
+            case .range(let r)?:
+                axes.append(SweepAxis(name: axis.name, values: .range(start: r.start, stop: r.stop, step: r.step)))
+            }
+        }
+        var accepted = request
+        let acceptedBase: StartBacktestRequest
+        do {
+            acceptedBase = try StartBacktestRequest(serializedBytes: base.encoded)
+        } catch {
+            throw ServiceError(.internal, "the accepted base request does not decode: \(error)", cause: error)
+        }
+        accepted.backtest = acceptedBase
+        if accepted.objective.isEmpty { accepted.objective = SweepRequest.defaultObjective }
+        if accepted.direction == .unspecified { accepted.direction = .maximize }
+        if accepted.topK == 0 { accepted.topK = UInt32(SweepRequest.defaultTopK) }
+        let encoded: [UInt8]
+        do {
+            encoded = try accepted.serializedBytes()
+        } catch {
+            throw ServiceError(.internal, "the accepted request does not encode: \(error)", cause: error)
+        }
+        return SweepRequest(
+            base: base, axes: axes, constraints: request.constraints, objective: request.objective,
+            maximize: request.direction != .minimize, topK: Int(request.topK), sampleSize: Int(request.sampleSize),
+            seed: request.seed, workers: Int(request.workers), encoded: encoded,
+            sessionRequest: { params in sessionRequest(acceptedBase, params) })
+    }
+
+    /// The StartBacktest request a combination's session would have been started with.
+    static func sessionRequest(_ base: StartBacktestRequest, _ params: [SweepParam]) -> [UInt8] {
+        var request = base
+        switch request.strategy?.kind {
+        case .builtin(var builtin)?:
+            for p in params { builtin.params[p.name] = p.value }
+            request.strategy?.kind = .builtin(builtin)
+        case .rules(var rules)?:
+            for p in params { rules.params[p.name] = p.value }
+            request.strategy?.kind = .rules(rules)
+        case nil: break
+        }
+        return (try? request.serializedBytes()) ?? []
+    }
+
+    static func sweep(_ r: SweepRecord) -> Sweep {
+        var s = Sweep()
+        s.sweepID = r.id
+        s.status = ProtoMapping.status(r.state)
+        s.request = try? StartSweepRequest(serializedBytes: r.request)
+        s.total = r.total
+        s.done = r.done
+        s.failed = r.failed
+        s.objective = r.objective
+        s.direction = r.maximize ? .maximize : .minimize
+        s.bestCombination = r.bestCombination ?? -1
+        s.bestValue = r.bestValue
+        s.createdAt = ProtoMapping.timestamp(r.createdAt)
+        s.startedAt = ProtoMapping.timestamp(r.startedAt)
+        s.completedAt = ProtoMapping.timestamp(r.completedAt)
+        s.errorMessage = r.errorMessage
+        s.stopReason = r.stopReason
+        return s
+    }
+
+    static func result(_ row: SweepResultRow) -> SweepResult {
+        var r = SweepResult()
+        r.combination = UInt64(max(0, row.combination))
+        r.params = row.params.map { ParameterValue(name: $0.name, value: $0.value) }
+        r.statistics = row.statistics.map(ProtoMapping.statistics)
+        r.error = row.error
+        r.sessionID = row.sessionId
+        return r
+    }
+
+    static func event(_ p: SweepProgress) -> SweepProgressEvent {
+        var e = SweepProgressEvent()
+        e.sweepID = p.sweepId
+        e.sequence = p.sequence
+        e.kind =
+            switch p.kind {
+            case .snapshot: .snapshot
+            case .update: .update
+            case .terminal: .terminal
+            }
+        e.status = ProtoMapping.status(p.state)
+        e.total = p.total
+        e.done = p.done
+        e.failed = p.failed
+        e.progressPct = p.total == 0 ? 0 : Double(p.done) / Double(p.total) * 100
+        e.best = p.best.map(result)
+        e.bestValue = p.bestValue
+        e.combinationsPerSecond = p.combinationsPerSecond
+        e.eta = p.eta.map { ProtoDuration($0) }
+        e.wallTime = ProtoMapping.timestamp(p.wallTime)
+        e.errorMessage = p.errorMessage
+        e.stopReason = p.stopReason
+        return e
+    }
+}
