@@ -119,13 +119,13 @@ public actor SweepRegistry {
         do {
             request.base = try request.base.validated()
         } catch {
-            throw ServiceError(error.kind, field: error.field.map { "base.\($0)" } ?? "base", error.reason)
+            throw ServiceError(error.kind, field: error.field.map { "backtest.\($0)" } ?? "backtest", error.reason)
         }
         guard request.base.accelerationFactor == 0 else {
-            throw .invalid("base.acceleration_factor", "sweeps run as fast as possible: leave it 0")
+            throw .invalid("backtest.acceleration_factor", "sweeps run as fast as possible: leave it 0")
         }
         guard request.base.clientRequestId.isEmpty else {
-            throw .invalid("base.client_request_id", "sweeps do not deduplicate requests: leave it empty")
+            throw .invalid("backtest.client_request_id", "sweeps do not deduplicate requests: leave it empty")
         }
         let spec = request.base
         let plan = try SweepPlan(request, limits: limits)

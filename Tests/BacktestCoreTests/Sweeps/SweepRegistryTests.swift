@@ -164,7 +164,7 @@ import Testing
         #expect(tooMany?.kind == .invalidArgument && tooMany?.field == "axes")
         #expect(tooMany?.message.contains("too many combinations") == true)
         let base = await refusal { $0.base.symbol = "" }
-        #expect(base?.field == "base.symbol")
+        #expect(base?.field == "backtest.symbol")
         let noData = await refusal {
             $0.base.symbol = "MSFT"
             $0.axes = [SweepAxis(name: "n1", values: .list([5]))]
@@ -172,7 +172,7 @@ import Testing
         }
         #expect(noData?.kind == .failedPrecondition)
         let paced = await refusal { $0.base.accelerationFactor = 10 }
-        #expect(paced?.field == "base.acceleration_factor")
+        #expect(paced?.field == "backtest.acceleration_factor")
         #expect(try await sweeps.list(SweepQuery()).sweeps.isEmpty, "a refused sweep stores nothing")
         do {
             _ = try await sweeps.stop("nope", reason: "")
