@@ -31,10 +31,14 @@ struct BacktestCLI: AsyncParsableCommand {
               backtest show ID
               backtest trades ID --csv > trades.csv
               backtest rm --label sweep=old --dry-run
+              backtest sweep --symbol GOOG --timeframe 1d --from 2004-08-19 \\
+                  --to 2013-03-02 --strategy sma_cross --param n1=5..30 \\
+                  --param n2=20..100:2 --where 'n1 < n2' --maximize sharpe_ratio --watch
             """,
         subcommands: [
             Start.self, Watch.self, Stop.self, ListActive.self, Sessions.self, Show.self, Trades.self, Equity.self,
-            Remove.self, Import.self, MarketData.self, Health.self, EncodeRequest.self,
+            Remove.self, Import.self, MarketData.self, SweepCommand.self, Sweeps.self, SweepShow.self, SweepStop.self,
+            Health.self, EncodeRequest.self,
         ]
     )
 }

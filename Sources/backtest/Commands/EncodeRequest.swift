@@ -23,6 +23,8 @@ struct EncodeRequest: ParsableCommand {
     @OptionGroup var options: StartOptions
     @Option(help: "Also write the request as a gRPC length-prefixed message to this file.") var grpcFrame: String?
 
+    func validate() throws { try options.validateNumericParams() }
+
     func run() throws {
         let request = try options.request()
         let bytes = try request.serializedBytes()

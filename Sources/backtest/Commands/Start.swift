@@ -30,6 +30,8 @@ struct Start: AsyncParsableCommand {
     var interval: String?
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws { try options.validateNumericParams() }
+
     func run() async throws {
         try await global.run { client, out in
             let request = try options.request()

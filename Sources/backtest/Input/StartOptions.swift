@@ -91,12 +91,9 @@ struct StartOptions: ParsableArguments {
         if strategy != nil && strategyFile != nil {
             throw ValidationError("--strategy and --strategy-file exclude each other")
         }
-        if strategyFile != nil && !params.isEmpty {
-            throw ValidationError(
-                "--param overrides a built-in strategy's parameters; a strategy file sets its own params")
-        }
         // The text of every option, so that a typo is reported with this command's usage.
-        _ = try OptionParsing.numericPairs(params, option: "--param")
+        // (--param's values are the command's to check: numbers for start, axes for sweep.)
+        _ = try OptionParsing.pairs(params, option: "--param")
         _ = try OptionParsing.pairs(labels, option: "--label")
         _ = try OptionParsing.timestamp(from, option: "--from")
         _ = try OptionParsing.timestamp(to, option: "--to")
@@ -104,8 +101,18 @@ struct StartOptions: ParsableArguments {
         _ = try equityInterval.map { try OptionParsing.duration($0, option: "--equity-interval") }
     }
 
-    /// The request these options describe. Reads --strategy-file.
-    func request() throws -> StartBacktestRequest {
+    /// start and encode-request: --param sets a built-in's parameters, as numbers.
+    func validateNumericParams() throws {
+        if strategyFile != nil && !params.isEmpty {
+            throw ValidationError(
+                "--param overrides a built-in strategy's parameters; a strategy file sets its own params")
+        }
+        _ = try OptionParsing.numericPairs(params, option: "--param")
+    }
+
+    /// The request these options describe. Reads --strategy-file. Without
+    /// `withParams`, --param is left out (sweep makes its axes of it).
+    func request(withParams: Bool = true) throws -> StartBacktestRequest {
         let spec: StrategySpec
         if let strategyFile {
             spec = StrategySpec(kind: .rules(try StrategyFile.load(path: strategyFile)))
@@ -113,7 +120,8 @@ struct StartOptions: ParsableArguments {
             spec = StrategySpec(
                 kind: .builtin(
                     BuiltinStrategy(
-                        name: strategy ?? "default", params: try OptionParsing.numericPairs(params, option: "--param")))
+                        name: strategy ?? "default",
+                        params: withParams ? try OptionParsing.numericPairs(params, option: "--param") : [:]))
             )
         }
         var sizingSpec: Sizing?

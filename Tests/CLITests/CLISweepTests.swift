@@ -1,0 +1,87 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `backtest sweep`, `sweeps`, `sweep-show` and `sweep-stop`, built, against a real
+/// `backtestd`: the ranked table, --json, one terminal event, exit codes, a stop.
+@Suite(.serialized) struct CLISweepTests {
+    static let csvPath = Fixtures.writeTemporary(Fixtures.minuteBarsCSV(count: 600), name: "SWEEP.csv")
+    static let base = [
+        "sweep", "--symbol", "SYN", "--timeframe", "1m", "--from", "2024-01-01", "--to", "2024-01-01T10:00:00Z",
+        "--strategy", "sma_cross",
+    ]
+
+    func cli(_ daemon: DaemonProcess, _ arguments: [String]) async throws -> CLIProcess.Result {
+        try await CLIProcess.run(arguments + ["--server", daemon.server])
+    }
+
+    @Test func aSweepRunsRanksAndShows() async throws {
+        let d = try await DaemonProcess(arguments: ["--sweep-workers", "2"])
+        defer { Task { await d.stop() } }
+        let imported = try await cli(d, ["import", Self.csvPath, "--symbol", "SYN", "--timeframe", "1m"])
+        #expect(imported.status == 0, "\(imported)")
+
+        // Plain text (not a terminal): the end's line, then the ranked table.
+        let run = try await cli(
+            d,
+            Self.base + [
+                "--param", "n1=5..10", "--param", "n2=15..25:5", "--where", "n1 < n2", "--maximize", "return_pct",
+                "--top", "2", "--watch",
+            ])
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains(": 18/18 combinations"), "\(run)")
+        let header = try #require(run.lines.first { $0.contains("RANK") })
+        #expect(header.contains("n1") && header.contains("n2") && header.contains("RETURN_PCT"))
+        let ranked = run.lines.drop { !$0.contains("RANK") }.dropFirst(2)
+        #expect(ranked.count == 18)
+        #expect(ranked.first?.hasPrefix("   1") == true || ranked.first?.hasPrefix("1") == true, "\(run)")
+
+        // --json: the response, one event a line with one terminal, then the results.
+        let json = try await cli(
+            d, Self.base + ["--param", "n1=5,8", "--param", "n2=20", "--watch", "--json", "--top", "1"])
+        #expect(json.status == 0, "\(json)")
+        let lines = json.jsonLines
+        let id = try #require(lines.first?["sweepId"] as? String)
+        #expect(lines.first?["total"] as? String == "2")
+        let events = lines.dropFirst().filter { $0["kind"] != nil }
+        #expect(events.filter { $0["kind"] as? String == "PROGRESS_EVENT_KIND_TERMINAL" }.count == 1)
+        let results = try #require(lines.last?["results"] as? [[String: Any]])
+        #expect(results.count == 2 && (results.first?["sessionId"] as? String)?.isEmpty == false)
+
+        let list = try await cli(d, ["sweeps", "--json"])
+        let sweeps = try #require(list.json["sweeps"] as? [[String: Any]])
+        #expect(sweeps.count == 2 && sweeps.first?["sweepId"] as? String == id)
+        let text = try await cli(d, ["sweeps"])
+        #expect(text.status == 0 && text.stdout.contains("completed"), "\(text)")
+
+        let show = try await cli(d, ["sweep-show", id, "--sort", "total_trades", "--limit", "1"])
+        #expect(show.status == 0, "\(show)")
+        #expect(show.stdout.contains("sweep \(id)") && show.stdout.contains("TOTAL_TRADES"), "\(show)")
+        #expect(show.stderr.contains("more results: --page-token"))
+        let best = try #require(results.first?["sessionId"] as? String)
+        let session = try await cli(d, ["show", best, "--json"])
+        #expect(session.status == 0, "\(session)")
+
+        // Bad input: the server's refusal naming the field, with the status's exit code.
+        let bad = try await cli(d, Self.base + ["--param", "n3=1..2"])
+        #expect(bad.status == 13 && bad.stderr.contains("axes[0].name: unknown parameter"), "\(bad)")
+        let badStep = try await cli(d, Self.base + ["--param", "n1=1..5:0"])
+        #expect(badStep.status == 13 && badStep.stderr.contains("axes[0].range.step"), "\(badStep)")
+        let usage = try await cli(d, Self.base + ["--param", "n1=a..b"])
+        #expect(usage.status != 0 && usage.stderr.contains("--param: n1=a..b"), "\(usage)")
+    }
+
+    @Test func sweepStopEndsARunningSweep() async throws {
+        let d = try await DaemonProcess(arguments: ["--sweep-workers", "1"])
+        defer { Task { await d.stop() } }
+        _ = try await cli(d, ["import", Self.csvPath, "--symbol", "SYN", "--timeframe", "1m"])
+        let started = try await cli(d, Self.base + ["--param", "n1=1..100", "--param", "n2=1..300", "--json"])
+        let id = try #require(started.json["sweepId"] as? String, "\(started)")
+        let stop = try await cli(d, ["sweep-stop", id, "--reason", "enough", "--json"])
+        #expect(stop.status == 0 && stop.json["status"] as? String == "SESSION_STATUS_STOPPED", "\(stop)")
+        let show = try await cli(d, ["sweep-show", id])
+        #expect(show.stdout.contains("stopped: enough"), "\(show)")
+        let again = try await cli(d, ["sweep-stop", id])
+        #expect(again.stdout.contains("had already ended"), "\(again)")
+    }
+}
