@@ -223,14 +223,15 @@ struct SweepJob {
     }
 
     /// Feeds `rows` in slices, yielding at least every 2 ms of work; false when a stop
-    /// came first.
+    /// (or a cancellation) came first.
     static func feed<Row>(
         _ rows: [Row], _ control: RunControl, _ body: (UnsafeBufferPointer<Row>) throws -> Void
     ) async throws -> Bool {
         var lastYield = ContinuousClock.now
         var i = 0
         while i < rows.count {
-            if control.stopReason != nil { return false }
+            // A stop, or the job giving up (a store failure cancels the group's tasks).
+            if control.stopReason != nil || Task.isCancelled { return false }
             let k = min(i + slice, rows.count)
             try rows.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[i..<k])) }
             i = k
@@ -239,7 +240,7 @@ struct SweepJob {
                 lastYield = ContinuousClock.now
             }
         }
-        return control.stopReason == nil || rows.isEmpty
+        return (control.stopReason == nil && !Task.isCancelled) || rows.isEmpty
     }
 
     // MARK: The best, in full
