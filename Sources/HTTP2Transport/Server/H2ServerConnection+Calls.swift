@@ -94,7 +94,7 @@ extension H2ServerConnection {
         stream.headers = []
         let outbound = Outbound(connection: self, streamID: id, transcode: stream.transcoder?.response)
         let executor = self.executor
-        stream.task = Task {
+        stream.task = Task(priority: executor.router.methods[path]?.priority) {
             await executor.execute(context: context, requests: requests, outbound: outbound)
         }
     }
