@@ -151,6 +151,13 @@ struct BacktestDaemon: AsyncParsableCommand {
     var maxConcurrentProducers: Int?
 
     @Option(
+        name: .customLong("cors-origin"),
+        help: ArgumentHelp(
+            "A browser origin whose pages may call the server with gRPC-Web or Connect, e.g. https://dash.example:8443; repeat for more, * for any (env BACKTESTD_CORS_ORIGINS, comma-separated).",
+            valueName: "origin"))
+    var corsOrigins: [String] = []
+
+    @Option(
         help:
             "Seconds a new connection has to finish TLS and the HTTP/2 preface before it is closed (env BACKTESTD_HANDSHAKE_TIMEOUT)."
     )
@@ -280,6 +287,26 @@ struct BacktestDaemon: AsyncParsableCommand {
         return policy
     }
 
+    /// Origins from --cors-origin, else BACKTESTD_CORS_ORIGINS; nil when none.
+    func cors() throws -> CORSPolicy? {
+        let given =
+            corsOrigins.isEmpty
+            ? (env("BACKTESTD_CORS_ORIGINS") ?? "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty } : corsOrigins
+        for origin in given where origin != "*" {
+            // What a browser sends: scheme://host[:port], nothing after it.
+            guard origin.hasPrefix("http://") || origin.hasPrefix("https://"),
+                !origin.dropFirst(8).contains("/"), !origin.hasSuffix(":")
+            else {
+                throw ValidationError(
+                    "--cors-origin: '\(origin)' is not an origin (scheme://host[:port], as https://dash.example:8443) or *"
+                )
+            }
+        }
+        return given.isEmpty ? nil : CORSPolicy(allowedOrigins: Set(given))
+    }
+
     var resolvedProducers: Int? {
         maxConcurrentProducers ?? env("BACKTESTD_MAX_CONCURRENT_PRODUCERS").flatMap(Int.init)
     }
@@ -373,6 +400,7 @@ struct BacktestDaemon: AsyncParsableCommand {
             maxCombinations: maxSweepCombinations, workers: sweepWorkers,
             storeRetryBudget: .milliseconds(Int64(storeRetry * 1000)))
         configuration.retention = try retention()
+        configuration.cors = try cors()
         configuration.housekeepingInterval = DurationText.parse(housekeepingInterval) ?? .seconds(600)
         if !configuration.retention.keepsEverything {
             logger.info(

@@ -114,6 +114,28 @@ struct QuestDBEndToEndTests {
         #expect(out.text.contains("--questdb-http"), "\(out.text)")
     }
 
+    @Test func corsOriginMustBeAnOrigin() async throws {
+        let out = try await Subprocess.run(
+            DaemonProcess.executable, ["--cors-origin", "dash.example/app", "--port", "0"])
+        #expect(out.status != 0)
+        #expect(out.text.contains("--cors-origin: 'dash.example/app' is not an origin"), "\(out.text)")
+    }
+
+    /// `--cors-origin` reaches the transport: a browser's preflight is answered.
+    @Test func corsOriginIsServed() async throws {
+        let daemon = try await DaemonProcess(arguments: ["--cors-origin", "https://dash.example"])
+        defer { daemon.terminate() }
+        let out = try await Subprocess.run(
+            "/usr/bin/curl",
+            [
+                "-sS", "--http2-prior-knowledge", "-X", "OPTIONS", "-o", "/dev/null", "-D", "-",
+                "-H", "origin: https://dash.example", "-H", "access-control-request-method: POST",
+                "http://\(daemon.server)/backtest.v1.BacktestService/ListActive",
+            ])
+        #expect(out.text.hasPrefix("HTTP/2 204"), "\(out.text)")
+        #expect(out.text.contains("access-control-allow-origin: https://dash.example"), "\(out.text)")
+    }
+
     @Test func unknownStoreIsRefused() async throws {
         let out = try await Subprocess.run(
             DaemonProcess.binDirectory.appendingPathComponent("backtestd").path, ["--store", "mysql:x", "--port", "0"])

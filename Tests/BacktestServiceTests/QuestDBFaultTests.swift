@@ -104,7 +104,7 @@ struct QuestDBFaultTests {
         let relay = try await QuestDBRelay()
         defer {
             relay.stop()
-            Task { await questdb.remove() }
+            questdb.removeNow()
         }
         try relay.point(at: questdb)
         let (daemon, client) = try await Self.daemon(relay, node: "outage")
@@ -150,7 +150,7 @@ struct QuestDBFaultTests {
         let relay = try await QuestDBRelay()
         defer {
             relay.stop()
-            Task { await questdb.remove() }
+            questdb.removeNow()
         }
         try relay.point(at: questdb)
         let (daemon, client) = try await Self.daemon(relay, node: "killed")
@@ -196,7 +196,7 @@ struct QuestDBFaultTests {
         let relay = try await QuestDBRelay()
         defer {
             relay.stop()
-            Task { await questdb.remove() }
+            questdb.removeNow()
         }
         try relay.point(at: questdb)
         let (daemon, client) = try await Self.daemon(relay, node: "lossy")
@@ -227,7 +227,7 @@ struct QuestDBFaultTests {
         let relay = try await QuestDBRelay()
         defer {
             relay.stop()
-            Task { await questdb.remove() }
+            questdb.removeNow()
         }
         try relay.point(at: questdb)
         let (a, clientA) = try await Self.daemon(relay, node: "node-a")
@@ -266,7 +266,7 @@ struct QuestDBFaultTests {
     /// (SUSPEND WAL needs QuestDB's dev mode, so this QuestDB runs in it.)
     @Test func suspendedTableIsAnErrorNotAHang() async throws {
         let questdb = try await LiveQuestDB(configuration: "dev.mode.enabled=true")
-        defer { Task { await questdb.remove() } }
+        defer { questdb.removeNow() }
         var options = QuestDBStore.Options()
         options.owner = "suspended"
         options.visibilityTimeout = 60

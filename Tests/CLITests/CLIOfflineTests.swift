@@ -46,11 +46,12 @@ import Testing
         let silent = try TCPListener()
         silent.acceptSilently()
         defer { silent.close() }
-        let start = ContinuousClock.now
+        // The server never answers: without its deadline the command would never exit,
+        // so exiting with DEADLINE_EXCEEDED is the proof. How long it took is not
+        // checked: starting the process alone took 12 s once with the machine at load 12.
         let r = try await CLIProcess.run(["data", "--server", "127.0.0.1:\(silent.port)", "--timeout", "0.5", "--json"])
         #expect(r.status == 14, "\(r)")
         #expect(r.error["code"] as? String == "DEADLINE_EXCEEDED", "\(r)")
-        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test func usageErrorsExit64BeforeConnecting() async throws {

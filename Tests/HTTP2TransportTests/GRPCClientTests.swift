@@ -25,6 +25,18 @@ import Testing
         #expect(try await unary("Unary", []) == [])
     }
 
+    /// A method given a priority runs at it, deadline or not (the deadline's task
+    /// inherits it); the others run above it (DESIGN 12.2).
+    @Test func methodsRunAtTheirPriority() async throws {
+        func priority(_ method: String, timeout: Duration? = nil) async throws -> UInt8 {
+            UInt8(String(decoding: try await unary(method, timeout: timeout), as: UTF8.self)) ?? 0
+        }
+        #expect(try await priority("BulkPriority") == TaskPriority.utility.rawValue)
+        #expect(try await priority("BulkPriority", timeout: .seconds(60)) == TaskPriority.utility.rawValue)
+        #expect(try await priority("Priority") > TaskPriority.utility.rawValue)
+        #expect(try await priority("Priority", timeout: .seconds(60)) > TaskPriority.utility.rawValue)
+    }
+
     @Test func serverStreaming() async throws {
         let call = try await Self.client.serverStreaming("/test.Echo/ServerStream", request: Array("1000".utf8))
         var received: [String] = []

@@ -50,6 +50,13 @@ enum TestService {
             for b in context.metadata.binaryValues("x-trace-bin") { context.trailers.add("x-trace-bin", binary: b) }
             return Array("x-user=\(context.metadata["x-user"] ?? "")".utf8)
         }
+        // The priority the handler runs at: the default, and a bulk method's (lower).
+        let priority: @Sendable ([UInt8], ServerContext) async throws -> [UInt8] = { _, _ in
+            Array(String(Task.currentPriority.rawValue).utf8)
+        }
+        router.unary("/test.Echo/Priority", decode: raw, encode: raw, handler: priority)
+        router.unary("/test.Echo/BulkPriority", decode: raw, encode: raw, handler: priority)
+        router.setPriority("/test.Echo/BulkPriority", .utility)
         return router
     }
 

@@ -73,6 +73,12 @@ struct BacktestHandlers: Sendable {
                 return ListMarketDataResponse(series: series.map(ProtoMapping.series))
             }
         }
+        // Bulk transfers yield to everything else (DESIGN 12.2): a hundred result
+        // streams encoding megabyte messages would otherwise hold the cooperative
+        // threads while a health check or a StopBacktest waits behind them.
+        for method in [Method.getTrades, Method.getEquityCurve, Method.importMarketData] {
+            router.setPriority(method.path, .utility)
+        }
     }
 
     func start(_ request: StartBacktestRequest) async throws -> StartBacktestResponse {

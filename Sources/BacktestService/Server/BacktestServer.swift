@@ -31,6 +31,8 @@ public final class BacktestServer: Sendable {
         /// How often retention and the store's purge of deleted sessions run (also once
         /// at start).
         public var housekeepingInterval: Duration = .seconds(600)
+        /// Browser origins allowed to call (gRPC-Web, Connect); nil: none.
+        public var cors: CORSPolicy?
 
         public init(
             host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
@@ -86,6 +88,7 @@ public final class BacktestServer: Sendable {
             maxReceiveMessageSize: configuration.maxReceiveMessageSize,
             tls: configuration.tls)
         grpcConfig.limits = configuration.connectionLimits
+        grpcConfig.cors = configuration.cors
         grpcConfig.onConnectionEvent = { [logger] event in
             switch event {
             case .ended: logger.debug("\(event)")

@@ -193,8 +193,15 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
 
     /// Writes what nghttp2 has to send, keeping what the socket does not take.
     func flush() {
+        var written = 0
         while !closed && !lingering {
             guard drainOutput() else { return }  // blocked: `writable` or a read resumes
+            if written >= Self.turnBytes {
+                // A fast reader of a bulk stream would keep the loop writing megabytes
+                // while other connections' small calls wait: the rest goes next turn.
+                scheduleFlush()
+                return
+            }
             // Frames are copied out of nghttp2 (its buffer is reused by the next call)
             // into one batch, up to 64 KiB, and the batch goes in one write.
             batch.removeAll(keepingCapacity: true)
@@ -210,6 +217,7 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
                 return
             }
             if batch.isEmpty { break }
+            written += batch.count
             switch batch.withUnsafeBytes({ io.write($0) }) {
             case .bytes(let n) where n == batch.count:
                 break
@@ -237,6 +245,8 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
 
     /// The most bytes gathered for one write.
     static let batchBytes = 64 << 10
+    /// The most bytes one flush writes before letting the loop's other work run.
+    static let turnBytes = 256 << 10
 
     /// A flush after the work already queued: what a handler sends and its end of call
     /// (submitted from other threads, one after the other) leave in one write.

@@ -23,6 +23,9 @@ public final class GRPCServer: Sendable {
         /// Told when a limit refuses or ends a connection (for a log); called on the
         /// server's event loops, so it should be quick.
         public var onConnectionEvent: (@Sendable (ConnectionEvent) -> Void)?
+        /// Browser pages of these origins may call the server (gRPC-Web, Connect);
+        /// nil allows none.
+        public var cors: CORSPolicy?
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, maxReceiveMessageSize: Int = 4 << 20, tls: TLSContext? = nil
@@ -130,6 +133,7 @@ public final class GRPCServer: Sendable {
         var limits = H2ServerConnection.Limits()
         limits.maxReceiveMessageSize = configuration.maxReceiveMessageSize
         limits.connection = configuration.limits
+        limits.cors = configuration.cors
         limits.session.maxConcurrentStreams = configuration.limits.maxConcurrentStreams
         limits.session.maxHeaderListSize = UInt32(clamping: configuration.limits.maxHeaderListSize)
         let io: any ByteStream

@@ -19,9 +19,10 @@ extension H2ServerConnection {
             return
         }
         var method = "", path = "", contentType = "", timeout: String?, encoding: String?
-        var connectTimeout: String?, contentEncoding: String?, connectEncoding: String?
+        var connectTimeout: String?, contentEncoding: String?, connectEncoding: String?, origin: String?
         for (name, value) in stream.headers {
             switch name {
+            case "origin": origin = value
             case ":method": method = value
             case ":path": path = value
             case "content-type": contentType = value
@@ -33,21 +34,33 @@ extension H2ServerConnection {
             default: break
             }
         }
+        if let origin, let cors = limits.cors {
+            let allowed = cors.allows(origin)
+            if allowed { stream.cors = CORSPolicy.responseHeaders(origin: origin) }
+            if method == "OPTIONS" {
+                // A preflight: answered here, before interceptors (it carries no token).
+                session.submitResponse(
+                    streamID: stream.id,
+                    headers: allowed ? cors.preflightHeaders(origin: origin) : [(":status", "403")],
+                    body: false)
+                return
+            }
+        }
         guard method == "POST" else {
-            session.submitResponse(streamID: stream.id, headers: [(":status", "405")], body: false)
+            respond(stream, headers: [(":status", "405")], body: false)
             return
         }
         guard let wire = CallWire(contentType: contentType) else {
-            session.submitResponse(
-                streamID: stream.id, headers: [(":status", "415"), ("content-type", "text/plain")], body: false)
+            respond(
+                stream, headers: [(":status", "415"), ("content-type", "text/plain")], body: false)
             return
         }
         stream.wire = wire
         if wire.json, let method = executor.router.methods[path] {
             // A method without a JSON mapping (an unknown one is answered by the executor).
             guard let json = method.json else {
-                session.submitResponse(
-                    streamID: stream.id, headers: [(":status", "415"), ("content-type", "text/plain")], body: false)
+                respond(
+                    stream, headers: [(":status", "415"), ("content-type", "text/plain")], body: false)
                 return
             }
             stream.transcoder = json
@@ -62,8 +75,8 @@ extension H2ServerConnection {
             guard encoding == "gzip" else {
                 let status = Status(.unimplemented, "\(encodingHeader) \(encoding) is not supported")
                 if wire.isConnect { return finishCall(stream.id, status, Metadata()) }
-                session.submitResponse(
-                    streamID: stream.id,
+                respond(
+                    stream,
                     headers: Self.trailersOnly(status, Metadata(), wire: wire) + [
                         ("grpc-accept-encoding", Self.acceptEncoding)
                     ], body: false)
@@ -77,8 +90,8 @@ extension H2ServerConnection {
                 let header = wire.isConnect ? "connect-timeout-ms" : "grpc-timeout"
                 let status = Status(wire.isConnect ? .invalidArgument : .internal, "invalid \(header) \(timeout)")
                 if wire.isConnect { return finishCall(stream.id, status, Metadata()) }
-                session.submitResponse(
-                    streamID: stream.id, headers: Self.trailersOnly(status, Metadata(), wire: wire), body: false)
+                respond(
+                    stream, headers: Self.trailersOnly(status, Metadata(), wire: wire), body: false)
                 return
             }
             deadline = .now + d
@@ -94,7 +107,7 @@ extension H2ServerConnection {
         stream.headers = []
         let outbound = Outbound(connection: self, streamID: id, transcode: stream.transcoder?.response)
         let executor = self.executor
-        stream.task = Task {
+        stream.task = Task(priority: executor.router.methods[path]?.priority) {
             await executor.execute(context: context, requests: requests, outbound: outbound)
         }
     }
@@ -166,7 +179,7 @@ extension H2ServerConnection {
                 headers.append(("content-type", "application/json"))
             }
             headers += trailers.headerFields().map { ("trailer-" + $0.0, $0.1) }
-            session.submitResponse(streamID: streamID, headers: headers, body: !stream.pending.isEmpty)
+            respond(stream, headers: headers, body: !stream.pending.isEmpty)
         } else if stream.wire.kind == .connectStream {
             let trailerFields = trailers.headerFields()
             let envelope = Connect.endOfStream(status, trailers: trailerFields)
@@ -175,8 +188,8 @@ extension H2ServerConnection {
             startOrResume(stream)
         } else if !stream.responseStarted {
             stream.responseStarted = true
-            session.submitResponse(
-                streamID: streamID, headers: Self.trailersOnly(status, trailers, wire: stream.wire), body: false)
+            respond(
+                stream, headers: Self.trailersOnly(status, trailers, wire: stream.wire), body: false)
         } else if stream.wire.isGRPCWeb {
             // gRPC-Web: the trailers are the body's last envelope.
             let envelope = GRPCWeb.trailerEnvelope(Self.trailerFields(status, trailers))
@@ -194,12 +207,19 @@ extension H2ServerConnection {
         scheduleFlush()
     }
 
+    /// Submits a response's HEADERS for `stream`, with its CORS headers when a page of
+    /// an allowed origin made the call.
+    func respond(_ stream: Stream, headers: [(String, String)], body: Bool) {
+        session.submitResponse(
+            streamID: stream.id, headers: stream.cors.isEmpty ? headers : headers + stream.cors, body: body)
+    }
+
     func startOrResume(_ stream: Stream) {
         if !stream.responseStarted {
             stream.responseStarted = true
             pingStrikes = 0
-            session.submitResponse(
-                streamID: stream.id,
+            respond(
+                stream,
                 headers: [
                     (":status", "200"), ("content-type", stream.wire.contentType),
                     ("grpc-accept-encoding", Self.acceptEncoding),

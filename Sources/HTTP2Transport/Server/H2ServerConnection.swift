@@ -23,6 +23,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         /// Streams of one connection that may hold room for a message they are
         /// building (`awaitCapacity`) at once: one client's bulk reads take turns.
         var maxProducers = 2
+        /// Cross-origin access for browser pages; nil: none (no CORS headers, OPTIONS 405).
+        var cors: CORSPolicy?
     }
 
     let peer: String
@@ -84,10 +86,13 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var transcoder: MessageTranscoder?
         /// A `-text` request body's base64, decoded as it arrives.
         var textDecoder = GRPCWeb.TextDecoder()
+        /// CORS headers for every response (the call came from an allowed origin).
+        var cors: [(String, String)] = []
 
         init(id: Int32, maxMessageSize: Int) {
             self.id = id
             deframer = MessageDeframer(maxMessageSize: maxMessageSize)
+            headers.reserveCapacity(8)  // a gRPC request's usual count: one allocation, not four
         }
     }
 

@@ -1,5 +1,9 @@
 internal import CNGHTTP2
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What an HTTP/2 session reports, on its owner's executor, while it parses input.
 /// A HEADERS block is announced, its fields given one by one, then completed.
 protocol NGHTTP2SessionDelegate: AnyObject {
@@ -73,6 +77,11 @@ final class NGHTTP2Session {
     /// 32 per field), and whether it passed the limit. Blocks never interleave
     /// (CONTINUATION frames follow their HEADERS), so one is enough.
     private var headerBlock = (size: 0, tooLarge: false)
+    /// Header names and values over 15 bytes decoded lately (Swift keeps shorter ones
+    /// inline, without an allocation). A connection repeats its path, content-type and
+    /// user-agent on every call: reusing the String saves an allocation each.
+    private var recentStrings: [String] = []
+    private var nextRecent = 0
     /// A server's SETTINGS_MAX_CONCURRENT_STREAMS, written into its first SETTINGS
     /// frame on the way out (see `init`); nil once sent.
     private var advertisedStreamLimit: UInt32?
@@ -306,8 +315,8 @@ final class NGHTTP2Session {
                 me.delegate?.sessionHeaderListTooLarge(streamID: id)
                 return 0
             }
-            let n = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
-            let v = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
+            let n = me.decodeHeader(UnsafeBufferPointer(start: name, count: nameLength))
+            let v = me.decodeHeader(UnsafeBufferPointer(start: value, count: valueLength))
             me.delegate?.sessionHeader(streamID: id, name: n, value: v)
             return 0
         }
@@ -359,27 +368,59 @@ final class NGHTTP2Session {
         }
     }
 
-    /// Builds `nghttp2_nv`s for the duration of `body` (nghttp2 copies them).
+    /// A header field's text, the same String as a recent field with the same bytes.
+    private func decodeHeader(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard bytes.count > 15, let start = bytes.baseAddress else { return String(decoding: bytes, as: UTF8.self) }
+        for candidate in recentStrings where candidate.utf8.count == bytes.count {
+            let same = candidate.utf8.withContiguousStorageIfAvailable {
+                memcmp($0.baseAddress!, start, bytes.count) == 0
+            }
+            if same == true { return candidate }
+        }
+        let string = String(decoding: bytes, as: UTF8.self)
+        if recentStrings.count < 8 {
+            recentStrings.append(string)
+        } else {
+            recentStrings[nextRecent] = string
+            nextRecent = (nextRecent + 1) % 8
+        }
+        return string
+    }
+
+    /// Builds `nghttp2_nv`s for the duration of `body` (nghttp2 copies them), in one
+    /// temporary buffer (on the stack when it is small, as a call's headers are): every
+    /// response and request goes through here, and growing arrays for it cost about ten
+    /// allocations a call.
     static func withNameValues<R>(_ headers: [(String, String)], _ body: (UnsafeMutablePointer<nghttp2_nv>, Int) -> R)
         -> R
     {
-        var storage: [UInt8] = []
-        var spans: [(Int, Int, Int, Int)] = []
-        for (name, value) in headers {
-            let ns = storage.count
-            storage.append(contentsOf: name.utf8)
-            let vs = storage.count
-            storage.append(contentsOf: value.utf8)
-            spans.append((ns, vs - ns, vs, storage.count - vs))
-        }
-        return storage.withUnsafeMutableBufferPointer { bytes in
-            let base = bytes.baseAddress ?? UnsafeMutablePointer<UInt8>.allocate(capacity: 0)
-            var nva = spans.map { s in
-                nghttp2_nv(
-                    name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3,
-                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+        var textBytes = 0
+        for (name, value) in headers { textBytes += name.utf8.count + value.utf8.count }
+        let pairBytes = max(1, headers.count) * MemoryLayout<nghttp2_nv>.stride
+        return withUnsafeTemporaryAllocation(
+            byteCount: pairBytes + textBytes, alignment: MemoryLayout<nghttp2_nv>.alignment
+        ) { raw in
+            let base = raw.baseAddress!
+            let nva = base.bindMemory(to: nghttp2_nv.self, capacity: max(1, headers.count))
+            var text = (base + pairBytes).bindMemory(to: UInt8.self, capacity: textBytes)
+            func copy(_ string: String) -> (UnsafeMutablePointer<UInt8>, Int) {
+                var string = string
+                let start = text
+                let count = string.withUTF8 { utf8 in
+                    if let from = utf8.baseAddress { start.update(from: from, count: utf8.count) }
+                    return utf8.count
+                }
+                text += count
+                return (start, count)
             }
-            return nva.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+            for (i, (name, value)) in headers.enumerated() {
+                let (n, nl) = copy(name)
+                let (v, vl) = copy(value)
+                (nva + i).initialize(
+                    to: nghttp2_nv(
+                        name: n, value: v, namelen: nl, valuelen: vl, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+            }
+            return body(nva, headers.count)
         }
     }
 }

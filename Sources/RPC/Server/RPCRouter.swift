@@ -11,6 +11,10 @@ public struct RPCRouter: Sendable {
         /// The method's messages in JSON, for the protocols that offer that codec
         /// (Connect); nil when its message types have no JSON mapping.
         public var json: MessageTranscoder?
+        /// The priority its calls run at; nil is the default (medium). Bulk methods run
+        /// lower so that small calls (health, listing, stop) are not queued behind
+        /// them on the few cooperative threads (`setPriority`).
+        public var priority: TaskPriority?
 
         public init(
             kind: Kind, json: MessageTranscoder? = nil,
@@ -25,6 +29,13 @@ public struct RPCRouter: Sendable {
     /// Gives a registered method its JSON codec (registration by message type does).
     public mutating func setJSON(_ path: String, _ transcoder: MessageTranscoder) {
         methods[path]?.json = transcoder
+    }
+
+    /// Runs the method's calls at `priority`: lower for bulk transfers (result streams,
+    /// imports), whose calls then yield the cores to control-plane calls queued after
+    /// them. A call's tasks inherit it.
+    public mutating func setPriority(_ path: String, _ priority: TaskPriority) {
+        methods[path]?.priority = priority
     }
 
     public private(set) var methods: [String: Method] = [:]

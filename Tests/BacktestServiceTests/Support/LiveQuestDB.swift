@@ -59,6 +59,19 @@ final class LiveQuestDB: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: pidFile)
     }
 
+    /// Kills it (SIGKILL) and removes its data, at once: for a test's `defer`, where a
+    /// `Task { await remove() }` may never run before the test process exits (each such
+    /// test left a QuestDB with a 1 GB heap running).
+    func removeNow() {
+        let pidFile = directory.appendingPathComponent("pid").path
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            Glibc.kill(pid, SIGKILL)
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     /// Stops it and removes its data.
     func remove() async {
         try? await stop()
@@ -131,7 +144,13 @@ final class QuestDBRelay: @unchecked Sendable {
     }
 
     func stop() {
-        if process.isRunning { process.terminate() }
+        // SIGKILL, not terminate(): a child started from a thread that blocks signals
+        // (as the test process's do) inherits the mask, and ignored SIGTERM, so every
+        // fault test left its relay running.
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -23,7 +23,7 @@ try:
         print(json.dumps({"code": "OK"}))
     elif case == "watch":
         statuses = []
-        for r in health.Watch(health_pb2.HealthCheckRequest(service="test.Watched"), timeout=10):
+        for r in health.Watch(health_pb2.HealthCheckRequest(service="test.Watched"), timeout=120):
             statuses.append(name(r.status))
             if len(statuses) == 2:
                 break

@@ -93,7 +93,7 @@ class Conn:
         self.answer = handshake  # a half-sent preface must not be followed by frames
         if handshake:
             self.send(PREFACE + SettingsFrame(0, settings=settings or {}).serialize())
-            self.until(lambda: self.server_settings, 10)
+            self.until(lambda: self.server_settings, 60)
 
     def send(self, b):
         try:
@@ -180,7 +180,7 @@ class Conn:
                     return v
         return None
 
-    def call(self, sid, path="/test.Echo/Unary", payload=b"ok", extra=(), seconds=10):
+    def call(self, sid, path="/test.Echo/Unary", payload=b"ok", extra=(), seconds=60):
         """A whole unary call on stream `sid`; returns its outcome."""
         self.send(headers_frames(sid, request_block(path, extra)) + data(sid, message(payload)))
         self.until(lambda: sid in self.ended, seconds)
@@ -236,7 +236,7 @@ elif case == "excess_streams":
         c.send(headers_frames(sid, request_block()))
     extra = 1 + 2 * limit
     c.send(headers_frames(extra, request_block()) + data(extra, message(b"extra")))
-    c.until(lambda: extra in c.ended, 10)
+    c.until(lambda: extra in c.ended, 60)
     refused = c.outcome(extra)
     for sid in sids:
         c.send(data(sid, message(b"x%d" % sid)))
@@ -305,7 +305,7 @@ elif case == "max_age":
     c.send(headers_frames(1, request_block()))
     c.until(lambda: c.goaway is not None, float(args[0]))
     c.send(data(1, message(b"late")))
-    c.until(lambda: 1 in c.ended, 10)
+    c.until(lambda: 1 in c.ended, 60)
     first = c.outcome(1)
     seconds = wait_closed(c, float(args[0]))
     c.report(status1=first, seconds=seconds)

@@ -5,9 +5,9 @@ import Testing
 /// One HTTP/2 POST (prior knowledge) through curl, for the protocols a browser or a
 /// plain HTTP client speaks: the response's header block and body, byte for byte.
 enum CurlPost {
-    static func post(port: Int, _ path: String, headers: [String], body: [UInt8]) async throws -> (
-        headers: String, body: [UInt8]
-    ) {
+    static func post(port: Int, _ path: String, headers: [String], body: [UInt8], method: String = "POST")
+        async throws -> (headers: String, body: [UInt8])
+    {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("curl-post-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -16,7 +16,7 @@ enum CurlPost {
         try Data(body).write(to: request)
         let out = try await Subprocess.run(
             "/usr/bin/curl",
-            ["-sS", "--http2-prior-knowledge"] + headers.flatMap { ["-H", $0] } + [
+            ["-sS", "--http2-prior-knowledge", "-X", method] + headers.flatMap { ["-H", $0] } + [
                 "--data-binary", "@\(request.path)", "-D", head.path, "-o", response.path,
                 "http://127.0.0.1:\(port)\(path)",
             ])
