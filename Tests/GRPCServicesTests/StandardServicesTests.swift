@@ -39,13 +39,13 @@ import Testing
         let port = Self.server.1
         async let watched = Subprocess.pythonJSON(
             "Tests/GRPCServicesTests/Clients/services_client.py", [String(port), "watch"])
-        // Once the watch has reached the server (Python may take a while to start),
-        // give it time to receive the first status, then change it.
-        let deadline = ContinuousClock.now + .seconds(30)
-        while Self.server.0.executor.activeCalls == 0 && ContinuousClock.now < deadline {
+        // Once the watch has subscribed (Python may take a while to start; the call may
+        // reach the server well before its handler runs on a loaded machine), change
+        // the status: it gets SERVING, the status it subscribed at, then NOT_SERVING.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while Self.health.watcherCount(for: "test.Watched") == 0 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
-        try await Task.sleep(for: .milliseconds(300))
         Self.health.setStatus(.notServing, for: "test.Watched")
         let r = try await watched.json
         #expect(r["statuses"] as? [String] == ["SERVING", "NOT_SERVING"], "\(r)")

@@ -37,6 +37,12 @@ public final class HealthService: Sendable {
         for name in state.withLock({ Array($0.statuses.keys) }) { setStatus(.notServing, for: name) }
     }
 
+    /// Watch calls subscribed to `service` now (each has been sent the status it
+    /// subscribed at, or is about to be).
+    public func watcherCount(for service: String) -> Int {
+        state.withLock { $0.watchers.values.filter { $0.service == service }.count }
+    }
+
     public func status(of service: String) -> ServingStatus? {
         state.withLock { $0.statuses[service] }
     }
