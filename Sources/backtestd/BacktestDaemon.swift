@@ -261,6 +261,7 @@ struct BacktestDaemon: AsyncParsableCommand {
             throw ValidationError("--node-id must be 1 to 256 bytes")
         }
         _ = try retention()
+        _ = try cors()
         guard let interval = DurationText.parse(housekeepingInterval), interval >= .seconds(1) else {
             throw ValidationError(
                 "--housekeeping-interval: '\(housekeepingInterval)' is not a duration of a second or more (10m, 1h, 600)"

@@ -116,7 +116,9 @@ struct QuestDBEndToEndTests {
 
     @Test func corsOriginMustBeAnOrigin() async throws {
         let out = try await Subprocess.run(
-            DaemonProcess.executable, ["--cors-origin", "dash.example/app", "--port", "0"])
+            DaemonProcess.executable,
+            // A store that cannot be opened: the flag must be refused before any store is.
+            ["--cors-origin", "dash.example/app", "--port", "0", "--store", "sqlite:/nonexistent/never-opened.db"])
         #expect(out.status != 0)
         #expect(out.text.contains("--cors-origin: 'dash.example/app' is not an origin"), "\(out.text)")
     }
