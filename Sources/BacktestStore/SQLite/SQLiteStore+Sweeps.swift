@@ -100,28 +100,11 @@ extension SQLiteStore {
             conditions.append("state IN (\(Array(repeating: "?", count: states.count).joined(separator: ", ")))")
             binds += states.map { .text($0) }
         }
-        if let after {
-            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
-            binds += [.int(after.createdAt), .int(after.createdAt), .text(after.id)]
-        }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql =
-            "SELECT \(Self.sweepColumns) FROM backtest_sweeps \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?"
-        binds.append(.int(Int64(pageSize + 1)))
-        let arguments = binds
-        let rows = try await reader().run { db throws(StoreError) in
-            let s = try db.prepare(sql)
-            s.bind(arguments)
-            var out: [SweepRecord] = []
-            while try s.step() { out.append(try Self.readSweep(s)) }
-            return out
-        }
-        guard rows.count > pageSize else { return SweepPage(sweeps: rows, nextPageToken: "") }
-        let page = Array(rows.prefix(pageSize))
-        let last = page[page.count - 1]
-        return SweepPage(
-            sweeps: page,
-            nextPageToken: PageToken(createdAt: last.createdAt, id: last.id, filterHash: filterHash).encoded())
+        let (page, next) = try await newestFirstPage(
+            table: "backtest_sweeps", columns: Self.sweepColumns, conditions: conditions, binds: binds, after: after,
+            pageSize: pageSize, filterHash: filterHash, read: Self.readSweep
+        ) { ($0.createdAt, $0.id) }
+        return SweepPage(sweeps: page, nextPageToken: next)
     }
 
     public func saveSweepResults(sweepId: String, _ rows: [SweepResultRow]) async throws {
@@ -156,7 +139,7 @@ extension SQLiteStore {
         guard !query.sortKey.isEmpty, query.sortKey.allSatisfy({ $0.isLetter || $0.isNumber }) else {
             throw StoreError.invalid("sort key \"\(query.sortKey)\" is not a statistic")
         }
-        let fingerprint = OffsetPageToken.fingerprint([query.sweepId, query.sortKey, query.descending ? "d" : "a"])
+        let fingerprint = PageTokenText.fingerprint([query.sweepId, query.sortKey, query.descending ? "d" : "a"])
         let offset =
             query.pageToken.isEmpty
             ? 0 : try OffsetPageToken(decoding: query.pageToken, expectedFingerprint: fingerprint).offset

@@ -203,28 +203,43 @@ public final class SQLiteStore: BacktestStore {
             )
             binds += [.text(key), .text(value)]
         }
+        let (page, next) = try await newestFirstPage(
+            table: "backtest_sessions", columns: Self.sessionColumns, conditions: conditions, binds: binds,
+            after: after, pageSize: pageSize, filterHash: filterHash, read: Self.readSession
+        ) { ($0.createdAt, $0.id) }
+        return SessionPage(sessions: page, nextPageToken: next)
+    }
+
+    /// One page of a listing newest first (created_at DESC, id DESC) after the token's
+    /// key, and the token of the next (empty at the end): ListSessions' and ListSweeps'
+    /// shape. `conditions` and `binds` are the listing's filters.
+    func newestFirstPage<Record: Sendable>(
+        table: String, columns: String, conditions: [String], binds: [SQLArgument], after: PageToken?,
+        pageSize: Int, filterHash: UInt64,
+        read: @escaping @Sendable (SQLiteStatement) throws(StoreError) -> Record,
+        key: (Record) -> (createdAt: Int64, id: String)
+    ) async throws -> ([Record], String) {
+        var conditions = conditions
+        var binds = binds
         if let after {
             conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
             binds += [.int(after.createdAt), .int(after.createdAt), .text(after.id)]
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql =
-            "SELECT \(Self.sessionColumns) FROM backtest_sessions \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?"
+        let sql = "SELECT \(columns) FROM \(table) \(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?"
         binds.append(.int(Int64(pageSize + 1)))
         let arguments = binds
         let rows = try await reader().run { db throws(StoreError) in
             let s = try db.prepare(sql)
             s.bind(arguments)
-            var out: [SessionRecord] = []
-            while try s.step() { out.append(try Self.readSession(s)) }
+            var out: [Record] = []
+            while try s.step() { out.append(try read(s)) }
             return out
         }
-        guard rows.count > pageSize else { return SessionPage(sessions: rows, nextPageToken: "") }
+        guard rows.count > pageSize else { return (rows, "") }
         let page = Array(rows.prefix(pageSize))
-        let last = page[page.count - 1]
-        return SessionPage(
-            sessions: page,
-            nextPageToken: PageToken(createdAt: last.createdAt, id: last.id, filterHash: filterHash).encoded())
+        let last = key(page[page.count - 1])
+        return (page, PageToken(createdAt: last.createdAt, id: last.id, filterHash: filterHash).encoded())
     }
 
     // MARK: Trades

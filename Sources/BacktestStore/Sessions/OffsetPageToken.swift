@@ -31,7 +31,4 @@ struct OffsetPageToken: Equatable {
         }
         self.init(offset: offset, fingerprint: hash)
     }
-
-    /// FNV-1a over the parts that define the listing.
-    static func fingerprint(_ parts: [String]) -> UInt64 { PageTokenText.fingerprint(parts) }
 }

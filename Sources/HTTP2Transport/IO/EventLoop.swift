@@ -154,9 +154,6 @@ final class EventLoop: @unchecked Sendable {
         epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
     }
 
-    /// Descriptors watched (for tests).
-    var registrationCount: Int { registrations.count }
-
     // MARK: Timers (on the loop's thread)
 
     /// Runs `work` after `delay`, unless cancelled first.
@@ -178,9 +175,6 @@ final class EventLoop: @unchecked Sendable {
     func cancelTimer(_ id: TimerID) {
         timers[id] = nil
     }
-
-    /// Timers not fired or cancelled (for tests).
-    var pendingTimerCount: Int { timers.count }
 
     static func now() -> UInt64 {
         var ts = timespec()
