@@ -33,6 +33,8 @@ public final class BacktestServer: Sendable {
         public var housekeepingInterval: Duration = .seconds(600)
         /// Browser origins allowed to call (gRPC-Web, Connect); nil: none.
         public var cors: CORSPolicy?
+        /// Files answered to GET on the same port (the dashboard); nil: none.
+        public var site: StaticSite?
 
         public init(
             host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
@@ -89,6 +91,7 @@ public final class BacktestServer: Sendable {
             tls: configuration.tls)
         grpcConfig.limits = configuration.connectionLimits
         grpcConfig.cors = configuration.cors
+        grpcConfig.site = configuration.site
         grpcConfig.onConnectionEvent = { [logger] event in
             switch event {
             case .ended: logger.debug("\(event)")

@@ -14,6 +14,8 @@ struct CallWire: Equatable {
         /// Connect streaming: enveloped messages, ended by an end-of-stream envelope
         /// (flag 0x02) holding the status and trailers as JSON.
         case connectStream
+        /// Not a call: a file or an error page answered to a GET, its body then its end.
+        case plain
     }
 
     var kind: Kind
@@ -33,6 +35,7 @@ struct CallWire: Equatable {
         case .grpcWebText: "application/grpc-web-text+proto"
         case .connectUnary: json ? "application/json" : "application/proto"
         case .connectStream: json ? "application/connect+json" : "application/connect+proto"
+        case .plain: "text/plain; charset=utf-8"
         }
     }
 

@@ -26,6 +26,8 @@ public final class GRPCServer: Sendable {
         /// Browser pages of these origins may call the server (gRPC-Web, Connect);
         /// nil allows none.
         public var cors: CORSPolicy?
+        /// Files answered to GET (a dashboard); nil: GET is 405 like any non-POST.
+        public var site: StaticSite?
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, maxReceiveMessageSize: Int = 4 << 20, tls: TLSContext? = nil
@@ -134,6 +136,7 @@ public final class GRPCServer: Sendable {
         limits.maxReceiveMessageSize = configuration.maxReceiveMessageSize
         limits.connection = configuration.limits
         limits.cors = configuration.cors
+        limits.site = configuration.site
         limits.session.maxConcurrentStreams = configuration.limits.maxConcurrentStreams
         limits.session.maxHeaderListSize = UInt32(clamping: configuration.limits.maxHeaderListSize)
         let io: any ByteStream

@@ -46,6 +46,9 @@ extension H2ServerConnection {
                 return
             }
         }
+        if method == "GET" || method == "HEAD", let site = limits.site {
+            return serveFile(stream, site: site, path: path, head: method == "HEAD")
+        }
         guard method == "POST" else {
             respond(stream, headers: [(":status", "405")], body: false)
             return
@@ -110,6 +113,25 @@ extension H2ServerConnection {
         stream.task = Task(priority: executor.router.methods[path]?.priority) {
             await executor.execute(context: context, requests: requests, outbound: outbound)
         }
+    }
+
+    /// A GET of the static site: the file, whole (they are small and in memory), or 404.
+    func serveFile(_ stream: Stream, site: StaticSite, path: String, head: Bool) {
+        stream.wire = CallWire(kind: .plain)
+        stream.responseStarted = true
+        stream.finish = (Status(.ok), Metadata())
+        let file = site.file(for: path)
+        let body = file?.body ?? Array("not found\n".utf8)
+        let headers =
+            [
+                (":status", file == nil ? "404" : "200"),
+                ("content-type", file?.contentType ?? CallWire(kind: .plain).contentType),
+                ("content-length", String(body.count)), ("cache-control", "no-cache"),
+            ] + site.headers
+        guard !head else { return respond(stream, headers: headers, body: false) }
+        stream.pending.append(body)
+        queuedBytes += body.count
+        respond(stream, headers: headers, body: true)
     }
 
     /// The handler took `bytes` of request: give back held window credit.

@@ -25,6 +25,8 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         var maxProducers = 2
         /// Cross-origin access for browser pages; nil: none (no CORS headers, OPTIONS 405).
         var cors: CORSPolicy?
+        /// Files answered to GET; nil: GET is 405.
+        var site: StaticSite?
     }
 
     let peer: String

@@ -2,12 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
-/// One HTTP/2 POST (prior knowledge) through curl, for the protocols a browser or a
-/// plain HTTP client speaks: the response's header block and body, byte for byte.
+/// One request through curl, over HTTP/2 (prior knowledge) or HTTP/1.1, for the
+/// protocols a browser or a plain HTTP client speaks: the response's header block and
+/// body, byte for byte.
 enum CurlPost {
-    static func post(port: Int, _ path: String, headers: [String], body: [UInt8], method: String = "POST")
-        async throws -> (headers: String, body: [UInt8])
-    {
+    static func post(
+        port: Int, _ path: String, headers: [String], body: [UInt8], method: String = "POST", http1: Bool = false
+    ) async throws -> (headers: String, body: [UInt8]) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("curl-post-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -16,10 +17,11 @@ enum CurlPost {
         try Data(body).write(to: request)
         let out = try await Subprocess.run(
             "/usr/bin/curl",
-            ["-sS", "--http2-prior-knowledge", "-X", method] + headers.flatMap { ["-H", $0] } + [
-                "--data-binary", "@\(request.path)", "-D", head.path, "-o", response.path,
-                "http://127.0.0.1:\(port)\(path)",
-            ])
+            ["-sS", http1 ? "--http1.1" : "--http2-prior-knowledge"]
+                + (method == "HEAD" ? ["--head"] : ["-X", method]) + headers.flatMap { ["-H", $0] }
+                + (method == "GET" || method == "HEAD" ? [] : ["--data-binary", "@\(request.path)"]) + [
+                    "-D", head.path, "-o", response.path, "http://127.0.0.1:\(port)\(path)",
+                ])
         #expect(out.status == 0, "curl: \(out.text)")
         return (
             (try? String(contentsOf: head, encoding: .utf8)) ?? "", [UInt8]((try? Data(contentsOf: response)) ?? Data())
