@@ -73,6 +73,13 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // System library: http-parser (Debian libhttp-parser-dev), for HTTP/1.1 requests
+        // (browsers and HTTP/1.1 clients calling with gRPC-Web or Connect).
+        .systemLibrary(
+            name: "CHTTPParser",
+            path: "Sources/CHTTPParser",
+            providers: [.apt(["libhttp-parser-dev"])]
+        ),
         // System header: glibc's malloc extensions (malloc_trim), for the daemon's
         // memory trimmer.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
@@ -84,10 +91,11 @@ let package = Package(
             name: "RPC",
             dependencies: ["CZlib"]
         ),
-        // HTTP/2 on nghttp2: the server and client transports of the RPC layer.
+        // HTTP/2 on nghttp2 (and, for the server, HTTP/1.1 on http-parser): the server
+        // and client transports of the RPC layer.
         .target(
             name: "HTTP2Transport",
-            dependencies: ["RPC", "CNGHTTP2", "COpenSSL", "CLinux"]
+            dependencies: ["RPC", "CNGHTTP2", "CHTTPParser", "COpenSSL", "CLinux"]
         ),
         // The standard gRPC services (health, reflection) and protobuf routing helpers.
         .target(

@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-apt_packages=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libssl-dev zlib1g-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nghttp2-client curl tmux)
+apt_packages=(libnghttp2-dev libhttp-parser-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libssl-dev zlib1g-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nghttp2-client curl tmux)
 # Debian's own python3 needs python3-venv for `python3 -m venv`.
 python3 -c 'import ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
 missing=()

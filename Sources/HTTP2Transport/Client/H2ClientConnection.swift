@@ -3,7 +3,7 @@ import Synchronization
 
 /// A client connection: the calls it carries, one HTTP/2 stream each.
 /// Stream state is confined to `loop` like everything in `H2Connection`.
-final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked Sendable {
+final class H2ClientConnection: H2Connection, WireSessionDelegate, @unchecked Sendable {
     struct Options {
         var authority: String
         var scheme: String
@@ -41,6 +41,8 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     /// server's stream limit and would open streams the server must refuse.
     private var settingsReceived = false
     private var waitingOpens: [() -> Void] = []
+    /// The session, as the client's own kind (its requests and resets are HTTP/2's).
+    private var h2: NGHTTP2Session!
 
     init(io: any ByteStream, options: Options) {
         self.options = options
@@ -51,6 +53,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         start { [unowned self] in
             let session = NGHTTP2Session(clientWith: NGHTTP2Session.Settings())
             session.delegate = self
+            h2 = session
             return session
         }
     }
@@ -99,15 +102,15 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         // field over nghttp2's 64 KiB, end the connection and every call on it): this
         // call alone fails, here.
         let size = headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 32 }
-        guard size <= session.peerMaxHeaderListSize else {
+        guard size <= h2.peerMaxHeaderListSize else {
             stream.call.complete(
                 Status(
                     .resourceExhausted,
-                    "request headers of \(size) bytes are over the server's limit of \(session.peerMaxHeaderListSize)"),
+                    "request headers of \(size) bytes are over the server's limit of \(h2.peerMaxHeaderListSize)"),
                 trailers: Metadata())
             return
         }
-        guard let id = session.submitRequest(headers: headers) else {
+        guard let id = h2.submitRequest(headers: headers) else {
             stream.call.complete(Status(.unavailable, "the connection takes no new streams"), trailers: Metadata())
             return
         }
@@ -157,8 +160,8 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             // otherwise set the status (CANCELLED) before ours.
             stream.call.complete(status, trailers: Metadata())
             guard streams[stream.id] === stream else { return }
-            if session.hasStarted(streamID: stream.id) {
-                session.resetStream(streamID: stream.id, errorCode: NGHTTP2Session.cancel)
+            if h2.hasStarted(streamID: stream.id) {
+                h2.resetStream(streamID: stream.id, errorCode: NGHTTP2Session.cancel)
                 flush()
             } else {
                 // Still queued behind the server's stream limit: resetting it now would
@@ -197,7 +200,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     /// the call ends RESOURCE_EXHAUSTED, as C-core's does.
     func sessionHeaderListTooLarge(streamID: Int32) {
         guard let stream = streams[streamID] else { return }
-        session.resetStream(streamID: streamID, errorCode: NGHTTP2Session.cancel)
+        h2.resetStream(streamID: streamID, errorCode: NGHTTP2Session.cancel)
         stream.call.complete(
             Status(.resourceExhausted, "response header list larger than the client's limit"), trailers: Metadata())
     }
@@ -235,7 +238,7 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
                 stream.call.messages.yield(payload)
             }
         } catch {
-            session.resetStream(streamID: streamID, errorCode: NGHTTP2Session.cancel)
+            h2.resetStream(streamID: streamID, errorCode: NGHTTP2Session.cancel)
             stream.call.complete((error as? RPCError)?.status ?? Status(.internal, "\(error)"), trailers: Metadata())
         }
     }
@@ -252,11 +255,11 @@ final class H2ClientConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
             trailers: Metadata.fromHeaderFields(stream.trailers))
     }
 
-    func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult {
+    func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> BodyRead {
         guard let stream = streams[streamID] else { return .data(count: 0, end: .endStream) }
         if stream.resetWhenStarted {
             // Its HEADERS are out now (nghttp2 asks for DATA only after them).
-            session.resetStream(streamID: streamID, errorCode: NGHTTP2Session.cancel)
+            h2.resetStream(streamID: streamID, errorCode: NGHTTP2Session.cancel)
             return .deferred
         }
         let written = stream.pending.copy(into: buffer)

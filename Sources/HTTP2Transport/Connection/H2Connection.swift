@@ -2,9 +2,10 @@
     import Glibc
 #endif
 
-/// The I/O half of an HTTP/2 connection, shared by server and client: the byte
-/// stream, its nghttp2 session, reading into the session and flushing what it has
-/// to send. Subclasses handle streams (they are the session's delegate).
+/// The I/O half of a connection, shared by server and client: the byte stream, its
+/// session (nghttp2's HTTP/2, or HTTP/1.1 on a server), reading into the session and
+/// flushing what it has to send. Subclasses handle streams (they are the session's
+/// delegate).
 ///
 /// Everything mutable is confined to `loop`, the event loop the connection belongs to:
 /// nghttp2 callbacks run on it (from `readable`/`flush`), and other threads reach it
@@ -12,7 +13,7 @@
 class H2Connection: EventLoopHandler, @unchecked Sendable {
     let loop: EventLoop
     let io: any ByteStream
-    var session: NGHTTP2Session!
+    var session: (any WireSession)!
     private(set) var closed = false
     /// The connection is ending (a final GOAWAY is queued): input is read and dropped,
     /// and once the output is written the connection half-closes and lingers.
@@ -38,6 +39,10 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
     /// would otherwise wait for their deadline (the keepalive's, two hours later),
     /// holding the connection for every connection a server had served in that time.
     private var timers: Set<EventLoop.TimerID> = []
+    /// A server's first bytes, kept until they tell which protocol the client speaks.
+    private var firstBytes: [UInt8] = []
+    /// The loop has stopped watching the socket for input (`session.readPaused`).
+    private var readingPaused = false
 
     /// Event loops own connections round-robin: a thousand busy connections take the
     /// loops' threads, one per core, not a thread apiece (Dispatch workers took the
@@ -53,13 +58,26 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
     }
 
     /// Starts reading, on `loop`, with the session `makeSession` builds.
-    func start(_ makeSession: @escaping @Sendable () -> NGHTTP2Session) {
+    func start(_ makeSession: @escaping @Sendable () -> any WireSession) {
         loop.execute { [self] in
             session = makeSession()
             loop.register(io.fd, self)
             flush()
         }
     }
+
+    /// Starts reading, on `loop`, with no session until the first bytes arrive and
+    /// `session(forFirstBytes:)` picks one.
+    func startSniffing() {
+        loop.execute { [self] in loop.register(io.fd, self) }
+    }
+
+    /// The session for a connection whose first bytes (all of them so far) are
+    /// `bytes`; nil while they do not tell yet. Servers override it.
+    func session(forFirstBytes bytes: [UInt8]) -> (any WireSession)? { nil }
+
+    /// The first bytes chose no session and no more will help.
+    static let sniffLimit = 64
 
     /// Called once, on `loop`, when the connection has closed.
     func connectionClosed() {}
@@ -95,7 +113,9 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
     }
 
     private func keepaliveCheck(interval: Duration, timeout: Duration) {
-        guard !closed, session != nil else { return }
+        guard !closed else { return }
+        // No protocol yet (the handshake timeout covers that), or one without pings.
+        guard session != nil, session.canPing else { return startKeepalive(interval: interval, timeout: timeout) }
         let silentSince = lastRead
         if EventLoop.now() >= silentSince &+ EventLoop.nanoseconds(interval) {
             session.submitPing()
@@ -123,6 +143,9 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
     func readable() {
         guard !closed else { return }
         if ending { return discardInput() }
+        // With input unwatched, only a hang-up or a socket error is reported: the peer is gone.
+        if readingPaused { return close() }
+        if session != nil, session.readPaused { return pauseReading() }
         // Bounded: a few reads per turn so one busy connection cannot starve the
         // queue's other work (handler output); the rest is picked up next turn.
         for _ in 0..<8 {
@@ -130,13 +153,34 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
             case .bytes(let n):
                 lastRead = EventLoop.now()
                 do {
-                    try session.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+                    if session == nil {
+                        firstBytes.append(contentsOf: readBuffer[0..<n])
+                        guard let chosen = session(forFirstBytes: firstBytes) else {
+                            if firstBytes.count >= Self.sniffLimit { return close() }
+                            continue
+                        }
+                        session = chosen
+                        let bytes = firstBytes
+                        firstBytes = []
+                        // (A typed-throws closure here crashes Swift 6.3's IRGen.)
+                        let failure = bytes.withUnsafeBytes { b -> ProtocolError? in
+                            do throws(ProtocolError) {
+                                try session.receive(b)
+                                return nil
+                            } catch {
+                                return error
+                            }
+                        }
+                        if let failure { throw failure }
+                    } else {
+                        try session.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+                    }
                 } catch {
                     // nghttp2 queued a GOAWAY where the protocol calls for one; flush it, then close.
                     session.terminate(errorCode: NGHTTP2Session.protocolError)
                     endAfterOutput()
                 }
-                if ending {
+                if ending || session.readPaused {
                     flush()
                     return
                 }
@@ -157,7 +201,15 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
         flush()
         // More in the socket: the level-triggered loop calls again after its other work.
         // More in TLS buffers, which epoll does not see: asked for here.
-        if io.hasBufferedInput { loop.execute { [weak self] in self?.readable() } }
+        if io.hasBufferedInput { readBufferedInput() }
+    }
+
+    /// Reads input TLS holds (decrypted records epoll cannot see), after the loop's other work.
+    private func readBufferedInput() {
+        loop.execute { [weak self] in
+            guard let self, !self.readingPaused else { return }
+            self.readable()
+        }
     }
 
     /// Ends the connection once what is queued (a final GOAWAY) is written. Safe in
@@ -188,11 +240,25 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
             case .closed, .failed: return close()
             }
         }
-        if io.hasBufferedInput { loop.execute { [weak self] in self?.readable() } }
+        if io.hasBufferedInput { readBufferedInput() }
     }
 
-    /// Writes what nghttp2 has to send, keeping what the socket does not take.
+    /// Stops watching the socket for input until the session takes it again (`flush`
+    /// resumes): level-triggered, the loop would otherwise call again at once.
+    private func pauseReading() {
+        guard !readingPaused else { return }
+        readingPaused = true
+        loop.setReadable(io.fd, false)
+    }
+
+    /// Writes what the session has to send, keeping what the socket does not take.
     func flush() {
+        guard session != nil else { return }
+        if readingPaused, !session.readPaused, !closed {
+            readingPaused = false
+            loop.setReadable(io.fd, true)
+            if io.hasBufferedInput { readBufferedInput() }
+        }
         var written = 0
         while !closed && !lingering {
             guard drainOutput() else { return }  // blocked: `writable` or a read resumes

@@ -50,6 +50,7 @@ final class EventLoop: @unchecked Sendable {
         var generation: UInt32
         var handler: any EventLoopHandler
         var writable: Bool
+        var readable = true
     }
 
     private struct Timer {
@@ -132,18 +133,22 @@ final class EventLoop: @unchecked Sendable {
         guard var registration = registrations[fd], registration.writable != on else { return }
         registration.writable = on
         registrations[fd] = registration
-        setInterest(fd, registration, input: true)
+        setInterest(fd, registration)
     }
 
-    /// Stops and resumes input events (a listener pausing `accept`).
+    /// Stops and resumes input events (a listener pausing `accept`, a connection whose
+    /// reader is behind). A hang-up or an error is still reported, as `readable`.
     func setReadable(_ fd: Int32, _ on: Bool) {
-        guard let registration = registrations[fd] else { return }
-        setInterest(fd, registration, input: on)
+        guard var registration = registrations[fd], registration.readable != on else { return }
+        registration.readable = on
+        registrations[fd] = registration
+        setInterest(fd, registration)
     }
 
-    private func setInterest(_ fd: Int32, _ registration: Registration, input: Bool) {
+    private func setInterest(_ fd: Int32, _ registration: Registration) {
         var event = epoll_event()
-        event.events = (input ? EPOLLIN.rawValue : 0) | (registration.writable ? EPOLLOUT.rawValue : 0)
+        event.events =
+            (registration.readable ? EPOLLIN.rawValue : 0) | (registration.writable ? EPOLLOUT.rawValue : 0)
         event.data.u64 = UInt64(registration.generation) << 32 | UInt64(UInt32(bitPattern: fd))
         epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
     }

@@ -6,7 +6,7 @@ import RPC
 
 /// A server connection: its streams, each one call run by the executor.
 /// Stream state is confined to `loop` like everything in `H2Connection`.
-final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked Sendable {
+final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Sendable {
     struct Limits {
         var maxReceiveMessageSize = 4 << 20
         /// Response bytes queued per stream before a streaming handler waits
@@ -114,13 +114,10 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         lingerTime = .seconds(2)
     }
 
-    /// Starts serving, and the clocks of the connection's limits; call once.
+    /// Starts serving, and the clocks of the connection's limits; call once. The
+    /// protocol is chosen when the client's first bytes arrive (`session(forFirstBytes:)`).
     func start() {
-        start { [unowned self] in
-            let session = NGHTTP2Session(serverWith: limits.session)
-            session.delegate = self
-            return session
-        }
+        startSniffing()
         // The clocks are timers of the connection's (`after`), set on its queue.
         loop.execute { [self] in
             let c = limits.connection
@@ -134,6 +131,34 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         }
     }
 
+    /// HTTP/2 when TLS's ALPN chose h2 or the bytes begin its preface (`PRI`, which no
+    /// HTTP/1.1 method is); HTTP/1.1 otherwise (ALPN http/1.1, or a request line).
+    override func session(forFirstBytes bytes: [UInt8]) -> (any WireSession)? {
+        let http2: Bool
+        if let tls = io as? TLSStream, let alpn = tls.negotiatedProtocol {
+            http2 = alpn == "h2"
+        } else {
+            let n = min(bytes.count, Self.prefaceStart.count)
+            guard bytes.count >= Self.prefaceStart.count || !bytes.elementsEqual(Self.prefaceStart.prefix(n)) else {
+                return nil
+            }
+            http2 = bytes.starts(with: Self.prefaceStart)
+        }
+        if http2 {
+            let session = NGHTTP2Session(serverWith: limits.session)
+            session.delegate = self
+            return session
+        }
+        let session = HTTP1Session(
+            limits: .init(
+                maxHeaderListSize: Int(limits.session.maxHeaderListSize),
+                window: Int(limits.session.initialWindowSize)))
+        session.delegate = self
+        return session
+    }
+
+    private static let prefaceStart = Array("PRI".utf8)
+
     /// Graceful shutdown, first step: tell the client no new streams will be served.
     func beginShutdown() {
         loop.execute { [self] in goAway() }
@@ -142,7 +167,9 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
     /// GOAWAY: streams open go on, new ones are not served, and the connection closes
     /// after the last one (nghttp2 then wants neither to read nor to write).
     private func goAway() {
-        guard !closed, session != nil, !draining else { return }
+        guard !closed, !draining else { return }
+        // Not a protocol yet (not even a request line): nothing to wait for.
+        guard session != nil else { return close() }
         draining = true
         session.submitShutdownNotice()
         session.submitGoaway(errorCode: 0)
@@ -389,7 +416,7 @@ final class H2ServerConnection: H2Connection, NGHTTP2SessionDelegate, @unchecked
         grantCapacity()
     }
 
-    func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult {
+    func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> BodyRead {
         guard let stream = streams[streamID] else { return .data(count: 0, end: .trailers([])) }
         let written = stream.pending.copy(into: buffer)
         queuedBytes -= written

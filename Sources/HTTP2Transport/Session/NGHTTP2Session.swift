@@ -4,47 +4,10 @@ internal import CNGHTTP2
     import Glibc
 #endif
 
-/// What an HTTP/2 session reports, on its owner's executor, while it parses input.
-/// A HEADERS block is announced, its fields given one by one, then completed.
-protocol NGHTTP2SessionDelegate: AnyObject {
-    /// A HEADERS block begins. False refuses the stream it would open: it is reset
-    /// with REFUSED_STREAM, and its fields are decoded but not given.
-    func sessionBeginHeaders(streamID: Int32) -> Bool
-    func sessionHeader(streamID: Int32, name: String, value: String)
-    /// The block's fields passed SETTINGS_MAX_HEADER_LIST_SIZE; the rest of them are
-    /// decoded (HPACK state is per connection) but not given.
-    func sessionHeaderListTooLarge(streamID: Int32)
-    func sessionHeadersComplete(streamID: Int32, endStream: Bool)
-    func sessionData(streamID: Int32, bytes: UnsafeRawBufferPointer)
-    /// A DATA frame ended the peer's side of the stream.
-    func sessionEndStream(streamID: Int32)
-    func sessionStreamClosed(streamID: Int32, errorCode: UInt32)
-    /// The peer's SETTINGS arrived (its limits, such as max concurrent streams, apply).
-    func sessionSettingsReceived()
-    /// The peer sent a PING (nghttp2 has answered it).
-    func sessionPingReceived()
-    /// Fill `buffer` with the stream's next body bytes.
-    func sessionReadData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer) -> NGHTTP2Session.ReadResult
-}
-
 /// The only owner of an `nghttp2_session` and its callbacks: frees them in deinit
 /// and exposes a Swift API. Not thread-safe, like nghttp2 itself: one serial
 /// executor calls every method (the connection's queue).
-final class NGHTTP2Session {
-    enum ReadResult {
-        /// `count` bytes written; with `end`, the body ends there.
-        case data(count: Int, end: End?)
-        /// Nothing to send now; `resumeData` when there is.
-        case deferred
-    }
-
-    enum End {
-        /// The stream's side ends with this DATA frame (a client's request).
-        case endStream
-        /// Trailers follow and end the stream (a server's response).
-        case trailers([(String, String)])
-    }
-
+final class NGHTTP2Session: WireSession {
     struct Settings {
         var maxConcurrentStreams: UInt32 = 100
         var initialWindowSize: UInt32 = 1 << 20
@@ -58,11 +21,6 @@ final class NGHTTP2Session {
         var maxContinuations: Int = 8
     }
 
-    struct ProtocolError: Error, CustomStringConvertible {
-        var code: Int32
-        var description: String { String(cString: nghttp2_strerror(code)) }
-    }
-
     /// HTTP/2 error codes (RFC 9113 section 7).
     static let noError: UInt32 = 0
     static let protocolError: UInt32 = 1
@@ -71,7 +29,7 @@ final class NGHTTP2Session {
     static let enhanceYourCalm: UInt32 = 11
 
     private var session: OpaquePointer?
-    weak var delegate: (any NGHTTP2SessionDelegate)?
+    weak var delegate: (any WireSessionDelegate)?
     private let maxHeaderListSize: Int
     /// The size of the header block being received (RFC 9113 6.5.2: names, values and
     /// 32 per field), and whether it passed the limit. Blocks never interleave
@@ -156,7 +114,7 @@ final class NGHTTP2Session {
     func receive(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         let rv = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
-        if rv < 0 { throw ProtocolError(code: Int32(rv)) }
+        if rv < 0 { throw Self.error(Int32(rv)) }
     }
 
     /// Serialises pending frames; `write` takes each chunk and returns false to stop
@@ -165,7 +123,7 @@ final class NGHTTP2Session {
         while true {
             var data: UnsafePointer<UInt8>?
             let n = nghttp2_session_mem_send(session, &data)
-            if n < 0 { throw ProtocolError(code: Int32(n)) }
+            if n < 0 { throw Self.error(Int32(n)) }
             if n == 0 { return }
             let chunk = UnsafeRawBufferPointer(start: data, count: n)
             if let limit = advertisedStreamLimit, var frame = Self.settingsFrame(chunk) {
@@ -200,7 +158,14 @@ final class NGHTTP2Session {
         Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE))
     }
 
+    private static func error(_ code: Int32) -> ProtocolError {
+        ProtocolError(code: code, description: String(cString: nghttp2_strerror(code)))
+    }
+
     var wantsRead: Bool { nghttp2_session_want_read(session) != 0 }
+    /// nghttp2 flow-controls input itself (window credit): reading never waits.
+    var readPaused: Bool { false }
+    var canPing: Bool { true }
     var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
 
     /// Response headers; with `body`, DATA comes from the delegate's `sessionReadData`,

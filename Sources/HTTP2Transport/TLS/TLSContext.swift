@@ -14,7 +14,8 @@ public final class TLSContext: @unchecked Sendable {
         public var description: String
     }
 
-    /// A server context from PEM files; ALPN must agree on `h2` or the handshake fails.
+    /// A server context from PEM files; ALPN must agree on `h2` or `http/1.1` (when the
+    /// client offers ALPN at all) or the handshake fails.
     public static func server(certificateChainFile: String, privateKeyFile: String) throws -> TLSContext {
         let context = try TLSContext(method: TLS_server_method())
         guard SSL_CTX_use_certificate_chain_file(context.ctx, certificateChainFile) == 1 else {
@@ -29,19 +30,23 @@ public final class TLSContext: @unchecked Sendable {
         SSL_CTX_set_alpn_select_cb(
             context.ctx,
             { _, out, outLength, offered, offeredLength, _ in
-                // Choose h2 from the client's list (length-prefixed protocol names).
+                // h2 if the client offers it, else http/1.1 (browsers' fallback, HTTP/1.1
+                // clients); from the client's list of length-prefixed names.
                 guard let offered, let out, let outLength else { return COPENSSL_TLSEXT_ERR_ALERT_FATAL }
-                var i = 0
-                while i < Int(offeredLength) {
-                    let n = Int(offered[i])
-                    if n == 2, i + 2 < Int(offeredLength), offered[i + 1] == UInt8(ascii: "h"),
-                        offered[i + 2] == UInt8(ascii: "2")
-                    {
-                        out.pointee = offered + i + 1
-                        outLength.pointee = 2
-                        return COPENSSL_TLSEXT_ERR_OK
+                for wanted in ["h2", "http/1.1"] {
+                    let name = Array(wanted.utf8)
+                    var i = 0
+                    while i < Int(offeredLength) {
+                        let n = Int(offered[i])
+                        if n == name.count, i + n < Int(offeredLength),
+                            UnsafeBufferPointer(start: offered + i + 1, count: n).elementsEqual(name)
+                        {
+                            out.pointee = offered + i + 1
+                            outLength.pointee = UInt8(n)
+                            return COPENSSL_TLSEXT_ERR_OK
+                        }
+                        i += 1 + n
                     }
-                    i += 1 + n
                 }
                 return COPENSSL_TLSEXT_ERR_ALERT_FATAL
             }, nil)
@@ -113,11 +118,15 @@ final class TLSStream: ByteStream {
         SSL_free(ssl)
     }
 
-    var negotiatedH2: Bool {
+    var negotiatedH2: Bool { negotiatedProtocol == "h2" }
+
+    /// The protocol ALPN chose (`h2`, `http/1.1`); nil when the client offered none.
+    var negotiatedProtocol: String? {
         var data: UnsafePointer<UInt8>?
         var length: UInt32 = 0
         SSL_get0_alpn_selected(ssl, &data, &length)
-        return length == 2 && data?[0] == UInt8(ascii: "h") && data?[1] == UInt8(ascii: "2")
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> Socket.IOResult {

@@ -27,7 +27,7 @@ import Testing
         return (server, try! server.start())
     }()
 
-    @Test(arguments: [false]) func filesAreServedWithTheirTypes(http1: Bool) async throws {
+    @Test(arguments: [false, true]) func filesAreServedWithTheirTypes(http1: Bool) async throws {
         let port = Self.server.1
         let page = try await CurlPost.post(
             port: port, "/?session=abc", headers: [], body: [], method: "GET", http1: http1)
