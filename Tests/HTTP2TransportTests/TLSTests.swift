@@ -43,6 +43,30 @@ import Testing
         #expect(try await call("client_stream")["reply"] as? String == "500 messages, 125250 bytes")
     }
 
+    /// Browsers and HTTP/1.1 clients: ALPN picks http/1.1 when the client offers only
+    /// that, h2 when it offers both; gRPC-Web works over either.
+    @Test(arguments: [("--http1.1", "HTTP/1.1 200"), ("--http2", "HTTP/2 200")])
+    func alpnPicksTheProtocolTheClientOffers(flag: String, statusLine: String) async throws {
+        let fixture = try await Self.fixture.value
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-curl-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(MessageFramer.frame(Array("hi".utf8))).write(to: dir.appendingPathComponent("body"))
+        let out = try await Subprocess.run(
+            "/usr/bin/curl",
+            [
+                "-sS", flag, "--cacert", fixture.ca, "-D", dir.appendingPathComponent("headers").path,
+                "-o", dir.appendingPathComponent("response").path,
+                "-H", "content-type: application/grpc-web+proto", "--data-binary", "@\(dir.path)/body",
+                "https://localhost:\(fixture.port)/test.Echo/Unary",
+            ])
+        #expect(out.status == 0, "\(out.text)")
+        let headers = (try? String(contentsOf: dir.appendingPathComponent("headers"), encoding: .utf8)) ?? ""
+        #expect(headers.hasPrefix(statusLine), "\(headers)")
+        let body = [UInt8]((try? Data(contentsOf: dir.appendingPathComponent("response"))) ?? Data())
+        #expect(body.starts(with: MessageFramer.frame(Array("hi".utf8))), "\(body)")
+    }
+
     /// The handshake timeout covers TLS: a client that never says hello is closed.
     @Test func aSilentClientIsClosedAfterTheHandshakeTimeout() async throws {
         var configuration = GRPCServer.Configuration(tls: try await Self.fixture.value.tls)

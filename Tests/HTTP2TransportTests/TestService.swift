@@ -39,6 +39,16 @@ enum TestService {
             }
             return Array("\(count) messages, \(bytes) bytes".utf8)
         }
+        // A reader slower than its client: request bytes pile up until flow control holds them.
+        router.clientStreaming("/test.Echo/SlowClientStream", decode: raw, encode: raw) { requests, _ in
+            var count = 0, bytes = 0
+            for try await message in requests {
+                try await Task.sleep(for: .milliseconds(20))
+                count += 1
+                bytes += message.count
+            }
+            return Array("\(count) messages, \(bytes) bytes".utf8)
+        }
         router.unary("/test.Echo/Sleep", decode: raw, encode: raw) { _, _ in
             try await Task.sleep(for: .seconds(3600))
             return []

@@ -200,6 +200,8 @@ extension H2ServerConnection {
                 queuedBytes += json.count
                 headers.append(("content-type", "application/json"))
             }
+            // The whole body is known: its length spares HTTP/1.1 clients chunked decoding.
+            headers.append(("content-length", String(stream.pending.byteCount)))
             headers += trailers.headerFields().map { ("trailer-" + $0.0, $0.1) }
             respond(stream, headers: headers, body: !stream.pending.isEmpty)
         } else if stream.wire.kind == .connectStream {

@@ -5,7 +5,7 @@ import Testing
 
 @testable import HTTP2Transport
 
-/// gRPC-Web on the gRPC port, over HTTP/2: bodies sent and read by curl, byte for
+/// gRPC-Web on the gRPC port, over HTTP/2 and HTTP/1.1: bodies sent and read by curl, byte for
 /// byte; `buf curl --protocol grpcweb` (a full client) in GRPCServicesTests.
 @Suite struct GRPCWebTests {
     static let server: (GRPCServer, Int) = {
@@ -13,15 +13,19 @@ import Testing
         return (server, try! server.start())
     }()
 
-    func post(_ path: String, contentType: String, body: [UInt8]) async throws -> (headers: String, body: [UInt8]) {
+    func post(http1: Bool, _ path: String, contentType: String, body: [UInt8]) async throws -> (
+        headers: String, body: [UInt8]
+    ) {
         try await CurlPost.post(
-            port: Self.server.1, path, headers: ["content-type: \(contentType)", "x-grpc-web: 1"], body: body)
+            port: Self.server.1, path, headers: ["content-type: \(contentType)", "x-grpc-web: 1"], body: body,
+            http1: http1)
     }
 
     func envelopes(_ body: [UInt8]) -> [(UInt8, [UInt8])] { CurlPost.envelopes(body) }
 
-    @Test func unaryInBinary() async throws {
+    @Test(arguments: [false, true]) func unaryInBinary(http1: Bool) async throws {
         let r = try await post(
+            http1: http1,
             "/test.Echo/Unary", contentType: "application/grpc-web+proto", body: MessageFramer.frame(Array("hi".utf8)))
         #expect(r.headers.contains("content-type: application/grpc-web+proto"), "\(r.headers)")
         let parts = envelopes(r.body)
@@ -30,10 +34,11 @@ import Testing
         #expect(parts.last?.0 == 0x80 && parts.last?.1 == Array("grpc-status: 0\r\n".utf8))
     }
 
-    @Test func serverStreamInText() async throws {
+    @Test(arguments: [false, true]) func serverStreamInText(http1: Bool) async throws {
         // Base64 of the envelope, with a line break as a shell's base64 would add.
         let body = Array((Base64.encode(MessageFramer.frame(Array("3".utf8)), padded: true) + "\n").utf8)
-        let r = try await post("/test.Echo/ServerStream", contentType: "application/grpc-web-text", body: body)
+        let r = try await post(
+            http1: http1, "/test.Echo/ServerStream", contentType: "application/grpc-web-text", body: body)
         #expect(r.headers.contains("content-type: application/grpc-web-text+proto"), "\(r.headers)")
         // Each envelope is base64 on its own, padded: decoded piece by piece.
         var decoder = GRPCWeb.TextDecoder()
@@ -44,16 +49,18 @@ import Testing
         #expect(parts.last?.0 == 0x80 && parts.last?.1 == Array("grpc-status: 0\r\n".utf8), "\(parts)")
     }
 
-    @Test func errorsAreTrailersOnlyInTheHeaders() async throws {
+    @Test(arguments: [false, true]) func errorsAreTrailersOnlyInTheHeaders(http1: Bool) async throws {
         let r = try await post(
+            http1: http1,
             "/test.Echo/Fail", contentType: "application/grpc-web", body: MessageFramer.frame(Array("x".utf8)))
         #expect(r.headers.contains("grpc-status: 5"), "\(r.headers)")
         #expect(r.headers.contains("content-type: application/grpc-web+proto"), "\(r.headers)")
         #expect(r.body.isEmpty)
-        let bad = try await post("/test.Echo/Unary", contentType: "application/grpc-web-text", body: Array("AAA*".utf8))
+        let bad = try await post(
+            http1: http1, "/test.Echo/Unary", contentType: "application/grpc-web-text", body: Array("AAA*".utf8))
         #expect(bad.headers.contains("grpc-status: 13") && bad.headers.contains("base64"), "\(bad.headers)")
-        let json = try await post("/test.Echo/Unary", contentType: "application/grpc-web+json", body: [])
-        #expect(json.headers.hasPrefix("HTTP/2 415"), "only the protobuf codec is served: \(json.headers)")
+        let json = try await post(http1: http1, "/test.Echo/Unary", contentType: "application/grpc-web+json", body: [])
+        #expect(CurlPost.status(json.headers) == 415, "only the protobuf codec is served: \(json.headers)")
     }
 
     /// Request bodies arrive in pieces of any size; padding may end any group.

@@ -28,6 +28,13 @@ enum CurlPost {
         )
     }
 
+    /// The response's status: the last status line's (after any `100 Continue`), over
+    /// either HTTP version.
+    static func status(_ headers: String) -> Int? {
+        let line = headers.split(separator: "\r\n").last(where: { $0.hasPrefix("HTTP/") })
+        return line.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) }
+    }
+
     /// A body's length-prefixed envelopes: (flags, payload).
     static func envelopes(_ body: [UInt8]) -> [(UInt8, [UInt8])] {
         var out: [(UInt8, [UInt8])] = []
