@@ -49,6 +49,11 @@ enum TestService {
             }
             return Array("\(count) messages, \(bytes) bytes".utf8)
         }
+        // A reader that takes one message and then stops reading (until cancelled).
+        router.clientStreaming("/test.Echo/StuckClientStream", decode: raw, encode: raw) { requests, _ in
+            for try await _ in requests { try await Task.sleep(for: .seconds(3600)) }
+            return []
+        }
         router.unary("/test.Echo/Sleep", decode: raw, encode: raw) { _, _ in
             try await Task.sleep(for: .seconds(3600))
             return []

@@ -198,6 +198,20 @@ def h2_seeds(folder):
     seeds["preface-only"] = PREFACE
     seeds["half-preface"] = PREFACE[:11]
     seeds["http1"] = b"POST /fuzz.Echo/Unary HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+
+    # HTTP/1.1 (gRPC-Web, Connect): keep-alive, pipelining, chunked bodies, 100-continue.
+    def h1(path, body, content_type="application/grpc-web+proto", extra=""):
+        return (f"POST {path} HTTP/1.1\r\nHost: x\r\ncontent-type: {content_type}\r\n{extra}"
+                f"content-length: {len(body)}\r\n\r\n").encode() + body
+    seeds["http1-pipelined"] = h1(echo + "Unary", hello) + h1(echo + "Expand", frame(b"abc")) \
+        + h1(echo + "Unary", b"hi", "application/proto")
+    seeds["http1-chunked"] = (f"POST {echo}Collect HTTP/1.1\r\nHost: x\r\ncontent-type: application/connect+proto\r\n"
+                              "transfer-encoding: chunked\r\n\r\n").encode() \
+        + b"3\r\n" + hello[:3] + b"\r\n" + b"%x\r\n" % (len(hello) - 3) + hello[3:] + b"\r\n0\r\n\r\n"
+    seeds["http1-continue-close"] = h1(echo + "Unary", hello, extra="expect: 100-continue\r\nconnection: close\r\n")
+    seeds["http1-wait-then-more"] = h1(echo + "Wait", hello, extra="grpc-timeout: 1m\r\n") + h1(echo + "Unary", hello)
+    seeds["http1-text-options"] = h1(echo + "Unary", b"AAAAAAVoZWxsbw==", "application/grpc-web-text") \
+        + b"OPTIONS / HTTP/1.1\r\nHost: x\r\norigin: https://a.example\r\n\r\nGET / HTTP/1.0\r\n\r\n"
     for name, blob in seeds.items():
         write(folder, name, blob)
 

@@ -118,7 +118,7 @@ final class EventLoop: @unchecked Sendable {
         if generation == UInt32.max { generation = 1 }  // UInt32.max marks the wake descriptor
         registrations[fd] = Registration(generation: generation, handler: handler, writable: false)
         var event = epoll_event()
-        event.events = EPOLLIN.rawValue
+        event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
         event.data.u64 = UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
         if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
             // Cannot watch it (out of memory): the handler reads once, sees nothing
@@ -137,7 +137,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Stops and resumes input events (a listener pausing `accept`, a connection whose
-    /// reader is behind). A hang-up or an error is still reported, as `readable`.
+    /// reader is behind). A hang-up, the peer's close or an error is still reported, as
+    /// `readable`.
     func setReadable(_ fd: Int32, _ on: Bool) {
         guard var registration = registrations[fd], registration.readable != on else { return }
         registration.readable = on
@@ -147,8 +148,11 @@ final class EventLoop: @unchecked Sendable {
 
     private func setInterest(_ fd: Int32, _ registration: Registration) {
         var event = epoll_event()
+        // EPOLLRDHUP even with input off: a peer that closes while its connection is not
+        // being read (its reader is behind) is still noticed, as `readable`.
         event.events =
             (registration.readable ? EPOLLIN.rawValue : 0) | (registration.writable ? EPOLLOUT.rawValue : 0)
+            | EPOLLRDHUP.rawValue
         event.data.u64 = UInt64(registration.generation) << 32 | UInt64(UInt32(bitPattern: fd))
         epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
     }

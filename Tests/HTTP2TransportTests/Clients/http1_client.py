@@ -146,6 +146,17 @@ elif case == "disconnect":
     r.take(size)
     s.close()
     result = {"status": status, "first": size}
+elif case == "gone_while_paused":
+    # A reader that stopped after one message: the server takes 8 more (4 MiB behind),
+    # then a 1 MiB window, then stops reading. The client sends a little past that, so
+    # all it sent reaches the server's socket and its close (FIN) follows; the server,
+    # not reading this connection, must still notice it.
+    body = frame(b"z" * (512 << 10))
+    s.sendall(b"POST /test.Echo/StuckClientStream HTTP/1.1\r\nHost: x\r\n"
+              b"content-type: application/grpc-web+proto\r\ncontent-length: %d\r\n\r\n" % (40 * len(body)))
+    s.sendall(body * 11 + body[:32 << 10])
+    s.close()
+    result = {"sent": 11 * len(body) + (32 << 10)}
 elif case == "chunked_request":
     body = frame(b"chunky")
     s.sendall(b"POST /test.Echo/Unary HTTP/1.1\r\nHost: x\r\ncontent-type: application/grpc-web+proto\r\n"

@@ -4,12 +4,13 @@ import GRPCServices
 import HTTP2Transport
 import RPC
 
-/// The server's HTTP/2 input: each input is everything a client sends on one
-/// connection (preface, frames), to a real GRPCServer on 127.0.0.1 serving echo
-/// methods and health. Invariants: the server answers with its SETTINGS first and
-/// well-formed frames (its streams are the client's, its connection frames on stream
-/// 0); once the client has closed its side the server closes the connection; then no
-/// connection, call or stream is left behind.
+/// The server's connection input: each input is everything a client sends on one
+/// connection, to a real GRPCServer on 127.0.0.1 serving echo methods and health.
+/// Input beginning with HTTP/2's preface (`PRI`) is HTTP/2: the server answers with
+/// its SETTINGS first and well-formed frames (its streams are the client's, its
+/// connection frames on stream 0). Any other is HTTP/1.1: the server answers with
+/// HTTP/1.1 responses or nothing. Either way, once the client has closed its side the
+/// server closes the connection; then no connection, call or stream is left behind.
 enum H2Harness {
     static let deadline = Duration.seconds(5)
 
@@ -31,7 +32,13 @@ enum H2Harness {
         case .hung(let received):
             Fuzz.fail("the connection was still open \(deadline) after the client closed (\(received.count) bytes)")
         case .closed(let received):
-            checkFrames(received)
+            if input.starts(with: Array("PRI".utf8)) {
+                checkFrames(received)
+            } else {
+                Fuzz.check(
+                    received.isEmpty || received.starts(with: Array("HTTP/1.1 ".utf8)),
+                    "an HTTP/1.1 connection answered \(received.prefix(32)), not a status line")
+            }
         }
         let end = ContinuousClock.now + deadline
         while server.connectionCount > 0 || server.executor.activeCalls > 0 {
