@@ -151,18 +151,13 @@ extension H2ServerConnection {
             ready.resume(throwing: RPCError(.cancelled, "the call has ended"))
             return
         }
-        let frame = stream.wire.kind == .grpcWebText ? GRPCWeb.text(frame) : frame
+        queue(frame, on: stream)
         if stream.wire.kind == .connectUnary {
-            // The bare message, answered with the status at the end (finishCall).
-            stream.pending.append(Array(frame.dropFirst(5)))
-            queuedBytes += frame.count - 5
+            // Sent with the status at the end (finishCall): nothing to wait for.
             release(stream)
             ready.resume()
             return
         }
-        stream.pending.append(frame)
-        queuedBytes += frame.count
-        startOrResume(stream)
         if stream.reserved {
             // The room was kept for this message: the next awaitCapacity does the waiting,
             // so the handler lets go of what it built the message from now.
@@ -175,6 +170,33 @@ extension H2ServerConnection {
             ready.resume()
         }
         scheduleFlush()
+    }
+
+    /// The call's last message and its OK end together (`finish(sending:)`).
+    func finish(_ streamID: Int32, sending frame: [UInt8], trailers: Metadata) {
+        guard let stream = streams[streamID], stream.finish == nil, !closed else { return }
+        queue(frame, on: stream)
+        finishCall(streamID, .ok, trailers)
+    }
+
+    /// Puts a framed message on the stream's queue in its wire's form, and starts the
+    /// response (or resumes its body).
+    private func queue(_ frame: [UInt8], on stream: Stream) {
+        switch stream.wire.kind {
+        case .connectUnary:
+            // The bare message, answered with the status at the end (finishCall).
+            stream.pending.append(Array(frame.dropFirst(5)))
+            queuedBytes += frame.count - 5
+        case .grpcWebText:
+            let text = GRPCWeb.text(frame)
+            stream.pending.append(text)
+            queuedBytes += text.count
+            startOrResume(stream)
+        default:
+            stream.pending.append(frame)
+            queuedBytes += frame.count
+            startOrResume(stream)
+        }
     }
 
     func finishCall(_ streamID: Int32, _ status: Status, _ trailers: Metadata) {
@@ -306,6 +328,11 @@ extension H2ServerConnection {
 
         func finish(_ status: Status, trailers: Metadata) async {
             connection.loop.execute { connection.finishCall(streamID, status, trailers) }
+        }
+
+        func finish(sending message: [UInt8], trailers: Metadata) async throws {
+            let frame = MessageFramer.frame(try transcode?(message) ?? message)
+            connection.loop.execute { connection.finish(streamID, sending: frame, trailers: trailers) }
         }
     }
 }

@@ -7,7 +7,10 @@ public struct RPCRouter: Sendable {
     /// A handler at the bytes level; the typed registration methods wrap theirs.
     public struct Method: Sendable {
         public var kind: Kind
-        public var run: @Sendable (RequestStream, any ServerCallOutbound, ServerContext) async throws -> Void
+        /// Runs the handler; returns the call's last response message for the executor
+        /// to send with the end of the call (unary and client-streaming methods), nil
+        /// when the handler sent its messages itself.
+        public var run: @Sendable (RequestStream, any ServerCallOutbound, ServerContext) async throws -> [UInt8]?
         /// The method's messages in JSON, for the protocols that offer that codec
         /// (Connect); nil when its message types have no JSON mapping.
         public var json: MessageTranscoder?
@@ -18,7 +21,7 @@ public struct RPCRouter: Sendable {
 
         public init(
             kind: Kind, json: MessageTranscoder? = nil,
-            run: @escaping @Sendable (RequestStream, any ServerCallOutbound, ServerContext) async throws -> Void
+            run: @escaping @Sendable (RequestStream, any ServerCallOutbound, ServerContext) async throws -> [UInt8]?
         ) {
             self.kind = kind
             self.json = json
@@ -67,7 +70,7 @@ public struct RPCRouter: Sendable {
             Method(kind: .unary) { requests, out, context in
                 let request = try await Self.single(requests, decode: decode)
                 let response = try await handler(request, context)
-                try await out.send(Self.encode(response, encode))
+                return try Self.encode(response, encode)
             })
     }
 
@@ -82,6 +85,7 @@ public struct RPCRouter: Sendable {
             Method(kind: .serverStreaming) { requests, out, context in
                 let request = try await Self.single(requests, decode: decode)
                 try await handler(request, ResponseWriter(outbound: out, encode: encode), context)
+                return nil
             })
     }
 
@@ -95,7 +99,7 @@ public struct RPCRouter: Sendable {
             path,
             Method(kind: .clientStreaming) { requests, out, context in
                 let response = try await handler(RequestMessages(stream: requests, decode: decode), context)
-                try await out.send(Self.encode(response, encode))
+                return try Self.encode(response, encode)
             })
     }
 
@@ -112,6 +116,7 @@ public struct RPCRouter: Sendable {
                 try await handler(
                     RequestMessages(stream: requests, decode: decode), ResponseWriter(outbound: out, encode: encode),
                     context)
+                return nil
             })
     }
 

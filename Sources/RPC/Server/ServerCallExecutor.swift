@@ -29,14 +29,19 @@ public final class ServerCallExecutor: Sendable {
             for interceptor in interceptors {
                 try await interceptor.intercept(context)
             }
+            let last: [UInt8]?
             if let deadline = context.deadline {
-                try await Self.withDeadline(deadline) {
+                last = try await Self.withDeadline(deadline) {
                     try await method.run(requests, outbound, context)
                 }
             } else {
-                try await method.run(requests, outbound, context)
+                last = try await method.run(requests, outbound, context)
             }
-            await outbound.finish(.ok, trailers: context.trailers.current)
+            if let last {
+                try await outbound.finish(sending: last, trailers: context.trailers.current)
+            } else {
+                await outbound.finish(.ok, trailers: context.trailers.current)
+            }
         } catch let error as RPCError {
             await outbound.finish(error.status, trailers: error.metadata)
         } catch is CancellationError {
@@ -57,9 +62,9 @@ public final class ServerCallExecutor: Sendable {
     /// task and timer until the deadline on Linux, so a sleeping child held memory for
     /// every call made within the last deadline's span (0.7 KB a call, found by the
     /// soak with 600 s deadlines).
-    static func withDeadline(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Void)
-        async throws
-    {
+    static func withDeadline<T: Sendable>(
+        _ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         let work = Task { try await body() }
         let expired = Mutex(false)
         let timer = DispatchSource.makeTimerSource(queue: .global())
@@ -73,7 +78,7 @@ public final class ServerCallExecutor: Sendable {
         timer.resume()
         defer { timer.cancel() }
         do {
-            try await withTaskCancellationHandler {
+            return try await withTaskCancellationHandler {
                 try await work.value
             } onCancel: {
                 work.cancel()

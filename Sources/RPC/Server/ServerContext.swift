@@ -47,11 +47,21 @@ public protocol ServerCallOutbound: Sendable {
     /// Ends the call: trailers with the status (or a trailers-only response when
     /// nothing was sent yet). Idempotent.
     func finish(_ status: Status, trailers: Metadata) async
+    /// Sends the call's last message and ends it OK, as one step: a unary answer
+    /// leaves in one hand-off to the transport instead of two (the handler does not
+    /// wait for room: nothing follows it). Throws, having sent nothing, when the
+    /// message cannot be encoded or the call is gone.
+    func finish(sending message: [UInt8], trailers: Metadata) async throws
 }
 
 extension ServerCallOutbound {
     /// Transports without send buffers of their own have nothing to wait for.
     public func awaitCapacity() async throws {}
+
+    public func finish(sending message: [UInt8], trailers: Metadata) async throws {
+        try await send(message)
+        await finish(.ok, trailers: trailers)
+    }
 }
 
 /// Runs before every handler; throwing an RPCError ends the call with it (auth).
