@@ -52,6 +52,10 @@ import Testing
         let stitched = try #require(
             try await client.getSession(GetSessionRequest(sessionID: result.sessionID)).session)
         #expect(stitched.status == .completed)
+        // Its request: the base one over the out-of-sample span.
+        #expect(stitched.request?.startTime == first.outOfSampleStart)
+        #expect(stitched.request?.endTime == result.windows.last?.outOfSampleEnd)
+        #expect(stitched.request?.symbol == "GOOG")
         var labelled = ListSessionsRequest()
         labelled.labels = ["sweep": started.sweepID, "walk_forward": "oos"]
         #expect(try await client.listSessions(labelled).sessions.map(\.sessionID) == [result.sessionID])

@@ -28,6 +28,9 @@ public struct SweepRequest: Sendable {
     /// The StartBacktest request of one combination as its protocol encodes it, stored
     /// with the sessions that hold the best combinations' full results.
     public var sessionRequest: @Sendable ([SweepParam]) -> [UInt8]
+    /// The request stored with a walk-forward's stitched session: the base request over
+    /// the out-of-sample span (its parameters change from window to window).
+    public var stitchedRequest: @Sendable (TimeRange) -> [UInt8]
 
     public static let defaultObjective = "sharpe_ratio"
     public static let defaultTopK = 5
@@ -36,7 +39,8 @@ public struct SweepRequest: Sendable {
         base: RunRequest, axes: [SweepAxis], constraints: [String] = [], objective: String = "",
         maximize: Bool = true, topK: Int = 0, sampleSize: Int = 0, seed: UInt64 = 0, workers: Int = 0,
         walkForward: WalkForwardSpec? = nil, encoded: [UInt8] = [],
-        sessionRequest: @escaping @Sendable ([SweepParam]) -> [UInt8] = { _ in [] }
+        sessionRequest: @escaping @Sendable ([SweepParam]) -> [UInt8] = { _ in [] },
+        stitchedRequest: @escaping @Sendable (TimeRange) -> [UInt8] = { _ in [] }
     ) {
         self.base = base
         self.axes = axes
@@ -50,6 +54,7 @@ public struct SweepRequest: Sendable {
         self.walkForward = walkForward
         self.encoded = encoded
         self.sessionRequest = sessionRequest
+        self.stitchedRequest = stitchedRequest
     }
 
     /// The swept parameter names a strategy has: a built-in's own, or a rule set's

@@ -130,7 +130,7 @@ extension SweepJob {
             end: walkForward.windows.last?.outOfSample.end ?? spec.range.end)
         let session = SessionRecord(
             id: id, state: .completed, symbol: spec.symbol, timeframe: spec.timeframe.description, range: span,
-            strategyName: spec.strategyName, accelerationFactor: 0, request: plan.request.sessionRequest([]),
+            strategyName: spec.strategyName, accelerationFactor: 0, request: plan.request.stitchedRequest(span),
             labels: labels, progressPct: 100, simTime: span.end, eventsProcessed: UInt64(equity.count),
             finalPnl: statistics.finalPnl, totalTrades: UInt64(max(0, statistics.totalTrades)),
             winRatePct: statistics.winRatePct, statistics: statistics, createdAt: started, startedAt: started,

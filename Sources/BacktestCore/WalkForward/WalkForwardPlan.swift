@@ -70,7 +70,8 @@ struct WalkForwardPlan: Sendable, Equatable {
             let ratio = spec.inSampleRatio == 0 ? WalkForwardSpec.defaultRatio : spec.inSampleRatio
             // The in-sample part takes what is left after the whole out-of-sample
             // windows, so the last window ends at the range's end.
-            let oos = Int64((Double(total) / (ratio + Double(spec.windows))).rounded(.down))
+            let exact = Int64((Double(total) / (ratio + Double(spec.windows))).rounded(.down))
+            let oos = Self.roundedDown(exact)
             let inSample = total - Int64(spec.windows) * oos
             guard oos >= 1, inSample >= 1 else {
                 throw .invalid(
@@ -88,5 +89,14 @@ struct WalkForwardPlan: Sendable, Equatable {
                 inSample: TimeRange(start: spec.anchored ? range.start : oosStart - inSampleLength, end: oosStart),
                 outOfSample: TimeRange(start: oosStart, end: oosStart + outOfSampleLength))
         }
+    }
+
+    /// A length rounded down to whole days, hours, minutes or seconds, the largest unit
+    /// it holds ten of: windows of daily bars then start at midnight, as the bars do.
+    static func roundedDown(_ micros: Int64) -> Int64 {
+        for unit: Int64 in [86_400_000_000, 3_600_000_000, 60_000_000, 1_000_000] where micros >= 10 * unit {
+            return micros / unit * unit
+        }
+        return micros
     }
 }

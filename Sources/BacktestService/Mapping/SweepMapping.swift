@@ -53,7 +53,13 @@ enum SweepMapping {
             base: base, axes: axes, constraints: request.constraints, objective: request.objective,
             maximize: request.direction != .minimize, topK: Int(request.topK), sampleSize: Int(request.sampleSize),
             seed: request.seed, workers: Int(request.workers), walkForward: walkForward, encoded: encoded,
-            sessionRequest: { params in sessionRequest(acceptedBase, params) })
+            sessionRequest: { params in sessionRequest(acceptedBase, params) },
+            stitchedRequest: { span in
+                var request = acceptedBase
+                request.startTime = ProtoMapping.timestamp(span.start)
+                request.endTime = ProtoMapping.timestamp(span.end)
+                return (try? request.serializedBytes()) ?? []
+            })
     }
 
     /// The walk-forward's cut; lengths are checked here only as durations (the plan

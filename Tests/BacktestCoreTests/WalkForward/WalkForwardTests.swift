@@ -67,9 +67,16 @@ import Testing
         #expect(windows[0].inSample.start == Self.whole.start)
         if spec.windows > 0 {
             #expect(windows.last?.outOfSample.end == Self.whole.end)
-            let oos = Double(windows[0].outOfSample.end - windows[0].outOfSample.start)
-            let inSample = Double(windows[0].inSample.end - windows[0].inSample.start)
-            #expect(abs(inSample / oos - spec.inSampleRatio) < 1e-6)
+            // The out-of-sample length in whole days (the windows start at midnight, as
+            // the bars do); the in-sample length what is left, so the ratio is the
+            // request's to within the days the rounding moved.
+            let day: Int64 = 86_400_000_000
+            let oos = windows[0].outOfSample.end - windows[0].outOfSample.start
+            let inSample = windows[0].inSample.end - windows[0].inSample.start
+            #expect(oos % day == 0 && windows.allSatisfy { $0.outOfSample.start % day == 0 })
+            #expect(inSample + Int64(spec.windows) * oos == Self.whole.end - Self.whole.start)
+            let slack = Double(spec.windows + 1) * Double(day) / Double(oos)
+            #expect(abs(Double(inSample) / Double(oos) - spec.inSampleRatio) < slack)
         } else {
             #expect(windows[0].inSample.end - windows[0].inSample.start == spec.inSampleLength)
             #expect(windows.allSatisfy { $0.outOfSample.end - $0.outOfSample.start == spec.outOfSampleLength })
