@@ -140,4 +140,23 @@ import Testing
         #expect(listHeader.contains("RETURN%") && listHeader.contains("SHARPE"))
         #expect(list.lines.count == 4, "a header, a rule and the two best: \(list)")
     }
+
+    @Test func heatmapIsColouredOnATerminal() async throws {
+        let d = try await daemon()
+        defer { Task { await d.stop() } }
+        let run = try await cli(d, ["sweep"] + Self.base + Self.axes + ["--top", "1", "--watch", "--json"])
+        let id = try #require(run.jsonLines.first?["sweepId"] as? String, "\(run)")
+        let command =
+            "env -u NO_COLOR TERM=xterm-256color "
+            + [CLIProcess.cli, "sweep-show", id, "--heatmap", "n1,n2", "--server", d.server].map {
+                "'" + $0 + "'"
+            }.joined(separator: " ")
+        let tmux = try Tmux(command: command)
+        defer { tmux.close() }
+        let screen = try await tmux.waitFor { $0.contains("EXIT=") }
+        #expect(screen.contains("EXIT=0") && screen.contains("legend: ░"), "\(screen)")
+        let coloured = try tmux.capture(escapes: true)
+        // The best quarter in green, the worst in red (tmux writes the colours back as SGR).
+        #expect(coloured.contains("\u{1B}[32m") && coloured.contains("\u{1B}[31m"), "\(coloured)")
+    }
 }
