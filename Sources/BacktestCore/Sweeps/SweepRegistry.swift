@@ -307,22 +307,28 @@ public actor SweepRegistry {
         switch try await watchSource(id) {
         case .live(let hub):
             try await hub.watch(minInterval: minInterval, emit)
-        case .ended(let r, let best):
-            try await emit(SweepProgress(ended: r, best: best, kind: .snapshot, sequence: 0))
-            try await emit(SweepProgress(ended: r, best: best, kind: .terminal, sequence: 1))
+        case .ended(let r, let best, let windows):
+            for (kind, sequence) in [(RunProgress.Kind.snapshot, UInt64(0)), (.terminal, 1)] {
+                var event = SweepProgress(ended: r, best: best, kind: kind, sequence: sequence)
+                event.windows = windows
+                event.window = max(0, windows - 1)
+                try await emit(event)
+            }
         }
     }
 
     private enum WatchSource {
         case live(ProgressHub<SweepProgress>)
-        case ended(SweepRecord, SweepResultRow?)
+        /// The record, the best row, and a walk-forward's windows stored (0 for a sweep).
+        case ended(SweepRecord, SweepResultRow?, Int)
     }
 
     private func watchSource(_ id: String) async throws(ServiceError) -> WatchSource {
         if let e = entries[id] { return .live(e.hub) }
         guard let r = try await record(id) else { throw Self.noSweep(id) }
         let best = try await results(id, sortBy: "", ascending: nil, pageSize: 1, pageToken: "").1.rows.first
-        return .ended(r, best?.statistics == nil ? nil : best)
+        let windows = try await walkForwardWindows(id).count
+        return .ended(r, best?.statistics == nil ? nil : best, windows)
     }
 
     private static func live(_ e: Entry) -> SweepRecord {

@@ -1395,7 +1395,8 @@ public struct SweepProgressEvent: Sendable, Equatable {
     public var errorMessage: String = ""
     public var stopReason: String = ""
     /// A walk-forward's windows and the one being swept (0-based); both 0 otherwise.
-    /// total and done then count every window's combinations.
+    /// total and done then count every window's combinations. A watch of a walk-forward
+    /// that had already ended gets the windows it stored (all of them unless stopped).
     public var windows: UInt32 = 0
     public var window: UInt32 = 0
 

@@ -141,20 +141,40 @@ import Testing
         return rows
     }
 
-    @Test func aStopEndsTheWalkForwardStopped() async throws {
+    @Test func aStopKeepsTheWindowsDoneAndStitchesNothing() async throws {
         let fixture = try await CoreFixture(clock: SystemClock())
         defer { fixture.remove() }
         let sweeps = SweepRegistry(store: fixture.store)
-        let started = try await sweeps.start(Self.request(WalkForwardSpec(windows: 20)))
-        let stopped = try await sweeps.stop(started.sweepId, reason: "enough")
-        #expect(stopped.state == .stopped || stopped.alreadyEnded)
-        let record = try #require(try await sweeps.record(started.sweepId))
-        if record.state == .stopped {
-            #expect(record.stopReason == "enough" && record.done < record.total)
-            // Stopped before its last window: no stitched result.
-            #expect(record.stitchedStatistics == nil && record.stitchedSessionId.isEmpty)
-            #expect(try await sweeps.walkForwardWindows(started.sweepId).count < 20)
+        // 20 windows of 1,653 combinations each: far from done when the stop comes.
+        var request = Self.request(WalkForwardSpec(windows: 20))
+        request.axes = [
+            SweepAxis(name: "n1", values: .range(start: 2, stop: 30, step: 1)),
+            SweepAxis(name: "n2", values: .range(start: 3, stop: 60, step: 1)),
+        ]
+        let started = try await sweeps.start(request)
+        var stopped: SweepRegistry.Stopped?
+        var events: [SweepProgress] = []
+        try await sweeps.watch(started.sweepId, minInterval: .milliseconds(1)) { event in
+            events.append(event)
+            if stopped == nil && event.window >= 1 {
+                stopped = try await sweeps.stop(started.sweepId, reason: "enough")
+            }
         }
+        #expect(stopped?.state == .stopped && stopped?.alreadyEnded == false)
+        #expect(events.last?.kind == .terminal && events.last?.state == .stopped)
+        let record = try #require(try await sweeps.record(started.sweepId))
+        #expect(record.state == .stopped && record.stopReason == "enough" && record.done < record.total)
+        // The windows done before the stop are kept whole; no stitched run.
+        let windows = try await sweeps.walkForwardWindows(started.sweepId)
+        #expect((1..<20).contains(windows.count))
+        #expect(windows.allSatisfy { $0.outOfSampleStatistics != nil || !$0.error.isEmpty })
+        #expect(record.stitchedStatistics == nil && record.stitchedSessionId.isEmpty)
+        var labelled = SessionQuery()
+        labelled.labels = ["sweep": started.sweepId]
+        #expect(try await fixture.store.listSessions(labelled).sessions.isEmpty)
+        // A late watch of the ended walk-forward names its windows.
+        let late = try await SweepRegistryTests.events(sweeps, started.sweepId)
+        #expect(late.map(\.kind) == [.snapshot, .terminal] && late.last?.windows == windows.count)
     }
 
     static func refusal(_ spec: WalkForwardSpec, topK: Int = 0, tick: Bool = false) -> ServiceError? {

@@ -1547,7 +1547,8 @@ struct  Backtest__V1__SweepProgressEvent
   char *stop_reason;
   /*
    * A walk-forward's windows and the one being swept (0-based); both 0 otherwise.
-   * total and done then count every window's combinations.
+   * total and done then count every window's combinations. A watch of a walk-forward
+   * that had already ended gets the windows it stored (all of them unless stopped).
    */
   uint32_t windows;
   uint32_t window;
