@@ -177,6 +177,38 @@ import Testing
         #expect(late.map(\.kind) == [.snapshot, .terminal] && late.last?.windows == windows.count)
     }
 
+    @Test func theSameWalkForwardWhateverTheWorkers() async throws {
+        let fixture = try await CoreFixture(clock: SystemClock())
+        defer { fixture.remove() }
+        let sweeps = SweepRegistry(store: fixture.store)
+        var one = Self.request(WalkForwardSpec(windows: 3, anchored: true))
+        one.workers = 1
+        var many = one
+        many.workers = 4
+        let a = try await sweeps.start(one)
+        let b = try await sweeps.start(many)
+        _ = try await SweepRegistryTests.events(sweeps, a.sweepId)
+        _ = try await SweepRegistryTests.events(sweeps, b.sweepId)
+        let windowsA = try await sweeps.walkForwardWindows(a.sweepId)
+        let windowsB = try await sweeps.walkForwardWindows(b.sweepId)
+        #expect(windowsA.count == 3 && windowsA == windowsB)
+        let recordA = try #require(try await sweeps.record(a.sweepId))
+        let recordB = try #require(try await sweeps.record(b.sweepId))
+        #expect(recordA.stitchedStatistics != nil && recordA.stitchedStatistics == recordB.stitchedStatistics)
+    }
+
+    @Test func aStoreWithoutSweepsAnswersUnimplemented() async throws {
+        let fixture = try await CoreFixture(clock: SystemClock())
+        defer { fixture.remove() }
+        let sweeps = SweepRegistry(store: FaultyStore(fixture.store))
+        do {
+            _ = try await sweeps.start(Self.request(WalkForwardSpec(windows: 3)))
+            Issue.record("a store without sweeps took a walk-forward")
+        } catch {
+            #expect(error.kind == .unimplemented && error.reason.contains("parameter sweeps need the SQLite store"))
+        }
+    }
+
     static func refusal(_ spec: WalkForwardSpec, topK: Int = 0, tick: Bool = false) -> ServiceError? {
         var request = request(spec)
         request.topK = topK
