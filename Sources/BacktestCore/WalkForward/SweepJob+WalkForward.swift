@@ -22,7 +22,7 @@ extension SweepJob {
             window = k
             var row = WalkForwardWindowRow(index: k, inSample: w.inSample, outOfSample: w.outOfSample)
             guard capital > 0 else {
-                row.error = "no equity left after window \(k - 1)"
+                row.error = "no equity left after the previous window"
                 record.done += UInt64(plan.count)
                 try await saveWindow(row)
                 continue

@@ -65,8 +65,8 @@ public struct StitchedRun: Sendable {
         }
     }
 
-    /// The stitched equity and trades appended since the last take, handed over (so a
-    /// long walk-forward need not hold them all).
+    /// The stitched equity and trades appended since the last take, handed over: the
+    /// caller decides where they go (the statistics need none of them).
     public mutating func take() -> (trades: [TradeRecord], equity: [EquitySample]) {
         defer {
             trades = []
