@@ -104,4 +104,58 @@ import Testing
         #expect(try await allRows(try await again.trades(sessionId: "many", batchSize: 5000)).count == 1100)
         await again.close()
     }
+
+    /// Schema version 3 -> 4: a file with sweeps opens with every sweep and row intact,
+    /// no stitched result on them, and takes walk-forward windows.
+    @Test func versionThreeFileGainsWalkForwards() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-v3-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("v3.sqlite").path
+        var half = BacktestStatistics()
+        half.sharpeRatio = 0.5
+        var more = half
+        more.sharpeRatio = 0.75
+        let (a, b) = (try SessionJSON.encode(half), try SessionJSON.encode(more))
+        do {
+            let db = try SQLiteConnection(path: path)
+            try db.execute(SQLiteSchema.connectionPragmas)
+            for step in 0..<3 { try SQLiteSchema.migrate(db, step: step) }
+            try db.execute("PRAGMA user_version = 3")
+            // Version 3's columns, as its code wrote them.
+            try db.execute(
+                """
+                INSERT INTO backtest_sweeps VALUES ('s3', 'completed', 'GOOG', '1d', 0, 100, 'sma_cross', x'010203', \
+                'sharpe_ratio', 1, 2, 2, 0, 5, 1, 0.75, 10, 11, 12, '', '');
+                INSERT INTO backtest_sweep_results VALUES ('s3', 0, 'n1=5.0', '\(a)', '', '');
+                INSERT INTO backtest_sweep_results VALUES ('s3', 1, 'n1=6.0', '\(b)', '', 'sess');
+                """)
+            db.close()
+        }
+        let store = try SQLiteStore(path: path)
+        let record = try #require(try await store.sweep(id: "s3"))
+        #expect(
+            record
+                == SweepRecord(
+                    id: "s3", state: .completed, symbol: "GOOG", timeframe: "1d", range: TimeRange(start: 0, end: 100),
+                    strategyName: "sma_cross", request: [1, 2, 3], objective: "sharpe_ratio", maximize: true, total: 2,
+                    done: 2, failed: 0, topK: 5, bestCombination: 1, bestValue: 0.75, createdAt: 10, startedAt: 11,
+                    completedAt: 12))
+        let rows = try await store.sweepResults(
+            SweepResultQuery(sweepId: "s3", sortKey: "sharpeRatio", descending: true)
+        ).rows
+        #expect(rows.map(\.combination) == [1, 0] && rows[0].sessionId == "sess")
+        #expect(rows[0].statistics?.sharpeRatio == 0.75 && rows[1].params == [SweepParam(name: "n1", value: 5)])
+        let window = WalkForwardWindowRow(
+            index: 0, inSample: TimeRange(start: 0, end: 75), outOfSample: TimeRange(start: 75, end: 100))
+        try await store.saveWalkForwardWindow(sweepId: "s3", window)
+        #expect(try await store.walkForwardWindows(sweepId: "s3") == [window])
+        let version = try await store.writer.run { db throws(StoreError) -> Int64 in
+            let v = try db.prepare("PRAGMA user_version")
+            _ = try v.step()
+            return v.int64(0)
+        }
+        #expect(version == 4 && SQLiteSchema.version == 4)
+        await store.close()
+    }
 }

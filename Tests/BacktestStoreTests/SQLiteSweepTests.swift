@@ -92,4 +92,39 @@ import Testing
             #expect(try await store.listSweeps(running).sweeps.map(\.id) == ["s2"])
         }
     }
+
+    @Test func walkForwardWindowsAndStitchedResultRoundTrip() async throws {
+        try await withTemporarySQLiteStore { store, _ in
+            var r = Self.record("wf", createdAt: 1)
+            try await store.saveSweep(r)
+            #expect(try await store.walkForwardWindows(sweepId: "wf") == [])
+            var inSample = BacktestStatistics()
+            inSample.sharpeRatio = 1.5
+            var outOfSample = BacktestStatistics()
+            outOfSample.returnPct = -2.25
+            let windows = [
+                WalkForwardWindowRow(
+                    index: 1, inSample: TimeRange(start: 10, end: 40), outOfSample: TimeRange(start: 40, end: 50),
+                    error: "no combination has a value of sharpe_ratio in sample"),
+                WalkForwardWindowRow(
+                    index: 0, inSample: TimeRange(start: 0, end: 30), outOfSample: TimeRange(start: 30, end: 40),
+                    combination: 7, params: [SweepParam(name: "n1", value: 0.1), SweepParam(name: "n2", value: 20)],
+                    inSampleValue: 1.5, inSampleStatistics: inSample, initialCapital: 10_000,
+                    outOfSampleStatistics: outOfSample),
+            ]
+            for w in windows { try await store.saveWalkForwardWindow(sweepId: "wf", w) }
+            // A retried write replaces.
+            try await store.saveWalkForwardWindow(sweepId: "wf", windows[1])
+            #expect(try await store.walkForwardWindows(sweepId: "wf") == [windows[1], windows[0]])
+            let back = try await store.walkForwardWindows(sweepId: "wf")
+            #expect(back[1].inSampleValue.isNaN && back[1].initialCapital.isNaN && back[1].combination == nil)
+
+            r.stitchedStatistics = outOfSample
+            r.stitchedSessionId = "session-1"
+            try await store.saveSweep(r)
+            #expect(try await store.sweep(id: "wf") == r)
+            // Saving the record again (an upsert) keeps the windows.
+            #expect(try await store.walkForwardWindows(sweepId: "wf").count == 2)
+        }
+    }
 }

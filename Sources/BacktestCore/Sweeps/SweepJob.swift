@@ -31,7 +31,9 @@ struct SweepJob {
     /// most) so RPC handlers keep their share of the cores.
     static let slice = 8192
 
-    private(set) var top: TopResults
+    var top: TopResults
+    /// The walk-forward window being swept (0 for a plain sweep).
+    var window = 0
     private var wallStart = Duration.zero
     /// Whether the terminal record reached the store (else the registry answers for it).
     private(set) var terminalStored = false
@@ -74,8 +76,12 @@ struct SweepJob {
         do {
             try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSweep(record) }
             let data = try await load()
-            outcome = try await sweep(data)
-            if case .completed = outcome, let stopped = try await keepBest(data) { outcome = stopped }
+            if let walkForward = plan.walkForward {
+                outcome = try await self.walkForward(data, walkForward)
+            } else {
+                outcome = try await sweep(data)
+                if case .completed = outcome, let stopped = try await keepBest(data) { outcome = stopped }
+            }
         } catch {
             outcome = control.stopReason.map { .stopped($0) } ?? .failed(Self.describe(error))
         }
@@ -117,7 +123,9 @@ struct SweepJob {
 
     // MARK: The combinations
 
-    private mutating func sweep(_ data: SweepData) async throws -> Outcome {
+    /// Runs every combination over `data`, offering each to `top`; with `keepRows`, each
+    /// row is stored (a walk-forward keeps only its windows).
+    mutating func sweep(_ data: SweepData, keepRows: Bool = true) async throws -> Outcome {
         let total = plan.count
         let base = plan.request.base.config
         let objective = plan.objective
@@ -140,11 +148,13 @@ struct SweepJob {
                 case .statistics(let s):
                     let row = SweepResultRow(combination: Int64(n), params: params, statistics: s)
                     top.offer(objective.value(s), row)
-                    pending.append(row)
+                    if keepRows { pending.append(row) }
                 case .failed(let message):
                     record.failed += 1
-                    pending.append(
-                        SweepResultRow(combination: Int64(n), params: params, statistics: nil, error: message))
+                    if keepRows {
+                        pending.append(
+                            SweepResultRow(combination: Int64(n), params: params, statistics: nil, error: message))
+                    }
                 }
                 record.done += 1
                 if control.stopReason == nil && next < total {
@@ -179,14 +189,14 @@ struct SweepJob {
         return .completed
     }
 
-    private func save(_ rows: [SweepResultRow]) async throws {
+    func save(_ rows: [SweepResultRow]) async throws {
         guard !rows.isEmpty else { return }
         try await StoreRetry.run(budget: retryBudget) { [store, id = record.id] in
             try await store.saveSweepResults(sweepId: id, rows)
         }
     }
 
-    private mutating func noteBest() {
+    mutating func noteBest() {
         record.bestCombination = top.best?.row.combination
         record.bestValue = top.best?.value ?? .nan
     }
@@ -310,8 +320,10 @@ struct SweepJob {
 
     // MARK: Progress and the end
 
-    private func event(_ kind: RunProgress.Kind) -> SweepProgress {
+    func event(_ kind: RunProgress.Kind) -> SweepProgress {
         var e = SweepProgress(sweepId: record.id, kind: kind, state: record.state, total: record.total)
+        e.windows = plan.walkForward?.windows.count ?? 0
+        e.window = window
         e.done = record.done
         e.failed = record.failed
         e.best = top.best?.row

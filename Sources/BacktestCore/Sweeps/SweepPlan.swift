@@ -14,8 +14,13 @@ struct SweepPlan: Sendable {
     let objective: SweepStatistic
     let topK: Int
     let workers: Int
+    /// A walk-forward's windows; nil for a plain sweep.
+    let walkForward: WalkForwardPlan?
 
     var count: Int { grid.count }
+
+    /// Engine runs over in-sample data: every combination once per window.
+    var runs: Int { count * (walkForward?.windows.count ?? 1) }
 
     /// Checks every field (naming it as the contract does) and expands the axes.
     init(_ request: SweepRequest, limits: SweepRegistry.Limits) throws(ServiceError) {
@@ -29,6 +34,17 @@ struct SweepPlan: Sendable {
             throw .invalid("top_k", "at most \(limits.maxTopK), got \(request.topK)")
         }
         topK = request.topK == 0 ? SweepRequest.defaultTopK : request.topK
+        if let spec = request.walkForward {
+            guard request.topK == 0 else {
+                throw .invalid("top_k", "a walk-forward keeps its out-of-sample runs, not the best K: leave it 0")
+            }
+            guard case .candles = request.base.timeframe else {
+                throw .invalid("backtest.timeframe", "a walk-forward needs candles (a timeframe such as 1d), not ticks")
+            }
+            walkForward = try WalkForwardPlan(spec, range: request.base.range)
+        } else {
+            walkForward = nil
+        }
         guard request.workers >= 0 else { throw .invalid("workers", "must be 0 (every core) or positive") }
         workers = request.workers == 0 ? limits.workers : min(request.workers, limits.workers)
         guard request.sampleSize >= 0, request.sampleSize <= limits.maxCombinations else {
@@ -85,6 +101,12 @@ struct SweepPlan: Sendable {
             limits: limits)
         guard !grid.isEmpty else {
             throw .invalid("constraints", "no combination of the axes meets the constraints")
+        }
+        if let walkForward, grid.count * walkForward.windows.count > limits.maxCombinations {
+            throw .invalid(
+                "walk_forward.windows",
+                "\(walkForward.windows.count) windows x \(grid.count) combinations is more than the limit of \(limits.maxCombinations) runs"
+            )
         }
     }
 

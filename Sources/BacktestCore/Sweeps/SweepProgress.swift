@@ -22,6 +22,9 @@ public struct SweepProgress: HubEvent {
     public var wallTime: Int64?
     public var errorMessage: String = ""
     public var stopReason: String = ""
+    /// A walk-forward's windows and the one being swept; 0 and 0 for a plain sweep.
+    public var windows = 0
+    public var window = 0
 
     public init(sweepId: String, kind: RunProgress.Kind = .update, state: SessionState, total: UInt64) {
         self.sweepId = sweepId

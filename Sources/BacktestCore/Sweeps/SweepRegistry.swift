@@ -143,7 +143,7 @@ public actor SweepRegistry {
         let record = SweepRecord(
             id: id, state: .started, symbol: spec.symbol, timeframe: spec.timeframe.description, range: spec.range,
             strategyName: spec.strategyName, request: request.encoded, objective: plan.objective.name,
-            maximize: request.maximize, total: UInt64(plan.count), topK: plan.topK, createdAt: now)
+            maximize: request.maximize, total: UInt64(plan.runs), topK: plan.topK, createdAt: now)
         // The sweep exists once stored: a store without sweeps refuses here.
         do {
             try await StoreRetry.run(budget: .seconds(2)) { try await store.saveSweep(record) }
@@ -154,6 +154,7 @@ public actor SweepRegistry {
         }
         var initial = SweepProgress(sweepId: id, state: .started, total: record.total)
         initial.wallTime = now
+        initial.windows = plan.walkForward?.windows.count ?? 0
         entries[id] = Entry(record: record, plan: plan, hub: ProgressHub(initial: initial, clock: clock))
         queue.append(id)
         logger.info(
@@ -248,9 +249,25 @@ public actor SweepRegistry {
 
     /// The sweep's current record: live counts for an active one, else the store's.
     public func record(_ id: String) async throws(ServiceError) -> SweepRecord? {
-        if let e = entries[id] { return Self.live(e) }
+        if let e = entries[id] {
+            // Once the terminal event is out, the stored record is complete (a
+            // walk-forward's stitched result is only there).
+            if e.hub.latest.kind == .terminal,
+                let stored = try await ServiceError.storeCall({ try await store.sweep(id: id) }),
+                stored.state.isTerminal
+            {
+                return stored
+            }
+            return Self.live(e)
+        }
         if let r = unsaved[id] { return r }
         return try await ServiceError.storeCall { try await store.sweep(id: id) }
+    }
+
+    /// A walk-forward's windows stored so far, by index (none for a plain sweep).
+    public func walkForwardWindows(_ id: String) async throws(ServiceError) -> [WalkForwardWindowRow] {
+        guard try await record(id) != nil else { throw Self.noSweep(id) }
+        return try await ServiceError.storeCall { try await store.walkForwardWindows(sweepId: id) }
     }
 
     /// A page of stored sweeps, newest first; active ones with live counts.
@@ -290,22 +307,28 @@ public actor SweepRegistry {
         switch try await watchSource(id) {
         case .live(let hub):
             try await hub.watch(minInterval: minInterval, emit)
-        case .ended(let r, let best):
-            try await emit(SweepProgress(ended: r, best: best, kind: .snapshot, sequence: 0))
-            try await emit(SweepProgress(ended: r, best: best, kind: .terminal, sequence: 1))
+        case .ended(let r, let best, let windows):
+            for (kind, sequence) in [(RunProgress.Kind.snapshot, UInt64(0)), (.terminal, 1)] {
+                var event = SweepProgress(ended: r, best: best, kind: kind, sequence: sequence)
+                event.windows = windows
+                event.window = max(0, windows - 1)
+                try await emit(event)
+            }
         }
     }
 
     private enum WatchSource {
         case live(ProgressHub<SweepProgress>)
-        case ended(SweepRecord, SweepResultRow?)
+        /// The record, the best row, and a walk-forward's windows stored (0 for a sweep).
+        case ended(SweepRecord, SweepResultRow?, Int)
     }
 
     private func watchSource(_ id: String) async throws(ServiceError) -> WatchSource {
         if let e = entries[id] { return .live(e.hub) }
         guard let r = try await record(id) else { throw Self.noSweep(id) }
         let best = try await results(id, sortBy: "", ascending: nil, pageSize: 1, pageToken: "").1.rows.first
-        return .ended(r, best?.statistics == nil ? nil : best)
+        let windows = try await walkForwardWindows(id).count
+        return .ended(r, best?.statistics == nil ? nil : best, windows)
     }
 
     private static func live(_ e: Entry) -> SweepRecord {

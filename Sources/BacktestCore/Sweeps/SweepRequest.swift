@@ -21,11 +21,16 @@ public struct SweepRequest: Sendable {
     public var seed: UInt64
     /// Combinations computed at once; 0 means the registry's limit (the cores).
     public var workers: Int
+    /// Set: a walk-forward (docs/DESIGN.md section 13.9) instead of one ranking.
+    public var walkForward: WalkForwardSpec?
     /// The request as its protocol encodes it, with defaults filled in (stored).
     public var encoded: [UInt8]
     /// The StartBacktest request of one combination as its protocol encodes it, stored
     /// with the sessions that hold the best combinations' full results.
     public var sessionRequest: @Sendable ([SweepParam]) -> [UInt8]
+    /// The request stored with a walk-forward's stitched session: the base request over
+    /// the out-of-sample span (its parameters change from window to window).
+    public var stitchedRequest: @Sendable (TimeRange) -> [UInt8]
 
     public static let defaultObjective = "sharpe_ratio"
     public static let defaultTopK = 5
@@ -33,7 +38,9 @@ public struct SweepRequest: Sendable {
     public init(
         base: RunRequest, axes: [SweepAxis], constraints: [String] = [], objective: String = "",
         maximize: Bool = true, topK: Int = 0, sampleSize: Int = 0, seed: UInt64 = 0, workers: Int = 0,
-        encoded: [UInt8] = [], sessionRequest: @escaping @Sendable ([SweepParam]) -> [UInt8] = { _ in [] }
+        walkForward: WalkForwardSpec? = nil, encoded: [UInt8] = [],
+        sessionRequest: @escaping @Sendable ([SweepParam]) -> [UInt8] = { _ in [] },
+        stitchedRequest: @escaping @Sendable (TimeRange) -> [UInt8] = { _ in [] }
     ) {
         self.base = base
         self.axes = axes
@@ -44,8 +51,10 @@ public struct SweepRequest: Sendable {
         self.sampleSize = sampleSize
         self.seed = seed
         self.workers = workers
+        self.walkForward = walkForward
         self.encoded = encoded
         self.sessionRequest = sessionRequest
+        self.stitchedRequest = stitchedRequest
     }
 
     /// The swept parameter names a strategy has: a built-in's own, or a rule set's

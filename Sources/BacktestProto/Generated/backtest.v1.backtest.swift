@@ -1157,6 +1157,12 @@ public struct StartSweepRequest: Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Combinations computed at once; 0 = one per core (and at most that).
     public var workers: UInt32 = 0
+    /// Set: a walk-forward analysis instead of one ranking over the whole range
+    /// (docs/DESIGN.md section 13.9): the range is cut into in-sample/out-of-sample
+    /// windows, each in-sample window is swept (axes, constraints, sample and objective as
+    /// above), and its best combination is run on the out-of-sample window that follows.
+    /// top_k must then be 0.
+    public var walkForward: WalkForward? = nil
 
     public init(
         backtest: StartBacktestRequest? = nil,
@@ -1167,7 +1173,8 @@ public struct StartSweepRequest: Sendable, Equatable {
         topK: UInt32 = 0,
         sampleSize: UInt32 = 0,
         seed: UInt64 = 0,
-        workers: UInt32 = 0
+        workers: UInt32 = 0,
+        walkForward: WalkForward? = nil
     ) {
         self.backtest = backtest
         self.axes = axes
@@ -1178,6 +1185,113 @@ public struct StartSweepRequest: Sendable, Equatable {
         self.sampleSize = sampleSize
         self.seed = seed
         self.workers = workers
+        self.walkForward = walkForward
+    }
+}
+
+/// How a walk-forward cuts the base request's range. Either `windows` (with
+/// `in_sample_ratio`), or both lengths.
+public struct WalkForward: Sendable, Equatable {
+    /// Out-of-sample windows, 1 to 100; the range is split so that the in-sample part
+    /// and the windows fill it exactly. 0 when the lengths are given.
+    public var windows: UInt32 = 0
+    /// In-sample length / out-of-sample length, above 0 and at most 100; 0 = 3.
+    public var inSampleRatio: Double = 0
+    /// true: every in-sample window starts at the start of the range and grows by one
+    /// out-of-sample length per window; false (rolling): all in-sample windows have the
+    /// same length and move by one out-of-sample length.
+    public var anchored: Bool = false
+    /// Instead of windows and ratio: the lengths themselves (both, positive). As many
+    /// windows as fit in the range are made; the rest of the range at its end is unused.
+    public var inSampleLength: ProtoDuration? = nil
+    public var outOfSampleLength: ProtoDuration? = nil
+
+    public init(
+        windows: UInt32 = 0,
+        inSampleRatio: Double = 0,
+        anchored: Bool = false,
+        inSampleLength: ProtoDuration? = nil,
+        outOfSampleLength: ProtoDuration? = nil
+    ) {
+        self.windows = windows
+        self.inSampleRatio = inSampleRatio
+        self.anchored = anchored
+        self.inSampleLength = inSampleLength
+        self.outOfSampleLength = outOfSampleLength
+    }
+}
+
+/// One window of a walk-forward: where it optimised, what it chose, how that did next.
+public struct WalkForwardWindow: Sendable, Equatable {
+    /// 0-based, in time order.
+    public var index: UInt32 = 0
+    /// Half-open ranges: [in_sample_start, in_sample_end) was swept, the best
+    /// combination then run on [out_of_sample_start, out_of_sample_end).
+    public var inSampleStart: ProtoTimestamp? = nil
+    public var inSampleEnd: ProtoTimestamp? = nil
+    public var outOfSampleStart: ProtoTimestamp? = nil
+    public var outOfSampleEnd: ProtoTimestamp? = nil
+    /// The in-sample winner: its combination number, parameters (in axis order) and
+    /// objective value, with its in-sample statistics.
+    public var combination: UInt64 = 0
+    public var params: [ParameterValue] = []
+    public var inSampleValue: Double = 0
+    public var inSampleStatistics: Statistics? = nil
+    /// The winner on the out-of-sample window, started with the equity the previous
+    /// window ended with (the first with the request's initial capital).
+    public var initialCapital: Double = 0
+    public var outOfSampleStatistics: Statistics? = nil
+    /// Why the window has no result (no combination with a value of the objective, no
+    /// equity left).
+    public var error: String = ""
+
+    public init(
+        index: UInt32 = 0,
+        inSampleStart: ProtoTimestamp? = nil,
+        inSampleEnd: ProtoTimestamp? = nil,
+        outOfSampleStart: ProtoTimestamp? = nil,
+        outOfSampleEnd: ProtoTimestamp? = nil,
+        combination: UInt64 = 0,
+        params: [ParameterValue] = [],
+        inSampleValue: Double = 0,
+        inSampleStatistics: Statistics? = nil,
+        initialCapital: Double = 0,
+        outOfSampleStatistics: Statistics? = nil,
+        error: String = ""
+    ) {
+        self.index = index
+        self.inSampleStart = inSampleStart
+        self.inSampleEnd = inSampleEnd
+        self.outOfSampleStart = outOfSampleStart
+        self.outOfSampleEnd = outOfSampleEnd
+        self.combination = combination
+        self.params = params
+        self.inSampleValue = inSampleValue
+        self.inSampleStatistics = inSampleStatistics
+        self.initialCapital = initialCapital
+        self.outOfSampleStatistics = outOfSampleStatistics
+        self.error = error
+    }
+}
+
+/// A walk-forward's result: its windows, and the out-of-sample runs stitched into one.
+public struct WalkForwardResult: Sendable, Equatable {
+    public var windows: [WalkForwardWindow] = []
+    /// Statistics of the stitched out-of-sample equity and trades (section 13.9);
+    /// unset until every window is done.
+    public var statistics: Statistics? = nil
+    /// The COMPLETED session holding the stitched trades and equity curve, labelled
+    /// sweep=ID and walk_forward=oos (GetTrades, GetEquityCurve work on it).
+    public var sessionID: String = ""
+
+    public init(
+        windows: [WalkForwardWindow] = [],
+        statistics: Statistics? = nil,
+        sessionID: String = ""
+    ) {
+        self.windows = windows
+        self.statistics = statistics
+        self.sessionID = sessionID
     }
 }
 
@@ -1280,6 +1394,11 @@ public struct SweepProgressEvent: Sendable, Equatable {
     public var wallTime: ProtoTimestamp? = nil
     public var errorMessage: String = ""
     public var stopReason: String = ""
+    /// A walk-forward's windows and the one being swept (0-based); both 0 otherwise.
+    /// total and done then count every window's combinations. A watch of a walk-forward
+    /// that had already ended gets the windows it stored (all of them unless stopped).
+    public var windows: UInt32 = 0
+    public var window: UInt32 = 0
 
     public init(
         sweepID: String = "",
@@ -1296,7 +1415,9 @@ public struct SweepProgressEvent: Sendable, Equatable {
         eta: ProtoDuration? = nil,
         wallTime: ProtoTimestamp? = nil,
         errorMessage: String = "",
-        stopReason: String = ""
+        stopReason: String = "",
+        windows: UInt32 = 0,
+        window: UInt32 = 0
     ) {
         self.sweepID = sweepID
         self.sequence = sequence
@@ -1313,6 +1434,8 @@ public struct SweepProgressEvent: Sendable, Equatable {
         self.wallTime = wallTime
         self.errorMessage = errorMessage
         self.stopReason = stopReason
+        self.windows = windows
+        self.window = window
     }
 }
 
@@ -1431,18 +1554,24 @@ public struct GetSweepRequest: Sendable, Equatable {
 
 public struct GetSweepResponse: Sendable, Equatable {
     public var sweep: Sweep? = nil
+    /// A walk-forward keeps no rows per combination: empty.
     public var results: [SweepResult] = []
     /// Empty when this is the last page.
     public var nextPageToken: String = ""
+    /// A walk-forward's windows (those done so far) and stitched result; unset for a
+    /// plain sweep.
+    public var walkForward: WalkForwardResult? = nil
 
     public init(
         sweep: Sweep? = nil,
         results: [SweepResult] = [],
-        nextPageToken: String = ""
+        nextPageToken: String = "",
+        walkForward: WalkForwardResult? = nil
     ) {
         self.sweep = sweep
         self.results = results
         self.nextPageToken = nextPageToken
+        self.walkForward = walkForward
     }
 }
 
@@ -4637,6 +4766,7 @@ extension StartSweepRequest: CMessageConvertible {
         self.sampleSize = c.pointee.sample_size
         self.seed = c.pointee.seed
         self.workers = c.pointee.workers
+        if let p = c.pointee.walk_forward { self.walkForward = try WalkForward(c: p) }
     }
 
     func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
@@ -4655,6 +4785,7 @@ extension StartSweepRequest: CMessageConvertible {
         c.pointee.sample_size = sampleSize
         c.pointee.seed = seed
         c.pointee.workers = workers
+        if let v = walkForward { c.pointee.walk_forward = try arena.message(v) }
     }
 }
 
@@ -4683,6 +4814,7 @@ extension StartSweepRequest: ProtoJSONMessage {
         try o.field("sample_size", "sampleSize", isDefault: sampleSize == 0) { ProtoJSON.uint32(sampleSize) }
         try o.field("seed", "seed", isDefault: seed == 0) { ProtoJSON.uint64(seed) }
         try o.field("workers", "workers", isDefault: workers == 0) { ProtoJSON.uint32(workers) }
+        if let v = walkForward { try o.present("walk_forward", "walkForward") { try v.protoJSON(options: options) } }
         return o.value
     }
 
@@ -4709,6 +4841,246 @@ extension StartSweepRequest: ProtoJSONMessage {
                 if let v = try r.field(8, "seed", m, { try ProtoJSON.uint64($0) }) { seed = v }
             case "workers":
                 if let v = try r.field(9, "workers", m, { try ProtoJSON.uint32($0) }) { workers = v }
+            case "walkForward", "walk_forward":
+                if let v = try r.field(10, "walk_forward", m, { try WalkForward(protoJSON: $0, options: options) }) { walkForward = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension WalkForward: CMessageConvertible {
+    typealias CMessage = Backtest__V1__WalkForward
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__walk_forward__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.windows = c.pointee.windows
+        self.inSampleRatio = c.pointee.in_sample_ratio
+        self.anchored = (c.pointee.anchored != 0)
+        if let p = c.pointee.in_sample_length { self.inSampleLength = try ProtoDuration(c: p) }
+        if let p = c.pointee.out_of_sample_length { self.outOfSampleLength = try ProtoDuration(c: p) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        c.pointee.windows = windows
+        c.pointee.in_sample_ratio = inSampleRatio
+        c.pointee.anchored = (anchored ? 1 : 0)
+        if let v = inSampleLength { c.pointee.in_sample_length = try arena.message(v) }
+        if let v = outOfSampleLength { c.pointee.out_of_sample_length = try arena.message(v) }
+    }
+}
+
+extension WalkForward: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__walk_forward__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__walk_forward__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__walk_forward__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__walk_forward__pack(c, out) }
+}
+
+extension WalkForward: ProtoMessage {
+    public static let protoName = "backtest.v1.WalkForward"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension WalkForward: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("windows", "windows", isDefault: windows == 0) { ProtoJSON.uint32(windows) }
+        try o.field("in_sample_ratio", "inSampleRatio", isDefault: inSampleRatio.bitPattern == 0) { ProtoJSON.double(inSampleRatio) }
+        try o.field("anchored", "anchored", isDefault: !anchored) { ProtoJSON.bool(anchored) }
+        if let v = inSampleLength { try o.present("in_sample_length", "inSampleLength") { try v.protoJSON(options: options) } }
+        if let v = outOfSampleLength { try o.present("out_of_sample_length", "outOfSampleLength") { try v.protoJSON(options: options) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.WalkForward", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "windows":
+                if let v = try r.field(1, "windows", m, { try ProtoJSON.uint32($0) }) { windows = v }
+            case "inSampleRatio", "in_sample_ratio":
+                if let v = try r.field(2, "in_sample_ratio", m, { try ProtoJSON.double($0) }) { inSampleRatio = v }
+            case "anchored":
+                if let v = try r.field(3, "anchored", m, { try ProtoJSON.bool($0) }) { anchored = v }
+            case "inSampleLength", "in_sample_length":
+                if let v = try r.field(4, "in_sample_length", m, { try ProtoDuration(protoJSON: $0, options: options) }) { inSampleLength = v }
+            case "outOfSampleLength", "out_of_sample_length":
+                if let v = try r.field(5, "out_of_sample_length", m, { try ProtoDuration(protoJSON: $0, options: options) }) { outOfSampleLength = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension WalkForwardWindow: CMessageConvertible {
+    typealias CMessage = Backtest__V1__WalkForwardWindow
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__walk_forward_window__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.index = c.pointee.index
+        if let p = c.pointee.in_sample_start { self.inSampleStart = try ProtoTimestamp(c: p) }
+        if let p = c.pointee.in_sample_end { self.inSampleEnd = try ProtoTimestamp(c: p) }
+        if let p = c.pointee.out_of_sample_start { self.outOfSampleStart = try ProtoTimestamp(c: p) }
+        if let p = c.pointee.out_of_sample_end { self.outOfSampleEnd = try ProtoTimestamp(c: p) }
+        self.combination = c.pointee.combination
+        self.params = try ProtoRuntime.messages(c.pointee.params, c.pointee.n_params, field: "backtest.v1.WalkForwardWindow.params").map { try ParameterValue(c: ProtoRuntime.nonNull($0, field: "backtest.v1.WalkForwardWindow.params")) }
+        self.inSampleValue = c.pointee.in_sample_value
+        if let p = c.pointee.in_sample_statistics { self.inSampleStatistics = try Statistics(c: p) }
+        self.initialCapital = c.pointee.initial_capital
+        if let p = c.pointee.out_of_sample_statistics { self.outOfSampleStatistics = try Statistics(c: p) }
+        self.error = try ProtoRuntime.string(c.pointee.error, field: "backtest.v1.WalkForwardWindow.error")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        c.pointee.index = index
+        if let v = inSampleStart { c.pointee.in_sample_start = try arena.message(v) }
+        if let v = inSampleEnd { c.pointee.in_sample_end = try arena.message(v) }
+        if let v = outOfSampleStart { c.pointee.out_of_sample_start = try arena.message(v) }
+        if let v = outOfSampleEnd { c.pointee.out_of_sample_end = try arena.message(v) }
+        c.pointee.combination = combination
+        if !params.isEmpty {
+            c.pointee.n_params = params.count
+            c.pointee.params = try arena.messages(params)
+        }
+        c.pointee.in_sample_value = inSampleValue
+        if let v = inSampleStatistics { c.pointee.in_sample_statistics = try arena.message(v) }
+        c.pointee.initial_capital = initialCapital
+        if let v = outOfSampleStatistics { c.pointee.out_of_sample_statistics = try arena.message(v) }
+        if !error.isEmpty { c.pointee.error = try arena.cString(error, field: "backtest.v1.WalkForwardWindow.error") }
+    }
+}
+
+extension WalkForwardWindow: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__walk_forward_window__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__walk_forward_window__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__walk_forward_window__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__walk_forward_window__pack(c, out) }
+}
+
+extension WalkForwardWindow: ProtoMessage {
+    public static let protoName = "backtest.v1.WalkForwardWindow"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension WalkForwardWindow: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("index", "index", isDefault: index == 0) { ProtoJSON.uint32(index) }
+        if let v = inSampleStart { try o.present("in_sample_start", "inSampleStart") { try v.protoJSON(options: options) } }
+        if let v = inSampleEnd { try o.present("in_sample_end", "inSampleEnd") { try v.protoJSON(options: options) } }
+        if let v = outOfSampleStart { try o.present("out_of_sample_start", "outOfSampleStart") { try v.protoJSON(options: options) } }
+        if let v = outOfSampleEnd { try o.present("out_of_sample_end", "outOfSampleEnd") { try v.protoJSON(options: options) } }
+        try o.field("combination", "combination", isDefault: combination == 0) { ProtoJSON.uint64(combination) }
+        try o.field("params", "params", isDefault: params.isEmpty) { try ProtoJSON.array(params) { try $0.protoJSON(options: options) } }
+        try o.field("in_sample_value", "inSampleValue", isDefault: inSampleValue.bitPattern == 0) { ProtoJSON.double(inSampleValue) }
+        if let v = inSampleStatistics { try o.present("in_sample_statistics", "inSampleStatistics") { try v.protoJSON(options: options) } }
+        try o.field("initial_capital", "initialCapital", isDefault: initialCapital.bitPattern == 0) { ProtoJSON.double(initialCapital) }
+        if let v = outOfSampleStatistics { try o.present("out_of_sample_statistics", "outOfSampleStatistics") { try v.protoJSON(options: options) } }
+        try o.field("error", "error", isDefault: error.isEmpty) { ProtoJSON.string(error) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.WalkForwardWindow", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "index":
+                if let v = try r.field(1, "index", m, { try ProtoJSON.uint32($0) }) { index = v }
+            case "inSampleStart", "in_sample_start":
+                if let v = try r.field(2, "in_sample_start", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { inSampleStart = v }
+            case "inSampleEnd", "in_sample_end":
+                if let v = try r.field(3, "in_sample_end", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { inSampleEnd = v }
+            case "outOfSampleStart", "out_of_sample_start":
+                if let v = try r.field(4, "out_of_sample_start", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { outOfSampleStart = v }
+            case "outOfSampleEnd", "out_of_sample_end":
+                if let v = try r.field(5, "out_of_sample_end", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { outOfSampleEnd = v }
+            case "combination":
+                if let v = try r.field(6, "combination", m, { try ProtoJSON.uint64($0) }) { combination = v }
+            case "params":
+                if let v: [ParameterValue] = try r.field(7, "params", m, { json in try ProtoJSON.array(json) { try ParameterValue(protoJSON: $0, options: options) } }) { params = v }
+            case "inSampleValue", "in_sample_value":
+                if let v = try r.field(8, "in_sample_value", m, { try ProtoJSON.double($0) }) { inSampleValue = v }
+            case "inSampleStatistics", "in_sample_statistics":
+                if let v = try r.field(9, "in_sample_statistics", m, { try Statistics(protoJSON: $0, options: options) }) { inSampleStatistics = v }
+            case "initialCapital", "initial_capital":
+                if let v = try r.field(10, "initial_capital", m, { try ProtoJSON.double($0) }) { initialCapital = v }
+            case "outOfSampleStatistics", "out_of_sample_statistics":
+                if let v = try r.field(11, "out_of_sample_statistics", m, { try Statistics(protoJSON: $0, options: options) }) { outOfSampleStatistics = v }
+            case "error":
+                if let v = try r.field(12, "error", m, { try ProtoJSON.string($0) }) { error = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension WalkForwardResult: CMessageConvertible {
+    typealias CMessage = Backtest__V1__WalkForwardResult
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__walk_forward_result__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.windows = try ProtoRuntime.messages(c.pointee.windows, c.pointee.n_windows, field: "backtest.v1.WalkForwardResult.windows").map { try WalkForwardWindow(c: ProtoRuntime.nonNull($0, field: "backtest.v1.WalkForwardResult.windows")) }
+        if let p = c.pointee.statistics { self.statistics = try Statistics(c: p) }
+        self.sessionID = try ProtoRuntime.string(c.pointee.session_id, field: "backtest.v1.WalkForwardResult.session_id")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !windows.isEmpty {
+            c.pointee.n_windows = windows.count
+            c.pointee.windows = try arena.messages(windows)
+        }
+        if let v = statistics { c.pointee.statistics = try arena.message(v) }
+        if !sessionID.isEmpty { c.pointee.session_id = try arena.cString(sessionID, field: "backtest.v1.WalkForwardResult.session_id") }
+    }
+}
+
+extension WalkForwardResult: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__walk_forward_result__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__walk_forward_result__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__walk_forward_result__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__walk_forward_result__pack(c, out) }
+}
+
+extension WalkForwardResult: ProtoMessage {
+    public static let protoName = "backtest.v1.WalkForwardResult"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension WalkForwardResult: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("windows", "windows", isDefault: windows.isEmpty) { try ProtoJSON.array(windows) { try $0.protoJSON(options: options) } }
+        if let v = statistics { try o.present("statistics", "statistics") { try v.protoJSON(options: options) } }
+        try o.field("session_id", "sessionId", isDefault: sessionID.isEmpty) { ProtoJSON.string(sessionID) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.WalkForwardResult", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "windows":
+                if let v: [WalkForwardWindow] = try r.field(1, "windows", m, { json in try ProtoJSON.array(json) { try WalkForwardWindow(protoJSON: $0, options: options) } }) { windows = v }
+            case "statistics":
+                if let v = try r.field(2, "statistics", m, { try Statistics(protoJSON: $0, options: options) }) { statistics = v }
+            case "sessionId", "session_id":
+                if let v = try r.field(3, "session_id", m, { try ProtoJSON.string($0) }) { sessionID = v }
             default:
                 try r.unknown(m)
             }
@@ -4982,6 +5354,8 @@ extension SweepProgressEvent: CMessageConvertible {
         if let p = c.pointee.wall_time { self.wallTime = try ProtoTimestamp(c: p) }
         self.errorMessage = try ProtoRuntime.string(c.pointee.error_message, field: "backtest.v1.SweepProgressEvent.error_message")
         self.stopReason = try ProtoRuntime.string(c.pointee.stop_reason, field: "backtest.v1.SweepProgressEvent.stop_reason")
+        self.windows = c.pointee.windows
+        self.window = c.pointee.window
     }
 
     func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
@@ -5000,6 +5374,8 @@ extension SweepProgressEvent: CMessageConvertible {
         if let v = wallTime { c.pointee.wall_time = try arena.message(v) }
         if !errorMessage.isEmpty { c.pointee.error_message = try arena.cString(errorMessage, field: "backtest.v1.SweepProgressEvent.error_message") }
         if !stopReason.isEmpty { c.pointee.stop_reason = try arena.cString(stopReason, field: "backtest.v1.SweepProgressEvent.stop_reason") }
+        c.pointee.windows = windows
+        c.pointee.window = window
     }
 }
 
@@ -5034,6 +5410,8 @@ extension SweepProgressEvent: ProtoJSONMessage {
         if let v = wallTime { try o.present("wall_time", "wallTime") { try v.protoJSON(options: options) } }
         try o.field("error_message", "errorMessage", isDefault: errorMessage.isEmpty) { ProtoJSON.string(errorMessage) }
         try o.field("stop_reason", "stopReason", isDefault: stopReason.isEmpty) { ProtoJSON.string(stopReason) }
+        try o.field("windows", "windows", isDefault: windows == 0) { ProtoJSON.uint32(windows) }
+        try o.field("window", "window", isDefault: window == 0) { ProtoJSON.uint32(window) }
         return o.value
     }
 
@@ -5072,6 +5450,10 @@ extension SweepProgressEvent: ProtoJSONMessage {
                 if let v = try r.field(14, "error_message", m, { try ProtoJSON.string($0) }) { errorMessage = v }
             case "stopReason", "stop_reason":
                 if let v = try r.field(15, "stop_reason", m, { try ProtoJSON.string($0) }) { stopReason = v }
+            case "windows":
+                if let v = try r.field(16, "windows", m, { try ProtoJSON.uint32($0) }) { windows = v }
+            case "window":
+                if let v = try r.field(17, "window", m, { try ProtoJSON.uint32($0) }) { window = v }
             default:
                 try r.unknown(m)
             }
@@ -5390,6 +5772,7 @@ extension GetSweepResponse: CMessageConvertible {
         if let p = c.pointee.sweep { self.sweep = try Sweep(c: p) }
         self.results = try ProtoRuntime.messages(c.pointee.results, c.pointee.n_results, field: "backtest.v1.GetSweepResponse.results").map { try SweepResult(c: ProtoRuntime.nonNull($0, field: "backtest.v1.GetSweepResponse.results")) }
         self.nextPageToken = try ProtoRuntime.string(c.pointee.next_page_token, field: "backtest.v1.GetSweepResponse.next_page_token")
+        if let p = c.pointee.walk_forward { self.walkForward = try WalkForwardResult(c: p) }
     }
 
     func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
@@ -5399,6 +5782,7 @@ extension GetSweepResponse: CMessageConvertible {
             c.pointee.results = try arena.messages(results)
         }
         if !nextPageToken.isEmpty { c.pointee.next_page_token = try arena.cString(nextPageToken, field: "backtest.v1.GetSweepResponse.next_page_token") }
+        if let v = walkForward { c.pointee.walk_forward = try arena.message(v) }
     }
 }
 
@@ -5421,6 +5805,7 @@ extension GetSweepResponse: ProtoJSONMessage {
         if let v = sweep { try o.present("sweep", "sweep") { try v.protoJSON(options: options) } }
         try o.field("results", "results", isDefault: results.isEmpty) { try ProtoJSON.array(results) { try $0.protoJSON(options: options) } }
         try o.field("next_page_token", "nextPageToken", isDefault: nextPageToken.isEmpty) { ProtoJSON.string(nextPageToken) }
+        if let v = walkForward { try o.present("walk_forward", "walkForward") { try v.protoJSON(options: options) } }
         return o.value
     }
 
@@ -5435,6 +5820,8 @@ extension GetSweepResponse: ProtoJSONMessage {
                 if let v: [SweepResult] = try r.field(2, "results", m, { json in try ProtoJSON.array(json) { try SweepResult(protoJSON: $0, options: options) } }) { results = v }
             case "nextPageToken", "next_page_token":
                 if let v = try r.field(3, "next_page_token", m, { try ProtoJSON.string($0) }) { nextPageToken = v }
+            case "walkForward", "walk_forward":
+                if let v = try r.field(4, "walk_forward", m, { try WalkForwardResult(protoJSON: $0, options: options) }) { walkForward = v }
             default:
                 try r.unknown(m)
             }

@@ -75,9 +75,17 @@ struct SweepHandlers: Sendable {
             throw ServiceError.invalid("page_token", "not a token of this listing (\(error.reason))")
         }
         let (record, page) = try outcome.get()
-        return GetSweepResponse(
-            sweep: SweepMapping.sweep(record), results: page.rows.map(SweepMapping.result),
-            nextPageToken: page.nextPageToken)
+        let sweep = SweepMapping.sweep(record)
+        var response = GetSweepResponse(
+            sweep: sweep, results: page.rows.map(SweepMapping.result), nextPageToken: page.nextPageToken)
+        if sweep.request?.walkForward != nil {
+            let windows = try await sweeps.walkForwardWindows(request.sweepID)
+            response.walkForward = WalkForwardResult(
+                windows: windows.map(SweepMapping.window),
+                statistics: record.stitchedStatistics.map(ProtoMapping.statistics),
+                sessionID: record.stitchedSessionId)
+        }
+        return response
     }
 
     func list(_ request: ListSweepsRequest) async throws -> ListSweepsResponse {

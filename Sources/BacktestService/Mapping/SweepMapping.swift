@@ -28,6 +28,7 @@ enum SweepMapping {
                 axes.append(SweepAxis(name: axis.name, values: .range(start: r.start, stop: r.stop, step: r.step)))
             }
         }
+        let walkForward = try request.walkForward.map { w throws(ServiceError) in try Self.walkForward(w) }
         var accepted = request
         let acceptedBase: StartBacktestRequest
         do {
@@ -38,7 +39,10 @@ enum SweepMapping {
         accepted.backtest = acceptedBase
         if accepted.objective.isEmpty { accepted.objective = SweepRequest.defaultObjective }
         if accepted.direction == .unspecified { accepted.direction = .maximize }
-        if accepted.topK == 0 { accepted.topK = UInt32(SweepRequest.defaultTopK) }
+        if accepted.topK == 0 && walkForward == nil { accepted.topK = UInt32(SweepRequest.defaultTopK) }
+        if accepted.walkForward?.windows ?? 0 > 0 && accepted.walkForward?.inSampleRatio == 0 {
+            accepted.walkForward?.inSampleRatio = WalkForwardSpec.defaultRatio
+        }
         let encoded: [UInt8]
         do {
             encoded = try accepted.serializedBytes()
@@ -48,8 +52,45 @@ enum SweepMapping {
         return SweepRequest(
             base: base, axes: axes, constraints: request.constraints, objective: request.objective,
             maximize: request.direction != .minimize, topK: Int(request.topK), sampleSize: Int(request.sampleSize),
-            seed: request.seed, workers: Int(request.workers), encoded: encoded,
-            sessionRequest: { params in sessionRequest(acceptedBase, params) })
+            seed: request.seed, workers: Int(request.workers), walkForward: walkForward, encoded: encoded,
+            sessionRequest: { params in sessionRequest(acceptedBase, params) },
+            stitchedRequest: { span in
+                var request = acceptedBase
+                request.startTime = ProtoMapping.timestamp(span.start)
+                request.endTime = ProtoMapping.timestamp(span.end)
+                return (try? request.serializedBytes()) ?? []
+            })
+    }
+
+    /// The walk-forward's cut; lengths are checked here only as durations (the plan
+    /// checks the rest, naming the same fields).
+    static func walkForward(_ w: WalkForward) throws(ServiceError) -> WalkForwardSpec {
+        func micros(_ d: ProtoDuration?, _ field: String) throws(ServiceError) -> Int64? {
+            guard let d else { return nil }
+            guard let us = d.microseconds else { throw .invalid("walk_forward.\(field)", "not a valid duration") }
+            return us
+        }
+        return WalkForwardSpec(
+            windows: Int(w.windows), inSampleRatio: w.inSampleRatio, anchored: w.anchored,
+            inSampleLength: try micros(w.inSampleLength, "in_sample_length"),
+            outOfSampleLength: try micros(w.outOfSampleLength, "out_of_sample_length"))
+    }
+
+    static func window(_ w: WalkForwardWindowRow) -> WalkForwardWindow {
+        var m = WalkForwardWindow()
+        m.index = UInt32(w.index)
+        m.inSampleStart = ProtoMapping.timestamp(w.inSample.start)
+        m.inSampleEnd = ProtoMapping.timestamp(w.inSample.end)
+        m.outOfSampleStart = ProtoMapping.timestamp(w.outOfSample.start)
+        m.outOfSampleEnd = ProtoMapping.timestamp(w.outOfSample.end)
+        m.combination = UInt64(max(0, w.combination ?? 0))
+        m.params = w.params.map { ParameterValue(name: $0.name, value: $0.value) }
+        m.inSampleValue = w.inSampleValue
+        m.inSampleStatistics = w.inSampleStatistics.map(ProtoMapping.statistics)
+        m.initialCapital = w.initialCapital
+        m.outOfSampleStatistics = w.outOfSampleStatistics.map(ProtoMapping.statistics)
+        m.error = w.error
+        return m
     }
 
     /// The StartBacktest request a combination's session would have been started with.
@@ -119,6 +160,8 @@ enum SweepMapping {
         e.wallTime = ProtoMapping.timestamp(p.wallTime)
         e.errorMessage = p.errorMessage
         e.stopReason = p.stopReason
+        e.windows = UInt32(p.windows)
+        e.window = UInt32(p.window)
         return e
     }
 }

@@ -5,8 +5,10 @@
 /// per up to 1024 trades / 4096 points with the first and last key beside the blob, so
 /// range reads pick chunks by key and trim. Version 3 adds parameter sweeps: one row
 /// per sweep and one per combination (its statistics as JSON, like a session's).
+/// Version 4 adds walk-forwards: one row per window, and the stitched result on the
+/// sweep's row.
 enum SQLiteSchema {
-    static let version: Int64 = 3
+    static let version: Int64 = 4
 
     /// Per-connection settings. Checkpoints are not run by the committing connection
     /// (its commit would wait for them, fsyncs included) but by SQLiteCheckpointer on
@@ -33,7 +35,8 @@ enum SQLiteSchema {
         switch step {
         case 0: try db.execute(version1)
         case 1: try SQLiteMigrationV2.run(db)
-        default: try db.execute(sweeps)
+        case 2: try db.execute(sweeps)
+        default: try db.execute(walkForward)
         }
     }
 
@@ -171,6 +174,28 @@ enum SQLiteSchema {
             error TEXT NOT NULL,
             session_id TEXT NOT NULL,
             PRIMARY KEY (sweep_id, combination)
+        ) WITHOUT ROWID;
+        """
+
+    /// Version 4: walk-forwards. Existing sweeps get no stitched result (NULL, '').
+    static let walkForward = """
+        ALTER TABLE backtest_sweeps ADD COLUMN stitched_statistics TEXT;
+        ALTER TABLE backtest_sweeps ADD COLUMN stitched_session_id TEXT NOT NULL DEFAULT '';
+        CREATE TABLE backtest_walk_forward_windows (
+            sweep_id TEXT NOT NULL REFERENCES backtest_sweeps (id) ON DELETE CASCADE,
+            window_index INTEGER NOT NULL,
+            in_sample_start INTEGER NOT NULL,
+            in_sample_end INTEGER NOT NULL,
+            out_of_sample_start INTEGER NOT NULL,
+            out_of_sample_end INTEGER NOT NULL,
+            combination INTEGER,
+            params TEXT NOT NULL,
+            in_sample_value REAL,
+            in_sample_statistics TEXT,
+            initial_capital REAL,
+            out_of_sample_statistics TEXT,
+            error TEXT NOT NULL,
+            PRIMARY KEY (sweep_id, window_index)
         ) WITHOUT ROWID;
         """
 

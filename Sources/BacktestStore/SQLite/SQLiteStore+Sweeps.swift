@@ -4,11 +4,13 @@ import Foundation
 /// Sweeps in SQLite (schema version 3): the record in `backtest_sweeps`, one row per
 /// combination in `backtest_sweep_results` with its statistics as JSON (the sessions'
 /// encoding, NaN kept), sorted for paging with `json_extract` on the statistic asked for.
+/// Version 4: a walk-forward's windows in `backtest_walk_forward_windows`, its stitched
+/// result on the sweep's row.
 extension SQLiteStore {
     private static let sweepColumns = """
         id, state, symbol, timeframe, range_start, range_end, strategy_name, request, objective, maximize, total, \
         done, failed, top_k, best_combination, best_value, created_at, started_at, completed_at, error_message, \
-        stop_reason
+        stop_reason, stitched_statistics, stitched_session_id
         """
 
     private static let sweepUpdates = sweepColumns.split(separator: ",").dropFirst()
@@ -16,11 +18,12 @@ extension SQLiteStore {
         .map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
 
     public func saveSweep(_ r: SweepRecord) async throws {
+        let stitched = try r.stitchedStatistics.map { s throws(StoreError) in try SessionJSON.encode(s) }
         try await writer.run { db throws(StoreError) in
             // An upsert, not INSERT OR REPLACE: a replace deletes the row first, and the
             // deletion would cascade to the sweep's results.
             let s = try db.prepare(
-                "INSERT INTO backtest_sweeps (\(Self.sweepColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \(Self.sweepUpdates)"
+                "INSERT INTO backtest_sweeps (\(Self.sweepColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \(Self.sweepUpdates)"
             )
             s.bind(1, r.id)
             s.bind(2, r.state.rawValue)
@@ -43,6 +46,8 @@ extension SQLiteStore {
             s.bind(19, r.completedAt)
             s.bind(20, r.errorMessage)
             s.bind(21, r.stopReason)
+            if let stitched { s.bind(22, stitched) } else { s.bindNull(22) }
+            s.bind(23, r.stitchedSessionId)
             try s.run()
         }
         await checkpointer.throttle()
@@ -59,7 +64,9 @@ extension SQLiteStore {
             done: UInt64(bitPattern: s.int64(11)), failed: UInt64(bitPattern: s.int64(12)), topK: Int(s.int64(13)),
             bestCombination: s.optionalInt64(14), bestValue: s.double(15), createdAt: s.int64(16),
             startedAt: s.optionalInt64(17), completedAt: s.optionalInt64(18), errorMessage: s.text(19),
-            stopReason: s.text(20))
+            stopReason: s.text(20),
+            stitchedStatistics: try s.isNull(21) ? nil : SessionJSON.decodeStatistics(s.text(21)),
+            stitchedSessionId: s.text(22))
     }
 
     public func sweep(id: String) async throws -> SweepRecord? {
@@ -174,6 +181,62 @@ extension SQLiteStore {
         return SweepResultPage(
             rows: Array(rows.prefix(pageSize)),
             nextPageToken: OffsetPageToken(offset: offset + pageSize, fingerprint: fingerprint).encoded())
+    }
+
+    public func saveWalkForwardWindow(sweepId: String, _ w: WalkForwardWindowRow) async throws {
+        let params = Self.encode(w.params)
+        let inSample = try w.inSampleStatistics.map { s throws(StoreError) in try SessionJSON.encode(s) }
+        let outOfSample = try w.outOfSampleStatistics.map { s throws(StoreError) in try SessionJSON.encode(s) }
+        try await writer.run { db throws(StoreError) in
+            let s = try db.prepare(
+                """
+                INSERT OR REPLACE INTO backtest_walk_forward_windows (sweep_id, window_index, in_sample_start, \
+                in_sample_end, out_of_sample_start, out_of_sample_end, combination, params, in_sample_value, \
+                in_sample_statistics, initial_capital, out_of_sample_statistics, error) \
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            s.bind(1, sweepId)
+            s.bind(2, w.index)
+            s.bind(3, w.inSample.start)
+            s.bind(4, w.inSample.end)
+            s.bind(5, w.outOfSample.start)
+            s.bind(6, w.outOfSample.end)
+            s.bind(7, w.combination)
+            s.bind(8, params)
+            s.bind(9, w.inSampleValue)
+            if let inSample { s.bind(10, inSample) } else { s.bindNull(10) }
+            s.bind(11, w.initialCapital)
+            if let outOfSample { s.bind(12, outOfSample) } else { s.bindNull(12) }
+            s.bind(13, w.error)
+            try s.run()
+        }
+        await checkpointer.throttle()
+    }
+
+    public func walkForwardWindows(sweepId: String) async throws -> [WalkForwardWindowRow] {
+        try await reader().run { db throws(StoreError) in
+            let s = try db.prepare(
+                """
+                SELECT window_index, in_sample_start, in_sample_end, out_of_sample_start, out_of_sample_end, \
+                combination, params, in_sample_value, in_sample_statistics, initial_capital, \
+                out_of_sample_statistics, error FROM backtest_walk_forward_windows WHERE sweep_id = ? \
+                ORDER BY window_index
+                """)
+            s.bind(1, sweepId)
+            var out: [WalkForwardWindowRow] = []
+            while try s.step() {
+                out.append(
+                    WalkForwardWindowRow(
+                        index: Int(s.int64(0)), inSample: TimeRange(start: s.int64(1), end: s.int64(2)),
+                        outOfSample: TimeRange(start: s.int64(3), end: s.int64(4)), combination: s.optionalInt64(5),
+                        params: try Self.decodeParams(s.text(6)), inSampleValue: s.double(7),
+                        inSampleStatistics: try s.isNull(8) ? nil : SessionJSON.decodeStatistics(s.text(8)),
+                        initialCapital: s.double(9),
+                        outOfSampleStatistics: try s.isNull(10) ? nil : SessionJSON.decodeStatistics(s.text(10)),
+                        error: s.text(11)))
+            }
+            return out
+        }
     }
 
     /// `n1=5.0,n2=20.0`: names are identifiers, and Swift's shortest decimal form of a

@@ -152,6 +152,10 @@ public protocol BacktestStore: Sendable {
     /// Inserts or replaces rows by combination (a retried write stores them once).
     func saveSweepResults(sweepId: String, _ rows: [SweepResultRow]) async throws
     func sweepResults(_ query: SweepResultQuery) async throws -> SweepResultPage
+    /// A walk-forward's windows (docs/DESIGN.md section 13.9): inserts or replaces by index.
+    func saveWalkForwardWindow(sweepId: String, _ window: WalkForwardWindowRow) async throws
+    /// Its windows so far, by index.
+    func walkForwardWindows(sweepId: String) async throws -> [WalkForwardWindowRow]
 
     /// Returns once everything written before is stored and readable by every reader
     /// (a store that applies writes later waits for them); throws when it cannot be.
@@ -199,6 +203,10 @@ extension BacktestStore {
     public func sweeps(in states: Set<SessionState>) async throws -> [SweepRecord] { throw Self.noSweeps }
     public func saveSweepResults(sweepId: String, _ rows: [SweepResultRow]) async throws { throw Self.noSweeps }
     public func sweepResults(_ query: SweepResultQuery) async throws -> SweepResultPage { throw Self.noSweeps }
+    public func saveWalkForwardWindow(sweepId: String, _ window: WalkForwardWindowRow) async throws {
+        throw Self.noSweeps
+    }
+    public func walkForwardWindows(sweepId: String) async throws -> [WalkForwardWindowRow] { throw Self.noSweeps }
 
     static var noSweeps: StoreError {
         StoreError.unsupported(

@@ -29,12 +29,17 @@ public struct SweepRecord: Sendable, Equatable {
     public var completedAt: Int64?
     public var errorMessage: String
     public var stopReason: String
+    /// A walk-forward's stitched out-of-sample statistics and the session holding its
+    /// trades and equity (docs/DESIGN.md section 13.9); nil and empty otherwise.
+    public var stitchedStatistics: BacktestStatistics?
+    public var stitchedSessionId: String
 
     public init(
         id: String, state: SessionState, symbol: String, timeframe: String, range: TimeRange, strategyName: String,
         request: [UInt8], objective: String, maximize: Bool, total: UInt64, done: UInt64 = 0, failed: UInt64 = 0,
         topK: Int, bestCombination: Int64? = nil, bestValue: Double = .nan, createdAt: Int64,
-        startedAt: Int64? = nil, completedAt: Int64? = nil, errorMessage: String = "", stopReason: String = ""
+        startedAt: Int64? = nil, completedAt: Int64? = nil, errorMessage: String = "", stopReason: String = "",
+        stitchedStatistics: BacktestStatistics? = nil, stitchedSessionId: String = ""
     ) {
         self.id = id
         self.state = state
@@ -56,6 +61,8 @@ public struct SweepRecord: Sendable, Equatable {
         self.completedAt = completedAt
         self.errorMessage = errorMessage
         self.stopReason = stopReason
+        self.stitchedStatistics = stitchedStatistics
+        self.stitchedSessionId = stitchedSessionId
     }
 
     // NaN (no best yet) equals NaN here: records compare by content.
@@ -67,6 +74,7 @@ public struct SweepRecord: Sendable, Equatable {
             && (a.bestValue == b.bestValue || (a.bestValue.isNaN && b.bestValue.isNaN))
             && a.createdAt == b.createdAt && a.startedAt == b.startedAt && a.completedAt == b.completedAt
             && a.errorMessage == b.errorMessage && a.stopReason == b.stopReason
+            && a.stitchedStatistics == b.stitchedStatistics && a.stitchedSessionId == b.stitchedSessionId
     }
 }
 

@@ -78,8 +78,8 @@ struct Sessions: AsyncParsableCommand {
         var table = Table([
             .init("SESSION"), .init("STATUS"), .init("SYMBOL"), .init("TF"), .init("STRATEGY"), .init("FROM"),
             .init("TO"),
-            .init("PROGRESS", .right), .init("P&L", .right), .init("TRADES", .right), .init("WIN%", .right),
-            .init("CREATED"),
+            .init("PROGRESS", .right), .init("P&L", .right), .init("RETURN%", .right), .init("SHARPE", .right),
+            .init("TRADES", .right), .init("WIN%", .right), .init("CREATED"),
         ])
         for s in sessions {
             let r = s.request ?? StartBacktestRequest()
@@ -91,6 +91,8 @@ struct Sessions: AsyncParsableCommand {
                 .init(r.endTime.map(TimeDisplay.compact) ?? Format.undefined),
                 .init(Format.percent(s.progressPct, decimals: 1)),
                 .init(Format.signed(s.finalPnl), s.finalPnl > 0 ? .green : s.finalPnl < 0 ? .red : nil),
+                .init(s.statistics.map { Format.number($0.returnPct) } ?? Format.undefined),
+                .init(s.statistics.map { Format.number($0.sharpeRatio, decimals: 3) } ?? Format.undefined),
                 .init(String(s.totalTrades)), .init(Format.percent(s.winRatePct, decimals: 1)),
                 .init(s.createdAt.map(TimeDisplay.compact) ?? Format.undefined),
             ])

@@ -31,61 +31,39 @@ struct SweepCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: StartOptions
-    @Option(
-        name: .customLong("where"),
-        help: ArgumentHelp("A condition over the swept parameters (repeatable), e.g. 'n1 < n2'.", valueName: "expr"))
-    var constraints: [String] = []
-    @Option(help: ArgumentHelp("Rank by this statistic, highest first (default sharpe_ratio).", valueName: "statistic"))
-    var maximize: String?
-    @Option(help: ArgumentHelp("Rank by this statistic, lowest first.", valueName: "statistic")) var minimize: String?
+    @OptionGroup var sweep: SweepOptions
     @Option(help: "How many of the best to store in full as sessions (default 5, at most 100).") var top: UInt32?
-    @Option(help: "Run N combinations drawn at random instead of all of them.") var sample: UInt32?
-    @Option(help: "The seed of --sample.") var seed: UInt64 = 0
-    @Option(help: "Combinations computed at once (default: one per core of the server).") var workers: UInt32?
-    @Flag(help: "Follow the sweep until it ends, then print the best combinations.") var watch = false
-    @Option(help: ArgumentHelp("With --watch: least time between progress updates (250ms, 1s).", valueName: "duration"))
-    var interval: String?
     @Option(help: "With --watch: how many of the best to print (default 20).") var limit: UInt32 = 20
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        if maximize != nil && minimize != nil { throw ValidationError("--maximize and --minimize exclude each other") }
-        if options.params.isEmpty { throw ValidationError("--param: give at least one axis, e.g. --param n1=5..30") }
-        _ = try SweepAxes.parse(options.params)
+        try sweep.validate(params: options.params)
         if !(1...1000).contains(limit) { throw ValidationError("--limit: must be 1 to 1000") }
     }
 
     func request() throws -> StartSweepRequest {
-        var r = StartSweepRequest()
-        r.backtest = try options.request(withParams: false)
-        r.axes = try SweepAxes.parse(options.params)
-        r.constraints = constraints
-        r.objective = minimize ?? maximize ?? ""
-        r.direction = minimize != nil ? .minimize : .maximize
+        var r = try sweep.request(options)
         r.topK = top ?? 0
-        r.sampleSize = sample ?? 0
-        r.seed = seed
-        r.workers = workers ?? 0
         return r
     }
 
     func run() async throws {
         try await global.run { client, out in
             let request = try request()
-            let minInterval = try interval.map { try OptionParsing.duration($0, option: "--interval") }
+            let minInterval = try sweep.minInterval()
             let response = try await client.service.startSweep(request)
             if out.json {
                 try out.emit(response)
-            } else if out.terminal.isTTY || watch {
+            } else if out.terminal.isTTY || sweep.watch {
                 Console.line(
                     "sweep \(out.style.paint(response.sweepID, .bold)) \(response.status.name): \(response.total) combinations"
                 )
-                if !watch { Console.line("follow it with: backtest sweep-show \(response.sweepID)") }
+                if !sweep.watch { Console.line("follow it with: backtest sweep-show \(response.sweepID)") }
             } else {
                 Console.line(response.sweepID)
             }
-            guard watch else { return ExitCodes.ok }
-            let objective = request.objective.isEmpty ? "sharpe_ratio" : request.objective
+            guard sweep.watch else { return ExitCodes.ok }
+            let objective = sweep.objective
             let last = try await SweepFollower.follow(
                 response.sweepID, objective: objective, client: client, out: out, minInterval: minInterval)
             let page = try await client.service.getSweep(GetSweepRequest(sweepID: response.sweepID, pageSize: limit))

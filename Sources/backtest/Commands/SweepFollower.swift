@@ -26,8 +26,9 @@ enum SweepFollower {
             throw CLIError("the progress stream of sweep \(id) ended before the sweep did")
         }
         if !out.json {
-            var line = "sweep \(id) \(out.style.paint(last.status.name, Style.color(for: last.status.name)))"
-            line += ": \(last.done)/\(last.total) combinations"
+            let kind = last.windows > 0 ? "walk-forward" : "sweep"
+            var line = "\(kind) \(id) \(out.style.paint(last.status.name, Style.color(for: last.status.name)))"
+            line += ": \(last.done)/\(last.total) " + (last.windows > 0 ? "in-sample runs" : "combinations")
             if last.failed > 0 { line += ", \(last.failed) failed" }
             if !last.stopReason.isEmpty { line += " (\(last.stopReason))" }
             if !last.errorMessage.isEmpty { line += ": " + last.errorMessage }

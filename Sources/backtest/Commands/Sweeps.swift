@@ -52,13 +52,18 @@ struct Sweeps: AsyncParsableCommand {
                 ])
                 for s in sweeps {
                     let base = s.request?.backtest
+                    // A walk-forward's best is only its last window's: its windows say more.
+                    let walkForward = s.request?.walkForward != nil
                     table.append([
                         .init(s.sweepID), .init(s.status.name, Style.color(for: s.status.name)),
                         .init(base?.symbol ?? ""), .init(base?.timeframe ?? ""),
                         .init(SessionView.strategyName(base?.strategy)),
-                        .init((s.direction == .minimize ? "min " : "max ") + s.objective), .init(String(s.done)),
-                        .init(String(s.total)),
-                        .init(s.bestCombination >= 0 ? Format.number(s.bestValue, decimals: 3) : Format.undefined),
+                        .init(
+                            (walkForward ? "walk-forward, " : "") + (s.direction == .minimize ? "min " : "max ")
+                                + s.objective), .init(String(s.done)), .init(String(s.total)),
+                        .init(
+                            s.bestCombination >= 0 && !walkForward
+                                ? Format.number(s.bestValue, decimals: 3) : Format.undefined),
                         .init(s.createdAt.map(TimeDisplay.compact) ?? Format.undefined),
                     ])
                 }

@@ -5,45 +5,51 @@ import BacktestProto
 enum SessionView {
     static func statistics(_ s: Statistics, style: Style) -> String {
         var list = KeyValueList()
+        for (name, cell) in statisticRows(s) { list.append(name, cell) }
+        return list.render(style: style)
+    }
+
+    /// backtesting.py's names and the values as shown, in its order.
+    static func statisticRows(_ s: Statistics) -> [(String, Table.Cell)] {
         func time(_ t: ProtoTimestamp?) -> Table.Cell { Table.Cell(t.map(TimeDisplay.compact) ?? Format.undefined) }
         func pct(_ x: Double) -> Table.Cell { Table.Cell(Format.percent(x)) }
         func num(_ x: Double, _ decimals: Int = 2) -> Table.Cell { Table.Cell(Format.number(x, decimals: decimals)) }
         func signedPct(_ x: Double) -> Table.Cell { Table.Cell(Format.percent(x), x > 0 ? .green : x < 0 ? .red : nil) }
-        list.append("Start", time(s.start))
-        list.append("End", time(s.end))
-        list.append("Duration", Table.Cell(Format.duration(s.duration)))
-        list.append("Exposure Time [%]", pct(s.exposureTimePct))
-        list.append("Equity Final [$]", num(s.equityFinal))
-        list.append("Equity Peak [$]", num(s.equityPeak))
-        list.append(
-            "P&L [$]", Table.Cell(Format.signed(s.finalPnl), s.finalPnl > 0 ? .green : s.finalPnl < 0 ? .red : nil))
-        list.append("Commissions [$]", num(s.commissions))
-        list.append("Return [%]", signedPct(s.returnPct))
-        list.append("Buy & Hold Return [%]", pct(s.buyAndHoldReturnPct))
-        list.append("Return (Ann.) [%]", pct(s.returnAnnualizedPct))
-        list.append("Volatility (Ann.) [%]", pct(s.volatilityAnnualizedPct))
-        list.append("CAGR [%]", pct(s.cagrPct))
-        list.append("Sharpe Ratio", num(s.sharpeRatio, 3))
-        list.append("Sortino Ratio", num(s.sortinoRatio, 3))
-        list.append("Calmar Ratio", num(s.calmarRatio, 3))
-        list.append("Alpha [%]", pct(s.alphaPct))
-        list.append("Beta", num(s.beta, 3))
-        list.append("Max. Drawdown [%]", pct(s.maxDrawdownPct))
-        list.append("Avg. Drawdown [%]", pct(s.avgDrawdownPct))
-        list.append("Max. Drawdown Duration", Table.Cell(Format.duration(s.maxDrawdownDuration)))
-        list.append("Avg. Drawdown Duration", Table.Cell(Format.duration(s.avgDrawdownDuration)))
-        list.append("# Trades", Table.Cell(String(s.totalTrades)))
-        list.append("Win Rate [%]", pct(s.winRatePct))
-        list.append("Best Trade [%]", pct(s.bestTradePct))
-        list.append("Worst Trade [%]", pct(s.worstTradePct))
-        list.append("Avg. Trade [%]", pct(s.avgTradePct))
-        list.append("Max. Trade Duration", Table.Cell(Format.duration(s.maxTradeDuration)))
-        list.append("Avg. Trade Duration", Table.Cell(Format.duration(s.avgTradeDuration)))
-        list.append("Profit Factor", num(s.profitFactor, 3))
-        list.append("Expectancy [%]", pct(s.expectancyPct))
-        list.append("SQN", num(s.sqn, 3))
-        list.append("Kelly Criterion", num(s.kellyCriterion, 4))
-        return list.render(style: style)
+        return [
+            ("Start", time(s.start)),
+            ("End", time(s.end)),
+            ("Duration", Table.Cell(Format.duration(s.duration))),
+            ("Exposure Time [%]", pct(s.exposureTimePct)),
+            ("Equity Final [$]", num(s.equityFinal)),
+            ("Equity Peak [$]", num(s.equityPeak)),
+            ("P&L [$]", Table.Cell(Format.signed(s.finalPnl), s.finalPnl > 0 ? .green : s.finalPnl < 0 ? .red : nil)),
+            ("Commissions [$]", num(s.commissions)),
+            ("Return [%]", signedPct(s.returnPct)),
+            ("Buy & Hold Return [%]", pct(s.buyAndHoldReturnPct)),
+            ("Return (Ann.) [%]", pct(s.returnAnnualizedPct)),
+            ("Volatility (Ann.) [%]", pct(s.volatilityAnnualizedPct)),
+            ("CAGR [%]", pct(s.cagrPct)),
+            ("Sharpe Ratio", num(s.sharpeRatio, 3)),
+            ("Sortino Ratio", num(s.sortinoRatio, 3)),
+            ("Calmar Ratio", num(s.calmarRatio, 3)),
+            ("Alpha [%]", pct(s.alphaPct)),
+            ("Beta", num(s.beta, 3)),
+            ("Max. Drawdown [%]", pct(s.maxDrawdownPct)),
+            ("Avg. Drawdown [%]", pct(s.avgDrawdownPct)),
+            ("Max. Drawdown Duration", Table.Cell(Format.duration(s.maxDrawdownDuration))),
+            ("Avg. Drawdown Duration", Table.Cell(Format.duration(s.avgDrawdownDuration))),
+            ("# Trades", Table.Cell(String(s.totalTrades))),
+            ("Win Rate [%]", pct(s.winRatePct)),
+            ("Best Trade [%]", pct(s.bestTradePct)),
+            ("Worst Trade [%]", pct(s.worstTradePct)),
+            ("Avg. Trade [%]", pct(s.avgTradePct)),
+            ("Max. Trade Duration", Table.Cell(Format.duration(s.maxTradeDuration))),
+            ("Avg. Trade Duration", Table.Cell(Format.duration(s.avgTradeDuration))),
+            ("Profit Factor", num(s.profitFactor, 3)),
+            ("Expectancy [%]", pct(s.expectancyPct)),
+            ("SQN", num(s.sqn, 3)),
+            ("Kelly Criterion", num(s.kellyCriterion, 4)),
+        ]
     }
 
     /// The session's record: what ran, on what, and how it ended.

@@ -8,6 +8,7 @@ enum SweepView {
         var fields: [String] = []
         fields.append(Format.percent(e.progressPct, decimals: 1))
         fields.append("\(Format.number(Double(e.done), decimals: 0))/\(Format.number(Double(e.total), decimals: 0))")
+        if e.windows > 0 && e.status != .started { fields.append("window \(e.window + 1)/\(e.windows)") }
         if e.status == .started {
             fields.append(style.paint("queued", .yellow))
         } else if let best = e.best {
@@ -29,31 +30,39 @@ enum SweepView {
         params.map { "\($0.name)=\(Format.shortest($0.value))" }.joined(separator: " ")
     }
 
+    /// The headline figures of a row beside the ranked statistic (which is not repeated
+    /// among them): its contract name, column title and cell.
+    static let headlines: [(name: String, title: String, cell: @Sendable (Statistics) -> Table.Cell)] = [
+        (
+            "return_pct", "RETURN%",
+            { s in .init(Format.number(s.returnPct), s.returnPct > 0 ? .green : s.returnPct < 0 ? .red : nil) }
+        ),
+        ("sharpe_ratio", "SHARPE", { s in .init(Format.number(s.sharpeRatio, decimals: 3)) }),
+        ("max_drawdown_pct", "MAXDD%", { s in .init(Format.number(s.maxDrawdownPct)) }),
+        ("total_trades", "TRADES", { s in .init(String(s.totalTrades)) }),
+        ("win_rate_pct", "WIN%", { s in .init(Format.number(s.winRatePct, decimals: 1)) }),
+    ]
+
     /// The results as ranked (rank counts from `firstRank`): parameters, the sort
     /// statistic, headline figures, and the session of the best.
     static func table(_ results: [SweepResult], sortBy: String, firstRank: Int = 1, style: Style) -> Table {
         let names = results.first?.params.map(\.name) ?? []
+        let shown = headlines.filter { $0.name != sortBy }
         var columns: [Table.Column] = [.init("RANK", .right), .init("#", .right)]
         columns += names.map { Table.Column($0, .right) }
-        columns += [
-            .init(sortBy.uppercased(), .right), .init("RETURN%", .right), .init("SHARPE", .right),
-            .init("MAXDD%", .right), .init("TRADES", .right), .init("WIN%", .right), .init("SESSION"),
-        ]
+        columns.append(.init(sortBy.uppercased(), .right))
+        columns += shown.map { Table.Column($0.title, .right) }
+        columns.append(.init("SESSION"))
         var table = Table(columns)
         for (i, r) in results.enumerated() {
             var row: [Table.Cell] = [.init(String(firstRank + i)), .init(String(r.combination))]
             row += names.map { name in .init(Format.shortest(r.params.first { $0.name == name }?.value ?? .nan)) }
             if let s = r.statistics {
-                let value = statistic(s, sortBy)
-                row += [
-                    .init(Format.number(value, decimals: 3), .bold),
-                    .init(Format.number(s.returnPct), s.returnPct > 0 ? .green : s.returnPct < 0 ? .red : nil),
-                    .init(Format.number(s.sharpeRatio, decimals: 3)), .init(Format.number(s.maxDrawdownPct)),
-                    .init(String(s.totalTrades)), .init(Format.number(s.winRatePct, decimals: 1)),
-                ]
+                row.append(.init(Format.number(statistic(s, sortBy), decimals: 3), .bold))
+                row += shown.map { $0.cell(s) }
             } else {
-                row +=
-                    [.init("error", .red), .init(r.error)] + Array(repeating: Table.Cell(Format.undefined), count: 4)
+                row += [.init("error", .red), .init(r.error)]
+                row += Array(repeating: Table.Cell(Format.undefined), count: shown.count - 1)
             }
             row.append(.init(r.sessionID.isEmpty ? "" : r.sessionID))
             table.append(row)
@@ -121,15 +130,28 @@ enum SweepView {
             if !r.constraints.isEmpty { line += "  where " + r.constraints.joined(separator: " and ") }
             if r.sampleSize > 0 { line += "  sample \(r.sampleSize) (seed \(r.seed))" }
             lines.append(line)
+            if let w = r.walkForward { lines.append(walkForwardText(w)) }
         }
-        var progress = "\(s.done)/\(s.total) combinations"
+        let isWalkForward = r?.walkForward != nil
+        var progress = "\(s.done)/\(s.total) " + (isWalkForward ? "in-sample runs" : "combinations")
         if s.failed > 0 { progress += ", \(s.failed) failed" }
-        if s.bestCombination >= 0 {
+        if s.bestCombination >= 0 && !isWalkForward {
             progress += "; best #\(s.bestCombination): \(s.objective) \(Format.number(s.bestValue, decimals: 3))"
         }
         lines.append(progress)
         if !s.errorMessage.isEmpty { lines.append(style.paint("error: " + s.errorMessage, .red)) }
         if !s.stopReason.isEmpty { lines.append("stopped: " + s.stopReason) }
         return lines.joined(separator: "\n")
+    }
+
+    /// `walk-forward: 4 windows, in-sample 3x out-of-sample, rolling`.
+    static func walkForwardText(_ w: WalkForward) -> String {
+        let kind = w.anchored ? "anchored" : "rolling"
+        if w.windows > 0 {
+            return
+                "walk-forward: \(w.windows) windows, in-sample \(Format.shortest(w.inSampleRatio))x out-of-sample, \(kind)"
+        }
+        return
+            "walk-forward: in-sample \(Format.duration(w.inSampleLength)), out-of-sample \(Format.duration(w.outOfSampleLength)), \(kind)"
     }
 }

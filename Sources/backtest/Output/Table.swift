@@ -53,7 +53,10 @@ struct Table {
                 }
                 parts.append(padded)
             }
-            return parts.joined(separator: "  ")
+            // An empty last cell would leave the separator behind.
+            var text = parts.joined(separator: "  ")
+            while text.hasSuffix(" ") { text.removeLast() }
+            return text
         }
         var out = [line(columns.map { Cell($0.title) }, header: true)]
         out.append(widths.map { String(repeating: "─", count: $0) }.joined(separator: "  "))

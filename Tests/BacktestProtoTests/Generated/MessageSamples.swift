@@ -46,6 +46,9 @@ let allSampleTypes: [any (ProtoMessage & ProtoJSONMessage & SampleFillable).Type
     ValueList.self,
     ValueRange.self,
     StartSweepRequest.self,
+    WalkForward.self,
+    WalkForwardWindow.self,
+    WalkForwardResult.self,
     StartSweepResponse.self,
     WatchSweepRequest.self,
     ParameterValue.self,
@@ -630,6 +633,51 @@ extension StartSweepRequest: SampleFillable {
         m.sampleSize = SampleRule.uint32(7, v)
         m.seed = SampleRule.uint64(8, v)
         m.workers = SampleRule.uint32(9, v)
+        m.walkForward = depth < SampleRule.maxDepth ? WalkForward.sample(v, depth: depth + 1) : nil
+        return m
+    }
+}
+
+extension WalkForward: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.windows = SampleRule.uint32(1, v)
+        m.inSampleRatio = SampleRule.double(2, v)
+        m.anchored = SampleRule.bool(3, v)
+        m.inSampleLength = depth < SampleRule.maxDepth ? ProtoDuration.sample(v, depth: depth + 1) : nil
+        m.outOfSampleLength = depth < SampleRule.maxDepth ? ProtoDuration.sample(v, depth: depth + 1) : nil
+        return m
+    }
+}
+
+extension WalkForwardWindow: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.index = SampleRule.uint32(1, v)
+        m.inSampleStart = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.inSampleEnd = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.outOfSampleStart = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.outOfSampleEnd = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.combination = SampleRule.uint64(6, v)
+        m.params = SampleRule.repeated(v) { w in ParameterValue.sample(w, depth: depth + 1) }
+        m.inSampleValue = SampleRule.double(8, v)
+        m.inSampleStatistics = depth < SampleRule.maxDepth ? Statistics.sample(v, depth: depth + 1) : nil
+        m.initialCapital = SampleRule.double(10, v)
+        m.outOfSampleStatistics = depth < SampleRule.maxDepth ? Statistics.sample(v, depth: depth + 1) : nil
+        m.error = SampleRule.string(12, v)
+        return m
+    }
+}
+
+extension WalkForwardResult: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.windows = SampleRule.repeated(v) { w in WalkForwardWindow.sample(w, depth: depth + 1) }
+        m.statistics = depth < SampleRule.maxDepth ? Statistics.sample(v, depth: depth + 1) : nil
+        m.sessionID = SampleRule.string(3, v)
         return m
     }
 }
@@ -698,6 +746,8 @@ extension SweepProgressEvent: SampleFillable {
         m.wallTime = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
         m.errorMessage = SampleRule.string(14, v)
         m.stopReason = SampleRule.string(15, v)
+        m.windows = SampleRule.uint32(16, v)
+        m.window = SampleRule.uint32(17, v)
         return m
     }
 }
@@ -766,6 +816,7 @@ extension GetSweepResponse: SampleFillable {
         m.sweep = depth < SampleRule.maxDepth ? Sweep.sample(v, depth: depth + 1) : nil
         m.results = SampleRule.repeated(v) { w in SweepResult.sample(w, depth: depth + 1) }
         m.nextPageToken = SampleRule.string(3, v)
+        m.walkForward = depth < SampleRule.maxDepth ? WalkForwardResult.sample(v, depth: depth + 1) : nil
         return m
     }
 }

@@ -18,9 +18,9 @@ final class Tmux: @unchecked Sendable {
         guard r.status == 0 else { throw CLIProcess.Failure("tmux new-session: \(r)") }
     }
 
-    /// The visible screen, without escape codes.
-    func capture() throws -> String {
-        try tmux(["capture-pane", "-p", "-t", name]).stdout
+    /// The visible screen, without escape codes (with `escapes`, with the colours).
+    func capture(escapes: Bool = false) throws -> String {
+        try tmux(["capture-pane", "-p"] + (escapes ? ["-e"] : []) + ["-t", name]).stdout
     }
 
     /// Polls the screen until `done` holds (or the timeout passes) and returns it.

@@ -63,6 +63,9 @@ typedef struct Backtest__V1__ParameterAxis Backtest__V1__ParameterAxis;
 typedef struct Backtest__V1__ValueList Backtest__V1__ValueList;
 typedef struct Backtest__V1__ValueRange Backtest__V1__ValueRange;
 typedef struct Backtest__V1__StartSweepRequest Backtest__V1__StartSweepRequest;
+typedef struct Backtest__V1__WalkForward Backtest__V1__WalkForward;
+typedef struct Backtest__V1__WalkForwardWindow Backtest__V1__WalkForwardWindow;
+typedef struct Backtest__V1__WalkForwardResult Backtest__V1__WalkForwardResult;
 typedef struct Backtest__V1__StartSweepResponse Backtest__V1__StartSweepResponse;
 typedef struct Backtest__V1__WatchSweepRequest Backtest__V1__WatchSweepRequest;
 typedef struct Backtest__V1__ParameterValue Backtest__V1__ParameterValue;
@@ -1314,10 +1317,120 @@ struct  Backtest__V1__StartSweepRequest
    * Combinations computed at once; 0 = one per core (and at most that).
    */
   uint32_t workers;
+  /*
+   * Set: a walk-forward analysis instead of one ranking over the whole range
+   * (docs/DESIGN.md section 13.9): the range is cut into in-sample/out-of-sample
+   * windows, each in-sample window is swept (axes, constraints, sample and objective as
+   * above), and its best combination is run on the out-of-sample window that follows.
+   * top_k must then be 0.
+   */
+  Backtest__V1__WalkForward *walk_forward;
 };
 #define BACKTEST__V1__START_SWEEP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__start_sweep_request__descriptor) \
-    , NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_UNSPECIFIED, 0, 0, 0, 0 }
+    , NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, BACKTEST__V1__SWEEP_DIRECTION__SWEEP_DIRECTION_UNSPECIFIED, 0, 0, 0, 0, NULL }
+
+
+/*
+ * How a walk-forward cuts the base request's range. Either `windows` (with
+ * `in_sample_ratio`), or both lengths.
+ */
+struct  Backtest__V1__WalkForward
+{
+  ProtobufCMessage base;
+  /*
+   * Out-of-sample windows, 1 to 100; the range is split so that the in-sample part
+   * and the windows fill it exactly. 0 when the lengths are given.
+   */
+  uint32_t windows;
+  /*
+   * In-sample length / out-of-sample length, above 0 and at most 100; 0 = 3.
+   */
+  double in_sample_ratio;
+  /*
+   * true: every in-sample window starts at the start of the range and grows by one
+   * out-of-sample length per window; false (rolling): all in-sample windows have the
+   * same length and move by one out-of-sample length.
+   */
+  protobuf_c_boolean anchored;
+  /*
+   * Instead of windows and ratio: the lengths themselves (both, positive). As many
+   * windows as fit in the range are made; the rest of the range at its end is unused.
+   */
+  Google__Protobuf__Duration *in_sample_length;
+  Google__Protobuf__Duration *out_of_sample_length;
+};
+#define BACKTEST__V1__WALK_FORWARD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__walk_forward__descriptor) \
+    , 0, 0, 0, NULL, NULL }
+
+
+/*
+ * One window of a walk-forward: where it optimised, what it chose, how that did next.
+ */
+struct  Backtest__V1__WalkForwardWindow
+{
+  ProtobufCMessage base;
+  /*
+   * 0-based, in time order.
+   */
+  uint32_t index;
+  /*
+   * Half-open ranges: [in_sample_start, in_sample_end) was swept, the best
+   * combination then run on [out_of_sample_start, out_of_sample_end).
+   */
+  Google__Protobuf__Timestamp *in_sample_start;
+  Google__Protobuf__Timestamp *in_sample_end;
+  Google__Protobuf__Timestamp *out_of_sample_start;
+  Google__Protobuf__Timestamp *out_of_sample_end;
+  /*
+   * The in-sample winner: its combination number, parameters (in axis order) and
+   * objective value, with its in-sample statistics.
+   */
+  uint64_t combination;
+  size_t n_params;
+  Backtest__V1__ParameterValue **params;
+  double in_sample_value;
+  Backtest__V1__Statistics *in_sample_statistics;
+  /*
+   * The winner on the out-of-sample window, started with the equity the previous
+   * window ended with (the first with the request's initial capital).
+   */
+  double initial_capital;
+  Backtest__V1__Statistics *out_of_sample_statistics;
+  /*
+   * Why the window has no result (no combination with a value of the objective, no
+   * equity left).
+   */
+  char *error;
+};
+#define BACKTEST__V1__WALK_FORWARD_WINDOW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__walk_forward_window__descriptor) \
+    , 0, NULL, NULL, NULL, NULL, 0, 0,NULL, 0, NULL, 0, NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A walk-forward's result: its windows, and the out-of-sample runs stitched into one.
+ */
+struct  Backtest__V1__WalkForwardResult
+{
+  ProtobufCMessage base;
+  size_t n_windows;
+  Backtest__V1__WalkForwardWindow **windows;
+  /*
+   * Statistics of the stitched out-of-sample equity and trades (section 13.9);
+   * unset until every window is done.
+   */
+  Backtest__V1__Statistics *statistics;
+  /*
+   * The COMPLETED session holding the stitched trades and equity curve, labelled
+   * sweep=ID and walk_forward=oos (GetTrades, GetEquityCurve work on it).
+   */
+  char *session_id;
+};
+#define BACKTEST__V1__WALK_FORWARD_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__walk_forward_result__descriptor) \
+    , 0,NULL, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Backtest__V1__StartSweepResponse
@@ -1432,10 +1545,17 @@ struct  Backtest__V1__SweepProgressEvent
   Google__Protobuf__Timestamp *wall_time;
   char *error_message;
   char *stop_reason;
+  /*
+   * A walk-forward's windows and the one being swept (0-based); both 0 otherwise.
+   * total and done then count every window's combinations. A watch of a walk-forward
+   * that had already ended gets the windows it stored (all of them unless stopped).
+   */
+  uint32_t windows;
+  uint32_t window;
 };
 #define BACKTEST__V1__SWEEP_PROGRESS_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__sweep_progress_event__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, BACKTEST__V1__PROGRESS_EVENT_KIND__PROGRESS_EVENT_KIND_UNSPECIFIED, BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, BACKTEST__V1__PROGRESS_EVENT_KIND__PROGRESS_EVENT_KIND_UNSPECIFIED, BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Backtest__V1__StopSweepRequest
@@ -1531,16 +1651,24 @@ struct  Backtest__V1__GetSweepResponse
 {
   ProtobufCMessage base;
   Backtest__V1__Sweep *sweep;
+  /*
+   * A walk-forward keeps no rows per combination: empty.
+   */
   size_t n_results;
   Backtest__V1__SweepResult **results;
   /*
    * Empty when this is the last page.
    */
   char *next_page_token;
+  /*
+   * A walk-forward's windows (those done so far) and stitched result; unset for a
+   * plain sweep.
+   */
+  Backtest__V1__WalkForwardResult *walk_forward;
 };
 #define BACKTEST__V1__GET_SWEEP_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__get_sweep_response__descriptor) \
-    , NULL, 0,NULL, (char *)protobuf_c_empty_string }
+    , NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL }
 
 
 struct  Backtest__V1__ListSweepsRequest
@@ -2368,6 +2496,63 @@ Backtest__V1__StartSweepRequest *
 void   backtest__v1__start_sweep_request__free_unpacked
                      (Backtest__V1__StartSweepRequest *message,
                       ProtobufCAllocator *allocator);
+/* Backtest__V1__WalkForward methods */
+void   backtest__v1__walk_forward__init
+                     (Backtest__V1__WalkForward         *message);
+size_t backtest__v1__walk_forward__get_packed_size
+                     (const Backtest__V1__WalkForward   *message);
+size_t backtest__v1__walk_forward__pack
+                     (const Backtest__V1__WalkForward   *message,
+                      uint8_t             *out);
+size_t backtest__v1__walk_forward__pack_to_buffer
+                     (const Backtest__V1__WalkForward   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__WalkForward *
+       backtest__v1__walk_forward__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__walk_forward__free_unpacked
+                     (Backtest__V1__WalkForward *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__WalkForwardWindow methods */
+void   backtest__v1__walk_forward_window__init
+                     (Backtest__V1__WalkForwardWindow         *message);
+size_t backtest__v1__walk_forward_window__get_packed_size
+                     (const Backtest__V1__WalkForwardWindow   *message);
+size_t backtest__v1__walk_forward_window__pack
+                     (const Backtest__V1__WalkForwardWindow   *message,
+                      uint8_t             *out);
+size_t backtest__v1__walk_forward_window__pack_to_buffer
+                     (const Backtest__V1__WalkForwardWindow   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__WalkForwardWindow *
+       backtest__v1__walk_forward_window__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__walk_forward_window__free_unpacked
+                     (Backtest__V1__WalkForwardWindow *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__WalkForwardResult methods */
+void   backtest__v1__walk_forward_result__init
+                     (Backtest__V1__WalkForwardResult         *message);
+size_t backtest__v1__walk_forward_result__get_packed_size
+                     (const Backtest__V1__WalkForwardResult   *message);
+size_t backtest__v1__walk_forward_result__pack
+                     (const Backtest__V1__WalkForwardResult   *message,
+                      uint8_t             *out);
+size_t backtest__v1__walk_forward_result__pack_to_buffer
+                     (const Backtest__V1__WalkForwardResult   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__WalkForwardResult *
+       backtest__v1__walk_forward_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__walk_forward_result__free_unpacked
+                     (Backtest__V1__WalkForwardResult *message,
+                      ProtobufCAllocator *allocator);
 /* Backtest__V1__StartSweepResponse methods */
 void   backtest__v1__start_sweep_response__init
                      (Backtest__V1__StartSweepResponse         *message);
@@ -2736,6 +2921,15 @@ typedef void (*Backtest__V1__ValueRange_Closure)
 typedef void (*Backtest__V1__StartSweepRequest_Closure)
                  (const Backtest__V1__StartSweepRequest *message,
                   void *closure_data);
+typedef void (*Backtest__V1__WalkForward_Closure)
+                 (const Backtest__V1__WalkForward *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__WalkForwardWindow_Closure)
+                 (const Backtest__V1__WalkForwardWindow *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__WalkForwardResult_Closure)
+                 (const Backtest__V1__WalkForwardResult *message,
+                  void *closure_data);
 typedef void (*Backtest__V1__StartSweepResponse_Closure)
                  (const Backtest__V1__StartSweepResponse *message,
                   void *closure_data);
@@ -2989,6 +3183,9 @@ extern const ProtobufCMessageDescriptor backtest__v1__parameter_axis__descriptor
 extern const ProtobufCMessageDescriptor backtest__v1__value_list__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__value_range__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__start_sweep_request__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__walk_forward__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__walk_forward_window__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__walk_forward_result__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__start_sweep_response__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__watch_sweep_request__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__parameter_value__descriptor;

@@ -1882,6 +1882,141 @@ void   backtest__v1__start_sweep_request__free_unpacked
   assert(message->base.descriptor == &backtest__v1__start_sweep_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   backtest__v1__walk_forward__init
+                     (Backtest__V1__WalkForward         *message)
+{
+  static const Backtest__V1__WalkForward init_value = BACKTEST__V1__WALK_FORWARD__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__walk_forward__get_packed_size
+                     (const Backtest__V1__WalkForward *message)
+{
+  assert(message->base.descriptor == &backtest__v1__walk_forward__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__walk_forward__pack
+                     (const Backtest__V1__WalkForward *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__walk_forward__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__walk_forward__pack_to_buffer
+                     (const Backtest__V1__WalkForward *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__walk_forward__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__WalkForward *
+       backtest__v1__walk_forward__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__WalkForward *)
+     protobuf_c_message_unpack (&backtest__v1__walk_forward__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__walk_forward__free_unpacked
+                     (Backtest__V1__WalkForward *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__walk_forward__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__walk_forward_window__init
+                     (Backtest__V1__WalkForwardWindow         *message)
+{
+  static const Backtest__V1__WalkForwardWindow init_value = BACKTEST__V1__WALK_FORWARD_WINDOW__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__walk_forward_window__get_packed_size
+                     (const Backtest__V1__WalkForwardWindow *message)
+{
+  assert(message->base.descriptor == &backtest__v1__walk_forward_window__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__walk_forward_window__pack
+                     (const Backtest__V1__WalkForwardWindow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__walk_forward_window__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__walk_forward_window__pack_to_buffer
+                     (const Backtest__V1__WalkForwardWindow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__walk_forward_window__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__WalkForwardWindow *
+       backtest__v1__walk_forward_window__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__WalkForwardWindow *)
+     protobuf_c_message_unpack (&backtest__v1__walk_forward_window__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__walk_forward_window__free_unpacked
+                     (Backtest__V1__WalkForwardWindow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__walk_forward_window__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__walk_forward_result__init
+                     (Backtest__V1__WalkForwardResult         *message)
+{
+  static const Backtest__V1__WalkForwardResult init_value = BACKTEST__V1__WALK_FORWARD_RESULT__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__walk_forward_result__get_packed_size
+                     (const Backtest__V1__WalkForwardResult *message)
+{
+  assert(message->base.descriptor == &backtest__v1__walk_forward_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__walk_forward_result__pack
+                     (const Backtest__V1__WalkForwardResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__walk_forward_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__walk_forward_result__pack_to_buffer
+                     (const Backtest__V1__WalkForwardResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__walk_forward_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__WalkForwardResult *
+       backtest__v1__walk_forward_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__WalkForwardResult *)
+     protobuf_c_message_unpack (&backtest__v1__walk_forward_result__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__walk_forward_result__free_unpacked
+                     (Backtest__V1__WalkForwardResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__walk_forward_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   backtest__v1__start_sweep_response__init
                      (Backtest__V1__StartSweepResponse         *message)
 {
@@ -6355,7 +6490,7 @@ const ProtobufCMessageDescriptor backtest__v1__value_range__descriptor =
   (ProtobufCMessageInit) backtest__v1__value_range__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor backtest__v1__start_sweep_request__field_descriptors[9] =
+static const ProtobufCFieldDescriptor backtest__v1__start_sweep_request__field_descriptors[10] =
 {
   {
     "backtest",
@@ -6465,6 +6600,18 @@ static const ProtobufCFieldDescriptor backtest__v1__start_sweep_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "walk_forward",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__StartSweepRequest, walk_forward),
+    &backtest__v1__walk_forward__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned backtest__v1__start_sweep_request__field_indices_by_name[] = {
   1,   /* field[1] = axes */
@@ -6475,12 +6622,13 @@ static const unsigned backtest__v1__start_sweep_request__field_indices_by_name[]
   6,   /* field[6] = sample_size */
   7,   /* field[7] = seed */
   5,   /* field[5] = top_k */
+  9,   /* field[9] = walk_forward */
   8,   /* field[8] = workers */
 };
 static const ProtobufCIntRange backtest__v1__start_sweep_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor backtest__v1__start_sweep_request__descriptor =
 {
@@ -6490,11 +6638,346 @@ const ProtobufCMessageDescriptor backtest__v1__start_sweep_request__descriptor =
   "Backtest__V1__StartSweepRequest",
   "backtest.v1",
   sizeof(Backtest__V1__StartSweepRequest),
-  9,
+  10,
   backtest__v1__start_sweep_request__field_descriptors,
   backtest__v1__start_sweep_request__field_indices_by_name,
   1,  backtest__v1__start_sweep_request__number_ranges,
   (ProtobufCMessageInit) backtest__v1__start_sweep_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__walk_forward__field_descriptors[5] =
+{
+  {
+    "windows",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForward, windows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "in_sample_ratio",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForward, in_sample_ratio),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "anchored",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForward, anchored),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "in_sample_length",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForward, in_sample_length),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "out_of_sample_length",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForward, out_of_sample_length),
+    &google__protobuf__duration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__walk_forward__field_indices_by_name[] = {
+  2,   /* field[2] = anchored */
+  3,   /* field[3] = in_sample_length */
+  1,   /* field[1] = in_sample_ratio */
+  4,   /* field[4] = out_of_sample_length */
+  0,   /* field[0] = windows */
+};
+static const ProtobufCIntRange backtest__v1__walk_forward__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor backtest__v1__walk_forward__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.WalkForward",
+  "WalkForward",
+  "Backtest__V1__WalkForward",
+  "backtest.v1",
+  sizeof(Backtest__V1__WalkForward),
+  5,
+  backtest__v1__walk_forward__field_descriptors,
+  backtest__v1__walk_forward__field_indices_by_name,
+  1,  backtest__v1__walk_forward__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__walk_forward__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__walk_forward_window__field_descriptors[12] =
+{
+  {
+    "index",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "in_sample_start",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, in_sample_start),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "in_sample_end",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, in_sample_end),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "out_of_sample_start",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, out_of_sample_start),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "out_of_sample_end",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, out_of_sample_end),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "combination",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, combination),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "params",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__WalkForwardWindow, n_params),
+    offsetof(Backtest__V1__WalkForwardWindow, params),
+    &backtest__v1__parameter_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "in_sample_value",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, in_sample_value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "in_sample_statistics",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, in_sample_statistics),
+    &backtest__v1__statistics__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "initial_capital",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, initial_capital),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "out_of_sample_statistics",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, out_of_sample_statistics),
+    &backtest__v1__statistics__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardWindow, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__walk_forward_window__field_indices_by_name[] = {
+  5,   /* field[5] = combination */
+  11,   /* field[11] = error */
+  2,   /* field[2] = in_sample_end */
+  1,   /* field[1] = in_sample_start */
+  8,   /* field[8] = in_sample_statistics */
+  7,   /* field[7] = in_sample_value */
+  0,   /* field[0] = index */
+  9,   /* field[9] = initial_capital */
+  4,   /* field[4] = out_of_sample_end */
+  3,   /* field[3] = out_of_sample_start */
+  10,   /* field[10] = out_of_sample_statistics */
+  6,   /* field[6] = params */
+};
+static const ProtobufCIntRange backtest__v1__walk_forward_window__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 12 }
+};
+const ProtobufCMessageDescriptor backtest__v1__walk_forward_window__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.WalkForwardWindow",
+  "WalkForwardWindow",
+  "Backtest__V1__WalkForwardWindow",
+  "backtest.v1",
+  sizeof(Backtest__V1__WalkForwardWindow),
+  12,
+  backtest__v1__walk_forward_window__field_descriptors,
+  backtest__v1__walk_forward_window__field_indices_by_name,
+  1,  backtest__v1__walk_forward_window__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__walk_forward_window__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__walk_forward_result__field_descriptors[3] =
+{
+  {
+    "windows",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__WalkForwardResult, n_windows),
+    offsetof(Backtest__V1__WalkForwardResult, windows),
+    &backtest__v1__walk_forward_window__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statistics",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardResult, statistics),
+    &backtest__v1__statistics__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "session_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__WalkForwardResult, session_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__walk_forward_result__field_indices_by_name[] = {
+  2,   /* field[2] = session_id */
+  1,   /* field[1] = statistics */
+  0,   /* field[0] = windows */
+};
+static const ProtobufCIntRange backtest__v1__walk_forward_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor backtest__v1__walk_forward_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.WalkForwardResult",
+  "WalkForwardResult",
+  "Backtest__V1__WalkForwardResult",
+  "backtest.v1",
+  sizeof(Backtest__V1__WalkForwardResult),
+  3,
+  backtest__v1__walk_forward_result__field_descriptors,
+  backtest__v1__walk_forward_result__field_indices_by_name,
+  1,  backtest__v1__walk_forward_result__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__walk_forward_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor backtest__v1__start_sweep_response__field_descriptors[4] =
@@ -6766,7 +7249,7 @@ const ProtobufCMessageDescriptor backtest__v1__sweep_result__descriptor =
   (ProtobufCMessageInit) backtest__v1__sweep_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor backtest__v1__sweep_progress_event__field_descriptors[15] =
+static const ProtobufCFieldDescriptor backtest__v1__sweep_progress_event__field_descriptors[17] =
 {
   {
     "sweep_id",
@@ -6948,6 +7431,30 @@ static const ProtobufCFieldDescriptor backtest__v1__sweep_progress_event__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "windows",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, windows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "window",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__SweepProgressEvent, window),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned backtest__v1__sweep_progress_event__field_indices_by_name[] = {
   8,   /* field[8] = best */
@@ -6965,11 +7472,13 @@ static const unsigned backtest__v1__sweep_progress_event__field_indices_by_name[
   0,   /* field[0] = sweep_id */
   4,   /* field[4] = total */
   12,   /* field[12] = wall_time */
+  16,   /* field[16] = window */
+  15,   /* field[15] = windows */
 };
 static const ProtobufCIntRange backtest__v1__sweep_progress_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor backtest__v1__sweep_progress_event__descriptor =
 {
@@ -6979,7 +7488,7 @@ const ProtobufCMessageDescriptor backtest__v1__sweep_progress_event__descriptor 
   "Backtest__V1__SweepProgressEvent",
   "backtest.v1",
   sizeof(Backtest__V1__SweepProgressEvent),
-  15,
+  17,
   backtest__v1__sweep_progress_event__field_descriptors,
   backtest__v1__sweep_progress_event__field_indices_by_name,
   1,  backtest__v1__sweep_progress_event__number_ranges,
@@ -7411,7 +7920,7 @@ const ProtobufCMessageDescriptor backtest__v1__get_sweep_request__descriptor =
   (ProtobufCMessageInit) backtest__v1__get_sweep_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor backtest__v1__get_sweep_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor backtest__v1__get_sweep_response__field_descriptors[4] =
 {
   {
     "sweep",
@@ -7449,16 +7958,29 @@ static const ProtobufCFieldDescriptor backtest__v1__get_sweep_response__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "walk_forward",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetSweepResponse, walk_forward),
+    &backtest__v1__walk_forward_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned backtest__v1__get_sweep_response__field_indices_by_name[] = {
   2,   /* field[2] = next_page_token */
   1,   /* field[1] = results */
   0,   /* field[0] = sweep */
+  3,   /* field[3] = walk_forward */
 };
 static const ProtobufCIntRange backtest__v1__get_sweep_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor backtest__v1__get_sweep_response__descriptor =
 {
@@ -7468,7 +7990,7 @@ const ProtobufCMessageDescriptor backtest__v1__get_sweep_response__descriptor =
   "Backtest__V1__GetSweepResponse",
   "backtest.v1",
   sizeof(Backtest__V1__GetSweepResponse),
-  3,
+  4,
   backtest__v1__get_sweep_response__field_descriptors,
   backtest__v1__get_sweep_response__field_indices_by_name,
   1,  backtest__v1__get_sweep_response__number_ranges,
