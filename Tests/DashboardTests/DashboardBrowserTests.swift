@@ -5,50 +5,57 @@ import Testing
 /// The dashboard and the report in a real browser (headless Chromium) against a real
 /// backtestd on the GOOG sample: what a user sees, checked against the API.
 @Suite(.serialized) struct DashboardBrowserTests {
-    /// The CLI beside backtestd, reaching the daemon over TLS with its certificate.
+    /// The CLI beside backtestd, reaching the daemon as the browser does.
     struct CLI {
         let server: String
-        let ca: String
+        let tlsArguments: [String]
 
         func run(_ arguments: [String]) async throws -> Subprocess.Output {
             let cli = DaemonProcess.binDirectory.appendingPathComponent("backtest").path
-            return try await Subprocess.run(cli, arguments + ["--server", server, "--ca", ca])
+            return try await Subprocess.run(cli, arguments + ["--server", server] + tlsArguments)
         }
     }
 
-    /// Chromium speaks HTTP/2 only over TLS: the daemon serves TLS with a certificate
-    /// made here for 127.0.0.1.
-    static func tlsDaemon() async throws -> (DaemonProcess, CLI, URL) {
+    /// A daemon with the GOOG sample imported; with TLS, on a certificate made here for
+    /// 127.0.0.1. Its directory goes when the caller removes it.
+    static func daemon(tls: Bool) async throws -> (DaemonProcess, CLI, URL) {
         let dir = try DaemonProcess.temporaryDirectory()
-        let cert = dir.appendingPathComponent("cert.pem").path
-        let key = dir.appendingPathComponent("key.pem").path
-        let made = try await Subprocess.run(
-            "/usr/bin/openssl",
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj",
-                "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            ])
-        #expect(made.status == 0, "\(made.text)")
-        let daemon = try await DaemonProcess(arguments: ["--tls-cert", cert, "--tls-key", key])
-        return (daemon, CLI(server: daemon.server, ca: cert), dir)
-    }
-
-    @Test(.enabled(if: Browser.missing == nil, Browser.skipReason), .timeLimit(.minutes(15)))
-    func dashboardAndReportInChromium() async throws {
-        let (daemon, cli, dir) = try await Self.tlsDaemon()
-        defer {
-            daemon.terminate()
-            try? FileManager.default.removeItem(at: dir)
+        var arguments: [String] = []
+        var tlsArguments: [String] = []
+        if tls {
+            let cert = dir.appendingPathComponent("cert.pem").path
+            let key = dir.appendingPathComponent("key.pem").path
+            let made = try await Subprocess.run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                ])
+            try #require(made.status == 0, "\(made.text)")
+            arguments = ["--tls-cert", cert, "--tls-key", key]
+            tlsArguments = ["--ca", cert]
         }
+        let daemon = try await DaemonProcess(arguments: arguments)
+        let cli = CLI(server: daemon.server, tlsArguments: tlsArguments)
         let imported = try await cli.run([
             "import", Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv").path, "--symbol", "GOOG",
             "--timeframe", "1d",
         ])
         try #require(imported.status == 0, "\(imported.text)")
+        return (daemon, cli, dir)
+    }
+
+    @Test(.enabled(if: Browser.missing == nil, Browser.skipReason), .timeLimit(.minutes(15)))
+    func dashboardAndReportInChromium() async throws {
+        let (daemon, cli, dir) = try await Self.daemon(tls: false)
+        defer {
+            daemon.terminate()
+            try? FileManager.default.removeItem(at: dir)
+        }
         print("DashboardBrowserTests: screenshots in \(Browser.artifacts.path)")
 
         // The page: start, watch, stop, open, filter.
-        let (page, pageOutput) = try await Browser.run("dashboard", "https://\(daemon.server)/")
+        let (page, pageOutput) = try await Browser.run("dashboard", "http://\(daemon.server)/")
         try #require(!page.isEmpty, "the browser script failed:\n\(pageOutput)\n\(daemon.log)")
         #expect(page["title"] as? String == "Backtests")
         #expect(page["series"] as? Int == 1)
@@ -102,6 +109,21 @@ import Testing
             #expect((report[chart] as? Int ?? 0) >= 1, "report: \(chart) has no canvas")
         }
         #expect((report["console_errors"] as? [String])?.isEmpty == true, "report console: \(report)")
+    }
+
+    /// The same page over TLS (HTTP/2 by ALPN): it loads and reads the API.
+    @Test(.enabled(if: Browser.missing == nil, Browser.skipReason), .timeLimit(.minutes(5)))
+    func dashboardOverTLS() async throws {
+        let (daemon, _, dir) = try await Self.daemon(tls: true)
+        defer {
+            daemon.terminate()
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let (page, output) = try await Browser.run("smoke", "https://\(daemon.server)/")
+        try #require(!page.isEmpty, "the browser script failed:\n\(output)\n\(daemon.log)")
+        #expect(page["series"] as? Int == 1)
+        #expect(page["chart_library"] as? Bool == true)
+        #expect((page["console_errors"] as? [String])?.isEmpty == true, "console: \(page)")
     }
 
     /// `+70,964.98`: the CLI's Format.signed, which the page mirrors.

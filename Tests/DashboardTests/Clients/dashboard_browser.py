@@ -2,7 +2,8 @@
 against a real backtestd, as a user would: the checks the Swift test makes, and
 screenshots saved as artifacts. The last line printed is a JSON object of findings.
 
-  dashboard_browser.py dashboard URL OUT_DIR   the page served by backtestd
+  dashboard_browser.py dashboard URL OUT_DIR   the page served by backtestd: the whole tour
+  dashboard_browser.py smoke URL OUT_DIR       the page loads and reads the API (for TLS)
   dashboard_browser.py report FILE OUT_DIR     a `backtest report` file, from disk
 
 Waits are on conditions with generous timeouts (a busy 2-core machine), never sleeps.
@@ -155,6 +156,20 @@ def dashboard(url, out_dir):
     return found
 
 
+def smoke(url, out_dir):
+    driver = browser()
+    try:
+        driver.get(url)
+        wait(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", "the page")
+        return {"title": driver.title, "series": len(driver.find_elements(By.CSS_SELECTOR, "#series option")),
+                "sessions": len(driver.find_elements(By.CSS_SELECTOR, "#sessions tbody tr[data-session-id]")),
+                "chart_library": driver.execute_script("return window.BacktestView.hasCharts()"),
+                "screenshots": [screenshot(driver, out_dir, "dashboard-tls.png", 1000)],
+                "console_errors": console_errors(driver)}
+    finally:
+        driver.quit()
+
+
 def report(path, out_dir):
     driver = browser()
     found = {"screenshots": []}
@@ -177,7 +192,7 @@ def report(path, out_dir):
 def main():
     mode, target, out_dir = sys.argv[1:4]
     os.makedirs(out_dir, exist_ok=True)
-    found = dashboard(target, out_dir) if mode == "dashboard" else report(target, out_dir)
+    found = {"dashboard": dashboard, "smoke": smoke, "report": report}[mode](target, out_dir)
     print(json.dumps(found))
 
 
