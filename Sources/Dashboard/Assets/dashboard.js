@@ -168,9 +168,16 @@ async function loadSessions() {
 const COLUMNS = ["id", "symbol", "strategy", "status", "progress", "simTime", "equity", "pnl", "drawdown", "trades",
   "speed", "eta", "created", "actions"];
 
+// A row's cells and buttons are made once and then updated in place, so a refresh
+// never replaces what a user (or a test) is about to click.
 function newRow(id) {
   const tr = el("tr", { "data-session-id": id });
   for (const c of COLUMNS) tr.append(el("td", { class: "col-" + c }));
+  const open = el("button", { type: "button", class: "open", "aria-label": "Open session " + id }, "Open");
+  open.addEventListener("click", () => openDetail(id));
+  const stop = el("button", { type: "button", class: "stop", "aria-label": "Stop session " + id }, "Stop");
+  stop.addEventListener("click", () => stopSession(id, stop));
+  cell(tr, "actions").append(open, " ", stop);
   return tr;
 }
 
@@ -206,17 +213,7 @@ function fillRow(tr, s) {
   }
   for (const c of ["equity", "pnl", "drawdown", "trades", "speed", "eta"]) cell(tr, c).classList.add("num");
   cell(tr, "created").textContent = V.time(millis(s.createdAt));
-  const actions = cell(tr, "actions");
-  const open = el("button", { type: "button", class: "open" }, "Open");
-  open.setAttribute("aria-label", "Open session " + s.sessionId);
-  open.addEventListener("click", () => openDetail(s.sessionId));
-  actions.replaceChildren(open);
-  if (ACTIVE.has(s.status)) {
-    const stop = el("button", { type: "button", class: "stop" }, "Stop");
-    stop.setAttribute("aria-label", "Stop session " + s.sessionId);
-    stop.addEventListener("click", () => stopSession(s.sessionId, stop));
-    actions.append(" ", stop);
-  }
+  tr.querySelector("button.stop").hidden = !ACTIVE.has(s.status);
   tr.classList.toggle("selected", openSession === s.sessionId);
 }
 
