@@ -60,6 +60,12 @@ import Testing
         #expect(page["title"] as? String == "Backtests")
         #expect(page["series"] as? Int == 1)
         #expect(page["chart_library"] as? Bool == true, "built without libjs-dygraphs")
+        // As the CLI prints them (Format.swift), NaN an em dash.
+        #expect(
+            page["formats"] as? [String] == [
+                "\u{2014}", "1,234,567.89", "0.00", "+70,964.98", "-1,234.50", "3d 04h", "0.25s", "2004-08-19",
+                "2024-01-01 09:30:05", "12.3k", "94",
+            ])
         // The server's rule error, with a caret under position 22 of the rule text.
         #expect((page["rule_error"] as? String)?.contains(#"rule "entry_long" at 22"#) == true)
         #expect(

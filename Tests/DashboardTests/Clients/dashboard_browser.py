@@ -90,6 +90,13 @@ def dashboard(url, out_dir):
         found["title"] = driver.title
         found["series"] = len(driver.find_elements(By.CSS_SELECTOR, "#series option"))
         found["chart_library"] = driver.execute_script("return window.BacktestView.hasCharts()")
+        # The page's number formatting, run by the browser on API-shaped values.
+        found["formats"] = driver.execute_script("""
+            const V = window.BacktestView;
+            return [V.percent(V.num("NaN")), V.money(V.num(1234567.891)), V.signed(-0.001), V.signed(70964.98),
+                    V.money(-1234.5), V.duration(V.seconds("273600s")), V.duration(V.seconds("0.25s")),
+                    V.time(V.millis("2004-08-19T00:00:00Z")), V.time(V.millis("2024-01-01T09:30:05Z")),
+                    V.compact(V.num("12345")), String(V.num("94"))];""")
 
         # A rule that does not compile: the server's message, with a caret at its position.
         Select(driver.find_element(By.ID, "strategy")).select_by_value("rules")
