@@ -31,11 +31,13 @@ enum Browser {
     }()
 
     /// Runs Clients/dashboard_browser.py in `mode` on `target`; its findings.
-    static func run(_ mode: String, _ target: String) async throws -> (json: [String: Any], output: String) {
+    static func run(_ mode: String, _ target: String, environment: [String: String] = [:]) async throws -> (
+        json: [String: Any], output: String
+    ) {
         try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
         let (json, out) = try await Subprocess.pythonJSON(
             "Tests/DashboardTests/Clients/dashboard_browser.py", [mode, target, artifacts.path],
-            environment: ["CHROMIUM": chromium, "CHROMEDRIVER": chromedriver])
+            environment: ["CHROMIUM": chromium, "CHROMEDRIVER": chromedriver].merging(environment) { $1 })
         return (json, out.text)
     }
 }

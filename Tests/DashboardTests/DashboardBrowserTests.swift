@@ -132,6 +132,22 @@ import Testing
         #expect((page["console_errors"] as? [String])?.isEmpty == true, "console: \(page)")
     }
 
+    /// With --token every call needs it (the page itself does not): the page says it
+    /// was refused, and works once the token is typed in, which it keeps.
+    @Test(.enabled(if: Browser.missing == nil, Browser.skipReason), .timeLimit(.minutes(5)))
+    func bearerTokenFromThePage() async throws {
+        let daemon = try await DaemonProcess(arguments: ["--token", "s3cret-token"])
+        defer { daemon.terminate() }
+        let (page, output) = try await Browser.run(
+            "token", "http://\(daemon.server)/", environment: ["DASHBOARD_TOKEN": "s3cret-token"])
+        try #require(!page.isEmpty, "the browser script failed:\n\(output)\n\(daemon.log)")
+        #expect((page["refused"] as? String)?.hasPrefix("unauthenticated:") == true, "\(page)")
+        #expect((page["refused"] as? String)?.contains("set the bearer token above") == true, "\(page)")
+        #expect(page["series"] as? Int == 1, "no market data: the page lists the placeholder")
+        #expect(page["notice_after"] as? String == "", "the refusal is gone once the token works")
+        #expect(page["kept"] as? Bool == true)
+    }
+
     /// `+70,964.98`: the CLI's Format.signed, which the page mirrors.
     static func signedMoney(_ x: Double) -> String {
         let text = String(format: "%.2f", abs(x))

@@ -329,7 +329,6 @@ async function main() {
     loadSessions().catch((error) => notice(describe(error)));
   });
   showParams();
-  if (!V.hasCharts()) notice("The chart library is missing: this binary was built without Debian's libjs-dygraphs.");
   await reload();
   // Sessions others start appear within a few seconds; rows are updated in place.
   setInterval(() => loadSessions().catch(() => {}), 5000);
@@ -339,6 +338,7 @@ async function reload() {
   try {
     await loadMarketData();
     await loadSessions();
+    notice(V.hasCharts() ? "" : "The chart library is missing: this binary was built without Debian's libjs-dygraphs.");
     document.body.dataset.ready = "true";
   } catch (error) {
     notice(describe(error) + (error.code === "unauthenticated" ? " (set the bearer token above)" : ""));

@@ -4,6 +4,7 @@ screenshots saved as artifacts. The last line printed is a JSON object of findin
 
   dashboard_browser.py dashboard URL OUT_DIR   the page served by backtestd: the whole tour
   dashboard_browser.py smoke URL OUT_DIR       the page loads and reads the API (for TLS)
+  dashboard_browser.py token URL OUT_DIR       a server with --token: refused, then the token typed in
   dashboard_browser.py report FILE OUT_DIR     a `backtest report` file, from disk
 
 Waits are on conditions with generous timeouts (a busy 2-core machine), never sleeps.
@@ -177,6 +178,28 @@ def smoke(url, out_dir):
         driver.quit()
 
 
+def token(url, out_dir):
+    driver = browser()
+    try:
+        driver.get(url)
+        notice = driver.find_element(By.ID, "notice")
+        wait(driver, lambda d: notice.is_displayed() and notice.text, "the refusal")
+        found = {"refused": notice.text}
+        box = driver.find_element(By.ID, "token")
+        box.send_keys(os.environ["DASHBOARD_TOKEN"])
+        driver.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        wait(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", "the page")
+        found["series"] = len(driver.find_elements(By.CSS_SELECTOR, "#series option"))
+        found["notice_after"] = notice.text if notice.is_displayed() else ""
+        # Kept for the next visit.
+        driver.refresh()
+        wait(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", "a reload")
+        found["kept"] = driver.find_element(By.ID, "token").get_attribute("value") == os.environ["DASHBOARD_TOKEN"]
+        return found
+    finally:
+        driver.quit()
+
+
 def report(path, out_dir):
     driver = browser()
     found = {"screenshots": []}
@@ -199,7 +222,7 @@ def report(path, out_dir):
 def main():
     mode, target, out_dir = sys.argv[1:4]
     os.makedirs(out_dir, exist_ok=True)
-    found = {"dashboard": dashboard, "smoke": smoke, "report": report}[mode](target, out_dir)
+    found = {"dashboard": dashboard, "smoke": smoke, "token": token, "report": report}[mode](target, out_dir)
     print(json.dumps(found))
 
 
