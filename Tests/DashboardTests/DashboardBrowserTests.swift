@@ -103,6 +103,13 @@ import Testing
         let pacedShow = try await cli.run(["show", paced, "--json"])
         #expect(pacedShow.text.contains("SESSION_STATUS_STOPPED"))
 
+        // Without the chart library (blocked): the page says so and the tables remain.
+        let (bare, bareOutput) = try await Browser.run("nocharts", "http://\(daemon.server)/")
+        try #require(!bare.isEmpty, "the browser script failed:\n\(bareOutput)")
+        #expect((bare["notice"] as? String)?.contains("chart library is missing") == true, "\(bare)")
+        #expect((bare["missing"] as? [String])?.first?.contains("libjs-dygraphs") == true, "\(bare)")
+        #expect(bare["trades"] as? Int == count)
+
         // The report, opened from disk: same charts and trades, nothing fetched.
         let file = Browser.artifacts.appendingPathComponent("report.html").path
         let written = try await cli.run(["report", completed, "-o", file])

@@ -5,6 +5,7 @@ screenshots saved as artifacts. The last line printed is a JSON object of findin
   dashboard_browser.py dashboard URL OUT_DIR   the page served by backtestd: the whole tour
   dashboard_browser.py smoke URL OUT_DIR       the page loads and reads the API (for TLS)
   dashboard_browser.py token URL OUT_DIR       a server with --token: refused, then the token typed in
+  dashboard_browser.py nocharts URL OUT_DIR    the chart library blocked: the page says so, tables work
   dashboard_browser.py report FILE OUT_DIR     a `backtest report` file, from disk
 
 Waits are on conditions with generous timeouts (a busy 2-core machine), never sleeps.
@@ -200,6 +201,24 @@ def token(url, out_dir):
         driver.quit()
 
 
+def nocharts(url, out_dir):
+    driver = browser()
+    try:
+        # As a binary built without libjs-dygraphs would serve it: no Dygraph.
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/dygraph.min.js"]})
+        driver.get(url)
+        wait(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", "the page")
+        found = {"notice": driver.find_element(By.ID, "notice").text}
+        driver.find_element(By.CSS_SELECTOR, '#sessions tr[data-status="COMPLETED"] button.open').click()
+        wait(driver, lambda d: d.find_element(By.ID, "detail").get_attribute("data-state") == "loaded", "the detail")
+        found["missing"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#detail .missing")]
+        found["trades"] = int(driver.find_element(By.ID, "trade-table").get_attribute("data-count"))
+        return found
+    finally:
+        driver.quit()
+
+
 def report(path, out_dir):
     driver = browser()
     found = {"screenshots": []}
@@ -222,7 +241,7 @@ def report(path, out_dir):
 def main():
     mode, target, out_dir = sys.argv[1:4]
     os.makedirs(out_dir, exist_ok=True)
-    found = {"dashboard": dashboard, "smoke": smoke, "token": token, "report": report}[mode](target, out_dir)
+    found = {"dashboard": dashboard, "smoke": smoke, "token": token, "nocharts": nocharts, "report": report}[mode](target, out_dir)
     print(json.dumps(found))
 
 
