@@ -207,6 +207,7 @@ function fillRow(tr, s) {
     cell(tr, "pnl").textContent = s.statistics || pnl ? V.signed(pnl) : V.DASH;
     cell(tr, "pnl").className = "col-pnl num " + (pnl > 0 ? "up" : pnl < 0 ? "down" : "");
     cell(tr, "drawdown").textContent = s.statistics ? V.percent(num(s.statistics.maxDrawdownPct)) : V.DASH;
+    cell(tr, "drawdown").title = "maximum drawdown";
     cell(tr, "trades").textContent = String(num(s.totalTrades));
     cell(tr, "speed").textContent = V.DASH;
     cell(tr, "eta").textContent = V.DASH;
@@ -233,6 +234,7 @@ function fillProgress(tr, e) {
   cell(tr, "pnl").textContent = V.signed(pnl);
   cell(tr, "pnl").className = "col-pnl num " + (pnl > 0 ? "up" : pnl < 0 ? "down" : "");
   cell(tr, "drawdown").textContent = V.percent(num(e.drawdownPct));
+  cell(tr, "drawdown").title = "current drawdown (maximum " + V.percent(num(e.maxDrawdownPct)) + ")";
   cell(tr, "trades").textContent = String(num(e.trades));
   cell(tr, "speed").textContent = V.compact(num(e.eventsPerSecond)) + "/s";
   cell(tr, "eta").textContent = V.duration(V.seconds(e.eta));
