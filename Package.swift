@@ -161,10 +161,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Debian's libjs-dygraphs (the dashboard's charts), included into the binary at
+        // build time from /usr/share/javascript/dygraphs; empty when the package is missing.
+        .target(name: "CDygraphs"),
+        // The browser dashboard (a StaticSite backtestd serves on its port) and the HTML
+        // report of `backtest report`: the page's own files, embedded in the binary.
+        .target(
+            name: "Dashboard",
+            dependencies: ["CDygraphs", "HTTP2Transport"],
+            resources: [
+                .embedInCode("Assets/index.html"), .embedInCode("Assets/dashboard.css"),
+                .embedInCode("Assets/dashboard.js"), .embedInCode("Assets/api.js"), .embedInCode("Assets/view.js"),
+                .embedInCode("Assets/report.js"), .embedInCode("Assets/favicon.svg"),
+            ]
+        ),
         .executableTarget(
             name: "backtestd",
             dependencies: [
                 "BacktestCore", "BacktestService", "BacktestStore", "HTTP2Transport", "RPC", "GRPCServices", "CMalloc",
+                "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -173,7 +188,7 @@ let package = Package(
         .executableTarget(
             name: "backtest",
             dependencies: [
-                "BacktestProto", "RPC", "HTTP2Transport", "TimeKit",
+                "BacktestProto", "RPC", "HTTP2Transport", "TimeKit", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -248,6 +263,11 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["backtest", "TestSupport"],
+            exclude: ["Clients"]
+        ),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: ["Dashboard", "HTTP2Transport", "TestSupport"],
             exclude: ["Clients"]
         ),
         .testTarget(

@@ -6,7 +6,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-apt_packages=(libnghttp2-dev libhttp-parser-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libssl-dev zlib1g-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nghttp2-client curl tmux)
+apt_packages=(libnghttp2-dev libhttp-parser-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libssl-dev zlib1g-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nghttp2-client curl tmux openssl)
+# The dashboard's chart library (embedded at build time from /usr/share/javascript/dygraphs),
+# and the browser its tests drive (headless, through Selenium from the venv).
+apt_packages+=(libjs-dygraphs chromium chromium-driver)
 # Debian's own python3 needs python3-venv for `python3 -m venv`.
 python3 -c 'import ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
 missing=()
@@ -19,6 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The build includes the chart library only if it was there when CDygraphs compiled
+  # (a file the assembler reads is no dependency SwiftPM knows of): compile it again.
+  if [[ " ${missing[*]} " == *" libjs-dygraphs "* ]]; then touch Sources/CDygraphs/dygraphs.c; fi
 fi
 
 # The venv is rebuilt when the requirements change.

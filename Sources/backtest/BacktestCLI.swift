@@ -37,6 +37,7 @@ struct BacktestCLI: AsyncParsableCommand {
             """,
         subcommands: [
             Start.self, Watch.self, Stop.self, ListActive.self, Sessions.self, Show.self, Trades.self, Equity.self,
+            Report.self,
             Remove.self, Import.self, MarketData.self, SweepCommand.self, Sweeps.self, SweepShow.self, SweepStop.self,
             WalkForwardCommand.self, Compare.self, Health.self, EncodeRequest.self,
         ]

@@ -2,6 +2,7 @@ import ArgumentParser
 import BacktestCore
 import BacktestService
 import BacktestStore
+import Dashboard
 import Dispatch
 import Foundation
 import HTTP2Transport
@@ -156,6 +157,13 @@ struct BacktestDaemon: AsyncParsableCommand {
             "A browser origin whose pages may call the server with gRPC-Web or Connect, e.g. https://dash.example:8443; repeat for more, * for any (env BACKTESTD_CORS_ORIGINS, comma-separated).",
             valueName: "origin"))
     var corsOrigins: [String] = []
+
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Serve the dashboard (a browser page calling the API) to GET / on the same port (env BACKTESTD_DASHBOARD=0 turns it off)."
+    )
+    var dashboard: Bool = !["0", "false", "no"].contains(env("BACKTESTD_DASHBOARD")?.lowercased() ?? "")
 
     @Option(
         help:
@@ -402,6 +410,12 @@ struct BacktestDaemon: AsyncParsableCommand {
             storeRetryBudget: .milliseconds(Int64(storeRetry * 1000)))
         configuration.retention = try retention()
         configuration.cors = try cors()
+        if dashboard {
+            configuration.site = DashboardSite.site()
+            if !DashboardSite.hasChartLibrary {
+                logger.warning("the dashboard has no charts: built without Debian's libjs-dygraphs")
+            }
+        }
         configuration.housekeepingInterval = DurationText.parse(housekeepingInterval) ?? .seconds(600)
         if !configuration.retention.keepsEverything {
             logger.info(
@@ -427,6 +441,7 @@ struct BacktestDaemon: AsyncParsableCommand {
         print(
             "backtestd listening on \(host):\(bound) (store \(store)\(store == "questdb" ? ", node \(resolvedNodeId), spool \(resolvedSpool)" : ""))"
         )
+        if dashboard { print("dashboard at \(tls == nil ? "http" : "https")://\(host):\(bound)/") }
         fflush(nil)
 
         let group = ServiceGroup(

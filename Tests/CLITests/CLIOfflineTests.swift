@@ -132,7 +132,9 @@ import Testing
             #expect(root.stdout.contains(line), "\(line)")
         }
         for command in [
-            "start", "watch", "stop", "list", "sessions", "show", "trades", "equity", "import", "data", "health", "rm",
+            "start", "watch", "stop", "list", "sessions", "show", "trades", "equity", "report", "import", "data",
+            "health",
+            "rm",
         ] {
             let help = try await CLIProcess.run([command, "--help"])
             #expect(help.status == 0)
