@@ -18,6 +18,7 @@ Needs the Python standard library and numpy (for gen_bars.py).
 import http.client
 import json
 import os
+import shutil
 import socket
 import statistics
 import struct
@@ -110,8 +111,8 @@ def main():
         while not os.path.exists(f"{tmp}/port") or not open(f"{tmp}/port").read().strip():
             time.sleep(0.05)
         port = int(open(f"{tmp}/port").read())
-        subprocess.run([os.path.join(bin_dir, "backtest"), "--server", f"127.0.0.1:{port}", "import", csv,
-                        "--symbol", "SYN", "--timeframe", "1m"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([os.path.join(bin_dir, "backtest"), "import", csv, "--symbol", "SYN", "--timeframe", "1m",
+                        "--server", f"127.0.0.1:{port}"], check=True, stdout=subprocess.DEVNULL)
         request = {
             "symbol": "SYN", "timeframe": "1m", "initialCapital": 100000,
             "startTime": "2020-01-01T00:00:00Z", "endTime": "2100-01-01T00:00:00Z",
@@ -150,6 +151,7 @@ def main():
     finally:
         daemon.terminate()
         daemon.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
