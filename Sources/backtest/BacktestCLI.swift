@@ -38,7 +38,8 @@ struct BacktestCLI: AsyncParsableCommand {
         subcommands: [
             Start.self, Watch.self, Stop.self, ListActive.self, Sessions.self, Show.self, Trades.self, Equity.self,
             Report.self,
-            Remove.self, Import.self, MarketData.self, SweepCommand.self, Sweeps.self, SweepShow.self, SweepStop.self,
+            Remove.self, Import.self, MarketData.self, Bars.self, SweepCommand.self, Sweeps.self, SweepShow.self,
+            SweepStop.self,
             WalkForwardCommand.self, Compare.self, Health.self, EncodeRequest.self,
         ]
     )

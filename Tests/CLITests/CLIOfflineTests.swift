@@ -133,6 +133,7 @@ import Testing
         }
         for command in [
             "start", "watch", "stop", "list", "sessions", "show", "trades", "equity", "report", "import", "data",
+            "bars",
             "health",
             "rm",
         ] {

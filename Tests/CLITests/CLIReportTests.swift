@@ -47,6 +47,9 @@ import Testing
         #expect(!trades.lines.isEmpty)
         #expect((data["trades"] as? [Any])?.count == trades.lines.count)
         #expect((data["points"] as? [Any])?.count == points.lines.count)
+        // The bars the session ran over, for its price chart and buy and hold.
+        let bars = (data["bars"] as? [[String: Any]]) ?? []
+        #expect(bars.flatMap { $0["timeUs"] as? [Any] ?? [] }.count == 600, "\(bars.count) batches")
 
         // To stdout, and --json says what it wrote.
         let piped = try await cli(daemon, ["report", id, "-o", "-"])

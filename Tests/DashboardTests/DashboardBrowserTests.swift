@@ -80,6 +80,10 @@ import Testing
         for chart in ["equity-chart", "drawdown-chart", "price-chart"] {
             #expect((page[chart] as? Int ?? 0) >= 1, "\(chart) has no canvas")
         }
+        // Drawn from the bars the session ran over (GetMarketData): the price band and
+        // buy and hold's curve beside the equity.
+        #expect(page["price-chart-series"] as? String == "close (high-low)|entry|exit", "\(page)")
+        #expect(page["equity-chart-series"] as? String == "equity|buy & hold", "\(page)")
         #expect(page["filtered_statuses"] as? [String] == ["COMPLETED"])
         // The only error the page logs is the refused start of the bad rule (HTTP 400).
         let errors = (page["console_errors"] as? [String] ?? []).filter { !$0.contains("StartBacktest") }
@@ -121,6 +125,7 @@ import Testing
         for chart in ["equity-chart", "drawdown-chart", "price-chart"] {
             #expect((report[chart] as? Int ?? 0) >= 1, "report: \(chart) has no canvas")
         }
+        #expect(report["price-chart-series"] as? String == "close (high-low)|entry|exit", "\(report)")
         #expect((report["console_errors"] as? [String])?.isEmpty == true, "report console: \(report)")
     }
 

@@ -1055,6 +1055,51 @@ public struct ListMarketDataResponse: Sendable, Equatable {
     }
 }
 
+public struct GetMarketDataRequest: Sendable, Equatable {
+    public var symbol: String = ""
+    /// DATA_KIND_UNSPECIFIED = candles.
+    public var kind: DataKind = .unspecified
+    /// For candles: the interval ("1m", "1d", ...), required. Empty for ticks.
+    public var timeframe: String = ""
+    /// Only rows in [start_time, end_time); unset = unbounded.
+    public var startTime: ProtoTimestamp? = nil
+    public var endTime: ProtoTimestamp? = nil
+    /// Rows per response message: 0 = 5000; at most 50000.
+    public var chunkSize: UInt32 = 0
+
+    public init(
+        symbol: String = "",
+        kind: DataKind = .unspecified,
+        timeframe: String = "",
+        startTime: ProtoTimestamp? = nil,
+        endTime: ProtoTimestamp? = nil,
+        chunkSize: UInt32 = 0
+    ) {
+        self.symbol = symbol
+        self.kind = kind
+        self.timeframe = timeframe
+        self.startTime = startTime
+        self.endTime = endTime
+        self.chunkSize = chunkSize
+    }
+}
+
+/// One chunk: candles or ticks, as the request asked.
+public struct GetMarketDataResponse: Sendable, Equatable {
+    /// The `rows` oneof: at most one of these is set.
+    public enum Rows: Sendable, Equatable {
+        case candles(CandleBatch)
+        case ticks(TickBatch)
+    }
+    public var rows: Rows? = nil
+
+    public init(
+        rows: Rows? = nil
+    ) {
+        self.rows = rows
+    }
+}
+
 public struct DeleteSessionRequest: Sendable, Equatable {
     public var sessionID: String = ""
     /// Answer OK, with no session, when no session has this id (for retries whose
@@ -1638,6 +1683,10 @@ public enum BacktestServiceMethods {
     public static let importMarketData = MethodDescriptor(service: serviceName, method: "ImportMarketData", kind: .clientStreaming)
     /// The market data series that are stored: symbol, kind, timeframe, time range.
     public static let listMarketData = MethodDescriptor(service: serviceName, method: "ListMarketData", kind: .unary)
+    /// The stored candles or ticks of one series, in time order, in chunks: what a run
+    /// of the same symbol, timeframe and range reads (candles built from ticks when only
+    /// ticks are stored), for a price chart or a copy of the data.
+    public static let getMarketData = MethodDescriptor(service: serviceName, method: "GetMarketData", kind: .serverStreaming)
     /// Deletes an ended session and everything stored for it: its record, labels,
     /// statistics, trades and equity curve, on every store. A STARTED or RUNNING session
     /// is FAILED_PRECONDITION (stop it first). An id no session has is NOT_FOUND, so a
@@ -1663,7 +1712,7 @@ public enum BacktestServiceMethods {
     public static let listSweeps = MethodDescriptor(service: serviceName, method: "ListSweeps", kind: .unary)
 
     /// Every method, in the order of the proto.
-    public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData, deleteSession, startSweep, watchSweep, stopSweep, getSweep, listSweeps]
+    public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData, getMarketData, deleteSession, startSweep, watchSweep, stopSweep, getSweep, listSweeps]
 
     /// The request and response message types of every method.
     public static let messages: [MethodDescriptor: MethodMessages] = [
@@ -1677,6 +1726,7 @@ public enum BacktestServiceMethods {
         getEquityCurve: MethodMessages(request: GetEquityCurveRequest.self, response: GetEquityCurveResponse.self),
         importMarketData: MethodMessages(request: ImportMarketDataRequest.self, response: ImportMarketDataResponse.self),
         listMarketData: MethodMessages(request: ListMarketDataRequest.self, response: ListMarketDataResponse.self),
+        getMarketData: MethodMessages(request: GetMarketDataRequest.self, response: GetMarketDataResponse.self),
         deleteSession: MethodMessages(request: DeleteSessionRequest.self, response: DeleteSessionResponse.self),
         startSweep: MethodMessages(request: StartSweepRequest.self, response: StartSweepResponse.self),
         watchSweep: MethodMessages(request: WatchSweepRequest.self, response: SweepProgressEvent.self),
@@ -1752,6 +1802,13 @@ public struct BacktestServiceClient: Sendable {
     /// The market data series that are stored: symbol, kind, timeframe, time range.
     public func listMarketData(_ request: ListMarketDataRequest) async throws -> ListMarketDataResponse {
         try await rpc.unary(BacktestServiceMethods.listMarketData, request)
+    }
+
+    /// The stored candles or ticks of one series, in time order, in chunks: what a run
+    /// of the same symbol, timeframe and range reads (candles built from ticks when only
+    /// ticks are stored), for a price chart or a copy of the data.
+    public func getMarketData(_ request: GetMarketDataRequest, each: (GetMarketDataResponse) async throws -> Void) async throws {
+        try await rpc.serverStreaming(BacktestServiceMethods.getMarketData, request, each: each)
     }
 
     /// Deletes an ended session and everything stored for it: its record, labels,
@@ -4457,6 +4514,147 @@ extension ListMarketDataResponse: ProtoJSONMessage {
             switch m.key {
             case "series":
                 if let v: [MarketDataSeries] = try r.field(1, "series", m, { json in try ProtoJSON.array(json) { try MarketDataSeries(protoJSON: $0, options: options) } }) { series = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension GetMarketDataRequest: CMessageConvertible {
+    typealias CMessage = Backtest__V1__GetMarketDataRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__get_market_data_request__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.symbol = try ProtoRuntime.string(c.pointee.symbol, field: "backtest.v1.GetMarketDataRequest.symbol")
+        self.kind = try ProtoRuntime.enumValue(Int32(truncatingIfNeeded: c.pointee.kind.rawValue), field: "backtest.v1.GetMarketDataRequest.kind")
+        self.timeframe = try ProtoRuntime.string(c.pointee.timeframe, field: "backtest.v1.GetMarketDataRequest.timeframe")
+        if let p = c.pointee.start_time { self.startTime = try ProtoTimestamp(c: p) }
+        if let p = c.pointee.end_time { self.endTime = try ProtoTimestamp(c: p) }
+        self.chunkSize = c.pointee.chunk_size
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !symbol.isEmpty { c.pointee.symbol = try arena.cString(symbol, field: "backtest.v1.GetMarketDataRequest.symbol") }
+        c.pointee.kind = .init(rawValue: .init(truncatingIfNeeded: kind.rawValue))
+        if !timeframe.isEmpty { c.pointee.timeframe = try arena.cString(timeframe, field: "backtest.v1.GetMarketDataRequest.timeframe") }
+        if let v = startTime { c.pointee.start_time = try arena.message(v) }
+        if let v = endTime { c.pointee.end_time = try arena.message(v) }
+        c.pointee.chunk_size = chunkSize
+    }
+}
+
+extension GetMarketDataRequest: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__get_market_data_request__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__get_market_data_request__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__get_market_data_request__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__get_market_data_request__pack(c, out) }
+}
+
+extension GetMarketDataRequest: ProtoMessage {
+    public static let protoName = "backtest.v1.GetMarketDataRequest"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GetMarketDataRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("symbol", "symbol", isDefault: symbol.isEmpty) { ProtoJSON.string(symbol) }
+        try o.field("kind", "kind", isDefault: kind.rawValue == 0) { ProtoJSON.enumValue(kind, options) }
+        try o.field("timeframe", "timeframe", isDefault: timeframe.isEmpty) { ProtoJSON.string(timeframe) }
+        if let v = startTime { try o.present("start_time", "startTime") { try v.protoJSON(options: options) } }
+        if let v = endTime { try o.present("end_time", "endTime") { try v.protoJSON(options: options) } }
+        try o.field("chunk_size", "chunkSize", isDefault: chunkSize == 0) { ProtoJSON.uint32(chunkSize) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetMarketDataRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "symbol":
+                if let v = try r.field(1, "symbol", m, { try ProtoJSON.string($0) }) { symbol = v }
+            case "kind":
+                if let v = try r.field(2, "kind", m, { try ProtoJSON.enumValue($0, DataKind.self, options) }), let e = v { kind = e }
+            case "timeframe":
+                if let v = try r.field(3, "timeframe", m, { try ProtoJSON.string($0) }) { timeframe = v }
+            case "startTime", "start_time":
+                if let v = try r.field(4, "start_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { startTime = v }
+            case "endTime", "end_time":
+                if let v = try r.field(5, "end_time", m, { try ProtoTimestamp(protoJSON: $0, options: options) }) { endTime = v }
+            case "chunkSize", "chunk_size":
+                if let v = try r.field(6, "chunk_size", m, { try ProtoJSON.uint32($0) }) { chunkSize = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension GetMarketDataResponse: CMessageConvertible {
+    typealias CMessage = Backtest__V1__GetMarketDataResponse
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__get_market_data_response__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        switch c.pointee.rows_case.rawValue {
+        case 1: self.rows = .candles(try CandleBatch(c: ProtoRuntime.nonNull(c.pointee.candles, field: "backtest.v1.GetMarketDataResponse.candles")))
+        case 2: self.rows = .ticks(try TickBatch(c: ProtoRuntime.nonNull(c.pointee.ticks, field: "backtest.v1.GetMarketDataResponse.ticks")))
+        default: self.rows = nil
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        switch rows {
+        case .candles(let v)?:
+            c.pointee.rows_case = .init(rawValue: 1)
+            c.pointee.candles = try arena.message(v)
+        case .ticks(let v)?:
+            c.pointee.rows_case = .init(rawValue: 2)
+            c.pointee.ticks = try arena.message(v)
+        case nil: break
+        }
+    }
+}
+
+extension GetMarketDataResponse: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__get_market_data_response__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__get_market_data_response__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__get_market_data_response__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__get_market_data_response__pack(c, out) }
+}
+
+extension GetMarketDataResponse: ProtoMessage {
+    public static let protoName = "backtest.v1.GetMarketDataResponse"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension GetMarketDataResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        switch rows {
+        case .candles(let v)?: try o.present("candles", "candles") { try v.protoJSON(options: options) }
+        case .ticks(let v)?: try o.present("ticks", "ticks") { try v.protoJSON(options: options) }
+        case nil: break
+        }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.GetMarketDataResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "candles":
+                if let v = try r.oneofField(1, "candles", oneof: "rows", m, { try CandleBatch(protoJSON: $0, options: options) }) { rows = .candles(v) }
+            case "ticks":
+                if let v = try r.oneofField(2, "ticks", oneof: "rows", m, { try TickBatch(protoJSON: $0, options: options) }) { rows = .ticks(v) }
             default:
                 try r.unknown(m)
             }

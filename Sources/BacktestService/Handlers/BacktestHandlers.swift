@@ -73,10 +73,14 @@ struct BacktestHandlers: Sendable {
                 return ListMarketDataResponse(series: series.map(ProtoMapping.series))
             }
         }
+        router.serverStreaming(Method.getMarketData) {
+            (request: GetMarketDataRequest, writer: ResponseWriter<GetMarketDataResponse>, _) in
+            try await Self.mapped { try await marketData(request, writer) }
+        }
         // Bulk transfers yield to everything else (DESIGN 12.2): a hundred result
         // streams encoding megabyte messages would otherwise hold the cooperative
         // threads while a health check or a StopBacktest waits behind them.
-        for method in [Method.getTrades, Method.getEquityCurve, Method.importMarketData] {
+        for method in [Method.getTrades, Method.getEquityCurve, Method.getMarketData, Method.importMarketData] {
             router.setPriority(method.path, .utility)
         }
     }
@@ -161,6 +165,62 @@ struct BacktestHandlers: Sendable {
         let size = request.chunkSize == 0 ? 5000 : Int(request.chunkSize)
         let cursor = try await registry.equity(request.sessionID, range: range, batchSize: size)
         try await Self.stream(cursor, to: writer) { GetEquityCurveResponse(points: $0.map(ProtoMapping.equityPoint)) }
+    }
+
+    /// A series' rows as a run of the same symbol, timeframe and range reads them;
+    /// NOT_FOUND, naming what is stored, when no series can give them.
+    func marketData(_ request: GetMarketDataRequest, _ writer: ResponseWriter<GetMarketDataResponse>) async throws {
+        try RunRequest.checkSymbol(request.symbol, field: "symbol")
+        let ticks = request.kind == .ticks
+        var interval: Timeframe = .tick
+        if ticks {
+            guard request.timeframe.isEmpty else {
+                throw ServiceError.invalid("timeframe", "must be empty for ticks, got \"\(request.timeframe)\"")
+            }
+        } else {
+            interval = try RunRequest.timeframe(request.timeframe, field: "timeframe")
+            guard interval != .tick else {
+                throw ServiceError.invalid(
+                    "timeframe", "\"tick\" is not a candle interval: ask for kind DATA_KIND_TICKS")
+            }
+        }
+        guard request.chunkSize <= 50_000 else {
+            throw ServiceError.invalid("chunk_size", "at most 50000, got \(request.chunkSize)")
+        }
+        let range = TimeRange(
+            start: try StartRequestMapping.optionalTime(request.startTime, "start_time") ?? .min,
+            end: try StartRequestMapping.optionalTime(request.endTime, "end_time") ?? .max)
+        guard range.start < range.end else { throw ServiceError.invalid("end_time", "must be after start_time") }
+        let stored = try await ServiceError.storeCall { try await registry.store.marketSeries(symbol: request.symbol) }
+        // Candles come from candles of that interval, or are built from ticks (DESIGN 5.4).
+        let usable = stored.contains {
+            $0.kind == .ticks || (!ticks && $0.kind == .candles && $0.timeframe == interval.description)
+        }
+        guard usable else {
+            let what = ticks ? "ticks" : "\(interval) candles"
+            let have = stored.map { $0.kind == .ticks ? "ticks" : "\($0.timeframe) candles" }
+            throw ServiceError(
+                .notFound, field: "symbol",
+                "no \(what) stored for \"\(request.symbol)\""
+                    + (have.isEmpty ? "" : " (stored: \(have.joined(separator: ", ")))"))
+        }
+        let size = request.chunkSize == 0 ? 5000 : Int(request.chunkSize)
+        let symbol = request.symbol
+        if ticks {
+            let cursor = try await ServiceError.storeCall {
+                try await registry.store.ticks(symbol: symbol, range: range, batchSize: size)
+            }
+            try await Self.stream(cursor, to: writer) {
+                GetMarketDataResponse(rows: .ticks(ProtoMapping.tickBatch($0)))
+            }
+        } else {
+            let cursor = try await ServiceError.storeCall {
+                try await registry.store.candles(symbol: symbol, timeframe: interval, range: range, batchSize: size)
+            }
+            try await Self.stream(cursor, to: writer) {
+                GetMarketDataResponse(rows: .candles(ProtoMapping.candleBatch($0)))
+            }
+        }
     }
 
     /// NOT_FOUND for an unknown id unless allow_missing, which answers with no session.

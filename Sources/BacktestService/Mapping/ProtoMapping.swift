@@ -149,4 +149,15 @@ enum ProtoMapping {
             firstTime: ProtoTimestamp(microsecondsSinceEpoch: s.firstTime),
             lastTime: ProtoTimestamp(microsecondsSinceEpoch: s.lastTime), rows: s.rows)
     }
+
+    /// Rows as columns, as imports take them and GetMarketData gives them.
+    static func candleBatch(_ rows: [Candle]) -> CandleBatch {
+        CandleBatch(
+            timeUs: rows.map(\.time), open: rows.map(\.open), high: rows.map(\.high), low: rows.map(\.low),
+            close: rows.map(\.close), volume: rows.map(\.volume))
+    }
+
+    static func tickBatch(_ rows: [Tick]) -> TickBatch {
+        TickBatch(timeUs: rows.map(\.time), price: rows.map(\.price), size: rows.map(\.size))
+    }
 }

@@ -305,13 +305,30 @@ async function openDetail(id) {
     await stream("GetTrades", { sessionId: id }, (m) => trades.push(...(m.trades || [])));
     const points = [];
     await stream("GetEquityCurve", { sessionId: id }, (m) => points.push(...(m.points || [])));
+    const bars = await sessionBars(session);
     if (openSession !== id) return;
-    V.renderSession(detail, { session, trades, points });
+    V.renderSession(detail, { session, trades, points, bars });
     detail.dataset.state = "loaded";
   } catch (error) {
     detail.replaceChildren(el("p", { class: "error" }, describe(error)));
     detail.dataset.state = "error";
   }
+}
+
+// The candles the session ran over (GetMarketData), for the price chart and buy and
+// hold; none for tick sessions, very long ones, or data deleted since (the charts
+// then fall back to what the equity curve gives).
+async function sessionBars(session) {
+  const r = session.request || {};
+  if (!r.timeframe || r.timeframe === "tick" || V.num(session.eventsProcessed) > V.MAX_BARS) return [];
+  const batches = [];
+  try {
+    await stream("GetMarketData", { symbol: r.symbol, timeframe: r.timeframe, startTime: r.startTime,
+      endTime: r.endTime }, (m) => { if (m.candles) batches.push(m.candles); });
+  } catch (error) {
+    return [];
+  }
+  return batches;
 }
 
 // ---- Start-up ----

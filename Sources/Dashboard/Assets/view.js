@@ -183,22 +183,55 @@
       labelsUTC: true, height: 220, legend: "follow", connectSeparatedPoints: false,
       axes: { y: { valueFormatter: yFormat, axisLabelFormatter: (v) => compact(v), axisLabelWidth: 60 },
         x: { valueFormatter: (ms) => time(ms) } },
-      drawCallback: (g, initial) => { if (initial) container.dataset.drawn = "true"; },
+      drawCallback: (g, initial) => {
+        if (!initial) return;
+        container.dataset.series = g.getLabels().slice(1).join("|");
+        container.dataset.drawn = "true";
+      },
     };
   }
 
-  // Equity over simulated time with buy-and-hold's end value as a dashed line (the
-  // API has the statistic, not the benchmark's curve), and the drawdown below.
-  function equityChart(container, points, session) {
+  // GetMarketData's candle batches (columns, int64 times as strings) as rows.
+  function candles(batches) {
+    const out = [];
+    for (const b of batches || []) {
+      const times = b.timeUs || [];
+      for (let i = 0; i < times.length; i++) {
+        out.push({ ms: Number(times[i]) / 1000, open: num(b.open[i]), high: num(b.high[i]), low: num(b.low[i]),
+          close: num(b.close[i]) });
+      }
+    }
+    return out;
+  }
+
+  // Equity over simulated time with buy and hold beside it: the capital in the
+  // instrument at the first close (backtesting.py's benchmark, whose end is the
+  // Buy & Hold Return statistic), drawn from the bars; without bars, only its end
+  // value as a dashed line. The drawdown goes below.
+  function equityChart(container, points, session, bars) {
     const stats = session.statistics || {};
     const capital = num((session.request || {}).initialCapital);
     const bh = num(stats.buyAndHoldReturnPct);
     const bhEquity = capital > 0 && Number.isFinite(bh) ? capital * (1 + bh / 100) : NaN;
-    const rows = points.map((p) => [new Date(millis(p.time)), num(p.equity)]);
     const opts = baseOptions(container, money);
+    opts.title = "Equity";
+    if (bars.length > 0 && capital > 0 && bars[0].close > 0) {
+      const first = bars[0].close;
+      const byTime = new Map(points.map((p) => [millis(p.time), [new Date(millis(p.time)), num(p.equity), null]]));
+      for (const b of bars) {
+        const row = byTime.get(b.ms) || [new Date(b.ms), null, null];
+        row[2] = capital * b.close / first;
+        byTime.set(b.ms, row);
+      }
+      opts.labels = ["time", "equity", "buy & hold"];
+      opts.colors = ["#1f6feb", "#9a6700"];
+      opts.connectSeparatedPoints = true;
+      opts.series = { "buy & hold": { strokePattern: [6, 4], strokeWidth: 1 } };
+      return new global.Dygraph(container, [...byTime.values()].sort((a, b) => a[0] - b[0]), opts);
+    }
+    const rows = points.map((p) => [new Date(millis(p.time)), num(p.equity)]);
     opts.labels = ["time", "equity"];
     opts.colors = ["#1f6feb"];
-    opts.title = "Equity";
     if (Number.isFinite(bhEquity)) {
       opts.underlayCallback = (ctx, area, g) => {
         const y = g.toDomYCoord(bhEquity);
@@ -227,27 +260,36 @@
     return new global.Dygraph(container, rows, opts);
   }
 
-  // Price where the curve gives it: equity = cash + position x price, so while a
-  // position is open price = (equity - cash) / position (gaps while flat; the API
-  // serves no bars). Entries and exits are markers at their fill prices.
-  function priceChart(container, points, trades) {
+  // The bars' close with their high-low range as a band (GetMarketData), entries and
+  // exits as markers at their fill prices. Without bars (a tick session, or data
+  // deleted since), the price where the equity curve gives it: equity = cash +
+  // position x price, so while a position is open price = (equity - cash) / position.
+  function priceChart(container, points, trades, bars) {
+    const band = bars.length > 0;
     const byTime = new Map();
     const row = (ms) => {
       if (!byTime.has(ms)) byTime.set(ms, [new Date(ms), null, null, null]);
       return byTime.get(ms);
     };
-    for (const p of points) {
-      const size = num(p.positionSize);
-      if (size !== 0) row(millis(p.time))[1] = (num(p.equity) - num(p.cash)) / size;
+    // With the band on, every value is a [low, middle, high] triple.
+    const mark = (v) => (band ? [v, v, v] : v);
+    if (band) {
+      for (const b of bars) row(b.ms)[1] = [b.low, b.close, b.high];
+    } else {
+      for (const p of points) {
+        const size = num(p.positionSize);
+        if (size !== 0) row(millis(p.time))[1] = (num(p.equity) - num(p.cash)) / size;
+      }
     }
     for (const t of trades) {
-      if (t.entryTime) row(millis(t.entryTime))[2] = num(t.entryPrice);
-      if (t.exitTime) row(millis(t.exitTime))[3] = num(t.exitPrice);
+      if (t.entryTime) row(millis(t.entryTime))[2] = mark(num(t.entryPrice));
+      if (t.exitTime) row(millis(t.exitTime))[3] = mark(num(t.exitPrice));
     }
     const rows = [...byTime.values()].sort((a, b) => a[0] - b[0]);
     if (rows.length === 0) rows.push([new Date(0), null, null, null]);
     const opts = baseOptions(container, money);
-    opts.labels = ["time", "price (in position)", "entry", "exit"];
+    opts.customBars = band;
+    opts.labels = ["time", band ? "close (high-low)" : "price (in position)", "entry", "exit"];
     opts.colors = ["#57606a", "#1a7f37", "#cf222e"];
     opts.title = "Price and trades";
     opts.series = {
@@ -261,6 +303,7 @@
   // The whole session into `root`: header, statistics, charts, trades.
   function renderSession(root, data) {
     const { session, trades, points } = data;
+    const bars = candles(data.bars);
     root.replaceChildren();
     root.append(el("h2", {}, "Session " + session.sessionId));
     const grid = el("div", { class: "session-grid" });
@@ -281,13 +324,17 @@
       charts.replaceChildren(el("p", {}, "No equity points."));
       return;
     }
-    equityChart(boxes[0], points, session);
+    equityChart(boxes[0], points, session, bars);
     drawdownChart(boxes[1], points);
-    priceChart(boxes[2], points, trades);
+    priceChart(boxes[2], points, trades, bars);
   }
+
+  // Sessions over more bars than this are drawn without them (the equity curve's
+  // price and buy and hold's end value instead): a page is not a data export.
+  const MAX_BARS = 500000;
 
   global.BacktestView = {
     num, seconds, millis, number, money, signed, percent, compact, duration, time, statusName, strategyName,
-    el, renderSession, hasCharts, DASH,
+    el, renderSession, hasCharts, candles, DASH, MAX_BARS,
   };
 })(window);

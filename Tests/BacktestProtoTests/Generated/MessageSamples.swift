@@ -40,6 +40,8 @@ let allSampleTypes: [any (ProtoMessage & ProtoJSONMessage & SampleFillable).Type
     ListMarketDataRequest.self,
     MarketDataSeries.self,
     ListMarketDataResponse.self,
+    GetMarketDataRequest.self,
+    GetMarketDataResponse.self,
     DeleteSessionRequest.self,
     DeleteSessionResponse.self,
     ParameterAxis.self,
@@ -563,6 +565,33 @@ extension ListMarketDataResponse: SampleFillable {
     static func sample(_ v: Int, depth: Int) -> Self {
         var m = Self()
         m.series = SampleRule.repeated(v) { w in MarketDataSeries.sample(w, depth: depth + 1) }
+        return m
+    }
+}
+
+extension GetMarketDataRequest: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.symbol = SampleRule.string(1, v)
+        m.kind = SampleRule.enumValue(DataKind.self, v)
+        m.timeframe = SampleRule.string(3, v)
+        m.startTime = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.endTime = depth < SampleRule.maxDepth ? ProtoTimestamp.sample(v, depth: depth + 1) : nil
+        m.chunkSize = SampleRule.uint32(6, v)
+        return m
+    }
+}
+
+extension GetMarketDataResponse: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        switch v % 2 {
+        case 0: m.rows = depth < SampleRule.maxDepth ? .candles(CandleBatch.sample(v, depth: depth + 1)) : nil
+        case 1: m.rows = depth < SampleRule.maxDepth ? .ticks(TickBatch.sample(v, depth: depth + 1)) : nil
+        default: break
+        }
         return m
     }
 }

@@ -139,6 +139,7 @@ def dashboard(url, out_dir):
             for chart in ("equity-chart", "drawdown-chart", "price-chart"):
                 wait(driver, lambda d: d.find_element(By.ID, chart).get_attribute("data-drawn") == "true", chart)
                 found[chart] = len(driver.find_elements(By.CSS_SELECTOR, f"#{chart} canvas"))
+                found[chart + "-series"] = driver.find_element(By.ID, chart).get_attribute("data-series")
         table = driver.find_element(By.ID, "trade-table")
         found["trades"] = int(table.get_attribute("data-count"))
         found["trade_rows"] = len(table.find_elements(By.CSS_SELECTOR, "tbody tr"))
@@ -230,6 +231,7 @@ def report(path, out_dir):
             for chart in ("equity-chart", "drawdown-chart", "price-chart"):
                 wait(driver, lambda d: d.find_element(By.ID, chart).get_attribute("data-drawn") == "true", chart)
                 found[chart] = len(driver.find_elements(By.CSS_SELECTOR, f"#{chart} canvas"))
+                found[chart + "-series"] = driver.find_element(By.ID, chart).get_attribute("data-series")
         found["trades"] = int(driver.find_element(By.ID, "trade-table").get_attribute("data-count"))
         found["screenshots"].append(screenshot(driver, out_dir, "report.png", 1600))
         found["console_errors"] = console_errors(driver)

@@ -57,6 +57,8 @@ typedef struct Backtest__V1__ImportMarketDataResponse Backtest__V1__ImportMarket
 typedef struct Backtest__V1__ListMarketDataRequest Backtest__V1__ListMarketDataRequest;
 typedef struct Backtest__V1__MarketDataSeries Backtest__V1__MarketDataSeries;
 typedef struct Backtest__V1__ListMarketDataResponse Backtest__V1__ListMarketDataResponse;
+typedef struct Backtest__V1__GetMarketDataRequest Backtest__V1__GetMarketDataRequest;
+typedef struct Backtest__V1__GetMarketDataResponse Backtest__V1__GetMarketDataResponse;
 typedef struct Backtest__V1__DeleteSessionRequest Backtest__V1__DeleteSessionRequest;
 typedef struct Backtest__V1__DeleteSessionResponse Backtest__V1__DeleteSessionResponse;
 typedef struct Backtest__V1__ParameterAxis Backtest__V1__ParameterAxis;
@@ -1182,6 +1184,57 @@ struct  Backtest__V1__ListMarketDataResponse
 #define BACKTEST__V1__LIST_MARKET_DATA_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__list_market_data_response__descriptor) \
     , 0,NULL }
+
+
+struct  Backtest__V1__GetMarketDataRequest
+{
+  ProtobufCMessage base;
+  char *symbol;
+  /*
+   * DATA_KIND_UNSPECIFIED = candles.
+   */
+  Backtest__V1__DataKind kind;
+  /*
+   * For candles: the interval ("1m", "1d", ...), required. Empty for ticks.
+   */
+  char *timeframe;
+  /*
+   * Only rows in [start_time, end_time); unset = unbounded.
+   */
+  Google__Protobuf__Timestamp *start_time;
+  Google__Protobuf__Timestamp *end_time;
+  /*
+   * Rows per response message: 0 = 5000; at most 50000.
+   */
+  uint32_t chunk_size;
+};
+#define BACKTEST__V1__GET_MARKET_DATA_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__get_market_data_request__descriptor) \
+    , (char *)protobuf_c_empty_string, BACKTEST__V1__DATA_KIND__DATA_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, 0 }
+
+
+typedef enum {
+  BACKTEST__V1__GET_MARKET_DATA_RESPONSE__ROWS__NOT_SET = 0,
+  BACKTEST__V1__GET_MARKET_DATA_RESPONSE__ROWS_CANDLES = 1,
+  BACKTEST__V1__GET_MARKET_DATA_RESPONSE__ROWS_TICKS = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(BACKTEST__V1__GET_MARKET_DATA_RESPONSE__ROWS__CASE)
+} Backtest__V1__GetMarketDataResponse__RowsCase;
+
+/*
+ * One chunk: candles or ticks, as the request asked.
+ */
+struct  Backtest__V1__GetMarketDataResponse
+{
+  ProtobufCMessage base;
+  Backtest__V1__GetMarketDataResponse__RowsCase rows_case;
+  union {
+    Backtest__V1__CandleBatch *candles;
+    Backtest__V1__TickBatch *ticks;
+  };
+};
+#define BACKTEST__V1__GET_MARKET_DATA_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__get_market_data_response__descriptor) \
+    , BACKTEST__V1__GET_MARKET_DATA_RESPONSE__ROWS__NOT_SET, {0} }
 
 
 struct  Backtest__V1__DeleteSessionRequest
@@ -2382,6 +2435,44 @@ Backtest__V1__ListMarketDataResponse *
 void   backtest__v1__list_market_data_response__free_unpacked
                      (Backtest__V1__ListMarketDataResponse *message,
                       ProtobufCAllocator *allocator);
+/* Backtest__V1__GetMarketDataRequest methods */
+void   backtest__v1__get_market_data_request__init
+                     (Backtest__V1__GetMarketDataRequest         *message);
+size_t backtest__v1__get_market_data_request__get_packed_size
+                     (const Backtest__V1__GetMarketDataRequest   *message);
+size_t backtest__v1__get_market_data_request__pack
+                     (const Backtest__V1__GetMarketDataRequest   *message,
+                      uint8_t             *out);
+size_t backtest__v1__get_market_data_request__pack_to_buffer
+                     (const Backtest__V1__GetMarketDataRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__GetMarketDataRequest *
+       backtest__v1__get_market_data_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__get_market_data_request__free_unpacked
+                     (Backtest__V1__GetMarketDataRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__GetMarketDataResponse methods */
+void   backtest__v1__get_market_data_response__init
+                     (Backtest__V1__GetMarketDataResponse         *message);
+size_t backtest__v1__get_market_data_response__get_packed_size
+                     (const Backtest__V1__GetMarketDataResponse   *message);
+size_t backtest__v1__get_market_data_response__pack
+                     (const Backtest__V1__GetMarketDataResponse   *message,
+                      uint8_t             *out);
+size_t backtest__v1__get_market_data_response__pack_to_buffer
+                     (const Backtest__V1__GetMarketDataResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__GetMarketDataResponse *
+       backtest__v1__get_market_data_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__get_market_data_response__free_unpacked
+                     (Backtest__V1__GetMarketDataResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Backtest__V1__DeleteSessionRequest methods */
 void   backtest__v1__delete_session_request__init
                      (Backtest__V1__DeleteSessionRequest         *message);
@@ -2903,6 +2994,12 @@ typedef void (*Backtest__V1__MarketDataSeries_Closure)
 typedef void (*Backtest__V1__ListMarketDataResponse_Closure)
                  (const Backtest__V1__ListMarketDataResponse *message,
                   void *closure_data);
+typedef void (*Backtest__V1__GetMarketDataRequest_Closure)
+                 (const Backtest__V1__GetMarketDataRequest *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__GetMarketDataResponse_Closure)
+                 (const Backtest__V1__GetMarketDataResponse *message,
+                  void *closure_data);
 typedef void (*Backtest__V1__DeleteSessionRequest_Closure)
                  (const Backtest__V1__DeleteSessionRequest *message,
                   void *closure_data);
@@ -3013,6 +3110,10 @@ struct Backtest__V1__BacktestService_Service
                            const Backtest__V1__ListMarketDataRequest *input,
                            Backtest__V1__ListMarketDataResponse_Closure closure,
                            void *closure_data);
+  void (*get_market_data)(Backtest__V1__BacktestService_Service *service,
+                          const Backtest__V1__GetMarketDataRequest *input,
+                          Backtest__V1__GetMarketDataResponse_Closure closure,
+                          void *closure_data);
   void (*delete_session)(Backtest__V1__BacktestService_Service *service,
                          const Backtest__V1__DeleteSessionRequest *input,
                          Backtest__V1__DeleteSessionResponse_Closure closure,
@@ -3055,6 +3156,7 @@ void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service
       function_prefix__ ## get_equity_curve,\
       function_prefix__ ## import_market_data,\
       function_prefix__ ## list_market_data,\
+      function_prefix__ ## get_market_data,\
       function_prefix__ ## delete_session,\
       function_prefix__ ## start_sweep,\
       function_prefix__ ## watch_sweep,\
@@ -3101,6 +3203,10 @@ void backtest__v1__backtest_service__list_market_data(ProtobufCService *service,
                                                       const Backtest__V1__ListMarketDataRequest *input,
                                                       Backtest__V1__ListMarketDataResponse_Closure closure,
                                                       void *closure_data);
+void backtest__v1__backtest_service__get_market_data(ProtobufCService *service,
+                                                     const Backtest__V1__GetMarketDataRequest *input,
+                                                     Backtest__V1__GetMarketDataResponse_Closure closure,
+                                                     void *closure_data);
 void backtest__v1__backtest_service__delete_session(ProtobufCService *service,
                                                     const Backtest__V1__DeleteSessionRequest *input,
                                                     Backtest__V1__DeleteSessionResponse_Closure closure,
@@ -3177,6 +3283,8 @@ extern const ProtobufCMessageDescriptor backtest__v1__import_market_data_respons
 extern const ProtobufCMessageDescriptor backtest__v1__list_market_data_request__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__market_data_series__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__list_market_data_response__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__get_market_data_request__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__get_market_data_response__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__delete_session_request__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__delete_session_response__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__parameter_axis__descriptor;

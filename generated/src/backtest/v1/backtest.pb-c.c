@@ -1612,6 +1612,96 @@ void   backtest__v1__list_market_data_response__free_unpacked
   assert(message->base.descriptor == &backtest__v1__list_market_data_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   backtest__v1__get_market_data_request__init
+                     (Backtest__V1__GetMarketDataRequest         *message)
+{
+  static const Backtest__V1__GetMarketDataRequest init_value = BACKTEST__V1__GET_MARKET_DATA_REQUEST__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__get_market_data_request__get_packed_size
+                     (const Backtest__V1__GetMarketDataRequest *message)
+{
+  assert(message->base.descriptor == &backtest__v1__get_market_data_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__get_market_data_request__pack
+                     (const Backtest__V1__GetMarketDataRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__get_market_data_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__get_market_data_request__pack_to_buffer
+                     (const Backtest__V1__GetMarketDataRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__get_market_data_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__GetMarketDataRequest *
+       backtest__v1__get_market_data_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__GetMarketDataRequest *)
+     protobuf_c_message_unpack (&backtest__v1__get_market_data_request__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__get_market_data_request__free_unpacked
+                     (Backtest__V1__GetMarketDataRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__get_market_data_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__get_market_data_response__init
+                     (Backtest__V1__GetMarketDataResponse         *message)
+{
+  static const Backtest__V1__GetMarketDataResponse init_value = BACKTEST__V1__GET_MARKET_DATA_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__get_market_data_response__get_packed_size
+                     (const Backtest__V1__GetMarketDataResponse *message)
+{
+  assert(message->base.descriptor == &backtest__v1__get_market_data_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__get_market_data_response__pack
+                     (const Backtest__V1__GetMarketDataResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__get_market_data_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__get_market_data_response__pack_to_buffer
+                     (const Backtest__V1__GetMarketDataResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__get_market_data_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__GetMarketDataResponse *
+       backtest__v1__get_market_data_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__GetMarketDataResponse *)
+     protobuf_c_message_unpack (&backtest__v1__get_market_data_response__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__get_market_data_response__free_unpacked
+                     (Backtest__V1__GetMarketDataResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__get_market_data_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   backtest__v1__delete_session_request__init
                      (Backtest__V1__DeleteSessionRequest         *message)
 {
@@ -6235,6 +6325,160 @@ const ProtobufCMessageDescriptor backtest__v1__list_market_data_response__descri
   (ProtobufCMessageInit) backtest__v1__list_market_data_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor backtest__v1__get_market_data_request__field_descriptors[6] =
+{
+  {
+    "symbol",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetMarketDataRequest, symbol),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetMarketDataRequest, kind),
+    &backtest__v1__data_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timeframe",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetMarketDataRequest, timeframe),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "start_time",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetMarketDataRequest, start_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "end_time",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetMarketDataRequest, end_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk_size",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__GetMarketDataRequest, chunk_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__get_market_data_request__field_indices_by_name[] = {
+  5,   /* field[5] = chunk_size */
+  4,   /* field[4] = end_time */
+  1,   /* field[1] = kind */
+  3,   /* field[3] = start_time */
+  0,   /* field[0] = symbol */
+  2,   /* field[2] = timeframe */
+};
+static const ProtobufCIntRange backtest__v1__get_market_data_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor backtest__v1__get_market_data_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.GetMarketDataRequest",
+  "GetMarketDataRequest",
+  "Backtest__V1__GetMarketDataRequest",
+  "backtest.v1",
+  sizeof(Backtest__V1__GetMarketDataRequest),
+  6,
+  backtest__v1__get_market_data_request__field_descriptors,
+  backtest__v1__get_market_data_request__field_indices_by_name,
+  1,  backtest__v1__get_market_data_request__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__get_market_data_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__get_market_data_response__field_descriptors[2] =
+{
+  {
+    "candles",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__GetMarketDataResponse, rows_case),
+    offsetof(Backtest__V1__GetMarketDataResponse, candles),
+    &backtest__v1__candle_batch__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ticks",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Backtest__V1__GetMarketDataResponse, rows_case),
+    offsetof(Backtest__V1__GetMarketDataResponse, ticks),
+    &backtest__v1__tick_batch__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__get_market_data_response__field_indices_by_name[] = {
+  0,   /* field[0] = candles */
+  1,   /* field[1] = ticks */
+};
+static const ProtobufCIntRange backtest__v1__get_market_data_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor backtest__v1__get_market_data_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.GetMarketDataResponse",
+  "GetMarketDataResponse",
+  "Backtest__V1__GetMarketDataResponse",
+  "backtest.v1",
+  sizeof(Backtest__V1__GetMarketDataResponse),
+  2,
+  backtest__v1__get_market_data_response__field_descriptors,
+  backtest__v1__get_market_data_response__field_indices_by_name,
+  1,  backtest__v1__get_market_data_response__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__get_market_data_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor backtest__v1__delete_session_request__field_descriptors[2] =
 {
   {
@@ -8398,7 +8642,7 @@ const ProtobufCEnumDescriptor backtest__v1__sweep_direction__descriptor =
   backtest__v1__sweep_direction__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_descriptors[16] =
+static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_descriptors[17] =
 {
   { "StartBacktest", &backtest__v1__start_backtest_request__descriptor, &backtest__v1__start_backtest_response__descriptor },
   { "StopBacktest", &backtest__v1__stop_backtest_request__descriptor, &backtest__v1__stop_backtest_response__descriptor },
@@ -8410,6 +8654,7 @@ static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_de
   { "GetEquityCurve", &backtest__v1__get_equity_curve_request__descriptor, &backtest__v1__get_equity_curve_response__descriptor },
   { "ImportMarketData", &backtest__v1__import_market_data_request__descriptor, &backtest__v1__import_market_data_response__descriptor },
   { "ListMarketData", &backtest__v1__list_market_data_request__descriptor, &backtest__v1__list_market_data_response__descriptor },
+  { "GetMarketData", &backtest__v1__get_market_data_request__descriptor, &backtest__v1__get_market_data_response__descriptor },
   { "DeleteSession", &backtest__v1__delete_session_request__descriptor, &backtest__v1__delete_session_response__descriptor },
   { "StartSweep", &backtest__v1__start_sweep_request__descriptor, &backtest__v1__start_sweep_response__descriptor },
   { "WatchSweep", &backtest__v1__watch_sweep_request__descriptor, &backtest__v1__sweep_progress_event__descriptor },
@@ -8418,22 +8663,23 @@ static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_de
   { "ListSweeps", &backtest__v1__list_sweeps_request__descriptor, &backtest__v1__list_sweeps_response__descriptor },
 };
 const unsigned backtest__v1__backtest_service__method_indices_by_name[] = {
-  10,        /* DeleteSession */
+  11,        /* DeleteSession */
   7,        /* GetEquityCurve */
+  10,        /* GetMarketData */
   4,        /* GetSession */
-  14,        /* GetSweep */
+  15,        /* GetSweep */
   6,        /* GetTrades */
   8,        /* ImportMarketData */
   2,        /* ListActive */
   9,        /* ListMarketData */
   5,        /* ListSessions */
-  15,        /* ListSweeps */
+  16,        /* ListSweeps */
   0,        /* StartBacktest */
-  11,        /* StartSweep */
+  12,        /* StartSweep */
   1,        /* StopBacktest */
-  13,        /* StopSweep */
+  14,        /* StopSweep */
   3,        /* WatchProgress */
-  12         /* WatchSweep */
+  13         /* WatchSweep */
 };
 const ProtobufCServiceDescriptor backtest__v1__backtest_service__descriptor =
 {
@@ -8442,7 +8688,7 @@ const ProtobufCServiceDescriptor backtest__v1__backtest_service__descriptor =
   "BacktestService",
   "Backtest__V1__BacktestService",
   "backtest.v1",
-  16,
+  17,
   backtest__v1__backtest_service__method_descriptors,
   backtest__v1__backtest_service__method_indices_by_name
 };
@@ -8526,13 +8772,21 @@ void backtest__v1__backtest_service__list_market_data(ProtobufCService *service,
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
   service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void backtest__v1__backtest_service__get_market_data(ProtobufCService *service,
+                                                     const Backtest__V1__GetMarketDataRequest *input,
+                                                     Backtest__V1__GetMarketDataResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void backtest__v1__backtest_service__delete_session(ProtobufCService *service,
                                                     const Backtest__V1__DeleteSessionRequest *input,
                                                     Backtest__V1__DeleteSessionResponse_Closure closure,
                                                     void *closure_data)
 {
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void backtest__v1__backtest_service__start_sweep(ProtobufCService *service,
                                                  const Backtest__V1__StartSweepRequest *input,
@@ -8540,7 +8794,7 @@ void backtest__v1__backtest_service__start_sweep(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void backtest__v1__backtest_service__watch_sweep(ProtobufCService *service,
                                                  const Backtest__V1__WatchSweepRequest *input,
@@ -8548,7 +8802,7 @@ void backtest__v1__backtest_service__watch_sweep(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void backtest__v1__backtest_service__stop_sweep(ProtobufCService *service,
                                                 const Backtest__V1__StopSweepRequest *input,
@@ -8556,7 +8810,7 @@ void backtest__v1__backtest_service__stop_sweep(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void backtest__v1__backtest_service__get_sweep(ProtobufCService *service,
                                                const Backtest__V1__GetSweepRequest *input,
@@ -8564,7 +8818,7 @@ void backtest__v1__backtest_service__get_sweep(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void backtest__v1__backtest_service__list_sweeps(ProtobufCService *service,
                                                  const Backtest__V1__ListSweepsRequest *input,
@@ -8572,7 +8826,7 @@ void backtest__v1__backtest_service__list_sweeps(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service *service,
                                            Backtest__V1__BacktestService_ServiceDestroy destroy)
