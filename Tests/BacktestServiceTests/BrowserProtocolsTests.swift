@@ -90,6 +90,8 @@ import Testing
             "\(imported.text)")
         let data = try await call(protocolName, "ListMarketData", ["symbol": symbol])
         #expect((data.messages.first?["series"] as? [[String: Any]])?.count == 1, "\(data.text)")
+        let bars = try await call(protocolName, "GetMarketData", ["symbol": symbol, "timeframe": "1d"])
+        #expect(bars.messages.compactMap { $0["candles"] as? [String: Any] }.count == 1, "\(bars.text.prefix(200))")
 
         let request: [String: Any] = [
             "symbol": symbol, "timeframe": "1d", "startTime": "2004-08-19T00:00:00Z",

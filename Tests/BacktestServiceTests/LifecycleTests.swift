@@ -102,6 +102,14 @@ struct QuestDBEndToEndTests {
         let trades = try await client.call("GetTrades", ["session_id": id])
         let count = trades.responses.flatMap { $0["trades"] as? [[String: Any]] ?? [] }.count
         #expect("\(count)" == (watch.responses.last?["statistics"] as? [String: Any])?["total_trades"] as? String)
+        // The bars read back from QuestDB as the run read them.
+        let bars = try await client.call(
+            "GetMarketData", ["symbol": "GOOG", "timeframe": "1d", "chunk_size": 1000])
+        #expect(bars.code == "OK", "\(bars)")
+        let candles = bars.responses.compactMap { $0["candles"] as? [String: Any] }
+        #expect(
+            candles.count == 3 && candles.flatMap { $0["time_us"] as? [Any] ?? [] }.count == 2148, "\(candles.count)")
+        #expect((candles.first?["close"] as? [Double])?.first == 100.34, "GOOG's first close")
     }
 }
 

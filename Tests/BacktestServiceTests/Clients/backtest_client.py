@@ -52,13 +52,14 @@ token = os.environ.get("BACKTEST_TOKEN")
 metadata = [("authorization", f"Bearer {token}")] if token else None
 timeout = float(os.environ.get("BACKTEST_TIMEOUT", "60"))
 
-STREAMS = {"WatchProgress", "GetTrades", "GetEquityCurve", "WatchSweep"}
+STREAMS = {"WatchProgress", "GetTrades", "GetEquityCurve", "WatchSweep", "GetMarketData"}
 REQUEST_TYPES = {
     "StartBacktest": "StartBacktestRequest", "StopBacktest": "StopBacktestRequest",
     "ListActive": "ListActiveRequest", "WatchProgress": "WatchProgressRequest",
     "GetSession": "GetSessionRequest", "ListSessions": "ListSessionsRequest",
     "GetTrades": "GetTradesRequest", "GetEquityCurve": "GetEquityCurveRequest",
-    "ListMarketData": "ListMarketDataRequest", "DeleteSession": "DeleteSessionRequest",
+    "ListMarketData": "ListMarketDataRequest", "GetMarketData": "GetMarketDataRequest",
+    "DeleteSession": "DeleteSessionRequest",
     "StartSweep": "StartSweepRequest", "WatchSweep": "WatchSweepRequest", "StopSweep": "StopSweepRequest",
     "GetSweep": "GetSweepRequest", "ListSweeps": "ListSweepsRequest",
 }
