@@ -26,6 +26,10 @@ Usage:
         [--strace] [--syscall-calls 20000] [--scenario 100000:16:32] [--scenario 50000:1000:1]
         [--h2load-threads 1]
 
+h2load and nghttp come with tools/setup.sh (nghttp2-client); --perf-syscalls needs
+Debian's linux-perf and readable syscall tracepoints, --strace needs strace: neither
+is in tools/setup.sh.
+
 BACKTESTD is the backtestd binary (started on a SQLite store in a temporary
 folder), PEER_HEALTH the peer-health binary of tools/bench/grpc-swift-peer. A
 scenario is CALLS:CONNECTIONS:STREAMS (h2load -n, -c, -m); the default is the two
@@ -249,9 +253,9 @@ def main():
         for calls, conns, streams in scenarios:
             key = f"{conns} conns x {streams} streams"
             print(f"\n{key}, {calls} calls a run")
-            for round in range(args.rounds):
+            for run in range(args.rounds):
                 # Alternate which server goes first, so a trend in the machine's load hits both.
-                order = servers if round % 2 == 0 else servers[::-1]
+                order = servers if run % 2 == 0 else servers[::-1]
                 for server in order:
                     r = measure(server, body, calls, conns, streams, args.h2load_threads)
                     results.setdefault((key, server.name), []).append(r)
