@@ -22,7 +22,7 @@ import Testing
             Issue.record("Python could not list the services: \(answers)")
             return
         }
-        #expect(methods.count == 21)
+        #expect(methods.count == 22)
         let expected = methods.map { m -> MethodDescriptor in
             let kind: MethodDescriptor.Kind =
                 switch (m.clientStreaming, m.serverStreaming) {
@@ -73,7 +73,8 @@ import Testing
             BacktestServiceMethods.all.map(\.method) == [
                 "StartBacktest", "StopBacktest", "ListActive", "WatchProgress", "GetSession", "ListSessions",
                 "GetTrades",
-                "GetEquityCurve", "ImportMarketData", "ListMarketData", "DeleteSession", "StartSweep", "WatchSweep",
+                "GetEquityCurve", "ImportMarketData", "ListMarketData", "GetMarketData", "DeleteSession", "StartSweep",
+                "WatchSweep",
                 "StopSweep", "GetSweep", "ListSweeps",
             ])
         #expect(Set(Self.generated.map(\.service)).count == 4)

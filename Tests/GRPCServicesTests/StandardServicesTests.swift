@@ -57,10 +57,12 @@ import Testing
         #expect(r["code"] as? String == "OK", "\(r)")
         #expect((r["services"] as? [String] ?? []).contains("backtest.v1.BacktestService"))
         #expect((r["services"] as? [String] ?? []).contains("grpc.reflection.v1.ServerReflection"))
-        #expect((r["methods"] as? [String])?.count == 16)
+        #expect((r["methods"] as? [String])?.count == 17)
         #expect(r["start_fields"] as? [String] == ["symbol", "timeframe", "start_time"])
         #expect(
-            Set(r["streaming"] as? [String] ?? []) == ["WatchProgress", "GetTrades", "GetEquityCurve", "WatchSweep"])
+            Set(r["streaming"] as? [String] ?? []) == [
+                "WatchProgress", "GetTrades", "GetEquityCurve", "GetMarketData", "WatchSweep",
+            ])
     }
 
     var buf: String { Subprocess.packageRoot.appendingPathComponent(".venv/bin/buf").path }
