@@ -31,7 +31,8 @@ Debian's linux-perf and readable syscall tracepoints, --strace needs strace: nei
 is in tools/setup.sh.
 
 BACKTESTD is the backtestd binary (started on a SQLite store in a temporary
-folder), PEER_HEALTH the peer-health binary of tools/bench/grpc-swift-peer. A
+folder), PEER_HEALTH the peer-health binary of tools/bench/grpc-swift-peer, or another
+backtestd build (a file named backtestd*) to measure a change against the build before. A
 scenario is CALLS:CONNECTIONS:STREAMS (h2load -n, -c, -m); the default is the two
 above. Before measuring, each server is checked to answer grpc-status 0 with the
 SERVING message (nghttp, same Debian package) and warmed with a short h2load run.
@@ -98,7 +99,8 @@ class Server:
             self.process.wait()
 
 
-def start_backtestd(binary, work):
+def start_backtestd(binary, work, name="backtestd"):
+    os.makedirs(work, exist_ok=True)
     port_file = os.path.join(work, "port")
 
     def port_from(process):
@@ -109,7 +111,7 @@ def start_backtestd(binary, work):
             time.sleep(0.05)
         return int(open(port_file).read())
 
-    return Server("backtestd", [binary, "--port", "0", "--port-file", port_file,
+    return Server(name, [binary, "--port", "0", "--port-file", port_file,
                                 "--store", f"sqlite:{work}/db.sqlite", "--log-level", "warning"], port_from)
 
 
@@ -243,7 +245,11 @@ def main():
     servers = []
     try:
         servers.append(start_backtestd(args.backtestd, work))  # one by one: a failed start stops the other
-        servers.append(start_peer(args.peer_health))
+        if os.path.basename(args.peer_health).startswith("backtestd"):
+            # Two builds of ours side by side (a change measured against the build before it).
+            servers.append(start_backtestd(args.peer_health, os.path.join(work, "second"), "backtestd (2nd)"))
+        else:
+            servers.append(start_peer(args.peer_health))
         for server in servers:
             check_answers(server, body)
             h2load(server, body, 5000, 16, 32, 1)  # warm-up: first connections, allocator, caches
