@@ -69,8 +69,9 @@ final class H2ClientConnection: H2Connection, WireSessionDelegate, @unchecked Se
             if let timeout {
                 // The client's own deadline (the server's answer may never come), on the
                 // loop: it fires on time even when Swift's task pool is busy.
-                stream.deadline = after(timeout) { [weak self, weak stream] in
-                    guard let self, let stream, !stream.call.isComplete else { return }
+                // (`after` holds the connection while the timer is pending: unowned here.)
+                stream.deadline = after(timeout) { [unowned self, weak stream] in
+                    guard let stream, !stream.call.isComplete else { return }
                     stream.deadline = nil
                     reset(stream, Status(.deadlineExceeded, "deadline exceeded"))
                 }

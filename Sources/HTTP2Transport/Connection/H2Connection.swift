@@ -91,8 +91,10 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
     func after(_ delay: Duration, _ work: @escaping () -> Void) -> EventLoop.TimerID? {
         guard !closed else { return nil }
         var id = 0
-        id = loop.schedule(after: delay) { [weak self] in
-            guard let self, self.timers.remove(id) != nil else { return }
+        // Strong: the loop drops the closure when the timer fires or is cancelled, and
+        // `close` cancels them all (no weak reference: see NGHTTP2Session.delegate).
+        id = loop.schedule(after: delay) { [self] in
+            guard timers.remove(id) != nil else { return }
             work()
         }
         timers.insert(id)
@@ -109,7 +111,7 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
     /// nothing arrives within `timeout` after it, the peer is gone (or will not
     /// answer): close. Cuts off half-open connections and silent clients.
     func startKeepalive(interval: Duration, timeout: Duration) {
-        after(interval) { [weak self] in self?.keepaliveCheck(interval: interval, timeout: timeout) }
+        after(interval) { [unowned self] in keepaliveCheck(interval: interval, timeout: timeout) }
     }
 
     private func keepaliveCheck(interval: Duration, timeout: Duration) {
@@ -120,8 +122,8 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
         if EventLoop.now() >= silentSince &+ EventLoop.nanoseconds(interval) {
             session.submitPing()
             flush()
-            after(timeout) { [weak self] in
-                guard let self, !self.closed else { return }
+            after(timeout) { [unowned self] in
+                guard !self.closed else { return }
                 if self.lastRead == silentSince {
                     self.keepaliveTimedOut()
                 } else {
@@ -206,9 +208,9 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
 
     /// Reads input TLS holds (decrypted records epoll cannot see), after the loop's other work.
     private func readBufferedInput() {
-        loop.execute { [weak self] in
-            guard let self, !self.readingPaused else { return }
-            self.readable()
+        loop.execute { [self] in
+            guard !readingPaused else { return }
+            readable()
         }
     }
 
@@ -227,7 +229,7 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
         lingering = true
         ending = true
         _ = Glibc.shutdown(io.fd, Int32(SHUT_WR))
-        after(lingerTime) { [weak self] in self?.close() }
+        after(lingerTime) { [unowned self] in close() }
     }
 
     private func discardInput() {

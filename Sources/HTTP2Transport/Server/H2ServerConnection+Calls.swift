@@ -100,9 +100,10 @@ extension H2ServerConnection {
             deadline = .now + d
         }
         let id = stream.id
-        let requests = RequestStream { [weak self] bytes in
-            guard let connection = self else { return }
-            connection.loop.execute { connection.consumed(streamID: id, bytes: bytes) }
+        // Strong, as the call's Outbound is: a handler keeps its connection object (not
+        // the socket) until it ends; a weak reference would slow every retain of it.
+        let requests = RequestStream { [self] bytes in
+            loop.execute { self.consumed(streamID: id, bytes: bytes) }
         }
         stream.requests = requests
         let context = ServerContext(

@@ -122,11 +122,13 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
         loop.execute { [self] in
             let c = limits.connection
             startKeepalive(interval: c.keepaliveInterval, timeout: c.keepaliveTimeout)
-            after(c.handshakeTimeout) { [weak self] in self?.handshakeDeadline() }
+            // `after` holds the connection until the timer fires or `close` cancels it, so
+            // its work can refer to it unowned.
+            after(c.handshakeTimeout) { [unowned self] in handshakeDeadline() }
             if let idle = c.maxConnectionIdle { scheduleIdleCheck(after: idle, limit: idle) }
             if let age = c.maxConnectionAge {
                 // Jittered like grpc-go's, so connections made together do not all go at once.
-                after(age * Double.random(in: 0.9...1.1)) { [weak self] in self?.reachedMaxAge() }
+                after(age * Double.random(in: 0.9...1.1)) { [unowned self] in reachedMaxAge() }
             }
         }
     }
@@ -183,7 +185,7 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
     }
 
     private func scheduleIdleCheck(after delay: Duration, limit: Duration) {
-        after(delay) { [weak self] in self?.idleCheck(limit: limit) }
+        after(delay) { [unowned self] in idleCheck(limit: limit) }
     }
 
     /// grpc-go's MaxConnectionIdle: idle is no stream open, counted from when the last
@@ -204,8 +206,8 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
             goAway()
         }
         guard let grace = limits.connection.maxConnectionAgeGrace else { return }
-        after(grace) { [weak self] in
-            guard let self, !self.closed else { return }
+        after(grace) { [unowned self] in
+            guard !closed else { return }
             onEvent?(.ended(peer: peer, reason: .maxAgeGrace))
             close()
         }

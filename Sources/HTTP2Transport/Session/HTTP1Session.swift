@@ -20,7 +20,8 @@ final class HTTP1Session: WireSession {
         var readAhead = 64 << 10
     }
 
-    weak var delegate: (any WireSessionDelegate)?
+    /// The owning connection (unowned for the reason NGHTTP2Session's is).
+    unowned(unsafe) var delegate: (any WireSessionDelegate)?
     private let limits: Limits
     private let parser: UnsafeMutablePointer<http_parser>
     private let bodyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 16)

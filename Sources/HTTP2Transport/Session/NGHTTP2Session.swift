@@ -29,7 +29,11 @@ final class NGHTTP2Session: WireSession {
     static let enhanceYourCalm: UInt32 = 11
 
     private var session: OpaquePointer?
-    weak var delegate: (any WireSessionDelegate)?
+    /// The connection that owns this session; it outlives the session and is the only
+    /// caller of the methods that call back. Not weak: a weak reference gives the
+    /// connection a side table, which puts every retain and release of it (several
+    /// per call) on Swift's slow path.
+    unowned(unsafe) var delegate: (any WireSessionDelegate)?
     private let maxHeaderListSize: Int
     /// The size of the header block being received (RFC 9113 6.5.2: names, values and
     /// 32 per field), and whether it passed the limit. Blocks never interleave
