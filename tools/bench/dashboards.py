@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What dashboards watching a session cost its run (issue 14, BENCHMARKS.md).
 
-usage: dashboards.py BIN_DIR [BARS] [WATCHERS] [ROUNDS]
+usage: dashboards.py BIN_DIR [BARS] [WATCHERS] [ROUNDS] [--nice]
 
 Starts BIN_DIR/backtestd on a fresh SQLite store with one run slot, imports BARS
 seeded 1-minute bars (gen_bars.py; default 5,000,000), then per round runs the same
@@ -14,6 +14,10 @@ session holds it), so they see the whole run. The run's time is the server's own
 (`completed_at - started_at`); the figure compared is bars per second. Also printed:
 the CPU time the server and this client (the watchers) used during each run, since
 on a small machine the watchers' own process competes with the run for the cores.
+
+With --nice the watchers' process lowers its own priority (nice 19) once the server
+is up, so that on a small machine it takes the cores the run leaves idle rather than
+sharing them with the run: closer to dashboards in browsers on other machines.
 
 Needs the Python standard library and numpy (for gen_bars.py).
 """
@@ -110,10 +114,12 @@ def seconds(timestamp):
 
 
 def main():
-    bin_dir = sys.argv[1]
-    bars = int(sys.argv[2]) if len(sys.argv) > 2 else 5_000_000
-    watchers = int(sys.argv[3]) if len(sys.argv) > 3 else 100
-    rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+    nice = "--nice" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--nice"]
+    bin_dir = args[0]
+    bars = int(args[1]) if len(args) > 1 else 5_000_000
+    watchers = int(args[2]) if len(args) > 2 else 100
+    rounds = int(args[3]) if len(args) > 3 else 3
     tmp = tempfile.mkdtemp(prefix="dashboards-")
     csv = os.path.join(tmp, "bars.csv")
     subprocess.run([sys.executable, os.path.join(HERE, "gen_bars.py"), str(bars), csv], check=True)
@@ -125,6 +131,8 @@ def main():
         while not os.path.exists(f"{tmp}/port") or not open(f"{tmp}/port").read().strip():
             time.sleep(0.05)
         port = int(open(f"{tmp}/port").read())
+        if nice:
+            os.nice(19)  # after the server started: it keeps its own priority
         subprocess.run([os.path.join(bin_dir, "backtest"), "import", csv, "--symbol", "SYN", "--timeframe", "1m",
                         "--server", f"127.0.0.1:{port}"], check=True, stdout=subprocess.DEVNULL)
         request = {
