@@ -1,3 +1,4 @@
+import CLinux
 import RPC
 
 #if canImport(Glibc)
@@ -62,15 +63,13 @@ enum Socket {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let fd = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.accept(listener, $0, &len)
+                backtest_accept_nonblocking(listener, $0, &len)
             }
         }
         guard fd >= 0 else {
             let e = errno
             return e == EAGAIN || e == EWOULDBLOCK ? .empty : .failed(e)
         }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
