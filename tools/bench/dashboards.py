@@ -143,14 +143,18 @@ def main():
         results = {0: [], watchers: []}
         for r in range(rounds):
             for count in ([0, watchers] if r % 2 == 0 else [watchers, 0]):
-                # A paced session holds the only slot while the measured one waits.
-                blocker = unary(port, "StartBacktest", dict(request, accelerationFactor=1))["sessionId"]
+                # A paced session holds the only slot while the measured one waits: a
+                # simulated minute per millisecond, so its pauses stay under the 10 ms
+                # after which a paced run gives its slot back (DESIGN 2.2).
+                blocker = unary(port, "StartBacktest", dict(request, accelerationFactor=60000))["sessionId"]
                 measured = unary(port, "StartBacktest", request)["sessionId"]
                 attached = [Watcher(port, measured) for _ in range(count)]
                 for w in attached:
                     w.start()
                 for w in attached:
                     w.snapshot.wait(60)
+                waiting = unary(port, "GetSession", {"sessionId": measured})["session"]["status"]
+                assert waiting == "SESSION_STATUS_STARTED", f"the measured session did not wait: {waiting}"
                 server_before, client_before = cpu(daemon.pid), client_cpu()
                 unary(port, "StopBacktest", {"sessionId": blocker})
                 while True:
