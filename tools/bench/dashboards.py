@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What dashboards watching a session cost its run (issue 14, BENCHMARKS.md).
 
-usage: dashboards.py BIN_DIR [BARS] [WATCHERS] [ROUNDS] [--nice]
+usage: dashboards.py BIN_DIR [BARS] [WATCHERS] [ROUNDS] [--nice] [--pin]
 
 Starts BIN_DIR/backtestd on a fresh SQLite store with one run slot, imports BARS
 seeded 1-minute bars (gen_bars.py; default 5,000,000), then per round runs the same
@@ -18,6 +18,11 @@ on a small machine the watchers' own process competes with the run for the cores
 With --nice the watchers' process lowers its own priority (nice 19) once the server
 is up, so that on a small machine it takes the cores the run leaves idle rather than
 sharing them with the run: closer to dashboards in browsers on other machines.
+
+With --pin the server runs on the first core only and the watchers' process on the
+second: the watchers' own work then takes nothing from the run, and what the
+comparison shows is the server's cost of serving them (as with dashboards in browsers
+on other machines), on a one-core server.
 
 Needs the Python standard library and numpy (for gen_bars.py).
 """
@@ -115,7 +120,8 @@ def seconds(timestamp):
 
 def main():
     nice = "--nice" in sys.argv
-    args = [a for a in sys.argv[1:] if a != "--nice"]
+    pin = "--pin" in sys.argv
+    args = [a for a in sys.argv[1:] if a not in ("--nice", "--pin")]
     bin_dir = args[0]
     bars = int(args[1]) if len(args) > 1 else 5_000_000
     watchers = int(args[2]) if len(args) > 2 else 100
@@ -124,7 +130,7 @@ def main():
     csv = os.path.join(tmp, "bars.csv")
     subprocess.run([sys.executable, os.path.join(HERE, "gen_bars.py"), str(bars), csv], check=True)
     daemon = subprocess.Popen(
-        [os.path.join(bin_dir, "backtestd"), "--store", f"sqlite:{tmp}/b.db", "--port", "0",
+        (["taskset", "-c", "0"] if pin else []) + [os.path.join(bin_dir, "backtestd"), "--store", f"sqlite:{tmp}/b.db", "--port", "0",
          "--port-file", f"{tmp}/port", "--max-running", "1"],
         stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "log"), "w"))
     try:
@@ -133,6 +139,8 @@ def main():
         port = int(open(f"{tmp}/port").read())
         if nice:
             os.nice(19)  # after the server started: it keeps its own priority
+        if pin:
+            os.sched_setaffinity(0, {1})  # this process and the watcher threads it starts
         subprocess.run([os.path.join(bin_dir, "backtest"), "import", csv, "--symbol", "SYN", "--timeframe", "1m",
                         "--server", f"127.0.0.1:{port}"], check=True, stdout=subprocess.DEVNULL)
         request = {
