@@ -24,7 +24,8 @@ Needs the release build (from the repository root):
 
 Usage (from the repository root; plain python3, no packages):
 
-    python3 tools/bench/sweep_memory.py [--sample N] [--workdir DIR] [--bin DIR] [--csv FILE --symbol S --timeframe T --from D --to D]
+    python3 tools/bench/sweep_memory.py [--sample N] [--workdir DIR] [--bin DIR]
+        [--csv FILE --symbol S --timeframe T --from D --to D]
 
     --sample N     combinations drawn (default 1000000, the service's limit)
     --workdir DIR  the SQLite file and backtestd's log (default .build-bench, ignored by git)

@@ -50,23 +50,27 @@ What it runs, each engine in a process of its own:
                bar, Portfolio.from_signals(entries=up, short_entries=down, price=open,
                size=inf, size_granularity=1), then pf.value() and the Sharpe ratio of every
                column. The columns go through in chunks (--vbt-chunk, default 103: ten
-               chunks; all 1,030 at once need about 10 GB). The whole pipeline first runs
+               chunks; all 1,030 in one portfolio ran out of memory on a shared 23 GB
+               machine). The whole pipeline first runs
                on the first 3,000 bars (numba's JIT warm); the full run is timed (the trade
                counts and vectorbt's own sharpe_ratio, printed for reference, are not).
-  vectorbt-exact  the same rules to the bit, to check the rows: pandas' rolling means
-               (vectorbt's MA is a running sum, about 1e-9 off pandas' compensated sum,
-               which flips a crossing where the two means are exactly equal),
-               backtesting.py's strict crossover (vectorbt's also fires after a bar of
-               equality), and a crossing on the side already held resizing the position
-               to all equity (backtesting.py closes and reopens it; from_signals ignores
-               it): Portfolio.from_orders with a target of +-100% of the value (at the
-               open) on the bar after each crossing, and at the last bar's open a target
-               of 0, or of +-100% after a crossing on the last bar (backtesting.py's last
-               pass fills that bar's orders and leaves the new trade open, valued at the
-               last close). Timed the same way.
+  vectorbt-exact  the same rules as far as vectorbt can say them, to check the rows:
+               pandas' rolling means (vectorbt's MA is a running sum, about 1e-9 off
+               pandas' compensated sum, which flips a crossing where the two means are
+               exactly equal), backtesting.py's strict crossover (vectorbt's also fires
+               after a bar of equality), and a crossing on the side already held
+               resizing the position to all equity (backtesting.py closes and reopens
+               it; from_signals ignores it): Portfolio.from_orders with a target of
+               +-100% of the value (at the open) on the bar after each crossing, and at
+               the last bar's open a target of 0, or of +-100% after a crossing on the
+               last bar (backtesting.py's last pass fills that bar's orders and leaves
+               the new trade open, valued at the last close). What still differs: a
+               resize is floored as an order (size_granularity), not as the new
+               position, so after a same-side crossing vectorbt may hold one unit more.
+               Timed the same way.
   backtesting  Backtest.optimize(n1=range(5, 31), n2=range(20, 101, 2), constraint n1 < n2,
                maximize="Sharpe Ratio") on sample-data/GOOG.csv (2,148 daily bars): on
-               200,000 bars it takes about 2 s a combination, half an hour for the grid.
+               200,000 bars it takes 4-5 s a combination here, 40 minutes of both cores for the grid.
                With --bt-sample K also on the N bars over about K combinations.
 
 Every engine also runs the grid on GOOG.csv, so the three best rows are compared on the
@@ -212,11 +216,12 @@ def child_vectorbt(path, out, chunk):
         return finish(pf, frame)
 
     def exact(frame, n1s, n2s):
-        """The same rules to the bit: pandas' rolling means (as backtesting.py and this
-        service compute them), backtesting.py's strict crossover, and a crossing on the
-        side already held resizing the position to all equity (backtesting.py closes
-        and reopens it): from_orders with a target of +-100% of the value at the open;
-        the end as backtesting.py's finalize_trades leaves it."""
+        """The same rules as far as vectorbt can say them: pandas' rolling means (as
+        backtesting.py and this service compute them), backtesting.py's strict
+        crossover, and a crossing on the side already held resizing the position to
+        all equity (backtesting.py closes and reopens it): from_orders with a target
+        of +-100% of the value at the open; the end as backtesting.py's
+        finalize_trades leaves it."""
         close, open_ = frame["Close"], frame["Open"]
         means = {n: close.rolling(n).mean().to_numpy() for n in sorted(set(n1s) | set(n2s))}
         fast = np.column_stack([means[n] for n in n1s])
