@@ -82,6 +82,7 @@ extension RPCRouter {
         guard let request = Request.self as? any (ProtoMessage & ProtoJSONMessage).Type,
             let response = Response.self as? any (ProtoMessage & ProtoJSONMessage).Type
         else { return }
+        let recent = LastTranscoding()
         setJSON(
             path,
             MessageTranscoder(
@@ -96,8 +97,11 @@ extension RPCRouter {
                     }
                 },
                 response: { bytes throws(RPCError) in
+                    if let json = recent.output(for: bytes) { return json }
                     do {
-                        return Array(try response.init(serializedBytes: bytes).jsonString().utf8)
+                        let json = Array(try response.init(serializedBytes: bytes).jsonString().utf8)
+                        recent.remember(bytes, json)
+                        return json
                     } catch {
                         throw RPCError(.internal, "response could not be encoded as JSON: \(error)")
                     }
