@@ -36,6 +36,10 @@ public enum DashboardSite {
             ])
     }
 
+    /// Sessions over more bars than this are drawn without them (view.js's MAX_BARS,
+    /// which the page uses, is the same number): a page is not a data export.
+    public static let maxBars: UInt64 = 500_000
+
     /// Whether the chart library was embedded (the page works without it, minus charts).
     public static var hasChartLibrary: Bool { ChartLibrary.isAvailable }
 }

@@ -145,24 +145,15 @@ struct BacktestHandlers: Sendable {
 
     func trades(_ request: GetTradesRequest, _ writer: ResponseWriter<GetTradesResponse>) async throws {
         try Self.requireId(request.sessionID)
-        guard request.chunkSize <= 10_000 else {
-            throw ServiceError.invalid("chunk_size", "at most 10000, got \(request.chunkSize)")
-        }
-        let size = request.chunkSize == 0 ? 1000 : Int(request.chunkSize)
+        let size = try Self.chunkSize(request.chunkSize, default: 1000, limit: 10_000)
         let cursor = try await registry.trades(request.sessionID, batchSize: size)
         try await Self.stream(cursor, to: writer) { GetTradesResponse(trades: $0.map(ProtoMapping.trade)) }
     }
 
     func equity(_ request: GetEquityCurveRequest, _ writer: ResponseWriter<GetEquityCurveResponse>) async throws {
         try Self.requireId(request.sessionID)
-        guard request.chunkSize <= 50_000 else {
-            throw ServiceError.invalid("chunk_size", "at most 50000, got \(request.chunkSize)")
-        }
-        let range = TimeRange(
-            start: try StartRequestMapping.optionalTime(request.startTime, "start_time") ?? .min,
-            end: try StartRequestMapping.optionalTime(request.endTime, "end_time") ?? .max)
-        guard range.start < range.end else { throw ServiceError.invalid("end_time", "must be after start_time") }
-        let size = request.chunkSize == 0 ? 5000 : Int(request.chunkSize)
+        let size = try Self.chunkSize(request.chunkSize, default: 5000, limit: 50_000)
+        let range = try Self.timeRange(request.startTime, request.endTime)
         let cursor = try await registry.equity(request.sessionID, range: range, batchSize: size)
         try await Self.stream(cursor, to: writer) { GetEquityCurveResponse(points: $0.map(ProtoMapping.equityPoint)) }
     }
@@ -184,13 +175,8 @@ struct BacktestHandlers: Sendable {
                     "timeframe", "\"tick\" is not a candle interval: ask for kind DATA_KIND_TICKS")
             }
         }
-        guard request.chunkSize <= 50_000 else {
-            throw ServiceError.invalid("chunk_size", "at most 50000, got \(request.chunkSize)")
-        }
-        let range = TimeRange(
-            start: try StartRequestMapping.optionalTime(request.startTime, "start_time") ?? .min,
-            end: try StartRequestMapping.optionalTime(request.endTime, "end_time") ?? .max)
-        guard range.start < range.end else { throw ServiceError.invalid("end_time", "must be after start_time") }
+        let size = try Self.chunkSize(request.chunkSize, default: 5000, limit: 50_000)
+        let range = try Self.timeRange(request.startTime, request.endTime)
         let stored = try await ServiceError.storeCall { try await registry.store.marketSeries(symbol: request.symbol) }
         // Candles come from candles of that interval, or are built from ticks (DESIGN 5.4).
         let usable = stored.contains {
@@ -204,7 +190,6 @@ struct BacktestHandlers: Sendable {
                 "no \(what) stored for \"\(request.symbol)\""
                     + (have.isEmpty ? "" : " (stored: \(have.joined(separator: ", ")))"))
         }
-        let size = request.chunkSize == 0 ? 5000 : Int(request.chunkSize)
         let symbol = request.symbol
         if ticks {
             let cursor = try await ServiceError.storeCall {
@@ -263,6 +248,21 @@ struct BacktestHandlers: Sendable {
             guard let batch = try await ServiceError.storeCall({ try await cursor.next() }) else { return }
             try await writer.write(message(batch))
         }
+    }
+
+    /// A result stream's `chunk_size`: 0 is `value`, above `limit` refused.
+    static func chunkSize(_ given: UInt32, default value: Int, limit: Int) throws(ServiceError) -> Int {
+        guard given <= limit else { throw .invalid("chunk_size", "at most \(limit), got \(given)") }
+        return given == 0 ? value : Int(given)
+    }
+
+    /// `[start_time, end_time)`, unbounded where unset; the end after the start.
+    static func timeRange(_ start: ProtoTimestamp?, _ end: ProtoTimestamp?) throws(ServiceError) -> TimeRange {
+        let range = TimeRange(
+            start: try StartRequestMapping.optionalTime(start, "start_time") ?? .min,
+            end: try StartRequestMapping.optionalTime(end, "end_time") ?? .max)
+        guard range.start < range.end else { throw .invalid("end_time", "must be after start_time") }
+        return range
     }
 
     static func requireId(_ id: String) throws(ServiceError) {

@@ -331,6 +331,7 @@
 
   // Sessions over more bars than this are drawn without them (the equity curve's
   // price and buy and hold's end value instead): a page is not a data export.
+  // DashboardSite.maxBars, which `backtest report` uses, is the same number.
   const MAX_BARS = 500000;
 
   global.BacktestView = {

@@ -76,7 +76,7 @@ struct Report: AsyncParsableCommand {
     /// deleted since (the page then draws what the equity curve gives).
     static func bars(_ client: BacktestClient, _ session: Session) async -> [CandleBatch] {
         guard let r = session.request, !r.timeframe.isEmpty, r.timeframe != "tick",
-            session.eventsProcessed <= 500_000
+            session.eventsProcessed <= DashboardSite.maxBars
         else { return [] }
         var batches: [CandleBatch] = []
         do {

@@ -52,16 +52,7 @@ struct SweepCommand: AsyncParsableCommand {
             let request = try request()
             let minInterval = try sweep.minInterval()
             let response = try await client.service.startSweep(request)
-            if out.json {
-                try out.emit(response)
-            } else if out.terminal.isTTY || sweep.watch {
-                Console.line(
-                    "sweep \(out.style.paint(response.sweepID, .bold)) \(response.status.name): \(response.total) combinations"
-                )
-                if !sweep.watch { Console.line("follow it with: backtest sweep-show \(response.sweepID)") }
-            } else {
-                Console.line(response.sweepID)
-            }
+            try sweep.announce(response, noun: "sweep", counting: "combinations", out: out)
             guard sweep.watch else { return ExitCodes.ok }
             let objective = sweep.objective
             let last = try await SweepFollower.follow(

@@ -71,16 +71,7 @@ struct WalkForwardCommand: AsyncParsableCommand {
             var request = try sweep.request(options)
             request.walkForward = try walkForward()
             let response = try await client.service.startSweep(request)
-            if out.json {
-                try out.emit(response)
-            } else if out.terminal.isTTY || sweep.watch {
-                Console.line(
-                    "walk-forward \(out.style.paint(response.sweepID, .bold)) \(response.status.name): \(response.total) in-sample runs"
-                )
-                if !sweep.watch { Console.line("follow it with: backtest sweep-show \(response.sweepID)") }
-            } else {
-                Console.line(response.sweepID)
-            }
+            try sweep.announce(response, noun: "walk-forward", counting: "in-sample runs", out: out)
             guard sweep.watch else { return ExitCodes.ok }
             let last = try await SweepFollower.follow(
                 response.sweepID, objective: sweep.objective, client: client, out: out,

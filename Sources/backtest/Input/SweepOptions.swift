@@ -43,4 +43,19 @@ struct SweepOptions: ParsableArguments {
     func minInterval() throws -> ProtoDuration? {
         try interval.map { try OptionParsing.duration($0, option: "--interval") }
     }
+
+    /// The started job as `sweep` and `walk-forward` print it: the response in JSON, a
+    /// line for people (`noun` and what `total` counts), or the bare id for scripts.
+    func announce(_ response: StartSweepResponse, noun: String, counting: String, out: OutputContext) throws {
+        if out.json {
+            try out.emit(response)
+        } else if out.terminal.isTTY || watch {
+            Console.line(
+                "\(noun) \(out.style.paint(response.sweepID, .bold)) \(response.status.name): \(response.total) \(counting)"
+            )
+            if !watch { Console.line("follow it with: backtest sweep-show \(response.sweepID)") }
+        } else {
+            Console.line(response.sweepID)
+        }
+    }
 }
