@@ -116,6 +116,12 @@ struct BacktestDaemon: AsyncParsableCommand {
     var sweepWorkers: Int =
         env("BACKTESTD_SWEEP_WORKERS").flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(
+        help:
+            "MiB of indicator columns a sweep keeps to share between its combinations; 0 turns sharing off (env BACKTESTD_SWEEP_COLUMN_MEMORY)."
+    )
+    var sweepColumnMemory: Int = env("BACKTESTD_SWEEP_COLUMN_MEMORY").flatMap(Int.init) ?? 256
+
     @Option(help: "Seconds in-flight calls get to finish at shutdown (env BACKTESTD_SHUTDOWN_GRACE).")
     var shutdownGrace: Double = env("BACKTESTD_SHUTDOWN_GRACE").flatMap(Double.init) ?? 10
 
@@ -228,6 +234,9 @@ struct BacktestDaemon: AsyncParsableCommand {
         guard maxQueued >= 0 else { throw ValidationError("--max-queued must not be negative") }
         guard maxSweepCombinations >= 1 else { throw ValidationError("--max-sweep-combinations must be at least 1") }
         guard sweepWorkers >= 1 else { throw ValidationError("--sweep-workers must be at least 1") }
+        guard sweepColumnMemory >= 0 && sweepColumnMemory <= 1 << 20 else {
+            throw ValidationError("--sweep-column-memory must be 0 (no sharing) to 1048576 MiB")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level \(logLevel)")
         }
@@ -407,7 +416,7 @@ struct BacktestDaemon: AsyncParsableCommand {
         configuration.connectionLimits = limits
         configuration.sweepLimits = .init(
             maxCombinations: maxSweepCombinations, workers: sweepWorkers,
-            storeRetryBudget: .milliseconds(Int64(storeRetry * 1000)))
+            storeRetryBudget: .milliseconds(Int64(storeRetry * 1000)), sharedColumnBytes: sweepColumnMemory << 20)
         configuration.retention = try retention()
         configuration.cors = try cors()
         if dashboard {

@@ -146,6 +146,15 @@ struct QuestDBEndToEndTests {
         #expect(out.text.contains("access-control-allow-origin: https://dash.example"), "\(out.text)")
     }
 
+    @Test(arguments: ["-1", "1048577", "lots"])
+    func sweepColumnMemoryMustBeMiB(value: String) async throws {
+        let out = try await Subprocess.run(
+            DaemonProcess.executable,
+            ["--sweep-column-memory", value, "--port", "0", "--store", "sqlite:/nonexistent/never-opened.db"])
+        #expect(out.status != 0)
+        #expect(out.text.contains("sweep-column-memory"), "\(out.text)")
+    }
+
     @Test func unknownStoreIsRefused() async throws {
         let out = try await Subprocess.run(
             DaemonProcess.binDirectory.appendingPathComponent("backtestd").path, ["--store", "mysql:x", "--port", "0"])

@@ -133,12 +133,24 @@ struct SweepJob {
         var pending: [SweepResultRow] = []
         var lastPublish = clock.now
         var lastPersist = lastPublish
+        // Indicators of the bars' fields are computed once for all the combinations.
+        let shared = Self.sharedColumns(data, budgetBytes: plan.sharedColumnBytes)
+        defer {
+            if let usage = shared?.usage {
+                logger.debug(
+                    "shared indicator columns",
+                    metadata: [
+                        "sweep": "\(record.id)", "computed": "\(usage.computed)", "reused": "\(usage.reused)",
+                        "evicted": "\(usage.evicted)", "refused": "\(usage.refused)",
+                    ])
+            }
+        }
         try await withThrowingTaskGroup(of: (Int, Evaluation).self) { group in
             // At most `workers` combinations in flight; each finished one makes room.
             while next < total && next < plan.workers {
                 let n = next
                 let (config, control) = (SweepRequest.config(base, plan.params(n)), control)
-                group.addTask { (n, await Self.evaluate(config, data, control)) }
+                group.addTask { (n, await Self.evaluate(config, data, control, shared: shared)) }
                 next += 1
             }
             while let (n, evaluation) = try await group.next() {
@@ -160,7 +172,7 @@ struct SweepJob {
                 if control.stopReason == nil && next < total {
                     let m = next
                     let (config, control) = (SweepRequest.config(base, plan.params(m)), control)
-                    group.addTask { (m, await Self.evaluate(config, data, control)) }
+                    group.addTask { (m, await Self.evaluate(config, data, control, shared: shared)) }
                     next += 1
                 }
                 if pending.count >= flushRows {
@@ -201,12 +213,23 @@ struct SweepJob {
         record.bestValue = top.best?.value ?? .nan
     }
 
+    /// The columns a sweep's combinations share over `data`; nil with no budget.
+    static func sharedColumns(_ data: SweepData, budgetBytes: Int) -> SharedColumns? {
+        guard budgetBytes > 0 else { return nil }
+        switch data {
+        case .candles(let rows): return SharedColumns(candles: rows, budgetBytes: budgetBytes)
+        case .ticks(let rows): return SharedColumns(ticks: rows, budgetBytes: budgetBytes)
+        }
+    }
+
     /// One combination through the engine over the shared data, its trades and equity
     /// dropped as they come (only the statistics are kept).
-    static func evaluate(_ config: BacktestConfig, _ data: SweepData, _ control: RunControl) async -> Evaluation {
+    static func evaluate(
+        _ config: BacktestConfig, _ data: SweepData, _ control: RunControl, shared: SharedColumns? = nil
+    ) async -> Evaluation {
         let engine: Engine
         do {
-            engine = try Engine(config: config)
+            engine = try Engine(config: config, shared: shared)
         } catch {
             return .failed("strategy: \(error.description)")
         }

@@ -14,6 +14,8 @@ struct SweepPlan: Sendable {
     let objective: SweepStatistic
     let topK: Int
     let workers: Int
+    /// The budget of indicator columns shared between combinations (`SharedColumns`).
+    let sharedColumnBytes: Int
     /// A walk-forward's windows; nil for a plain sweep.
     let walkForward: WalkForwardPlan?
 
@@ -47,6 +49,7 @@ struct SweepPlan: Sendable {
         }
         guard request.workers >= 0 else { throw .invalid("workers", "must be 0 (every core) or positive") }
         workers = request.workers == 0 ? limits.workers : min(request.workers, limits.workers)
+        sharedColumnBytes = limits.sharedColumnBytes
         guard request.sampleSize >= 0, request.sampleSize <= limits.maxCombinations else {
             throw .invalid(
                 "sample_size", "at most \(limits.maxCombinations) (the combination limit), got \(request.sampleSize)")

@@ -21,11 +21,14 @@ public actor SweepRegistry {
         public var maxTopK: Int
         /// How long a sweep retries a store that is unavailable before it fails.
         public var storeRetryBudget: Duration
+        /// Bytes of indicator columns a sweep keeps to share between its combinations
+        /// (0: none shared, each combination computes its own).
+        public var sharedColumnBytes: Int
 
         public init(
             maxCombinations: Int = 1_000_000, maxRunning: Int = 1, maxQueued: Int = 16,
             workers: Int = ProcessInfo.processInfo.activeProcessorCount, maxTopK: Int = 100,
-            storeRetryBudget: Duration = .seconds(120)
+            storeRetryBudget: Duration = .seconds(120), sharedColumnBytes: Int = 256 << 20
         ) {
             self.maxCombinations = max(1, maxCombinations)
             self.maxRunning = max(1, maxRunning)
@@ -33,6 +36,7 @@ public actor SweepRegistry {
             self.workers = max(1, workers)
             self.maxTopK = max(1, maxTopK)
             self.storeRetryBudget = storeRetryBudget
+            self.sharedColumnBytes = max(0, sharedColumnBytes)
         }
 
         /// Grids up to this size are listed to apply constraints; larger ones only

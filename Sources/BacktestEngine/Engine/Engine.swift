@@ -9,9 +9,12 @@ public final class Engine {
     /// Always set between calls; empty only while a call runs on it (see withCore).
     private var storage: EngineCore?
 
-    /// Compiles the strategy and checks the configuration.
-    public init(config: BacktestConfig) throws(StrategyError) {
-        let program = try Self.compile(config)
+    /// Compiles the strategy and checks the configuration. With `shared`, the strategy's
+    /// indicators of the bars' fields read columns made once for every engine over the
+    /// same bars (a parameter sweep's); such an engine must then be fed exactly those
+    /// bars, from the first, in order. The results are the same either way.
+    public init(config: BacktestConfig, shared: SharedColumns? = nil) throws(StrategyError) {
+        let program = try Self.compile(config, shared: shared)
         storage = EngineCore(config: config, program: program)
     }
 
@@ -23,7 +26,9 @@ public final class Engine {
     /// The one home of the configuration's rules. Fields are named by their path in the
     /// service's contract (`costs.commission_rate`, `strategy.rules.stop_loss_pct`), so
     /// a refusal tells a client which input to fix.
-    private static func compile(_ config: BacktestConfig) throws(StrategyError) -> Program {
+    private static func compile(_ config: BacktestConfig, shared: SharedColumns? = nil) throws(StrategyError)
+        -> Program
+    {
         guard config.initialCapital.isFinite && config.initialCapital > 0 else {
             throw StrategyError(
                 field: "initial_capital", message: "must be a finite amount > 0, is \(config.initialCapital)")
@@ -83,7 +88,7 @@ public final class Engine {
             set = rules
         }
         do {
-            return try Compiler.compile(set)
+            return try Compiler.compile(set, shared: shared)
         } catch {
             throw error.within(prefix)
         }

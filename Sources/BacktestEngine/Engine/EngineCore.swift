@@ -249,7 +249,15 @@ struct EngineCore {
     private mutating func runChunk(count n: Int, lookahead: UnsafeRawBufferPointer? = nil) throws(EngineError) {
         guard n > 0 else { return }
         let k0 = count
-        let (limit, seriesError) = program.computeSeries(count: n, lookahead: lookahead)
+        if let shared = program.sharedRows {
+            // Shared columns hold the values of these bars only: another series is a bug.
+            let times = program.times + program.history
+            precondition(
+                k0 + n <= shared.count && times[0] == shared.time(at: k0)
+                    && times[n - 1] == shared.time(at: k0 + n - 1),
+                "an engine with shared columns was fed other bars than theirs")
+        }
+        let (limit, seriesError) = program.computeSeries(count: n, first: k0, lookahead: lookahead)
         let col = columns
         // The bar before the chunk (still pending) sits at index -1.
         let eq = col.equity + 1, pos = col.position + 1, filled = col.filled + 1

@@ -15,7 +15,11 @@ struct Compiler {
     private var ruleName = ""
     private var ruleIndex: Int32 = 0
 
-    static func compile(_ set: StrategyDefinition.RuleSet) throws(StrategyError) -> Program {
+    /// With `shared`, indicators of the bars' fields read columns made once for every
+    /// engine over the same bars (see `SharedColumns`).
+    static func compile(_ set: StrategyDefinition.RuleSet, shared: SharedColumns? = nil) throws(StrategyError)
+        -> Program
+    {
         var c = Compiler(parts: Program.Parts(arena: Arena(), slotCount: 0), params: set.params)
         c.parts.sameSideEntry = set.sameSideEntry
         try c.checkRuleSet(set)
@@ -44,7 +48,7 @@ struct Compiler {
             c.parts.rings.append(HistoryRing(slot: slot, depth: c.ringLags[i]))
         }
         c.parts.slotCount = c.slotCount
-        return Program(c.parts)
+        return Program(c.parts, shared: shared)
     }
 
     private func checkRuleSet(_ set: StrategyDefinition.RuleSet) throws(StrategyError) {
@@ -344,6 +348,11 @@ struct Compiler {
         default:
             parts.steps.append(.momentum(Int32(parts.lagged.count), input: input, output: out))
             parts.lagged.append(LaggedValue(lag: n, arena: arena))
+        }
+        // An indicator of a field depends on the bars alone: other engines over the same
+        // bars may share its column (the key names the same computation in every program).
+        if input < FieldSlot.position && name != "roc" && name != "momentum" {
+            parts.shareKeys[parts.steps.count - 1] = key
         }
         indicatorSlots[key] = out
         parts.warmupSlots.append(out)

@@ -44,6 +44,8 @@ enum SeriesStep {
     case vwap(Int32, output: Int32)
     /// volume / sma(volume, n); NaN when the mean is 0.
     case volumeRatio(Int32, output: Int32)
+    /// Copied from the shared column `Int32` (`Program.sharedValues`) at the chunk's bars.
+    case shared(Int32, output: Int32)
 }
 
 /// A slot whose past values are read (lookbacks and crossings), and how far back: its

@@ -53,6 +53,12 @@ final class Program {
     let atr: Pool<AverageTrueRange>
     let vwap: Pool<VolumeWeightedPrice>
 
+    /// The bars the shared columns were made over (nil: none shared), the columns (held
+    /// here so they outlive a cache eviction) and their values, read by `.shared` steps.
+    let sharedRows: SharedColumns?
+    private let sharedColumns: [SharedColumn]
+    let sharedValues: Pool<UnsafeMutablePointer<Double>>
+
     /// The bytes `computeSeries` touched ahead (kept so the loads stay).
     private(set) var lookaheadSink: UInt8 = 0
 
@@ -84,6 +90,9 @@ final class Program {
         var bbands: [BollingerBands] = []
         var atr: [AverageTrueRange] = []
         var vwap: [VolumeWeightedPrice] = []
+        /// Steps (by index) whose column other programs over the same bars may share, and
+        /// the key naming their computation.
+        var shareKeys: [Int: String] = [:]
         var ruleNames: [String] = []
         var rules: [CompiledRule] = []
         var stopLossPct = 0.0
@@ -92,7 +101,7 @@ final class Program {
         var sameSideEntry = SameSideEntry.ignore
     }
 
-    init(_ p: Parts) {
+    init(_ p: Parts, shared: SharedColumns? = nil) {
         arena = p.arena
         slotCount = p.slotCount
         history = max(1, p.rings.map(\.depth).max() ?? 1)
@@ -107,7 +116,20 @@ final class Program {
         historySlots = kept
         stack = p.arena.allocate(p.code.count + 2)
         code = Pool(p.code)
-        steps = Pool(p.steps)
+        var steps = p.steps
+        var held: [SharedColumn] = []
+        if let shared {
+            for (i, key) in p.shareKeys.sorted(by: { $0.key < $1.key }) {
+                if let (column, output) = Self.sharedColumn(of: steps[i], key: key, parts: p, rows: shared) {
+                    steps[i] = .shared(Int32(held.count), output: output)
+                    held.append(column)
+                }
+            }
+        }
+        self.steps = Pool(steps)
+        sharedRows = held.isEmpty ? nil : shared
+        sharedColumns = held
+        sharedValues = Pool(held.map(\.values))
         ringSlot = Pool(p.rings.map(\.slot))
         warmupSlots = Pool(p.warmupSlots)
         sma = Pool(p.sma)
@@ -155,6 +177,48 @@ final class Program {
         sameSideEntry = p.sameSideEntry
     }
 
+    /// The shared column of an indicator step over a field (made now if no other program
+    /// made it yet), and the step's output slot; nil when the column cannot be shared.
+    private static func sharedColumn(of step: SeriesStep, key: String, parts p: Parts, rows: SharedColumns) -> (
+        SharedColumn, Int32
+    )? {
+        /// Runs a fresh copy of the step's indicator over the field, as the step would.
+        func made<I>(
+            _ initial: I, _ input: Int32, _ output: Int32,
+            _ run: (inout I, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, Int) -> Void
+        ) -> (SharedColumn, Int32)? {
+            let column = rows.column(key) { out in
+                var state = initial
+                let values = UnsafeMutablePointer<Double>.allocate(capacity: chunk)
+                defer { values.deallocate() }
+                var start = 0
+                while start < rows.count {
+                    let n = Swift.min(chunk, rows.count - start)
+                    rows.field(input, from: start, count: n, into: values)
+                    run(&state, values, out + start, n)
+                    start += n
+                }
+            }
+            return column.map { ($0, output) }
+        }
+        switch step {
+        case .sma(let ix, let input, let output):
+            return made(p.sma[Int(ix)], input, output) { $0.run($1, $2, count: $3) }
+        case .ema(let ix, let input, let output):
+            return made(p.ema[Int(ix)], input, output) { $0.run($1, $2, count: $3) }
+        case .wma(let ix, let input, let output):
+            return made(p.wma[Int(ix)], input, output) { $0.run($1, $2, count: $3) }
+        case .stddev(let ix, let input, let output):
+            return made(p.stddev[Int(ix)], input, output) { $0.run($1, $2, count: $3) }
+        case .extremum(let ix, let input, let output):
+            return made(p.extremum[Int(ix)], input, output) { $0.run($1, $2, count: $3) }
+        case .rsi(let ix, let input, let output):
+            return made(p.rsi[Int(ix)], input, output) { $0.run($1, $2, count: $3) }
+        default:
+            return nil
+        }
+    }
+
     deinit {
         times.deinitialize(count: stride)
         times.deallocate()
@@ -188,7 +252,10 @@ final class Program {
     ///
     /// `lookahead` is memory the caller reads next (the next chunk's rows): a loop that
     /// waits on its own arithmetic (the SMA pair) touches it on the way.
-    func computeSeries(count n: Int, lookahead: UnsafeRawBufferPointer? = nil) -> (limit: Int, error: DivisionByZero?) {
+    /// `first` is the chunk's first bar in the whole run (where shared columns are read).
+    func computeSeries(count n: Int, first: Int, lookahead: UnsafeRawBufferPointer? = nil) -> (
+        limit: Int, error: DivisionByZero?
+    ) {
         var limit = n
         var failure: DivisionByZero?
         let stepCount = steps.count
@@ -296,6 +363,8 @@ final class Program {
                     out[j] = mean == 0 ? .nan : v[j] / mean
                 }
                 sma.base[Int(ix)] = state
+            case .shared(let source, let output):
+                column(output).update(from: sharedValues.base[Int(source)] + first, count: limit)
             case .constant(let c, let output):
                 column(output).update(repeating: c, count: limit)
             case .lag(let r, let lag, let output):
