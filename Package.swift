@@ -80,6 +80,13 @@ let package = Package(
             path: "Sources/CHTTPParser",
             providers: [.apt(["libhttp-parser-dev"])]
         ),
+        // System library: hiredis (Debian libhiredis-dev), the Redis client under the
+        // cluster's broker.
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         // System header: glibc's malloc extensions (malloc_trim), for the daemon's
         // memory trimmer.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
@@ -96,6 +103,11 @@ let package = Package(
         .target(
             name: "HTTP2Transport",
             dependencies: ["RPC", "CNGHTTP2", "CHTTPParser", "COpenSSL", "CLinux"]
+        ),
+        // Several backtestd processes as one service: the broker they share (Redis).
+        .target(
+            name: "Cluster",
+            dependencies: ["CHiredis"]
         ),
         // The standard gRPC services (health, reflection) and protobuf routing helpers.
         .target(
@@ -269,6 +281,10 @@ let package = Package(
             name: "DashboardTests",
             dependencies: ["Dashboard", "HTTP2Transport", "TestSupport"],
             exclude: ["Clients"]
+        ),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Cluster", "TestSupport"]
         ),
         .testTarget(
             name: "GRPCServicesTests",

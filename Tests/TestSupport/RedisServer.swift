@@ -1,0 +1,114 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real `redis-server` (Debian's) on 127.0.0.1, a free port, no persistence, for the
+/// tests of what talks to the cluster's broker; stopped (and its directory removed)
+/// when the test is done, or killed when the test process exits.
+public final class RedisServer: @unchecked Sendable {
+    public static let executable = "/usr/bin/redis-server"
+    /// Why Redis tests cannot run here, or nil when they can.
+    public static var unavailable: String? {
+        FileManager.default.isExecutableFile(atPath: executable)
+            ? nil : "no \(executable) (Debian's redis-server; tools/setup.sh installs it)"
+    }
+
+    public private(set) var process = Process()
+    public let port: Int
+    public let directory: URL
+
+    public init() async throws {
+        directory = try DaemonProcess.temporaryDirectory()
+        // redis-server takes a port, not 0: take a free one from the kernel and hand it
+        // over (another process could take it in between; then start again).
+        var lastError: any Error = DaemonProcess.Failure(description: "redis-server did not start")
+        for _ in 0..<5 {
+            let port = try Self.freePort()
+            do {
+                try await Self.start(process, port: port, directory: directory)
+                self.port = port
+                return
+            } catch {
+                lastError = error
+                process = Process()
+            }
+        }
+        throw lastError
+    }
+
+    /// Kills the server at once (SIGKILL): a broker lost without goodbye.
+    public func kill() {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        _ = ProcessExit.wait(process, killAfter: 5)
+        DaemonProcess.untrack(process.processIdentifier)
+    }
+
+    /// Starts it again on the same port (after `kill`), empty.
+    public func restart() async throws {
+        kill()
+        process = Process()
+        try await Self.start(process, port: port, directory: directory)
+    }
+
+    public func stop() {
+        kill()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private static func start(_ process: Process, port: Int, directory: URL) async throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path,
+            "--logfile", directory.appendingPathComponent("redis.log").path,
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        DaemonProcess.track(process.processIdentifier, nil)
+        // Ready when it accepts a connection; gone when it could not bind.
+        for _ in 0..<600 {
+            guard process.isRunning else {
+                DaemonProcess.untrack(process.processIdentifier)
+                throw DaemonProcess.Failure(description: "redis-server exited at start (port \(port) taken?)")
+            }
+            if canConnect(port) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw DaemonProcess.Failure(description: "redis-server did not listen on \(port) within 30 s")
+    }
+
+    private static func canConnect(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw DaemonProcess.Failure(description: "socket: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw DaemonProcess.Failure(description: "bind: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
