@@ -196,7 +196,8 @@ public struct PurgeReport: Sendable, Equatable {
     public var isEmpty: Bool { partitionsDropped == 0 && partitionsRewritten == 0 && rowsRemoved == 0 }
 }
 
-/// Stores without sweeps (both real stores keep them; test doubles may not).
+/// Defaults. The sweep methods are for a store without sweeps (both real stores keep
+/// them; a test double may not): they answer `unsupported`.
 extension BacktestStore {
     public func saveSweep(_ record: SweepRecord) async throws { throw Self.noSweeps }
     public func sweep(id: String) async throws -> SweepRecord? { throw Self.noSweeps }
