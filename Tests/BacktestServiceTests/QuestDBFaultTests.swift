@@ -9,7 +9,8 @@ import Testing
 #endif
 
 /// backtestd on a real QuestDB that fails under it: stopped for 60 s mid-run, killed
-/// mid-run, answers lost after commits, and two daemons sharing it. Each test starts
+/// mid-run, answers lost after commits (a session's, a sweep's), and two daemons
+/// sharing it. Each test starts
 /// its own QuestDB (LiveQuestDB) behind a relay (QuestDBRelay) so the daemon keeps one
 /// address across restarts. What must hold: the session ends as it would have,
 /// every trade and equity point is stored exactly once, the terminal state reaches
@@ -220,6 +221,47 @@ struct QuestDBFaultTests {
         }
         #expect(relay.dropped == 4)
         try await Self.checkComplete(client, id, questdb: questdb, node: "lossy")
+    }
+
+    /// A sweep whose first writes (its record, its rows) lose their answers: retried,
+    /// the sweep completes, and every row is stored once.
+    @Test func sweepWritesWhoseAnswersAreLostAreStoredOnce() async throws {
+        let questdb = try await LiveQuestDB()
+        let relay = try await QuestDBRelay()
+        defer {
+            relay.stop()
+            questdb.removeNow()
+        }
+        try relay.point(at: questdb)
+        let (daemon, client) = try await Self.daemon(relay, node: "lossy-sweep")
+        defer { daemon.terminate() }
+        try await Self.importGOOG(client)
+        try relay.dropAnswers(4)
+        let started = try await client.call(
+            "StartSweep",
+            [
+                "backtest": Fixtures.googRequest(),
+                "axes": [
+                    ["name": "n1", "range": ["start": 5, "stop": 10, "step": 1]],
+                    ["name": "n2", "range": ["start": 15, "stop": 25, "step": 5]],
+                ],
+                "constraints": ["n1 < n2"], "top_k": 2,
+            ])
+        #expect(started.code == "OK", "\(started)")
+        let id = try #require(started.response["sweep_id"] as? String)
+        let watch = try await client.call("WatchSweep", ["sweep_id": id])
+        #expect(watch.responses.last?["status"] as? String == "SESSION_STATUS_COMPLETED", "\(watch)")
+        #expect(relay.dropped == 4)
+        let db = try PGConnection(url: questdb.pg + "?sslmode=disable")
+        defer { db.close() }
+        #expect(
+            try db.query(
+                "SELECT count(), count_distinct(ts) FROM backtest_sweep_results WHERE sweep_id = $1", [.text(id)]
+            ).rows == [[.int(18), .int(18)]])
+        #expect(
+            try db.query("SELECT count() FROM backtest_sweeps WHERE sweep_id = $1", [.text(id)]).rows == [[.int(1)]])
+        let got = try await client.call("GetSweep", ["sweep_id": id, "page_size": 100])
+        #expect((got.response["results"] as? [[String: Any]])?.count == 18, "\(got)")
     }
 
     @Test func twoDaemonsShareOneQuestDBAndRecoverOnlyTheirOwn() async throws {

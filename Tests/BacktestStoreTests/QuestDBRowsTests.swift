@@ -146,6 +146,85 @@ import Testing
         }
     }
 
+    static let sweep = SweepRecord(
+        id: "w 1", state: .running, symbol: "GO,OG", timeframe: "1d",
+        range: TimeRange(start: 1_000_000, end: 2_000_000),
+        strategyName: "sma", request: [0, 1, 2, 255], objective: "sharpe_ratio", maximize: true, total: 10, done: 3,
+        failed: 1, topK: 2, bestCombination: 4, bestValue: 1.25, createdAt: 1_700_000_000_000_000,
+        startedAt: 1_700_000_000_000_005)
+
+    @Test func sweepLineBytesAndRowsDecode() throws {
+        var buffer = ILPBuffer()
+        try QuestDBRows.appendSweep(Self.sweep, owner: "node 1", to: &buffer)
+        let expected =
+            #"backtest_sweeps,state=running,owner=node\ 1,symbol=GO\,OG sweep_id="w 1",timeframe="1d",range_start=1000000t,range_end=2000000t,strategy_name="sma",request_b64="AAEC/w==",objective="sharpe_ratio",maximize=t,total=10i,done=3i,failed=1i,top_k=2i,best_combination=4i,best_value=1.25,started_at=1700000000000005t,error_message="",stop_reason="",stitched_session_id="" 1700000000000000"#
+            + "\n"
+        #expect(String(decoding: buffer.bytes, as: UTF8.self) == expected)
+        // The columns of QuestDBSchema.sweepColumns, as QuestDB returns them.
+        var stitched = BacktestStatistics()
+        stitched.profitFactor = .infinity
+        let row: [PGValue] = [
+            .text("w 1"), .text("completed"), .text("GO,OG"), .text("1d"), .timestampMicros(1_000_000),
+            .timestampMicros(2_000_000), .text("sma"), .text("AAEC/w=="), .text("sharpe_ratio"), .bool(false),
+            .int(10), .int(10), .int(1), .int(2), .null, .null, .timestampMicros(1_700_000_000_000_000),
+            .timestampMicros(1_700_000_000_000_005), .timestampMicros(1_700_000_000_000_099), .text(""), .null,
+            .text(try SessionJSON.encode(stitched)), .text("s-9"),
+        ]
+        var record = Self.sweep
+        record.state = .completed
+        record.maximize = false
+        record.done = 10
+        record.bestCombination = nil
+        record.bestValue = .nan
+        record.completedAt = 1_700_000_000_000_099
+        record.stitchedStatistics = stitched
+        record.stitchedSessionId = "s-9"
+        #expect(try QuestDBRows.sweep(row) == record)
+        #expect(throws: StoreError.self) { try QuestDBRows.sweep(Array(row.dropLast())) }
+    }
+
+    /// Every statistic has its column (a new one must be added there), and the values
+    /// come back as they went, infinities included; NaN is NULL in QuestDB.
+    @Test func everyStatisticHasAColumnAndRoundTrips() throws {
+        let json = try SessionJSON.encode(BacktestStatistics())
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]).keys
+        #expect(Set(keys) == Set(QuestDBStatistics.columns.map(\.key)))
+        #expect(Set(QuestDBStatistics.columns.map(\.name)).count == QuestDBStatistics.columns.count)
+        var s = BacktestStatistics()
+        s.start = 1_092_873_600_000_000
+        s.end = 1_246_320_000_000_000
+        s.sharpeRatio = .infinity
+        s.sortinoRatio = -.infinity
+        s.totalTrades = 12
+        s.maxTradeDurationMicros = 86_400_000_000
+        s.commissions = 3.5
+        // What QuestDB returns for these ILP fields: NaN stored as NULL.
+        let values: [PGValue] = QuestDBStatistics.fields(s).map { _, value in
+            switch value {
+            case .double(let d): return d.isNaN ? .null : .double(d)
+            case .long(let i): return .int(i)
+            default: return .null
+            }
+        }
+        #expect(try QuestDBStatistics.read(values[...]) == s)
+        let row = SweepResultRow(
+            combination: 3, params: [SweepParam(name: "n1", value: 5), SweepParam(name: "n2", value: 0.1)],
+            statistics: s, sessionId: "s-1")
+        #expect(
+            try QuestDBRows.sweepResult(
+                [.int(3), .text("n1=5.0,n2=0.1"), .bool(true), .text(""), .text("s-1")] + values) == row)
+        let failed = try QuestDBRows.sweepResult(
+            [.int(4), .text(""), .bool(false), .text("engine: boom"), .null]
+                + Array(repeating: .null, count: QuestDBStatistics.columns.count))
+        #expect(failed == SweepResultRow(combination: 4, params: [], statistics: nil, error: "engine: boom"))
+        var buffer = ILPBuffer()
+        try QuestDBRows.appendSweepResult(sweepId: "w 1", key: 7, failed, to: &buffer)
+        #expect(
+            String(decoding: buffer.bytes, as: UTF8.self)
+                == "backtest_sweep_results,sweep_id=w\\ 1 combination=4i,params=\"\",has_statistics=f,error=\"engine: boom\",session_id=\"\" 7\n"
+        )
+    }
+
     @Test func tickPagingNeverSplitsAMicrosecond() {
         func t(_ time: Int64, _ seq: Int64) -> (Tick, Int64) {
             (Tick(time: time, price: Double(seq + 1), size: 1), seq)

@@ -15,6 +15,10 @@ import TimeKit
             "market_candles": "DEDUP UPSERT KEYS(ts, symbol, timeframe)",
             "market_ticks": "DEDUP UPSERT KEYS(ts, symbol, seq)",
             "backtest_deleted_sessions": "DEDUP UPSERT KEYS(ts, session_id)",
+            "backtest_sweeps": "DEDUP UPSERT KEYS(ts, sweep_id)",
+            "backtest_sweep_results": "DEDUP UPSERT KEYS(ts, sweep_id)",
+            "backtest_walk_forward_windows": "DEDUP UPSERT KEYS(ts, sweep_id)",
+            "backtest_deleted_sweeps": "DEDUP UPSERT KEYS(ts, sweep_id)",
         ]
         #expect(QuestDBSchema.ddl.count == expected.count)
         for ddl in QuestDBSchema.ddl {
@@ -140,6 +144,12 @@ import TimeKit
                 QuestDBSQL.storedTimes(kind: .ticks, symbol: text, timeframe: "", from: 0, last: 1, limit: 9),
                 QuestDBSQL.candlesExist(symbol: text, timeframe: "1m"), QuestDBSQL.ticksExist(symbol: text),
                 QuestDBSQL.storedSessionIds(["a", text]), QuestDBSQL.isDeleted(text),
+                QuestDBSQL.sweepById(text), QuestDBSQL.sweepsInStates([.running], owner: text, after: nil, limit: 1),
+                QuestDBSQL.listSweeps(states: [.completed], after: (createdAt: 1, id: text), limit: 5),
+                QuestDBSQL.sweepResults(
+                    sweepId: text, by: QuestDBStatistics.columns[0], descending: true, from: 0, end: 5),
+                QuestDBSQL.walkForwardWindows(sweepId: text), QuestDBSQL.storedSweepIds([text]),
+                QuestDBSQL.isSweepDeleted(text),
             ]
             for query in queries {
                 #expect(!query.sql.contains(text), "\(query.sql)")
@@ -177,6 +187,48 @@ import TimeKit
                 == "SELECT ts, count() FROM backtest_equity_curve WHERE session_id IN (SELECT session_id FROM backtest_deleted_sessions) SAMPLE BY 1d ALIGN TO CALENDAR"
         )
         #expect(QuestDBSQL.deletedRowsByPartition("backtest_sessions", unit: .month).sql.contains("SAMPLE BY 1M"))
+        // Sweeps' rows go by their own tombstones.
+        #expect(
+            QuestDBSQL.deletedRows("backtest_sweeps")
+                == "sweep_id::symbol IN (SELECT sweep_id FROM backtest_deleted_sweeps)")
+        #expect(
+            QuestDBSQL.deletedRows("backtest_sweep_results")
+                == "sweep_id IN (SELECT sweep_id FROM backtest_deleted_sweeps)")
+        #expect(
+            QuestDBSQL.rowsLeft("backtest_walk_forward_windows", deletedIn: day).sql
+                == "SELECT count() FROM backtest_walk_forward_windows WHERE sweep_id IN (SELECT sweep_id FROM backtest_deleted_sweeps WHERE ts >= $1 AND ts < $2)"
+        )
+        #expect(
+            QuestDBSQL.oldestActive(QuestDBSchema.sweepRows).sql
+                == "SELECT min(ts) FROM backtest_sweeps WHERE (state = 'started' OR state = 'running') AND sweep_id::symbol NOT IN (SELECT sweep_id FROM backtest_deleted_sweeps)"
+        )
+        #expect(
+            QuestDBSchema.deletables.flatMap { $0.tables.map(\.table) }.sorted()
+                == [
+                    "backtest_equity_curve", "backtest_sessions", "backtest_sweep_results", "backtest_sweeps",
+                    "backtest_trades", "backtest_walk_forward_windows",
+                ])
+    }
+
+    /// Sweep results sort on the statistic's own column: rows with a value first (in
+    /// the direction asked), then the others, ties by combination; QuestDB's
+    /// `LIMIT lo, hi` pages them.
+    @Test func sweepResultsSortOnTheStatisticsColumn() throws {
+        let sharpe = try #require(QuestDBStatistics.column(key: "sharpeRatio"))
+        #expect(sharpe.name == "sharpe_ratio" && sharpe.sqlType == "DOUBLE")
+        let q = QuestDBSQL.sweepResults(sweepId: "s", by: sharpe, descending: false, from: 200, end: 301)
+        #expect(
+            q.sql
+                == "SELECT \(QuestDBSchema.sweepResultColumns) FROM (SELECT \(QuestDBSchema.sweepResultColumns) FROM backtest_sweep_results WHERE sweep_id = $1 ORDER BY (\"sharpe_ratio\" <= 0 OR \"sharpe_ratio\" > 0) DESC, CASE WHEN (\"sharpe_ratio\" <= 0 OR \"sharpe_ratio\" > 0) THEN \"sharpe_ratio\" ELSE 0.0 END ASC, combination) LIMIT 200, 301"
+        )
+        #expect(q.parameters == [.text("s")])
+        let trades = try #require(QuestDBStatistics.column(key: "totalTrades"))
+        #expect(trades.name == "total_trades" && trades.sqlType == "LONG")
+        #expect(
+            QuestDBSQL.sweepResults(sweepId: "s", by: trades, descending: true, from: 0, end: 3).sql.contains(
+                "THEN \"total_trades\" ELSE 0 END DESC, combination) LIMIT 0, 3"))
+        #expect(QuestDBStatistics.column(key: "sharpe_ratio") == nil, "keys, not contract names")
+        #expect(QuestDBStatistics.column(key: "maxDrawdownDurationMicros")?.name == "max_drawdown_duration_micros")
     }
 
     @Test func timeBoundsAreClampedToQuestDBsSpan() {

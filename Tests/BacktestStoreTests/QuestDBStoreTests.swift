@@ -35,7 +35,9 @@ struct QuestDBStoreTests {
         let expected: [String: Set<String>] = [
             "backtest_sessions": ["ts", "session_id"], "backtest_trades": ["ts", "session_id"],
             "backtest_equity_curve": ["ts", "session_id"], "market_candles": ["ts", "symbol", "timeframe"],
-            "market_ticks": ["ts", "symbol", "seq"],
+            "market_ticks": ["ts", "symbol", "seq"], "backtest_deleted_sessions": ["ts", "session_id"],
+            "backtest_sweeps": ["ts", "sweep_id"], "backtest_sweep_results": ["ts", "sweep_id"],
+            "backtest_walk_forward_windows": ["ts", "sweep_id"], "backtest_deleted_sweeps": ["ts", "sweep_id"],
         ]
         for (table, keys) in expected {
             // table_columns() takes a literal only; these names are the test's own constants.

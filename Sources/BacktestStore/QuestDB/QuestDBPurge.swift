@@ -1,7 +1,8 @@
 import Logging
 
-/// Removes deleted sessions' rows for good. QuestDB has no DELETE: a row goes only
-/// with its partition. So, per table a session has rows in (docs/QUESTDB.md):
+/// Removes deleted sessions' and sweeps' rows for good. QuestDB has no DELETE: a row
+/// goes only with its partition. So, per table a session (or a sweep) has rows in
+/// (QuestDBSchema.deletables, docs/QUESTDB.md):
 ///
 /// - a partition holding only deleted sessions' rows is dropped;
 /// - a partition holding others' rows too is rewritten: the rows that stay are copied
@@ -10,10 +11,12 @@ import Logging
 ///   for the drop and the insert (PurgeGate); a staging table left by a purge that
 ///   died is put back first, so no row is ever lost;
 /// - only quiet partitions are touched: those that ended before the oldest session
-///   still STARTED or RUNNING on any node was created (and before now), less a
-///   margin. No write can land in them, so nothing written meanwhile is lost. Rows in
-///   newer partitions wait for a later purge (they are invisible already);
-/// - a tombstone partition whose sessions have no rows left anywhere is dropped last.
+///   (for a sweep's tables: sweep) still STARTED or RUNNING on any node was created
+///   (and before now), less a margin. No write can land in them, so nothing written
+///   meanwhile is lost. Rows in newer partitions wait for a later purge (they are
+///   invisible already);
+/// - a tombstone partition whose sessions (sweeps) have no rows left anywhere is
+///   dropped last.
 ///
 /// One purge runs at a time over all nodes (QuestDBPurgeLock).
 struct QuestDBPurge {
@@ -26,13 +29,20 @@ struct QuestDBPurge {
 
     private var logger: Logger { store.options.logger }
 
+    /// Tombstones per partition of each kind's tombstone table (kinds with none left out).
+    private typealias Tombstones = [(kind: QuestDBSchema.Deletable, partitions: [(QuestDBPartition, Int64)])]
+
     mutating func run() async throws -> PurgeReport {
-        // Nothing deleted, nothing to do (the common case: one cheap query).
-        let tombstones = try await counts(QuestDBSQL.tombstonePartitions(), unit: .day)
+        // Nothing deleted, nothing to do (the common case: a cheap query per kind).
+        var tombstones: Tombstones = []
+        for kind in QuestDBSchema.deletables {
+            let partitions = try await counts(QuestDBSQL.tombstonePartitions(kind.tombstones), unit: .day)
+            if !partitions.isEmpty { tombstones.append((kind, partitions)) }
+        }
         guard !tombstones.isEmpty else { return report }
         // Nor when every partition holding deleted rows is still being written: then no
         // lock is taken (looking is read-only).
-        guard try await hasWork(tombstones: tombstones) else { return report }
+        guard try await hasWork(tombstones) else { return report }
         guard
             let lock = try await QuestDBPurgeLock.take(
                 store.maintenance, staleAfter: store.options.purgeLockStaleAfter)
@@ -49,7 +59,7 @@ struct QuestDBPurge {
         await lock.release()
         if !report.isEmpty {
             logger.info(
-                "purged deleted sessions' rows",
+                "purged deleted sessions' and sweeps' rows",
                 metadata: [
                     "rows": "\(report.rowsRemoved)", "partitionsDropped": "\(report.partitionsDropped)",
                     "partitionsRewritten": "\(report.partitionsRewritten)",
@@ -59,67 +69,79 @@ struct QuestDBPurge {
         return report
     }
 
-    /// Before which partitions must end to be rewritten, and tombstone partitions to go.
-    private func horizons() async throws -> (rows: Int64, tombstones: Int64) {
+    /// Before which partitions of a kind's tables must end to be rewritten, and
+    /// tombstone partitions to go. Each kind writes at keys from its own records'
+    /// creation, so the oldest active record of that kind is what holds its tables.
+    private func horizons(_ kind: QuestDBSchema.Deletable) async throws -> (rows: Int64, tombstones: Int64) {
         let margin = store.options.purgeQuietMargin.wholeMicroseconds
         let now = store.options.now()
-        let oldestActive = try await store.rows(QuestDBSQL.oldestActive).first?.first?.int
+        let oldestActive = try await store.rows(QuestDBSQL.oldestActive(kind)).first?.first?.int
         return (min(now, oldestActive ?? now) - margin, now - margin)
     }
 
     /// Whether anything could be purged now: a staging table to put back, a quiet
     /// partition with deleted rows, or a quiet tombstone partition.
-    private func hasWork(tombstones: [(QuestDBPartition, Int64)]) async throws -> Bool {
-        let (horizon, tombstoneHorizon) = try await horizons()
-        if tombstones.contains(where: { $0.0.end <= tombstoneHorizon }) { return true }
-        for (table, unit) in QuestDBSchema.sessionTables {
-            if try await count(QuestDBSQL.tableExists(QuestDBSchema.staging(table))) > 0 { return true }
-            let dead = try await counts(QuestDBSQL.deletedRowsByPartition(table, unit: unit), unit: unit)
-            if dead.contains(where: { $0.1 > 0 && $0.0.end <= horizon }) { return true }
+    private func hasWork(_ tombstones: Tombstones) async throws -> Bool {
+        for kind in QuestDBSchema.deletables {
+            for (table, _) in kind.tables
+            where try await count(QuestDBSQL.tableExists(QuestDBSchema.staging(table))) > 0 {
+                return true
+            }
+        }
+        for (kind, partitions) in tombstones {
+            let (horizon, tombstoneHorizon) = try await horizons(kind)
+            if partitions.contains(where: { $0.0.end <= tombstoneHorizon }) { return true }
+            for (table, unit) in kind.tables {
+                let dead = try await counts(QuestDBSQL.deletedRowsByPartition(table, unit: unit), unit: unit)
+                if dead.contains(where: { $0.1 > 0 && $0.0.end <= horizon }) { return true }
+            }
         }
         return false
     }
 
-    private mutating func purge(lock: QuestDBPurgeLock, tombstones: [(QuestDBPartition, Int64)]) async throws {
-        for (table, _) in QuestDBSchema.sessionTables { try await restoreLeftover(table) }
-        let (horizon, tombstoneHorizon) = try await horizons()
+    private mutating func purge(lock: QuestDBPurgeLock, tombstones: Tombstones) async throws {
+        for kind in QuestDBSchema.deletables {
+            for (table, _) in kind.tables { try await restoreLeftover(table) }
+        }
+        for (kind, partitions) in tombstones {
+            let (horizon, tombstoneHorizon) = try await horizons(kind)
+            for (table, unit) in kind.tables {
+                for (partition, dead) in try await counts(
+                    QuestDBSQL.deletedRowsByPartition(table, unit: unit), unit: unit)
+                where dead > 0 {
+                    guard partition.end <= horizon else {
+                        report.partitionsPending += 1
+                        continue
+                    }
+                    try await lock.confirm()
+                    let total = try await count(QuestDBSQL.rowCount(table, in: partition))
+                    if total <= dead {
+                        try await execute(QuestDBSQL.dropPartition(table, partition))
+                        report.partitionsDropped += 1
+                        report.rowsRemoved += Int(total)
+                    } else {
+                        try await rewrite(table, partition, total: total)
+                    }
+                }
+                try await store.waitForWAL(table)
+            }
 
-        for (table, unit) in QuestDBSchema.sessionTables {
-            for (partition, dead) in try await counts(QuestDBSQL.deletedRowsByPartition(table, unit: unit), unit: unit)
-            where dead > 0 {
-                guard partition.end <= horizon else {
+            // Tombstones whose records are gone from every table have done their work.
+            for (partition, _) in partitions where partition.end <= tombstoneHorizon {
+                var left: Int64 = 0
+                for (table, _) in kind.tables {
+                    left += try await count(QuestDBSQL.rowsLeft(table, deletedIn: partition))
+                }
+                if left > 0 {
                     report.partitionsPending += 1
                     continue
                 }
                 try await lock.confirm()
-                let total = try await count(QuestDBSQL.rowCount(table, in: partition))
-                if total <= dead {
-                    try await execute(QuestDBSQL.dropPartition(table, partition))
-                    report.partitionsDropped += 1
-                    report.rowsRemoved += Int(total)
-                } else {
-                    try await rewrite(table, partition, total: total)
-                }
+                try await execute(QuestDBSQL.dropPartition(kind.tombstones, partition))
+                report.partitionsDropped += 1
             }
-            try await store.waitForWAL(table)
+            try await store.waitForWAL(kind.tombstones)
         }
-
-        // Tombstones whose sessions are gone from every table have done their work.
-        let deleted = QuestDBSchema.deleted
-        for (partition, _) in tombstones where partition.end <= tombstoneHorizon {
-            var left: Int64 = 0
-            for (table, _) in QuestDBSchema.sessionTables {
-                left += try await count(QuestDBSQL.rowsLeft(table, deletedIn: partition))
-            }
-            if left > 0 {
-                report.partitionsPending += 1
-                continue
-            }
-            try await lock.confirm()
-            try await execute(QuestDBSQL.dropPartition(deleted, partition))
-            report.partitionsDropped += 1
-        }
-        try await store.waitForWAL(deleted)
     }
 
     /// Drops and refills one partition with the rows that are not deleted.

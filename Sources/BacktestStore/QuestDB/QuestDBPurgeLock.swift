@@ -12,14 +12,23 @@ struct QuestDBPurgeLock {
     /// Takes the lock, or returns nil while another node holds it.
     static func take(_ executor: PGExecutor, staleAfter: Duration) async throws -> QuestDBPurgeLock? {
         let token = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        for _ in 0..<2 {
+        for attempt in 0..<2 {
             do {
                 _ = try await executor.run { db in try db.query(QuestDBSQL.takePurgeLock(token: token)) }
                 return QuestDBPurgeLock(executor: executor, token: token)
             } catch {
                 // Held (or half made by a node that died): look at it; a read that fails
-                // too means the create failed for another reason.
-                let holder = try await executor.run { db in try db.query(QuestDBSQL.purgeLockHolder.sql).rows }
+                // too means the create failed for another reason, unless the holder
+                // released the lock in between: then the create is tried again.
+                let holder: [[PGValue]]
+                do {
+                    holder = try await executor.run { db in try db.query(QuestDBSQL.purgeLockHolder.sql).rows }
+                } catch let readError {
+                    let exists = QuestDBSQL.tableExists(QuestDBSchema.purgeLock)
+                    let left = try await executor.run { db in try db.query(exists.sql, exists.parameters).rows }
+                    guard attempt == 0, left.first?.first?.int == 0 else { throw readError }
+                    continue
+                }
                 let age = holder.first.flatMap { row in
                     row.count == 3 ? row[2].int.flatMap { now in row[1].int.map { now - $0 } } : nil
                 }

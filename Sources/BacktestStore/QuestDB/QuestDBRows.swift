@@ -49,6 +49,82 @@ enum QuestDBRows {
             columns: [("session_id", .string(sessionId))], at: micros)
     }
 
+    static func appendSweep(_ r: SweepRecord, owner: String = "", to buffer: inout ILPBuffer) throws(StoreError) {
+        var columns: [(String, ILPBuffer.Value)] = [
+            ("sweep_id", .string(r.id)),
+            ("timeframe", .string(r.timeframe)),
+            ("range_start", .timestampMicros(r.range.start)),
+            ("range_end", .timestampMicros(r.range.end)),
+            ("strategy_name", .string(r.strategyName)),
+            ("request_b64", .string(Data(r.request).base64EncodedString())),
+            ("objective", .string(r.objective)),
+            ("maximize", .bool(r.maximize)),
+            ("total", .long(Int64(bitPattern: r.total))),
+            ("done", .long(Int64(bitPattern: r.done))),
+            ("failed", .long(Int64(bitPattern: r.failed))),
+            ("top_k", .long(Int64(r.topK))),
+        ]
+        if let best = r.bestCombination { columns.append(("best_combination", .long(best))) }
+        columns.append(("best_value", .double(r.bestValue)))
+        if let startedAt = r.startedAt { columns.append(("started_at", .timestampMicros(startedAt))) }
+        if let completedAt = r.completedAt { columns.append(("completed_at", .timestampMicros(completedAt))) }
+        columns += [("error_message", .string(r.errorMessage)), ("stop_reason", .string(r.stopReason))]
+        if let stitched = r.stitchedStatistics {
+            columns.append(("stitched_statistics", .string(try SessionJSON.encode(stitched))))
+        }
+        columns.append(("stitched_session_id", .string(r.stitchedSessionId)))
+        var symbols = [("state", r.state.rawValue)]
+        if !owner.isEmpty { symbols.append(("owner", owner)) }
+        if !r.symbol.isEmpty { symbols.append(("symbol", r.symbol)) }
+        try row(&buffer, QuestDBSchema.sweeps, symbols: symbols, columns: columns, at: r.createdAt)
+    }
+
+    /// One combination's row at write key `key` (the sweep's created_at + combination).
+    static func appendSweepResult(sweepId: String, key: Int64, _ r: SweepResultRow, to buffer: inout ILPBuffer)
+        throws(StoreError)
+    {
+        var columns: [(String, ILPBuffer.Value)] = [
+            ("combination", .long(r.combination)),
+            ("params", .string(SQLiteStore.encode(r.params))),
+            ("has_statistics", .bool(r.statistics != nil)),
+            ("error", .string(r.error)),
+            ("session_id", .string(r.sessionId)),
+        ]
+        if let statistics = r.statistics { columns += QuestDBStatistics.fields(statistics) }
+        try row(&buffer, QuestDBSchema.sweepResults, symbols: [("sweep_id", sweepId)], columns: columns, at: key)
+    }
+
+    /// One walk-forward window at write key `key` (the sweep's created_at + index).
+    static func appendWalkForwardWindow(
+        sweepId: String, key: Int64, _ w: WalkForwardWindowRow, to buffer: inout ILPBuffer
+    ) throws(StoreError) {
+        var columns: [(String, ILPBuffer.Value)] = [
+            ("window_index", .long(Int64(w.index))),
+            ("in_sample_start", .timestampMicros(w.inSample.start)),
+            ("in_sample_end", .timestampMicros(w.inSample.end)),
+            ("out_of_sample_start", .timestampMicros(w.outOfSample.start)),
+            ("out_of_sample_end", .timestampMicros(w.outOfSample.end)),
+        ]
+        if let combination = w.combination { columns.append(("combination", .long(combination))) }
+        columns += [("params", .string(SQLiteStore.encode(w.params))), ("in_sample_value", .double(w.inSampleValue))]
+        if let s = w.inSampleStatistics { columns.append(("in_sample_statistics", .string(try SessionJSON.encode(s)))) }
+        columns.append(("initial_capital", .double(w.initialCapital)))
+        if let s = w.outOfSampleStatistics {
+            columns.append(("out_of_sample_statistics", .string(try SessionJSON.encode(s))))
+        }
+        columns.append(("error", .string(w.error)))
+        try row(&buffer, QuestDBSchema.walkForwardWindows, symbols: [("sweep_id", sweepId)], columns: columns, at: key)
+    }
+
+    /// The row that marks a sweep deleted (QuestDBSchema.deletedSweeps).
+    static func appendSweepTombstone(_ sweepId: String, owner: String, at micros: Int64, to buffer: inout ILPBuffer)
+        throws(StoreError)
+    {
+        try row(
+            &buffer, QuestDBSchema.deletedSweeps, symbols: owner.isEmpty ? [] : [("owner", owner)],
+            columns: [("sweep_id", .string(sweepId))], at: micros)
+    }
+
     /// The escaped start of every result line of one session: `table,session_id=ID`.
     static func resultPrefix(_ table: String, sessionId: String) -> [UInt8] {
         var prefix = Array(table.utf8) + Array(",session_id=".utf8)
@@ -260,6 +336,62 @@ enum QuestDBRows {
             finalPnl: double(row[14]), totalTrades: UInt64(bitPattern: row[15].int ?? 0), winRatePct: double(row[16]),
             statistics: statistics, createdAt: try int(row[18], "ts"), startedAt: row[19].int, completedAt: row[20].int,
             errorMessage: text(row[21]), stopReason: text(row[22]))
+    }
+
+    /// A sweep record from QuestDBSchema.sweepColumns.
+    static func sweep(_ row: [PGValue]) throws(StoreError) -> SweepRecord {
+        guard row.count == 23 else {
+            throw StoreError.failed("QuestDB returned \(row.count) sweep columns, expected 23")
+        }
+        let id = text(row[0])
+        guard let state = SessionState(rawValue: text(row[1])) else {
+            throw StoreError.failed("sweep \(id) has unknown state \"\(text(row[1]))\"")
+        }
+        guard let request = Data(base64Encoded: text(row[7])) else {
+            throw StoreError.failed("sweep \(id) has a request that is not base64")
+        }
+        return SweepRecord(
+            id: id, state: state, symbol: text(row[2]), timeframe: text(row[3]),
+            range: TimeRange(start: try int(row[4], "range_start"), end: try int(row[5], "range_end")),
+            strategyName: text(row[6]), request: [UInt8](request), objective: text(row[8]),
+            maximize: row[9] == .bool(true), total: UInt64(bitPattern: row[10].int ?? 0),
+            done: UInt64(bitPattern: row[11].int ?? 0), failed: UInt64(bitPattern: row[12].int ?? 0),
+            topK: Int(row[13].int ?? 0), bestCombination: row[14].int, bestValue: double(row[15]),
+            createdAt: try int(row[16], "ts"), startedAt: row[17].int, completedAt: row[18].int,
+            errorMessage: text(row[19]), stopReason: text(row[20]),
+            stitchedStatistics: row[21].isNull ? nil : try SessionJSON.decodeStatistics(text(row[21])),
+            stitchedSessionId: text(row[22]))
+    }
+
+    /// A sweep result row from QuestDBSchema.sweepResultColumns.
+    static func sweepResult(_ row: [PGValue]) throws(StoreError) -> SweepResultRow {
+        let fixed = 5
+        guard row.count == fixed + QuestDBStatistics.columns.count else {
+            throw StoreError.failed(
+                "QuestDB returned \(row.count) sweep result columns, expected \(fixed + QuestDBStatistics.columns.count)"
+            )
+        }
+        return SweepResultRow(
+            combination: try int(row[0], "combination"), params: try SQLiteStore.decodeParams(text(row[1])),
+            statistics: row[2] == .bool(true) ? try QuestDBStatistics.read(row[fixed...]) : nil, error: text(row[3]),
+            sessionId: text(row[4]))
+    }
+
+    /// A walk-forward window from QuestDBSchema.windowColumns.
+    static func walkForwardWindow(_ row: [PGValue]) throws(StoreError) -> WalkForwardWindowRow {
+        guard row.count == 12 else {
+            throw StoreError.failed("QuestDB returned \(row.count) walk-forward window columns, expected 12")
+        }
+        return WalkForwardWindowRow(
+            index: Int(try int(row[0], "window_index")),
+            inSample: TimeRange(start: try int(row[1], "in_sample_start"), end: try int(row[2], "in_sample_end")),
+            outOfSample: TimeRange(
+                start: try int(row[3], "out_of_sample_start"), end: try int(row[4], "out_of_sample_end")),
+            combination: row[5].int, params: try SQLiteStore.decodeParams(text(row[6])), inSampleValue: double(row[7]),
+            inSampleStatistics: row[8].isNull ? nil : try SessionJSON.decodeStatistics(text(row[8])),
+            initialCapital: double(row[9]),
+            outOfSampleStatistics: row[10].isNull ? nil : try SessionJSON.decodeStatistics(text(row[10])),
+            error: text(row[11]))
     }
 
     /// (write key, trade) from QuestDBSchema.tradeColumns.

@@ -17,6 +17,12 @@
 /// Partitioning: results by DAY of write time (a day's sessions together, and old days
 /// can be dropped whole); sessions by MONTH of creation; candles MONTH and ticks DAY of
 /// market time (market data is imported in time order, once).
+///
+/// Sweeps (docs/DESIGN.md section 13.6) are keyed from their creation time: the
+/// record at `ts = created_at`, each result row at `created_at + combination`, each
+/// walk-forward window at `created_at + index`. The key of a row never changes (a
+/// retried or repeated write of a combination replaces it), and one node runs one
+/// sweep at a time, so a sweep's rows are appended after the previous sweep's.
 enum QuestDBSchema {
     static let sessions = "backtest_sessions"
     static let trades = "backtest_trades"
@@ -24,13 +30,35 @@ enum QuestDBSchema {
     static let candles = "market_candles"
     static let ticks = "market_ticks"
     static let deleted = "backtest_deleted_sessions"
+    static let sweeps = "backtest_sweeps"
+    static let sweepResults = "backtest_sweep_results"
+    static let walkForwardWindows = "backtest_walk_forward_windows"
+    static let deletedSweeps = "backtest_deleted_sweeps"
 
-    static var tables: [String] { [sessions, trades, equity, candles, ticks, deleted] }
+    /// What a deletion hides and a purge removes (QuestDBPurge): the records of one
+    /// kind, by their id column, tombstoned in one table, with rows in these tables.
+    struct Deletable: Sendable {
+        let tombstones: String
+        let id: String
+        /// The record table, where the id is a VARCHAR (elsewhere a SYMBOL).
+        let records: String
+        /// Every table holding rows by that id, with its partitioning.
+        let tables: [(table: String, unit: QuestDBPartition.Unit)]
+    }
 
-    /// The tables a session has rows in, with the partitioning of each (QuestDBPurge).
-    static let sessionTables: [(table: String, unit: QuestDBPartition.Unit)] = [
-        (sessions, .month), (trades, .day), (equity, .day),
-    ]
+    static let sessionRows = Deletable(
+        tombstones: deleted, id: "session_id", records: sessions,
+        tables: [(sessions, .month), (trades, .day), (equity, .day)])
+    static let sweepRows = Deletable(
+        tombstones: deletedSweeps, id: "sweep_id", records: sweeps,
+        tables: [(sweeps, .month), (sweepResults, .day), (walkForwardWindows, .month)])
+    static let deletables = [sessionRows, sweepRows]
+
+    /// The kind of record whose rows `table` holds.
+    static func deletable(of table: String) -> Deletable {
+        deletables.first { d in d.tables.contains { $0.table == table } } ?? sessionRows
+    }
+
     /// Where a purge keeps the rows it is rewriting, while their partition is dropped
     /// and filled again (per table; left behind, it is put back by the next purge).
     static func staging(_ table: String) -> String { table + "_purge" }
@@ -89,6 +117,42 @@ enum QuestDBSchema {
         session_id VARCHAR, owner SYMBOL, ts TIMESTAMP\
         ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, session_id)
         """,
+        // Sweeps: one row per sweep at (ts = created_at, sweep_id), re-sent whole on
+        // each save, as sessions. The stitched statistics of a walk-forward are JSON.
+        """
+        CREATE TABLE IF NOT EXISTS backtest_sweeps (\
+        sweep_id VARCHAR, state SYMBOL, owner SYMBOL, symbol SYMBOL CAPACITY 4096, timeframe VARCHAR, \
+        range_start TIMESTAMP, range_end TIMESTAMP, strategy_name VARCHAR, request_b64 VARCHAR, objective VARCHAR, \
+        maximize BOOLEAN, total LONG, done LONG, failed LONG, top_k LONG, best_combination LONG, best_value DOUBLE, \
+        started_at TIMESTAMP, completed_at TIMESTAMP, error_message VARCHAR, stop_reason VARCHAR, \
+        stitched_statistics VARCHAR, stitched_session_id VARCHAR, ts TIMESTAMP\
+        ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, sweep_id)
+        """,
+        // One row per combination at ts = the sweep's created_at + combination; every
+        // statistic a column of its own (QuestDBStatistics), so any sorts in SQL.
+        // has_statistics is false for a failed combination (its columns are NULL).
+        """
+        CREATE TABLE IF NOT EXISTS backtest_sweep_results (\
+        sweep_id SYMBOL CAPACITY 65536 INDEX, combination LONG, params VARCHAR, has_statistics BOOLEAN, \
+        error VARCHAR, session_id VARCHAR, \(QuestDBStatistics.definitions), ts TIMESTAMP\
+        ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, sweep_id)
+        """,
+        // A walk-forward's windows at ts = the sweep's created_at + index; their
+        // statistics are JSON (read whole, never sorted).
+        """
+        CREATE TABLE IF NOT EXISTS backtest_walk_forward_windows (\
+        sweep_id SYMBOL CAPACITY 65536 INDEX, window_index LONG, in_sample_start TIMESTAMP, in_sample_end TIMESTAMP, \
+        out_of_sample_start TIMESTAMP, out_of_sample_end TIMESTAMP, combination LONG, params VARCHAR, \
+        in_sample_value DOUBLE, in_sample_statistics VARCHAR, initial_capital DOUBLE, out_of_sample_statistics VARCHAR, \
+        error VARCHAR, ts TIMESTAMP\
+        ) TIMESTAMP(ts) PARTITION BY MONTH WAL DEDUP UPSERT KEYS(ts, sweep_id)
+        """,
+        // Deleted sweeps, as deleted sessions: every sweep read leaves these ids out.
+        """
+        CREATE TABLE IF NOT EXISTS backtest_deleted_sweeps (\
+        sweep_id VARCHAR, owner SYMBOL, ts TIMESTAMP\
+        ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, sweep_id)
+        """,
     ]
 
     /// Columns a table must have to be of this layout; an older layout is refused at open.
@@ -110,4 +174,20 @@ enum QuestDBSchema {
 
     /// ts (the write key, for paging) first, then the sample.
     static let equityColumns = "ts, sim_time, equity, cash, position_size, drawdown_pct"
+
+    static let sweepColumns = """
+        sweep_id, state, symbol, timeframe, range_start, range_end, strategy_name, request_b64, objective, maximize, \
+        total, done, failed, top_k, best_combination, best_value, ts, started_at, completed_at, error_message, \
+        stop_reason, stitched_statistics, stitched_session_id
+        """
+
+    /// The row, then every statistic (QuestDBStatistics.columns' order).
+    static var sweepResultColumns: String {
+        "combination, params, has_statistics, error, session_id, " + QuestDBStatistics.selectList
+    }
+
+    static let windowColumns = """
+        window_index, in_sample_start, in_sample_end, out_of_sample_start, out_of_sample_end, combination, params, \
+        in_sample_value, in_sample_statistics, initial_capital, out_of_sample_statistics, error
+        """
 }

@@ -68,6 +68,9 @@ public final class QuestDBStore: BacktestStore {
     private let drainTask = Mutex<Task<Void, Never>?>(nil)
     private let closed = Atomic<Bool>(false)
     private let keys = Mutex(ResultKeys())
+    /// The creation time of each sweep this process may still write rows of: the base
+    /// of their write keys (QuestDBSchema). A sweep not here is looked up.
+    let sweepBases = Mutex<[String: Int64]>([:])
     var importByteLimit: Int { options.importByteLimit }
     public var visibilityTimeout: Double { options.visibilityTimeout }
     public var owner: String { options.owner }
@@ -307,7 +310,9 @@ public final class QuestDBStore: BacktestStore {
     }
 
     public func sync() async throws {
-        try await awaitVisible(QuestDBSchema.sessions, QuestDBSchema.trades, QuestDBSchema.equity)
+        try await awaitVisible(
+            QuestDBSchema.sessions, QuestDBSchema.trades, QuestDBSchema.equity, QuestDBSchema.sweeps,
+            QuestDBSchema.sweepResults, QuestDBSchema.walkForwardWindows)
     }
 
     public func health() async -> StoreHealth {

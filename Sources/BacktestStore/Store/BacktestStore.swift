@@ -79,7 +79,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case conflict(String)
     /// A page token this store did not make.
     case badPageToken(String)
-    /// Something this store does not do (QuestDB keeps no sweeps).
+    /// Something this store does not do (a store without sweeps).
     case unsupported(String)
     /// Anything else, with the store's own message.
     case failed(String)
@@ -196,6 +196,8 @@ public struct PurgeReport: Sendable, Equatable {
     public var isEmpty: Bool { partitionsDropped == 0 && partitionsRewritten == 0 && rowsRemoved == 0 }
 }
 
+/// Defaults. The sweep methods are for a store without sweeps (both real stores keep
+/// them; a test double may not): they answer `unsupported`.
 extension BacktestStore {
     public func saveSweep(_ record: SweepRecord) async throws { throw Self.noSweeps }
     public func sweep(id: String) async throws -> SweepRecord? { throw Self.noSweeps }
@@ -210,7 +212,7 @@ extension BacktestStore {
 
     static var noSweeps: StoreError {
         StoreError.unsupported(
-            "parameter sweeps need the SQLite store (backtestd --store sqlite:PATH); this store keeps none")
+            "parameter sweeps need the SQLite store or the QuestDB store; this store keeps none")
     }
 
     /// Stores that remove everything as they delete have nothing left to purge.
