@@ -211,15 +211,15 @@ import TimeKit
     }
 
     /// Sweep results sort on the statistic's own column: rows with a value first (in
-    /// the direction asked), then the others, ties by combination; QuestDB's
-    /// `LIMIT lo, hi` pages them.
+    /// the direction asked, infinities ranked by comparison), then the others, ties by
+    /// combination; QuestDB's `LIMIT lo, hi` pages them.
     @Test func sweepResultsSortOnTheStatisticsColumn() throws {
         let sharpe = try #require(QuestDBStatistics.column(key: "sharpeRatio"))
         #expect(sharpe.name == "sharpe_ratio" && sharpe.sqlType == "DOUBLE")
         let q = QuestDBSQL.sweepResults(sweepId: "s", by: sharpe, descending: false, from: 200, end: 301)
         #expect(
             q.sql
-                == "SELECT \(QuestDBSchema.sweepResultColumns) FROM (SELECT \(QuestDBSchema.sweepResultColumns) FROM backtest_sweep_results WHERE sweep_id = $1 ORDER BY (\"sharpe_ratio\" <= 0 OR \"sharpe_ratio\" > 0) DESC, CASE WHEN (\"sharpe_ratio\" <= 0 OR \"sharpe_ratio\" > 0) THEN \"sharpe_ratio\" ELSE 0.0 END ASC, combination) LIMIT 200, 301"
+                == "SELECT \(QuestDBSchema.sweepResultColumns) FROM (SELECT \(QuestDBSchema.sweepResultColumns) FROM backtest_sweep_results WHERE sweep_id = $1 ORDER BY (\"sharpe_ratio\" <= 0 OR \"sharpe_ratio\" > 0) DESC, CASE WHEN \"sharpe_ratio\" > 1.7976931348623157E308 THEN 2 WHEN \"sharpe_ratio\" < -1.7976931348623157E308 THEN 0 ELSE 1 END ASC, CASE WHEN \"sharpe_ratio\" <= 1.7976931348623157E308 AND \"sharpe_ratio\" >= -1.7976931348623157E308 THEN \"sharpe_ratio\" ELSE 0.0 END ASC, combination) LIMIT 200, 301"
         )
         #expect(q.parameters == [.text("s")])
         let trades = try #require(QuestDBStatistics.column(key: "totalTrades"))

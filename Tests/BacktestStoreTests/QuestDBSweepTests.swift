@@ -1,5 +1,6 @@
 import BacktestEngine
 import Foundation
+import TestSupport
 import Testing
 
 @testable import BacktestStore
@@ -110,12 +111,13 @@ struct QuestDBSweepTests {
     /// failed rows, sorted by several statistics both ways, a page of 7 at a time:
     /// the order of the reference ranking (values first, in the direction asked,
     /// infinities as values; no value last; ties by combination).
-    @Test func anyStatisticSortsBothWaysWithNoValueLast() async throws {
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func anyStatisticSortsBothWaysWithNoValueLast(seed: UInt64) async throws {
         let store = try await open()
         defer { Task { await store.close() } }
-        let id = "qsw-\(run)-sort"
+        let id = "qsw-\(run)-sort-\(seed)"
         try await store.saveSweep(SQLiteSweepTests.record(id, createdAt: Self.now))
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(seed: seed)
         let doubles: [Double] = [-2.5, 0, 0.75, 1.5, .nan, .infinity, -.infinity]
         let rows = (0..<40).map { n -> SweepResultRow in
             guard n % 9 != 4 else {

@@ -370,16 +370,28 @@ enum QuestDBSQL {
     /// sorted subquery, not to the sort itself: QuestDB's limited sort (`Sort light lo
     /// hi` in EXPLAIN, what a LIMIT on the sorting SELECT becomes) returned wrong rows
     /// for such keys (rows missing, others twice across pages; QuestDBSweepTests).
+    ///
+    /// Infinities are values (a profit factor with no losing trade), but QuestDB's sort
+    /// puts both of them with the NULLs, and not always the same way: they are ranked by
+    /// comparisons (which QuestDB gets right) before the finite values are sorted.
     static func sweepResults(
         sweepId: String, by statistic: QuestDBStatistics.Column, descending: Bool, from: Int, end: Int
     ) -> QuestDBQuery {
-        let zero = statistic.sqlType == "DOUBLE" ? "0.0" : "0"
+        let direction = descending ? "DESC" : "ASC"
+        let x = "\"\(statistic.name)\""
+        var order = "\(statistic.hasValue) DESC, "
+        if statistic.sqlType == "DOUBLE" {
+            let max = "1.7976931348623157E308"
+            order += "CASE WHEN \(x) > \(max) THEN 2 WHEN \(x) < -\(max) THEN 0 ELSE 1 END \(direction), "
+            order += "CASE WHEN \(x) <= \(max) AND \(x) >= -\(max) THEN \(x) ELSE 0.0 END \(direction), "
+        } else {
+            order += "CASE WHEN \(statistic.hasValue) THEN \(x) ELSE 0 END \(direction), "
+        }
         return QuestDBQuery(
             sql: """
                 SELECT \(QuestDBSchema.sweepResultColumns) FROM (SELECT \(QuestDBSchema.sweepResultColumns) \
-                FROM backtest_sweep_results WHERE sweep_id = $1 ORDER BY \(statistic.hasValue) DESC, \
-                CASE WHEN \(statistic.hasValue) THEN "\(statistic.name)" ELSE \(zero) END \(descending ? "DESC" : "ASC"), \
-                combination) LIMIT \(max(0, from)), \(max(0, end))
+                FROM backtest_sweep_results WHERE sweep_id = $1 ORDER BY \(order)combination) \
+                LIMIT \(max(0, from)), \(max(0, end))
                 """,
             parameters: [.text(sweepId)])
     }
