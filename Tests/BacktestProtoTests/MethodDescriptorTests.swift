@@ -75,7 +75,7 @@ import Testing
                 "GetTrades",
                 "GetEquityCurve", "ImportMarketData", "ListMarketData", "GetMarketData", "DeleteSession", "StartSweep",
                 "WatchSweep",
-                "StopSweep", "GetSweep", "ListSweeps",
+                "StopSweep", "GetSweep", "ListSweeps", "DeleteSweep",
             ])
         #expect(Set(Self.generated.map(\.service)).count == 4)
     }
