@@ -2,8 +2,9 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `backtest sweep`, `sweeps`, `sweep-show` and `sweep-stop`, built, against a real
-/// `backtestd`: the ranked table, --json, one terminal event, exit codes, a stop.
+/// `backtest sweep`, `sweeps`, `sweep-show`, `sweep-stop` and `sweep-rm`, built, against
+/// a real `backtestd`: the ranked table, --json, one terminal event, exit codes, a stop,
+/// deletion.
 @Suite(.serialized) struct CLISweepTests {
     static let csvPath = Fixtures.writeTemporary(Fixtures.minuteBarsCSV(count: 600), name: "SWEEP.csv")
     static let base = [
@@ -83,5 +84,66 @@ import Testing
         #expect(show.stdout.contains("stopped: enough"), "\(show)")
         let again = try await cli(d, ["sweep-stop", id])
         #expect(again.stdout.contains("had already ended"), "\(again)")
+    }
+
+    @Test func sweepRmDeletesSweepsAndTheirSessions() async throws {
+        let d = try await DaemonProcess(arguments: ["--sweep-workers", "1"])
+        defer { Task { await d.stop() } }
+        _ = try await cli(d, ["import", Self.csvPath, "--symbol", "SYN", "--timeframe", "1m"])
+        func sweep(_ extra: [String]) async throws -> String {
+            let r = try await cli(
+                d, Self.base + ["--param", "n1=5,8", "--param", "n2=20", "--top", "1", "--json"] + extra)
+            return try #require(r.jsonLines.first?["sweepId"] as? String, "\(r)")
+        }
+        let first = try await sweep(["--watch"])
+        let second = try await sweep(["--watch"])
+        let third = try await sweep(["--watch"])
+        func bestSession(_ id: String) async throws -> String {
+            let show = try await cli(d, ["sweep-show", id, "--json"])
+            let rows = show.json["results"] as? [[String: Any]] ?? []
+            return try #require(rows.compactMap { $0["sessionId"] as? String }.first { !$0.isEmpty }, "\(show)")
+        }
+        let firstBest = try await bestSession(first)
+        let thirdBest = try await bestSession(third)
+
+        // --dry-run deletes nothing.
+        let dry = try await cli(d, ["sweep-rm", first, "--dry-run"])
+        #expect(dry.status == 0 && dry.stdout.contains("1 sweep would be deleted (dry run)"), "\(dry)")
+        #expect(try await cli(d, ["sweep-show", first]).status == 0)
+
+        // By id, in text: the sweep with its session.
+        let rm = try await cli(d, ["sweep-rm", first])
+        #expect(rm.status == 0, "\(rm)")
+        #expect(rm.stdout.contains("deleted \(first) (completed, SYN 1m sma_cross, 2 combinations"), "\(rm)")
+        #expect(rm.stdout.contains("with 1 session") && rm.stdout.contains("1 sweep deleted"), "\(rm)")
+        #expect(try await cli(d, ["sweep-show", first]).status == 15)
+        #expect(try await cli(d, ["show", firstBest]).status == 15)
+
+        // Again: NOT_FOUND (exit 15) unless --allow-missing.
+        let again = try await cli(d, ["sweep-rm", first])
+        #expect(again.status == 15 && again.stderr.contains("sweep_id: no sweep"), "\(again)")
+        let lenient = try await cli(d, ["sweep-rm", first, "--allow-missing"])
+        #expect(lenient.status == 0 && lenient.stdout.contains("0 sweeps deleted"), "\(lenient)")
+
+        // --keep-sessions, --json: one DeleteSweepResponse a line; the session stays.
+        let kept = try await cli(d, ["sweep-rm", third, "--keep-sessions", "--json"])
+        #expect(kept.status == 0, "\(kept)")
+        #expect((kept.jsonLines.first?["sweep"] as? [String: Any])?["sweepId"] as? String == third, "\(kept)")
+        #expect((kept.jsonLines.first?["deletedSessionIds"] as? [String])?.isEmpty == true, "\(kept)")
+        #expect(try await cli(d, ["show", thirdBest]).status == 0)
+
+        // A running sweep (about 255,000 combinations) is refused (FAILED_PRECONDITION,
+        // exit 19) and kept, the others deleted anyway; by filter, the ended ones go.
+        let running = try await cli(d, Self.base + ["--param", "n1=1..300", "--param", "n2=1..1000", "--json"])
+        let live = try #require(running.json["sweepId"] as? String, "\(running)")
+        let refused = try await cli(d, ["sweep-rm", live, second])
+        #expect(refused.status == 19 && refused.stderr.contains("stop it first"), "\(refused)")
+        #expect(
+            refused.stdout.contains("deleted \(second)") && refused.stdout.contains("1 sweep deleted"), "\(refused)")
+        _ = try await cli(d, ["sweep-stop", live])
+        let byFilter = try await cli(d, ["sweep-rm", "--status", "stopped", "--symbol", "SYN"])
+        #expect(byFilter.status == 0 && byFilter.stdout.contains("deleted \(live)"), "\(byFilter)")
+        let none = try await cli(d, ["sweeps", "--json"])
+        #expect((none.json["sweeps"] as? [[String: Any]])?.isEmpty == true, "\(none)")
     }
 }
