@@ -146,4 +146,53 @@ import Testing
         let none = try await cli(d, ["sweeps", "--json"])
         #expect((none.json["sweeps"] as? [[String: Any]])?.isEmpty == true, "\(none)")
     }
+
+    /// `backtestd --retain-count 1` at start: sweeps are counted on their own (the same
+    /// number unless --retain-sweeps), the older go with their sessions, and the kept
+    /// sweep's session is neither counted nor deleted as a session.
+    @Test func retentionOfSweepsAtStart() async throws {
+        let dir = try DaemonProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var sweeps: [String] = []
+        var plain = ""
+        let before = try await DaemonProcess(arguments: ["--sweep-workers", "1"], directory: dir)
+        do {
+            _ = try await cli(before, ["import", Self.csvPath, "--symbol", "SYN", "--timeframe", "1m"])
+            for _ in 0..<3 {
+                let r = try await cli(
+                    before, Self.base + ["--param", "n1=5,8", "--param", "n2=20", "--top", "1", "--watch", "--json"])
+                if let id = r.jsonLines.first?["sweepId"] as? String { sweeps.append(id) }
+            }
+            let start = try await cli(
+                before,
+                [
+                    "start", "--symbol", "SYN", "--timeframe", "1m", "--from", "2024-01-01", "--to",
+                    "2024-01-01T10:00:00Z", "--strategy", "sma_cross", "--watch", "--json",
+                ])
+            plain = start.jsonLines.first?["sessionId"] as? String ?? ""
+        } catch {
+            await before.stop()
+            throw error
+        }
+        await before.stop()
+        #expect(sweeps.count == 3 && !plain.isEmpty)
+
+        let d = try await DaemonProcess(arguments: ["--retain-count", "1"], directory: dir)
+        defer { Task { await d.stop() } }
+        // The first round runs right after start, in the background: ask until it did.
+        var left: [String] = []
+        for _ in 0..<600 {
+            let r = try await cli(d, ["sweeps", "--json"])
+            left = (r.json["sweeps"] as? [[String: Any]] ?? []).compactMap { $0["sweepId"] as? String }
+            if left.count <= 1 && d.log.contains("retention deleted ended sweeps") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(left == [sweeps[2]], "the newest sweep stays")
+        #expect(d.log.contains("retention deleted ended sweeps") && d.log.contains("sessions=2"), "\(d.log)")
+        let sessions = try await cli(d, ["sessions", "--json"])
+        let ids = (sessions.json["sessions"] as? [[String: Any]] ?? []).compactMap { $0["sessionId"] as? String }
+        let kept = try await cli(d, ["sessions", "--label", "sweep=\(sweeps[2])", "--json"])
+        let best = (kept.json["sessions"] as? [[String: Any]] ?? []).compactMap { $0["sessionId"] as? String }
+        #expect(best.count == 1 && Set(ids) == Set(best + [plain]), "\(sessions)")
+    }
 }
