@@ -160,6 +160,30 @@ import Testing
         _ = try await sweeps.stop(live, reason: "")
     }
 
+    /// A store without sweeps (QuestDB here): sweep retention has nothing to do, and a
+    /// session labelled with a sweep is a session like any other.
+    @Test func aStoreWithoutSweepsKeepsSessionRetention() async throws {
+        let clock = ManualClock()
+        let fixture = try await CoreFixture(clock: clock, store: { FaultyStore($0) })
+        defer { fixture.remove() }
+        let registry = fixture.registry
+        var ids: [String] = []
+        for i in 0..<2 {
+            let id = try await registry.start(CoreFixture.goog(capital: Double(10_000 + i), labels: ["sweep": "x"]))
+                .sessionId
+            _ = try await registry.waitFor(id, [.completed])
+            ids.append(id)
+            clock.advance(by: .seconds(60))
+        }
+        let housekeeper = Housekeeper(
+            registry: registry, sweeps: SweepRegistry(store: registry.store, clock: clock),
+            policy: RetentionPolicy(maxCount: 1), clock: clock, logger: Logger(label: "test"))
+        let report = try await housekeeper.runOnce()
+        #expect(report.deleted == 1 && report.sweepsDeleted == 0, "\(report)")
+        #expect(try await registry.record(ids[0]) == nil)
+        #expect(try await registry.record(ids[1]) != nil)
+    }
+
     /// The rounds run at start and then every interval of the service's clock.
     @Test func roundsRunAtStartAndEveryInterval() async throws {
         let clock = ManualClock()
