@@ -195,4 +195,16 @@ import Testing
         let best = (kept.json["sessions"] as? [[String: Any]] ?? []).compactMap { $0["sessionId"] as? String }
         #expect(best.count == 1 && Set(ids) == Set(best + [plain]), "\(sessions)")
     }
+
+    /// backtestd refuses a --retain-sweeps that is not a count, naming the flag, and
+    /// documents it.
+    @Test func retainSweepsIsACount() async throws {
+        for bad in ["-1", "many"] {
+            let r = try await Subprocess.run(DaemonProcess.executable, ["--retain-sweeps=\(bad)", "--port", "0"])
+            #expect(r.status != 0, "\(r.text)")
+            #expect(r.text.contains("--retain-sweeps: '\(bad)' is not a number of sweeps (0 or more)"), "\(r.text)")
+        }
+        let help = try await Subprocess.run(DaemonProcess.executable, ["--help"])
+        #expect(help.text.contains("--retain-sweeps <count>") && help.text.contains("BACKTESTD_RETAIN_SWEEPS"))
+    }
 }
