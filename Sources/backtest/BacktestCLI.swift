@@ -12,7 +12,7 @@ struct BacktestCLI: AsyncParsableCommand {
             BACKTEST_TOKEN), --timeout SECONDS and --json.
 
             For scripts: --json prints the response message as proto3 JSON, one object
-            (or one per line for watch, trades, equity, rm): lowerCamelCase fields, every
+            (or one per line for watch, trades, equity, rm, sweep-rm): lowerCamelCase fields, every
             field present, 64-bit integers as strings, enums by their full names,
             times RFC 3339 UTC, durations as "1.5s", NaN as "NaN". Errors go to stderr
             with the server's message (with --json as {"error": {"code", "grpc_code",
@@ -39,7 +39,7 @@ struct BacktestCLI: AsyncParsableCommand {
             Start.self, Watch.self, Stop.self, ListActive.self, Sessions.self, Show.self, Trades.self, Equity.self,
             Report.self,
             Remove.self, Import.self, MarketData.self, Bars.self, SweepCommand.self, Sweeps.self, SweepShow.self,
-            SweepStop.self,
+            SweepStop.self, SweepRemove.self,
             WalkForwardCommand.self, Compare.self, Health.self, EncodeRequest.self,
         ]
     )

@@ -23,12 +23,17 @@ struct BacktestDaemon: AsyncParsableCommand {
 
             Retention: --retain-age and --retain-count delete ended sessions (every row of
             them, on either store) once they ended longer ago than the age, or beyond the
-            newest COUNT; STARTED and RUNNING sessions are never touched. It runs at start
-            and every --housekeeping-interval, with QuestDB's purge of deleted rows.
+            newest COUNT; STARTED and RUNNING sessions are never touched. Ended sweeps go
+            by the same age and by --retain-sweeps (default: the --retain-count number,
+            counted among sweeps), with the sessions they stored (labelled sweep=ID);
+            those sessions are kept while their sweep is, and not counted as sessions.
+            It runs at start and every --housekeeping-interval, with QuestDB's purge of
+            deleted rows.
 
             Examples:
               backtestd                                   # 127.0.0.1:50051, ./backtest.db
               backtestd --retain-age 30d --retain-count 10000
+              backtestd --retain-count 10000 --retain-sweeps 50
               backtestd --port 0 --port-file /tmp/port    # a free port, written to a file
               backtestd --store sqlite:/var/lib/backtest/results.db --token s3cret
               backtestd --store questdb --questdb-http http://127.0.0.1:9000 --questdb-pg postgresql://admin:quest@127.0.0.1:8812/qdb
@@ -69,7 +74,7 @@ struct BacktestDaemon: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Delete ended sessions that ended longer ago than this: 90m, 12h, 30d, 2w, or seconds (env BACKTESTD_RETAIN_AGE; default: keep them).",
+            "Delete ended sessions and sweeps that ended longer ago than this: 90m, 12h, 30d, 2w, or seconds (env BACKTESTD_RETAIN_AGE; default: keep them).",
             valueName: "age"))
     var retainAge: String?
 
@@ -78,6 +83,12 @@ struct BacktestDaemon: AsyncParsableCommand {
             "Keep only the newest COUNT ended sessions, by creation (env BACKTESTD_RETAIN_COUNT; default: all).",
             valueName: "count"))
     var retainCount: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Keep only the newest COUNT ended sweeps, by creation, with their sessions (env BACKTESTD_RETAIN_SWEEPS; default: the --retain-count number, else all).",
+            valueName: "count"))
+    var retainSweeps: String?
 
     @Option(
         help: ArgumentHelp(
@@ -301,6 +312,13 @@ struct BacktestDaemon: AsyncParsableCommand {
                 throw ValidationError("--retain-count: '\(count)' is not a number of sessions (0 or more)")
             }
             policy.maxCount = retainCount
+        }
+        policy.maxSweepCount = policy.maxCount
+        if let count = retainSweeps ?? env("BACKTESTD_RETAIN_SWEEPS") {
+            guard let retainSweeps = Int(count), retainSweeps >= 0 else {
+                throw ValidationError("--retain-sweeps: '\(count)' is not a number of sweeps (0 or more)")
+            }
+            policy.maxSweepCount = retainSweeps
         }
         return policy
     }

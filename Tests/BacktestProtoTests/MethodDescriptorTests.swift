@@ -22,7 +22,7 @@ import Testing
             Issue.record("Python could not list the services: \(answers)")
             return
         }
-        #expect(methods.count == 22)
+        #expect(methods.count == 23)
         let expected = methods.map { m -> MethodDescriptor in
             let kind: MethodDescriptor.Kind =
                 switch (m.clientStreaming, m.serverStreaming) {
@@ -75,7 +75,7 @@ import Testing
                 "GetTrades",
                 "GetEquityCurve", "ImportMarketData", "ListMarketData", "GetMarketData", "DeleteSession", "StartSweep",
                 "WatchSweep",
-                "StopSweep", "GetSweep", "ListSweeps",
+                "StopSweep", "GetSweep", "ListSweeps", "DeleteSweep",
             ])
         #expect(Set(Self.generated.map(\.service)).count == 4)
     }

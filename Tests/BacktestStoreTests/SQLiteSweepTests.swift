@@ -127,4 +127,51 @@ import Testing
             #expect(try await store.walkForwardWindows(sweepId: "wf").count == 2)
         }
     }
+
+    /// deleteSweeps: the record, its rows and windows go in one call; other sweeps and
+    /// every session stay (the sessions a sweep stored are its caller's to delete).
+    @Test func deletingSweepsTakesTheirRowsAndWindowsAndNothingElse() async throws {
+        try await withTemporarySQLiteStore { store, _ in
+            for (i, id) in ["gone", "kept", "also-gone"].enumerated() {
+                var r = Self.record(id, createdAt: Int64(i))
+                r.stitchedSessionId = "best-\(id)"
+                try await store.saveSweep(r)
+                try await store.saveSweepResults(sweepId: id, (0..<5).map { Self.row($0, sharpe: Double($0)) })
+                try await store.saveWalkForwardWindow(
+                    sweepId: id,
+                    WalkForwardWindowRow(
+                        index: 0, inSample: TimeRange(start: 0, end: 30), outOfSample: TimeRange(start: 30, end: 40)))
+                try await store.saveSession(sampleSession(id: "best-\(id)", createdAt: Int64(i), labels: ["sweep": id]))
+            }
+            #expect(try await store.deleteSweeps(ids: ["gone", "also-gone", "never-was"]) == ["gone", "also-gone"])
+            for id in ["gone", "also-gone"] {
+                #expect(try await store.sweep(id: id) == nil)
+                let rows = try await store.sweepResults(
+                    SweepResultQuery(sweepId: id, sortKey: "sharpeRatio", descending: true, pageSize: 100))
+                #expect(rows.rows.isEmpty)
+                #expect(try await store.walkForwardWindows(sweepId: id).isEmpty)
+                #expect(try await store.session(id: "best-\(id)") != nil, "sessions are the caller's")
+            }
+            #expect(try await store.listSweeps(SweepQuery()).sweeps.map(\.id) == ["kept"])
+            #expect(try await store.sweeps(in: [.completed]).map(\.id) == ["kept"])
+            let kept = try await store.sweepResults(
+                SweepResultQuery(sweepId: "kept", sortKey: "sharpeRatio", descending: true, pageSize: 100))
+            #expect(kept.rows.count == 5)
+            #expect(try await store.walkForwardWindows(sweepId: "kept").count == 1)
+            // Again, or nothing: nothing is found.
+            #expect(try await store.deleteSweeps(ids: ["gone"]).isEmpty)
+            #expect(try await store.deleteSweeps(ids: []).isEmpty)
+            // No orphan row is left by the deleted ones.
+            for table in ["backtest_sweep_results", "backtest_walk_forward_windows"] {
+                let left = try await store.reader().run { db throws(StoreError) -> Int64 in
+                    let s = try db.prepare("SELECT count(*) FROM \(table) WHERE sweep_id <> 'kept'")
+                    _ = try s.step()
+                    let n = s.int64(0)
+                    s.reset()
+                    return n
+                }
+                #expect(left == 0, "\(table)")
+            }
+        }
+    }
 }

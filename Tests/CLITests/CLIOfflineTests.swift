@@ -10,6 +10,7 @@ import Testing
         ["start", "--symbol", "GOOG", "--timeframe", "1d", "--from", "2004-08-19", "--to", "2013-03-02", "--watch"],
         ["watch", "abc"], ["stop", "abc", "--reason", "r"], ["list"], ["sessions", "--all"], ["show", "abc"],
         ["trades", "abc"], ["equity", "abc", "--csv"], ["data"], ["health"], ["rm", "abc"], ["rm", "--all"],
+        ["sweep-rm", "abc"], ["sweep-rm", "--all"],
         ["import", Fixtures.writeTemporary(Fixtures.minuteBarsCSV(count: 5), name: "mini.csv"), "--symbol", "X"],
     ]
 
@@ -86,6 +87,10 @@ import Testing
             (["rm", "--status", "gone"], "--status: unknown status 'gone'"),
             (["rm", "--older-than", "soon"], "--older-than: 'soon' is not a duration"),
             (["rm", "--label", "nokey"], "--label: expected NAME=VALUE, got 'nokey'"),
+            (["sweep-rm"], "give sweep ids, filters (--status, --symbol, --older-than) or --all"),
+            (["sweep-rm", "abc", "--status", "failed"], "sweep ids and filters"),
+            (["sweep-rm", "--status", "gone"], "--status: unknown status 'gone'"),
+            (["sweep-rm", "--older-than", "soon"], "--older-than: 'soon' is not a duration"),
         ]
         for (args, message) in cases {
             let r = try await CLIProcess.run(args)
@@ -135,7 +140,7 @@ import Testing
             "start", "watch", "stop", "list", "sessions", "show", "trades", "equity", "report", "import", "data",
             "bars",
             "health",
-            "rm",
+            "rm", "sweep-rm",
         ] {
             let help = try await CLIProcess.run([command, "--help"])
             #expect(help.status == 0)

@@ -57,7 +57,7 @@ import Testing
         #expect(r["code"] as? String == "OK", "\(r)")
         #expect((r["services"] as? [String] ?? []).contains("backtest.v1.BacktestService"))
         #expect((r["services"] as? [String] ?? []).contains("grpc.reflection.v1.ServerReflection"))
-        #expect((r["methods"] as? [String])?.count == 17)
+        #expect((r["methods"] as? [String])?.count == 18)
         #expect(r["start_fields"] as? [String] == ["symbol", "timeframe", "start_time"])
         #expect(
             Set(r["streaming"] as? [String] ?? []) == [

@@ -61,6 +61,13 @@ public actor SweepRegistry {
         public var alreadyEnded: Bool
     }
 
+    /// How DeleteSweep was answered: the sweep as it was, and the sessions that went
+    /// with it.
+    public struct Deleted: Sendable {
+        public var record: SweepRecord
+        public var sessionIds: [String]
+    }
+
     private struct Entry {
         var record: SweepRecord
         let plan: SweepPlan
@@ -78,6 +85,11 @@ public actor SweepRegistry {
     private var running = 0
     /// Terminal records the store did not take, answered from memory (bounded).
     private var unsaved: [String: SweepRecord] = [:]
+    /// The STOPPED save of a waiting sweep that was stopped, while in flight: a delete
+    /// waits for it (landing after the delete, it would bring the sweep back).
+    private var saving: [String: Task<Bool, Never>] = [:]
+    /// Sweeps being deleted, with the deletes of the same sweep waiting their turn.
+    private var deleting: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var accepting = true
 
     public init(
@@ -233,9 +245,13 @@ public actor SweepRegistry {
         record.completedAt = clock.wallMicros
         keepUnsaved(record)
         entries[id] = nil
-        if (try? await StoreRetry.run(budget: .seconds(2)) { try await store.saveSweep(record) }) != nil {
-            unsaved[id] = nil
+        let save = Task { [record, store] in
+            (try? await StoreRetry.run(budget: .seconds(2)) { try await store.saveSweep(record) }) != nil
         }
+        saving[id] = save
+        let saved = await save.value
+        saving[id] = nil
+        if saved, unsaved[id] == record { unsaved[id] = nil }
         var terminal = entry.hub.latest
         terminal.kind = .terminal
         terminal.state = .stopped
@@ -243,6 +259,97 @@ public actor SweepRegistry {
         terminal.wallTime = clock.wallMicros
         terminal.eta = .zero
         entry.hub.publish(terminal)
+    }
+
+    // MARK: Delete
+
+    /// Deletes an ended sweep: first the sessions it stored (labelled sweep=ID, through
+    /// the sessions' own deletion, trades and equity curves with them) unless
+    /// `keepSessions`, then its record, rows and windows. A sweep that waits or runs is
+    /// FAILED_PRECONDITION (stop it first); one that has just ended is deleted once its
+    /// job has handed it back. Deleting again is NOT_FOUND (docs/DESIGN.md section 13.6).
+    public func delete(
+        _ id: String, keepSessions: Bool, sessions: EngineRegistry
+    ) async throws(ServiceError) -> Deleted {
+        // One deletion of a sweep at a time: the next one then finds it gone.
+        while deleting[id] != nil {
+            await withCheckedContinuation { deleting[id, default: []].append($0) }
+        }
+        deleting[id] = []
+        defer {
+            for waiter in deleting.removeValue(forKey: id) ?? [] { waiter.resume() }
+        }
+
+        if let entry = entries[id] {
+            // Its terminal event is out and the job is handing it back: that is quick.
+            guard entry.hub.latest.kind == .terminal, let task = entry.task else {
+                throw Self.notEnded(id, entry.hub.latest.state)
+            }
+            await task.value
+        }
+        if let save = saving[id] { _ = await save.value }
+        guard let record = try await record(id) else { throw Self.noSweep(id) }
+        // Live on another server sharing the store, or left unfinished by one.
+        guard record.state.isTerminal else { throw Self.notEnded(id, record.state) }
+        // Sessions first: should the sweep's deletion then fail, a retry finds the
+        // sweep and finishes; the other way round its sessions would be left behind.
+        var gone: [String] = []
+        if !keepSessions {
+            let owned = try await sessionIds(of: id)
+            let deleted = try await sessions.deleteEnded(owned)
+            gone = owned.filter(deleted.contains)
+        }
+        let deleted = try await ServiceError.storeCall { try await store.deleteSweeps(ids: [id]) }
+        let inMemory = unsaved.removeValue(forKey: id) != nil
+        guard deleted.contains(id) || inMemory else { throw Self.noSweep(id) }
+        logger.info(
+            "sweep deleted",
+            metadata: ["sweep": "\(id)", "status": "\(record.state.rawValue)", "sessions": "\(gone.count)"])
+        return Deleted(record: record, sessionIds: gone)
+    }
+
+    /// Deletes those of `ids` that have ended, with their sessions, skipping (never
+    /// waiting for) any that is live or being deleted: retention's batch form. Returns
+    /// the ids deleted and how many sessions went with them.
+    public func deleteEnded(
+        _ ids: [String], sessions: EngineRegistry
+    ) async throws(ServiceError) -> (sweeps: Set<String>, sessions: Int) {
+        let candidates = ids.filter { entries[$0] == nil && saving[$0] == nil && deleting[$0] == nil }
+        guard !candidates.isEmpty else { return ([], 0) }
+        for id in candidates { deleting[id] = [] }
+        defer {
+            for id in candidates {
+                for waiter in deleting.removeValue(forKey: id) ?? [] { waiter.resume() }
+            }
+        }
+        var owned: [String] = []
+        for id in candidates { owned += try await sessionIds(of: id) }
+        let sessionsGone = owned.isEmpty ? 0 : try await sessions.deleteEnded(owned).count
+        let deleted = try await ServiceError.storeCall { try await store.deleteSweeps(ids: candidates) }
+        for id in candidates { unsaved[id] = nil }
+        return (deleted, sessionsGone)
+    }
+
+    /// The sessions a sweep stored: those labelled sweep=ID (its best combinations', a
+    /// walk-forward's stitched one; labelled before the rows link them, so none is
+    /// missed).
+    func sessionIds(of id: String) async throws(ServiceError) -> [String] {
+        var query = SessionQuery()
+        query.labels = ["sweep": id]
+        query.pageSize = 1000
+        var ids: [String] = []
+        while true {
+            let page = try await ServiceError.storeCall { try await store.listSessions(query) }
+            ids += page.sessions.map(\.id)
+            guard !page.nextPageToken.isEmpty else { return ids }
+            query.pageToken = page.nextPageToken
+        }
+    }
+
+    private static func notEnded(_ id: String, _ state: SessionState) -> ServiceError {
+        ServiceError(
+            .failedPrecondition, field: "sweep_id",
+            "sweep \"\(id)\" is \(state.rawValue): stop it first (StopSweep), then delete it")
     }
 
     // MARK: Queries
@@ -298,8 +405,17 @@ public actor SweepRegistry {
         let descending = ascending.map { !$0 } ?? (sortBy.isEmpty ? record.maximize : true)
         let query = SweepResultQuery(
             sweepId: id, sortKey: statistic.key, descending: descending, pageSize: pageSize, pageToken: pageToken)
-        let page = try await ServiceError.storeCall { try await store.sweepResults(query) }
-        return (record, page)
+        var page = try await ServiceError.storeCall { try await store.sweepResults(query) }
+        var shown = record
+        // A session deleted on its own (DeleteSession, retention) leaves its row's link
+        // behind: the row then shows none rather than an id that is NOT_FOUND.
+        var exists: [String: Bool] = [:]
+        for id in Set(page.rows.map(\.sessionId) + [record.stitchedSessionId]) where !id.isEmpty {
+            exists[id] = try await ServiceError.storeCall { try await store.session(id: id) } != nil
+        }
+        for i in page.rows.indices where exists[page.rows[i].sessionId] == false { page.rows[i].sessionId = "" }
+        if exists[record.stitchedSessionId] == false { shown.stitchedSessionId = "" }
+        return (shown, page)
     }
 
     /// One watch of a sweep: a snapshot, updates at most once per `minInterval` (latest

@@ -1651,6 +1651,41 @@ public struct ListSweepsResponse: Sendable, Equatable {
     }
 }
 
+public struct DeleteSweepRequest: Sendable, Equatable {
+    public var sweepID: String = ""
+    /// Answer OK, with no sweep, when no sweep has this id (for retries whose first
+    /// answer was lost); NOT_FOUND otherwise.
+    public var allowMissing: Bool = false
+    /// Keep the sessions the sweep stored (labelled sweep=ID), whole: only the sweep's
+    /// record, rows and windows go.
+    public var keepSessions: Bool = false
+
+    public init(
+        sweepID: String = "",
+        allowMissing: Bool = false,
+        keepSessions: Bool = false
+    ) {
+        self.sweepID = sweepID
+        self.allowMissing = allowMissing
+        self.keepSessions = keepSessions
+    }
+}
+
+public struct DeleteSweepResponse: Sendable, Equatable {
+    /// The sweep as it was when it was deleted; unset when allow_missing found none.
+    public var sweep: Sweep? = nil
+    /// The sessions deleted with it; empty with keep_sessions.
+    public var deletedSessionIDs: [String] = []
+
+    public init(
+        sweep: Sweep? = nil,
+        deletedSessionIDs: [String] = []
+    ) {
+        self.sweep = sweep
+        self.deletedSessionIDs = deletedSessionIDs
+    }
+}
+
 /// Runs strategies over stored market data and serves their progress and results.
 /// The methods of `backtest.v1.BacktestService`, for routing and calling without spelling a path.
 public enum BacktestServiceMethods {
@@ -1710,9 +1745,16 @@ public enum BacktestServiceMethods {
     public static let getSweep = MethodDescriptor(service: serviceName, method: "GetSweep", kind: .unary)
     /// Stored sweeps, newest first, paged.
     public static let listSweeps = MethodDescriptor(service: serviceName, method: "ListSweeps", kind: .unary)
+    /// Deletes an ended sweep and everything stored for it: its record, its result rows,
+    /// a walk-forward's windows, and the sessions it stored in full (those labelled
+    /// sweep=ID: the best combinations', a walk-forward's stitched out-of-sample one),
+    /// with their trades and equity curves, unless keep_sessions. A STARTED or RUNNING
+    /// sweep is FAILED_PRECONDITION (stop it first). An id no sweep has is NOT_FOUND,
+    /// unless allow_missing is set.
+    public static let deleteSweep = MethodDescriptor(service: serviceName, method: "DeleteSweep", kind: .unary)
 
     /// Every method, in the order of the proto.
-    public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData, getMarketData, deleteSession, startSweep, watchSweep, stopSweep, getSweep, listSweeps]
+    public static let all: [MethodDescriptor] = [startBacktest, stopBacktest, listActive, watchProgress, getSession, listSessions, getTrades, getEquityCurve, importMarketData, listMarketData, getMarketData, deleteSession, startSweep, watchSweep, stopSweep, getSweep, listSweeps, deleteSweep]
 
     /// The request and response message types of every method.
     public static let messages: [MethodDescriptor: MethodMessages] = [
@@ -1733,6 +1775,7 @@ public enum BacktestServiceMethods {
         stopSweep: MethodMessages(request: StopSweepRequest.self, response: StopSweepResponse.self),
         getSweep: MethodMessages(request: GetSweepRequest.self, response: GetSweepResponse.self),
         listSweeps: MethodMessages(request: ListSweepsRequest.self, response: ListSweepsResponse.self),
+        deleteSweep: MethodMessages(request: DeleteSweepRequest.self, response: DeleteSweepResponse.self),
     ]
 }
 
@@ -1850,6 +1893,16 @@ public struct BacktestServiceClient: Sendable {
     /// Stored sweeps, newest first, paged.
     public func listSweeps(_ request: ListSweepsRequest) async throws -> ListSweepsResponse {
         try await rpc.unary(BacktestServiceMethods.listSweeps, request)
+    }
+
+    /// Deletes an ended sweep and everything stored for it: its record, its result rows,
+    /// a walk-forward's windows, and the sessions it stored in full (those labelled
+    /// sweep=ID: the best combinations', a walk-forward's stitched out-of-sample one),
+    /// with their trades and equity curves, unless keep_sessions. A STARTED or RUNNING
+    /// sweep is FAILED_PRECONDITION (stop it first). An id no sweep has is NOT_FOUND,
+    /// unless allow_missing is set.
+    public func deleteSweep(_ request: DeleteSweepRequest) async throws -> DeleteSweepResponse {
+        try await rpc.unary(BacktestServiceMethods.deleteSweep, request)
     }
 }
 
@@ -6139,6 +6192,122 @@ extension ListSweepsResponse: ProtoJSONMessage {
                 if let v: [Sweep] = try r.field(1, "sweeps", m, { json in try ProtoJSON.array(json) { try Sweep(protoJSON: $0, options: options) } }) { sweeps = v }
             case "nextPageToken", "next_page_token":
                 if let v = try r.field(2, "next_page_token", m, { try ProtoJSON.string($0) }) { nextPageToken = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension DeleteSweepRequest: CMessageConvertible {
+    typealias CMessage = Backtest__V1__DeleteSweepRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__delete_sweep_request__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        self.sweepID = try ProtoRuntime.string(c.pointee.sweep_id, field: "backtest.v1.DeleteSweepRequest.sweep_id")
+        self.allowMissing = (c.pointee.allow_missing != 0)
+        self.keepSessions = (c.pointee.keep_sessions != 0)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if !sweepID.isEmpty { c.pointee.sweep_id = try arena.cString(sweepID, field: "backtest.v1.DeleteSweepRequest.sweep_id") }
+        c.pointee.allow_missing = (allowMissing ? 1 : 0)
+        c.pointee.keep_sessions = (keepSessions ? 1 : 0)
+    }
+}
+
+extension DeleteSweepRequest: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__delete_sweep_request__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__delete_sweep_request__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__delete_sweep_request__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__delete_sweep_request__pack(c, out) }
+}
+
+extension DeleteSweepRequest: ProtoMessage {
+    public static let protoName = "backtest.v1.DeleteSweepRequest"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension DeleteSweepRequest: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        try o.field("sweep_id", "sweepId", isDefault: sweepID.isEmpty) { ProtoJSON.string(sweepID) }
+        try o.field("allow_missing", "allowMissing", isDefault: !allowMissing) { ProtoJSON.bool(allowMissing) }
+        try o.field("keep_sessions", "keepSessions", isDefault: !keepSessions) { ProtoJSON.bool(keepSessions) }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.DeleteSweepRequest", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweepId", "sweep_id":
+                if let v = try r.field(1, "sweep_id", m, { try ProtoJSON.string($0) }) { sweepID = v }
+            case "allowMissing", "allow_missing":
+                if let v = try r.field(2, "allow_missing", m, { try ProtoJSON.bool($0) }) { allowMissing = v }
+            case "keepSessions", "keep_sessions":
+                if let v = try r.field(3, "keep_sessions", m, { try ProtoJSON.bool($0) }) { keepSessions = v }
+            default:
+                try r.unknown(m)
+            }
+        }
+    }
+}
+
+extension DeleteSweepResponse: CMessageConvertible {
+    typealias CMessage = Backtest__V1__DeleteSweepResponse
+
+    static func cInit(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__delete_sweep_response__init(c) }
+
+    init(c: UnsafePointer<CMessage>) throws {
+        self.init()
+        if let p = c.pointee.sweep { self.sweep = try Sweep(c: p) }
+        self.deletedSessionIDs = try ProtoRuntime.buffer(c.pointee.deleted_session_ids, c.pointee.n_deleted_session_ids).map { try ProtoRuntime.string($0, field: "backtest.v1.DeleteSweepResponse.deleted_session_ids") }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CMessage>, _ arena: ProtoArena) throws {
+        if let v = sweep { c.pointee.sweep = try arena.message(v) }
+        if !deletedSessionIDs.isEmpty {
+            c.pointee.n_deleted_session_ids = deletedSessionIDs.count
+            c.pointee.deleted_session_ids = try arena.cStrings(deletedSessionIDs, field: "backtest.v1.DeleteSweepResponse.deleted_session_ids")
+        }
+    }
+}
+
+extension DeleteSweepResponse: CTopLevelMessage {
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>?) -> UnsafeMutablePointer<CMessage>? { backtest__v1__delete_sweep_response__unpack(nil, count, bytes) }
+    static func cFreeUnpacked(_ c: UnsafeMutablePointer<CMessage>) { backtest__v1__delete_sweep_response__free_unpacked(c, nil) }
+    static func cPackedSize(_ c: UnsafePointer<CMessage>) -> Int { backtest__v1__delete_sweep_response__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>?) -> Int { backtest__v1__delete_sweep_response__pack(c, out) }
+}
+
+extension DeleteSweepResponse: ProtoMessage {
+    public static let protoName = "backtest.v1.DeleteSweepResponse"
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws { self = try ProtoRuntime.decode(bytes) }
+    public func serializedBytes() throws -> [UInt8] { try ProtoRuntime.encode(self) }
+}
+
+extension DeleteSweepResponse: ProtoJSONMessage {
+    public func protoJSON(options: ProtoJSONEncodingOptions) throws -> JSONValue {
+        var o = ProtoJSONObjectWriter(options)
+        if let v = sweep { try o.present("sweep", "sweep") { try v.protoJSON(options: options) } }
+        try o.field("deleted_session_ids", "deletedSessionIds", isDefault: deletedSessionIDs.isEmpty) { try ProtoJSON.array(deletedSessionIDs) { ProtoJSON.string($0) } }
+        return o.value
+    }
+
+    public init(protoJSON json: JSONValue, options: ProtoJSONDecodingOptions) throws {
+        self.init()
+        var r = try ProtoJSONObjectReader(json, "backtest.v1.DeleteSweepResponse", options)
+        while let m = r.nextMember() {
+            switch m.key {
+            case "sweep":
+                if let v = try r.field(1, "sweep", m, { try Sweep(protoJSON: $0, options: options) }) { sweep = v }
+            case "deletedSessionIds", "deleted_session_ids":
+                if let v: [String] = try r.field(2, "deleted_session_ids", m, { json in try ProtoJSON.array(json) { try ProtoJSON.string($0) } }) { deletedSessionIDs = v }
             default:
                 try r.unknown(m)
             }

@@ -9,6 +9,8 @@ import RPC
 /// terms; errors become statuses as for every other method.
 struct SweepHandlers: Sendable {
     let sweeps: SweepRegistry
+    /// The sessions' registry: a deleted sweep's sessions go through it.
+    let sessions: EngineRegistry
 
     func register(into router: inout RPCRouter) {
         typealias Method = BacktestServiceMethods
@@ -38,6 +40,9 @@ struct SweepHandlers: Sendable {
         }
         router.unary(Method.listSweeps) { (request: ListSweepsRequest, _) in
             try await BacktestHandlers.mapped { try await list(request) }
+        }
+        router.unary(Method.deleteSweep) { (request: DeleteSweepRequest, _) in
+            try await BacktestHandlers.mapped { try await delete(request) }
         }
     }
 
@@ -112,6 +117,24 @@ struct SweepHandlers: Sendable {
         }
         let found = try page.get()
         return ListSweepsResponse(sweeps: found.sweeps.map(SweepMapping.sweep), nextPageToken: found.nextPageToken)
+    }
+
+    /// NOT_FOUND for an unknown id unless allow_missing, which answers with no sweep.
+    func delete(_ request: DeleteSweepRequest) async throws -> DeleteSweepResponse {
+        try Self.requireId(request.sweepID)
+        let outcome: Result<SweepRegistry.Deleted, ServiceError>
+        do {
+            outcome = .success(
+                try await sweeps.delete(request.sweepID, keepSessions: request.keepSessions, sessions: sessions))
+        } catch {
+            outcome = .failure(error)
+        }
+        // (A `catch where` on a typed error crashes Swift 6.3's SILGen: hence the Result.)
+        if case .failure(let error) = outcome, error.kind == .notFound, request.allowMissing {
+            return DeleteSweepResponse(sweep: nil)
+        }
+        let deleted = try outcome.get()
+        return DeleteSweepResponse(sweep: SweepMapping.sweep(deleted.record), deletedSessionIDs: deleted.sessionIds)
     }
 
     static func requireId(_ id: String) throws(ServiceError) {

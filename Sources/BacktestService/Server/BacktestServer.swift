@@ -72,11 +72,12 @@ public final class BacktestServer: Sendable {
         self.logger = logger
         registry = EngineRegistry(store: store, limits: configuration.limits, clock: clock, logger: logger)
         sweeps = SweepRegistry(store: store, limits: configuration.sweepLimits, clock: clock, logger: logger)
-        housekeeper = Housekeeper(registry: registry, policy: configuration.retention, clock: clock, logger: logger)
+        housekeeper = Housekeeper(
+            registry: registry, sweeps: sweeps, policy: configuration.retention, clock: clock, logger: logger)
         health = HealthService(services: [BacktestHandlers.serviceName])
         var router = RPCRouter()
         BacktestHandlers(registry: registry, logger: logger).register(into: &router)
-        SweepHandlers(sweeps: sweeps).register(into: &router)
+        SweepHandlers(sweeps: sweeps, sessions: registry).register(into: &router)
         health.register(into: &router)
         ReflectionService(serviceNames: [BacktestHandlers.serviceName, HealthService.serviceName]).register(
             into: &router)

@@ -34,6 +34,36 @@ extension SQLiteStore {
         return deleted
     }
 
+    /// One transaction removes the sweeps with their result rows and walk-forward
+    /// windows (the schema cascades too; explicit, so no row depends on the pragma);
+    /// then the pages they held go back to the file system.
+    public func deleteSweeps(ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let deleted = try await writer.run { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) -> Set<String> in
+                var found = Set<String>()
+                for id in ids {
+                    for sql in [
+                        "DELETE FROM backtest_sweep_results WHERE sweep_id = ?",
+                        "DELETE FROM backtest_walk_forward_windows WHERE sweep_id = ?",
+                    ] {
+                        let s = try db.prepare(sql)
+                        s.bind(1, id)
+                        try s.run()
+                    }
+                    let s = try db.prepare("DELETE FROM backtest_sweeps WHERE id = ?")
+                    s.bind(1, id)
+                    try s.run()
+                    if db.changes > 0 { found.insert(id) }
+                }
+                return found
+            }
+        }
+        await checkpointer.throttle()
+        try await vacuumFreePages()
+        return deleted
+    }
+
     /// Gives the free pages back to the file system, a step at a time (databases made
     /// with `auto_vacuum = INCREMENTAL`, every one this store created; older ones keep
     /// free pages for reuse, docs/DESIGN.md section 10.1). The file itself shrinks at the

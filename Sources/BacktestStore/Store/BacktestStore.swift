@@ -156,6 +156,11 @@ public protocol BacktestStore: Sendable {
     func saveWalkForwardWindow(sweepId: String, _ window: WalkForwardWindowRow) async throws
     /// Its windows so far, by index.
     func walkForwardWindows(sweepId: String) async throws -> [WalkForwardWindowRow]
+    /// Deletes these sweeps' records, result rows and walk-forward windows (not the
+    /// sessions they stored: the caller deletes those with `deleteSessions`). Returns
+    /// the ids that were stored; once it returns no read shows them. The caller makes
+    /// sure the sweeps have ended: the store does not check.
+    func deleteSweeps(ids: [String]) async throws -> Set<String>
 
     /// Returns once everything written before is stored and readable by every reader
     /// (a store that applies writes later waits for them); throws when it cannot be.
@@ -209,6 +214,7 @@ extension BacktestStore {
         throw Self.noSweeps
     }
     public func walkForwardWindows(sweepId: String) async throws -> [WalkForwardWindowRow] { throw Self.noSweeps }
+    public func deleteSweeps(ids: [String]) async throws -> Set<String> { throw Self.noSweeps }
 
     static var noSweeps: StoreError {
         StoreError.unsupported(

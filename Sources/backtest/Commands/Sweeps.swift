@@ -45,32 +45,37 @@ struct Sweeps: AsyncParsableCommand {
             if sweeps.isEmpty {
                 Console.line("no sweeps")
             } else {
-                var table = Table([
-                    .init("SWEEP"), .init("STATUS"), .init("SYMBOL"), .init("TF"), .init("STRATEGY"),
-                    .init("OBJECTIVE"), .init("DONE", .right), .init("TOTAL", .right), .init("BEST", .right),
-                    .init("CREATED"),
-                ])
-                for s in sweeps {
-                    let base = s.request?.backtest
-                    // A walk-forward's best is only its last window's: its windows say more.
-                    let walkForward = s.request?.walkForward != nil
-                    table.append([
-                        .init(s.sweepID), .init(s.status.name, Style.color(for: s.status.name)),
-                        .init(base?.symbol ?? ""), .init(base?.timeframe ?? ""),
-                        .init(SessionView.strategyName(base?.strategy)),
-                        .init(
-                            (walkForward ? "walk-forward, " : "") + (s.direction == .minimize ? "min " : "max ")
-                                + s.objective), .init(String(s.done)), .init(String(s.total)),
-                        .init(
-                            s.bestCombination >= 0 && !walkForward
-                                ? Format.number(s.bestValue, decimals: 3) : Format.undefined),
-                        .init(s.createdAt.map(TimeDisplay.compact) ?? Format.undefined),
-                    ])
-                }
-                Console.line(table.render(style: out.style))
+                Console.line(Self.table(sweeps).render(style: out.style))
             }
             if !next.isEmpty { Console.err("more sweeps: --page-token \(next) (or --all)") }
             return ExitCodes.ok
         }
+    }
+
+    /// A row per sweep: id, status, what it swept, how far, its best.
+    static func table(_ sweeps: [Sweep]) -> Table {
+        var table = Table([
+            .init("SWEEP"), .init("STATUS"), .init("SYMBOL"), .init("TF"), .init("STRATEGY"),
+            .init("OBJECTIVE"), .init("DONE", .right), .init("TOTAL", .right), .init("BEST", .right),
+            .init("CREATED"),
+        ])
+        for s in sweeps {
+            let base = s.request?.backtest
+            // A walk-forward's best is only its last window's: its windows say more.
+            let walkForward = s.request?.walkForward != nil
+            table.append([
+                .init(s.sweepID), .init(s.status.name, Style.color(for: s.status.name)),
+                .init(base?.symbol ?? ""), .init(base?.timeframe ?? ""),
+                .init(SessionView.strategyName(base?.strategy)),
+                .init(
+                    (walkForward ? "walk-forward, " : "") + (s.direction == .minimize ? "min " : "max ")
+                        + s.objective), .init(String(s.done)), .init(String(s.total)),
+                .init(
+                    s.bestCombination >= 0 && !walkForward
+                        ? Format.number(s.bestValue, decimals: 3) : Format.undefined),
+                .init(s.createdAt.map(TimeDisplay.compact) ?? Format.undefined),
+            ])
+        }
+        return table
     }
 }

@@ -63,6 +63,8 @@ let allSampleTypes: [any (ProtoMessage & ProtoJSONMessage & SampleFillable).Type
     GetSweepResponse.self,
     ListSweepsRequest.self,
     ListSweepsResponse.self,
+    DeleteSweepRequest.self,
+    DeleteSweepResponse.self,
     GRPCHealthV1.HealthCheckRequest.self,
     GRPCHealthV1.HealthCheckResponse.self,
     GRPCHealthV1.HealthListRequest.self,
@@ -867,6 +869,27 @@ extension ListSweepsResponse: SampleFillable {
         var m = Self()
         m.sweeps = SampleRule.repeated(v) { w in Sweep.sample(w, depth: depth + 1) }
         m.nextPageToken = SampleRule.string(2, v)
+        return m
+    }
+}
+
+extension DeleteSweepRequest: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweepID = SampleRule.string(1, v)
+        m.allowMissing = SampleRule.bool(2, v)
+        m.keepSessions = SampleRule.bool(3, v)
+        return m
+    }
+}
+
+extension DeleteSweepResponse: SampleFillable {
+    static let sampleVariants = 3
+    static func sample(_ v: Int, depth: Int) -> Self {
+        var m = Self()
+        m.sweep = depth < SampleRule.maxDepth ? Sweep.sample(v, depth: depth + 1) : nil
+        m.deletedSessionIDs = SampleRule.repeated(v) { w in SampleRule.string(2, w) }
         return m
     }
 }

@@ -62,6 +62,7 @@ REQUEST_TYPES = {
     "DeleteSession": "DeleteSessionRequest",
     "StartSweep": "StartSweepRequest", "WatchSweep": "WatchSweepRequest", "StopSweep": "StopSweepRequest",
     "GetSweep": "GetSweepRequest", "ListSweeps": "ListSweepsRequest",
+    "DeleteSweep": "DeleteSweepRequest",
 }
 
 

@@ -80,6 +80,8 @@ typedef struct Backtest__V1__GetSweepRequest Backtest__V1__GetSweepRequest;
 typedef struct Backtest__V1__GetSweepResponse Backtest__V1__GetSweepResponse;
 typedef struct Backtest__V1__ListSweepsRequest Backtest__V1__ListSweepsRequest;
 typedef struct Backtest__V1__ListSweepsResponse Backtest__V1__ListSweepsResponse;
+typedef struct Backtest__V1__DeleteSweepRequest Backtest__V1__DeleteSweepRequest;
+typedef struct Backtest__V1__DeleteSweepResponse Backtest__V1__DeleteSweepResponse;
 
 
 /* --- enums --- */
@@ -1755,6 +1757,44 @@ struct  Backtest__V1__ListSweepsResponse
     , 0,NULL, (char *)protobuf_c_empty_string }
 
 
+struct  Backtest__V1__DeleteSweepRequest
+{
+  ProtobufCMessage base;
+  char *sweep_id;
+  /*
+   * Answer OK, with no sweep, when no sweep has this id (for retries whose first
+   * answer was lost); NOT_FOUND otherwise.
+   */
+  protobuf_c_boolean allow_missing;
+  /*
+   * Keep the sessions the sweep stored (labelled sweep=ID), whole: only the sweep's
+   * record, rows and windows go.
+   */
+  protobuf_c_boolean keep_sessions;
+};
+#define BACKTEST__V1__DELETE_SWEEP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__delete_sweep_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Backtest__V1__DeleteSweepResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The sweep as it was when it was deleted; unset when allow_missing found none.
+   */
+  Backtest__V1__Sweep *sweep;
+  /*
+   * The sessions deleted with it; empty with keep_sessions.
+   */
+  size_t n_deleted_session_ids;
+  char **deleted_session_ids;
+};
+#define BACKTEST__V1__DELETE_SWEEP_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&backtest__v1__delete_sweep_response__descriptor) \
+    , NULL, 0,NULL }
+
+
 /* Backtest__V1__BuiltinStrategy__ParamsEntry methods */
 void   backtest__v1__builtin_strategy__params_entry__init
                      (Backtest__V1__BuiltinStrategy__ParamsEntry         *message);
@@ -2872,6 +2912,44 @@ Backtest__V1__ListSweepsResponse *
 void   backtest__v1__list_sweeps_response__free_unpacked
                      (Backtest__V1__ListSweepsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Backtest__V1__DeleteSweepRequest methods */
+void   backtest__v1__delete_sweep_request__init
+                     (Backtest__V1__DeleteSweepRequest         *message);
+size_t backtest__v1__delete_sweep_request__get_packed_size
+                     (const Backtest__V1__DeleteSweepRequest   *message);
+size_t backtest__v1__delete_sweep_request__pack
+                     (const Backtest__V1__DeleteSweepRequest   *message,
+                      uint8_t             *out);
+size_t backtest__v1__delete_sweep_request__pack_to_buffer
+                     (const Backtest__V1__DeleteSweepRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__DeleteSweepRequest *
+       backtest__v1__delete_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__delete_sweep_request__free_unpacked
+                     (Backtest__V1__DeleteSweepRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Backtest__V1__DeleteSweepResponse methods */
+void   backtest__v1__delete_sweep_response__init
+                     (Backtest__V1__DeleteSweepResponse         *message);
+size_t backtest__v1__delete_sweep_response__get_packed_size
+                     (const Backtest__V1__DeleteSweepResponse   *message);
+size_t backtest__v1__delete_sweep_response__pack
+                     (const Backtest__V1__DeleteSweepResponse   *message,
+                      uint8_t             *out);
+size_t backtest__v1__delete_sweep_response__pack_to_buffer
+                     (const Backtest__V1__DeleteSweepResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Backtest__V1__DeleteSweepResponse *
+       backtest__v1__delete_sweep_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   backtest__v1__delete_sweep_response__free_unpacked
+                     (Backtest__V1__DeleteSweepResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Backtest__V1__BuiltinStrategy__ParamsEntry_Closure)
@@ -3063,6 +3141,12 @@ typedef void (*Backtest__V1__ListSweepsRequest_Closure)
 typedef void (*Backtest__V1__ListSweepsResponse_Closure)
                  (const Backtest__V1__ListSweepsResponse *message,
                   void *closure_data);
+typedef void (*Backtest__V1__DeleteSweepRequest_Closure)
+                 (const Backtest__V1__DeleteSweepRequest *message,
+                  void *closure_data);
+typedef void (*Backtest__V1__DeleteSweepResponse_Closure)
+                 (const Backtest__V1__DeleteSweepResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -3138,6 +3222,10 @@ struct Backtest__V1__BacktestService_Service
                       const Backtest__V1__ListSweepsRequest *input,
                       Backtest__V1__ListSweepsResponse_Closure closure,
                       void *closure_data);
+  void (*delete_sweep)(Backtest__V1__BacktestService_Service *service,
+                       const Backtest__V1__DeleteSweepRequest *input,
+                       Backtest__V1__DeleteSweepResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Backtest__V1__BacktestService_ServiceDestroy)(Backtest__V1__BacktestService_Service *);
 void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service *service,
@@ -3162,7 +3250,8 @@ void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service
       function_prefix__ ## watch_sweep,\
       function_prefix__ ## stop_sweep,\
       function_prefix__ ## get_sweep,\
-      function_prefix__ ## list_sweeps  }
+      function_prefix__ ## list_sweeps,\
+      function_prefix__ ## delete_sweep  }
 void backtest__v1__backtest_service__start_backtest(ProtobufCService *service,
                                                     const Backtest__V1__StartBacktestRequest *input,
                                                     Backtest__V1__StartBacktestResponse_Closure closure,
@@ -3231,6 +3320,10 @@ void backtest__v1__backtest_service__list_sweeps(ProtobufCService *service,
                                                  const Backtest__V1__ListSweepsRequest *input,
                                                  Backtest__V1__ListSweepsResponse_Closure closure,
                                                  void *closure_data);
+void backtest__v1__backtest_service__delete_sweep(ProtobufCService *service,
+                                                  const Backtest__V1__DeleteSweepRequest *input,
+                                                  Backtest__V1__DeleteSweepResponse_Closure closure,
+                                                  void *closure_data);
 
 /* --- descriptors --- */
 
@@ -3306,6 +3399,8 @@ extern const ProtobufCMessageDescriptor backtest__v1__get_sweep_request__descrip
 extern const ProtobufCMessageDescriptor backtest__v1__get_sweep_response__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__list_sweeps_request__descriptor;
 extern const ProtobufCMessageDescriptor backtest__v1__list_sweeps_response__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__delete_sweep_request__descriptor;
+extern const ProtobufCMessageDescriptor backtest__v1__delete_sweep_response__descriptor;
 extern const ProtobufCServiceDescriptor backtest__v1__backtest_service__descriptor;
 
 PROTOBUF_C__END_DECLS

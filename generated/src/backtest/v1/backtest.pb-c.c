@@ -2647,6 +2647,96 @@ void   backtest__v1__list_sweeps_response__free_unpacked
   assert(message->base.descriptor == &backtest__v1__list_sweeps_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   backtest__v1__delete_sweep_request__init
+                     (Backtest__V1__DeleteSweepRequest         *message)
+{
+  static const Backtest__V1__DeleteSweepRequest init_value = BACKTEST__V1__DELETE_SWEEP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__delete_sweep_request__get_packed_size
+                     (const Backtest__V1__DeleteSweepRequest *message)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_sweep_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__delete_sweep_request__pack
+                     (const Backtest__V1__DeleteSweepRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_sweep_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__delete_sweep_request__pack_to_buffer
+                     (const Backtest__V1__DeleteSweepRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_sweep_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__DeleteSweepRequest *
+       backtest__v1__delete_sweep_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__DeleteSweepRequest *)
+     protobuf_c_message_unpack (&backtest__v1__delete_sweep_request__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__delete_sweep_request__free_unpacked
+                     (Backtest__V1__DeleteSweepRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__delete_sweep_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   backtest__v1__delete_sweep_response__init
+                     (Backtest__V1__DeleteSweepResponse         *message)
+{
+  static const Backtest__V1__DeleteSweepResponse init_value = BACKTEST__V1__DELETE_SWEEP_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t backtest__v1__delete_sweep_response__get_packed_size
+                     (const Backtest__V1__DeleteSweepResponse *message)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_sweep_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t backtest__v1__delete_sweep_response__pack
+                     (const Backtest__V1__DeleteSweepResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_sweep_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t backtest__v1__delete_sweep_response__pack_to_buffer
+                     (const Backtest__V1__DeleteSweepResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &backtest__v1__delete_sweep_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Backtest__V1__DeleteSweepResponse *
+       backtest__v1__delete_sweep_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Backtest__V1__DeleteSweepResponse *)
+     protobuf_c_message_unpack (&backtest__v1__delete_sweep_response__descriptor,
+                                allocator, len, data);
+}
+void   backtest__v1__delete_sweep_response__free_unpacked
+                     (Backtest__V1__DeleteSweepResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &backtest__v1__delete_sweep_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor backtest__v1__builtin_strategy__params_entry__field_descriptors[2] =
 {
   {
@@ -8356,6 +8446,121 @@ const ProtobufCMessageDescriptor backtest__v1__list_sweeps_response__descriptor 
   (ProtobufCMessageInit) backtest__v1__list_sweeps_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor backtest__v1__delete_sweep_request__field_descriptors[3] =
+{
+  {
+    "sweep_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__DeleteSweepRequest, sweep_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "allow_missing",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__DeleteSweepRequest, allow_missing),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "keep_sessions",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__DeleteSweepRequest, keep_sessions),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__delete_sweep_request__field_indices_by_name[] = {
+  1,   /* field[1] = allow_missing */
+  2,   /* field[2] = keep_sessions */
+  0,   /* field[0] = sweep_id */
+};
+static const ProtobufCIntRange backtest__v1__delete_sweep_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor backtest__v1__delete_sweep_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.DeleteSweepRequest",
+  "DeleteSweepRequest",
+  "Backtest__V1__DeleteSweepRequest",
+  "backtest.v1",
+  sizeof(Backtest__V1__DeleteSweepRequest),
+  3,
+  backtest__v1__delete_sweep_request__field_descriptors,
+  backtest__v1__delete_sweep_request__field_indices_by_name,
+  1,  backtest__v1__delete_sweep_request__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__delete_sweep_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor backtest__v1__delete_sweep_response__field_descriptors[2] =
+{
+  {
+    "sweep",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Backtest__V1__DeleteSweepResponse, sweep),
+    &backtest__v1__sweep__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "deleted_session_ids",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Backtest__V1__DeleteSweepResponse, n_deleted_session_ids),
+    offsetof(Backtest__V1__DeleteSweepResponse, deleted_session_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned backtest__v1__delete_sweep_response__field_indices_by_name[] = {
+  1,   /* field[1] = deleted_session_ids */
+  0,   /* field[0] = sweep */
+};
+static const ProtobufCIntRange backtest__v1__delete_sweep_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor backtest__v1__delete_sweep_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "backtest.v1.DeleteSweepResponse",
+  "DeleteSweepResponse",
+  "Backtest__V1__DeleteSweepResponse",
+  "backtest.v1",
+  sizeof(Backtest__V1__DeleteSweepResponse),
+  2,
+  backtest__v1__delete_sweep_response__field_descriptors,
+  backtest__v1__delete_sweep_response__field_indices_by_name,
+  1,  backtest__v1__delete_sweep_response__number_ranges,
+  (ProtobufCMessageInit) backtest__v1__delete_sweep_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue backtest__v1__session_status__enum_values_by_number[6] =
 {
   { "SESSION_STATUS_UNSPECIFIED", "BACKTEST__V1__SESSION_STATUS__SESSION_STATUS_UNSPECIFIED", 0 },
@@ -8642,7 +8847,7 @@ const ProtobufCEnumDescriptor backtest__v1__sweep_direction__descriptor =
   backtest__v1__sweep_direction__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_descriptors[17] =
+static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_descriptors[18] =
 {
   { "StartBacktest", &backtest__v1__start_backtest_request__descriptor, &backtest__v1__start_backtest_response__descriptor },
   { "StopBacktest", &backtest__v1__stop_backtest_request__descriptor, &backtest__v1__stop_backtest_response__descriptor },
@@ -8661,9 +8866,11 @@ static const ProtobufCMethodDescriptor backtest__v1__backtest_service__method_de
   { "StopSweep", &backtest__v1__stop_sweep_request__descriptor, &backtest__v1__stop_sweep_response__descriptor },
   { "GetSweep", &backtest__v1__get_sweep_request__descriptor, &backtest__v1__get_sweep_response__descriptor },
   { "ListSweeps", &backtest__v1__list_sweeps_request__descriptor, &backtest__v1__list_sweeps_response__descriptor },
+  { "DeleteSweep", &backtest__v1__delete_sweep_request__descriptor, &backtest__v1__delete_sweep_response__descriptor },
 };
 const unsigned backtest__v1__backtest_service__method_indices_by_name[] = {
   11,        /* DeleteSession */
+  17,        /* DeleteSweep */
   7,        /* GetEquityCurve */
   10,        /* GetMarketData */
   4,        /* GetSession */
@@ -8688,7 +8895,7 @@ const ProtobufCServiceDescriptor backtest__v1__backtest_service__descriptor =
   "BacktestService",
   "Backtest__V1__BacktestService",
   "backtest.v1",
-  17,
+  18,
   backtest__v1__backtest_service__method_descriptors,
   backtest__v1__backtest_service__method_indices_by_name
 };
@@ -8827,6 +9034,14 @@ void backtest__v1__backtest_service__list_sweeps(ProtobufCService *service,
 {
   assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
   service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void backtest__v1__backtest_service__delete_sweep(ProtobufCService *service,
+                                                  const Backtest__V1__DeleteSweepRequest *input,
+                                                  Backtest__V1__DeleteSweepResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &backtest__v1__backtest_service__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void backtest__v1__backtest_service__init (Backtest__V1__BacktestService_Service *service,
                                            Backtest__V1__BacktestService_ServiceDestroy destroy)
