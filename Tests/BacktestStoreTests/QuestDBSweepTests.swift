@@ -117,50 +117,7 @@ struct QuestDBSweepTests {
         defer { Task { await store.close() } }
         let id = "qsw-\(run)-sort-\(seed)"
         try await store.saveSweep(SQLiteSweepTests.record(id, createdAt: Self.now))
-        var generator = SeededGenerator(seed: seed)
-        let doubles: [Double] = [-2.5, 0, 0.75, 1.5, .nan, .infinity, -.infinity]
-        let rows = (0..<40).map { n -> SweepResultRow in
-            guard n % 9 != 4 else {
-                return SweepResultRow(
-                    combination: Int64(n), params: [SweepParam(name: "n1", value: Double(n))], statistics: nil,
-                    error: "engine: boom")
-            }
-            var s = BacktestStatistics()
-            s.sharpeRatio = doubles.randomElement(using: &generator)!
-            s.returnPct = doubles.randomElement(using: &generator)!
-            s.profitFactor = doubles.randomElement(using: &generator)!
-            s.totalTrades = Int.random(in: 0...3, using: &generator)
-            s.maxDrawdownDurationMicros = Int64.random(in: 0...2, using: &generator) * Self.day
-            s.commissions = Double(Int.random(in: 0...2, using: &generator))
-            return SweepResultRow(
-                combination: Int64(n), params: [SweepParam(name: "n1", value: Double(n))], statistics: s,
-                sessionId: n == 7 ? "session-7" : "")
-        }
-        try await store.saveSweepResults(sweepId: id, Array(rows[20...]))
-        try await store.saveSweepResults(sweepId: id, Array(rows[..<20]))
-        let values: [String: (BacktestStatistics) -> Double] = [
-            "sharpeRatio": { $0.sharpeRatio }, "returnPct": { $0.returnPct }, "profitFactor": { $0.profitFactor },
-            "totalTrades": { Double($0.totalTrades) },
-            "maxDrawdownDurationMicros": { Double($0.maxDrawdownDurationMicros) },
-            "commissions": { $0.commissions },
-        ]
-        for (key, value) in values {
-            for descending in [true, false] {
-                let expected = rows.sorted { a, b in
-                    let x = a.statistics.map(value) ?? .nan
-                    let y = b.statistics.map(value) ?? .nan
-                    switch (x.isNaN, y.isNaN) {
-                    case (false, true): return true
-                    case (true, false): return false
-                    case (false, false) where x != y: return descending ? x > y : x < y
-                    default: return a.combination < b.combination
-                    }
-                }
-                let got = try await Self.all(store, id, key, descending: descending, size: 7)
-                #expect(got.map(\.combination) == expected.map(\.combination), "\(key) \(descending)")
-                #expect(got.sorted { $0.combination < $1.combination } == rows, "every row round-trips")
-            }
-        }
+        try await SQLiteSweepTests.checkSorting(store, sweepId: id, seed: seed)
     }
 
     @Test func sweepsListNewestFirstByStateAndRecoverOnlyThisNodes() async throws {

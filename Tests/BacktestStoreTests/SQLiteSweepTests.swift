@@ -1,5 +1,6 @@
 import BacktestEngine
 import Foundation
+import TestSupport
 import Testing
 
 @testable import BacktestStore
@@ -24,6 +25,76 @@ import Testing
             combination: n,
             params: [SweepParam(name: "n1", value: 0.1 * Double(n)), SweepParam(name: "n2", value: 20)],
             statistics: sharpe == nil && trades < 0 ? nil : s, error: trades < 0 ? "engine: boom" : "")
+    }
+
+    /// 40 rows of random statistics (NaN, both infinities, ties) and failed rows,
+    /// sorted by several statistics both ways, a page of 7 at a time, against the
+    /// reference ranking: values first in the direction asked, infinities as values, no
+    /// value last, ties by combination. Both stores pass the same check.
+    static func checkSorting(_ store: any BacktestStore, sweepId id: String, seed: UInt64) async throws {
+        var generator = SeededGenerator(seed: seed)
+        let doubles: [Double] = [-2.5, 0, 0.75, 1.5, .nan, .infinity, -.infinity]
+        let day: Int64 = 86_400_000_000
+        let rows = (0..<40).map { n -> SweepResultRow in
+            guard n % 9 != 4 else {
+                return SweepResultRow(
+                    combination: Int64(n), params: [SweepParam(name: "n1", value: Double(n))], statistics: nil,
+                    error: "engine: boom")
+            }
+            var s = BacktestStatistics()
+            s.sharpeRatio = doubles.randomElement(using: &generator)!
+            s.returnPct = doubles.randomElement(using: &generator)!
+            s.profitFactor = doubles.randomElement(using: &generator)!
+            s.totalTrades = Int.random(in: 0...3, using: &generator)
+            s.maxDrawdownDurationMicros = Int64.random(in: 0...2, using: &generator) * day
+            s.commissions = Double(Int.random(in: 0...2, using: &generator))
+            return SweepResultRow(
+                combination: Int64(n), params: [SweepParam(name: "n1", value: Double(n))], statistics: s,
+                sessionId: n == 7 ? "session-7" : "")
+        }
+        try await store.saveSweepResults(sweepId: id, Array(rows[20...]))
+        try await store.saveSweepResults(sweepId: id, Array(rows[..<20]))
+        try await store.sync()
+        let values: [String: @Sendable (BacktestStatistics) -> Double] = [
+            "sharpeRatio": { $0.sharpeRatio }, "returnPct": { $0.returnPct }, "profitFactor": { $0.profitFactor },
+            "totalTrades": { Double($0.totalTrades) },
+            "maxDrawdownDurationMicros": { Double($0.maxDrawdownDurationMicros) },
+            "commissions": { $0.commissions },
+        ]
+        for (key, value) in values {
+            for descending in [true, false] {
+                let expected = rows.sorted { a, b in
+                    let x = a.statistics.map(value) ?? .nan
+                    let y = b.statistics.map(value) ?? .nan
+                    switch (x.isNaN, y.isNaN) {
+                    case (false, true): return true
+                    case (true, false): return false
+                    case (false, false) where x != y: return descending ? x > y : x < y
+                    default: return a.combination < b.combination
+                    }
+                }
+                var got: [SweepResultRow] = []
+                var token = ""
+                repeat {
+                    let page = try await store.sweepResults(
+                        SweepResultQuery(
+                            sweepId: id, sortKey: key, descending: descending, pageSize: 7, pageToken: token))
+                    #expect(page.rows.count <= 7)
+                    got += page.rows
+                    token = page.nextPageToken
+                } while !token.isEmpty
+                #expect(got.map(\.combination) == expected.map(\.combination), "\(key) \(descending)")
+                #expect(got.sorted { $0.combination < $1.combination } == rows, "every row round-trips")
+            }
+        }
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func anyStatisticSortsBothWaysWithNoValueLast(seed: UInt64) async throws {
+        try await withTemporarySQLiteStore { store, _ in
+            try await store.saveSweep(Self.record("sort", createdAt: 10))
+            try await Self.checkSorting(store, sweepId: "sort", seed: seed)
+        }
     }
 
     @Test func recordsAndResultsRoundTripAndSort() async throws {

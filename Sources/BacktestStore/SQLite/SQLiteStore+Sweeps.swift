@@ -152,21 +152,23 @@ extension SQLiteStore {
             ? 0 : try OffsetPageToken(decoding: query.pageToken, expectedFingerprint: fingerprint).offset
         let path = "$." + query.sortKey
         // NaN is stored as the string "NaN", and failed rows have no statistics: both
-        // sort after every number, in either direction; ties by combination.
+        // sort after every number, in either direction; ties by combination. The
+        // infinities, stored as the strings "Infinity" and "-Infinity", are values
+        // (9e999 is SQLite's infinity), as the sweep ranks them and as QuestDB sorts them.
         let sql = """
             SELECT combination, params, statistics, error, session_id FROM \
-            (SELECT *, json_extract(statistics, ?) AS v, typeof(json_extract(statistics, ?)) IN ('integer', 'real') AS ranked \
-            FROM backtest_sweep_results WHERE sweep_id = ?) \
+            (SELECT *, typeof(v) IN ('integer', 'real') AS ranked FROM \
+            (SELECT *, CASE json_extract(statistics, ?1) WHEN 'Infinity' THEN 9e999 WHEN '-Infinity' THEN -9e999 \
+            ELSE json_extract(statistics, ?1) END AS v FROM backtest_sweep_results WHERE sweep_id = ?2)) \
             ORDER BY ranked DESC, CASE WHEN ranked THEN v END \(query.descending ? "DESC" : "ASC"), combination \
-            LIMIT ? OFFSET ?
+            LIMIT ?3 OFFSET ?4
             """
         let rows = try await reader().run { db throws(StoreError) in
             let s = try db.prepare(sql)
             s.bind(1, path)
-            s.bind(2, path)
-            s.bind(3, query.sweepId)
-            s.bind(4, pageSize + 1)
-            s.bind(5, offset)
+            s.bind(2, query.sweepId)
+            s.bind(3, pageSize + 1)
+            s.bind(4, offset)
             var out: [SweepResultRow] = []
             while try s.step() {
                 out.append(
