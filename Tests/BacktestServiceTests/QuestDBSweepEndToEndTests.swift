@@ -129,6 +129,24 @@ struct QuestDBSweepEndToEndTests {
             token = page.nextPageToken
         } while !token.isEmpty
         #expect(listed.contains(started.sweepID))
+
+        // Deleted through the other node: gone from both, with the sessions it stored.
+        let sessions = rows.map(\.sessionID).filter { !$0.isEmpty }
+        let deleted = try await other.deleteSweep(DeleteSweepRequest(sweepID: started.sweepID))
+        #expect(deleted.sweep?.sweepID == started.sweepID && Set(deleted.deletedSessionIDs) == Set(sessions))
+        let gone = RPCError(.notFound, "sweep_id: no sweep \"\(started.sweepID)\"")
+        for node in [client, other] {
+            #expect(
+                await InProcessServer.status { try await node.getSweep(GetSweepRequest(sweepID: started.sweepID)) }
+                    == gone)
+            for session in sessions {
+                #expect(
+                    await InProcessServer.status { try await node.getSession(GetSessionRequest(sessionID: session)) }
+                        == RPCError(.notFound, "session_id: no session \"\(session)\""))
+            }
+        }
+        let again = try await client.deleteSweep(DeleteSweepRequest(sweepID: started.sweepID, allowMissing: true))
+        #expect(again.sweep == nil)
     }
 
     @Test func aWalkForwardEqualsTheSQLiteDaemons() async throws {
