@@ -302,11 +302,15 @@ extension H2ServerConnection {
     static let acceptEncoding = "identity,gzip"
 
     static func trailerFields(_ status: Status, _ trailers: Metadata) -> [(String, String)] {
+        if status.code == .ok && status.message.isEmpty && trailers.isEmpty { return okTrailerFields }
         var fields = [("grpc-status", String(status.code.rawValue))]
         if !status.message.isEmpty { fields.append(("grpc-message", StatusMessageCoding.encode(status.message))) }
         fields += trailers.headerFields()
         return fields
     }
+
+    /// The trailers of most calls, made once rather than an array a call.
+    private static let okTrailerFields = [("grpc-status", "0")]
 
     static func trailersOnly(_ status: Status, _ trailers: Metadata, wire: CallWire = .grpc) -> [(String, String)] {
         [(":status", "200"), ("content-type", wire.contentType)] + trailerFields(status, trailers)
