@@ -1,6 +1,7 @@
 import Foundation
 import HTTP2Transport
 import RPC
+import TestSupport
 import Testing
 
 /// Our own client against our own server, for the cases grpcio covers.
@@ -143,6 +144,65 @@ import Testing
             Issue.record("expected RESOURCE_EXHAUSTED")
         } catch let e as RPCError {
             #expect(e.code == .resourceExhausted)
+        }
+    }
+
+    /// A call that ends (here, its deadline) while the connection waits for the
+    /// server's SETTINGS is never opened once they come: the first request the server
+    /// sees is the next call's.
+    @Test func aCallEndedBeforeSettingsIsNeverSent() async throws {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: Subprocess.python)
+        server.arguments = [
+            Subprocess.packageRoot.appendingPathComponent("Tests/HTTP2TransportTests/Clients/h2_late_settings.py").path
+        ]
+        let input = Pipe()
+        let output = Pipe()
+        server.standardInput = input
+        server.standardOutput = output
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        let lines = LineReader(output.fileHandleForReading)
+        let port = try #require(Int(await lines.next() ?? ""), "h2_late_settings.py printed no port")
+        let client = GRPCClient(configuration: .init(port: port))
+        defer { client.close() }
+        await #expect(throws: RPCError.self) {
+            _ = try await client.unary("/test.Echo/First", request: [], timeout: .milliseconds(1))
+        }
+        // Whenever the second call's open reaches the loop, before the SETTINGS or
+        // after, its request is the first one sent unless the ended call's goes out.
+        let second = Task { try await client.unary("/test.Echo/Second", request: []) }
+        input.fileHandleForWriting.write(Data("go\n".utf8))
+        let report = await lines.next() ?? ""
+        #expect(report == #"{"first_path": "/test.Echo/Second"}"#)
+        _ = await second.result
+    }
+
+    /// Lines of a pipe, read on a thread of its own (never on Swift's pool).
+    final class LineReader: @unchecked Sendable {
+        let handle: FileHandle
+        var buffer = Data()
+        init(_ handle: FileHandle) { self.handle = handle }
+
+        func next() async -> String? {
+            await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    while true {
+                        if let i = self.buffer.firstIndex(of: 10) {
+                            let line = String(decoding: self.buffer[..<i], as: UTF8.self)
+                            self.buffer.removeSubrange(...i)
+                            continuation.resume(returning: line)
+                            return
+                        }
+                        let chunk = self.handle.availableData
+                        if chunk.isEmpty {
+                            continuation.resume(returning: nil)
+                            return
+                        }
+                        self.buffer.append(chunk)
+                    }
+                }
+            }
         }
     }
 

@@ -87,6 +87,9 @@ final class H2ClientConnection: H2Connection, WireSessionDelegate, @unchecked Se
     }
 
     private func openNow(_ stream: Stream, path: String, metadata: Metadata, timeout: Duration?, gzip: Bool) {
+        // Cancelled (or past its deadline) while it waited for the server's SETTINGS:
+        // the caller has its status; opening it now would start a call nobody reads.
+        guard !stream.call.isComplete else { return }
         guard !closed, session != nil else {
             stream.call.complete(Status(.unavailable, "connection closed"), trailers: Metadata())
             return
