@@ -26,7 +26,7 @@ import Testing
         let first = try await DaemonProcess(directory: dir)
         let client = PyClient(port: first.port)
         #expect(try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader).code == "OK")
-        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 60))
+        let id = try await client.start(Fixtures.slowGoogRequest(seconds: 3600))
         _ = try await client.waitFor(id, ["SESSION_STATUS_RUNNING"])
         try await Task.sleep(for: .milliseconds(1500))
         await first.stop(signal: SIGKILL)
@@ -45,9 +45,9 @@ import Testing
         let client = PyClient(port: daemon.port)
         #expect(try await client.importCSV(Fixtures.googCSV, header: Fixtures.googHeader).code == "OK")
         let ids = [
-            try await client.start(Fixtures.slowGoogRequest(seconds: 60)),
-            try await client.start(Fixtures.slowGoogRequest(seconds: 60)),
-            try await client.start(Fixtures.slowGoogRequest(seconds: 60)),
+            try await client.start(Fixtures.slowGoogRequest(seconds: 3600)),
+            try await client.start(Fixtures.slowGoogRequest(seconds: 3600)),
+            try await client.start(Fixtures.slowGoogRequest(seconds: 3600)),
         ]
         for id in ids.prefix(2) { _ = try await client.waitFor(id, ["SESSION_STATUS_RUNNING"]) }
         async let watchers = client.run(["watchers", ids[0], "4"])

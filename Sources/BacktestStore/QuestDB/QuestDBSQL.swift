@@ -48,6 +48,17 @@ enum QuestDBSQL {
     static func sessionsInStates(
         _ states: [SessionState], owner: String, after: (createdAt: Int64, id: String)?, limit: Int
     ) -> QuestDBQuery {
+        recordsInStates(
+            "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions", id: "session_id", notDeleted: notDeleted,
+            states, owner: owner, after: after, limit: limit)
+    }
+
+    /// Records of `owner` in any of `states`, oldest first, one page after the key
+    /// (ts = created_at, then the id): start-up recovery's query for sessions and sweeps.
+    private static func recordsInStates(
+        _ select: String, id: String, notDeleted: String, _ states: [SessionState], owner: String,
+        after: (createdAt: Int64, id: String)?, limit: Int
+    ) -> QuestDBQuery {
         var parameters: [PGParameter] = []
         let ors = states.map(\.rawValue).sorted().map { state -> String in
             parameters.append(.text(state))
@@ -55,13 +66,13 @@ enum QuestDBSQL {
         }
         parameters.append(.text(owner))
         var sql =
-            "SELECT \(QuestDBSchema.sessionColumns) FROM backtest_sessions WHERE (\(ors.joined(separator: " OR "))) AND owner = $\(parameters.count) AND \(notDeleted)"
+            "\(select) WHERE (\(ors.joined(separator: " OR "))) AND owner = $\(parameters.count) AND \(notDeleted)"
         if let after {
             parameters += [time(after.createdAt), time(after.createdAt), .text(after.id)]
             let n = parameters.count
-            sql += " AND (ts > $\(n - 2) OR (ts = $\(n - 1) AND session_id > $\(n)))"
+            sql += " AND (ts > $\(n - 2) OR (ts = $\(n - 1) AND \(id) > $\(n)))"
         }
-        sql += " ORDER BY ts, session_id LIMIT \(max(1, limit))"
+        sql += " ORDER BY ts, \(id) LIMIT \(max(1, limit))"
         return QuestDBQuery(sql: sql, parameters: parameters)
     }
 
@@ -320,21 +331,9 @@ enum QuestDBSQL {
     static func sweepsInStates(
         _ states: [SessionState], owner: String, after: (createdAt: Int64, id: String)?, limit: Int
     ) -> QuestDBQuery {
-        var parameters: [PGParameter] = []
-        let ors = states.map(\.rawValue).sorted().map { state -> String in
-            parameters.append(.text(state))
-            return "state = $\(parameters.count)"
-        }
-        parameters.append(.text(owner))
-        var sql =
-            "SELECT \(QuestDBSchema.sweepColumns) FROM backtest_sweeps WHERE (\(ors.joined(separator: " OR "))) AND owner = $\(parameters.count) AND \(sweepNotDeleted)"
-        if let after {
-            parameters += [time(after.createdAt), time(after.createdAt), .text(after.id)]
-            let n = parameters.count
-            sql += " AND (ts > $\(n - 2) OR (ts = $\(n - 1) AND sweep_id > $\(n)))"
-        }
-        sql += " ORDER BY ts, sweep_id LIMIT \(max(1, limit))"
-        return QuestDBQuery(sql: sql, parameters: parameters)
+        recordsInStates(
+            "SELECT \(QuestDBSchema.sweepColumns) FROM backtest_sweeps", id: "sweep_id", notDeleted: sweepNotDeleted,
+            states, owner: owner, after: after, limit: limit)
     }
 
     /// One page of ListSweeps: newest first, optionally by state, after the key.
