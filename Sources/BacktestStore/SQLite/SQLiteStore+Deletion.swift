@@ -3,24 +3,20 @@ extension SQLiteStore {
     /// of 64 KiB pages, so each step is one short write and the WAL stays bounded.
     static let vacuumStepPages = 256
 
-    /// One transaction removes the sessions with their labels, trade chunks and equity
-    /// chunks (all or nothing); then the pages they held go back to the file system.
-    public func deleteSessions(ids: [String]) async throws -> Set<String> {
-        guard !ids.isEmpty else { return [] }
-        let deleted = try await writer.run { db throws(StoreError) in
+    /// In one transaction, for each id: its rows in other tables (`dependents`, each a
+    /// DELETE with the id as its one parameter), then its record in `table`. Returns the
+    /// ids that had a record.
+    private func deleteRecords(_ ids: [String], table: String, dependents: [String]) async throws -> Set<String> {
+        try await writer.run { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> Set<String> in
                 var found = Set<String>()
                 for id in ids {
-                    for sql in [
-                        "DELETE FROM backtest_session_labels WHERE session_id = ?",
-                        "DELETE FROM backtest_trade_chunks WHERE session_id = ?",
-                        "DELETE FROM backtest_equity_curve WHERE session_id = ?",
-                    ] {
+                    for sql in dependents {
                         let s = try db.prepare(sql)
                         s.bind(1, id)
                         try s.run()
                     }
-                    let s = try db.prepare("DELETE FROM backtest_sessions WHERE id = ?")
+                    let s = try db.prepare("DELETE FROM \(table) WHERE id = ?")
                     s.bind(1, id)
                     try s.run()
                     if db.changes > 0 { found.insert(id) }
@@ -28,6 +24,19 @@ extension SQLiteStore {
                 return found
             }
         }
+    }
+
+    /// One transaction removes the sessions with their labels, trade chunks and equity
+    /// chunks (all or nothing); then the pages they held go back to the file system.
+    public func deleteSessions(ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let deleted = try await deleteRecords(
+            ids, table: "backtest_sessions",
+            dependents: [
+                "DELETE FROM backtest_session_labels WHERE session_id = ?",
+                "DELETE FROM backtest_trade_chunks WHERE session_id = ?",
+                "DELETE FROM backtest_equity_curve WHERE session_id = ?",
+            ])
         forgetEquityPeaks(ids)
         await checkpointer.throttle()
         try await vacuumFreePages()
@@ -39,26 +48,12 @@ extension SQLiteStore {
     /// then the pages they held go back to the file system.
     public func deleteSweeps(ids: [String]) async throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
-        let deleted = try await writer.run { db throws(StoreError) in
-            try db.transaction { () throws(StoreError) -> Set<String> in
-                var found = Set<String>()
-                for id in ids {
-                    for sql in [
-                        "DELETE FROM backtest_sweep_results WHERE sweep_id = ?",
-                        "DELETE FROM backtest_walk_forward_windows WHERE sweep_id = ?",
-                    ] {
-                        let s = try db.prepare(sql)
-                        s.bind(1, id)
-                        try s.run()
-                    }
-                    let s = try db.prepare("DELETE FROM backtest_sweeps WHERE id = ?")
-                    s.bind(1, id)
-                    try s.run()
-                    if db.changes > 0 { found.insert(id) }
-                }
-                return found
-            }
-        }
+        let deleted = try await deleteRecords(
+            ids, table: "backtest_sweeps",
+            dependents: [
+                "DELETE FROM backtest_sweep_results WHERE sweep_id = ?",
+                "DELETE FROM backtest_walk_forward_windows WHERE sweep_id = ?",
+            ])
         await checkpointer.throttle()
         try await vacuumFreePages()
         return deleted
