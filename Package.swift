@@ -107,7 +107,9 @@ let package = Package(
         // Several backtestd processes as one service: the broker they share (Redis).
         .target(
             name: "Cluster",
-            dependencies: ["CHiredis"]
+            dependencies: [
+                "CHiredis", "BacktestCore", "BacktestStore", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The standard gRPC services (health, reflection) and protobuf routing helpers.
         .target(
@@ -191,7 +193,7 @@ let package = Package(
             name: "backtestd",
             dependencies: [
                 "BacktestCore", "BacktestService", "BacktestStore", "HTTP2Transport", "RPC", "GRPCServices", "CMalloc",
-                "Dashboard",
+                "Dashboard", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -284,7 +286,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "TestSupport"]
+            dependencies: ["Cluster", "BacktestCore", "BacktestStore", "BacktestEngine", "TestSupport"]
         ),
         .testTarget(
             name: "GRPCServicesTests",

@@ -2,6 +2,7 @@ import ArgumentParser
 import BacktestCore
 import BacktestService
 import BacktestStore
+import Cluster
 import Dashboard
 import Dispatch
 import Foundation
@@ -62,6 +63,12 @@ struct BacktestDaemon: AsyncParsableCommand {
             "This node's name, stored with the sessions it runs; several backtestd sharing one QuestDB need distinct names, and a restarted one the same (env BACKTESTD_NODE_ID; default: HOSTNAME:PORT)."
     )
     var nodeId: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Join a cluster through this broker: several backtestd on one QuestDB then answer for each other's sessions (redis://HOST:PORT; needs --store questdb; env BACKTESTD_BROKER; default: a single node).",
+            valueName: "url"))
+    var broker: String?
 
     @Option(
         help:
@@ -288,6 +295,14 @@ struct BacktestDaemon: AsyncParsableCommand {
         guard !resolvedNodeId.isEmpty, resolvedNodeId.utf8.count <= 256 else {
             throw ValidationError("--node-id must be 1 to 256 bytes")
         }
+        if let url = resolvedBroker {
+            guard Self.brokerAddress(url) != nil else {
+                throw ValidationError("--broker must be redis://HOST:PORT, got '\(url)'")
+            }
+            guard store == "questdb" else {
+                throw ValidationError("--broker needs --store questdb: the nodes of a cluster share one QuestDB")
+            }
+        }
         _ = try retention()
         _ = try cors()
         guard let interval = DurationText.parse(housekeepingInterval), interval >= .seconds(1) else {
@@ -453,6 +468,11 @@ struct BacktestDaemon: AsyncParsableCommand {
                     "interval": "\(housekeepingInterval)",
                 ])
         }
+        if let url = resolvedBroker, let (brokerHost, brokerPort) = Self.brokerAddress(url) {
+            configuration.cluster = RedisCluster(
+                nodeId: resolvedNodeId, host: brokerHost, port: brokerPort, store: backend,
+                logger: Logger(label: "backtest.cluster"))
+        }
         let server = BacktestServer(configuration: configuration, store: backend, logger: logger)
         let bound: Int
         do {
@@ -466,7 +486,7 @@ struct BacktestDaemon: AsyncParsableCommand {
             try String(bound).write(toFile: portFile, atomically: true, encoding: .utf8)
         }
         print(
-            "backtestd listening on \(host):\(bound) (store \(store)\(store == "questdb" ? ", node \(resolvedNodeId), spool \(resolvedSpool)" : ""))"
+            "backtestd listening on \(host):\(bound) (store \(store)\(store == "questdb" ? ", node \(resolvedNodeId), spool \(resolvedSpool)" : "")\(resolvedBroker.map { ", broker \($0)" } ?? ""))"
         )
         if dashboard { print("dashboard at \(tls == nil ? "http" : "https")://\(host):\(bound)/") }
         fflush(nil)
@@ -479,6 +499,21 @@ struct BacktestDaemon: AsyncParsableCommand {
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    var resolvedBroker: String? { broker ?? env("BACKTESTD_BROKER") }
+
+    /// HOST and PORT of redis://HOST:PORT (a port of 1 to 65535).
+    static func brokerAddress(_ url: String) -> (String, Int)? {
+        guard url.hasPrefix("redis://") else { return nil }
+        let rest = url.dropFirst("redis://".count)
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        var host = String(rest[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains("/") else { return nil }
+        return (host, port)
     }
 
     private func openStore() async throws -> any BacktestStore {

@@ -3,8 +3,8 @@ import BacktestStore
 
 /// One progress report of a session, in the service's terms. The protocol layer
 /// maps it to its own message (one mapping per protocol).
-public struct RunProgress: HubEvent, Equatable {
-    public enum Kind: Sendable, Equatable {
+public struct RunProgress: HubEvent, Equatable, Codable {
+    public enum Kind: Sendable, Equatable, Codable {
         /// The session's state when a watch began.
         case snapshot
         case update

@@ -47,13 +47,19 @@ public actor EngineRegistry {
 
     /// An active session: its record with live progress folded in, the latest event,
     /// and what it is waiting for (nil while it computes).
-    public struct Active: Sendable {
+    public struct Active: Sendable, Codable {
         public var record: SessionRecord
         public var progress: RunProgress
         public var waiting: Waiting?
+
+        public init(record: SessionRecord, progress: RunProgress, waiting: Waiting?) {
+            self.record = record
+            self.progress = progress
+            self.waiting = waiting
+        }
     }
 
-    public enum Waiting: Sendable, Equatable {
+    public enum Waiting: Sendable, Equatable, Codable {
         /// For a run slot: how many sessions hold one, how many are in line before it.
         case runSlot(running: Int, ahead: Int)
         /// A paced session asleep (holding no slot) until its next data is due.
@@ -66,6 +72,16 @@ public actor EngineRegistry {
         let hub: ProgressHub<RunProgress>
         let control = RunControl()
         var task: Task<Void, Never>?
+        /// Relays the session's events to the other nodes (with a cluster).
+        var relay: Task<Void, Never>?
+    }
+
+    /// A session another node answers for, watched from here: its events, as they come
+    /// from the broker, feed a hub of this node's own, so a watch here behaves as one on
+    /// the node that runs it.
+    private struct Mirror {
+        let hub: ProgressHub<RunProgress>
+        var watchers = 0
     }
 
     public static let interruptedMessage = "interrupted: server stopped before completion"
@@ -92,15 +108,21 @@ public actor EngineRegistry {
     /// Sessions being deleted, with whoever waits to delete them too.
     private var deleting: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var accepting = true
+    /// The other nodes sharing the store; nil on a single node.
+    public nonisolated let cluster: (any SessionCluster)?
+    private var mirrors: [String: Mirror] = [:]
+    /// How often a session's events go to the other nodes at most.
+    static let relayInterval = Duration.milliseconds(100)
 
     public init(
         store: any BacktestStore, limits: Limits = Limits(), clock: any ServiceClock = SystemClock(),
-        logger: Logger = Logger(label: "backtest.registry")
+        logger: Logger = Logger(label: "backtest.registry"), cluster: (any SessionCluster)? = nil
     ) {
         self.store = store
         self.limits = limits
         self.clock = clock
         self.logger = logger
+        self.cluster = cluster
     }
 
     /// Start-up recovery: sessions a previous process left STARTED or RUNNING did not
@@ -175,6 +197,11 @@ public actor EngineRegistry {
                 "session": "\(id)", "symbol": "\(spec.symbol)", "timeframe": "\(spec.timeframe)",
                 "strategy": "\(spec.strategyName)", "acceleration": "\(spec.accelerationFactor)",
             ])
+        if let cluster {
+            // Announced before the answer: a StopBacktest through another node finds it.
+            await cluster.publish(Active(record: record, progress: initial, waiting: waiting(id)))
+            startRelay(id, to: cluster)
+        }
         launchWaiting()
         return Started(sessionId: id, state: .started, deduplicated: false, createdAt: now)
     }
@@ -271,6 +298,24 @@ public actor EngineRegistry {
         }
     }
 
+    /// Relays a session's events to the other nodes, at most one per `relayInterval`
+    /// (the terminal one always), until the terminal one.
+    private func startRelay(_ id: String, to cluster: any SessionCluster) {
+        guard let e = entries[id] else { return }
+        let (hub, record, capital) = (e.hub, e.record, e.spec.config.initialCapital)
+        entries[id]?.relay = Task { [weak self] in
+            try? await hub.watch(minInterval: Self.relayInterval) { event in
+                var progress = event
+                if progress.kind == .snapshot { progress.kind = .update }
+                let waiting = progress.kind == .terminal ? nil : await self?.waiting(id)
+                await cluster.publish(
+                    Active(
+                        record: Self.live(record, progress, initialCapital: capital), progress: progress,
+                        waiting: waiting))
+            }
+        }
+    }
+
     /// A paced run going to sleep until `until`: its slot goes to the next session.
     private func releaseSlot(_ id: String, until: Duration) {
         running -= 1
@@ -332,7 +377,43 @@ public actor EngineRegistry {
             return Stopped(sessionId: id, state: state, alreadyEnded: state != .stopped)
         }
         guard let record = try await record(id) else { throw .noSession(id) }
+        if let cluster, !record.state.isTerminal, entries[id] == nil {
+            return try await stopElsewhere(record, reason: why, cluster)
+        }
         return Stopped(sessionId: id, state: record.state, alreadyEnded: true)
+    }
+
+    /// Stops a session another node answers for: the request goes to that node, and the
+    /// answer waits for the session's terminal event (from that node, or from the node
+    /// that finds it dead).
+    private func stopElsewhere(_ record: SessionRecord, reason: String, _ cluster: any SessionCluster)
+        async throws(ServiceError) -> Stopped
+    {
+        let id = record.id
+        var owner = await cluster.owner(of: id)
+        // Not announced yet (its StartBacktest is being answered), or the broker has just
+        // restarted and its node has not said it again: a few moments, then UNAVAILABLE.
+        for _ in 0..<25 where owner == .none {
+            try? await clock.sleep(until: clock.now + .milliseconds(200))
+            if let r = try await self.record(id), r.state.isTerminal {
+                return Stopped(sessionId: id, state: r.state, alreadyEnded: true)
+            }
+            owner = await cluster.owner(of: id)
+        }
+        if owner == .none {
+            throw ServiceError(
+                .unavailable, "session \"\(id)\" is \(record.state.rawValue) but no node answers for it; retry later")
+        }
+        let latest = await cluster.remoteActive(id)?.progress
+        let hub = mirror(id, from: latest ?? RunProgress(ended: record, kind: .update, sequence: 0), cluster)
+        defer { unwatchMirror(id) }
+        if case .node(let node) = owner { try await cluster.requestStop(id, on: node, reason: reason) }
+        var terminal: RunProgress?
+        try? await hub.watch(minInterval: .zero) { event in
+            if event.kind == .terminal { terminal = event }
+        }
+        guard let terminal else { throw ServiceError(.unavailable, "the call ended before session \"\(id)\" did") }
+        return Stopped(sessionId: id, state: terminal.state, alreadyEnded: terminal.state != .stopped)
     }
 
     private func endWaiting(_ id: String, _ entry: Entry, reason: String) async {
@@ -423,7 +504,13 @@ public actor EngineRegistry {
     public func record(_ id: String) async throws(ServiceError) -> SessionRecord? {
         if let e = entries[id] { return Self.live(e) }
         if let r = unsaved[id] { return r }
-        return try await readStore { try await store.session(id: id) }
+        let stored = try await readStore { try await store.session(id: id) }
+        // Another node's live session: its progress now rather than the last persisted.
+        if let cluster, let stored, !stored.state.isTerminal, var live = await cluster.remoteActive(id)?.record {
+            live.startedAt = live.startedAt ?? stored.startedAt
+            return live
+        }
+        return stored
     }
 
     /// A page of stored sessions; active ones show their live progress rather than
@@ -438,12 +525,22 @@ public actor EngineRegistry {
         return page
     }
 
-    /// Active sessions (of `symbol`, or all), oldest first.
-    public func active(symbol: String) -> [Active] {
-        entries.values
+    /// Active sessions (of `symbol`, or all; with a cluster, every node's), oldest first.
+    public func active(symbol: String) async -> [Active] {
+        var all = localActive()
+        if let cluster {
+            let here = Set(all.map(\.record.id))
+            all += await cluster.remoteActive().filter { !here.contains($0.record.id) }
+        }
+        return
+            all
             .filter { symbol.isEmpty || $0.record.symbol == symbol }
             .sorted { ($0.record.createdAt, $0.record.id) < ($1.record.createdAt, $1.record.id) }
-            .map { Active(record: Self.live($0), progress: $0.hub.latest, waiting: waiting($0.record.id)) }
+    }
+
+    /// The sessions this node answers for.
+    public func localActive() -> [Active] {
+        entries.values.map { Active(record: Self.live($0), progress: $0.hub.latest, waiting: waiting($0.record.id)) }
     }
 
     private func waiting(_ id: String) -> Waiting? {
@@ -466,6 +563,9 @@ public actor EngineRegistry {
         switch try await watchSource(id) {
         case .live(let hub):
             try await hub.watch(minInterval: minInterval, emit)
+        case .mirror(let hub):
+            defer { Task { await self.unwatchMirror(id) } }
+            try await hub.watch(minInterval: minInterval, emit)
         case .ended(let r):
             try await emit(RunProgress(ended: r, kind: .snapshot, sequence: 0))
             try await emit(RunProgress(ended: r, kind: .terminal, sequence: 1))
@@ -474,13 +574,56 @@ public actor EngineRegistry {
 
     private enum WatchSource {
         case live(ProgressHub<RunProgress>)
+        /// Another node's session (`mirror`); the watch ends with `unwatchMirror`.
+        case mirror(ProgressHub<RunProgress>)
         case ended(SessionRecord)
     }
 
     private func watchSource(_ id: String) async throws(ServiceError) -> WatchSource {
         if let e = entries[id] { return .live(e.hub) }
+        if mirrors[id] != nil, let cluster {
+            return .mirror(mirror(id, from: RunProgress(sessionId: id, state: .started), cluster))
+        }
         guard let r = try await record(id) else { throw .noSession(id) }
-        return .ended(r)
+        // Not ended, and not here: run (or queued) by another node sharing the store.
+        guard let cluster, !r.state.isTerminal else { return .ended(r) }
+        // Its node's latest state rather than the last one stored.
+        let latest = await cluster.remoteActive(id)?.progress
+        if let e = entries[id] { return .live(e.hub) }  // it came here meanwhile
+        return .mirror(mirror(id, from: latest ?? RunProgress(ended: r, kind: .update, sequence: 0), cluster))
+    }
+
+    /// The mirror of another node's session, made (following it from `latest`) if
+    /// there is none, counted as watched until `unwatchMirror`.
+    private func mirror(_ id: String, from latest: RunProgress, _ cluster: any SessionCluster)
+        -> ProgressHub<RunProgress>
+    {
+        if mirrors[id] != nil {
+            mirrors[id]!.watchers += 1
+            return mirrors[id]!.hub
+        }
+        var initial = latest
+        initial.kind = .update
+        let hub = ProgressHub(initial: initial, clock: clock)
+        mirrors[id] = Mirror(hub: hub, watchers: 1)
+        cluster.follow(id) { [hub] event in
+            var e = event
+            if e.kind == .snapshot { e.kind = .update }
+            hub.publish(e)
+        }
+        return hub
+    }
+
+    /// A watch of a mirrored session ended; the last one stops following it.
+    private func unwatchMirror(_ id: String) {
+        guard var m = mirrors[id] else { return }
+        m.watchers -= 1
+        guard m.watchers == 0 else {
+            mirrors[id] = m
+            return
+        }
+        mirrors[id] = nil
+        cluster?.unfollow(id)
     }
 
     /// The trades of a session, in trade-number order, in batches.
@@ -503,14 +646,18 @@ public actor EngineRegistry {
 
     /// An active record with the hub's latest progress folded in.
     private static func live(_ e: Entry) -> SessionRecord {
-        var r = e.record
-        let p = e.hub.latest
+        live(e.record, e.hub.latest, initialCapital: e.spec.config.initialCapital)
+    }
+
+    /// `record` with progress `p` folded in.
+    private static func live(_ record: SessionRecord, _ p: RunProgress, initialCapital: Double) -> SessionRecord {
+        var r = record
         r.state = p.state
         r.progressPct = p.progressPct
         r.simTime = p.simTime
         r.eventsProcessed = p.eventsProcessed
         r.totalTrades = p.trades
-        r.finalPnl = p.equity - e.spec.config.initialCapital
+        r.finalPnl = p.equity - initialCapital
         if p.kind == .terminal {
             // Ended, and not yet handed back by its run: the terminal event has the rest.
             r.errorMessage = p.errorMessage
@@ -543,5 +690,18 @@ public actor EngineRegistry {
         }
         for (id, _) in resuming { wakeIfResuming(id) }
         for t in runs { await t.value }
+    }
+}
+
+extension EngineRegistry: ClusterMember {
+    public func stopRequested(_ sessionId: String, reason: String) async {
+        // Only a session of this node: a stale request must not bounce between nodes.
+        guard entries[sessionId] != nil else { return }
+        do {
+            _ = try await stop(sessionId, reason: reason)
+        } catch {
+            logger.warning(
+                "stop relayed by another node failed", metadata: ["session": "\(sessionId)", "error": "\(error)"])
+        }
     }
 }

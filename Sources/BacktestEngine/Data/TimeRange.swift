@@ -1,5 +1,5 @@
 /// A half-open range of times [start, end), in microseconds since the Unix epoch.
-public struct TimeRange: Sendable, Equatable, Hashable {
+public struct TimeRange: Sendable, Equatable, Hashable, Codable {
     public var start: Int64
     public var end: Int64
 

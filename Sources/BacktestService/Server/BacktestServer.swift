@@ -35,6 +35,9 @@ public final class BacktestServer: Sendable {
         public var cors: CORSPolicy?
         /// Files answered to GET on the same port (the dashboard); nil: none.
         public var site: StaticSite?
+        /// The other nodes sharing the store (docs/ARCHITECTURE.md "Several nodes");
+        /// nil: this node answers for its own sessions only.
+        public var cluster: (any SessionCluster)?
 
         public init(
             host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
@@ -70,7 +73,8 @@ public final class BacktestServer: Sendable {
         self.configuration = configuration
         self.store = store
         self.logger = logger
-        registry = EngineRegistry(store: store, limits: configuration.limits, clock: clock, logger: logger)
+        registry = EngineRegistry(
+            store: store, limits: configuration.limits, clock: clock, logger: logger, cluster: configuration.cluster)
         sweeps = SweepRegistry(store: store, limits: configuration.sweepLimits, clock: clock, logger: logger)
         housekeeper = Housekeeper(
             registry: registry, sweeps: sweeps, policy: configuration.retention, clock: clock, logger: logger)
@@ -113,6 +117,7 @@ public final class BacktestServer: Sendable {
     public func start() async throws -> Int {
         try await registry.recoverInterrupted()
         try await sweeps.recoverInterrupted()
+        await configuration.cluster?.join(registry)
         let port = try grpc.start()
         housekeeper.start(interval: configuration.housekeepingInterval)
         storeHealth.start(store: store, interval: configuration.storeHealthInterval, logger: logger) {
@@ -136,6 +141,7 @@ public final class BacktestServer: Sendable {
         health.setAllNotServing()
         await registry.shutdown(reason: reason)
         await sweeps.shutdown(reason: reason)
+        await configuration.cluster?.leave()
         await grpc.shutdown(grace: configuration.shutdownGrace)
         await store.close()
         logger.info("stopped")

@@ -10,7 +10,7 @@ public enum SessionState: String, Sendable, Equatable, Hashable, CaseIterable, C
 /// The stored record of one backtest session. The store keeps the accepted request as
 /// opaque bytes (the service's encoded StartBacktestRequest) so it needs no knowledge
 /// of the RPC contract.
-public struct SessionRecord: Sendable, Equatable {
+public struct SessionRecord: Sendable, Equatable, Codable {
     public var id: String
     public var state: SessionState
     public var symbol: String

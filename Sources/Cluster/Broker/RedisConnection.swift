@@ -51,6 +51,18 @@ public final class RedisConnection {
         return try reply()
     }
 
+    /// Sends a command without reading its reply: a subscriber's SUBSCRIBE and
+    /// UNSUBSCRIBE, whose confirmations come with the messages (`nextPush`).
+    public func send(_ arguments: [String]) throws(RedisError) {
+        try append(arguments.map { Array($0.utf8) })
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == CREDIS_OK else {
+                throw .io(address: address, message: Self.errorText(context))
+            }
+        }
+    }
+
     /// Sends every command, then reads their replies in order (one round trip). An
     /// error reply is returned as `.error` in its place, so the others are still read.
     public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {

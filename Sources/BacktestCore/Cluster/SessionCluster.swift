@@ -1,0 +1,62 @@
+/// The other nodes, for a registry whose store several nodes share (docs/ARCHITECTURE.md
+/// "Several nodes"): which node answers for a session, its live events, stop requests
+/// between nodes. A registry without one answers for its own sessions only, as a single
+/// node does.
+///
+/// Publishing is best effort: a session runs and stores its results whether or not the
+/// broker can be reached; what a publish could not say, the next one (or the node's
+/// heartbeat, from `ClusterMember.localActive`) says again.
+public protocol SessionCluster: Sendable {
+    /// This node's name (the store's owner of the sessions it runs).
+    var nodeId: String { get }
+
+    /// Joins: from now on stop requests for this node's sessions reach `member`, and
+    /// the heartbeat re-announces what it answers for.
+    func join(_ member: any ClusterMember) async
+
+    /// Leaves (a graceful shutdown, after the member's sessions have ended).
+    func leave() async
+
+    /// This node answers for `active` (waiting or running); its latest state goes to
+    /// the other nodes' watchers and lists. A terminal progress withdraws the session.
+    func publish(_ active: EngineRegistry.Active) async
+
+    /// Who answers for a session that is not on this node.
+    func owner(of sessionId: String) async -> ClusterOwner
+
+    /// The latest state of a session another live node answers for.
+    func remoteActive(_ sessionId: String) async -> EngineRegistry.Active?
+
+    /// Every session the other live nodes answer for.
+    func remoteActive() async -> [EngineRegistry.Active]
+
+    /// Delivers the events of a session another node answers for, from now until
+    /// `unfollow` (the terminal one included: from its node, from the node that found
+    /// its node dead, or from the store once it has ended).
+    /// Synchronous, so a caller's follow and unfollow reach the broker in its order.
+    func follow(_ sessionId: String, _ deliver: @escaping @Sendable (RunProgress) -> Void)
+
+    func unfollow(_ sessionId: String)
+
+    /// Asks `node` to stop the session; UNAVAILABLE when the node does not listen.
+    func requestStop(_ sessionId: String, on node: String, reason: String) async throws(ServiceError)
+}
+
+/// What the cluster asks of a node's registry.
+public protocol ClusterMember: Sendable {
+    /// Another node relays a StopBacktest for a session of this node.
+    func stopRequested(_ sessionId: String, reason: String) async
+
+    /// The sessions this node answers for now.
+    func localActive() async -> [EngineRegistry.Active]
+}
+
+/// Who answers for a session.
+public enum ClusterOwner: Sendable, Equatable {
+    /// A live node.
+    case node(String)
+    /// A node that has stopped answering: its sessions are about to be marked FAILED.
+    case lost(String)
+    /// No node: the session has ended, or it is not known to the broker yet.
+    case none
+}

@@ -1,0 +1,29 @@
+/// The broker's keys and channels, under one prefix (several clusters may share a
+/// Redis by prefix).
+struct BrokerKeys: Sendable {
+    let prefix: String
+
+    /// The live nodes' names (a set); a member whose `node` lease has lapsed is dead.
+    var nodes: String { "\(prefix)nodes" }
+    /// A node's liveness lease, renewed by its heartbeat.
+    func node(_ id: String) -> String { "\(prefix)node:\(id)" }
+    /// The sessions a node answers for (a set).
+    func owned(_ node: String) -> String { "\(prefix)owned:\(node)" }
+    /// A node's active sessions: session id to its latest state (a hash of JSON).
+    func active(_ node: String) -> String { "\(prefix)active:\(node)" }
+    /// The node answering for a session.
+    func owner(_ session: String) -> String { "\(prefix)owner:\(session)" }
+    /// Held while a node marks a dead node's sessions failed.
+    func reaping(_ node: String) -> String { "\(prefix)reaping:\(node)" }
+    /// A session's events (pub/sub).
+    func progress(_ session: String) -> String { "\(prefix)progress:\(session)" }
+    /// Stop requests for a node's sessions (pub/sub).
+    func stops(_ node: String) -> String { "\(prefix)stop:\(node)" }
+
+    /// The session id of a `progress` channel.
+    func session(ofProgress channel: String) -> String? {
+        let head = "\(prefix)progress:"
+        guard channel.hasPrefix(head) else { return nil }
+        return String(channel.dropFirst(head.count))
+    }
+}

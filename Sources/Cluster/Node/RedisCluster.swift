@@ -1,0 +1,465 @@
+import BacktestCore
+import BacktestStore
+import Foundation
+import Logging
+import Synchronization
+
+/// The cluster on a Redis broker (docs/ARCHITECTURE.md "Several nodes"):
+/// - liveness: each node holds a lease (`SET NX PX`) renewed by its heartbeat, and is a
+///   member of the node set; a member whose lease has lapsed is dead;
+/// - ownership: a session's owner key names its node, and the node's set lists it;
+/// - progress: the owner publishes each session's events (at most ten a second) on
+///   the session's channel and keeps its latest state in the node's hash, which
+///   ListActive and new watchers read;
+/// - stops: a StopBacktest for another node's session goes on that node's channel;
+/// - failure: a live node that finds a dead member marks its sessions FAILED in the
+///   shared store ("node X lost"), publishes their terminal events and removes the
+///   member, one node at a time (a lock).
+public final class RedisCluster: SessionCluster, @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Prefix of every key and channel.
+        public var prefix = "bt:"
+        /// A node not heard from for this long is dead.
+        public var lease: Duration = .seconds(3)
+        /// How often a node renews its lease and looks for dead ones.
+        public var heartbeat: Duration = .seconds(1)
+
+        public init() {}
+    }
+
+    private struct Follow {
+        let deliver: @Sendable (RunProgress) -> Void
+        /// The owner's sequence of the last event delivered: older ones are dropped.
+        var lastSequence: UInt64 = 0
+        var lastHeard = ContinuousClock.now
+        var ended = false
+    }
+
+    private struct State {
+        var member: (any ClusterMember)?
+        var subscriber: BrokerSubscriber?
+        var heartbeat: Task<Void, Never>?
+        var follows: [String: Follow] = [:]
+        /// Since when this node is a registered member (reaping waits a lease after it:
+        /// after a broker restart every node gets the time to say it lives).
+        var joinedAt: ContinuousClock.Instant?
+        var warnedAt: ContinuousClock.Instant?
+    }
+
+    public let nodeId: String
+    /// This process: a restarted node with the same name holds a lease of its own.
+    private let incarnation = UUID().uuidString.lowercased()
+    private let keys: BrokerKeys
+    private let options: Options
+    private let link: BrokerLink
+    private let store: any BacktestStore
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(
+        nodeId: String, host: String, port: Int, store: any BacktestStore, options: Options = Options(),
+        logger: Logger = Logger(label: "backtest.cluster")
+    ) {
+        self.nodeId = nodeId
+        self.options = options
+        self.store = store
+        self.logger = logger
+        keys = BrokerKeys(prefix: options.prefix)
+        link = BrokerLink(host: host, port: port)
+    }
+
+    public var brokerAddress: String { link.address }
+
+    private var lease: RedisLease { RedisLease(key: keys.node(nodeId), owner: incarnation, ttl: options.lease) }
+
+    // MARK: Membership
+
+    public func join(_ member: any ClusterMember) async {
+        let subscriber = BrokerSubscriber(
+            host: link.host, port: link.port, fixed: [keys.stops(nodeId)],
+            message: { [weak self] channel, payload in self?.received(channel, payload) },
+            resubscribed: { [weak self] in self?.recheckFollows() })
+        state.withLock {
+            $0.member = member
+            $0.subscriber = subscriber
+        }
+        subscriber.start()
+        // Sessions a previous process of this node left: its start-up recovery has
+        // marked them failed in the store; their watchers elsewhere learn it now.
+        await reap(nodeId)
+        await register()
+        let task = Task.detached { [weak self, options] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: options.heartbeat)
+                await self?.beat()
+            }
+        }
+        state.withLock { $0.heartbeat = task }
+        logger.info("joined the cluster", metadata: ["node": "\(nodeId)", "broker": "\(link.address)"])
+    }
+
+    public func leave() async {
+        let (heartbeat, subscriber) = state.withLock { s in
+            defer {
+                s.heartbeat = nil
+                s.subscriber = nil
+                s.member = nil
+            }
+            return (s.heartbeat, s.subscriber)
+        }
+        heartbeat?.cancel()
+        let lease = self.lease
+        let (nodes, owned, active, me) = (keys.nodes, keys.owned(nodeId), keys.active(nodeId), nodeId)
+        do {
+            _ = try await link.call { c throws(RedisError) in
+                _ = try c.pipeline([["SREM", nodes, me], ["DEL", owned, active]])
+                return try lease.release(on: c)
+            }
+        } catch {
+            logger.warning("leaving the cluster: \(error)")
+        }
+        subscriber?.stop()
+        await link.close()
+    }
+
+    /// Takes the lease and the membership, then says again what this node answers for.
+    private func register() async {
+        let (lease, nodes, me) = (self.lease, keys.nodes, nodeId)
+        let ms = String(Self.milliseconds(options.lease))
+        do {
+            _ = try await link.call { c throws(RedisError) in
+                try c.pipeline([["SET", lease.key, lease.owner, "PX", ms], ["SADD", nodes, me]])
+            }
+        } catch {
+            warn("cannot register with the broker", error)
+            return
+        }
+        state.withLock { $0.joinedAt = .now }
+        guard let member = state.withLock({ $0.member }) else { return }
+        for active in await member.localActive() { await publish(active) }
+    }
+
+    private func beat() async {
+        let lease = self.lease
+        do {
+            let held = try await link.call { c throws(RedisError) in try lease.renew(on: c) }
+            if !held {
+                // Lapsed (the broker restarted, or this node was silent too long).
+                logger.warning("the node's lease had lapsed: registering again", metadata: ["node": "\(nodeId)"])
+                await register()
+            }
+        } catch {
+            state.withLock { $0.joinedAt = nil }
+            warn("cannot renew the node's lease", error)
+            return
+        }
+        if let joined = state.withLock({ $0.joinedAt }), ContinuousClock.now - joined >= options.lease {
+            await reapDead()
+        }
+        let quiet = state.withLock { s in
+            s.follows.filter { !$0.value.ended && ContinuousClock.now - $0.value.lastHeard >= options.heartbeat * 2 }
+                .map(\.key)
+        }
+        for id in quiet { await check(id) }
+    }
+
+    // MARK: Failure
+
+    private func reapDead() async {
+        let (nodes, keys, me) = (keys.nodes, self.keys, nodeId)
+        let dead: [String]
+        do {
+            dead = try await link.call { c throws(RedisError) in
+                let members = (try c.command(["SMEMBERS", nodes]).array ?? []).compactMap(\.text).filter { $0 != me }
+                guard !members.isEmpty else { return [] }
+                let alive = try c.pipeline(members.map { ["EXISTS", keys.node($0)] })
+                return zip(members, alive).filter { $0.1.integer == 0 }.map(\.0)
+            }
+        } catch {
+            warn("cannot read the cluster's members", error)
+            return
+        }
+        for node in dead { await reap(node) }
+    }
+
+    /// Marks the sessions of a dead node failed and removes it; one node does it.
+    private func reap(_ node: String) async {
+        let lock = RedisLease(key: keys.reaping(node), owner: incarnation, ttl: .seconds(30))
+        let (keys, me) = (self.keys, nodeId)
+        let held: (sessions: [String], latest: [[UInt8]])?
+        do {
+            held = try await link.call { c throws(RedisError) in
+                guard try lock.acquire(on: c) else { return nil }
+                let replies = try c.pipeline([["SMEMBERS", keys.owned(node)], ["HVALS", keys.active(node)]])
+                return (
+                    (replies[0].array ?? []).compactMap(\.text),
+                    (replies[1].array ?? []).compactMap { item -> [UInt8]? in
+                        if case .bulk(let bytes) = item { return bytes }
+                        return nil
+                    }
+                )
+            }
+        } catch {
+            warn("cannot reap node \(node)", error)
+            return
+        }
+        guard let held else { return }  // another node is at it
+        let sessions = held.sessions
+        // The node's last word on each session: newer than what its runs last stored.
+        var latest: [String: EngineRegistry.Active] = [:]
+        for bytes in held.latest {
+            if let a = ClusterCoding.decode(EngineRegistry.Active.self, bytes) { latest[a.record.id] = a }
+        }
+        var failedAll = true
+        for id in sessions where !(await fail(id, lostNode: node, latest: latest[id])) { failedAll = false }
+        let complete = failedAll
+        do {
+            _ = try await link.call { c throws(RedisError) in
+                if complete {
+                    var commands = [["DEL", keys.owned(node), keys.active(node)]]
+                    if node != me { commands.append(["SREM", keys.nodes, node]) }
+                    _ = try c.pipeline(commands)
+                }
+                return try lock.release(on: c)
+            }
+        } catch {
+            warn("cannot finish reaping node \(node)", error)
+        }
+        if node != me {
+            logger.warning(
+                "node lost: its sessions are marked failed",
+                metadata: ["node": "\(node)", "sessions": "\(sessions.count)", "complete": "\(complete)"])
+        }
+    }
+
+    /// One session of a dead node: FAILED in the store unless it ended, then its
+    /// terminal event to its watchers. False when the store could not be written.
+    private func fail(_ id: String, lostNode node: String, latest: EngineRegistry.Active?) async -> Bool {
+        var record: SessionRecord
+        do {
+            guard let r = try await store.session(id: id) else { return true }
+            record = r
+            if !record.state.isTerminal {
+                if let live = latest?.record, live.eventsProcessed >= record.eventsProcessed {
+                    (record.progressPct, record.simTime, record.eventsProcessed) =
+                        (live.progressPct, live.simTime, live.eventsProcessed)
+                    (record.totalTrades, record.finalPnl) = (live.totalTrades, live.finalPnl)
+                    record.startedAt = record.startedAt ?? live.startedAt
+                }
+                record.state = .failed
+                record.errorMessage = "node \(node) lost"
+                record.completedAt = SystemClock().wallMicros
+                try await store.saveSession(record)
+                try await store.sync()
+            }
+        } catch {
+            warn("cannot mark session \(id) of lost node \(node) failed", error)
+            return false
+        }
+        var terminal = RunProgress(ended: record, kind: .terminal, sequence: 0)
+        if let last = latest?.progress, record.statistics == nil {
+            // The account as the node last reported it.
+            (terminal.equity, terminal.cash, terminal.realizedPnl) = (last.equity, last.cash, last.realizedPnl)
+            (terminal.drawdownPct, terminal.maxDrawdownPct) = (last.drawdownPct, last.maxDrawdownPct)
+            (terminal.unrealizedPnl, terminal.openPositions, terminal.positionSize) =
+                (last.unrealizedPnl, last.openPositions, last.positionSize)
+        }
+        let event = ClusterCoding.encode(terminal)
+        let (keys, owner) = (self.keys, RedisLease(key: keys.owner(id), owner: node, ttl: .seconds(1)))
+        do {
+            _ = try await link.call { c throws(RedisError) in
+                _ = try c.command(["PUBLISH", keys.progress(id), event])
+                return try owner.release(on: c)
+            }
+        } catch {
+            // Watchers also find the stored end by themselves (`check`).
+            warn("cannot publish the end of session \(id)", error)
+        }
+        return true
+    }
+
+    // MARK: Sessions of this node
+
+    public func publish(_ active: EngineRegistry.Active) async {
+        let id = active.record.id
+        let event = ClusterCoding.encode(active.progress)
+        let commands: [[String]]
+        if active.progress.kind == .terminal {
+            commands = [
+                ["PUBLISH", keys.progress(id), event], ["HDEL", keys.active(nodeId), id],
+                ["SREM", keys.owned(nodeId), id], ["DEL", keys.owner(id)],
+            ]
+        } else {
+            commands = [
+                ["SET", keys.owner(id), nodeId], ["SADD", keys.owned(nodeId), id],
+                ["HSET", keys.active(nodeId), id, ClusterCoding.encode(active)],
+                ["PUBLISH", keys.progress(id), event],
+            ]
+        }
+        do {
+            _ = try await link.call { c throws(RedisError) in try c.pipeline(commands) }
+        } catch {
+            warn("cannot publish session \(id)", error)
+        }
+    }
+
+    private func received(_ channel: String, _ payload: [UInt8]) {
+        if channel == keys.stops(nodeId) {
+            guard let request = ClusterCoding.decode(ClusterCoding.StopRequest.self, payload),
+                let member = state.withLock({ $0.member })
+            else { return }
+            Task { await member.stopRequested(request.session, reason: request.reason) }
+        } else if let id = keys.session(ofProgress: channel),
+            let event = ClusterCoding.decode(RunProgress.self, payload)
+        {
+            deliver(id, event)
+        }
+    }
+
+    // MARK: Other nodes' sessions
+
+    public func owner(of sessionId: String) async -> ClusterOwner {
+        let (keys, me) = (self.keys, nodeId)
+        do {
+            return try await link.call { c throws(RedisError) in
+                guard let node = try c.command(["GET", keys.owner(sessionId)]).text, node != me else { return .none }
+                return try c.command(["EXISTS", keys.node(node)]).integer == 1 ? .node(node) : .lost(node)
+            }
+        } catch {
+            warn("cannot ask the broker who runs session \(sessionId)", error)
+            return .none
+        }
+    }
+
+    public func remoteActive(_ sessionId: String) async -> EngineRegistry.Active? {
+        guard case .node(let node) = await owner(of: sessionId) else { return nil }
+        let key = keys.active(node)
+        do {
+            let reply = try await link.call { c throws(RedisError) in try c.command(["HGET", key, sessionId]) }
+            guard case .bulk(let bytes) = reply else { return nil }
+            return ClusterCoding.decode(EngineRegistry.Active.self, bytes)
+        } catch {
+            warn("cannot read session \(sessionId) from the broker", error)
+            return nil
+        }
+    }
+
+    public func remoteActive() async -> [EngineRegistry.Active] {
+        let (keys, me) = (self.keys, nodeId)
+        do {
+            let values = try await link.call { c throws(RedisError) -> [[UInt8]] in
+                let members = (try c.command(["SMEMBERS", keys.nodes]).array ?? []).compactMap(\.text).filter {
+                    $0 != me
+                }
+                guard !members.isEmpty else { return [] }
+                let alive = try c.pipeline(members.map { ["EXISTS", keys.node($0)] })
+                let live = zip(members, alive).filter { $0.1.integer == 1 }.map(\.0)
+                guard !live.isEmpty else { return [] }
+                return try c.pipeline(live.map { ["HVALS", keys.active($0)] }).flatMap { reply in
+                    (reply.array ?? []).compactMap { item -> [UInt8]? in
+                        if case .bulk(let bytes) = item { return bytes }
+                        return nil
+                    }
+                }
+            }
+            return values.compactMap { ClusterCoding.decode(EngineRegistry.Active.self, $0) }
+        } catch {
+            warn("cannot list other nodes' sessions", error)
+            return []
+        }
+    }
+
+    public func follow(_ sessionId: String, _ deliver: @escaping @Sendable (RunProgress) -> Void) {
+        let subscriber = state.withLock { s in
+            s.follows[sessionId] = Follow(deliver: deliver)
+            return s.subscriber
+        }
+        subscriber?.subscribe(keys.progress(sessionId))
+        // What happened before the subscription took effect.
+        Task { await check(sessionId) }
+    }
+
+    public func unfollow(_ sessionId: String) {
+        let subscriber = state.withLock { s in
+            s.follows[sessionId] = nil
+            return s.subscriber
+        }
+        subscriber?.unsubscribe(keys.progress(sessionId))
+    }
+
+    public func requestStop(_ sessionId: String, on node: String, reason: String) async throws(ServiceError) {
+        let (channel, message) = (
+            keys.stops(node), ClusterCoding.encode(ClusterCoding.StopRequest(session: sessionId, reason: reason))
+        )
+        let receivers: Int64?
+        do {
+            receivers = try await link.call { c throws(RedisError) in
+                try c.command(["PUBLISH", channel, message]).integer
+            }
+        } catch {
+            throw ServiceError(.unavailable, "the broker cannot be reached to stop session \"\(sessionId)\": \(error)")
+        }
+        guard (receivers ?? 0) > 0 else {
+            throw ServiceError(
+                .unavailable, "node \(node), which runs session \"\(sessionId)\", does not answer; retry later")
+        }
+    }
+
+    /// Hands an event of a followed session to its follower: newer than the last
+    /// (events from the broker and from `check` may cross), or the terminal one.
+    private func deliver(_ id: String, _ event: RunProgress) {
+        let target = state.withLock { s -> (@Sendable (RunProgress) -> Void)? in
+            guard var f = s.follows[id], !f.ended else { return nil }
+            if event.kind == .terminal {
+                f.ended = true
+            } else {
+                guard event.sequence > f.lastSequence else { return nil }
+                f.lastSequence = event.sequence
+            }
+            f.lastHeard = .now
+            s.follows[id] = f
+            return f.deliver
+        }
+        target?(event)
+    }
+
+    /// The latest state of a followed session, from its node, or its end from the store.
+    private func check(_ id: String) async {
+        state.withLock { s in s.follows[id]?.lastHeard = .now }
+        switch await owner(of: id) {
+        case .node:
+            if let active = await remoteActive(id) {
+                deliver(id, active.progress)
+                return
+            }
+        case .lost:
+            return  // its end comes from the node that reaps it
+        case .none:
+            break
+        }
+        if let r = try? await store.session(id: id), r.state.isTerminal {
+            deliver(id, RunProgress(ended: r, kind: .terminal, sequence: 0))
+        }
+    }
+
+    private func recheckFollows() {
+        let ids = state.withLock { Array($0.follows.keys) }
+        guard !ids.isEmpty else { return }
+        Task { for id in ids { await check(id) } }
+    }
+
+    /// Broker trouble, logged at most every ten seconds.
+    private func warn(_ what: String, _ error: any Error) {
+        let now = ContinuousClock.now
+        let due = state.withLock { s in
+            guard s.warnedAt.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
+            s.warnedAt = now
+            return true
+        }
+        if due { logger.warning("\(what): \(error)") }
+    }
+
+    static func milliseconds(_ d: Duration) -> Int64 {
+        max(1, d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
+    }
+}
