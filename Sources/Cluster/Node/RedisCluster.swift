@@ -89,8 +89,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         await reap(nodeId)
         await register()
         let task = Task.detached { [weak self, options] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: options.heartbeat)
+            while (try? await Task.sleep(for: options.heartbeat)) != nil {
                 await self?.beat()
             }
         }
@@ -108,6 +107,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             return (s.heartbeat, s.subscriber)
         }
         heartbeat?.cancel()
+        await heartbeat?.value  // a beat in flight must not register again after this
         let lease = self.lease
         let (nodes, owned, active, me) = (keys.nodes, keys.owned(nodeId), keys.active(nodeId), nodeId)
         do {

@@ -1,0 +1,159 @@
+import BacktestCore
+import BacktestEngine
+import BacktestStore
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Cluster
+
+/// Two nodes in one process: two registries on one real SQLite store, each joined to
+/// the cluster on a real redis-server, so what crosses nodes goes through the broker
+/// exactly as between daemons (the daemons themselves: LocalClusterTests).
+@Suite(.enabled(if: RedisServer.unavailable == nil, "\(RedisServer.unavailable ?? "")"))
+struct RedisClusterTests {
+    final class Nodes: @unchecked Sendable {
+        let redis: RedisServer
+        let directory: URL
+        let store: SQLiteStore
+        let a: EngineRegistry
+        let b: EngineRegistry
+        let clusterA: RedisCluster
+        let clusterB: RedisCluster
+
+        init() async throws {
+            redis = try await RedisServer()
+            directory = try DaemonProcess.temporaryDirectory()
+            store = try SQLiteStore(path: directory.appendingPathComponent("store.db").path)
+            _ = try await MarketDataImporter.importCSVFile(
+                path: Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv").path, store: store,
+                symbol: "GOOG", timeframe: "1d")
+            clusterA = RedisCluster(nodeId: "node-a", host: "127.0.0.1", port: redis.port, store: store)
+            clusterB = RedisCluster(nodeId: "node-b", host: "127.0.0.1", port: redis.port, store: store)
+            a = EngineRegistry(store: store, cluster: clusterA)
+            b = EngineRegistry(store: store, cluster: clusterB)
+            await clusterA.join(a)
+            await clusterB.join(b)
+        }
+
+        func stop() async {
+            await a.shutdown()
+            await b.shutdown()
+            await clusterA.leave()
+            await clusterB.leave()
+            redis.stop()
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    /// The whole GOOG sample over an hour: it runs for the whole test.
+    static func slow(_ label: String = "") -> RunRequest {
+        RunRequest(
+            symbol: "GOOG", timeframe: .candles(seconds: 86_400), start: 1_092_873_600_000_000,
+            end: 1_362_182_400_000_000,
+            config: BacktestConfig(
+                initialCapital: 10_000, strategy: .builtin(name: "sma_cross", params: ["n1": 10, "n2": 20])),
+            accelerationFactor: 3117 * 86_400 / 3600, labels: label.isEmpty ? [:] : ["test": label],
+            encoded: Array("slow \(label)".utf8))
+    }
+
+    /// A watch on node B of a session node A runs: B's events come from A's run (progress
+    /// moves), there is exactly one terminal, and a StopBacktest through B stops it on A.
+    @Test func aWatchAndAStopThroughAnotherNode() async throws {
+        let nodes = try await Nodes()
+        let id = try await nodes.a.start(Self.slow()).sessionId
+        let seen = EventLog()
+        let watch = Task { try await nodes.b.watch(id, minInterval: .milliseconds(10)) { seen.append($0) } }
+        // Progress made on A shows on B.
+        let patience = ContinuousClock.now + .seconds(120)  // for a busy machine, not an idle one
+        while !seen.events.contains(where: { $0.eventsProcessed > 0 && $0.kind == .update }) {
+            try #require(ContinuousClock.now < patience, "no progress of A's run reached B: \(seen.events)")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await nodes.b.record(id)?.state == .running, "GetSession through B: A's live state")
+        let stopped = try await nodes.b.stop(id, reason: "enough")
+        #expect(stopped.state == .stopped && !stopped.alreadyEnded)
+        try await watch.value
+        let events = seen.events
+        #expect(events.first?.kind == .snapshot)
+        #expect(events.filter { $0.kind == .terminal }.count == 1 && events.last?.kind == .terminal)
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
+        let stored = try #require(try await nodes.store.session(id: id))
+        #expect(stored.state == .stopped && stored.stopReason == "enough")
+        let last = try #require(events.last)
+        #expect(last.state == .stopped && last.stopReason == "enough")
+        #expect(last.eventsProcessed == stored.eventsProcessed, "the terminal event has the stored figures")
+        // Ended: B answers from the store; a second stop says it had ended.
+        #expect(try await nodes.b.stop(id, reason: "again").alreadyEnded)
+        #expect(await nodes.b.active(symbol: "").isEmpty)
+        await nodes.stop()
+    }
+
+    /// ListActive through either node lists both nodes' sessions, oldest first; a stop
+    /// through one node of the other's queued session ends it there.
+    @Test func everyNodeListsEverySession() async throws {
+        let nodes = try await Nodes()
+        let first = try await nodes.a.start(Self.slow("1")).sessionId
+        let second = try await nodes.b.start(Self.slow("2")).sessionId
+        let third = try await nodes.a.start(Self.slow("3")).sessionId
+        for registry in [nodes.a, nodes.b] {
+            var ids: [String] = []
+            // B hears of A's sessions through the broker: at once, as they are announced
+            // before StartBacktest answers.
+            ids = await registry.active(symbol: "").map(\.record.id)
+            #expect(ids == [first, second, third])
+            #expect(await registry.active(symbol: "MSFT").isEmpty)
+        }
+        for id in [first, second, third] {
+            let stopped = try await nodes.b.stop(id, reason: "done")
+            #expect(stopped.state == .stopped)
+        }
+        #expect(await nodes.a.active(symbol: "").isEmpty)
+        #expect(await nodes.b.active(symbol: "").isEmpty)
+        await nodes.stop()
+    }
+
+    /// A stop for a session whose node is gone from the broker (it never said it runs
+    /// it) is UNAVAILABLE, naming the session, not a hang.
+    @Test func aSessionNoNodeAnswersForIsUnavailable() async throws {
+        let nodes = try await Nodes()
+        // A STARTED record nobody runs (left by a node outside the cluster).
+        let orphan = SessionRecord(
+            id: "orphan-1", state: .running, symbol: "GOOG", timeframe: "1d",
+            range: TimeRange(start: 1_092_873_600_000_000, end: 1_362_182_400_000_000), strategyName: "default",
+            accelerationFactor: 0, request: [], createdAt: 1)
+        try await nodes.store.saveSession(orphan)
+        do {
+            _ = try await nodes.b.stop("orphan-1", reason: "")
+            Issue.record("expected UNAVAILABLE")
+        } catch {
+            #expect(error.kind == .unavailable)
+            #expect(error.message.contains("orphan-1"))
+        }
+        await nodes.stop()
+    }
+
+    /// The broker's words survive NaN and infinities (a win rate of no trades).
+    @Test func activeStatesRoundTripThroughJSON() throws {
+        var record = SessionRecord(
+            id: "s", state: .running, symbol: "GOOG", timeframe: "1d", range: TimeRange(start: 1, end: 2),
+            strategyName: "x", accelerationFactor: .infinity, request: [1, 2, 3], labels: ["a": "b"], createdAt: 5)
+        record.winRatePct = .nan
+        var progress = RunProgress(sessionId: "s", state: .running)
+        progress.eta = .milliseconds(1500)
+        progress.sequence = 7
+        let active = EngineRegistry.Active(record: record, progress: progress, waiting: .runSlot(running: 2, ahead: 1))
+        let back = try #require(
+            ClusterCoding.decode(EngineRegistry.Active.self, Array(ClusterCoding.encode(active).utf8)))
+        #expect(back.record == record && back.progress == progress && back.waiting == active.waiting)
+    }
+}
+
+/// Events a watch delivered, readable while it goes on.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [RunProgress] = []
+
+    func append(_ e: RunProgress) { lock.withLock { list.append(e) } }
+    var events: [RunProgress] { lock.withLock { list } }
+}
