@@ -71,6 +71,12 @@ struct BacktestDaemon: AsyncParsableCommand {
     var broker: String?
 
     @Option(
+        help: ArgumentHelp(
+            "With --broker: HOST[:PORT] other nodes reach this one at, to place sessions here when they are full (env BACKTESTD_ADVERTISE; default: --host, or the machine's name when listening on 0.0.0.0, and the bound port).",
+            valueName: "address"))
+    var advertise: String?
+
+    @Option(
         help:
             "Where writes QuestDB cannot take wait for it, on local disk (env BACKTESTD_QUESTDB_SPOOL; default: ~/.local/state/backtestd/spool/NODE-ID)."
     )
@@ -469,6 +475,7 @@ struct BacktestDaemon: AsyncParsableCommand {
                 ])
         }
         if let url = resolvedBroker, let (brokerHost, brokerPort) = Self.brokerAddress(url) {
+            configuration.advertise = advertise ?? env("BACKTESTD_ADVERTISE")
             configuration.cluster = RedisCluster(
                 nodeId: resolvedNodeId, host: brokerHost, port: brokerPort, store: backend,
                 logger: Logger(label: "backtest.cluster"))

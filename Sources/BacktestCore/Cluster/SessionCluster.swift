@@ -10,9 +10,10 @@ public protocol SessionCluster: Sendable {
     /// This node's name (the store's owner of the sessions it runs).
     var nodeId: String { get }
 
-    /// Joins: from now on stop requests for this node's sessions reach `member`, and
-    /// the heartbeat re-announces what it answers for.
-    func join(_ member: any ClusterMember) async
+    /// Joins: from now on stop requests for this node's sessions reach `member`, the
+    /// heartbeat re-announces what it answers for, and other nodes place sessions here
+    /// at `address` (HOST:PORT of this node's gRPC port) while it has free run slots.
+    func join(_ member: any ClusterMember, address: String) async
 
     /// Leaves (a graceful shutdown, after the member's sessions have ended).
     func leave() async
@@ -37,6 +38,13 @@ public protocol SessionCluster: Sendable {
     func follow(_ sessionId: String, _ deliver: @escaping @Sendable (RunProgress) -> Void)
 
     func unfollow(_ sessionId: String)
+
+    /// This node's free run slots, as other nodes see them for placement (sent in the
+    /// background: it must not hold up the registry).
+    func noteFreeSlots(_ free: Int)
+
+    /// Addresses of other live nodes with free run slots, most free first.
+    func placementCandidates() async -> [String]
 
     /// Asks `node` to stop the session; UNAVAILABLE when the node does not listen.
     func requestStop(_ sessionId: String, on node: String, reason: String) async throws(ServiceError)

@@ -49,7 +49,7 @@ public struct RunRequest: Sendable {
 
     /// Checks every field (the configuration through the engine's own rules) and
     /// returns the request, now known good; a refusal names the field.
-    func validated() throws(ServiceError) -> RunRequest {
+    public func validated() throws(ServiceError) -> RunRequest {
         try Self.checkSymbol(symbol, field: "symbol")
         guard start < end else { throw .invalid("end_time", "must be after start_time") }
         guard accelerationFactor.isFinite, accelerationFactor >= 0 else {

@@ -125,6 +125,9 @@ public actor EngineRegistry {
         self.cluster = cluster
     }
 
+    /// What it has to say about its slots to other nodes now (on joining).
+    public func noteFreeSlots() { cluster?.noteFreeSlots(freeSlots) }
+
     /// Start-up recovery: sessions a previous process left STARTED or RUNNING did not
     /// finish and never will; they become FAILED with the reason. Returns how many.
     @discardableResult
@@ -147,7 +150,9 @@ public actor EngineRegistry {
     /// Admits a session: validates the request, answers a repeated client request id
     /// with the session it made, checks that data exists, stores the session STARTED
     /// and runs it as soon as a slot is free. Returns at once.
-    public func start(_ request: RunRequest) async throws(ServiceError) -> Started {
+    /// `onlyIfFree`: another node placed it here (section 15.4) and it must not wait
+    /// here; RESOURCE_EXHAUSTED unless a run slot is free now.
+    public func start(_ request: RunRequest, onlyIfFree: Bool = false) async throws(ServiceError) -> Started {
         guard accepting else { throw ServiceError(.unavailable, "the server is shutting down") }
         let spec = try request.validated()
 
@@ -162,6 +167,9 @@ public actor EngineRegistry {
         guard accepting else { throw ServiceError(.unavailable, "the server is shutting down") }
         if !spec.clientRequestId.isEmpty, let id = byRequestId[spec.clientRequestId], let e = entries[id] {
             return try dedupe(e.record, spec)
+        }
+        if onlyIfFree && freeSlots == 0 {
+            throw ServiceError(.resourceExhausted, "no free run slot on this node")
         }
         if running >= limits.maxRunning && queue.count >= limits.maxQueued {
             throw ServiceError(
@@ -267,8 +275,12 @@ public actor EngineRegistry {
         )
     }
 
+    /// Run slots neither used nor promised to a waiting session.
+    public var freeSlots: Int { max(0, limits.maxRunning - running - resuming.count - queue.count) }
+
     /// Starts waiting sessions while there are free slots.
     private func launchWaiting() {
+        defer { cluster?.noteFreeSlots(freeSlots) }
         // Runs that have started come first: their sessions are already RUNNING.
         while running < limits.maxRunning, !resuming.isEmpty {
             running += 1
@@ -367,6 +379,7 @@ public actor EngineRegistry {
             if let position = queue.firstIndex(of: id) {
                 // Waiting: it ends here, without ever running.
                 queue.remove(at: position)
+                cluster?.noteFreeSlots(freeSlots)
                 await endWaiting(id, entry, reason: why)
                 return Stopped(sessionId: id, state: .stopped, alreadyEnded: false)
             }

@@ -13,12 +13,14 @@ struct BacktestHandlers: Sendable {
     static let defaultWatchInterval = Duration.milliseconds(250)
 
     let registry: EngineRegistry
+    /// With a cluster: places sessions on other nodes when this one is full.
+    var placement: SessionPlacement? = nil
     let logger: Logger
 
     func register(into router: inout RPCRouter) {
         typealias Method = BacktestServiceMethods
-        router.unary(Method.startBacktest) { (request: StartBacktestRequest, _) in
-            try await Self.mapped { try await start(request) }
+        router.unary(Method.startBacktest) { (request: StartBacktestRequest, context) in
+            try await Self.mapped { try await start(request, context.metadata) }
         }
         router.unary(Method.stopBacktest) { (request: StopBacktestRequest, _) in
             try await Self.mapped {
@@ -85,8 +87,17 @@ struct BacktestHandlers: Sendable {
         }
     }
 
-    func start(_ request: StartBacktestRequest) async throws -> StartBacktestResponse {
-        let started = try await registry.start(try StartRequestMapping.runRequest(request))
+    func start(_ request: StartBacktestRequest, _ metadata: Metadata = Metadata()) async throws
+        -> StartBacktestResponse
+    {
+        let run = try StartRequestMapping.runRequest(request)
+        let placed = metadata[SessionPlacement.placedKey] != nil
+        if let placement, !placed, await registry.freeSlots == 0 {
+            // Bad input is answered here, not by the node it would go to.
+            _ = try run.validated()
+            if let answer = await placement.place(request, metadata: metadata) { return answer }
+        }
+        let started = try await registry.start(run, onlyIfFree: placed)
         return StartBacktestResponse(
             sessionID: started.sessionId, status: ProtoMapping.status(started.state),
             deduplicated: started.deduplicated,

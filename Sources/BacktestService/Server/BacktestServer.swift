@@ -1,6 +1,7 @@
 import BacktestCore
 import BacktestProto
 import BacktestStore
+import Foundation
 import GRPCServices
 import HTTP2Transport
 import Logging
@@ -38,6 +39,9 @@ public final class BacktestServer: Sendable {
         /// The other nodes sharing the store (docs/ARCHITECTURE.md "Several nodes");
         /// nil: this node answers for its own sessions only.
         public var cluster: (any SessionCluster)?
+        /// HOST[:PORT] other nodes reach this one at (placement); default: the listening
+        /// host (the machine's name when it listens on every address) and bound port.
+        public var advertise: String?
 
         public init(
             host: String = "127.0.0.1", port: Int = 50051, tls: TLSContext? = nil, token: String? = nil,
@@ -80,7 +84,11 @@ public final class BacktestServer: Sendable {
             registry: registry, sweeps: sweeps, policy: configuration.retention, clock: clock, logger: logger)
         health = HealthService(services: [BacktestHandlers.serviceName])
         var router = RPCRouter()
-        BacktestHandlers(registry: registry, logger: logger).register(into: &router)
+        // Placing sessions on other nodes calls them in cleartext, as the load balancer does.
+        let placement = configuration.cluster.flatMap { cluster in
+            configuration.tls == nil ? SessionPlacement(cluster: cluster, logger: logger) : nil
+        }
+        BacktestHandlers(registry: registry, placement: placement, logger: logger).register(into: &router)
         SweepHandlers(sweeps: sweeps, sessions: registry).register(into: &router)
         health.register(into: &router)
         ReflectionService(serviceNames: [BacktestHandlers.serviceName, HealthService.serviceName]).register(
@@ -117,8 +125,11 @@ public final class BacktestServer: Sendable {
     public func start() async throws -> Int {
         try await registry.recoverInterrupted()
         try await sweeps.recoverInterrupted()
-        await configuration.cluster?.join(registry)
         let port = try grpc.start()
+        if let cluster = configuration.cluster {
+            await registry.noteFreeSlots()
+            await cluster.join(registry, address: advertisedAddress(port: port))
+        }
         housekeeper.start(interval: configuration.housekeepingInterval)
         storeHealth.start(store: store, interval: configuration.storeHealthInterval, logger: logger) {
             [health] reachable in
@@ -129,6 +140,16 @@ public final class BacktestServer: Sendable {
         logger.info(
             "listening", metadata: ["address": "\(configuration.host):\(port)", "tls": "\(configuration.tls != nil)"])
         return port
+    }
+
+    /// Where other nodes place sessions on this one.
+    func advertisedAddress(port: Int) -> String {
+        if let given = configuration.advertise, !given.isEmpty {
+            return given.contains(":") && !given.hasSuffix("]") ? given : "\(given):\(port)"
+        }
+        let host = configuration.host
+        let reachable = host == "0.0.0.0" || host == "::" ? ProcessInfo.processInfo.hostName : host
+        return reachable.contains(":") ? "[\(reachable)]:\(port)" : "\(reachable):\(port)"
     }
 
     /// Graceful shutdown: health NOT_SERVING, new sessions and sweeps refused, running

@@ -5,6 +5,10 @@ struct BrokerKeys: Sendable {
 
     /// The live nodes' names (a set); a member whose `node` lease has lapsed is dead.
     var nodes: String { "\(prefix)nodes" }
+    /// Each node's gRPC address, for placement (a hash).
+    var addresses: String { "\(prefix)addresses" }
+    /// Each node's free run slots (a hash).
+    var freeSlots: String { "\(prefix)free" }
     /// A node's liveness lease, renewed by its heartbeat.
     func node(_ id: String) -> String { "\(prefix)node:\(id)" }
     /// The sessions a node answers for (a set).

@@ -44,6 +44,10 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         /// after a broker restart every node gets the time to say it lives).
         var joinedAt: ContinuousClock.Instant?
         var warnedAt: ContinuousClock.Instant?
+        var address = ""
+        /// The last free slot count noted, and whether the broker has it.
+        var freeSlots = 0
+        var freeSlotsSent = true
     }
 
     public let nodeId: String
@@ -74,7 +78,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
 
     // MARK: Membership
 
-    public func join(_ member: any ClusterMember) async {
+    public func join(_ member: any ClusterMember, address: String) async {
         let subscriber = BrokerSubscriber(
             host: link.host, port: link.port, fixed: [keys.stops(nodeId)],
             message: { [weak self] channel, payload in self?.received(channel, payload) },
@@ -82,6 +86,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         state.withLock {
             $0.member = member
             $0.subscriber = subscriber
+            $0.address = address
         }
         subscriber.start()
         // Sessions a previous process of this node left: its start-up recovery has
@@ -94,7 +99,8 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             }
         }
         state.withLock { $0.heartbeat = task }
-        logger.info("joined the cluster", metadata: ["node": "\(nodeId)", "broker": "\(link.address)"])
+        logger.info(
+            "joined the cluster", metadata: ["node": "\(nodeId)", "address": "\(address)", "broker": "\(link.address)"])
     }
 
     public func leave() async {
@@ -109,10 +115,12 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         heartbeat?.cancel()
         await heartbeat?.value  // a beat in flight must not register again after this
         let lease = self.lease
-        let (nodes, owned, active, me) = (keys.nodes, keys.owned(nodeId), keys.active(nodeId), nodeId)
+        let (nodes, owned, active, me, keys) = (keys.nodes, keys.owned(nodeId), keys.active(nodeId), nodeId, keys)
         do {
             _ = try await link.call { c throws(RedisError) in
-                _ = try c.pipeline([["SREM", nodes, me], ["DEL", owned, active]])
+                _ = try c.pipeline([
+                    ["SREM", nodes, me], ["DEL", owned, active], ["HDEL", keys.addresses, me], ["HDEL", keys.freeSlots, me],
+                ])
                 return try lease.release(on: c)
             }
         } catch {
@@ -124,11 +132,18 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
 
     /// Takes the lease and the membership, then says again what this node answers for.
     private func register() async {
-        let (lease, nodes, me) = (self.lease, keys.nodes, nodeId)
+        let (lease, keys, me) = (self.lease, keys, nodeId)
         let ms = String(Self.milliseconds(options.lease))
+        let (address, free) = state.withLock { s in
+            s.freeSlotsSent = true
+            return (s.address, s.freeSlots)
+        }
         do {
             _ = try await link.call { c throws(RedisError) in
-                try c.pipeline([["SET", lease.key, lease.owner, "PX", ms], ["SADD", nodes, me]])
+                try c.pipeline([
+                    ["SET", lease.key, lease.owner, "PX", ms], ["SADD", keys.nodes, me],
+                    ["HSET", keys.addresses, me, address], ["HSET", keys.freeSlots, me, String(free)],
+                ])
             }
         } catch {
             warn("cannot register with the broker", error)
@@ -153,6 +168,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             warn("cannot renew the node's lease", error)
             return
         }
+        if state.withLock({ !$0.freeSlotsSent }) { await sendFreeSlots() }
         if let joined = state.withLock({ $0.joinedAt }), ContinuousClock.now - joined >= options.lease {
             await reapDead()
         }
@@ -217,7 +233,11 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             _ = try await link.call { c throws(RedisError) in
                 if complete {
                     var commands = [["DEL", keys.owned(node), keys.active(node)]]
-                    if node != me { commands.append(["SREM", keys.nodes, node]) }
+                    if node != me {
+                        commands += [
+                            ["SREM", keys.nodes, node], ["HDEL", keys.addresses, node], ["HDEL", keys.freeSlots, node],
+                        ]
+                    }
                     _ = try c.pipeline(commands)
                 }
                 return try lock.release(on: c)
@@ -300,6 +320,56 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             _ = try await link.call { c throws(RedisError) in try c.pipeline(commands) }
         } catch {
             warn("cannot publish session \(id)", error)
+        }
+    }
+
+    public func noteFreeSlots(_ free: Int) {
+        let changed = state.withLock { s in
+            guard s.freeSlots != free || !s.freeSlotsSent else { return false }
+            s.freeSlots = free
+            s.freeSlotsSent = false
+            return true
+        }
+        if changed { Task { await sendFreeSlots() } }
+    }
+
+    private func sendFreeSlots() async {
+        let (free, registered) = state.withLock { s in
+            s.freeSlotsSent = true
+            return (s.freeSlots, s.joinedAt != nil)
+        }
+        guard registered else { return }  // `register` sends it
+        let (key, me) = (keys.freeSlots, nodeId)
+        do {
+            _ = try await link.call { c throws(RedisError) in try c.command(["HSET", key, me, String(free)]) }
+        } catch {
+            state.withLock { $0.freeSlotsSent = false }  // the heartbeat tries again
+            warn("cannot tell the broker this node's free slots", error)
+        }
+    }
+
+    public func placementCandidates() async -> [String] {
+        let (keys, me) = (self.keys, nodeId)
+        do {
+            return try await link.call { c throws(RedisError) -> [String] in
+                let replies = try c.pipeline([["HGETALL", keys.freeSlots], ["HGETALL", keys.addresses]])
+                func pairs(_ r: RedisReply) -> [String: String] {
+                    let items = (r.array ?? []).compactMap(\.text)
+                    return Dictionary(
+                        stride(from: 0, to: items.count - 1, by: 2).map { (items[$0], items[$0 + 1]) },
+                        uniquingKeysWith: { a, _ in a })
+                }
+                let free = pairs(replies[0]).compactMapValues { Int($0) }.filter { $0.key != me && $0.value > 0 }
+                let addresses = pairs(replies[1])
+                let nodes = free.keys.sorted { (free[$0]!, $1) > (free[$1]!, $0) }
+                guard !nodes.isEmpty else { return [] }
+                let alive = try c.pipeline(nodes.map { ["EXISTS", keys.node($0)] })
+                return zip(nodes, alive).filter { $0.1.integer == 1 }.compactMap { addresses[$0.0] }
+                    .filter { !$0.isEmpty }
+            }
+        } catch {
+            warn("cannot read other nodes' free slots", error)
+            return []
         }
     }
 

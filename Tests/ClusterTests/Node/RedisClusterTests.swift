@@ -32,8 +32,8 @@ struct RedisClusterTests {
             clusterB = RedisCluster(nodeId: "node-b", host: "127.0.0.1", port: redis.port, store: store)
             a = EngineRegistry(store: store, cluster: clusterA)
             b = EngineRegistry(store: store, cluster: clusterB)
-            await clusterA.join(a)
-            await clusterB.join(b)
+            await clusterA.join(a, address: "127.0.0.1:1")
+            await clusterB.join(b, address: "127.0.0.1:2")
         }
 
         func stop() async {
