@@ -10,6 +10,9 @@
 #       answers, then prints the addresses as `export` lines (also in DIR/env).
 #   cluster.sh stop DIR      stops everything started in DIR (SIGTERM, SIGKILL after 30 s)
 #   cluster.sh status DIR    each part: its address, process, answer; exit 3 if one is down
+#   cluster.sh haproxy-config [--stats SOCKET] BIND NODE...
+#       prints the HAProxy configuration `start` uses, BIND (host:port) in front of the
+#       NODE addresses: a start for a load balancer of real machines
 #
 # QuestDB is yours to run: set QUESTDB_HTTP and QUESTDB_PG (as for backtestd). The nodes
 # run BACKTESTD_BIN, else the newer of .build/release/backtestd and .build/debug/backtestd.
@@ -17,7 +20,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 64; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 64; }
 say() { echo "cluster: $*" >&2; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -81,6 +84,53 @@ stop() {
   stop_parts "$dir" $(parts "$dir" | grep '^node-')
   stop_parts "$dir" redis
   rm -f "$dir/haproxy/stats.sock"
+}
+
+# The HAProxy configuration: BIND in front of the NODE addresses (servers node-1..N).
+haproxy_config() {
+  local stats=""
+  [ "${1:-}" != --stats ] || { stats=$2; shift 2; }
+  local bind=${1:?usage: cluster.sh haproxy-config [--stats SOCKET] BIND NODE...} i=0 node
+  shift
+  [ $# -gt 0 ] || { say "haproxy-config needs at least one node address"; exit 64; }
+  cat <<CFG
+global
+    log stdout format raw local0
+CFG
+  [ -z "$stats" ] || echo "    stats socket $stats mode 600 level admin"
+  cat <<CFG
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout check 5s
+    # Server streams (WatchProgress) last as long as a run: hours, with quiet stretches.
+    timeout client 24h
+    timeout server 24h
+    timeout tunnel 24h
+    # A call whose connection to a node failed (it never reached the node) goes to another.
+    retries 3
+    option redispatch 1
+
+frontend grpc
+    bind $bind proto h2
+    default_backend nodes
+
+backend nodes
+    balance roundrobin
+    # gRPC health in Connect's JSON form (a node whose store is unreachable says
+    # NOT_SERVING), over h2 like the calls; nghttp2 wants a :authority (host).
+    option httpchk
+    http-check send meth POST uri /grpc.health.v1.Health/Check ver HTTP/2 hdr host localhost hdr content-type application/json body "{}"
+    http-check expect string '"SERVING"'
+    default-server proto h2 check inter 2s fall 2 rise 1
+CFG
+  for node in "$@"; do
+    i=$((i + 1))
+    echo "    server node-$i $node"
+  done
 }
 
 # What HAProxy's health checks say of each node, from its stats socket: "lb sees NODE UP".
@@ -210,38 +260,9 @@ $(tail -5 "$node_dir/backtestd.log")"
   mkdir -p "$dir/haproxy"
   local lb_port
   lb_port=$(free_port)
-  {
-    cat <<CFG
-global
-    log stdout format raw local0
-    stats socket $dir/haproxy/stats.sock mode 600 level admin
-
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout check 5s
-    # Server streams (WatchProgress) last as long as a run: hours, with quiet stretches.
-    timeout client 24h
-    timeout server 24h
-    timeout tunnel 24h
-
-frontend grpc
-    bind 127.0.0.1:$lb_port proto h2
-    default_backend nodes
-
-backend nodes
-    balance roundrobin
-    # gRPC health in Connect's JSON form (a node whose store is unreachable says
-    # NOT_SERVING), over h2 like the calls; nghttp2 wants a :authority (host).
-    option httpchk
-    http-check send meth POST uri /grpc.health.v1.Health/Check ver HTTP/2 hdr host localhost hdr content-type application/json body "{}"
-    http-check expect string '"SERVING"'
-    default-server proto h2 check inter 2s fall 2 rise 1
-CFG
-    for i in $(seq 1 "$nodes"); do echo "    server node-$i $(cat "$dir/node-$i/address")"; done
-  } >"$dir/haproxy/haproxy.cfg"
+  local addresses=()
+  for i in $(seq 1 "$nodes"); do addresses+=("$(cat "$dir/node-$i/address")"); done
+  haproxy_config --stats "$dir/haproxy/stats.sock" "127.0.0.1:$lb_port" "${addresses[@]}" >"$dir/haproxy/haproxy.cfg"
   haproxy -c -q -f "$dir/haproxy/haproxy.cfg" || fail "haproxy rejected $dir/haproxy/haproxy.cfg"
   launch "$dir/haproxy" "$dir/haproxy/haproxy.log" haproxy -db -f "$dir/haproxy/haproxy.cfg"
   echo "127.0.0.1:$lb_port" >"$dir/haproxy/address"
@@ -256,11 +277,7 @@ CFG
   {
     echo "export CLUSTER_LB=127.0.0.1:$lb_port"
     echo "export BACKTEST_SERVER=127.0.0.1:$lb_port"
-    local addresses=()
-    for i in $(seq 1 "$nodes"); do
-      addresses+=("$(cat "$dir/node-$i/address")")
-      echo "export CLUSTER_NODE_$i=$(cat "$dir/node-$i/address")"
-    done
+    for i in $(seq 1 "$nodes"); do echo "export CLUSTER_NODE_$i=${addresses[i - 1]}"; done
     echo "export CLUSTER_NODES='${addresses[*]}'"
     echo "export CLUSTER_REDIS=redis://127.0.0.1:$redis_port"
   } >"$dir/env"
@@ -272,5 +289,6 @@ case "${1:-}" in
   start) shift; start "$@" ;;
   stop) stop "${2:-}" ;;
   status) status "${2:-}" ;;
+  haproxy-config) shift; haproxy_config "$@" ;;
   *) usage ;;
 esac
