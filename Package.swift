@@ -284,7 +284,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "TestSupport"]
+            dependencies: ["Cluster", "BacktestProto", "RPC", "HTTP2Transport", "TestSupport"]
         ),
         .testTarget(
             name: "GRPCServicesTests",
