@@ -34,11 +34,15 @@ live_pid() {
 }
 
 # Starts a part in the background, in a session of its own (a terminal's ^C is not
-# for it), and records its pid and program name.
+# for it), and records its pid and program name. SIGTERM reaches it whatever its starter
+# blocked or ignored (a test process's threads block it; redis-server keeps that mask).
 launch() {
   local part_dir=$1 log=$2
   shift 2
-  setsid nohup "$@" </dev/null >"$log" 2>&1 &
+  setsid nohup python3 -c 'import os, signal, sys
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@" </dev/null >"$log" 2>&1 &
   echo $! >"$part_dir/pid"
   basename "$1" | cut -c1-15 >"$part_dir/comm"
 }
