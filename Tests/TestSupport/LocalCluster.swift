@@ -83,12 +83,18 @@ public final class LocalCluster: @unchecked Sendable {
                         )
                     }
                 }
+                // Every start is waited for, so that none that succeeds after one failed is left running.
                 var byIndex: [Int: DaemonProcess] = [:]
-                do {
-                    for try await (index, daemon) in group { byIndex[index] = daemon }
-                } catch {
+                var failure: (any Error)?
+                while let result = await group.nextResult() {
+                    switch result {
+                    case .success(let (index, daemon)): byIndex[index] = daemon
+                    case .failure(let error): failure = failure ?? error
+                    }
+                }
+                if let failure {
                     for daemon in byIndex.values { await daemon.stop(signal: SIGKILL) }
-                    throw error
+                    throw failure
                 }
                 return (0..<count).map { byIndex[$0]! }
             }
