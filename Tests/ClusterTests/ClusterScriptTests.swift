@@ -8,7 +8,6 @@ import Testing
 
 /// tools/cluster.sh as users run it: start prints the addresses, a call through the
 /// balancer is answered, status sees every part, stop leaves no process behind.
-@Suite(.enabled(if: LocalCluster.unavailable == nil, "\(LocalCluster.unavailable ?? "")"))
 struct ClusterScriptTests {
     static let script = Subprocess.packageRoot.appendingPathComponent("tools/cluster.sh").path
     static let buf = Subprocess.packageRoot.appendingPathComponent(".venv/bin/buf").path
@@ -46,7 +45,8 @@ struct ClusterScriptTests {
             ])
     }
 
-    @Test func startStatusAndStop() async throws {
+    @Test(.enabled(if: LocalCluster.unavailable == nil, "\(LocalCluster.unavailable ?? "")"))
+    func startStatusAndStop() async throws {
         let dir = try DaemonProcess.temporaryDirectory()
         defer {
             _ = try? Subprocess.runBlocking("/bin/bash", [Self.script, "stop", dir.path])
@@ -98,6 +98,7 @@ struct ClusterScriptTests {
         #expect(again.status == 0, "stop is idempotent: \(again.text)")
     }
 
+    /// Needs nothing but bash: it stops before starting anything.
     @Test func startWithoutQuestDBSaysSoAndStartsNothing() async throws {
         let dir = try DaemonProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
