@@ -286,7 +286,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "BacktestCore", "BacktestStore", "BacktestEngine", "TestSupport"]
+            dependencies: [
+                "Cluster", "BacktestCore", "BacktestStore", "BacktestEngine", "BacktestProto", "RPC", "HTTP2Transport",
+                "TestSupport",
+            ]
         ),
         .testTarget(
             name: "GRPCServicesTests",

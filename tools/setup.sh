@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-apt_packages=(libnghttp2-dev libhttp-parser-dev libhiredis-dev redis-server libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libssl-dev zlib1g-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nghttp2-client curl tmux openssl)
+apt_packages=(libnghttp2-dev libhttp-parser-dev libhiredis-dev redis-server haproxy libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libssl-dev zlib1g-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nghttp2-client curl tmux openssl)
 # The dashboard's chart library (embedded at build time from /usr/share/javascript/dygraphs),
 # and the browser its tests drive (headless, through Selenium from the venv).
 apt_packages+=(libjs-dygraphs chromium chromium-driver)

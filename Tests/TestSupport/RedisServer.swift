@@ -79,7 +79,7 @@ public final class RedisServer: @unchecked Sendable {
         throw DaemonProcess.Failure(description: "redis-server did not listen on \(port) within 30 s")
     }
 
-    private static func canConnect(_ port: Int) -> Bool {
+    static func canConnect(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -94,7 +94,7 @@ public final class RedisServer: @unchecked Sendable {
         }
     }
 
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw DaemonProcess.Failure(description: "socket: \(errno)") }
         defer { close(fd) }
