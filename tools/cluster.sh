@@ -237,8 +237,7 @@ start() {
       --questdb-http "$QUESTDB_HTTP" --questdb-pg "$QUESTDB_PG" --node-id "$name-$i"
       --questdb-spool "$node_dir/spool")
     [ -z "$slots" ] || args+=(--max-running "$slots")
-    # Until every backtestd has the cluster flag, it is passed only when asked (CLUSTER_BROKER_FLAG=1).
-    [ "${CLUSTER_BROKER_FLAG:-}" != 1 ] || args+=(--broker "redis://127.0.0.1:$redis_port")
+    args+=(--broker "redis://127.0.0.1:$redis_port")
     launch "$node_dir" "$node_dir/backtestd.log" "$bin" "${args[@]}" "$@"
   done
 
