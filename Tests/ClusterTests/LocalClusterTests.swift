@@ -21,12 +21,14 @@ struct LocalClusterTests {
         return (grpc, BacktestServiceClient(RPCClient(transport: grpc, metadata: Metadata(), timeout: .seconds(120))))
     }
 
-    /// GOOG's daily candles (sample-data), through `client`.
-    static func importGOOG(_ client: BacktestServiceClient) async throws {
+    /// GOOG's daily candles (sample-data), through `client`, as `symbol`: each cluster
+    /// its own, since clusters of tests running at once share one QuestDB and an
+    /// import replaces what is stored.
+    static func importGOOG(_ client: BacktestServiceClient, as symbol: String) async throws {
         let csv = try [UInt8](
             Data(contentsOf: Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv")))
         let header = ImportHeader(
-            symbol: "GOOG", kind: .candles, timeframe: "1d", format: .csv, sourceName: "GOOG.csv",
+            symbol: symbol, kind: .candles, timeframe: "1d", format: .csv, sourceName: "GOOG.csv",
             replaceExisting: true)
         let imported = try await client.importMarketData { send in
             try await send(ImportMarketDataRequest(payload: .header(header)))
@@ -35,9 +37,9 @@ struct LocalClusterTests {
         #expect(imported.rowsImported > 0)
     }
 
-    static func backtest(n1: Double) -> StartBacktestRequest {
+    static func backtest(n1: Double, symbol: String) -> StartBacktestRequest {
         var r = StartBacktestRequest()
-        r.symbol = "GOOG"
+        r.symbol = symbol
         r.timeframe = "1d"
         r.startTime = ProtoTimestamp(microsecondsSinceEpoch: 1_092_873_600_000_000)
         r.endTime = ProtoTimestamp(microsecondsSinceEpoch: 1_362_182_400_000_000)
@@ -57,12 +59,12 @@ struct LocalClusterTests {
         defer { cluster.terminate() }
         let (grpc, lb) = Self.client(cluster.lbPort)
         defer { grpc.close() }
-        try await Self.importGOOG(lb)
+        try await Self.importGOOG(lb, as: cluster.name)
 
         // Nine starts on one connection to the balancer: each call is balanced on its own.
         var ids: [String] = []
         for n1 in 5..<14 {
-            let started = try await lb.startBacktest(Self.backtest(n1: Double(n1)))
+            let started = try await lb.startBacktest(Self.backtest(n1: Double(n1), symbol: cluster.name))
             #expect(!started.sessionID.isEmpty && !started.deduplicated)
             ids.append(started.sessionID)
         }
@@ -101,8 +103,8 @@ struct LocalClusterTests {
         defer { cluster.terminate() }
         let (grpc, lb) = Self.client(cluster.lbPort)
         defer { grpc.close() }
-        try await Self.importGOOG(lb)
-        let id = try await lb.startBacktest(Self.backtest(n1: 10)).sessionID
+        try await Self.importGOOG(lb, as: cluster.name)
+        let id = try await lb.startBacktest(Self.backtest(n1: 10, symbol: cluster.name)).sessionID
 
         let port = cluster.nodePort(1)
         await cluster.killNode(1)

@@ -275,8 +275,9 @@ public actor EngineRegistry {
         )
     }
 
-    /// Run slots neither used nor promised to a waiting session.
-    public var freeSlots: Int { max(0, limits.maxRunning - running - resuming.count - queue.count) }
+    /// Run slots no session of this node counts on, for placement: a paced session
+    /// asleep counts too (it lends its slot out only until its next data is due).
+    public var freeSlots: Int { max(0, limits.maxRunning - entries.count) }
 
     /// Starts waiting sessions while there are free slots.
     private func launchWaiting() {
@@ -359,7 +360,7 @@ public actor EngineRegistry {
         running -= 1
         entries[id] = nil
         if byRequestId[record.clientRequestId] == id { byRequestId[record.clientRequestId] = nil }
-        launchWaiting()
+        launchWaiting()  // says the free slots
     }
 
     /// A terminal record the store did not take, answered from memory (bounded).
@@ -379,7 +380,6 @@ public actor EngineRegistry {
             if let position = queue.firstIndex(of: id) {
                 // Waiting: it ends here, without ever running.
                 queue.remove(at: position)
-                cluster?.noteFreeSlots(freeSlots)
                 await endWaiting(id, entry, reason: why)
                 return Stopped(sessionId: id, state: .stopped, alreadyEnded: false)
             }
@@ -438,6 +438,7 @@ public actor EngineRegistry {
         // between must not see the store's STARTED.
         keepUnsaved(record)
         entries[id] = nil
+        cluster?.noteFreeSlots(freeSlots)
         if byRequestId[record.clientRequestId] == id { byRequestId[record.clientRequestId] = nil }
         let save = Task { [record, store] in
             // Failing, it stays in memory; the store gets it from a spooling store, or never.
@@ -518,9 +519,10 @@ public actor EngineRegistry {
         if let e = entries[id] { return Self.live(e) }
         if let r = unsaved[id] { return r }
         let stored = try await readStore { try await store.session(id: id) }
-        // Another node's live session: its progress now rather than the last persisted.
-        if let cluster, let stored, !stored.state.isTerminal, var live = await cluster.remoteActive(id)?.record {
-            live.startedAt = live.startedAt ?? stored.startedAt
+        // Another node's live session: its progress now rather than the last persisted
+        // (or the only one yet: a store may show another node's write a moment late).
+        if let cluster, !(stored?.state.isTerminal ?? false), var live = await cluster.remoteActive(id)?.record {
+            live.startedAt = live.startedAt ?? stored?.startedAt
             return live
         }
         return stored

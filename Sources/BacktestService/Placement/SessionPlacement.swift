@@ -45,7 +45,8 @@ final class SessionPlacement: Sendable {
                     timeout: .seconds(10))
                 let answer = try StartBacktestResponse(serializedBytes: response)
                 logger.info(
-                    "session placed on another node", metadata: ["session": "\(answer.sessionID)", "node": "\(address)"])
+                    "session placed on another node",
+                    metadata: ["session": "\(answer.sessionID)", "node": "\(address)"])
                 return answer
             } catch let error as RPCError where error.code == .resourceExhausted || error.code == .unavailable {
                 continue

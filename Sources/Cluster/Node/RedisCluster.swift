@@ -119,7 +119,8 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         do {
             _ = try await link.call { c throws(RedisError) in
                 _ = try c.pipeline([
-                    ["SREM", nodes, me], ["DEL", owned, active], ["HDEL", keys.addresses, me], ["HDEL", keys.freeSlots, me],
+                    ["SREM", nodes, me], ["DEL", owned, active], ["HDEL", keys.addresses, me],
+                    ["HDEL", keys.freeSlots, me],
                 ])
                 return try lease.release(on: c)
             }
