@@ -102,6 +102,14 @@ public final class GRPCServer: Sendable {
         return total
     }
 
+    /// Timers pending across all connections (for tests: a call's deadline timer ends
+    /// with the call).
+    func pendingTimerCount() async -> Int {
+        var total = 0
+        for c in state.withLock({ Array($0.connections.values) }) { total += await c.timerCount() }
+        return total
+    }
+
     fileprivate func acceptAll(_ listener: Int32) {
         while true {
             let fd: Int32
