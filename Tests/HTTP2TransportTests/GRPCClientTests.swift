@@ -1,5 +1,5 @@
 import Foundation
-import HTTP2Transport
+@testable import HTTP2Transport
 import RPC
 import TestSupport
 import Testing
@@ -238,7 +238,15 @@ import Testing
             if server.executor.activeCalls == 0, await server.openStreamCount() == 0 { break }
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(server.executor.activeCalls == 0)
-        #expect(await server.openStreamCount() == 0)
+        let open = await server.describeOpenStreams()
+        let active = server.executor.activeCalls
+        guard active != 0 || !open.isEmpty else { return }
+        let clientSide = await client.describeOpenStreams()
+        Issue.record(
+            """
+            not idle after 30 s: \(active) calls active; the server's open streams:
+            \(open.joined(separator: "\n"))
+            the client's: \(clientSide.isEmpty ? "none" : clientSide.joined(separator: "\n"))
+            """)
     }
 }

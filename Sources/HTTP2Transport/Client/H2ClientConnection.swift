@@ -196,6 +196,21 @@ final class H2ClientConnection: H2Connection, WireSessionDelegate, @unchecked Se
         streams.removeAll()
     }
 
+    /// The streams open on this connection, each described (for tests' reports of
+    /// calls that did not end).
+    func describeStreams() async -> [String] {
+        await withCheckedContinuation { c in
+            loop.execute { [self] in
+                c.resume(
+                    returning: streams.values.map { s in
+                        "stream \(s.id): h2 \(h2?.streamState(streamID: s.id) ?? "-"), complete \(s.call.isComplete), "
+                            + "half-closed \(s.halfClosed), \(s.pending.byteCount) bytes pending, "
+                            + "reset when started \(s.resetWhenStarted), closed \(closed)"
+                    })
+            }
+        }
+    }
+
     // MARK: nghttp2 callbacks (on `loop`)
 
     func sessionBeginHeaders(streamID: Int32) -> Bool { true }

@@ -99,6 +99,7 @@ extension H2ServerConnection {
             }
             deadline = .now + d
         }
+        stream.path = path
         let context = ServerContext(
             path: path, metadata: Metadata.fromHeaderFields(stream.headers), deadline: deadline, peer: peer)
         stream.headers = []

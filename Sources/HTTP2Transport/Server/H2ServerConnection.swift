@@ -70,6 +70,8 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
         /// Framed response messages waiting for nghttp2 to ask for them.
         var pending = OutboundMessages()
         var callStarted = false
+        /// The method's path, once the call has started (for reports of calls left open).
+        var path = ""
         /// The request's header list passed SETTINGS_MAX_HEADER_LIST_SIZE.
         var headerListTooLarge = false
         var responseStarted = false
@@ -224,6 +226,26 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
     /// Streams open on this connection (for leak checks and metrics).
     func streamCount() async -> Int {
         await withCheckedContinuation { c in loop.execute { c.resume(returning: self.streams.count) } }
+    }
+
+    /// The streams open on this connection, each described (for tests' reports of
+    /// calls that did not end).
+    func describeStreams() async -> [String] {
+        await withCheckedContinuation { c in
+            loop.execute { [self] in
+                let h2 = session as? NGHTTP2Session
+                c.resume(
+                    returning: streams.values.map { s in
+                        let task = s.task.map { $0.isCancelled ? "cancelled" : "running" } ?? "none"
+                        let requests = s.requests.map { "\($0)" } ?? "none"
+                        let finish = s.finish.map { "\($0.0.code)" } ?? "not set"
+                        return "stream \(s.id) \(s.path): h2 \(h2?.streamState(streamID: s.id) ?? "-"), task \(task), "
+                            + "requests \(requests), inline \(s.inline != nil), finish \(finish), "
+                            + "response started \(s.responseStarted), deferred \(s.deferred), "
+                            + "\(s.pending.byteCount) bytes pending, closed \(closed)"
+                    })
+            }
+        }
     }
 
     /// Timers pending on this connection (for tests).

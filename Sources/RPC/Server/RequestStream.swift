@@ -118,3 +118,19 @@ public final class RequestStream: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(stream: self) }
 }
+
+extension RequestStream: CustomStringConvertible {
+    /// Its state, for reports of calls that did not end: messages queued, whether the
+    /// transport ended it, whether a reader waits.
+    public var description: String {
+        state.withLock { s in
+            let end =
+                switch s.end {
+                case nil: "open"
+                case .success?: "ended"
+                case .failure(let e)?: "failed (\(e.status.code))"
+                }
+            return "\(s.messages.count - s.head) queued, \(end)\(s.waiter == nil ? "" : ", a reader waiting")"
+        }
+    }
+}
