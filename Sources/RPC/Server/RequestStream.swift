@@ -95,6 +95,9 @@ public final class RequestStream: AsyncSequence, Sendable {
                         case .success?: return .success(nil)
                         case .failure(let e)?: return .failure(e)
                         case nil:
+                            // Cancelled since the check above: the handler below may
+                            // already have run and found no waiter to wake.
+                            if Task.isCancelled { return .failure(CancellationError()) }
                             s.waiter = c
                             return nil
                         }
