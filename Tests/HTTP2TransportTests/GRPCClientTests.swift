@@ -267,7 +267,7 @@ import Testing
         #expect(
             active == 0 && open.isEmpty,
             """
-            not idle after 30 s: \(active) calls active; the server's open streams:
+            not idle (waited up to 30 s): \(active) calls active; the server's open streams:
             \(open.isEmpty ? "none" : open.joined(separator: "\n"))
             the client's: \(clientSide.isEmpty ? "none" : clientSide.joined(separator: "\n"))
             """)

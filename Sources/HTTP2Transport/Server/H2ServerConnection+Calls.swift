@@ -114,10 +114,7 @@ extension H2ServerConnection {
         }
         stream.requests = requests
         let outbound = Outbound(connection: self, streamID: id, transcode: stream.transcoder?.response)
-        let executor = self.executor
-        stream.task = Task(priority: executor.router.methods[path]?.priority) {
-            await executor.execute(context: context, requests: requests, outbound: outbound)
-        }
+        stream.task = executor.start(context: context, requests: requests, outbound: outbound)
     }
 
     /// A GET of the static site: the file, whole (they are small and in memory), or 404.

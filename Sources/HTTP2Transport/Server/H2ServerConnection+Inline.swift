@@ -3,7 +3,7 @@ import RPC
 /// Calls of non-blocking unary methods (`RPCRouter.nonBlockingUnary`), run on the
 /// connection's loop when their request is whole: decode, handle, encode and finish
 /// in one go, with no task, request stream or hand-off between threads (DESIGN 12.2).
-/// The interceptors check the call when it starts, as `ServerCallExecutor.execute`
+/// The interceptors check the call when it starts, as `ServerCallExecutor.start`
 /// does; the deadline is a loop timer while the request is awaited, and is checked
 /// again around the handler; a reset before the request is whole just drops the call.
 extension H2ServerConnection {

@@ -10,7 +10,7 @@ public final class ServerCallExecutor: Sendable {
     public let calls = ActivityCounter()
 
     /// The interceptors, when every one checks without suspending: non-blocking methods
-    /// may then run inline; nil sends every call through `execute`.
+    /// may then run inline; nil sends every call through `start` (a task).
     private let synchronousInterceptors: [any SynchronousServerInterceptor]?
 
     public init(router: RPCRouter, interceptors: [any ServerInterceptor] = []) {
@@ -23,9 +23,21 @@ public final class ServerCallExecutor: Sendable {
     /// Calls running now; returns to zero when every call has finished.
     public var activeCalls: Int { calls.count }
 
-    public func execute(context: ServerContext, requests: RequestStream, outbound: any ServerCallOutbound) async {
+    /// Starts a call: a task at its method's priority, counted in `activeCalls` from
+    /// now, not from when the task first runs. On a busy pool that can be much later,
+    /// after the client has gone; a shutdown or an idle check in between must still
+    /// see the call.
+    public func start(context: ServerContext, requests: RequestStream, outbound: any ServerCallOutbound)
+        -> Task<Void, Never>
+    {
         calls.enter()
-        defer { calls.leave() }
+        return Task(priority: router.methods[context.path]?.priority) {
+            defer { calls.leave() }
+            await execute(context: context, requests: requests, outbound: outbound)
+        }
+    }
+
+    private func execute(context: ServerContext, requests: RequestStream, outbound: any ServerCallOutbound) async {
         guard let method = router.methods[context.path] else {
             requests.finish(RPCError(.unimplemented, "unknown method"))
             await outbound.finish(Status(.unimplemented, "unknown method \(context.path)"), trailers: Metadata())
@@ -82,7 +94,7 @@ public final class ServerCallExecutor: Sendable {
 
     /// The handler of `path` when its calls may run inline, on the thread that read the
     /// request: the method declared itself non-blocking (`RPCRouter.nonBlockingUnary`)
-    /// and every interceptor checks without suspending. Nil: the call goes to `execute`.
+    /// and every interceptor checks without suspending. Nil: the call goes to `start`.
     public func inlineHandler(for path: String) -> RPCRouter.InlineHandler? {
         guard synchronousInterceptors != nil else { return nil }
         return router.methods[path]?.inline
