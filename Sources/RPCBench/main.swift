@@ -1,7 +1,9 @@
 // Unary RPC throughput of the HTTP/2 transport, measured by h2load (Debian
 // nghttp2-client) against the real server on 127.0.0.1. h2load counts any HTTP 200 as
 // a success, so the handler counts the calls it answered with OK and both are shown.
-//   swift build -c release --product rpc-bench && .build/release/rpc-bench [requests] [connections] [streams]
+//   swift build -c release --product rpc-bench && .build/release/rpc-bench [requests] [connections] [streams] [--task]
+// The echo is non-blocking (`nonBlockingUnary`: answered on the event loop); with
+// --task it is an ordinary unary method, each call a task on the cooperative pool.
 import Foundation
 import HTTP2Transport
 import RPC
@@ -12,11 +14,20 @@ let requests = args.count > 0 ? args[0] : 200_000
 let connections = args.count > 1 ? args[1] : 16
 let streams = args.count > 2 ? args[2] : 32
 
+let asTask = CommandLine.arguments.contains("--task")
+
 let answered = Atomic<Int>(0)
 var router = RPCRouter()
-router.unary("/bench.Echo/Unary", decode: { $0 }, encode: { $0 }) { (request: [UInt8], _) -> [UInt8] in
-    answered.add(1, ordering: .relaxed)
-    return request
+if asTask {
+    router.unary("/bench.Echo/Unary", decode: { $0 }, encode: { $0 }) { (request: [UInt8], _) -> [UInt8] in
+        answered.add(1, ordering: .relaxed)
+        return request
+    }
+} else {
+    router.nonBlockingUnary("/bench.Echo/Unary", decode: { $0 }, encode: { $0 }) { (request: [UInt8], _) -> [UInt8] in
+        answered.add(1, ordering: .relaxed)
+        return request
+    }
 }
 let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: router))
 let port = try server.start()
@@ -63,7 +74,7 @@ let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), a
 h2load.waitUntilExit()
 let cpu = cpuMicros() - cpuBefore
 sampling.cancel()
-print("h2load \(h2load.arguments!.joined(separator: " "))")
+print("h2load \(h2load.arguments!.joined(separator: " ")) (echo \(asTask ? "as a task" : "inline"))")
 for line in output.split(separator: "\n")
 where line.hasPrefix("finished in") || line.hasPrefix("requests:")
     || line.hasPrefix("status codes:") || line.hasPrefix("time for request:")

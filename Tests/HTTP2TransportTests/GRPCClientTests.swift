@@ -1,12 +1,14 @@
 import Foundation
-import HTTP2Transport
 import RPC
 import TestSupport
 import Testing
 
+@testable import HTTP2Transport
+
 /// Our own client against our own server, for the cases grpcio covers.
 @Suite struct GRPCClientTests {
-    /// A server of its own, so its idle checks see only these calls.
+    /// The suite's server, shared by its tests (which run side by side). Tests that
+    /// check that their calls end use one of their own (`withOwnServer`).
     static let server: GRPCServer = {
         let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: TestService.router()))
         _ = try! server.start()
@@ -14,10 +16,11 @@ import Testing
     }()
     static let client = GRPCClient(configuration: .init(port: try! server.boundPort()))
 
-    func unary(_ method: String, _ request: [UInt8] = [], metadata: Metadata = Metadata(), timeout: Duration? = nil)
-        async throws -> [UInt8]
-    {
-        try await Self.client.unary("/test.Echo/\(method)", request: request, metadata: metadata, timeout: timeout)
+    func unary(
+        _ method: String, _ request: [UInt8] = [], metadata: Metadata = Metadata(), timeout: Duration? = nil,
+        on client: GRPCClient = GRPCClientTests.client
+    ) async throws -> [UInt8] {
+        try await client.unary("/test.Echo/\(method)", request: request, metadata: metadata, timeout: timeout)
             .response
     }
 
@@ -67,37 +70,40 @@ import Testing
     }
 
     @Test func deadline() async throws {
-        let start = ContinuousClock.now
-        do {
-            _ = try await unary("Sleep", timeout: .milliseconds(200))
-            Issue.record("expected DEADLINE_EXCEEDED")
-        } catch let e as RPCError {
-            #expect(e.code == .deadlineExceeded)
+        try await Self.withOwnServer { client in
+            let start = ContinuousClock.now
+            do {
+                _ = try await unary("Sleep", timeout: .milliseconds(200), on: client)
+                Issue.record("expected DEADLINE_EXCEEDED")
+            } catch let e as RPCError {
+                #expect(e.code == .deadlineExceeded)
+            }
+            // The handler sleeps an hour: ending well before proves the deadline cut it.
+            // The bound is loose because the whole suite runs at once on two cores.
+            #expect(ContinuousClock.now - start < .seconds(30))
         }
-        // The handler sleeps an hour: ending well before proves the deadline cut it. The
-        // bound is loose because the whole suite runs at once on two cores.
-        #expect(ContinuousClock.now - start < .seconds(30))
-        try await Self.waitForIdle()
     }
 
     @Test func cancellationMidStream() async throws {
-        let call = try await Self.client.serverStreaming("/test.Echo/ServerStream", request: Array("1000000".utf8))
-        var n = 0
-        for try await _ in call.messages {
-            n += 1
-            if n == 10 { break }
+        try await Self.withOwnServer { client in
+            let call = try await client.serverStreaming("/test.Echo/ServerStream", request: Array("1000000".utf8))
+            var n = 0
+            for try await _ in call.messages {
+                n += 1
+                if n == 10 { break }
+            }
+            call.cancel()
+            #expect(await call.result().status.code == .cancelled)
         }
-        call.cancel()
-        #expect(await call.result().status.code == .cancelled)
-        try await Self.waitForIdle()
     }
 
     @Test func taskCancellationCancelsTheCall() async throws {
-        let task = Task { try await unary("Sleep") }
-        try await Task.sleep(for: .milliseconds(200))
-        task.cancel()
-        await #expect(throws: RPCError.self) { try await task.value }
-        try await Self.waitForIdle()
+        try await Self.withOwnServer { client in
+            let task = Task { try await unary("Sleep", on: client) }
+            try await Task.sleep(for: .milliseconds(200))
+            task.cancel()
+            await #expect(throws: RPCError.self) { try await task.value }
+        }
     }
 
     @Test func unknownMethodAndErrors() async throws {
@@ -230,15 +236,40 @@ import Testing
         await #expect(throws: RPCError.self) { try await wrong.unary("/test.Echo/Unary", request: []) }
     }
 
-    /// The shared server's calls all end (other tests of the suite may still have some
-    /// running: the bound is for a busy machine, not an idle one).
-    static func waitForIdle() async throws {
+    /// Runs `body` with a client of a server of its own, then checks that the calls it
+    /// made have all ended there, handler and stream (`waitForIdle`). Not the suite's
+    /// server: its other tests' streams run beside this one, and on a loaded machine
+    /// they can outlast any bound on this wait (clientStreaming and serverStreaming
+    /// were seen still running 30 s after a deadline test's call had ended).
+    static func withOwnServer(_ body: (GRPCClient) async throws -> Void) async throws {
+        let server = GRPCServer(configuration: .init(), executor: ServerCallExecutor(router: TestService.router()))
+        let client = GRPCClient(configuration: .init(port: try server.start()))
+        defer {
+            client.close()
+            Task { await server.shutdown(grace: .zero) }
+        }
+        try await body(client)
+        try await waitForIdle(server, client)
+    }
+
+    /// The server's calls all end: handlers returned and streams closed. The bound is
+    /// for a busy machine, not an idle one; past it, what is still open is described,
+    /// on both sides.
+    static func waitForIdle(_ server: GRPCServer, _ client: GRPCClient) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if server.executor.activeCalls == 0, await server.openStreamCount() == 0 { break }
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(server.executor.activeCalls == 0)
-        #expect(await server.openStreamCount() == 0)
+        let active = server.executor.activeCalls
+        let open = await server.describeOpenStreams()
+        let clientSide = active == 0 && open.isEmpty ? [] : await client.describeOpenStreams()
+        #expect(
+            active == 0 && open.isEmpty,
+            """
+            not idle (waited up to 30 s): \(active) calls active; the server's open streams:
+            \(open.isEmpty ? "none" : open.joined(separator: "\n"))
+            the client's: \(clientSide.isEmpty ? "none" : clientSide.joined(separator: "\n"))
+            """)
     }
 }

@@ -86,4 +86,18 @@ import Testing
         call.cancel()
         #expect(await call.result().status.code == .cancelled)
     }
+
+    /// A call is active from its start, not from when its task first runs: a busy pool
+    /// may run it after the client has gone, and a shutdown or an idle check in
+    /// between must still see it.
+    @Test func aCallIsActiveFromItsStart() async {
+        var router = RPCRouter()
+        router.unary("/t.S/Echo", decode: { $0 }, encode: { $0 }) { (r: [UInt8], _) in r }
+        let executor = ServerCallExecutor(router: router)
+        let call = InProcessTransport(executor: executor).start("/t.S/Echo")
+        #expect(executor.activeCalls == 1)
+        call.cancel()
+        #expect(await call.result().status.code == .cancelled)
+        await executor.calls.waitUntilZero()
+    }
 }

@@ -20,6 +20,30 @@ import Testing
         }
     }
 
+    /// The same through the transport's entry point, which copies whole messages
+    /// straight out of its input while nothing is buffered.
+    @Test func messagesSplitAcrossAnyBoundariesFromRawInput() throws {
+        let messages: [[UInt8]] = [[], [1], Array(repeating: 7, count: 300), [9, 9]]
+        let wire = messages.flatMap { MessageFramer.frame($0) } + [1] + MessageFramer.frame([4]).dropFirst()
+        for chunk in [1, 2, 3, 5, 7, 64, 306, wire.count] {
+            var deframer = MessageDeframer(maxMessageSize: 1000)
+            var got: [MessageDeframer.Message] = []
+            var i = 0
+            while i < wire.count {
+                let piece = Array(wire[i..<min(i + chunk, wire.count)])
+                got += try piece.withUnsafeBytes { bytes throws(RPCError) in try deframer.append(bytes) }
+                i += chunk
+            }
+            #expect(got.map(\.bytes) == messages + [[4]], "chunk size \(chunk)")
+            #expect(got.map(\.compressed) == [false, false, false, false, true], "chunk size \(chunk)")
+            #expect(deframer.bufferedByteCount == 0)
+        }
+        var deframer = MessageDeframer(maxMessageSize: 10)
+        #expect(throws: RPCError(.internal, "invalid gRPC message prefix: compressed flag 2")) {
+            try [UInt8]([2, 0, 0, 0, 0]).withUnsafeBytes { bytes throws(RPCError) in try deframer.append(bytes) }
+        }
+    }
+
     @Test func oversizedMessageIsRejectedFromItsPrefix() {
         var deframer = MessageDeframer(maxMessageSize: 10)
         #expect(throws: RPCError(.resourceExhausted, "message of 11 bytes is over the limit of 10 bytes")) {

@@ -50,13 +50,16 @@ public final class HealthService: Sendable {
     public static let serviceName = GRPCHealthV1.HealthMethods.serviceName
 
     public func register(into router: inout RPCRouter) {
-        router.unary(GRPCHealthV1.HealthMethods.check) { [self] (request: GRPCHealthV1.HealthCheckRequest, _) in
+        // Check and List read the table under its lock and answer: non-blocking, so
+        // their calls run on the event loop that read them (DESIGN 12.2).
+        router.nonBlockingUnary(GRPCHealthV1.HealthMethods.check) {
+            [self] (request: GRPCHealthV1.HealthCheckRequest, _) in
             guard let status = status(of: request.service) else {
                 throw RPCError(.notFound, "unknown service \(request.service)")
             }
             return GRPCHealthV1.HealthCheckResponse(status: status)
         }
-        router.unary(GRPCHealthV1.HealthMethods.list) { [self] (_: GRPCHealthV1.HealthListRequest, _) in
+        router.nonBlockingUnary(GRPCHealthV1.HealthMethods.list) { [self] (_: GRPCHealthV1.HealthListRequest, _) in
             let all = state.withLock { $0.statuses }
             return GRPCHealthV1.HealthListResponse(
                 statuses: all.mapValues { GRPCHealthV1.HealthCheckResponse(status: $0) })

@@ -13,6 +13,15 @@ extension RPCRouter {
         unary(method.path, handler)
     }
 
+    /// A unary method whose handler cannot block (`RPCRouter.nonBlockingUnary`: its
+    /// calls may run on the event loop that read them).
+    public mutating func nonBlockingUnary<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: MethodDescriptor, _ handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        Self.requireKind(method, .unary)
+        nonBlockingUnary(method.path, handler)
+    }
+
     public mutating func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(
         _ method: MethodDescriptor,
         _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
@@ -42,6 +51,14 @@ extension RPCRouter {
         _ path: String, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
         unary(
+            path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
+        setJSON(path, Request.self, Response.self)
+    }
+
+    public mutating func nonBlockingUnary<Request: ProtoMessage, Response: ProtoMessage>(
+        _ path: String, _ handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        nonBlockingUnary(
             path, decode: { try Request(serializedBytes: $0) }, encode: { try $0.serializedBytes() }, handler: handler)
         setJSON(path, Request.self, Response.self)
     }

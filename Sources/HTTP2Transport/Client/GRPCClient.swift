@@ -85,6 +85,12 @@ public final class GRPCClient: ClientTransport {
         current?.loop.execute { current?.close() }
     }
 
+    /// The open streams of the current connection, described (for tests: the client's
+    /// side of a call that did not end).
+    func describeOpenStreams() async -> [String] {
+        await connection.withLock { $0 }?.describeStreams() ?? []
+    }
+
     private func usableConnection() async throws -> H2ClientConnection {
         if let c = connection.withLock({ $0 }), c.isOpen { return c }
         let fd = try await Self.connect(

@@ -196,6 +196,21 @@ final class H2ClientConnection: H2Connection, WireSessionDelegate, @unchecked Se
         streams.removeAll()
     }
 
+    /// The streams open on this connection, each described (for tests' reports of
+    /// calls that did not end).
+    func describeStreams() async -> [String] {
+        await withCheckedContinuation { c in
+            loop.execute { [self] in
+                c.resume(
+                    returning: streams.values.map { s in
+                        "stream \(s.id): h2 \(h2?.streamState(streamID: s.id) ?? "-"), complete \(s.call.isComplete), "
+                            + "half-closed \(s.halfClosed), \(s.pending.byteCount) bytes pending, "
+                            + "reset when started \(s.resetWhenStarted), closed \(closed)"
+                    })
+            }
+        }
+    }
+
     // MARK: nghttp2 callbacks (on `loop`)
 
     func sessionBeginHeaders(streamID: Int32) -> Bool { true }
@@ -221,12 +236,34 @@ final class H2ClientConnection: H2Connection, WireSessionDelegate, @unchecked Se
     }
 
     func sessionHeadersComplete(streamID: Int32, endStream: Bool) {
-        guard let stream = streams[streamID], !stream.headersDone else { return }
+        guard let stream = streams[streamID] else { return }
+        guard !stream.headersDone else {
+            if endStream { serverEnded(stream) }  // the trailers
+            return
+        }
         stream.headersDone = true
         stream.gzip = stream.headers.contains { $0.0 == "grpc-encoding" && $0.1 == "gzip" }
         stream.call.setInitialMetadata(Metadata.fromHeaderFields(stream.headers))
         // Trailers-only: the status is in this single HEADERS frame.
-        if endStream { stream.trailers = stream.headers }
+        if endStream {
+            stream.trailers = stream.headers
+            serverEnded(stream)
+        }
+    }
+
+    /// The server has ended its side. While ours is still open (it answered before the
+    /// request ended: an error, its deadline) the stream would wait for a request
+    /// nobody reads: the call ends now with the server's status and the stream is
+    /// reset, as RFC 9113 8.1 and gRPC's clients have it.
+    private func serverEnded(_ stream: Stream) {
+        guard !stream.halfClosed || !stream.pending.isEmpty else { return }  // it closes by itself
+        stream.call.complete(
+            Self.status(headers: stream.headers, trailers: stream.trailers, errorCode: 0),
+            trailers: Metadata.fromHeaderFields(stream.trailers))
+        // A sender waiting for room learns the status the caller will read.
+        for w in stream.sendWaiters { w.resume(throwing: stream.call.endError) }
+        stream.sendWaiters.removeAll()
+        h2.resetStream(streamID: stream.id, errorCode: NGHTTP2Session.noError)
     }
 
     func sessionData(streamID: Int32, bytes: UnsafeRawBufferPointer) {
@@ -247,7 +284,9 @@ final class H2ClientConnection: H2Connection, WireSessionDelegate, @unchecked Se
         }
     }
 
-    func sessionEndStream(streamID: Int32) {}
+    func sessionEndStream(streamID: Int32) {
+        if let stream = streams[streamID] { serverEnded(stream) }
+    }
 
     func sessionStreamClosed(streamID: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }

@@ -31,6 +31,9 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
     private var batch: [UInt8] = []
     /// A flush is queued (`scheduleFlush`).
     private var flushScheduled = false
+    /// Input is being fed to the session: `readable` flushes when it is done, so what
+    /// the session's callbacks answer (an inline call's response) needs no flush queued.
+    private var receiving = false
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
     /// When bytes last arrived (`EventLoop.now()`); keepalive pings a connection
     /// silent for too long.
@@ -165,6 +168,8 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
                         let bytes = firstBytes
                         firstBytes = []
                         // (A typed-throws closure here crashes Swift 6.3's IRGen.)
+                        receiving = true
+                        defer { receiving = false }
                         let failure = bytes.withUnsafeBytes { b -> ProtocolError? in
                             do throws(ProtocolError) {
                                 try session.receive(b)
@@ -175,6 +180,8 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
                         }
                         if let failure { throw failure }
                     } else {
+                        receiving = true
+                        defer { receiving = false }
                         try session.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
                     }
                 } catch {
@@ -319,7 +326,7 @@ class H2Connection: EventLoopHandler, @unchecked Sendable {
     /// A flush after the work already queued: what a handler sends and its end of call
     /// (submitted from other threads, one after the other) leave in one write.
     func scheduleFlush() {
-        guard !flushScheduled else { return }
+        guard !flushScheduled, !receiving else { return }
         flushScheduled = true
         loop.execute { [self] in
             flushScheduled = false

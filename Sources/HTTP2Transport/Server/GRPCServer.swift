@@ -102,6 +102,22 @@ public final class GRPCServer: Sendable {
         return total
     }
 
+    /// The open streams of every connection, described (for tests: what a call that
+    /// did not end was waiting for).
+    func describeOpenStreams() async -> [String] {
+        var all: [String] = []
+        for c in state.withLock({ Array($0.connections.values) }) { all += await c.describeStreams() }
+        return all
+    }
+
+    /// Timers pending across all connections (for tests: a call's deadline timer ends
+    /// with the call).
+    func pendingTimerCount() async -> Int {
+        var total = 0
+        for c in state.withLock({ Array($0.connections.values) }) { total += await c.timerCount() }
+        return total
+    }
+
     fileprivate func acceptAll(_ listener: Int32) {
         while true {
             let fd: Int32

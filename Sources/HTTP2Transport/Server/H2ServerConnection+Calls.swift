@@ -99,6 +99,13 @@ extension H2ServerConnection {
             }
             deadline = .now + d
         }
+        stream.path = path
+        let context = ServerContext(
+            path: path, metadata: Metadata.fromHeaderFields(stream.headers), deadline: deadline, peer: peer)
+        stream.headers = []
+        if let handler = executor.inlineHandler(for: path) {
+            return startInline(stream, handler: handler, context: context)
+        }
         let id = stream.id
         // Strong, as the call's Outbound is: a handler keeps its connection object (not
         // the socket) until it ends; a weak reference would slow every retain of it.
@@ -106,14 +113,8 @@ extension H2ServerConnection {
             loop.execute { self.consumed(streamID: id, bytes: bytes) }
         }
         stream.requests = requests
-        let context = ServerContext(
-            path: path, metadata: Metadata.fromHeaderFields(stream.headers), deadline: deadline, peer: peer)
-        stream.headers = []
         let outbound = Outbound(connection: self, streamID: id, transcode: stream.transcoder?.response)
-        let executor = self.executor
-        stream.task = Task(priority: executor.router.methods[path]?.priority) {
-            await executor.execute(context: context, requests: requests, outbound: outbound)
-        }
+        stream.task = executor.start(context: context, requests: requests, outbound: outbound)
     }
 
     /// A GET of the static site: the file, whole (they are small and in memory), or 404.
@@ -203,6 +204,7 @@ extension H2ServerConnection {
     func finishCall(_ streamID: Int32, _ status: Status, _ trailers: Metadata) {
         guard let stream = streams[streamID], stream.finish == nil else { return }
         stream.finish = (status, trailers)
+        takeInline(stream)  // ended before its request was whole (an error, its deadline)
         pingStrikes = 0
         // Room kept for a message never sent goes to the others (and a waiter of this
         // stream's, if any, learns the call has ended).
@@ -287,6 +289,7 @@ extension H2ServerConnection {
     func endStream(_ stream: Stream, error: RPCError) {
         queuedBytes -= stream.pending.byteCount
         release(stream)
+        takeInline(stream)  // reset before its request was whole: it never runs
         stream.requests?.finish(error)
         stream.task?.cancel()
         for w in stream.sendWaiters { w.resume(throwing: error) }
@@ -297,11 +300,15 @@ extension H2ServerConnection {
     static let acceptEncoding = "identity,gzip"
 
     static func trailerFields(_ status: Status, _ trailers: Metadata) -> [(String, String)] {
+        if status.code == .ok && status.message.isEmpty && trailers.isEmpty { return okTrailerFields }
         var fields = [("grpc-status", String(status.code.rawValue))]
         if !status.message.isEmpty { fields.append(("grpc-message", StatusMessageCoding.encode(status.message))) }
         fields += trailers.headerFields()
         return fields
     }
+
+    /// The trailers of most calls, made once rather than an array a call.
+    private static let okTrailerFields = [("grpc-status", "0")]
 
     static func trailersOnly(_ status: Status, _ trailers: Metadata, wire: CallWire = .grpc) -> [(String, String)] {
         [(":status", "200"), ("content-type", wire.contentType)] + trailerFields(status, trailers)

@@ -64,9 +64,14 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
         var deframer: MessageDeframer
         var requests: RequestStream?
         var task: Task<Void, Never>?
+        /// A non-blocking unary call, run on the loop when its request is whole
+        /// (`runInline`); such a call has no request stream and no task.
+        var inline: InlineCall?
         /// Framed response messages waiting for nghttp2 to ask for them.
         var pending = OutboundMessages()
         var callStarted = false
+        /// The method's path, once the call has started (for reports of calls left open).
+        var path = ""
         /// The request's header list passed SETTINGS_MAX_HEADER_LIST_SIZE.
         var headerListTooLarge = false
         var responseStarted = false
@@ -223,6 +228,31 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
         await withCheckedContinuation { c in loop.execute { c.resume(returning: self.streams.count) } }
     }
 
+    /// The streams open on this connection, each described (for tests' reports of
+    /// calls that did not end).
+    func describeStreams() async -> [String] {
+        await withCheckedContinuation { c in
+            loop.execute { [self] in
+                let h2 = session as? NGHTTP2Session
+                c.resume(
+                    returning: streams.values.map { s in
+                        let task = s.task.map { $0.isCancelled ? "cancelled" : "running" } ?? "none"
+                        let requests = s.requests.map { "\($0)" } ?? "none"
+                        let finish = s.finish.map { "\($0.0.code)" } ?? "not set"
+                        return "stream \(s.id) \(s.path): h2 \(h2?.streamState(streamID: s.id) ?? "-"), task \(task), "
+                            + "requests \(requests), inline \(s.inline != nil), finish \(finish), "
+                            + "response started \(s.responseStarted), deferred \(s.deferred), "
+                            + "\(s.pending.byteCount) bytes pending, closed \(closed)"
+                    })
+            }
+        }
+    }
+
+    /// Timers pending on this connection (for tests).
+    func timerCount() async -> Int {
+        await withCheckedContinuation { c in loop.execute { c.resume(returning: self.pendingTimerCount) } }
+    }
+
     /// Closes now, cancelling every call.
     func forceClose() {
         loop.execute { [self] in close() }
@@ -273,7 +303,7 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
     }
 
     func sessionData(streamID: Int32, bytes: UnsafeRawBufferPointer) {
-        guard let stream = streams[streamID], let requests = stream.requests else {
+        guard let stream = streams[streamID], stream.requests != nil || stream.inline != nil else {
             session.consumeConnection(bytes: bytes.count)
             return
         }
@@ -283,7 +313,7 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
             guard stream.unaryBody.count + bytes.count <= limits.maxReceiveMessageSize else {
                 let error = RPCError(
                     .resourceExhausted, "request message larger than \(limits.maxReceiveMessageSize) bytes")
-                requests.finish(error)
+                stream.requests?.finish(error)
                 return failCall(stream, error.status)
             }
             stream.unaryBody.append(contentsOf: bytes)
@@ -301,7 +331,7 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
             }
         } catch {
             session.consume(streamID: streamID, bytes: bytes.count)
-            requests.finish(error)
+            stream.requests?.finish(error)
             failCall(stream, error.status)
             return
         }
@@ -320,7 +350,7 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
                     }
                     bytes = try Gzip.decompress(bytes, limit: limits.maxReceiveMessageSize)
                 } catch {
-                    requests.finish(error)
+                    stream.requests?.finish(error)
                     failCall(stream, error.status)
                     return
                 }
@@ -329,12 +359,11 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
                 do throws(RPCError) {
                     bytes = try transcoder.request(bytes)
                 } catch {
-                    requests.finish(error)
+                    stream.requests?.finish(error)
                     return failCall(stream, error.status)
                 }
             }
-            stream.unreadBytes += bytes.count
-            requests.yield(bytes)
+            guard deliver(bytes, to: stream) else { return }
         }
     }
 
@@ -385,14 +414,14 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
             stream.requests?.finish(error)
             return failCall(stream, error.status)
         }
-        if stream.wire.kind == .connectUnary, stream.finish == nil, let requests = stream.requests {
+        if stream.wire.kind == .connectUnary, stream.finish == nil, stream.requests != nil || stream.inline != nil {
             var body = stream.unaryBody
             stream.unaryBody = []
             if stream.gzip {
                 do throws(RPCError) {
                     body = try Gzip.decompress(body, limit: limits.maxReceiveMessageSize)
                 } catch {
-                    requests.finish(error)
+                    stream.requests?.finish(error)
                     return failCall(stream, error.status)
                 }
             }
@@ -400,13 +429,13 @@ final class H2ServerConnection: H2Connection, WireSessionDelegate, @unchecked Se
                 do throws(RPCError) {
                     body = try transcoder.request(body)
                 } catch {
-                    requests.finish(error)
+                    stream.requests?.finish(error)
                     return failCall(stream, error.status)
                 }
             }
-            stream.unreadBytes += body.count
-            requests.yield(body)
+            guard deliver(body, to: stream) else { return }
         }
+        if stream.inline != nil { return runInline(stream) }
         stream.requests?.finish()
     }
 

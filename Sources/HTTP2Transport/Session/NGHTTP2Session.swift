@@ -221,6 +221,19 @@ final class NGHTTP2Session: WireSession {
         return nghttp2_stream_get_state(stream) != NGHTTP2_STREAM_STATE_IDLE
     }
 
+    /// The stream's HTTP/2 state as nghttp2 has it (for tests' reports of streams left open).
+    func streamState(streamID: Int32) -> String {
+        guard let stream = nghttp2_session_find_stream(session, streamID) else { return "unknown to nghttp2" }
+        switch nghttp2_stream_get_state(stream) {
+        case NGHTTP2_STREAM_STATE_IDLE: return "idle"
+        case NGHTTP2_STREAM_STATE_OPEN: return "open"
+        case NGHTTP2_STREAM_STATE_HALF_CLOSED_LOCAL: return "half-closed (local)"
+        case NGHTTP2_STREAM_STATE_HALF_CLOSED_REMOTE: return "half-closed (remote)"
+        case NGHTTP2_STREAM_STATE_CLOSED: return "closed"
+        default: return "reserved"
+        }
+    }
+
     func resetStream(streamID: Int32, errorCode: UInt32) {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
     }

@@ -15,11 +15,8 @@ public struct InProcessTransport: ClientTransport {
         let call = InProcessCall()
         let context = ServerContext(
             path: path, metadata: metadata, deadline: timeout.map { .now + $0 }, peer: "in-process")
-        let executor = self.executor
         call.task.withLock {
-            $0 = Task(priority: executor.router.methods[path]?.priority) {
-                await executor.execute(context: context, requests: call.requests, outbound: call.outbound)
-            }
+            $0 = executor.start(context: context, requests: call.requests, outbound: call.outbound)
         }
         return call
     }

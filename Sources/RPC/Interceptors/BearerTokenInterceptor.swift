@@ -1,6 +1,6 @@
 /// Requires `authorization: Bearer <token>` on every call except the exempt paths
 /// (health checks, so probes need no secret). UNAUTHENTICATED otherwise.
-public struct BearerTokenInterceptor: ServerInterceptor {
+public struct BearerTokenInterceptor: SynchronousServerInterceptor {
     private let expected: [UInt8]
     private let exemptPrefixes: [String]
 
@@ -9,7 +9,7 @@ public struct BearerTokenInterceptor: ServerInterceptor {
         self.exemptPrefixes = exemptPrefixes
     }
 
-    public func intercept(_ context: ServerContext) async throws(RPCError) {
+    public func check(_ context: ServerContext) throws(RPCError) {
         if exemptPrefixes.contains(where: { context.path.hasPrefix($0) }) { return }
         guard let given = context.metadata["authorization"] else {
             throw RPCError(.unauthenticated, "missing authorization: expected a bearer token")

@@ -18,6 +18,11 @@ public struct RPCRouter: Sendable {
         /// lower so that small calls (health, listing, stop) are not queued behind
         /// them on the few cooperative threads (`setPriority`).
         public var priority: TaskPriority?
+        /// Set for a unary method whose handler cannot block (`nonBlockingUnary`): a
+        /// transport may run its calls to completion on the thread that read the
+        /// request, with no task (`ServerCallExecutor.runInline`). `run` does the same
+        /// work as a task, for transports and interceptors that need one.
+        public var inline: InlineHandler?
 
         public init(
             kind: Kind, json: MessageTranscoder? = nil,
@@ -28,6 +33,10 @@ public struct RPCRouter: Sendable {
             self.run = run
         }
     }
+
+    /// A non-blocking unary handler at the bytes level: the request message in, the
+    /// response message out, synchronously.
+    public typealias InlineHandler = @Sendable ([UInt8], ServerContext) throws -> [UInt8]
 
     /// Gives a registered method its JSON codec (registration by message type does).
     public mutating func setJSON(_ path: String, _ transcoder: MessageTranscoder) {
@@ -72,6 +81,27 @@ public struct RPCRouter: Sendable {
                 let response = try await handler(request, context)
                 return try Self.encode(response, encode)
             })
+    }
+
+    /// A unary method whose handler cannot block: it does not wait for I/O, a lock held
+    /// for long, another task or an actor (it is synchronous), and it is short (a table
+    /// lookup, a small message). Its calls may then run on the event loop that read
+    /// the request, without a task or a thread hand-off (DESIGN 12.2); anything else
+    /// must be registered with `unary`, whose calls run as tasks.
+    public mutating func nonBlockingUnary<Request: Sendable, Response: Sendable>(
+        _ path: String,
+        decode: @escaping @Sendable ([UInt8]) throws -> Request,
+        encode: @escaping @Sendable (Response) throws -> [UInt8],
+        handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        var method = Method(kind: .unary) { requests, _, context in
+            let request = try await Self.single(requests, decode: decode)
+            return try Self.encode(try handler(request, context), encode)
+        }
+        method.inline = { bytes, context in
+            try Self.encode(try handler(try Self.decodeRequest(bytes, decode), context), encode)
+        }
+        register(path, method)
     }
 
     public mutating func serverStreaming<Request: Sendable, Response: Sendable>(
@@ -123,14 +153,15 @@ public struct RPCRouter: Sendable {
     /// Exactly one request message, as unary and server-streaming methods take.
     static func single<Request>(_ requests: RequestStream, decode: ([UInt8]) throws -> Request) async throws -> Request
     {
-        guard let first = try await requests.next() else {
-            throw RPCError(.internal, "no request message for a method that takes one")
-        }
-        guard try await requests.next() == nil else {
-            throw RPCError(.internal, "more than one request message for a method that takes one")
-        }
+        guard let first = try await requests.next() else { throw noRequest }
+        guard try await requests.next() == nil else { throw extraRequest }
         return try decodeRequest(first, decode)
     }
+
+    /// A unary or server-streaming call whose request stream ended without a message.
+    public static let noRequest = RPCError(.internal, "no request message for a method that takes one")
+    /// A second request message on a call that takes one.
+    public static let extraRequest = RPCError(.internal, "more than one request message for a method that takes one")
 
     static func decodeRequest<Request>(_ bytes: [UInt8], _ decode: ([UInt8]) throws -> Request) throws -> Request {
         do {

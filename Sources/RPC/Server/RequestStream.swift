@@ -95,6 +95,9 @@ public final class RequestStream: AsyncSequence, Sendable {
                         case .success?: return .success(nil)
                         case .failure(let e)?: return .failure(e)
                         case nil:
+                            // Cancelled since the check above: the handler below may
+                            // already have run and found no waiter to wake.
+                            if Task.isCancelled { return .failure(CancellationError()) }
                             s.waiter = c
                             return nil
                         }
@@ -117,4 +120,20 @@ public final class RequestStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(stream: self) }
+}
+
+extension RequestStream: CustomStringConvertible {
+    /// Its state, for reports of calls that did not end: messages queued, whether the
+    /// transport ended it, whether a reader waits.
+    public var description: String {
+        state.withLock { s in
+            let end =
+                switch s.end {
+                case nil: "open"
+                case .success?: "ended"
+                case .failure(let e)?: "failed (\(e.status.code))"
+                }
+            return "\(s.messages.count - s.head) queued, \(end)\(s.waiter == nil ? "" : ", a reader waiting")"
+        }
+    }
 }

@@ -68,3 +68,17 @@ extension ServerCallOutbound {
 public protocol ServerInterceptor: Sendable {
     func intercept(_ context: ServerContext) async throws(RPCError)
 }
+
+/// An interceptor whose check never suspends (it reads the call's metadata). When
+/// every interceptor is one, calls of non-blocking methods run inline on the event
+/// loop with the check done there (`ServerCallExecutor.inlineHandler(for:)`); one
+/// that must suspend sends every call through a task.
+public protocol SynchronousServerInterceptor: ServerInterceptor {
+    func check(_ context: ServerContext) throws(RPCError)
+}
+
+extension SynchronousServerInterceptor {
+    public func intercept(_ context: ServerContext) async throws(RPCError) {
+        try check(context)
+    }
+}
