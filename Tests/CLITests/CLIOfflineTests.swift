@@ -16,7 +16,9 @@ import Testing
 
     @Test(arguments: serverCommands)
     func unavailableWhenNothingListens(_ command: [String]) async throws {
-        let port = try CLIProcess.closedPort()
+        let portSocket = try CLIProcess.closedPort()
+        defer { portSocket.close() }
+        let port = portSocket.port
         let r = try await CLIProcess.run(command + ["--server", "127.0.0.1:\(port)"])
         #expect(r.status == 24, "\(r)")
         #expect(r.stdout.isEmpty, "\(r)")
@@ -32,12 +34,16 @@ import Testing
     }
 
     @Test func serverFromEnvironment() async throws {
-        let port = try CLIProcess.closedPort()
+        let portSocket = try CLIProcess.closedPort()
+        defer { portSocket.close() }
+        let port = portSocket.port
         let r = try await CLIProcess.run(["list"], environment: ["BACKTEST_SERVER": "127.0.0.1:\(port)"])
         #expect(r.status == 24)
         #expect(r.stderr.contains("127.0.0.1:\(port)"), "\(r)")
         // --server wins over the environment.
-        let other = try CLIProcess.closedPort()
+        let otherSocket = try CLIProcess.closedPort()
+        defer { otherSocket.close() }
+        let other = otherSocket.port
         let f = try await CLIProcess.run(
             ["list", "--server", "127.0.0.1:\(other)"], environment: ["BACKTEST_SERVER": "127.0.0.1:\(port)"])
         #expect(f.stderr.contains("127.0.0.1:\(other)"), "\(f)")
@@ -56,7 +62,9 @@ import Testing
     }
 
     @Test func usageErrorsExit64BeforeConnecting() async throws {
-        let port = try CLIProcess.closedPort()
+        let portSocket = try CLIProcess.closedPort()
+        defer { portSocket.close() }
+        let port = portSocket.port
         let start = ["start", "--symbol", "GOOG", "--timeframe", "1d", "--server", "127.0.0.1:\(port)"]
         let cases: [([String], String)] = [
             (
@@ -101,7 +109,9 @@ import Testing
     }
 
     @Test func localErrorsExit1() async throws {
-        let port = try CLIProcess.closedPort()
+        let portSocket = try CLIProcess.closedPort()
+        defer { portSocket.close() }
+        let port = portSocket.port
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -75,11 +75,9 @@ enum CLIProcess {
         init(_ d: String) { description = d }
     }
 
-    /// A port on 127.0.0.1 where nothing listens (bound, then closed).
-    static func closedPort() throws -> Int {
-        let listener = try TCPListener()
-        let port = listener.port
-        listener.close()
-        return port
+    /// A port on 127.0.0.1 where connections are refused, held (bound, not listening)
+    /// until closed: a port freed at once could be taken by another server of the tests.
+    static func closedPort() throws -> TCPListener {
+        try TCPListener(listening: false)
     }
 }

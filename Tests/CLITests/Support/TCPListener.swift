@@ -5,7 +5,9 @@ import Foundation
 #endif
 
 /// A TCP socket on 127.0.0.1 that accepts connections and never answers: a server
-/// that hangs, for deadline tests. Closing it frees the port.
+/// that hangs, for deadline tests. Not listening, it holds a port where connections
+/// are refused, which no other server of the test process can take meanwhile.
+/// Closing it frees the port.
 final class TCPListener: @unchecked Sendable {
     let fd: Int32
     let port: Int
@@ -13,7 +15,7 @@ final class TCPListener: @unchecked Sendable {
     private var accepted: [Int32] = []
     private var closed = false
 
-    init() throws {
+    init(listening: Bool = true) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EMFILE) }
         var addr = sockaddr_in()
@@ -25,7 +27,7 @@ final class TCPListener: @unchecked Sendable {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard ok == 0, listen(fd, 16) == 0 else {
+        guard ok == 0, !listening || listen(fd, 16) == 0 else {
             Glibc.close(fd)
             throw POSIXError(.EADDRINUSE)
         }
