@@ -232,6 +232,7 @@ let package = Package(
         // Helpers the test targets share: the venv's Python, subprocesses.
         .target(
             name: "TestSupport",
+            dependencies: ["CMalloc"],
             path: "Tests/TestSupport"
         ),
         .testTarget(

@@ -166,7 +166,7 @@ import Testing
         let output = Pipe()
         server.standardInput = input
         server.standardOutput = output
-        try server.run()
+        try server.runSafely()
         defer { if server.isRunning { server.terminate() } }
         let lines = LineReader(output.fileHandleForReading)
         let port = try #require(Int(await lines.next() ?? ""), "h2_late_settings.py printed no port")

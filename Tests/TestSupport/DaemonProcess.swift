@@ -55,7 +55,7 @@ public final class DaemonProcess: @unchecked Sendable {
         let log = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        try process.runSafely()
         Self.track(process.processIdentifier, ownsDirectory ? dir : nil)
         var found: Int?
         let deadline = ContinuousClock.now + .seconds(60)

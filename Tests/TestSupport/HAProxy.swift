@@ -67,7 +67,7 @@ public final class HAProxy: @unchecked Sendable {
         let log = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        try process.runSafely()
         DaemonProcess.track(process.processIdentifier, nil)
         // Ready when it accepts a connection (its nodes count as up until a check fails).
         for _ in 0..<600 {

@@ -65,7 +65,7 @@ public final class RedisServer: @unchecked Sendable {
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runSafely()
         DaemonProcess.track(process.processIdentifier, nil)
         // Ready when it accepts a connection; gone when it could not bind.
         for _ in 0..<600 {

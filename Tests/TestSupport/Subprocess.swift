@@ -78,7 +78,7 @@ public enum Subprocess {
         process.arguments =
             ["-c", "exec \"$0\" \"$@\" >\"$SUBPROCESS_OUTPUT\" 2>&1 </dev/null", executable] + arguments
         process.currentDirectoryURL = packageRoot
-        try process.run()
+        try process.runSafely()
         // Ten minutes is far beyond any test's subprocess: a hung one is killed, not waited on forever.
         let status = ProcessExit.wait(process, killAfter: 600)
         let data = (try? Data(contentsOf: output)) ?? Data()

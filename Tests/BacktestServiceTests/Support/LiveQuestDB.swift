@@ -101,7 +101,7 @@ final class QuestDBRelay: @unchecked Sendable {
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runSafely()
         var ports: [String: Int]?
         for _ in 0..<1500 where ports == nil {
             if let data = FileManager.default.contents(atPath: directory.appendingPathComponent("ports.json").path) {

@@ -61,7 +61,7 @@ enum CLIProcess {
         process.currentDirectoryURL = Subprocess.packageRoot
         process.arguments =
             ["-c", "exec \"$0\" \"$@\" >\"$OUTFILE\" 2>\"$ERRFILE\" </dev/null", executable] + arguments
-        try process.run()
+        try process.runSafely()
         let status = ProcessExit.wait(process, killAfter: 600)
         let out = (try? Data(contentsOf: outURL)) ?? Data()
         let err = (try? Data(contentsOf: errURL)) ?? Data()
