@@ -221,7 +221,14 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             return
         }
         guard let held else { return }  // another node is at it
-        let sessions = held.sessions
+        var sessions = held.sessions
+        if node == me, let member = state.withLock({ $0.member }) {
+            // This node's previous process's sessions, not this one's: a session is a
+            // local one before it is announced, so one read above and running here is
+            // in this list.
+            let local = Set(await member.localActive().map(\.record.id))
+            sessions.removeAll { local.contains($0) }
+        }
         // The node's last word on each session: newer than what its runs last stored.
         var latest: [String: EngineRegistry.Active] = [:]
         for bytes in held.latest {
@@ -231,15 +238,18 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         for id in sessions where !(await fail(id, lostNode: node, latest: latest[id])) { failedAll = false }
         let complete = failedAll
         do {
-            _ = try await link.call { c throws(RedisError) in
+            _ = try await link.call { [sessions] c throws(RedisError) in
                 if complete {
-                    var commands = [["DEL", keys.owned(node), keys.active(node)]]
+                    var commands = sessions.flatMap {
+                        [["SREM", keys.owned(node), $0], ["HDEL", keys.active(node), $0]]
+                    }
                     if node != me {
                         commands += [
-                            ["SREM", keys.nodes, node], ["HDEL", keys.addresses, node], ["HDEL", keys.freeSlots, node],
+                            ["DEL", keys.owned(node), keys.active(node)], ["SREM", keys.nodes, node],
+                            ["HDEL", keys.addresses, node], ["HDEL", keys.freeSlots, node],
                         ]
                     }
-                    _ = try c.pipeline(commands)
+                    if !commands.isEmpty { _ = try c.pipeline(commands) }
                 }
                 return try lock.release(on: c)
             }

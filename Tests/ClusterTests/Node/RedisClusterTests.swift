@@ -133,6 +133,23 @@ struct RedisClusterTests {
         await nodes.stop()
     }
 
+    /// A node answers calls before it joins (its port is bound first): a session it
+    /// started then is its own, not one its previous process left, and joining leaves
+    /// it running.
+    @Test func joiningKeepsTheSessionsStartedBefore() async throws {
+        let nodes = try await Nodes()
+        let cluster = RedisCluster(nodeId: "node-c", host: "127.0.0.1", port: nodes.redis.port, store: nodes.store)
+        let c = EngineRegistry(store: nodes.store, cluster: cluster)
+        let id = try await c.start(Self.slow("early")).sessionId
+        await cluster.join(c, address: "127.0.0.1:3")
+        #expect(try await nodes.store.session(id: id)?.state.isTerminal == false)
+        #expect(await nodes.a.active(symbol: "").map(\.record.id) == [id], "announced, and still so after joining")
+        #expect(try await nodes.a.stop(id, reason: "done").state == .stopped)
+        await c.shutdown()
+        await cluster.leave()
+        await nodes.stop()
+    }
+
     /// The broker's words survive NaN and infinities (a win rate of no trades).
     @Test func activeStatesRoundTripThroughJSON() throws {
         var record = SessionRecord(
