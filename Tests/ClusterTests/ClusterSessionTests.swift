@@ -147,6 +147,24 @@ struct ClusterSessionTests {
         await cluster.stop()
     }
 
+    /// A node stopped with SIGTERM drains as a single node does: its session ends
+    /// STOPPED, and a watcher on another node gets that end.
+    @Test func aNodeLeavingDrainsItsSessionsForEveryWatcher() async throws {
+        let (cluster, lb, nodes) = try await Self.start(nodes: 2)
+        defer { cluster.terminate() }
+        let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
+        let log = Events()
+        let watch = Self.watch(id, nodes[1].api, into: log)
+        try await Self.eventually("progress") { log.events.contains { $0.eventsProcessed > 0 } }
+        #expect(await cluster.stopNode(0) == 0)
+        try await watch.value
+        #expect(log.events.filter { $0.kind == .terminal }.count == 1)
+        #expect(log.events.last?.status == .stopped && log.events.last?.stopReason == "server shutting down")
+        let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: id)).session)
+        #expect(stored.status == .stopped)
+        await cluster.stop()
+    }
+
     /// The broker killed and started again, empty, while a session runs and is
     /// watched from another node: the watch goes on to the end, and a stop through a
     /// third node finds the session's node again.

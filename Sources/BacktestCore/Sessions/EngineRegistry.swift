@@ -694,6 +694,7 @@ public actor EngineRegistry {
     /// for their runs to end. No session is left RUNNING.
     public func shutdown(reason: String = "server shutting down") async {
         accepting = false
+        let relays = entries.values.compactMap(\.relay)
         let waiting = queue
         queue.removeAll()
         for id in waiting {
@@ -705,6 +706,8 @@ public actor EngineRegistry {
         }
         for (id, _) in resuming { wakeIfResuming(id) }
         for t in runs { await t.value }
+        // The other nodes' watchers hear of each end before this node leaves.
+        for relay in relays { await relay.value }
     }
 }
 

@@ -513,9 +513,9 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
                 deliver(id, active.progress)
                 return
             }
-        case .lost:
-            return  // its end comes from the node that reaps it
-        case .none:
+        case .lost, .none:
+            // Ended and stored (a node that left drained it), or soon failed by the node
+            // that reaps its owner.
             break
         }
         if let r = try? await store.session(id: id), r.state.isTerminal {
