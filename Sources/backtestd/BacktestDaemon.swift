@@ -309,6 +309,9 @@ struct BacktestDaemon: AsyncParsableCommand {
                 throw ValidationError("--broker needs --store questdb: the nodes of a cluster share one QuestDB")
             }
         }
+        if let address = resolvedAdvertise, Self.hostAndPort(address) == nil {
+            throw ValidationError("--advertise must be HOST or HOST:PORT, got '\(address)'")
+        }
         _ = try retention()
         _ = try cors()
         guard let interval = DurationText.parse(housekeepingInterval), interval >= .seconds(1) else {
@@ -475,7 +478,11 @@ struct BacktestDaemon: AsyncParsableCommand {
                 ])
         }
         if let url = resolvedBroker, let (brokerHost, brokerPort) = Self.brokerAddress(url) {
-            configuration.advertise = advertise ?? env("BACKTESTD_ADVERTISE")
+            // Bracketed when IPv6, so the port the server adds stays apart.
+            configuration.advertise = resolvedAdvertise.flatMap(Self.hostAndPort).map { host, port in
+                let h = host.contains(":") ? "[\(host)]" : host
+                return port.map { "\(h):\($0)" } ?? h
+            }
             configuration.cluster = RedisCluster(
                 nodeId: resolvedNodeId, host: brokerHost, port: brokerPort, store: backend,
                 logger: Logger(label: "backtest.cluster"))
@@ -510,16 +517,30 @@ struct BacktestDaemon: AsyncParsableCommand {
 
     var resolvedBroker: String? { broker ?? env("BACKTESTD_BROKER") }
 
-    /// HOST and PORT of redis://HOST:PORT (a port of 1 to 65535).
+    var resolvedAdvertise: String? { advertise ?? env("BACKTESTD_ADVERTISE") }
+
+    /// HOST and PORT of redis://HOST:PORT.
     static func brokerAddress(_ url: String) -> (String, Int)? {
-        guard url.hasPrefix("redis://") else { return nil }
-        let rest = url.dropFirst("redis://".count)
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
-            (1...65535).contains(port)
+        guard url.hasPrefix("redis://"), let (host, port) = hostAndPort(String(url.dropFirst("redis://".count))),
+            let port
         else { return nil }
-        var host = String(rest[..<colon])
+        return (host, port)
+    }
+
+    /// HOST[:PORT] (a bracketed IPv6 HOST when it has a port; a port of 1 to 65535).
+    static func hostAndPort(_ text: String) -> (String, Int?)? {
+        var host = text
+        var port: Int?
+        if let colon = text.lastIndex(of: ":"), !text.hasSuffix("]"),
+            text.hasPrefix("[") || !text[..<colon].contains(":")
+        {
+            guard let p = Int(text[text.index(after: colon)...]), (1...65535).contains(p) else { return nil }
+            (host, port) = (String(text[..<colon]), p)
+        }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, !host.contains("/") else { return nil }
+        guard !host.isEmpty, !host.contains(where: { $0 == "/" || $0 == " " || $0 == "[" || $0 == "]" }) else {
+            return nil
+        }
         return (host, port)
     }
 

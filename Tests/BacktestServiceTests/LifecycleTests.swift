@@ -155,6 +155,32 @@ struct QuestDBEndToEndTests {
         #expect(out.text.contains("sweep-column-memory"), "\(out.text)")
     }
 
+    @Test(arguments: [
+        (["--broker", "127.0.0.1:6379", "--store", "questdb"], "--broker must be redis://HOST:PORT"),
+        (["--broker", "redis://127.0.0.1", "--store", "questdb"], "--broker must be redis://HOST:PORT"),
+        (["--broker", "redis://127.0.0.1:70000", "--store", "questdb"], "--broker must be redis://HOST:PORT"),
+        (["--broker", "redis://:6379", "--store", "questdb"], "--broker must be redis://HOST:PORT"),
+        (
+            ["--broker", "redis://127.0.0.1:6379", "--store", "sqlite:/nonexistent/never-opened.db"],
+            "--broker needs --store questdb"
+        ),
+        (
+            ["--advertise", "node a:50051", "--store", "sqlite:/nonexistent/never-opened.db"],
+            "--advertise must be HOST or HOST:PORT"
+        ),
+        (
+            ["--advertise", "10.0.0.1:0", "--store", "sqlite:/nonexistent/never-opened.db"],
+            "--advertise must be HOST or HOST:PORT"
+        ),
+    ])
+    func clusterFlagsAreChecked(arguments: [String], message: String) async throws {
+        // Refused before any store is opened or any broker reached.
+        let out = try await Subprocess.run(
+            DaemonProcess.executable, arguments + ["--port", "0"], environment: ["QUESTDB_HTTP": "", "QUESTDB_PG": ""])
+        #expect(out.status != 0)
+        #expect(out.text.contains(message), "\(out.text)")
+    }
+
     @Test func unknownStoreIsRefused() async throws {
         let out = try await Subprocess.run(
             DaemonProcess.binDirectory.appendingPathComponent("backtestd").path, ["--store", "mysql:x", "--port", "0"])

@@ -36,7 +36,9 @@ struct ClusterSessionTests {
     }
 
     /// Every event of a watch through `client`, as they come, into `log`.
-    static func watch(_ id: String, _ client: BacktestServiceClient, into log: Events) -> Task<Void, any Error> {
+    static func watch(_ id: String, _ client: BacktestServiceClient, into log: EventLog<ProgressEvent>) -> Task<
+        Void, any Error
+    > {
         Task {
             try await client.watchProgress(WatchProgressRequest(sessionID: id)) { log.append($0) }
         }
@@ -86,7 +88,7 @@ struct ClusterSessionTests {
             }
         }
         // A watcher on each node other than the owner: progress as it runs there.
-        let watched = (0..<3).map { _ in Events() }
+        let watched = (0..<3).map { _ in EventLog<ProgressEvent>() }
         let watches = ids.indices.map { i in Self.watch(ids[i], nodes[(i + 1) % 3].api, into: watched[i]) }
         for log in watched {
             try await Self.eventually("progress from the owner") {
@@ -124,7 +126,7 @@ struct ClusterSessionTests {
         defer { cluster.terminate() }
         let doomed = try await nodes[0].api.startBacktest(Self.slow(cluster, 5)).sessionID
         let survivor = try await nodes[1].api.startBacktest(Self.slow(cluster, 6)).sessionID
-        let log = Events()
+        let log = EventLog<ProgressEvent>()
         let watch = Self.watch(doomed, nodes[2].api, into: log)
         try await Self.eventually("progress from node 1: \(log.events)") {
             log.events.contains { $0.kind == .update && $0.eventsProcessed > 0 }
@@ -153,7 +155,7 @@ struct ClusterSessionTests {
         let (cluster, lb, nodes) = try await Self.start(nodes: 2)
         defer { cluster.terminate() }
         let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
-        let log = Events()
+        let log = EventLog<ProgressEvent>()
         let watch = Self.watch(id, nodes[1].api, into: log)
         try await Self.eventually("progress") { log.events.contains { $0.eventsProcessed > 0 } }
         #expect(await cluster.stopNode(0) == 0)
@@ -172,7 +174,7 @@ struct ClusterSessionTests {
         let (cluster, _, nodes) = try await Self.start()
         defer { cluster.terminate() }
         let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
-        let log = Events()
+        let log = EventLog<ProgressEvent>()
         let watch = Self.watch(id, nodes[1].api, into: log)
         try await Self.eventually("progress: \(log.events); broker: \(Self.brokerKeys(cluster))") {
             log.events.contains { $0.eventsProcessed > 0 }
@@ -213,13 +215,4 @@ struct ClusterSessionTests {
         }
         await cluster.stop()
     }
-}
-
-/// Events of a watch, readable while it goes on.
-final class Events: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [ProgressEvent] = []
-
-    func append(_ e: ProgressEvent) { lock.withLock { list.append(e) } }
-    var events: [ProgressEvent] { lock.withLock { list } }
 }

@@ -36,7 +36,7 @@ public final class HAProxy: @unchecked Sendable {
         // HAProxy takes a port, not 0: a free one from the kernel (taken meanwhile: again).
         var lastError: any Error = DaemonProcess.Failure(description: "haproxy did not start")
         for _ in 0..<5 {
-            let port = try RedisServer.freePort()
+            let port = try LocalPort.free()
             do {
                 try await Self.start(process, port: port, nodes: nodes, directory: directory)
                 self.port = port
@@ -76,7 +76,7 @@ public final class HAProxy: @unchecked Sendable {
                 let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
                 throw DaemonProcess.Failure(description: "haproxy exited at start (port \(port) taken?):\n\(log)")
             }
-            if RedisServer.canConnect(port) { return }
+            if LocalPort.accepts(port) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw DaemonProcess.Failure(description: "haproxy did not listen on \(port) within 30 s")

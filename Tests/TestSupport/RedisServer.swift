@@ -25,7 +25,7 @@ public final class RedisServer: @unchecked Sendable {
         // over (another process could take it in between; then start again).
         var lastError: any Error = DaemonProcess.Failure(description: "redis-server did not start")
         for _ in 0..<5 {
-            let port = try Self.freePort()
+            let port = try LocalPort.free()
             do {
                 try await Self.start(process, port: port, directory: directory)
                 self.port = port
@@ -73,42 +73,9 @@ public final class RedisServer: @unchecked Sendable {
                 DaemonProcess.untrack(process.processIdentifier)
                 throw DaemonProcess.Failure(description: "redis-server exited at start (port \(port) taken?)")
             }
-            if canConnect(port) { return }
+            if LocalPort.accepts(port) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw DaemonProcess.Failure(description: "redis-server did not listen on \(port) within 30 s")
-    }
-
-    static func canConnect(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw DaemonProcess.Failure(description: "socket: \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw DaemonProcess.Failure(description: "bind: \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -406,7 +406,9 @@ public actor EngineRegistry {
         var owner = await cluster.owner(of: id)
         // Not announced yet (its StartBacktest is being answered), or the broker has just
         // restarted and its node has not said it again: a few moments, then UNAVAILABLE.
-        for _ in 0..<25 where owner == .none {
+        var tries = 0
+        while owner == .none && tries < 25 {
+            tries += 1
             try? await clock.sleep(until: clock.now + .milliseconds(200))
             if let r = try await self.record(id), r.state.isTerminal {
                 return Stopped(sessionId: id, state: r.state, alreadyEnded: true)

@@ -13,7 +13,8 @@ public struct RedisLease: Sendable, Equatable {
         self.ttl = ttl
     }
 
-    private var milliseconds: String {
+    /// The time to live as Redis's PX argument.
+    var milliseconds: String {
         String(max(1, ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000))
     }
 

@@ -20,6 +20,12 @@ public enum RedisReply: Sendable, Equatable {
         }
     }
 
+    /// The bulk string's bytes; nil otherwise.
+    public var bytes: [UInt8]? {
+        if case .bulk(let bytes) = self { return bytes }
+        return nil
+    }
+
     public var integer: Int64? {
         if case .integer(let n) = self { return n }
         return nil

@@ -134,7 +134,6 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
     /// Takes the lease and the membership, then says again what this node answers for.
     private func register() async {
         let (lease, keys, me) = (self.lease, keys, nodeId)
-        let ms = String(Self.milliseconds(options.lease))
         let (address, free) = state.withLock { s in
             s.freeSlotsSent = true
             return (s.address, s.freeSlots)
@@ -142,7 +141,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         do {
             _ = try await link.call { c throws(RedisError) in
                 try c.pipeline([
-                    ["SET", lease.key, lease.owner, "PX", ms], ["SADD", keys.nodes, me],
+                    ["SET", lease.key, lease.owner, "PX", lease.milliseconds], ["SADD", keys.nodes, me],
                     ["HSET", keys.addresses, me, address], ["HSET", keys.freeSlots, me, String(free)],
                 ])
             }
@@ -183,15 +182,10 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
     // MARK: Failure
 
     private func reapDead() async {
-        let (nodes, keys, me) = (keys.nodes, self.keys, nodeId)
+        let (keys, me) = (self.keys, nodeId)
         let dead: [String]
         do {
-            dead = try await link.call { c throws(RedisError) in
-                let members = (try c.command(["SMEMBERS", nodes]).array ?? []).compactMap(\.text).filter { $0 != me }
-                guard !members.isEmpty else { return [] }
-                let alive = try c.pipeline(members.map { ["EXISTS", keys.node($0)] })
-                return zip(members, alive).filter { $0.1.integer == 0 }.map(\.0)
-            }
+            dead = try await link.call { c throws(RedisError) in try Self.members(on: c, keys, excluding: me).dead }
         } catch {
             warn("cannot read the cluster's members", error)
             return
@@ -208,13 +202,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             held = try await link.call { c throws(RedisError) in
                 guard try lock.acquire(on: c) else { return nil }
                 let replies = try c.pipeline([["SMEMBERS", keys.owned(node)], ["HVALS", keys.active(node)]])
-                return (
-                    (replies[0].array ?? []).compactMap(\.text),
-                    (replies[1].array ?? []).compactMap { item -> [UInt8]? in
-                        if case .bulk(let bytes) = item { return bytes }
-                        return nil
-                    }
-                )
+                return ((replies[0].array ?? []).compactMap(\.text), (replies[1].array ?? []).compactMap(\.bytes))
             }
         } catch {
             warn("cannot reap node \(node)", error)
@@ -372,11 +360,9 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
                 }
                 let free = pairs(replies[0]).compactMapValues { Int($0) }.filter { $0.key != me && $0.value > 0 }
                 let addresses = pairs(replies[1])
-                let nodes = free.keys.sorted { (free[$0]!, $1) > (free[$1]!, $0) }
-                guard !nodes.isEmpty else { return [] }
-                let alive = try c.pipeline(nodes.map { ["EXISTS", keys.node($0)] })
-                return zip(nodes, alive).filter { $0.1.integer == 1 }.compactMap { addresses[$0.0] }
-                    .filter { !$0.isEmpty }
+                let alive = try Self.holdingLeases(Array(free.keys), on: c, keys)
+                return free.keys.filter(alive.contains).sorted { (free[$0]!, $1) > (free[$1]!, $0) }
+                    .compactMap { addresses[$0] }.filter { !$0.isEmpty }
             }
         } catch {
             warn("cannot read other nodes' free slots", error)
@@ -417,8 +403,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         let key = keys.active(node)
         do {
             let reply = try await link.call { c throws(RedisError) in try c.command(["HGET", key, sessionId]) }
-            guard case .bulk(let bytes) = reply else { return nil }
-            return ClusterCoding.decode(EngineRegistry.Active.self, bytes)
+            return reply.bytes.flatMap { ClusterCoding.decode(EngineRegistry.Active.self, $0) }
         } catch {
             warn("cannot read session \(sessionId) from the broker", error)
             return nil
@@ -429,18 +414,10 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         let (keys, me) = (self.keys, nodeId)
         do {
             let values = try await link.call { c throws(RedisError) -> [[UInt8]] in
-                let members = (try c.command(["SMEMBERS", keys.nodes]).array ?? []).compactMap(\.text).filter {
-                    $0 != me
-                }
-                guard !members.isEmpty else { return [] }
-                let alive = try c.pipeline(members.map { ["EXISTS", keys.node($0)] })
-                let live = zip(members, alive).filter { $0.1.integer == 1 }.map(\.0)
+                let live = try Self.members(on: c, keys, excluding: me).alive
                 guard !live.isEmpty else { return [] }
-                return try c.pipeline(live.map { ["HVALS", keys.active($0)] }).flatMap { reply in
-                    (reply.array ?? []).compactMap { item -> [UInt8]? in
-                        if case .bulk(let bytes) = item { return bytes }
-                        return nil
-                    }
+                return try c.pipeline(live.map { ["HVALS", keys.active($0)] }).flatMap {
+                    ($0.array ?? []).compactMap(\.bytes)
                 }
             }
             return values.compactMap { ClusterCoding.decode(EngineRegistry.Active.self, $0) }
@@ -540,7 +517,21 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         if due { logger.warning("\(what): \(error)") }
     }
 
-    static func milliseconds(_ d: Duration) -> Int64 {
-        max(1, d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
+    /// The cluster's members other than `me`, by whether they hold their lease.
+    static func members(on c: RedisConnection, _ keys: BrokerKeys, excluding me: String) throws(RedisError)
+        -> (alive: [String], dead: [String])
+    {
+        let members = (try c.command(["SMEMBERS", keys.nodes]).array ?? []).compactMap(\.text).filter { $0 != me }
+        let alive = try holdingLeases(members, on: c, keys)
+        return (members.filter(alive.contains), members.filter { !alive.contains($0) })
+    }
+
+    /// Those of `nodes` whose lease is held now (one round trip).
+    static func holdingLeases(_ nodes: [String], on c: RedisConnection, _ keys: BrokerKeys) throws(RedisError)
+        -> Set<String>
+    {
+        guard !nodes.isEmpty else { return [] }
+        let replies = try c.pipeline(nodes.map { ["EXISTS", keys.node($0)] })
+        return Set(zip(nodes, replies).filter { $0.1.integer == 1 }.map(\.0))
     }
 }

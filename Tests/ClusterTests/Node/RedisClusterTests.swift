@@ -62,7 +62,7 @@ struct RedisClusterTests {
     @Test func aWatchAndAStopThroughAnotherNode() async throws {
         let nodes = try await Nodes()
         let id = try await nodes.a.start(Self.slow()).sessionId
-        let seen = EventLog()
+        let seen = EventLog<RunProgress>()
         let watch = Task { try await nodes.b.watch(id, minInterval: .milliseconds(10)) { seen.append($0) } }
         // Progress made on A shows on B.
         let patience = ContinuousClock.now + .seconds(120)  // for a busy machine, not an idle one
@@ -164,13 +164,4 @@ struct RedisClusterTests {
             ClusterCoding.decode(EngineRegistry.Active.self, Array(ClusterCoding.encode(active).utf8)))
         #expect(back.record == record && back.progress == progress && back.waiting == active.waiting)
     }
-}
-
-/// Events a watch delivered, readable while it goes on.
-final class EventLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [RunProgress] = []
-
-    func append(_ e: RunProgress) { lock.withLock { list.append(e) } }
-    var events: [RunProgress] { lock.withLock { list } }
 }
