@@ -483,9 +483,11 @@ struct BacktestDaemon: AsyncParsableCommand {
                 let h = host.contains(":") ? "[\(host)]" : host
                 return port.map { "\(h):\($0)" } ?? h
             }
-            configuration.cluster = RedisCluster(
+            let cluster = RedisCluster(
                 nodeId: resolvedNodeId, host: brokerHost, port: brokerPort, store: backend,
                 logger: Logger(label: "backtest.cluster"))
+            configuration.cluster = cluster
+            configuration.sweepCluster = cluster
         }
         let server = BacktestServer(configuration: configuration, store: backend, logger: logger)
         let bound: Int

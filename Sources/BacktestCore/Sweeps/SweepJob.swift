@@ -32,9 +32,16 @@ struct SweepJob {
     static let slice = 8192
 
     var top: TopResults
+    /// Set: the combinations are spread over the cluster's nodes as shards
+    /// (`distributed`); a walk-forward runs here whatever.
+    var cluster: (any SweepCluster)?
+    /// Taken over from a coordinator that died: the shards are offered already.
+    var adopted = false
+    /// Combinations each node computed (a spread sweep's), for the end's log line.
+    var doneByNode: [String: Int] = [:]
     /// The walk-forward window being swept (0 for a plain sweep).
     var window = 0
-    private var wallStart = Duration.zero
+    var wallStart = Duration.zero
     /// Whether the terminal record reached the store (else the registry answers for it).
     private(set) var terminalStored = false
 
@@ -71,14 +78,20 @@ struct SweepJob {
         record.state = .running
         record.startedAt = record.startedAt ?? clock.wallMicros
         wallStart = clock.now
-        hub.publish(event(.update))
+        // An adopted sweep says where it is once it has counted its reports.
+        if !adopted { hub.publish(event(.update)) }
         var outcome: Outcome
         do {
             try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSweep(record) }
-            let data = try await load()
-            if let walkForward = plan.walkForward {
-                outcome = try await self.walkForward(data, walkForward)
+            if let cluster, plan.walkForward == nil {
+                // Other nodes store rows under this record: they must find it.
+                try await store.sync()
+                outcome = try await distributed(cluster)
+                if case .completed = outcome, let stopped = try await keepBest(try await load()) { outcome = stopped }
+            } else if let walkForward = plan.walkForward {
+                outcome = try await self.walkForward(try await load(), walkForward)
             } else {
+                let data = try await load()
                 outcome = try await sweep(data)
                 if case .completed = outcome, let stopped = try await keepBest(data) { outcome = stopped }
             }
@@ -98,11 +111,17 @@ struct SweepJob {
 
     // MARK: Data
 
-    private func load() async throws -> SweepData {
-        let spec = plan.request.base
+    func load() async throws -> SweepData {
+        try await Self.load(plan.request.base, from: store, retryBudget: retryBudget)
+    }
+
+    /// The bars or ticks of `spec`, read whole.
+    static func load(_ spec: RunRequest, from store: any BacktestStore, retryBudget: Duration) async throws
+        -> SweepData
+    {
         switch spec.timeframe {
         case .tick:
-            let cursor = try await StoreRetry.run(budget: retryBudget) { [store] in
+            let cursor = try await StoreRetry.run(budget: retryBudget) {
                 try await store.ticks(symbol: spec.symbol, range: spec.range, batchSize: 65_536)
             }
             defer { cursor.close() }
@@ -110,7 +129,7 @@ struct SweepJob {
             while let batch = try await cursor.next() { rows += batch }
             return .ticks(rows)
         case .candles:
-            let cursor = try await StoreRetry.run(budget: retryBudget) { [store] in
+            let cursor = try await StoreRetry.run(budget: retryBudget) {
                 try await store.candles(
                     symbol: spec.symbol, timeframe: spec.timeframe, range: spec.range, batchSize: 65_536)
             }
@@ -389,13 +408,15 @@ struct SweepJob {
                 "sweep's terminal state not yet readable in the store",
                 metadata: ["sweep": "\(record.id)", "error": "\(error)"])
         }
-        logger.info(
-            "sweep ended",
-            metadata: [
-                "sweep": "\(record.id)", "status": "\(record.state.rawValue)", "combinations": "\(record.total)",
-                "done": "\(record.done)", "failed": "\(record.failed)",
-                "seconds": "\(clock.now - wallStart)",
-            ])
+        var metadata: Logger.Metadata = [
+            "sweep": "\(record.id)", "status": "\(record.state.rawValue)", "combinations": "\(record.total)",
+            "done": "\(record.done)", "failed": "\(record.failed)", "seconds": "\(clock.now - wallStart)",
+        ]
+        if !doneByNode.isEmpty {
+            metadata["nodes"] =
+                "\(doneByNode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"
+        }
+        logger.info("sweep ended", metadata: metadata)
         hub.publish(terminal)
         return record
     }

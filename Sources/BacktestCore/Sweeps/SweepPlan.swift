@@ -24,8 +24,11 @@ struct SweepPlan: Sendable {
     /// Engine runs over in-sample data: every combination once per window.
     var runs: Int { count * (walkForward?.windows.count ?? 1) }
 
-    /// Checks every field (naming it as the contract does) and expands the axes.
-    init(_ request: SweepRequest, limits: SweepRegistry.Limits) throws(ServiceError) {
+    /// Checks every field (naming it as the contract does) and expands the axes; with
+    /// `grid`, those grid positions are the combinations (a shard's, on a node other
+    /// than the sweep's coordinator) instead of the ones the axes, constraints and
+    /// sample give.
+    init(_ request: SweepRequest, limits: SweepRegistry.Limits, grid: [Int64]? = nil) throws(ServiceError) {
         self.request = request
         let objectiveName = request.objective.isEmpty ? SweepRequest.defaultObjective : request.objective
         guard let objective = SweepStatistic.named(objectiveName) else {
@@ -99,16 +102,20 @@ struct SweepPlan: Sendable {
             }
         }
 
-        grid = try Self.combinations(
+        if let grid {
+            self.grid = grid
+            return
+        }
+        self.grid = try Self.combinations(
             values: values, constraints: constraints, sampleSize: request.sampleSize, seed: request.seed,
             limits: limits)
-        guard !grid.isEmpty else {
+        guard !self.grid.isEmpty else {
             throw .invalid("constraints", "no combination of the axes meets the constraints")
         }
-        if let walkForward, grid.count * walkForward.windows.count > limits.maxCombinations {
+        if let walkForward, self.grid.count * walkForward.windows.count > limits.maxCombinations {
             throw .invalid(
                 "walk_forward.windows",
-                "\(walkForward.windows.count) windows x \(grid.count) combinations is more than the limit of \(limits.maxCombinations) runs"
+                "\(walkForward.windows.count) windows x \(self.grid.count) combinations is more than the limit of \(limits.maxCombinations) runs"
             )
         }
     }

@@ -2,7 +2,7 @@ import BacktestStore
 
 /// One progress report of a sweep: combinations done of the total, the best so far,
 /// speed and time left. The protocol layer maps it to its own message.
-public struct SweepProgress: HubEvent {
+public struct SweepProgress: HubEvent, Codable {
     public var sweepId: String
     public var sequence: UInt64 = 0
     public var kind: RunProgress.Kind = .update

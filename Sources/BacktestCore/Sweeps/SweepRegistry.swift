@@ -68,21 +68,30 @@ public actor SweepRegistry {
         public var sessionIds: [String]
     }
 
-    private struct Entry {
+    struct Entry {
         var record: SweepRecord
         let plan: SweepPlan
         let hub: ProgressHub<SweepProgress>
         let control = RunControl()
         var task: Task<Void, Never>?
+        /// Taken over from a coordinator that died.
+        var adopted = false
     }
 
     public nonisolated let store: any BacktestStore
     let limits: Limits
     let clock: any ServiceClock
     let logger: Logger
-    private var entries: [String: Entry] = [:]
+    /// The other nodes: sweeps' combinations go to every node as shards.
+    let cluster: (any SweepCluster)?
+    /// This node's share of every node's sweeps (with a cluster).
+    let worker: ShardWorker?
+    let decode: RequestDecoder?
+    var entries: [String: Entry] = [:]
+    /// Each sweep's progress to the other nodes, until its end is out (with a cluster).
+    var relays: [String: Task<Void, Never>] = [:]
     private var queue: [String] = []
-    private var running = 0
+    var running = 0
     /// Terminal records the store did not take, answered from memory (bounded).
     private var unsaved: [String: SweepRecord] = [:]
     /// The STOPPED save of a waiting sweep that was stopped, while in flight: a delete
@@ -90,16 +99,28 @@ public actor SweepRegistry {
     private var saving: [String: Task<Bool, Never>] = [:]
     /// Sweeps being deleted, with the deletes of the same sweep waiting their turn.
     private var deleting: [String: [CheckedContinuation<Void, Never>]] = [:]
-    private var accepting = true
+    var accepting = true
 
+    /// The request a sweep was started with, from its encoded form (the protocol
+    /// layer's): how a node computes shards of another node's sweep.
+    public typealias RequestDecoder = @Sendable ([UInt8]) throws(ServiceError) -> SweepRequest
+
+    /// With `cluster`, sweeps are spread over its nodes and this node computes shards
+    /// of theirs (`decode` reads their requests) once it has joined (`joinCluster`).
     public init(
         store: any BacktestStore, limits: Limits = Limits(), clock: any ServiceClock = SystemClock(),
-        logger: Logger = Logger(label: "backtest.sweeps")
+        logger: Logger = Logger(label: "backtest.sweeps"), cluster: (any SweepCluster)? = nil,
+        decode: RequestDecoder? = nil
     ) {
         self.store = store
         self.limits = limits
         self.clock = clock
         self.logger = logger
+        self.cluster = cluster
+        self.decode = decode
+        worker = cluster.flatMap { cluster in
+            decode.map { ShardWorker(cluster: cluster, store: store, limits: limits, decode: $0, logger: logger) }
+        }
     }
 
     /// Start-up recovery: sweeps a previous process left STARTED or RUNNING become
@@ -131,18 +152,7 @@ public actor SweepRegistry {
     /// free. Returns at once.
     public func start(_ request: SweepRequest) async throws(ServiceError) -> Started {
         guard accepting else { throw ServiceError(.unavailable, "the server is shutting down") }
-        var request = request
-        do {
-            request.base = try request.base.validated()
-        } catch {
-            throw ServiceError(error.kind, field: error.field.map { "backtest.\($0)" } ?? "backtest", error.reason)
-        }
-        guard request.base.accelerationFactor == 0 else {
-            throw .invalid("backtest.acceleration_factor", "sweeps run as fast as possible: leave it 0")
-        }
-        guard request.base.clientRequestId.isEmpty else {
-            throw .invalid("backtest.client_request_id", "sweeps do not deduplicate requests: leave it empty")
-        }
+        let request = try Self.accepted(request)
         let spec = request.base
         let plan = try SweepPlan(request, limits: limits)
         try await EngineRegistry.requireData(spec, in: store)
@@ -172,6 +182,7 @@ public actor SweepRegistry {
         initial.wallTime = now
         initial.windows = plan.walkForward?.windows.count ?? 0
         entries[id] = Entry(record: record, plan: plan, hub: ProgressHub(initial: initial, clock: clock))
+        startRelay(id)
         queue.append(id)
         logger.info(
             "sweep started",
@@ -183,25 +194,48 @@ public actor SweepRegistry {
         return Started(sweepId: id, state: .started, total: record.total, createdAt: now)
     }
 
-    private func launchWaiting() {
-        while running < limits.maxRunning, accepting, !queue.isEmpty {
-            let id = queue.removeFirst()
-            guard var entry = entries[id] else { continue }
-            running += 1
-            entry.record.startedAt = clock.wallMicros
-            entry.record.state = .running
-            var job = SweepJob(
-                plan: entry.plan, store: store, hub: entry.hub, control: entry.control, clock: clock,
-                logger: logger, record: entry.record)
-            job.retryBudget = limits.storeRetryBudget
-            // Detached and at background priority, as sessions' runs: RPC handlers first.
-            entry.task = Task.detached(priority: .background) { [weak self, job] in
-                var job = job
-                let final = await job.execute()
-                await self?.finished(id, final, stored: job.terminalStored)
-            }
-            entries[id] = entry
+    /// The base request checked (defaults filled in), with what sweeps refuse.
+    static func accepted(_ request: SweepRequest) throws(ServiceError) -> SweepRequest {
+        var request = request
+        do {
+            request.base = try request.base.validated()
+        } catch {
+            throw ServiceError(error.kind, field: error.field.map { "backtest.\($0)" } ?? "backtest", error.reason)
         }
+        guard request.base.accelerationFactor == 0 else {
+            throw .invalid("backtest.acceleration_factor", "sweeps run as fast as possible: leave it 0")
+        }
+        guard request.base.clientRequestId.isEmpty else {
+            throw .invalid("backtest.client_request_id", "sweeps do not deduplicate requests: leave it empty")
+        }
+        return request
+    }
+
+    func launchWaiting() {
+        while running < limits.maxRunning, accepting, !queue.isEmpty {
+            launch(queue.removeFirst())
+        }
+    }
+
+    func launch(_ id: String) {
+        guard var entry = entries[id] else { return }
+        running += 1
+        // An adopted sweep keeps the start its first coordinator gave it.
+        entry.record.startedAt = entry.record.startedAt ?? clock.wallMicros
+        entry.record.state = .running
+        var job = SweepJob(
+            plan: entry.plan, store: store, hub: entry.hub, control: entry.control, clock: clock, logger: logger,
+            record: entry.record)
+        job.retryBudget = limits.storeRetryBudget
+        job.cluster = cluster
+        job.adopted = entry.adopted
+        // Detached and at background priority, as sessions' runs: RPC handlers first.
+        entry.task = Task.detached(priority: .background) { [weak self, job] in
+            var job = job
+            let final = await job.execute()
+            await self?.finished(id, final, stored: job.terminalStored)
+        }
+        entries[id] = entry
     }
 
     private func finished(_ id: String, _ record: SweepRecord, stored: Bool) {
@@ -234,6 +268,7 @@ public actor SweepRegistry {
             let state = try await record(id)?.state ?? .stopped
             return Stopped(sweepId: id, state: state, alreadyEnded: state != .stopped)
         }
+        if let stopped = try await stopElsewhere(id, reason: why) { return stopped }
         guard let record = try await record(id) else { throw Self.noSweep(id) }
         return Stopped(sweepId: id, state: record.state, alreadyEnded: true)
     }
@@ -372,7 +407,8 @@ public actor SweepRegistry {
             return Self.live(e)
         }
         if let r = unsaved[id] { return r }
-        return try await ServiceError.storeCall { try await store.sweep(id: id) }
+        let stored = try await ServiceError.storeCall { try await store.sweep(id: id) }
+        return await liveElsewhere(id, stored: stored) ?? stored
     }
 
     /// A walk-forward's windows stored so far, by index (none for a plain sweep).
@@ -427,6 +463,8 @@ public actor SweepRegistry {
         switch try await watchSource(id) {
         case .live(let hub):
             try await hub.watch(minInterval: minInterval, emit)
+        case .elsewhere(let latest):
+            try await watchElsewhere(id, from: latest, minInterval: minInterval, emit)
         case .ended(let r, let best, let windows):
             for (kind, sequence) in [(RunProgress.Kind.snapshot, UInt64(0)), (.terminal, 1)] {
                 var event = SweepProgress(ended: r, best: best, kind: kind, sequence: sequence)
@@ -439,19 +477,22 @@ public actor SweepRegistry {
 
     private enum WatchSource {
         case live(ProgressHub<SweepProgress>)
+        /// Coordinated by another node: its latest progress.
+        case elsewhere(SweepProgress)
         /// The record, the best row, and a walk-forward's windows stored (0 for a sweep).
         case ended(SweepRecord, SweepResultRow?, Int)
     }
 
     private func watchSource(_ id: String) async throws(ServiceError) -> WatchSource {
         if let e = entries[id] { return .live(e.hub) }
+        if let latest = await cluster?.latest(id), latest.kind != .terminal { return .elsewhere(latest) }
         guard let r = try await record(id) else { throw Self.noSweep(id) }
         let best = try await results(id, sortBy: "", ascending: nil, pageSize: 1, pageToken: "").1.rows.first
         let windows = try await walkForwardWindows(id).count
         return .ended(r, best?.statistics == nil ? nil : best, windows)
     }
 
-    private static func live(_ e: Entry) -> SweepRecord {
+    static func live(_ e: Entry) -> SweepRecord {
         var r = e.record
         let p = e.hub.latest
         r.state = p.state
@@ -473,6 +514,8 @@ public actor SweepRegistry {
     /// their jobs to end.
     public func shutdown(reason: String = "server shutting down") async {
         accepting = false
+        // The shard this node computes goes back for another node.
+        await worker?.stop()
         let waiting = queue
         queue.removeAll()
         for id in waiting {
@@ -483,5 +526,7 @@ public actor SweepRegistry {
             return e.task
         }
         for t in jobs { await t.value }
+        // Every sweep's end reaches the other nodes before this one leaves.
+        for relay in relays.values { await relay.value }
     }
 }

@@ -62,6 +62,17 @@ enum SweepMapping {
             })
     }
 
+    /// A sweep's request as stored and as nodes of a cluster pass it (`encoded`).
+    static func sweepRequest(encoded: [UInt8]) throws(ServiceError) -> SweepRequest {
+        let message: StartSweepRequest
+        do {
+            message = try StartSweepRequest(serializedBytes: encoded)
+        } catch {
+            throw ServiceError(.internal, "a sweep's encoded request does not decode: \(error)", cause: error)
+        }
+        return try sweepRequest(message)
+    }
+
     /// The walk-forward's cut; lengths are checked here only as durations (the plan
     /// checks the rest, naming the same fields).
     static func walkForward(_ w: WalkForward) throws(ServiceError) -> WalkForwardSpec {

@@ -39,6 +39,9 @@ public final class BacktestServer: Sendable {
         /// The other nodes sharing the store (docs/ARCHITECTURE.md "Several nodes");
         /// nil: this node answers for its own sessions only.
         public var cluster: (any SessionCluster)?
+        /// The same nodes for sweeps: their combinations spread over every node (nil:
+        /// each sweep runs on the node that admitted it).
+        public var sweepCluster: (any SweepCluster)?
         /// HOST[:PORT] other nodes reach this one at (placement); default: the listening
         /// host (the machine's name when it listens on every address) and bound port.
         public var advertise: String?
@@ -79,7 +82,9 @@ public final class BacktestServer: Sendable {
         self.logger = logger
         registry = EngineRegistry(
             store: store, limits: configuration.limits, clock: clock, logger: logger, cluster: configuration.cluster)
-        sweeps = SweepRegistry(store: store, limits: configuration.sweepLimits, clock: clock, logger: logger)
+        sweeps = SweepRegistry(
+            store: store, limits: configuration.sweepLimits, clock: clock, logger: logger,
+            cluster: configuration.sweepCluster, decode: SweepMapping.sweepRequest(encoded:))
         housekeeper = Housekeeper(
             registry: registry, sweeps: sweeps, policy: configuration.retention, clock: clock, logger: logger)
         health = HealthService(services: [BacktestHandlers.serviceName])
@@ -128,6 +133,7 @@ public final class BacktestServer: Sendable {
         let port = try grpc.start()
         if let cluster = configuration.cluster {
             await registry.noteFreeSlots()
+            await sweeps.joinCluster()
             await cluster.join(registry, address: advertisedAddress(port: port))
         }
         housekeeper.start(interval: configuration.housekeepingInterval)

@@ -79,7 +79,7 @@ public struct SweepRecord: Sendable, Equatable {
 }
 
 /// One parameter's value in a combination.
-public struct SweepParam: Sendable, Equatable {
+public struct SweepParam: Sendable, Equatable, Codable {
     public var name: String
     public var value: Double
 
@@ -91,7 +91,7 @@ public struct SweepParam: Sendable, Equatable {
 
 /// One combination of a sweep and what it gave: the statistics, or why it failed, and
 /// for the best few the session holding their full results.
-public struct SweepResultRow: Sendable, Equatable {
+public struct SweepResultRow: Sendable, Equatable, Codable {
     /// Its number in the sweep, 0-based, in the order the sweep lists its combinations.
     public var combination: Int64
     /// In the order of the sweep's axes.

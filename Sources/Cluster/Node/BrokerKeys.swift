@@ -24,6 +24,19 @@ struct BrokerKeys: Sendable {
     /// Stop requests for a node's sessions (pub/sub).
     func stops(_ node: String) -> String { "\(prefix)stop:\(node)" }
 
+    /// Sweeps whose shards are offered (a set): workers take shards of these.
+    var sweeps: String { "\(prefix)sweeps" }
+    /// A sweep: its request (base64), coordinator and latest progress (a hash).
+    func sweep(_ id: String) -> String { "\(prefix)sweep:\(id)" }
+    /// A sweep's shards (a stream, consumed by the group `shardGroup`).
+    func shards(_ sweep: String) -> String { "\(prefix)shards:\(sweep)" }
+    /// A sweep's shard reports (a stream, read by its coordinator).
+    func reports(_ sweep: String) -> String { "\(prefix)reports:\(sweep)" }
+    /// The sweeps a node coordinates (a set): a live node adopts them if it dies.
+    func coordinating(_ node: String) -> String { "\(prefix)coordinating:\(node)" }
+    /// The consumer group of every sweep's shards.
+    let shardGroup = "workers"
+
     /// The session id of a `progress` channel.
     func session(ofProgress channel: String) -> String? {
         let head = "\(prefix)progress:"

@@ -5,10 +5,12 @@ import Foundation
 /// infinities (a win rate of no trades, a profit factor of no losses), which plain JSON
 /// has no numbers for: they go as strings.
 enum ClusterCoding {
-    /// A StopBacktest relayed to the node that runs the session.
+    /// A StopBacktest relayed to the node that runs the session, or a StopSweep to the
+    /// node that coordinates the sweep (then `sweep` is set and `session` empty).
     struct StopRequest: Codable {
         var session: String
         var reason: String
+        var sweep: String?
     }
 
     static func encode<T: Encodable>(_ value: T) -> String {

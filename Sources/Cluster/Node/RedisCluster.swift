@@ -27,7 +27,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         public init() {}
     }
 
-    private struct Follow {
+    struct Follow {
         let deliver: @Sendable (RunProgress) -> Void
         /// The owner's sequence of the last event delivered: older ones are dropped.
         var lastSequence: UInt64 = 0
@@ -35,8 +35,12 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         var ended = false
     }
 
-    private struct State {
+    struct State {
         var member: (any ClusterMember)?
+        /// This node's sweeps: their stop requests, and the sweeps of dead coordinators.
+        var sweepMember: (any SweepMember)?
+        /// The sweep this node last took a shard of (its data is at hand).
+        var lastSweep: String?
         var subscriber: BrokerSubscriber?
         var heartbeat: Task<Void, Never>?
         var follows: [String: Follow] = [:]
@@ -52,13 +56,13 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
 
     public let nodeId: String
     /// This process: a restarted node with the same name holds a lease of its own.
-    private let incarnation = UUID().uuidString.lowercased()
-    private let keys: BrokerKeys
-    private let options: Options
-    private let link: BrokerLink
-    private let store: any BacktestStore
-    private let logger: Logger
-    private let state = Mutex(State())
+    let incarnation = UUID().uuidString.lowercased()
+    let keys: BrokerKeys
+    let options: Options
+    let link: BrokerLink
+    let store: any BacktestStore
+    let logger: Logger
+    let state = Mutex(State())
 
     public init(
         nodeId: String, host: String, port: Int, store: any BacktestStore, options: Options = Options(),
@@ -225,6 +229,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         var failedAll = true
         for id in sessions where !(await fail(id, lostNode: node, latest: latest[id])) { failedAll = false }
         let complete = failedAll
+        await adoptSweeps(of: node)
         do {
             _ = try await link.call { [sessions] c throws(RedisError) in
                 if complete {
@@ -372,9 +377,13 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
 
     private func received(_ channel: String, _ payload: [UInt8]) {
         if channel == keys.stops(nodeId) {
-            guard let request = ClusterCoding.decode(ClusterCoding.StopRequest.self, payload),
-                let member = state.withLock({ $0.member })
-            else { return }
+            guard let request = ClusterCoding.decode(ClusterCoding.StopRequest.self, payload) else { return }
+            if let sweep = request.sweep {
+                guard let member = state.withLock({ $0.sweepMember }) else { return }
+                Task { await member.stopRequested(sweep, reason: request.reason) }
+                return
+            }
+            guard let member = state.withLock({ $0.member }) else { return }
             Task { await member.stopRequested(request.session, reason: request.reason) }
         } else if let id = keys.session(ofProgress: channel),
             let event = ClusterCoding.decode(RunProgress.self, payload)
@@ -507,7 +516,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
     }
 
     /// Broker trouble, logged at most every ten seconds.
-    private func warn(_ what: String, _ error: any Error) {
+    func warn(_ what: String, _ error: any Error) {
         let now = ContinuousClock.now
         let due = state.withLock { s in
             guard s.warnedAt.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
