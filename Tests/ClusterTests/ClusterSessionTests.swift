@@ -149,6 +149,35 @@ struct ClusterSessionTests {
         await cluster.stop()
     }
 
+    /// A node frozen (SIGSTOP) past its lease is taken for lost: its session is FAILED
+    /// everywhere. Thawed, it finds its lease lapsed, stops that run, and the run keeps
+    /// the end the others gave it rather than store its own over it.
+    @Test func aNodeTakenForLostKeepsTheEndOthersGave() async throws {
+        let (cluster, lb, nodes) = try await Self.start()
+        defer { cluster.terminate() }
+        let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
+        let log = EventLog<ProgressEvent>()
+        let watch = Self.watch(id, nodes[1].api, into: log)
+        try await Self.eventually("progress") { log.events.contains { $0.eventsProcessed > 0 } }
+        cluster.node(0).send(SIGSTOP)
+        defer { cluster.node(0).send(SIGCONT) }
+        try await watch.value
+        let lost = "node \(cluster.nodeID(0)) lost"
+        #expect(log.events.last?.status == .failed && log.events.last?.errorMessage == lost)
+        cluster.node(0).send(SIGCONT)
+        try await Self.eventually("the thawed node gives its run up") {
+            cluster.node(0).log.contains("that end stands")
+        }
+        let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: id)).session)
+        #expect(stored.status == .failed && stored.errorMessage == lost)
+        try await Self.eventually("no node lists it") {
+            let elsewhere = try await nodes[2].api.listActive(ListActiveRequest()).sessions
+            let there = try await nodes[0].api.listActive(ListActiveRequest()).sessions
+            return elsewhere.isEmpty && there.isEmpty
+        }
+        await cluster.stop()
+    }
+
     /// A node stopped with SIGTERM drains as a single node does: its session ends
     /// STOPPED, and a watcher on another node gets that end.
     @Test func aNodeLeavingDrainsItsSessionsForEveryWatcher() async throws {

@@ -86,6 +86,11 @@ public final class DaemonProcess: @unchecked Sendable {
         }
     }
 
+    /// Sends `signal` and returns at once (SIGSTOP and SIGCONT freeze and thaw it).
+    public func send(_ signal: Int32) {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+    }
+
     /// Removes the directory if this daemon made it.
     func cleanUp() {
         if ownsDirectory { try? FileManager.default.removeItem(at: directory) }

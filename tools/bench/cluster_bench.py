@@ -4,21 +4,20 @@ through the load balancer meanwhile (BENCHMARKS.md, "Several nodes").
 
 For each cluster size N: a cluster of N release nodes on the QuestDB named by
 QUESTDB_HTTP / QUESTDB_PG, HAProxy in front, Redis as the broker; synthetic one-minute
-bars (tools/bench/gen_bars.py) imported once per cluster; then N sweeps of the SMA grid
-(n1 5..30, n2 20..100 step 2, n1 < n2: 1,030 combinations each), one started through
-each node, all at once, watched to the end; meanwhile PACED sessions (paced replays
-that stay active) are spread through the balancer, and a client calls ListActive
-through the balancer every 20 ms. Printed per N: combinations per second over all
-nodes (the sweeps' combinations over the wall time from the first start to the last
-end), the nodes' CPU seconds per combination (from /proc), and ListActive's p50, p99
-and max latency with how many sessions it listed.
-
-A sweep runs on the node that admitted it (its combinations are not yet split over
-nodes): N sweeps over N nodes is what the balancer spreads today.
+bars (tools/bench/gen_bars.py) imported once per cluster; then sweeps of the SMA grid
+(n1 5..30, n2 20..100 step 2, n1 < n2: 1,030 combinations each), watched to the end:
+with --mode one (the default) one sweep started through the balancer, its shards
+computed by every node; with --mode each, N sweeps, one started through each node, all
+at once. Meanwhile PACED sessions (paced replays that stay active) are spread through
+the balancer, and a client calls ListActive through the balancer every 20 ms. Printed
+per N: combinations per second over all nodes (the sweeps' combinations over the wall
+time from the first start to the last end), the nodes' CPU seconds per combination
+(from /proc), how many combinations each node computed (the coordinator's log), and
+ListActive's p50, p99 and max latency with how many sessions it listed.
 
 Usage (from the repository root, after `swift build -c release`):
 
-    .venv/bin/python tools/bench/cluster_bench.py [--sizes 1,2,3] [--bars 20000] [--paced 12]
+    .venv/bin/python tools/bench/cluster_bench.py [--sizes 1,2,3] [--mode one|each] [--bars 20000] [--paced 12]
 """
 import argparse
 import json
@@ -92,7 +91,19 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def run(size, bars_csv, paced, workdir):
+def share(directory, size):
+    """Each node's combinations, from the coordinators' "sweep ended" lines."""
+    out = {}
+    for i in range(1, size + 1):
+        for line in open(os.path.join(directory, f"node-{i}", "backtestd.log")):
+            if "sweep ended" in line and "nodes=" in line:
+                for part in line.split("nodes=", 1)[1].split()[0].split(","):
+                    node, count = part.rsplit("=", 1)
+                    out[node] = out.get(node, 0) + int(count)
+    return out
+
+
+def run(size, bars_csv, paced, workdir, mode):
     directory = os.path.join(workdir, f"cluster-{size}")
     env = dict(os.environ, BACKTESTD_BIN=os.path.join(ROOT, ".build/release/backtestd"))
     exports = sh(os.path.join(ROOT, "tools/cluster.sh"), "start", directory, "--nodes", str(size),
@@ -118,7 +129,7 @@ def run(size, bars_csv, paced, workdir):
             [CLI, "sweep", "--symbol", symbol, "--timeframe", "1m", "--from", start, "--to", end,
              "--strategy", "sma_cross", "--param", "n1=5..30", "--param", "n2=20..100:2", "--where", "n1 < n2",
              "--maximize", "sharpe_ratio", "--watch", "--json", "--server", node],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for node in nodes]
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for node in (nodes if mode == "each" else [lb])]
         combinations = 0
         for p in procs:
             out, err = p.communicate()
@@ -132,7 +143,7 @@ def run(size, bars_csv, paced, workdir):
         lister.join()
         latencies = [s for s, _ in samples]
         return {
-            "nodes": size, "sweeps": size, "combinations": combinations, "wall_seconds": round(wall, 2),
+            "nodes": size, "sweeps": len(procs), "combinations": combinations, "wall_seconds": round(wall, 2),
             "combinations_per_second": round(combinations / wall, 1),
             "cpu_seconds_per_combination": round(cpu / combinations, 4),
             "list_active_calls": len(latencies),
@@ -140,6 +151,7 @@ def run(size, bars_csv, paced, workdir):
                                "p99": round(percentile(latencies, 99) * 1000, 2),
                                "max": round(max(latencies) * 1000, 2)},
             "sessions_listed": max(n for _, n in samples),
+            "combinations_by_node": share(directory, size),
             "load_after": os.getloadavg()[0],
         }
     finally:
@@ -151,6 +163,7 @@ def main():
     parser.add_argument("--sizes", default="1,2,3")
     parser.add_argument("--bars", type=int, default=200000)
     parser.add_argument("--paced", type=int, default=12)
+    parser.add_argument("--mode", choices=["one", "each"], default="one")
     args = parser.parse_args()
     if not os.environ.get("QUESTDB_HTTP") or not os.environ.get("QUESTDB_PG"):
         raise SystemExit("set QUESTDB_HTTP and QUESTDB_PG (a running QuestDB)")
@@ -158,7 +171,7 @@ def main():
     bars_csv = os.path.join(workdir, "bars.csv")
     sh(sys.executable, os.path.join(ROOT, "tools/bench/gen_bars.py"), str(args.bars), bars_csv)
     for size in [int(s) for s in args.sizes.split(",")]:
-        print(json.dumps(run(size, bars_csv, args.paced, workdir)), flush=True)
+        print(json.dumps(run(size, bars_csv, args.paced, workdir, args.mode)), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,5 @@
+import BacktestStore
+
 /// The other nodes, for a registry whose store several nodes share (docs/ARCHITECTURE.md
 /// "Several nodes"): which node answers for a session, its live events, stop requests
 /// between nodes. A registry without one answers for its own sessions only, as a single
@@ -57,6 +59,10 @@ public protocol ClusterMember: Sendable {
 
     /// The sessions this node answers for now.
     func localActive() async -> [EngineRegistry.Active]
+
+    /// Another node ended a session of this node, taking this node for lost: the
+    /// session ends here as `record` says, and this node stores nothing else for it.
+    func abandon(_ sessionId: String, endedAs record: SessionRecord) async
 }
 
 /// Who answers for a session.

@@ -144,7 +144,7 @@ struct BacktestRun {
                 lastPublish = now
                 hub.publish(meter.event(record: record, engine: engine.progress, kind: .update))
             }
-            if now - lastPersist >= persistInterval {
+            if now - lastPersist >= persistInterval, control.abandonedAs == nil {
                 lastPersist = now
                 meter.fill(&record, engine.progress)
                 try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
@@ -226,8 +226,30 @@ struct BacktestRun {
         terminal.equity = stats.equityFinal
     }
 
+    /// Another node ended the session while this one ran it: its end stands, stored
+    /// again over anything this run saved after it (the run's last progress save may
+    /// have landed after the other node's), and announced here.
+    private mutating func yield(to theirs: SessionRecord) async -> SessionRecord {
+        logger.warning(
+            "session ended by another node while this one ran it (this node was taken for lost): that end stands",
+            metadata: ["session": "\(record.id)", "status": "\(theirs.state.rawValue)"])
+        record = theirs
+        do {
+            try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
+            try await store.sync()
+            terminalStored = true
+        } catch {
+            logger.error(
+                "terminal state not yet readable in the store",
+                metadata: ["session": "\(record.id)", "error": "\(error)"])
+        }
+        hub.publish(RunProgress(ended: theirs, kind: .terminal, sequence: 0))
+        return record
+    }
+
     /// Saves and announces the terminal state.
     private mutating func end(_ outcome: Outcome, meter: ProgressMeter) async -> SessionRecord {
+        if let theirs = control.abandonedAs { return await yield(to: theirs) }
         var meter = meter
         record.completedAt = clock.wallMicros
         var terminal = meter.event(record: record, engine: nil, kind: .terminal)

@@ -1,3 +1,4 @@
+import BacktestStore
 import Synchronization
 
 /// The registry's handle on a run: a stop request, checked by the run between slices
@@ -5,6 +6,7 @@ import Synchronization
 final class RunControl: Sendable {
     private struct State {
         var reason: String?
+        var abandonedAs: SessionRecord?
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
     }
@@ -27,6 +29,15 @@ final class RunControl: Sendable {
     }
 
     var stopReason: String? { state.withLock { $0.reason } }
+
+    /// Set when another node ended the session while this one ran it (it took this node
+    /// for lost): the run stops, stores nothing more, and ends as `record` says.
+    var abandonedAs: SessionRecord? { state.withLock { $0.abandonedAs } }
+
+    func abandon(endedAs record: SessionRecord) {
+        state.withLock { $0.abandonedAs = record }
+        requestStop(record.errorMessage.isEmpty ? "ended by another node" : record.errorMessage)
+    }
 
     /// Sleeps on `clock` until `deadline` or until a stop is requested, whichever
     /// comes first.

@@ -431,11 +431,14 @@ public actor EngineRegistry {
         return Stopped(sessionId: id, state: terminal.state, alreadyEnded: terminal.state != .stopped)
     }
 
-    private func endWaiting(_ id: String, _ entry: Entry, reason: String) async {
+    /// Ends a waiting session STOPPED with `reason`, or as `theirs` says (another node
+    /// ended it, taking this node for lost).
+    private func endWaiting(_ id: String, _ entry: Entry, reason: String, endedAs theirs: SessionRecord? = nil) async {
         var record = entry.record
         record.state = .stopped
         record.stopReason = reason
         record.completedAt = clock.wallMicros
+        if let theirs { record = theirs }
         // Answered from memory while the save is in flight: a reader that comes in
         // between must not see the store's STARTED.
         keepUnsaved(record)
@@ -455,7 +458,23 @@ public actor EngineRegistry {
         terminal.state = .stopped
         terminal.stopReason = reason
         terminal.wallTime = clock.wallMicros
+        if let theirs { terminal = RunProgress(ended: theirs, kind: .terminal, sequence: 0) }
         entry.hub.publish(terminal)
+    }
+
+    /// Another node ended this session while this node still had it (it took this node
+    /// for lost: frozen, or cut off from the broker): its run stops and stores nothing
+    /// more, and `theirs` is the end, stored again and announced here.
+    public func abandon(_ sessionId: String, endedAs theirs: SessionRecord) async {
+        guard let entry = entries[sessionId] else { return }
+        if let position = queue.firstIndex(of: sessionId) {
+            queue.remove(at: position)
+            await endWaiting(sessionId, entry, reason: theirs.errorMessage, endedAs: theirs)
+            return
+        }
+        entry.control.abandon(endedAs: theirs)
+        wakeIfResuming(sessionId)
+        await entry.task?.value
     }
 
     // MARK: Delete

@@ -19,6 +19,9 @@ struct BrokerKeys: Sendable {
     func owner(_ session: String) -> String { "\(prefix)owner:\(session)" }
     /// Held while a node marks a dead node's sessions failed.
     func reaping(_ node: String) -> String { "\(prefix)reaping:\(node)" }
+    /// The sessions a node's reaper failed, with their stored end (a hash of JSON): the
+    /// node, should it come back, ends them so rather than store its own end over it.
+    func reaped(_ node: String) -> String { "\(prefix)reaped:\(node)" }
     /// A session's events (pub/sub).
     func progress(_ session: String) -> String { "\(prefix)progress:\(session)" }
     /// Stop requests for a node's sessions (pub/sub).

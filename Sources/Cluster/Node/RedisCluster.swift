@@ -165,6 +165,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             if !held {
                 // Lapsed (the broker restarted, or this node was silent too long).
                 logger.warning("the node's lease had lapsed: registering again", metadata: ["node": "\(nodeId)"])
+                await abandonSessionsEndedElsewhere()
                 await register()
             }
         } catch {
@@ -184,6 +185,36 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
     }
 
     // MARK: Failure
+
+    /// After a lapse of this node's lease: its sessions another node has meanwhile
+    /// failed as lost stop here (their runs keep that end, `BacktestRun.endedElsewhere`),
+    /// rather than come back to life in every node's lists.
+    private func abandonSessionsEndedElsewhere() async {
+        guard let member = state.withLock({ $0.member }) else { return }
+        let key = keys.reaped(nodeId)
+        let pairs: [String: [UInt8]]
+        do {
+            pairs = try await link.call { c throws(RedisError) in
+                let items = try c.command(["HGETALL", key]).array ?? []
+                var out: [String: [UInt8]] = [:]
+                for i in stride(from: 0, to: items.count - 1, by: 2) {
+                    if let id = items[i].text, let value = items[i + 1].bytes { out[id] = value }
+                }
+                return out
+            }
+        } catch {
+            warn("cannot read which sessions of this node were failed", error)
+            return
+        }
+        guard !pairs.isEmpty else { return }
+        let local = Set(await member.localActive().map(\.record.id))
+        for (id, value) in pairs where local.contains(id) {
+            guard let record = ClusterCoding.decode(SessionRecord.self, value) else { continue }
+            await member.abandon(id, endedAs: record)
+        }
+        let ids = Array(pairs.keys)
+        _ = try? await link.call { c throws(RedisError) in try c.command(["HDEL", key] + ids) }
+    }
 
     private func reapDead() async {
         let (keys, me) = (self.keys, nodeId)
@@ -290,9 +321,14 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         }
         let event = ClusterCoding.encode(terminal)
         let (keys, owner) = (self.keys, RedisLease(key: keys.owner(id), owner: node, ttl: .seconds(1)))
+        // A node taken for lost may yet be alive (frozen, cut off): this tells it the end.
+        let tombstone =
+            node == nodeId
+            ? []
+            : [["HSET", keys.reaped(node), id, ClusterCoding.encode(record)], ["EXPIRE", keys.reaped(node), "86400"]]
         do {
             _ = try await link.call { c throws(RedisError) in
-                _ = try c.command(["PUBLISH", keys.progress(id), event])
+                _ = try c.pipeline([["PUBLISH", keys.progress(id), event]] + tombstone)
                 return try owner.release(on: c)
             }
         } catch {
