@@ -11,7 +11,18 @@ tools/format.sh --check
 
 log=$(mktemp)
 stop_postgres() { :; }
-trap 'rm -f "$log"; stop_postgres' EXIT
+# The tests' temporary files (daemons', Redis's and HAProxy's directories) in a
+# directory of this run's own: whatever a test left running there (a fixture whose
+# test process died before it could stop it) is killed at the end, and only that.
+run_tmp=$(mktemp -d -t backtest-tests.XXXXXX)
+export TMPDIR="$run_tmp"
+cleanup() {
+  rm -f "$log"
+  stop_postgres
+  pkill -9 -f -- "$run_tmp" 2>/dev/null || true
+  rm -rf "$run_tmp"
+}
+trap cleanup EXIT
 # A throwaway PostgreSQL for the PG-wire tests (sets BACKTEST_TEST_PG).
 source tools/test-postgres.sh
 swift build --build-tests 2>&1 | tee "$log"
