@@ -15,10 +15,21 @@ extension SweepJob {
     /// How long a stopping sweep waits for the shards being computed to report.
     static let drainLimit = Duration.seconds(30)
 
-    mutating func distributed(_ cluster: any SweepCluster) async throws -> Outcome {
+    /// Nil when the shards could not be offered (the broker cannot be reached): the
+    /// sweep then runs here alone.
+    mutating func distributed(_ cluster: any SweepCluster) async throws -> Outcome? {
         let id = record.id
         let shards = SweepShard.cut(plan.grid)
-        if !adopted { try await cluster.offer(id, request: plan.request.encoded, shards: shards) }
+        if !adopted {
+            do {
+                try await cluster.offer(id, request: plan.request.encoded, shards: shards)
+            } catch {
+                logger.warning(
+                    "the sweep's shards cannot be offered to the other nodes: it runs on this node alone",
+                    metadata: ["sweep": "\(id)", "error": "\(error.reason)"])
+                return nil
+            }
+        }
         // Counted from the reports (an adopted sweep's from its first).
         record.done = 0
         record.failed = 0

@@ -83,10 +83,10 @@ struct SweepJob {
         var outcome: Outcome
         do {
             try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSweep(record) }
-            if let cluster, plan.walkForward == nil {
-                // Other nodes store rows under this record: they must find it.
-                try await store.sync()
-                outcome = try await distributed(cluster)
+            // Other nodes store rows under this record: they must find it.
+            if cluster != nil && plan.walkForward == nil { try await store.sync() }
+            if let cluster, plan.walkForward == nil, let spread = try await distributed(cluster) {
+                outcome = spread
                 if case .completed = outcome, let stopped = try await keepBest(try await load()) { outcome = stopped }
             } else if let walkForward = plan.walkForward {
                 outcome = try await self.walkForward(try await load(), walkForward)

@@ -50,8 +50,11 @@ extension RedisCluster: SweepCluster {
                     throw RedisError.reply(message)
                 }
             }
+            // Offered in full: workers take its shards from now on, and an adopter need
+            // not offer them again.
             _ = try c.pipeline([
-                ["SADD", keys.sweeps, sweepId], ["EXPIRE", keys.sweep(sweepId), Self.sweepKeyLifetime],
+                ["HSET", keys.sweep(sweepId), "offered", String(shards.count)], ["SADD", keys.sweeps, sweepId],
+                ["EXPIRE", keys.sweep(sweepId), Self.sweepKeyLifetime],
                 ["EXPIRE", keys.shards(sweepId), Self.sweepKeyLifetime],
             ])
         }
@@ -82,7 +85,7 @@ extension RedisCluster: SweepCluster {
         let keys = self.keys
         return try await brokerCall("tend sweep \"\(sweepId)\"") { c throws(RedisError) in
             let replies = try c.pipeline([
-                ["HEXISTS", keys.sweep(sweepId), "request"],
+                ["HEXISTS", keys.sweep(sweepId), "offered"],
                 ["EXPIRE", keys.sweep(sweepId), Self.sweepKeyLifetime],
                 ["EXPIRE", keys.shards(sweepId), Self.sweepKeyLifetime],
                 ["EXPIRE", keys.reports(sweepId), Self.sweepKeyLifetime],
@@ -127,17 +130,47 @@ extension RedisCluster: SweepCluster {
 
     public func close(_ terminal: SweepProgress) async {
         let (keys, me, id, latest) = (self.keys, nodeId, terminal.sweepId, ClusterCoding.encode(terminal))
-        do {
-            _ = try await link.call { c throws(RedisError) in
+        let close = { @Sendable () async throws(RedisError) in
+            _ = try await self.link.call { c throws(RedisError) in
                 try c.pipeline([
                     ["SREM", keys.sweeps, id], ["HSET", keys.sweep(id), "latest", latest, "coordinator", me],
-                    ["HDEL", keys.sweep(id), "request"], ["EXPIRE", keys.sweep(id), "600"],
+                    ["HDEL", keys.sweep(id), "request", "offered"], ["EXPIRE", keys.sweep(id), "600"],
                     ["SREM", keys.coordinating(me), id], ["DEL", keys.shards(id), keys.reports(id)],
                 ])
             }
+        }
+        do {
+            try await close()
+            state.withLock { _ = $0.unclosed.removeValue(forKey: id) }
         } catch {
-            // Watchers elsewhere find the stored end by themselves.
+            // Until it is closed, other nodes take its shards: the heartbeat tries again.
+            state.withLock { $0.unclosed[id] = terminal }
             warn("cannot close sweep \(id)", error)
+        }
+    }
+
+    /// Closes the sweeps whose close could not reach the broker (from the heartbeat).
+    func closeUnclosed() async {
+        for terminal in state.withLock({ Array($0.unclosed.values) }) { await close(terminal) }
+    }
+
+    /// Runs `body` until it succeeds, for about a minute at most, backing off.
+    func retrying(_ what: String, _ body: @Sendable () async throws(RedisError) -> Void) async {
+        var pause = Duration.milliseconds(100)
+        for attempt in 0..<40 {
+            do {
+                try await body()
+                return
+            } catch {
+                // A node leaving gives up at once: what it held is offered again once its
+                // lease is gone.
+                if attempt == 39 || Task.isCancelled {
+                    warn("cannot \(what)", error)
+                    return
+                }
+            }
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .seconds(2))
         }
     }
 
@@ -181,16 +214,21 @@ extension RedisCluster: SweepCluster {
                 if let preferred, let i = open.firstIndex(of: preferred) { open.swapAt(0, i) }
                 for id in open {
                     let reply = try c.pipeline([
-                        ["XREADGROUP", "GROUP", keys.shardGroup, me, "COUNT", "1", "STREAMS", keys.shards(id), ">"],
                         ["HGET", keys.sweep(id), "request"],
+                        ["XREADGROUP", "GROUP", keys.shardGroup, me, "COUNT", "1", "STREAMS", keys.shards(id), ">"],
                     ])
-                    // A sweep closed meanwhile has no group any more: an error reply.
-                    guard let entry = reply[0].array?.first?.array?.dropFirst().first?.array?.first?.array,
-                        let ticket = entry.first?.text
-                    else { continue }
+                    let entry = reply[1].array?.first?.array?.dropFirst().first?.array?.first?.array
+                    let ticket = entry?.first?.text
+                    // Closed, or expired, without leaving the set (its coordinator could not
+                    // reach the broker then): no more shards of it are taken.
+                    guard let text = reply[0].text, let request = Data(base64Encoded: text) else {
+                        if let ticket { _ = try c.command(["XACK", keys.shards(id), keys.shardGroup, ticket]) }
+                        _ = try c.command(["SREM", keys.sweeps, id])
+                        continue
+                    }
+                    guard let entry, let ticket else { continue }
                     guard let shardText = Self.field("shard", of: entry),
-                        let shard = ClusterCoding.decode(SweepShard.self, shardText),
-                        let text = reply[1].text, let request = Data(base64Encoded: text)
+                        let shard = ClusterCoding.decode(SweepShard.self, shardText)
                     else {
                         _ = try c.command(["XACK", keys.shards(id), keys.shardGroup, ticket])
                         continue
@@ -241,16 +279,8 @@ extension RedisCluster: SweepCluster {
         }
         // The coordinator waits for this: retried while the broker is away (a broker
         // that restarted empty lost the shard anyway; its coordinator offers it again).
-        var pause = Duration.milliseconds(100)
-        for attempt in 0..<40 {
-            do {
-                _ = try await link.call { c throws(RedisError) in try c.pipeline(commands) }
-                return
-            } catch {
-                if attempt == 39 { warn("cannot report shard \(taken.shard.index) of sweep \(id)", error) }
-            }
-            try? await Task.sleep(for: pause)
-            pause = min(pause * 2, .seconds(2))
+        await retrying("report shard \(taken.shard.index) of sweep \(id)") { () throws(RedisError) in
+            _ = try await self.link.call { c throws(RedisError) in try c.pipeline(commands) }
         }
     }
 

@@ -41,6 +41,8 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         var sweepMember: (any SweepMember)?
         /// The sweep this node last took a shard of (its data is at hand).
         var lastSweep: String?
+        /// Ended sweeps whose close did not reach the broker, by id.
+        var unclosed: [String: SweepProgress] = [:]
         var subscriber: BrokerSubscriber?
         var heartbeat: Task<Void, Never>?
         var follows: [String: Follow] = [:]
@@ -174,6 +176,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             return
         }
         if state.withLock({ !$0.freeSlotsSent }) { await sendFreeSlots() }
+        if state.withLock({ !$0.unclosed.isEmpty }) { await closeUnclosed() }
         if let joined = state.withLock({ $0.joinedAt }), ContinuousClock.now - joined >= options.lease {
             await reapDead()
         }
