@@ -34,10 +34,12 @@ fi
 if [ $# -gt 0 ]; then
   swift test --skip-build "$@"
 else
-  # The QuestDB fault suite starts, kills and restarts JVMs for minutes, and the
-  # cluster's sweeps hold every core of three nodes: each runs on its own after the
-  # rest, so its load does not crowd the other suites' servers.
-  swift test --skip-build --skip QuestDBFaultTests --skip ClusterSweepTests
+  # On their own after the rest: the QuestDB fault suite starts, kills and restarts
+  # JVMs for minutes, and the cluster's sweeps hold every core of three nodes (their
+  # load would crowd the other suites' servers); the QuestDB deletion suite checks what
+  # a purge leaves, and every backtestd on the shared QuestDB purges as it starts.
+  swift test --skip-build --skip QuestDBFaultTests --skip ClusterSweepTests --skip QuestDBDeletionTests
+  swift test --skip-build --filter QuestDBDeletionTests
   swift test --skip-build --filter ClusterSweepTests
   swift test --skip-build --filter QuestDBFaultTests
 fi

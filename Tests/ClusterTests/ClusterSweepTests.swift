@@ -133,84 +133,97 @@ struct ClusterSweepTests {
         await cluster.stop()
     }
 
+    /// A sweep started through node 1 and watched through node 2, once at least
+    /// 1/`part` of it is done.
+    struct UnderWay {
+        let cluster: LocalCluster
+        let lb: Client
+        let nodes: [Client]
+        let started: StartSweepResponse
+        let watch: Task<SweepProgressEvent, any Error>
+    }
+
+    static func underWay(part: UInt64) async throws -> UnderWay {
+        let (cluster, lb, nodes) = try await ClusterSessionTests.start()
+        let started = try await nodes[0].api.startSweep(Self.sweep(symbol: cluster.name))
+        let log = EventLog<SweepProgressEvent>()
+        let run = UnderWay(
+            cluster: cluster, lb: lb, nodes: nodes, started: started,
+            watch: Self.watching(started.sweepID, nodes[1].api, into: log))
+        try await ClusterSessionTests.eventually("1/\(part) done: \(log.events.last.map { "\($0.done)" } ?? "-")") {
+            (log.events.last?.done ?? 0) * part >= started.total
+        }
+        return run
+    }
+
     /// SIGKILL of a node computing shards: the shards it held are offered again and the
     /// sweep completes with every row, once.
     @Test func aKilledNodesShardsAreComputedElsewhere() async throws {
-        let (cluster, lb, nodes) = try await ClusterSessionTests.start()
-        defer { cluster.terminate() }
-        let started = try await nodes[0].api.startSweep(Self.sweep(symbol: cluster.name))
-        let log = EventLog<SweepProgressEvent>()
-        let watch = Self.watching(started.sweepID, nodes[1].api, into: log)
-        try await ClusterSessionTests.eventually("a fifth done: \(log.events.last.map { "\($0.done)" } ?? "-")") {
-            (log.events.last?.done ?? 0) * 5 >= started.total
-        }
-        await cluster.killNode(2)
-        let end = try await watch.value
-        #expect(end.status == .completed && end.done == started.total && end.failed == 0)
-        try await Self.expectReferenceRows(started.sweepID, lb.api)
-        await cluster.stop()
+        let run = try await Self.underWay(part: 5)
+        defer { run.cluster.terminate() }
+        await run.cluster.killNode(2)
+        let end = try await run.watch.value
+        #expect(end.status == .completed && end.done == run.started.total && end.failed == 0)
+        try await Self.expectReferenceRows(run.started.sweepID, run.lb.api)
+        await run.cluster.stop()
+    }
+
+    /// A node computing shards leaves (SIGTERM): it hands its shard back, and the sweep
+    /// completes with every row, once.
+    @Test func aLeavingNodeHandsItsShardBack() async throws {
+        let run = try await Self.underWay(part: 5)
+        defer { run.cluster.terminate() }
+        #expect(await run.cluster.stopNode(2) == 0)
+        let end = try await run.watch.value
+        #expect(end.status == .completed && end.done == run.started.total && end.failed == 0)
+        try await Self.expectReferenceRows(run.started.sweepID, run.lb.api)
+        await run.cluster.stop()
     }
 
     /// SIGKILL of the sweep's coordinator: a live node adopts the sweep, counts every
     /// shard's report from the first, and completes it; the watcher on another node
     /// gets exactly one terminal event.
     @Test func aKilledCoordinatorsSweepIsAdopted() async throws {
-        let (cluster, lb, nodes) = try await ClusterSessionTests.start()
-        defer { cluster.terminate() }
-        let started = try await nodes[0].api.startSweep(Self.sweep(symbol: cluster.name))
-        let log = EventLog<SweepProgressEvent>()
-        let watch = Self.watching(started.sweepID, nodes[1].api, into: log)
-        try await ClusterSessionTests.eventually("a fifth done") {
-            (log.events.last?.done ?? 0) * 5 >= started.total
-        }
-        await cluster.killNode(0)
-        let end = try await watch.value
-        #expect(end.status == .completed && end.done == started.total, "\(end)")
-        let stored = try #require(try await lb.api.getSweep(GetSweepRequest(sweepID: started.sweepID)).sweep)
+        let run = try await Self.underWay(part: 5)
+        defer { run.cluster.terminate() }
+        await run.cluster.killNode(0)
+        let end = try await run.watch.value
+        #expect(end.status == .completed && end.done == run.started.total, "\(end)")
+        let id = run.started.sweepID
+        let stored = try #require(try await run.lb.api.getSweep(GetSweepRequest(sweepID: id)).sweep)
         #expect(stored.status == .completed && stored.done == stored.total)
-        try await Self.expectReferenceRows(started.sweepID, lb.api)
-        let best = try await lb.api.getSweep(GetSweepRequest(sweepID: started.sweepID, pageSize: 3)).results
+        try await Self.expectReferenceRows(id, run.lb.api)
+        let best = try await run.lb.api.getSweep(GetSweepRequest(sweepID: id, pageSize: 3)).results
         #expect(best.allSatisfy { !$0.sessionID.isEmpty }, "the adopter ran the best in full")
-        await cluster.stop()
+        await run.cluster.stop()
     }
 
     /// The broker killed and started again, empty, midway: the coordinator offers again
     /// the shards not yet counted, and the sweep completes with every row, once.
     @Test func aRestartedBrokerLosesNoShard() async throws {
-        let (cluster, lb, nodes) = try await ClusterSessionTests.start()
-        defer { cluster.terminate() }
-        let started = try await nodes[0].api.startSweep(Self.sweep(symbol: cluster.name))
-        let log = EventLog<SweepProgressEvent>()
-        let watch = Self.watching(started.sweepID, nodes[1].api, into: log)
-        try await ClusterSessionTests.eventually("a fifth done") {
-            (log.events.last?.done ?? 0) * 5 >= started.total
-        }
-        try await cluster.restartRedis()
-        let end = try await watch.value
-        #expect(end.status == .completed && end.done == started.total, "\(end)")
-        try await Self.expectReferenceRows(started.sweepID, lb.api)
-        await cluster.stop()
+        let run = try await Self.underWay(part: 5)
+        defer { run.cluster.terminate() }
+        try await run.cluster.restartRedis()
+        let end = try await run.watch.value
+        #expect(end.status == .completed && end.done == run.started.total, "\(end)")
+        try await Self.expectReferenceRows(run.started.sweepID, run.lb.api)
+        await run.cluster.stop()
     }
 
     /// StopSweep through a node that does not coordinate the sweep: every node stops
     /// computing it, and what was done is stored and counted.
     @Test func aSweepStopsThroughAnyNode() async throws {
-        let (cluster, lb, nodes) = try await ClusterSessionTests.start()
-        defer { cluster.terminate() }
-        let started = try await nodes[0].api.startSweep(Self.sweep(symbol: cluster.name))
-        let log = EventLog<SweepProgressEvent>()
-        let watch = Self.watching(started.sweepID, nodes[1].api, into: log)
-        try await ClusterSessionTests.eventually("a tenth done") {
-            (log.events.last?.done ?? 0) * 10 >= started.total
-        }
-        let stopped = try await nodes[2].api.stopSweep(StopSweepRequest(sweepID: started.sweepID, reason: "enough"))
+        let run = try await Self.underWay(part: 10)
+        defer { run.cluster.terminate() }
+        let id = run.started.sweepID
+        let stopped = try await run.nodes[2].api.stopSweep(StopSweepRequest(sweepID: id, reason: "enough"))
         #expect(stopped.status == .stopped && !stopped.alreadyEnded)
-        let end = try await watch.value
-        #expect(end.status == .stopped && end.stopReason == "enough" && end.done < started.total)
-        let stored = try #require(try await lb.api.getSweep(GetSweepRequest(sweepID: started.sweepID)).sweep)
+        let end = try await run.watch.value
+        #expect(end.status == .stopped && end.stopReason == "enough" && end.done < run.started.total)
+        let stored = try #require(try await run.lb.api.getSweep(GetSweepRequest(sweepID: id)).sweep)
         #expect(stored.status == .stopped)
-        let rows = try await Self.rows(started.sweepID, lb.api)
+        let rows = try await Self.rows(id, run.lb.api)
         #expect(UInt64(rows.count) == stored.done, "every row done is counted, and only those")
-        await cluster.stop()
+        await run.cluster.stop()
     }
 }

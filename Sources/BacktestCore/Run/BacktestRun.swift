@@ -234,17 +234,26 @@ struct BacktestRun {
             "session ended by another node while this one ran it (this node was taken for lost): that end stands",
             metadata: ["session": "\(record.id)", "status": "\(theirs.state.rawValue)"])
         record = theirs
+        await storeTerminal()
+        hub.publish(RunProgress(ended: theirs, kind: .terminal, sequence: 0))
+        return record
+    }
+
+    /// Saves the terminal record and waits until it is readable (read-your-writes: when
+    /// a watcher sees the terminal event, GetSession, GetTrades and GetEquityCurve
+    /// already return the complete results).
+    private mutating func storeTerminal() async {
         do {
             try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
             try await store.sync()
             terminalStored = true
         } catch {
+            // The store is unreachable: the registry keeps this record in memory (a
+            // spooling store delivers it once the store is back).
             logger.error(
                 "terminal state not yet readable in the store",
                 metadata: ["session": "\(record.id)", "error": "\(error)"])
         }
-        hub.publish(RunProgress(ended: theirs, kind: .terminal, sequence: 0))
-        return record
     }
 
     /// Saves and announces the terminal state.
@@ -275,19 +284,7 @@ struct BacktestRun {
         terminal.state = record.state
         terminal.simTime = record.simTime
         terminal.trades = record.totalTrades
-        do {
-            try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSession(record) }
-            // Read-your-writes: when a watcher sees the terminal event, GetSession,
-            // GetTrades and GetEquityCurve already return the complete results.
-            try await store.sync()
-            terminalStored = true
-        } catch {
-            // The store is unreachable: the registry keeps this record in memory (a
-            // spooling store delivers it once the store is back).
-            logger.error(
-                "terminal state not yet readable in the store",
-                metadata: ["session": "\(record.id)", "error": "\(error)"])
-        }
+        await storeTerminal()
         logger.info(
             "session ended",
             metadata: [
