@@ -230,11 +230,11 @@ struct BacktestRun {
     /// again over anything this run saved after it (the run's last progress save may
     /// have landed after the other node's), and announced here.
     private mutating func yield(to theirs: SessionRecord) async -> SessionRecord {
+        record = theirs
+        await storeTerminal()
         logger.warning(
             "session ended by another node while this one ran it (this node was taken for lost): that end stands",
             metadata: ["session": "\(record.id)", "status": "\(theirs.state.rawValue)"])
-        record = theirs
-        await storeTerminal()
         hub.publish(RunProgress(ended: theirs, kind: .terminal, sequence: 0))
         return record
     }
