@@ -91,7 +91,7 @@ public actor SweepRegistry {
     /// Each sweep's progress to the other nodes, until its end is out (with a cluster).
     var relays: [String: Task<Void, Never>] = [:]
     private var queue: [String] = []
-    var running = 0
+    private var running = 0
     /// Terminal records the store did not take, answered from memory (bounded).
     private var unsaved: [String: SweepRecord] = [:]
     /// The STOPPED save of a waiting sweep that was stopped, while in flight: a delete
@@ -211,7 +211,7 @@ public actor SweepRegistry {
         return request
     }
 
-    func launchWaiting() {
+    private func launchWaiting() {
         while running < limits.maxRunning, accepting, !queue.isEmpty {
             launch(queue.removeFirst())
         }
