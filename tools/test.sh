@@ -20,6 +20,12 @@ cleanup() {
   rm -f "$log"
   stop_postgres
   pkill -9 -f -- "$run_tmp" 2>/dev/null || true
+  # redis-server rewrites its command line: found by its working directory instead.
+  for cwd in /proc/[0-9]*/cwd; do
+    case "$(readlink "$cwd" 2>/dev/null)" in
+      "$run_tmp"/*) pid=${cwd#/proc/}; kill -9 "${pid%/cwd}" 2>/dev/null || true ;;
+    esac
+  done
   rm -rf "$run_tmp"
 }
 trap cleanup EXIT
