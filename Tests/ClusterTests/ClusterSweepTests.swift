@@ -119,6 +119,9 @@ struct ClusterSweepTests {
         let (cluster, lb, nodes) = try await ClusterSessionTests.start()
         defer { cluster.terminate() }
         let started = try await nodes[0].api.startSweep(Self.sweep(symbol: cluster.name))
+        // Readable through another node as soon as StartSweep has answered.
+        let early = try await nodes[2].api.getSweep(GetSweepRequest(sweepID: started.sweepID, pageSize: 1)).sweep
+        #expect(early?.sweepID == started.sweepID && early?.total == started.total)
         // Watched through a node that does not coordinate it.
         let end = try await Self.watch(started.sweepID, nodes[1].api, into: EventLog())
         #expect(end.status == .completed && end.done == started.total)

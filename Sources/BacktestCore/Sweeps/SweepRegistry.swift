@@ -178,6 +178,9 @@ public actor SweepRegistry {
         } catch {
             throw ServiceError(.unavailable, "the sweep could not be stored: \(error)", cause: error)
         }
+        // With other nodes, readable through any of them once StartSweep has answered
+        // (another node reads the store, which shows a write once it is applied).
+        if cluster != nil { try? await store.sync() }
         var initial = SweepProgress(sweepId: id, state: .started, total: record.total)
         initial.wallTime = now
         initial.windows = plan.walkForward?.windows.count ?? 0
