@@ -9,11 +9,12 @@ bars (tools/bench/gen_bars.py) imported once per cluster; then sweeps of the SMA
 with --mode one (the default) one sweep started through the balancer, its shards
 computed by every node; with --mode each, N sweeps, one started through each node, all
 at once. Meanwhile PACED sessions (paced replays that stay active) are spread through
-the balancer, and a client calls ListActive through the balancer every 20 ms. Printed
+the balancer, and clients call ListActive every 20 ms (through the balancer, and straight to a node). Printed
 per N: combinations per second over all nodes (the sweeps' combinations over the wall
 time from the first start to the last end), the nodes' CPU seconds per combination
 (from /proc), how many combinations each node computed (the coordinator's log), and
-ListActive's p50, p99 and max latency with how many sessions it listed.
+ListActive's p50, p99 and max latency with how many sessions it listed, through the
+balancer and (called at the same time) straight to the first node.
 
 Usage (from the repository root, after `swift build -c release`):
 
@@ -74,7 +75,7 @@ def sessions_in(reply):
 
 
 def list_active_loop(address, stop, out):
-    """ListActive through the balancer every 20 ms: (seconds, sessions listed)."""
+    """ListActive at `address` every 20 ms: (seconds, sessions listed)."""
     channel = grpc.insecure_channel(address)
     call = channel.unary_unary("/backtest.v1.BacktestService/ListActive")
     grpc.channel_ready_future(channel).result(timeout=30)
@@ -119,9 +120,12 @@ def run(size, bars_csv, paced, workdir, mode):
         for k in range(paced):
             cli(lb, "start", "--symbol", symbol, "--timeframe", "1m", "--from", start, "--to", end,
                 "--acceleration", "60", "--label", f"paced={k}")
-        samples, stop = [], threading.Event()
+        samples, direct, stop = [], [], threading.Event()
         lister = threading.Thread(target=list_active_loop, args=(lb, stop, samples))
         lister.start()
+        # The same call straight to the first node: what the balancer adds, and what not.
+        direct_lister = threading.Thread(target=list_active_loop, args=(nodes[0], stop, direct))
+        direct_lister.start()
         pids = node_pids(directory, size)
         cpu_before = sum(cpu_seconds(p) for p in pids)
         t0 = time.perf_counter()
@@ -141,7 +145,9 @@ def run(size, bars_csv, paced, workdir, mode):
         cpu = sum(cpu_seconds(p) for p in pids) - cpu_before
         stop.set()
         lister.join()
+        direct_lister.join()
         latencies = [s for s, _ in samples]
+        direct_latencies = [s for s, _ in direct]
         return {
             "nodes": size, "sweeps": len(procs), "combinations": combinations, "wall_seconds": round(wall, 2),
             "combinations_per_second": round(combinations / wall, 1),
@@ -150,6 +156,9 @@ def run(size, bars_csv, paced, workdir, mode):
             "list_active_ms": {"p50": round(percentile(latencies, 50) * 1000, 2),
                                "p99": round(percentile(latencies, 99) * 1000, 2),
                                "max": round(max(latencies) * 1000, 2)},
+            "list_active_direct_ms": {"p50": round(percentile(direct_latencies, 50) * 1000, 2),
+                                      "p99": round(percentile(direct_latencies, 99) * 1000, 2),
+                                      "max": round(max(direct_latencies) * 1000, 2)},
             "sessions_listed": max(n for _, n in samples),
             "combinations_by_node": share(directory, size),
             "load_after": os.getloadavg()[0],
