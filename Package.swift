@@ -229,10 +229,15 @@ let package = Package(
             name: "ProtoBench",
             dependencies: ["BacktestProto"]
         ),
+        // The test process's readdir, past a Foundation bug (Tests/DirentGuard/dirent_guard.c).
+        .target(
+            name: "CDirentGuard",
+            path: "Tests/DirentGuard"
+        ),
         // Helpers the test targets share: the venv's Python, subprocesses.
         .target(
             name: "TestSupport",
-            dependencies: ["CMalloc"],
+            dependencies: ["CDirentGuard"],
             path: "Tests/TestSupport"
         ),
         .testTarget(
