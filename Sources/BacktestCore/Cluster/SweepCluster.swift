@@ -9,8 +9,9 @@ import BacktestStore
 public protocol SweepCluster: Sendable {
     var nodeId: String { get }
 
-    /// From now on this node may adopt the sweeps of coordinators that die.
-    func joinSweeps(_ member: any SweepMember)
+    /// From now on this node may adopt the sweeps of coordinators that die; the shards
+    /// a previous process of this node took and never handed back are offered again.
+    func joinSweeps(_ member: any SweepMember) async
 
     // MARK: A coordinator
 

@@ -5,12 +5,17 @@ import Foundation
 /// progress relayed to them, their stop requests, sweeps watched, stopped and read
 /// through any node, and the sweeps of a coordinator that died taken over.
 extension SweepRegistry: SweepMember {
-    /// Joins the cluster's sweeps: this node computes shards of every node's sweeps and
-    /// may adopt the sweeps of coordinators that die. Before the sessions' join, which
-    /// hands this node's leftovers from a previous process to it.
-    public func joinCluster() {
-        guard let cluster else { return }
-        cluster.joinSweeps(self)
+    /// Joins the cluster's sweeps: this node may adopt the sweeps of coordinators that
+    /// die. Before the sessions' join, which hands this node's leftovers from a previous
+    /// process to it.
+    public func joinCluster() async {
+        await cluster?.joinSweeps(self)
+    }
+
+    /// This node computes shards of every node's sweeps from now on. After the sessions'
+    /// join: a node takes shards only once it holds its lease (a shard held by a node
+    /// without one is offered again).
+    public func startComputingShards() {
         worker?.start()
     }
 

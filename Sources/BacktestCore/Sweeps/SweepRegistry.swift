@@ -106,7 +106,8 @@ public actor SweepRegistry {
     public typealias RequestDecoder = @Sendable ([UInt8]) throws(ServiceError) -> SweepRequest
 
     /// With `cluster`, sweeps are spread over its nodes and this node computes shards
-    /// of theirs (`decode` reads their requests) once it has joined (`joinCluster`).
+    /// of theirs (`decode` reads their requests) once it has joined (`joinCluster`,
+    /// `startComputingShards`).
     public init(
         store: any BacktestStore, limits: Limits = Limits(), clock: any ServiceClock = SystemClock(),
         logger: Logger = Logger(label: "backtest.sweeps"), cluster: (any SweepCluster)? = nil,

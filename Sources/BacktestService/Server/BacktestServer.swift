@@ -135,6 +135,7 @@ public final class BacktestServer: Sendable {
             await registry.noteFreeSlots()
             await sweeps.joinCluster()
             await cluster.join(registry, address: advertisedAddress(port: port))
+            await sweeps.startComputingShards()
         }
         housekeeper.start(interval: configuration.housekeepingInterval)
         storeHealth.start(store: store, interval: configuration.storeHealthInterval, logger: logger) {

@@ -14,20 +14,19 @@ extension RedisCluster: SweepCluster {
     /// (a coordinator that vanished with no node to adopt its sweep leaves nothing).
     static let sweepKeyLifetime = "86400"
 
-    public func joinSweeps(_ member: any SweepMember) {
+    public func joinSweeps(_ member: any SweepMember) async {
         state.withLock { $0.sweepMember = member }
-        // Shards a previous process of this node took and never handed back.
-        Task { [self] in
-            do {
-                let (keys, me) = (self.keys, nodeId)
-                _ = try await link.call { c throws(RedisError) in
-                    for id in (try c.command(["SMEMBERS", keys.sweeps]).array ?? []).compactMap(\.text) {
-                        _ = try Self.reoffer(id, on: c, keys) { $0 == me }
-                    }
+        // Before this process takes any shard: those pending under this node's name now
+        // are a previous process's.
+        do {
+            let (keys, me) = (self.keys, nodeId)
+            _ = try await link.call { c throws(RedisError) in
+                for id in (try c.command(["SMEMBERS", keys.sweeps]).array ?? []).compactMap(\.text) {
+                    _ = try Self.reoffer(id, on: c, keys) { $0 == me }
                 }
-            } catch {
-                warn("cannot hand back the shards of this node's previous process", error)
             }
+        } catch {
+            warn("cannot hand back the shards of this node's previous process", error)
         }
     }
 

@@ -27,6 +27,7 @@ struct RedisClusterSweepTests {
             store: store, limits: .init(workers: 2), cluster: cluster,
             decode: { _ throws(ServiceError) in throw ServiceError(.internal, "no other node's sweep reaches it") })
         await sweeps.joinCluster()
+        await sweeps.startComputingShards()
         let request = SweepRequest(
             base: RunRequest(
                 symbol: "GOOG", timeframe: .candles(seconds: 86_400), start: 1_092_873_600_000_000,
