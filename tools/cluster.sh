@@ -100,6 +100,9 @@ haproxy_config() {
   cat <<CFG
 global
     log stdout format raw local0
+    # Never share the port with another process (SO_REUSEPORT): a second balancer
+    # started on a taken port fails instead of splitting the connections with the first.
+    noreuseport
 CFG
   [ -z "$stats" ] || echo "    stats socket $stats mode 600 level admin"
   cat <<CFG

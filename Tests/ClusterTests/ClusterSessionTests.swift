@@ -74,7 +74,7 @@ struct ClusterSessionTests {
 
     @Test func everyNodeStartsWatchesListsAndStopsEverySession() async throws {
         let (cluster, lb, nodes) = try await Self.start()
-        defer { cluster.terminate() }
+        defer { cluster.end() }
         // One session started through each node.
         var ids: [String] = []
         for (i, node) in nodes.enumerated() {
@@ -123,7 +123,7 @@ struct ClusterSessionTests {
     /// sessions go on.
     @Test func aKilledNodesSessionsFailEverywhereElse() async throws {
         let (cluster, lb, nodes) = try await Self.start()
-        defer { cluster.terminate() }
+        defer { cluster.end() }
         let doomed = try await nodes[0].api.startBacktest(Self.slow(cluster, 5)).sessionID
         let survivor = try await nodes[1].api.startBacktest(Self.slow(cluster, 6)).sessionID
         let log = EventLog<ProgressEvent>()
@@ -154,7 +154,7 @@ struct ClusterSessionTests {
     /// the end the others gave it rather than store its own over it.
     @Test func aNodeTakenForLostKeepsTheEndOthersGave() async throws {
         let (cluster, lb, nodes) = try await Self.start()
-        defer { cluster.terminate() }
+        defer { cluster.end() }
         let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
         let log = EventLog<ProgressEvent>()
         let watch = Self.watch(id, nodes[1].api, into: log)
@@ -184,7 +184,7 @@ struct ClusterSessionTests {
     /// STOPPED, and a watcher on another node gets that end.
     @Test func aNodeLeavingDrainsItsSessionsForEveryWatcher() async throws {
         let (cluster, lb, nodes) = try await Self.start(nodes: 2)
-        defer { cluster.terminate() }
+        defer { cluster.end() }
         let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
         let log = EventLog<ProgressEvent>()
         let watch = Self.watch(id, nodes[1].api, into: log)
@@ -203,7 +203,7 @@ struct ClusterSessionTests {
     /// third node finds the session's node again.
     @Test func aRestartedBrokerLosesNothing() async throws {
         let (cluster, _, nodes) = try await Self.start()
-        defer { cluster.terminate() }
+        defer { cluster.end() }
         let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
         let log = EventLog<ProgressEvent>()
         let watch = Self.watch(id, nodes[1].api, into: log)
@@ -230,7 +230,7 @@ struct ClusterSessionTests {
     /// three nodes; a fourth waits on the node it reached.
     @Test func aFullNodePlacesSessionsOnFreeOnes() async throws {
         let (cluster, _, nodes) = try await Self.start(slots: 1)
-        defer { cluster.terminate() }
+        defer { cluster.end() }
         var ids: [String] = []
         for n1 in 5..<8 {
             // A node that has just taken one may not have said so yet: it then refuses the

@@ -117,7 +117,7 @@ struct ClusterSweepTests {
 
     @Test func aSweepIsComputedByEveryNode() async throws {
         let (cluster, lb, nodes) = try await ClusterSessionTests.start()
-        defer { cluster.terminate() }
+        defer { cluster.end() }
         let started = try await nodes[0].api.startSweep(Self.sweep(symbol: cluster.name))
         // Readable through another node as soon as StartSweep has answered.
         let early = try await nodes[2].api.getSweep(GetSweepRequest(sweepID: started.sweepID, pageSize: 1)).sweep
@@ -163,7 +163,7 @@ struct ClusterSweepTests {
     /// sweep completes with every row, once.
     @Test func aKilledNodesShardsAreComputedElsewhere() async throws {
         let run = try await Self.underWay(part: 5)
-        defer { run.cluster.terminate() }
+        defer { run.cluster.end() }
         await run.cluster.killNode(2)
         let end = try await run.watch.value
         #expect(end.status == .completed && end.done == run.started.total && end.failed == 0)
@@ -175,7 +175,7 @@ struct ClusterSweepTests {
     /// completes with every row, once.
     @Test func aLeavingNodeHandsItsShardBack() async throws {
         let run = try await Self.underWay(part: 5)
-        defer { run.cluster.terminate() }
+        defer { run.cluster.end() }
         #expect(await run.cluster.stopNode(2) == 0)
         let end = try await run.watch.value
         #expect(end.status == .completed && end.done == run.started.total && end.failed == 0)
@@ -188,7 +188,7 @@ struct ClusterSweepTests {
     /// gets exactly one terminal event.
     @Test func aKilledCoordinatorsSweepIsAdopted() async throws {
         let run = try await Self.underWay(part: 5)
-        defer { run.cluster.terminate() }
+        defer { run.cluster.end() }
         await run.cluster.killNode(0)
         let end = try await run.watch.value
         #expect(end.status == .completed && end.done == run.started.total, "\(end)")
@@ -205,7 +205,7 @@ struct ClusterSweepTests {
     /// the shards not yet counted, and the sweep completes with every row, once.
     @Test func aRestartedBrokerLosesNoShard() async throws {
         let run = try await Self.underWay(part: 5)
-        defer { run.cluster.terminate() }
+        defer { run.cluster.end() }
         try await run.cluster.restartRedis()
         let end = try await run.watch.value
         #expect(end.status == .completed && end.done == run.started.total, "\(end)")
@@ -217,7 +217,7 @@ struct ClusterSweepTests {
     /// computing it, and what was done is stored and counted.
     @Test func aSweepStopsThroughAnyNode() async throws {
         let run = try await Self.underWay(part: 10)
-        defer { run.cluster.terminate() }
+        defer { run.cluster.end() }
         let id = run.started.sweepID
         let stopped = try await run.nodes[2].api.stopSweep(StopSweepRequest(sweepID: id, reason: "enough"))
         #expect(stopped.status == .stopped && !stopped.alreadyEnded)

@@ -56,7 +56,7 @@ struct LocalClusterTests {
 
     @Test func theBalancerSpreadsStartsAndEveryNodeReadsEverySession() async throws {
         let cluster = try await LocalCluster(nodes: 3)
-        defer { cluster.terminate() }
+        defer { cluster.end() }
         let (grpc, lb) = Self.client(cluster.lbPort)
         defer { grpc.close() }
         try await Self.importGOOG(lb, as: cluster.name)
@@ -100,7 +100,7 @@ struct LocalClusterTests {
 
     @Test func aNodeKilledComesBackOnItsPortAndRedisOnItsPort() async throws {
         let cluster = try await LocalCluster(nodes: 2)
-        defer { cluster.terminate() }
+        defer { cluster.end() }
         let (grpc, lb) = Self.client(cluster.lbPort)
         defer { grpc.close() }
         try await Self.importGOOG(lb, as: cluster.name)

@@ -77,9 +77,24 @@ public final class DaemonProcess: @unchecked Sendable {
         port = found
     }
 
+    /// Set once a test has asked it to end: an exit after that is not a crash.
+    private let endAsked = Mutex(false)
+
+    /// Why it ended when nobody asked it to (a crash, a trap, an exit on its own), with
+    /// the end of its log; nil while it runs or once it was told to stop.
+    public var unaskedExit: String? {
+        guard !endAsked.withLock({ $0 }), !process.isRunning else { return nil }
+        let how =
+            process.terminationReason == .uncaughtSignal
+            ? "was killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
+        let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(40).joined(separator: "\n")
+        return "backtestd (pid \(process.processIdentifier), port \(port)) \(how); the end of its log:\n\(tail)"
+    }
+
     /// SIGTERM (graceful) or SIGKILL; the wait for the exit runs on a thread of its own.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM) async -> Int32 {
+        endAsked.withLock { $0 = true }
         if process.isRunning { kill(process.processIdentifier, signal) }
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread { continuation.resume(returning: self.waitForExit()) }
@@ -88,6 +103,7 @@ public final class DaemonProcess: @unchecked Sendable {
 
     /// Sends `signal` and returns at once (SIGSTOP and SIGCONT freeze and thaw it).
     public func send(_ signal: Int32) {
+        if signal == SIGTERM || signal == SIGKILL || signal == SIGINT { endAsked.withLock { $0 = true } }
         if process.isRunning { kill(process.processIdentifier, signal) }
     }
 
@@ -99,6 +115,7 @@ public final class DaemonProcess: @unchecked Sendable {
     /// SIGTERM, for `defer` where nothing can be awaited: the wait (and the removal of
     /// the directory) happens on a thread of its own, so no test thread blocks on it.
     public func terminate() {
+        endAsked.withLock { $0 = true }
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         Thread.detachNewThread { _ = self.waitForExit() }
     }

@@ -138,6 +138,17 @@ public final class LocalCluster: @unchecked Sendable {
         daemons.withLock { $0[index] = daemon }
     }
 
+    /// Each node that ended without being told to (a crash), described with its log's
+    /// end: as they are now, or as they were when the cluster was stopped.
+    public var unaskedExits: [String] { stoppedWith.withLock { $0 } ?? liveUnaskedExits }
+    private let stoppedWith = Mutex<[String]?>(nil)
+
+    private var liveUnaskedExits: [String] {
+        daemons.withLock { $0 }.enumerated().compactMap { index, daemon in
+            daemon.unaskedExit.map { "node \(nodeID(index)): \($0)" }
+        }
+    }
+
     /// Kills Redis and starts it again, empty, on the same port.
     public func restartRedis() async throws { try await redis.restart() }
 
@@ -165,13 +176,18 @@ public final class LocalCluster: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// True the first time only.
+    /// True the first time only; then keeps what had crashed before the stop.
     private func markStopped() -> Bool {
-        stopped.withLock { stopped in
+        let first = stopped.withLock { stopped in
             let first = !stopped
             stopped = true
             return first
         }
+        if first {
+            let exits = liveUnaskedExits
+            stoppedWith.withLock { $0 = exits }
+        }
+        return first
     }
 
     deinit { terminate() }
