@@ -56,6 +56,11 @@ public protocol SweepCluster: Sendable {
     /// Whether the sweep still wants its shards computed (not stopping, not ended).
     func wants(_ sweepId: String) async -> Bool
 
+    /// This node cannot take over `node`'s sweep now (it is leaving, or the store cannot
+    /// be read): the sweep goes back to that lost node, whose next reaper (on any node)
+    /// tries again.
+    func handBack(_ sweepId: String, to node: String) async
+
     /// Hands back a taken shard: done, with its report; or, without one, to be offered
     /// again (this node is leaving).
     func finish(_ taken: SweepShard.Taken, report: ShardReport?) async

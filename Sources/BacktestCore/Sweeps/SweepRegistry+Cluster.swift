@@ -106,12 +106,29 @@ extension SweepRegistry: SweepMember {
     /// cannot be taken over (a walk-forward, which runs on its coordinator alone) ends
     /// FAILED "node X lost", as a session of a lost node does.
     public func adopt(_ sweepId: String, request: [UInt8], from node: String) async {
-        guard let cluster, accepting, entries[sweepId] == nil else { return }
+        guard let cluster, entries[sweepId] == nil else { return }
+        guard accepting else {
+            await cluster.handBack(sweepId, to: node)  // this node is leaving
+            return
+        }
         var stored: SweepRecord?
+        var failure: (any Error)?
         for _ in 0..<10 {
-            stored = try? await store.sweep(id: sweepId)
+            do {
+                stored = try await store.sweep(id: sweepId)
+                failure = nil
+            } catch {
+                failure = error
+            }
             if stored != nil { break }
             try? await Task.sleep(for: .milliseconds(500))
+        }
+        if let failure {
+            logger.warning(
+                "the store cannot be read to take over a sweep of a lost node: handed back",
+                metadata: ["sweep": "\(sweepId)", "node": "\(node)", "error": "\(failure)"])
+            await cluster.handBack(sweepId, to: node)
+            return
         }
         guard var record = stored else {
             logger.error("cannot adopt a sweep not in the store", metadata: ["sweep": "\(sweepId)", "node": "\(node)"])

@@ -312,6 +312,24 @@ extension RedisCluster: SweepCluster {
         }
     }
 
+    public func handBack(_ sweepId: String, to node: String) async {
+        let (keys, me) = (self.keys, nodeId)
+        guard node != me else { return }  // this node's previous process: it stays here
+        // The lost node is a member again, without a lease: the next heartbeat of any
+        // node reaps it and adopts what it coordinates.
+        await retrying("hand sweep \(sweepId) back to node \(node)") { () throws(RedisError) in
+            _ = try await self.link.call { c throws(RedisError) in
+                try c.pipeline([
+                    ["SMOVE", keys.coordinating(me), keys.coordinating(node), sweepId],
+                    ["HSET", keys.sweep(sweepId), "coordinator", node], ["SADD", keys.nodes, node],
+                ])
+            }
+        }
+        logger.warning(
+            "a sweep of a lost node is handed back for another node to adopt",
+            metadata: ["sweep": "\(sweepId)", "node": "\(node)"])
+    }
+
     // MARK: Helpers
 
     /// Offers again the shards of `sweepId` pending under the nodes `gone` names;

@@ -124,10 +124,14 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         let (nodes, owned, active, me, keys) = (keys.nodes, keys.owned(nodeId), keys.active(nodeId), nodeId, keys)
         do {
             _ = try await link.call { c throws(RedisError) in
-                _ = try c.pipeline([
-                    ["SREM", nodes, me], ["DEL", owned, active], ["HDEL", keys.addresses, me],
-                    ["HDEL", keys.freeSlots, me],
-                ])
+                var commands = [["DEL", owned, active], ["HDEL", keys.addresses, me], ["HDEL", keys.freeSlots, me]]
+                // Sweeps still listed as this node's (one it could not take over, one
+                // whose close did not reach the broker): it stays a member without a
+                // lease, so that another node reaps it and takes them over.
+                if try c.command(["SCARD", keys.coordinating(me)]).integer ?? 0 == 0 {
+                    commands.append(["SREM", nodes, me])
+                }
+                _ = try c.pipeline(commands)
                 return try lease.release(on: c)
             }
         } catch {
@@ -219,7 +223,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         _ = try? await link.call { c throws(RedisError) in try c.command(["HDEL", key] + ids) }
     }
 
-    private func reapDead() async {
+    func reapDead() async {
         let (keys, me) = (self.keys, nodeId)
         let dead: [String]
         do {
@@ -272,9 +276,14 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
                     }
                     if node != me {
                         commands += [
-                            ["DEL", keys.owned(node), keys.active(node)], ["SREM", keys.nodes, node],
-                            ["HDEL", keys.addresses, node], ["HDEL", keys.freeSlots, node],
+                            ["DEL", keys.owned(node), keys.active(node)], ["HDEL", keys.addresses, node],
+                            ["HDEL", keys.freeSlots, node],
                         ]
+                        // A sweep no node could take over yet (handed back) keeps it a
+                        // member, to be reaped, and that sweep adopted, again.
+                        if try c.command(["SCARD", keys.coordinating(node)]).integer ?? 0 == 0 {
+                            commands.append(["SREM", keys.nodes, node])
+                        }
                     }
                     if !commands.isEmpty { _ = try c.pipeline(commands) }
                 }
