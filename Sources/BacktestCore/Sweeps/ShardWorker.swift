@@ -130,35 +130,21 @@ final class ShardWorker: Sendable {
         var rows: [SweepResultRow] = []
         rows.reserveCapacity(shard.grid.count)
         var failed = 0
-        let (data, shared) = (prepared.data, prepared.shared)
-        try await withThrowingTaskGroup(of: (Int, SweepJob.Evaluation).self) { group in
-            var next = 0
-            func add(_ i: Int) {
-                let config = SweepRequest.config(base, plan.params(i))
-                group.addTask { (i, await SweepJob.evaluate(config, data, control, shared: shared)) }
-            }
-            while next < shard.grid.count && next < plan.workers {
-                add(next)
-                next += 1
-            }
-            while let (i, evaluation) = try await group.next() {
-                let combination = shard.first + Int64(i)
-                switch evaluation {
-                case .stopped: continue
-                case .statistics(let s):
-                    let row = SweepResultRow(combination: combination, params: plan.params(i), statistics: s)
-                    top.offer(plan.objective.value(s), row)
-                    rows.append(row)
-                case .failed(let message):
-                    failed += 1
-                    rows.append(
-                        SweepResultRow(
-                            combination: combination, params: plan.params(i), statistics: nil, error: message))
-                }
-                if control.stopReason == nil && next < shard.grid.count {
-                    add(next)
-                    next += 1
-                }
+        try await SweepJob.evaluateAll(
+            shard.grid.count, workers: plan.workers, data: prepared.data, shared: prepared.shared, control: control,
+            config: { SweepRequest.config(base, plan.params($0)) }
+        ) { i, evaluation in
+            let combination = shard.first + Int64(i)
+            switch evaluation {
+            case .stopped: return
+            case .statistics(let s):
+                let row = SweepResultRow(combination: combination, params: plan.params(i), statistics: s)
+                top.offer(plan.objective.value(s), row)
+                rows.append(row)
+            case .failed(let message):
+                failed += 1
+                rows.append(
+                    SweepResultRow(combination: combination, params: plan.params(i), statistics: nil, error: message))
             }
         }
         // Stored before the report: whoever counts the shard can read its rows.

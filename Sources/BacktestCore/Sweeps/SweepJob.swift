@@ -148,7 +148,6 @@ struct SweepJob {
         let total = plan.count
         let base = plan.request.base.config
         let objective = plan.objective
-        var next = 0
         var pending: [SweepResultRow] = []
         var lastPublish = clock.now
         var lastPersist = lastPublish
@@ -164,53 +163,41 @@ struct SweepJob {
                     ])
             }
         }
-        try await withThrowingTaskGroup(of: (Int, Evaluation).self) { group in
-            // At most `workers` combinations in flight; each finished one makes room.
-            while next < total && next < plan.workers {
-                let n = next
-                let (config, control) = (SweepRequest.config(base, plan.params(n)), control)
-                group.addTask { (n, await Self.evaluate(config, data, control, shared: shared)) }
-                next += 1
+        try await Self.evaluateAll(
+            total, workers: plan.workers, data: data, shared: shared, control: control,
+            config: { SweepRequest.config(base, plan.params($0)) }
+        ) { n, evaluation in
+            let params = plan.params(n)
+            switch evaluation {
+            case .stopped: return
+            case .statistics(let s):
+                let row = SweepResultRow(combination: Int64(n), params: params, statistics: s)
+                top.offer(objective.value(s), row)
+                if keepRows { pending.append(row) }
+            case .failed(let message):
+                record.failed += 1
+                if keepRows {
+                    pending.append(
+                        SweepResultRow(combination: Int64(n), params: params, statistics: nil, error: message))
+                }
             }
-            while let (n, evaluation) = try await group.next() {
-                let params = plan.params(n)
-                switch evaluation {
-                case .stopped: continue
-                case .statistics(let s):
-                    let row = SweepResultRow(combination: Int64(n), params: params, statistics: s)
-                    top.offer(objective.value(s), row)
-                    if keepRows { pending.append(row) }
-                case .failed(let message):
-                    record.failed += 1
-                    if keepRows {
-                        pending.append(
-                            SweepResultRow(combination: Int64(n), params: params, statistics: nil, error: message))
-                    }
-                }
-                record.done += 1
-                if control.stopReason == nil && next < total {
-                    let m = next
-                    let (config, control) = (SweepRequest.config(base, plan.params(m)), control)
-                    group.addTask { (m, await Self.evaluate(config, data, control, shared: shared)) }
-                    next += 1
-                }
-                if pending.count >= flushRows {
-                    try await save(pending)
-                    pending.removeAll(keepingCapacity: true)
-                }
-                let now = clock.now
-                if now - lastPublish >= publishInterval {
-                    lastPublish = now
-                    hub.publish(event(.update))
-                }
-                if now - lastPersist >= persistInterval {
-                    lastPersist = now
-                    try await save(pending)
-                    pending.removeAll(keepingCapacity: true)
-                    noteBest()
-                    try await StoreRetry.run(budget: retryBudget) { [record, store] in
-                        try await store.saveSweep(record)
-                    }
+            record.done += 1
+            if pending.count >= flushRows {
+                try await save(pending)
+                pending.removeAll(keepingCapacity: true)
+            }
+            let now = clock.now
+            if now - lastPublish >= publishInterval {
+                lastPublish = now
+                hub.publish(event(.update))
+            }
+            if now - lastPersist >= persistInterval {
+                lastPersist = now
+                try await save(pending)
+                pending.removeAll(keepingCapacity: true)
+                noteBest()
+                try await StoreRetry.run(budget: retryBudget) { [record, store] in
+                    try await store.saveSweep(record)
                 }
             }
         }
@@ -238,6 +225,29 @@ struct SweepJob {
         switch data {
         case .candles(let rows): return SharedColumns(candles: rows, budgetBytes: budgetBytes)
         case .ticks(let rows): return SharedColumns(ticks: rows, budgetBytes: budgetBytes)
+        }
+    }
+
+    /// Evaluates combinations 0..<count (`config(i)` each), at most `workers` at once,
+    /// and hands each result to `each` in the calling task as it comes. The next one
+    /// starts before `each` runs, so the workers stay busy while it saves; none starts
+    /// once `control` has a stop reason.
+    static func evaluateAll(
+        _ count: Int, workers: Int, data: SweepData, shared: SharedColumns?, control: RunControl,
+        config: (Int) -> BacktestConfig, _ each: (Int, Evaluation) async throws -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: (Int, Evaluation).self) { group in
+            var next = 0
+            func add() {
+                let (n, config) = (next, config(next))
+                group.addTask { (n, await evaluate(config, data, control, shared: shared)) }
+                next += 1
+            }
+            while next < count && next < workers { add() }
+            while let (n, evaluation) = try await group.next() {
+                if control.stopReason == nil && next < count { add() }
+                try await each(n, evaluation)
+            }
         }
     }
 
