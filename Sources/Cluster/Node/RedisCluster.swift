@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 
 /// The cluster on a Redis broker (docs/ARCHITECTURE.md "Several nodes"):
-/// - liveness: each node holds a lease (`SET NX PX`) renewed by its heartbeat, and is a
+/// - liveness: each node holds a lease (`SET NX PX`) renewed by its `LeaseKeeper`, and is a
 ///   member of the node set; a member whose lease has lapsed is dead;
 /// - ownership: a session's owner key names its node, and the node's set lists it;
 /// - progress: the owner publishes each session's events (at most ten a second) on
@@ -45,6 +45,7 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         var unclosed: [String: SweepProgress] = [:]
         var subscriber: BrokerSubscriber?
         var heartbeat: Task<Void, Never>?
+        var keeper: LeaseKeeper?
         var follows: [String: Follow] = [:]
         /// Since when this node is a registered member (reaping waits a lease after it:
         /// after a broker restart every node gets the time to say it lives).
@@ -99,6 +100,9 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
         // marked them failed in the store; their watchers elsewhere learn it now.
         await reap(nodeId)
         await register()
+        let keeper = LeaseKeeper(host: link.host, port: link.port, lease: lease, every: options.heartbeat)
+        state.withLock { $0.keeper = keeper }
+        keeper.start()
         let task = Task.detached { [weak self, options] in
             while (try? await Task.sleep(for: options.heartbeat)) != nil {
                 await self?.beat()
@@ -110,16 +114,18 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
     }
 
     public func leave() async {
-        let (heartbeat, subscriber) = state.withLock { s in
+        let (heartbeat, subscriber, keeper) = state.withLock { s in
             defer {
                 s.heartbeat = nil
                 s.subscriber = nil
                 s.member = nil
+                s.keeper = nil
             }
-            return (s.heartbeat, s.subscriber)
+            return (s.heartbeat, s.subscriber, s.keeper)
         }
         heartbeat?.cancel()
         await heartbeat?.value  // a beat in flight must not register again after this
+        keeper?.stop()
         let lease = self.lease
         let (nodes, owned, active, me, keys) = (keys.nodes, keys.owned(nodeId), keys.active(nodeId), nodeId, keys)
         do {
@@ -159,25 +165,39 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
             warn("cannot register with the broker", error)
             return
         }
-        state.withLock { $0.joinedAt = .now }
+        let keeper = state.withLock { s in
+            s.joinedAt = .now
+            return s.keeper
+        }
+        keeper?.registered()
         guard let member = state.withLock({ $0.member }) else { return }
         for active in await member.localActive() { await publish(active) }
     }
 
     private func beat() async {
-        let lease = self.lease
-        do {
-            let held = try await link.call { c throws(RedisError) in try lease.renew(on: c) }
-            if !held {
-                // Lapsed (the broker restarted, or this node was silent too long).
-                logger.warning("the node's lease had lapsed: registering again", metadata: ["node": "\(nodeId)"])
-                await abandonSessionsEndedElsewhere()
-                await register()
-            }
-        } catch {
+        // The lease itself is renewed by the keeper's thread; this acts on what it found.
+        guard let (finding, confirmedAt) = state.withLock({ $0.keeper?.finding }) else { return }
+        let registered = state.withLock { $0.joinedAt != nil }
+        switch finding {
+        case .unreachable(let error):
             state.withLock { $0.joinedAt = nil }
             warn("cannot renew the node's lease", error)
             return
+        case .lapsed:
+            // Lapsed (the broker restarted, or this node was silent too long).
+            logger.warning("the node's lease had lapsed: registering again", metadata: ["node": "\(nodeId)"])
+            await abandonSessionsEndedElsewhere()
+            await register()
+        case .held:
+            // The broker back after a blip the lease outlived: registered again (which
+            // also says again what this node answers for).
+            if !registered {
+                await register()
+            } else if ContinuousClock.now - confirmedAt >= options.lease {
+                // Not known held for a lease (this node was frozen, and the keeper has
+                // not looked since): nothing is done as a live member until it has.
+                return
+            }
         }
         if state.withLock({ !$0.freeSlotsSent }) { await sendFreeSlots() }
         if state.withLock({ !$0.unclosed.isEmpty }) { await closeUnclosed() }

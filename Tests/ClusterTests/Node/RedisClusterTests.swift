@@ -38,9 +38,9 @@ struct RedisClusterTests {
             await clusterB.join(b, address: "127.0.0.1:2")
         }
 
-        /// Leases long enough for a test process running every other suite at once:
-        /// these nodes' heartbeats share its cooperative threads with all of them, and
-        /// one taken for lost ends its sessions FAILED (the daemons' tests keep 3 s).
+        /// Leases long enough for a test process running every other suite at once (a
+        /// node taken for lost ends its sessions FAILED): these nodes' heartbeats share
+        /// its cooperative threads with all of them (the daemons' tests keep 3 s).
         static var options: RedisCluster.Options {
             var options = RedisCluster.Options()
             options.lease = .seconds(30)
