@@ -19,7 +19,7 @@ struct ClusterSessionTests {
     static func start(nodes: Int = 3, slots: Int? = nil) async throws -> (LocalCluster, lb: Client, nodes: [Client]) {
         let cluster = try await LocalCluster(nodes: nodes, slots: slots) { ["--broker", $0.broker] }
         let lb = LocalClusterTests.client(cluster.lbPort)
-        try await LocalClusterTests.importGOOG(lb.1, as: cluster.name)
+        try await cluster.explaining { try await LocalClusterTests.importGOOG(lb.1, as: cluster.name) }
         return (cluster, lb, cluster.nodePorts.map(LocalClusterTests.client))
     }
 
@@ -75,47 +75,49 @@ struct ClusterSessionTests {
     @Test func everyNodeStartsWatchesListsAndStopsEverySession() async throws {
         let (cluster, lb, nodes) = try await Self.start()
         defer { cluster.end() }
-        // One session started through each node.
-        var ids: [String] = []
-        for (i, node) in nodes.enumerated() {
-            ids.append(try await node.api.startBacktest(Self.slow(cluster, Double(5 + i))).sessionID)
-        }
-        for (i, id) in ids.enumerated() { #expect(Self.owner(of: id, in: cluster) == i) }
-        // Each node lists all three, oldest first, and so does the balancer.
-        for client in nodes + [lb] {
-            try await Self.eventually("every session listed") {
-                try await client.api.listActive(ListActiveRequest()).sessions.map(\.sessionID) == ids
+        try await cluster.explaining {
+            // One session started through each node.
+            var ids: [String] = []
+            for (i, node) in nodes.enumerated() {
+                ids.append(try await node.api.startBacktest(Self.slow(cluster, Double(5 + i))).sessionID)
             }
-        }
-        // A watcher on each node other than the owner: progress as it runs there.
-        let watched = (0..<3).map { _ in EventLog<ProgressEvent>() }
-        let watches = ids.indices.map { i in Self.watch(ids[i], nodes[(i + 1) % 3].api, into: watched[i]) }
-        for log in watched {
-            try await Self.eventually("progress from the owner") {
-                log.events.contains { $0.kind == .update && $0.eventsProcessed > 0 }
+            for (i, id) in ids.enumerated() { #expect(Self.owner(of: id, in: cluster) == i) }
+            // Each node lists all three, oldest first, and so does the balancer.
+            for client in nodes + [lb] {
+                try await Self.eventually("every session listed") {
+                    try await client.api.listActive(ListActiveRequest()).sessions.map(\.sessionID) == ids
+                }
             }
+            // A watcher on each node other than the owner: progress as it runs there.
+            let watched = (0..<3).map { _ in EventLog<ProgressEvent>() }
+            let watches = ids.indices.map { i in Self.watch(ids[i], nodes[(i + 1) % 3].api, into: watched[i]) }
+            for log in watched {
+                try await Self.eventually("progress from the owner") {
+                    log.events.contains { $0.kind == .update && $0.eventsProcessed > 0 }
+                }
+            }
+            // GetSession through a node that does not run it: the owner's live state.
+            let live = try #require(try await nodes[2].api.getSession(GetSessionRequest(sessionID: ids[0])).session)
+            #expect(live.status == .running)
+            // Each stopped through yet another node.
+            for (i, id) in ids.enumerated() {
+                let stopped = try await nodes[(i + 2) % 3].api.stopBacktest(
+                    StopBacktestRequest(sessionID: id, reason: "through node \((i + 2) % 3)"))
+                #expect(stopped.status == .stopped && !stopped.alreadyEnded)
+            }
+            for task in watches { try await task.value }
+            for (i, log) in watched.enumerated() {
+                let events = log.events
+                #expect(events.first?.kind == .snapshot)
+                #expect(events.filter { $0.kind == .terminal }.count == 1 && events.last?.kind == .terminal)
+                #expect(events.last?.status == .stopped && events.last?.stopReason == "through node \((i + 2) % 3)")
+                #expect(zip(events, events.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
+                let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: ids[i])).session)
+                #expect(stored.status == .stopped && stored.totalTrades == events.last?.trades)
+            }
+            for client in nodes { #expect(try await client.api.listActive(ListActiveRequest()).sessions.isEmpty) }
+            await cluster.stop()
         }
-        // GetSession through a node that does not run it: the owner's live state.
-        let live = try #require(try await nodes[2].api.getSession(GetSessionRequest(sessionID: ids[0])).session)
-        #expect(live.status == .running)
-        // Each stopped through yet another node.
-        for (i, id) in ids.enumerated() {
-            let stopped = try await nodes[(i + 2) % 3].api.stopBacktest(
-                StopBacktestRequest(sessionID: id, reason: "through node \((i + 2) % 3)"))
-            #expect(stopped.status == .stopped && !stopped.alreadyEnded)
-        }
-        for task in watches { try await task.value }
-        for (i, log) in watched.enumerated() {
-            let events = log.events
-            #expect(events.first?.kind == .snapshot)
-            #expect(events.filter { $0.kind == .terminal }.count == 1 && events.last?.kind == .terminal)
-            #expect(events.last?.status == .stopped && events.last?.stopReason == "through node \((i + 2) % 3)")
-            #expect(zip(events, events.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
-            let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: ids[i])).session)
-            #expect(stored.status == .stopped && stored.totalTrades == events.last?.trades)
-        }
-        for client in nodes { #expect(try await client.api.listActive(ListActiveRequest()).sessions.isEmpty) }
-        await cluster.stop()
     }
 
     /// SIGKILL of the node running a session: a watcher on another node gets one
@@ -124,29 +126,31 @@ struct ClusterSessionTests {
     @Test func aKilledNodesSessionsFailEverywhereElse() async throws {
         let (cluster, lb, nodes) = try await Self.start()
         defer { cluster.end() }
-        let doomed = try await nodes[0].api.startBacktest(Self.slow(cluster, 5)).sessionID
-        let survivor = try await nodes[1].api.startBacktest(Self.slow(cluster, 6)).sessionID
-        let log = EventLog<ProgressEvent>()
-        let watch = Self.watch(doomed, nodes[2].api, into: log)
-        try await Self.eventually("progress from node 1: \(log.events)") {
-            log.events.contains { $0.kind == .update && $0.eventsProcessed > 0 }
+        try await cluster.explaining {
+            let doomed = try await nodes[0].api.startBacktest(Self.slow(cluster, 5)).sessionID
+            let survivor = try await nodes[1].api.startBacktest(Self.slow(cluster, 6)).sessionID
+            let log = EventLog<ProgressEvent>()
+            let watch = Self.watch(doomed, nodes[2].api, into: log)
+            try await Self.eventually("progress from node 1: \(log.events)") {
+                log.events.contains { $0.kind == .update && $0.eventsProcessed > 0 }
+            }
+            await cluster.killNode(0)
+            try await watch.value
+            let events = log.events
+            #expect(events.filter { $0.kind == .terminal }.count == 1)
+            let last = try #require(events.last)
+            #expect(last.kind == .terminal && last.status == .failed)
+            #expect(last.errorMessage == "node \(cluster.nodeID(0)) lost")
+            #expect(last.eventsProcessed > 0, "the progress the node last reported is kept")
+            let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: doomed)).session)
+            #expect(stored.status == .failed && stored.errorMessage == "node \(cluster.nodeID(0)) lost")
+            // The other session runs on; the survivors list it and not the dead one's.
+            for client in nodes.dropFirst() {
+                #expect(try await client.api.listActive(ListActiveRequest()).sessions.map(\.sessionID) == [survivor])
+            }
+            #expect(try await nodes[2].api.stopBacktest(StopBacktestRequest(sessionID: survivor)).status == .stopped)
+            await cluster.stop()
         }
-        await cluster.killNode(0)
-        try await watch.value
-        let events = log.events
-        #expect(events.filter { $0.kind == .terminal }.count == 1)
-        let last = try #require(events.last)
-        #expect(last.kind == .terminal && last.status == .failed)
-        #expect(last.errorMessage == "node \(cluster.nodeID(0)) lost")
-        #expect(last.eventsProcessed > 0, "the progress the node last reported is kept")
-        let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: doomed)).session)
-        #expect(stored.status == .failed && stored.errorMessage == "node \(cluster.nodeID(0)) lost")
-        // The other session runs on; the survivors list it and not the dead one's.
-        for client in nodes.dropFirst() {
-            #expect(try await client.api.listActive(ListActiveRequest()).sessions.map(\.sessionID) == [survivor])
-        }
-        #expect(try await nodes[2].api.stopBacktest(StopBacktestRequest(sessionID: survivor)).status == .stopped)
-        await cluster.stop()
     }
 
     /// A node frozen (SIGSTOP) past its lease is taken for lost: its session is FAILED
@@ -155,29 +159,31 @@ struct ClusterSessionTests {
     @Test func aNodeTakenForLostKeepsTheEndOthersGave() async throws {
         let (cluster, lb, nodes) = try await Self.start()
         defer { cluster.end() }
-        let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
-        let log = EventLog<ProgressEvent>()
-        let watch = Self.watch(id, nodes[1].api, into: log)
-        try await Self.eventually("progress") { log.events.contains { $0.eventsProcessed > 0 } }
-        cluster.node(0).send(SIGSTOP)
-        defer { cluster.node(0).send(SIGCONT) }
-        try await watch.value
-        let lost = "node \(cluster.nodeID(0)) lost"
-        #expect(log.events.last?.status == .failed && log.events.last?.errorMessage == lost)
-        cluster.node(0).send(SIGCONT)
-        try await Self.eventually("the thawed node gives its run up") {
-            cluster.node(0).log.contains("that end stands")
+        try await cluster.explaining {
+            let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
+            let log = EventLog<ProgressEvent>()
+            let watch = Self.watch(id, nodes[1].api, into: log)
+            try await Self.eventually("progress") { log.events.contains { $0.eventsProcessed > 0 } }
+            cluster.node(0).send(SIGSTOP)
+            defer { cluster.node(0).send(SIGCONT) }
+            try await watch.value
+            let lost = "node \(cluster.nodeID(0)) lost"
+            #expect(log.events.last?.status == .failed && log.events.last?.errorMessage == lost)
+            cluster.node(0).send(SIGCONT)
+            try await Self.eventually("the thawed node gives its run up") {
+                cluster.node(0).log.contains("that end stands")
+            }
+            // Stored again once its run has given up (a progress save of the thawed run may
+            // have landed over it before the node learnt it was taken for lost).
+            let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: id)).session)
+            #expect(stored.status == .failed && stored.errorMessage == lost, "\(stored)")
+            try await Self.eventually("no node lists it") {
+                let elsewhere = try await nodes[2].api.listActive(ListActiveRequest()).sessions
+                let there = try await nodes[0].api.listActive(ListActiveRequest()).sessions
+                return elsewhere.isEmpty && there.isEmpty
+            }
+            await cluster.stop()
         }
-        // Stored again once its run has given up (a progress save of the thawed run may
-        // have landed over it before the node learnt it was taken for lost).
-        let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: id)).session)
-        #expect(stored.status == .failed && stored.errorMessage == lost, "\(stored)")
-        try await Self.eventually("no node lists it") {
-            let elsewhere = try await nodes[2].api.listActive(ListActiveRequest()).sessions
-            let there = try await nodes[0].api.listActive(ListActiveRequest()).sessions
-            return elsewhere.isEmpty && there.isEmpty
-        }
-        await cluster.stop()
     }
 
     /// A node stopped with SIGTERM drains as a single node does: its session ends
@@ -185,17 +191,19 @@ struct ClusterSessionTests {
     @Test func aNodeLeavingDrainsItsSessionsForEveryWatcher() async throws {
         let (cluster, lb, nodes) = try await Self.start(nodes: 2)
         defer { cluster.end() }
-        let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
-        let log = EventLog<ProgressEvent>()
-        let watch = Self.watch(id, nodes[1].api, into: log)
-        try await Self.eventually("progress") { log.events.contains { $0.eventsProcessed > 0 } }
-        #expect(await cluster.stopNode(0) == 0)
-        try await watch.value
-        #expect(log.events.filter { $0.kind == .terminal }.count == 1)
-        #expect(log.events.last?.status == .stopped && log.events.last?.stopReason == "server shutting down")
-        let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: id)).session)
-        #expect(stored.status == .stopped)
-        await cluster.stop()
+        try await cluster.explaining {
+            let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
+            let log = EventLog<ProgressEvent>()
+            let watch = Self.watch(id, nodes[1].api, into: log)
+            try await Self.eventually("progress") { log.events.contains { $0.eventsProcessed > 0 } }
+            #expect(await cluster.stopNode(0) == 0)
+            try await watch.value
+            #expect(log.events.filter { $0.kind == .terminal }.count == 1)
+            #expect(log.events.last?.status == .stopped && log.events.last?.stopReason == "server shutting down")
+            let stored = try #require(try await lb.api.getSession(GetSessionRequest(sessionID: id)).session)
+            #expect(stored.status == .stopped)
+            await cluster.stop()
+        }
     }
 
     /// The broker killed and started again, empty, while a session runs and is
@@ -204,26 +212,28 @@ struct ClusterSessionTests {
     @Test func aRestartedBrokerLosesNothing() async throws {
         let (cluster, _, nodes) = try await Self.start()
         defer { cluster.end() }
-        let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
-        let log = EventLog<ProgressEvent>()
-        let watch = Self.watch(id, nodes[1].api, into: log)
-        try await Self.eventually("progress: \(log.events); broker: \(Self.brokerKeys(cluster))") {
-            log.events.contains { $0.eventsProcessed > 0 }
+        try await cluster.explaining {
+            let id = try await nodes[0].api.startBacktest(Self.slow(cluster)).sessionID
+            let log = EventLog<ProgressEvent>()
+            let watch = Self.watch(id, nodes[1].api, into: log)
+            try await Self.eventually("progress: \(log.events); broker: \(Self.brokerKeys(cluster))") {
+                log.events.contains { $0.eventsProcessed > 0 }
+            }
+            try await cluster.restartRedis()
+            let before = log.events.last?.eventsProcessed ?? 0
+            try await Self.eventually("progress after the restart") {
+                (log.events.last?.eventsProcessed ?? 0) > before
+            }
+            try await Self.eventually("listed again") {
+                try await nodes[2].api.listActive(ListActiveRequest()).sessions.map(\.sessionID) == [id]
+            }
+            let stopped = try await nodes[2].api.stopBacktest(StopBacktestRequest(sessionID: id, reason: "after"))
+            #expect(stopped.status == .stopped && !stopped.alreadyEnded)
+            try await watch.value
+            #expect(log.events.filter { $0.kind == .terminal }.count == 1)
+            #expect(log.events.last?.status == .stopped)
+            await cluster.stop()
         }
-        try await cluster.restartRedis()
-        let before = log.events.last?.eventsProcessed ?? 0
-        try await Self.eventually("progress after the restart") {
-            (log.events.last?.eventsProcessed ?? 0) > before
-        }
-        try await Self.eventually("listed again") {
-            try await nodes[2].api.listActive(ListActiveRequest()).sessions.map(\.sessionID) == [id]
-        }
-        let stopped = try await nodes[2].api.stopBacktest(StopBacktestRequest(sessionID: id, reason: "after"))
-        #expect(stopped.status == .stopped && !stopped.alreadyEnded)
-        try await watch.value
-        #expect(log.events.filter { $0.kind == .terminal }.count == 1)
-        #expect(log.events.last?.status == .stopped)
-        await cluster.stop()
     }
 
     /// Nodes of one run slot each: three sessions started through one node run on
@@ -231,19 +241,21 @@ struct ClusterSessionTests {
     @Test func aFullNodePlacesSessionsOnFreeOnes() async throws {
         let (cluster, _, nodes) = try await Self.start(slots: 1)
         defer { cluster.end() }
-        var ids: [String] = []
-        for n1 in 5..<8 {
-            // A node that has just taken one may not have said so yet: it then refuses the
-            // next one, which goes to the following node.
-            ids.append(try await nodes[0].api.startBacktest(Self.slow(cluster, Double(n1))).sessionID)
+        try await cluster.explaining {
+            var ids: [String] = []
+            for n1 in 5..<8 {
+                // A node that has just taken one may not have said so yet: it then refuses the
+                // next one, which goes to the following node.
+                ids.append(try await nodes[0].api.startBacktest(Self.slow(cluster, Double(n1))).sessionID)
+            }
+            #expect(Set(ids.compactMap { Self.owner(of: $0, in: cluster) }) == [0, 1, 2])
+            let fourth = try await nodes[0].api.startBacktest(Self.slow(cluster, 8)).sessionID
+            #expect(Self.owner(of: fourth, in: cluster) == 0, "no node is free: it waits where it came")
+            #expect(try await nodes[1].api.listActive(ListActiveRequest()).sessions.map(\.sessionID) == ids + [fourth])
+            for id in ids + [fourth] {
+                #expect(try await nodes[2].api.stopBacktest(StopBacktestRequest(sessionID: id)).status == .stopped)
+            }
+            await cluster.stop()
         }
-        #expect(Set(ids.compactMap { Self.owner(of: $0, in: cluster) }) == [0, 1, 2])
-        let fourth = try await nodes[0].api.startBacktest(Self.slow(cluster, 8)).sessionID
-        #expect(Self.owner(of: fourth, in: cluster) == 0, "no node is free: it waits where it came")
-        #expect(try await nodes[1].api.listActive(ListActiveRequest()).sessions.map(\.sessionID) == ids + [fourth])
-        for id in ids + [fourth] {
-            #expect(try await nodes[2].api.stopBacktest(StopBacktestRequest(sessionID: id)).status == .stopped)
-        }
-        await cluster.stop()
     }
 }

@@ -9,4 +9,27 @@ extension LocalCluster {
         terminate()
         for exit in unaskedExits { Issue.record("\(exit)", sourceLocation: sourceLocation) }
     }
+
+    /// Runs a test's body; when it throws, the end of every node's log and the
+    /// balancer's goes with the error (the cluster's directory is removed at its end).
+    func explaining<T>(
+        sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
+    ) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            var text = "\(error)\n"
+            for index in 0..<nodeCount {
+                text += "--- node \(nodeID(index)) (port \(nodePort(index))), the end of its log:\n"
+                text += Self.tail(node(index).log)
+            }
+            text += "--- the balancer (port \(lbPort)), the end of its log:\n" + Self.tail(balancer.log)
+            Issue.record("\(text)", sourceLocation: sourceLocation)
+            throw error
+        }
+    }
+
+    private static func tail(_ log: String, lines: Int = 30) -> String {
+        log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n") + "\n"
+    }
 }
