@@ -201,6 +201,26 @@ struct ClusterSweepTests {
         await run.cluster.stop()
     }
 
+    /// SIGKILL of the sweep's coordinator and a restart at once, within its lease: the
+    /// restarted node does not fail the sweep as interrupted but takes it over again
+    /// (or another node does, should the lease lapse first), and it completes with every
+    /// row, once.
+    @Test func aCoordinatorRestartedAtOnceGoesOnWithItsSweep() async throws {
+        let run = try await Self.underWay(part: 5)
+        defer { run.cluster.end() }
+        try await run.cluster.explaining {
+            await run.cluster.killNode(0)
+            try await run.cluster.restartNode(0)
+            let end = try await run.watch.value
+            #expect(end.status == .completed && end.done == run.started.total, "\(end)")
+            let id = run.started.sweepID
+            let stored = try #require(try await run.lb.api.getSweep(GetSweepRequest(sweepID: id)).sweep)
+            #expect(stored.status == .completed && stored.done == stored.total)
+            try await Self.expectReferenceRows(id, run.lb.api)
+            await run.cluster.stop()
+        }
+    }
+
     /// The broker killed and started again, empty, midway: the coordinator offers again
     /// the shards not yet counted, and the sweep completes with every row, once.
     @Test func aRestartedBrokerLosesNoShard() async throws {

@@ -45,6 +45,11 @@ public protocol SweepCluster: Sendable {
     /// while after it ended); nil when the broker does not know it.
     func latest(_ sweepId: String) async -> SweepProgress?
 
+    /// Whether the broker holds the sweep open (offered, not closed): a live node
+    /// coordinates it, or one adopts it once its coordinator is found dead (this node
+    /// too, on joining, for its previous process's). False when the broker cannot say.
+    func isOpen(_ sweepId: String) async -> Bool
+
     /// Asks the sweep's coordinator to stop it; UNAVAILABLE when it does not listen.
     func requestStop(_ sweepId: String, reason: String) async throws(ServiceError)
 

@@ -125,7 +125,10 @@ public actor SweepRegistry {
     }
 
     /// Start-up recovery: sweeps a previous process left STARTED or RUNNING become
-    /// FAILED. A store without sweeps has none. Returns how many.
+    /// FAILED, but for those the cluster's broker holds open: a live node coordinates
+    /// them, or this node takes them over on joining (a node restarted within its
+    /// lease goes on with its sweeps). A store without sweeps has none. Returns how
+    /// many failed.
     @discardableResult
     public func recoverInterrupted() async throws -> Int {
         let left: [SweepRecord]
@@ -136,6 +139,10 @@ public actor SweepRegistry {
         }
         var count = 0
         for var r in left where entries[r.id] == nil {
+            if let cluster, await cluster.isOpen(r.id) {
+                logger.info("an interrupted sweep is left to the cluster", metadata: ["sweep": "\(r.id)"])
+                continue
+            }
             r.state = .failed
             r.errorMessage = EngineRegistry.interruptedMessage
             r.completedAt = clock.wallMicros

@@ -186,6 +186,18 @@ extension RedisCluster: SweepCluster {
         }
     }
 
+    public func isOpen(_ sweepId: String) async -> Bool {
+        let key = keys.sweep(sweepId)
+        do {
+            return try await link.call { c throws(RedisError) in
+                try c.command(["HEXISTS", key, "request"]).integer == 1
+            }
+        } catch {
+            warn("cannot ask the broker about sweep \(sweepId)", error)
+            return false
+        }
+    }
+
     public func requestStop(_ sweepId: String, reason: String) async throws(ServiceError) {
         let keys = self.keys
         let message = ClusterCoding.encode(ClusterCoding.StopRequest(session: "", reason: reason, sweep: sweepId))
