@@ -404,4 +404,51 @@ import Testing
         #expect(r?.state == .failed && r?.errorMessage == EngineRegistry.interruptedMessage)
         #expect(try await fixture.registry.recoverInterrupted() == 0)
     }
+
+    /// A node taken for lost while alive (docs/DESIGN.md section 15.2): the others
+    /// failed its sessions; told so, it ends a waiting one and a running one with that
+    /// end (stored and sent to its watchers), never its own STOPPED over it, and the
+    /// waiting one never runs.
+    @Test func sessionsEndedElsewhereKeepThatEnd() async throws {
+        func theirs(_ registry: EngineRegistry, _ id: String) async throws -> SessionRecord {
+            var r = try #require(try await registry.record(id))
+            r.state = .failed
+            r.errorMessage = "node node-a lost"
+            r.completedAt = 1_700_000_000_000_000
+            return r
+        }
+        // Waiting behind a session whose data reads are held (so it runs throughout).
+        let held = try await CoreFixture(
+            clock: VirtualClock(), limits: .init(maxRunning: 1, maxQueued: 2), store: { FaultyStore($0) })
+        defer { held.remove() }
+        let store = try #require(held.registry.store as? FaultyStore)
+        store.holdReads()
+        defer { store.releaseReads() }
+        let first = try await held.registry.start(CoreFixture.goog()).sessionId
+        let waiting = try await held.registry.start(CoreFixture.goog(capital: 20_000)).sessionId
+        _ = try await held.registry.waitFor(first, [.running])
+        var events: [RunProgress] = []
+        try await held.registry.watch(waiting, minInterval: .zero) { event in
+            events.append(event)
+            if event.kind == .snapshot {
+                await held.registry.abandon(waiting, endedAs: try await theirs(held.registry, waiting))
+            }
+        }
+        #expect(events.last?.kind == .terminal && events.last?.state == .failed)
+        #expect(events.last?.errorMessage == "node node-a lost")
+        let ended = try #require(try await held.registry.record(waiting))
+        #expect(ended.state == .failed && ended.errorMessage == "node node-a lost" && ended.startedAt == nil)
+
+        // Running: a replay at an hour for the whole sample, on a clock that does not
+        // move, so it cannot end by itself before it is told.
+        let paced = try await CoreFixture(clock: ManualClock())
+        defer { paced.remove() }
+        let running = try await paced.registry.start(CoreFixture.goog(seconds: 3600)).sessionId
+        _ = try await paced.registry.waitFor(running, [.running])
+        await paced.registry.abandon(running, endedAs: try await theirs(paced.registry, running))
+        let stored = try #require(try await paced.registry.record(running))
+        #expect(stored.state == .failed && stored.errorMessage == "node node-a lost", "\(stored)")
+        #expect(stored.completedAt == 1_700_000_000_000_000, "their record, not one of this node's")
+        #expect(await paced.registry.active(symbol: "").isEmpty)
+    }
 }
