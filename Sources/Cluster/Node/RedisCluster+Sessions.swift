@@ -1,0 +1,219 @@
+import BacktestCore
+import Foundation
+
+/// Sessions across nodes: this node's announced (owner key, node set, latest state,
+/// events on their channel), other nodes' listed, followed, stopped and placed on.
+extension RedisCluster {
+    // MARK: Sessions of this node
+
+    public func publish(_ active: EngineRegistry.Active) async {
+        let id = active.record.id
+        let event = ClusterCoding.encode(active.progress)
+        let commands: [[String]]
+        if active.progress.kind == .terminal {
+            commands = [
+                ["PUBLISH", keys.progress(id), event], ["HDEL", keys.active(nodeId), id],
+                ["SREM", keys.owned(nodeId), id], ["DEL", keys.owner(id)],
+            ]
+        } else {
+            commands = [
+                ["SET", keys.owner(id), nodeId], ["SADD", keys.owned(nodeId), id],
+                ["HSET", keys.active(nodeId), id, ClusterCoding.encode(active)],
+                ["PUBLISH", keys.progress(id), event],
+            ]
+        }
+        do {
+            _ = try await link.call { c throws(RedisError) in try c.pipeline(commands) }
+        } catch {
+            warn("cannot publish session \(id)", error)
+        }
+    }
+
+    public func noteFreeSlots(_ free: Int) {
+        let changed = state.withLock { s in
+            guard s.freeSlots != free || !s.freeSlotsSent else { return false }
+            s.freeSlots = free
+            s.freeSlotsSent = false
+            return true
+        }
+        if changed { Task { await sendFreeSlots() } }
+    }
+
+    func sendFreeSlots() async {
+        let (free, registered) = state.withLock { s in
+            s.freeSlotsSent = true
+            return (s.freeSlots, s.joinedAt != nil)
+        }
+        guard registered else { return }  // `register` sends it
+        let (key, me) = (keys.freeSlots, nodeId)
+        do {
+            _ = try await link.call { c throws(RedisError) in try c.command(["HSET", key, me, String(free)]) }
+        } catch {
+            state.withLock { $0.freeSlotsSent = false }  // the heartbeat tries again
+            warn("cannot tell the broker this node's free slots", error)
+        }
+    }
+
+    public func placementCandidates() async -> [String] {
+        let (keys, me) = (self.keys, nodeId)
+        do {
+            return try await link.call { c throws(RedisError) -> [String] in
+                let replies = try c.pipeline([["HGETALL", keys.freeSlots], ["HGETALL", keys.addresses]])
+                func pairs(_ r: RedisReply) -> [String: String] {
+                    let items = (r.array ?? []).compactMap(\.text)
+                    return Dictionary(
+                        stride(from: 0, to: items.count - 1, by: 2).map { (items[$0], items[$0 + 1]) },
+                        uniquingKeysWith: { a, _ in a })
+                }
+                let free = pairs(replies[0]).compactMapValues { Int($0) }.filter { $0.key != me && $0.value > 0 }
+                let addresses = pairs(replies[1])
+                let alive = try Self.holdingLeases(Array(free.keys), on: c, keys)
+                return free.keys.filter(alive.contains).sorted { (free[$0]!, $1) > (free[$1]!, $0) }
+                    .compactMap { addresses[$0] }.filter { !$0.isEmpty }
+            }
+        } catch {
+            warn("cannot read other nodes' free slots", error)
+            return []
+        }
+    }
+
+    func received(_ channel: String, _ payload: [UInt8]) {
+        if channel == keys.stops(nodeId) {
+            guard let request = ClusterCoding.decode(ClusterCoding.StopRequest.self, payload) else { return }
+            if let sweep = request.sweep {
+                guard let member = state.withLock({ $0.sweepMember }) else { return }
+                Task { await member.stopRequested(sweep, reason: request.reason) }
+                return
+            }
+            guard let member = state.withLock({ $0.member }) else { return }
+            Task { await member.stopRequested(request.session, reason: request.reason) }
+        } else if let id = keys.session(ofProgress: channel),
+            let event = ClusterCoding.decode(RunProgress.self, payload)
+        {
+            deliver(id, event)
+        }
+    }
+
+    // MARK: Other nodes' sessions
+
+    public func owner(of sessionId: String) async -> ClusterOwner {
+        let (keys, me) = (self.keys, nodeId)
+        do {
+            return try await link.call { c throws(RedisError) in
+                guard let node = try c.command(["GET", keys.owner(sessionId)]).text, node != me else { return .none }
+                return try c.command(["EXISTS", keys.node(node)]).integer == 1 ? .node(node) : .lost(node)
+            }
+        } catch {
+            warn("cannot ask the broker who runs session \(sessionId)", error)
+            return .none
+        }
+    }
+
+    public func remoteActive(_ sessionId: String) async -> EngineRegistry.Active? {
+        guard case .node(let node) = await owner(of: sessionId) else { return nil }
+        let key = keys.active(node)
+        do {
+            let reply = try await link.call { c throws(RedisError) in try c.command(["HGET", key, sessionId]) }
+            return reply.bytes.flatMap { ClusterCoding.decode(EngineRegistry.Active.self, $0) }
+        } catch {
+            warn("cannot read session \(sessionId) from the broker", error)
+            return nil
+        }
+    }
+
+    public func remoteActive() async -> [EngineRegistry.Active] {
+        let (keys, me) = (self.keys, nodeId)
+        do {
+            let values = try await link.call { c throws(RedisError) -> [[UInt8]] in
+                let live = try Self.members(on: c, keys, excluding: me).alive
+                guard !live.isEmpty else { return [] }
+                return try c.pipeline(live.map { ["HVALS", keys.active($0)] }).flatMap {
+                    ($0.array ?? []).compactMap(\.bytes)
+                }
+            }
+            return values.compactMap { ClusterCoding.decode(EngineRegistry.Active.self, $0) }
+        } catch {
+            warn("cannot list other nodes' sessions", error)
+            return []
+        }
+    }
+
+    public func follow(_ sessionId: String, _ deliver: @escaping @Sendable (RunProgress) -> Void) {
+        let subscriber = state.withLock { s in
+            s.follows[sessionId] = Follow(deliver: deliver)
+            return s.subscriber
+        }
+        subscriber?.subscribe(keys.progress(sessionId))
+        // What happened before the subscription took effect.
+        Task { await check(sessionId) }
+    }
+
+    public func unfollow(_ sessionId: String) {
+        let subscriber = state.withLock { s in
+            s.follows[sessionId] = nil
+            return s.subscriber
+        }
+        subscriber?.unsubscribe(keys.progress(sessionId))
+    }
+
+    public func requestStop(_ sessionId: String, on node: String, reason: String) async throws(ServiceError) {
+        let (channel, message) = (
+            keys.stops(node), ClusterCoding.encode(ClusterCoding.StopRequest(session: sessionId, reason: reason))
+        )
+        let receivers: Int64?
+        do {
+            receivers = try await link.call { c throws(RedisError) in
+                try c.command(["PUBLISH", channel, message]).integer
+            }
+        } catch {
+            throw ServiceError(.unavailable, "the broker cannot be reached to stop session \"\(sessionId)\": \(error)")
+        }
+        guard (receivers ?? 0) > 0 else {
+            throw ServiceError(
+                .unavailable, "node \(node), which runs session \"\(sessionId)\", does not answer; retry later")
+        }
+    }
+
+    /// Hands an event of a followed session to its follower: newer than the last
+    /// (events from the broker and from `check` may cross), or the terminal one.
+    func deliver(_ id: String, _ event: RunProgress) {
+        let target = state.withLock { s -> (@Sendable (RunProgress) -> Void)? in
+            guard var f = s.follows[id], !f.ended else { return nil }
+            if event.kind == .terminal {
+                f.ended = true
+            } else {
+                guard event.sequence > f.lastSequence else { return nil }
+                f.lastSequence = event.sequence
+            }
+            f.lastHeard = .now
+            s.follows[id] = f
+            return f.deliver
+        }
+        target?(event)
+    }
+
+    /// The latest state of a followed session, from its node, or its end from the store.
+    func check(_ id: String) async {
+        state.withLock { s in s.follows[id]?.lastHeard = .now }
+        switch await owner(of: id) {
+        case .node:
+            if let active = await remoteActive(id) {
+                deliver(id, active.progress)
+                return
+            }
+        case .lost, .none:
+            // Ended and stored (a node that left drained it), or soon failed by the node
+            // that reaps its owner.
+            break
+        }
+        if let r = try? await store.session(id: id), r.state.isTerminal {
+            deliver(id, RunProgress(ended: r, kind: .terminal, sequence: 0))
+        }
+    }
+
+    func recheckFollows() {
+        let ids = state.withLock { Array($0.follows.keys) }
+        guard !ids.isEmpty else { return }
+        Task { for id in ids { await check(id) } }
+    }
+}
