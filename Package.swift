@@ -234,10 +234,11 @@ let package = Package(
             name: "CDirentGuard",
             path: "Tests/DirentGuard"
         ),
-        // Helpers the test targets share: the venv's Python, subprocesses.
+        // Helpers the test targets share: the venv's Python, subprocesses, daemons, a
+        // store with faults.
         .target(
             name: "TestSupport",
-            dependencies: ["CDirentGuard"],
+            dependencies: ["CDirentGuard", "BacktestStore", "BacktestEngine"],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -293,8 +294,8 @@ let package = Package(
         .testTarget(
             name: "ClusterTests",
             dependencies: [
-                "Cluster", "BacktestCore", "BacktestStore", "BacktestEngine", "BacktestProto", "RPC", "HTTP2Transport",
-                "TestSupport",
+                "Cluster", "BacktestCore", "BacktestService", "BacktestStore", "BacktestEngine", "BacktestProto", "RPC",
+                "HTTP2Transport", "TestSupport",
             ]
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import BacktestEngine
 import BacktestStore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import BacktestCore

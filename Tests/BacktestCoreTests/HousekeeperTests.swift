@@ -2,6 +2,7 @@ import BacktestEngine
 import BacktestStore
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import BacktestCore

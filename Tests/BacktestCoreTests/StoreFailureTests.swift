@@ -1,5 +1,6 @@
 import BacktestEngine
 import BacktestStore
+import TestSupport
 import Testing
 
 @testable import BacktestCore

@@ -25,7 +25,11 @@ struct ClusterSessionTests {
 
     /// The whole GOOG sample over an hour: it runs for the whole test.
     static func slow(_ cluster: LocalCluster, _ n1: Double = 10) -> StartBacktestRequest {
-        var r = LocalClusterTests.backtest(n1: n1, symbol: cluster.name)
+        slow(symbol: cluster.name, n1)
+    }
+
+    static func slow(symbol: String, _ n1: Double = 10) -> StartBacktestRequest {
+        var r = LocalClusterTests.backtest(n1: n1, symbol: symbol)
         r.accelerationFactor = 3117 * 86_400 / 3600
         return r
     }

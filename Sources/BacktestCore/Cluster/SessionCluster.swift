@@ -50,6 +50,31 @@ public protocol SessionCluster: Sendable {
 
     /// Asks `node` to stop the session; UNAVAILABLE when the node does not listen.
     func requestStop(_ sessionId: String, on node: String, reason: String) async throws(ServiceError)
+
+    // MARK: A waiting session handed over (section 15.4)
+
+    /// Offers a waiting session of this node to the node it is about to be sent to: that
+    /// node's admission claims the offer, once. False when the broker cannot be reached
+    /// (the session stays here).
+    func offerHandover(_ sessionId: String) async -> Bool
+
+    /// Takes the offer back: true when no node claimed it (the session stays here),
+    /// false when one did (it runs there, even if its answer was lost on the way).
+    func withdrawHandover(_ sessionId: String) async -> Bool
+
+    /// Claims the session `node` offers; true for one claimer only.
+    func claimHandover(_ sessionId: String, from node: String) async -> Bool
+
+    /// Gives a claimed offer back: this node could not admit the session after all.
+    func returnHandover(_ sessionId: String, to node: String) async
+
+    /// `publish`, for a session just taken over from `node`, which no longer answers
+    /// for it.
+    func publish(_ active: EngineRegistry.Active, takenFrom node: String) async
+
+    /// This node no longer answers for a session it handed over (the taker says so too;
+    /// this covers a taker that died before it could).
+    func handedOver(_ sessionId: String) async
 }
 
 /// What the cluster asks of a node's registry.
@@ -63,6 +88,10 @@ public protocol ClusterMember: Sendable {
     /// Another node ended a session of this node, taking this node for lost: the
     /// session ends here as `record` says, and this node stores nothing else for it.
     func abandon(_ sessionId: String, endedAs record: SessionRecord) async
+
+    /// The longest-waiting session goes to another node with a free run slot, if any
+    /// (called on every heartbeat).
+    func moveWaiting() async
 }
 
 /// Who answers for a session.

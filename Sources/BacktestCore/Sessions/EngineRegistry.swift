@@ -37,6 +37,25 @@ public actor EngineRegistry {
         public var createdAt: Int64
     }
 
+    /// A waiting session another node sends here as it is (docs/DESIGN.md section
+    /// 15.4): admitted under its id and creation time, the offer `from` made claimed.
+    public struct Handover: Sendable, Equatable {
+        public var sessionId: String
+        public var createdAt: Int64
+        /// The node that had it.
+        public var from: String
+
+        public init(sessionId: String, createdAt: Int64, from: String) {
+            self.sessionId = sessionId
+            self.createdAt = createdAt
+            self.from = from
+        }
+    }
+
+    /// Sends a waiting session's request to another node with a free run slot, as a
+    /// handover; true when a node admitted it (the protocol layer's placement).
+    public typealias Mover = @Sendable (RunRequest, Handover) async -> Bool
+
     /// How StopBacktest was answered.
     public struct Stopped: Sendable {
         public var sessionId: String
@@ -82,6 +101,9 @@ public actor EngineRegistry {
     private struct Mirror {
         let hub: ProgressHub<RunProgress>
         var watchers = 0
+        /// A session that waited here and moved to another node: its hub (the one its
+        /// watchers here hold) is fed from there until its terminal event, watched or not.
+        var pinned = false
     }
 
     public static let interruptedMessage = "interrupted: server stopped before completion"
@@ -111,6 +133,11 @@ public actor EngineRegistry {
     /// The other nodes sharing the store; nil on a single node.
     public nonisolated let cluster: (any SessionCluster)?
     private var mirrors: [String: Mirror] = [:]
+    private var mover: Mover?
+    /// Waiting sessions being sent to another node; a stop, an abandonment or the
+    /// shutdown waits for the outcome (`untilMoved`).
+    private var moving: Set<String> = []
+    private var moveWaiters: [CheckedContinuation<Void, Never>] = []
     /// How often a session's events go to the other nodes at most.
     static let relayInterval = Duration.milliseconds(100)
 
@@ -152,9 +179,16 @@ public actor EngineRegistry {
     /// and runs it as soon as a slot is free. Returns at once.
     /// `onlyIfFree`: another node placed it here (section 15.4) and it must not wait
     /// here; RESOURCE_EXHAUSTED unless a run slot is free now.
-    public func start(_ request: RunRequest, onlyIfFree: Bool = false) async throws(ServiceError) -> Started {
+    /// `handover`: another node sends its waiting session here (`onlyIfFree` too): it is
+    /// admitted under its id and creation time once that node's offer is claimed.
+    public func start(_ request: RunRequest, onlyIfFree: Bool = false, handover: Handover? = nil)
+        async throws(ServiceError) -> Started
+    {
         guard accepting else { throw ServiceError(.unavailable, "the server is shutting down") }
         let spec = try request.validated()
+        if let handover {
+            return try await takeOver(spec, handover)
+        }
 
         if !spec.clientRequestId.isEmpty {
             if let existing = try await existingSession(for: spec.clientRequestId) {
@@ -177,8 +211,14 @@ public actor EngineRegistry {
                 "too many sessions: \(running) running and \(queue.count) waiting (the limit is \(limits.maxQueued) waiting); retry later"
             )
         }
-        let id = UUID().uuidString.lowercased()
-        let now = clock.wallMicros
+        return try await admit(spec, id: UUID().uuidString.lowercased(), createdAt: clock.wallMicros)
+    }
+
+    /// Stores the session STARTED, announces it and runs it as soon as a slot is free.
+    /// The caller has checked that it may (no await between its checks and this).
+    private func admit(_ spec: RunRequest, id: String, createdAt now: Int64, takenFrom: String? = nil)
+        async throws(ServiceError) -> Started
+    {
         let record = SessionRecord(
             id: id, state: .started, symbol: spec.symbol, timeframe: spec.timeframe.description, range: spec.range,
             strategyName: spec.strategyName, accelerationFactor: spec.accelerationFactor, request: spec.encoded,
@@ -199,19 +239,55 @@ public actor EngineRegistry {
             if byRequestId[spec.clientRequestId] == id { byRequestId[spec.clientRequestId] = nil }
             throw ServiceError(.unavailable, "the session could not be stored: \(error)", cause: error)
         }
-        logger.info(
-            "session started",
-            metadata: [
-                "session": "\(id)", "symbol": "\(spec.symbol)", "timeframe": "\(spec.timeframe)",
-                "strategy": "\(spec.strategyName)", "acceleration": "\(spec.accelerationFactor)",
-            ])
+        var metadata: Logger.Metadata = [
+            "session": "\(id)", "symbol": "\(spec.symbol)", "timeframe": "\(spec.timeframe)",
+            "strategy": "\(spec.strategyName)", "acceleration": "\(spec.accelerationFactor)",
+        ]
+        if let takenFrom { metadata["from"] = "\(takenFrom)" }
+        logger.info(takenFrom == nil ? "session started" : "waiting session taken over", metadata: metadata)
         if let cluster {
             // Announced before the answer: a StopBacktest through another node finds it.
-            await cluster.publish(Active(record: record, progress: initial, waiting: waiting(id)))
+            let active = Active(record: record, progress: initial, waiting: waiting(id))
+            if let takenFrom {
+                await cluster.publish(active, takenFrom: takenFrom)
+            } else {
+                await cluster.publish(active)
+            }
             startRelay(id, to: cluster)
         }
         launchWaiting()
         return Started(sessionId: id, state: .started, deduplicated: false, createdAt: now)
+    }
+
+    /// Another node's waiting session, admitted here as it was made there (its id and
+    /// creation time: its stored row is the same row), once this node has claimed that
+    /// node's offer of it.
+    private func takeOver(_ spec: RunRequest, _ handover: Handover) async throws(ServiceError) -> Started {
+        guard let cluster else {
+            throw ServiceError(.failedPrecondition, "this node is not in a cluster: it takes no session over")
+        }
+        let id = handover.sessionId
+        if let e = entries[id] {
+            // A repeated call: it is here already.
+            return Started(sessionId: id, state: e.record.state, deduplicated: true, createdAt: e.record.createdAt)
+        }
+        guard freeSlots > 0 else { throw ServiceError(.resourceExhausted, "no free run slot on this node") }
+        try await requireData(spec)
+        guard await cluster.claimHandover(id, from: handover.from) else {
+            throw ServiceError(
+                .failedPrecondition, "session \(id) is not being handed over by node \(handover.from)")
+        }
+        // No await from these checks to the insertion.
+        guard accepting, freeSlots > 0, entries[id] == nil else {
+            await cluster.returnHandover(id, to: handover.from)
+            throw ServiceError(.resourceExhausted, "no free run slot on this node")
+        }
+        do {
+            return try await admit(spec, id: id, createdAt: handover.createdAt, takenFrom: handover.from)
+        } catch {
+            await cluster.returnHandover(id, to: handover.from)
+            throw error
+        }
     }
 
     private func existingSession(for clientRequestId: String) async throws(ServiceError) -> SessionRecord? {
@@ -369,6 +445,74 @@ public actor EngineRegistry {
         unsaved[record.id] = record
     }
 
+    // MARK: Moving a waiting session
+
+    /// Where waiting sessions go when a slot is free on another node: set once, by the
+    /// protocol layer (it calls that node).
+    public func setMover(_ mover: @escaping Mover) { self.mover = mover }
+
+    /// Sends the longest-waiting session to another node with a free run slot (docs/
+    /// DESIGN.md section 15.4), as it is: same id, same creation time, same request.
+    /// Its watchers here follow it there. One at a time; none while this node shuts down.
+    public func moveWaiting() async {
+        guard let cluster, let mover, accepting, moving.isEmpty, let id = queue.first, let entry = entries[id]
+        else { return }
+        queue.removeFirst()
+        moving.insert(id)
+        defer {
+            moving.remove(id)
+            for waiter in moveWaiters { waiter.resume() }
+            moveWaiters.removeAll()
+        }
+        // Nothing announces it as this node's once the other node may have it.
+        entry.relay?.cancel()
+        await entry.relay?.value
+        var moved = false
+        // Offered only when some node has a free slot (most beats find none).
+        if await !cluster.placementCandidates().isEmpty, await cluster.offerHandover(id) {
+            moved = await mover(
+                entry.spec, Handover(sessionId: id, createdAt: entry.record.createdAt, from: cluster.nodeId))
+            // No answer (a timeout, a lost connection): whoever has the offer has the session.
+            if !moved { moved = !(await cluster.withdrawHandover(id)) }
+        }
+        guard moved else {
+            queue.insert(id, at: 0)
+            startRelay(id, to: cluster)
+            launchWaiting()
+            return
+        }
+        entries[id] = nil
+        if byRequestId[entry.record.clientRequestId] == id { byRequestId[entry.record.clientRequestId] = nil }
+        // Its watchers here hold its hub: fed from the node that runs it now.
+        mirrors[id] = Mirror(hub: entry.hub, watchers: mirrors[id]?.watchers ?? 0, pinned: true)
+        cluster.follow(id) { [weak self, hub = entry.hub] event in
+            var e = event
+            if e.kind == .snapshot { e.kind = .update }
+            hub.publish(e)
+            if e.kind == .terminal { Task { await self?.unpin(id) } }
+        }
+        await cluster.handedOver(id)
+        cluster.noteFreeSlots(freeSlots)
+        logger.info("waiting session moved to another node", metadata: ["session": "\(id)"])
+    }
+
+    /// Waits while `id` is being sent to another node.
+    private func untilMoved(_ id: String) async {
+        while moving.contains(id) { await withCheckedContinuation { moveWaiters.append($0) } }
+    }
+
+    /// A moved session has ended: its hub is followed no longer once nobody here watches.
+    private func unpin(_ id: String) {
+        guard var m = mirrors[id], m.pinned else { return }
+        m.pinned = false
+        if m.watchers == 0 {
+            mirrors[id] = nil
+            cluster?.unfollow(id)
+        } else {
+            mirrors[id] = m
+        }
+    }
+
     // MARK: Stop
 
     /// Stops a session (idempotent): a waiting one ends at once, a running one at its
@@ -376,6 +520,7 @@ public actor EngineRegistry {
     /// with how it ended.
     public func stop(_ id: String, reason: String) async throws(ServiceError) -> Stopped {
         let why = reason.isEmpty ? "stopped by request" : reason
+        await untilMoved(id)
         if let entry = entries[id] {
             if let position = queue.firstIndex(of: id) {
                 // Waiting: it ends here, without ever running.
@@ -466,6 +611,7 @@ public actor EngineRegistry {
     /// for lost: frozen, or cut off from the broker): its run stops and stores nothing
     /// more, and `theirs` is the end, stored again and announced here.
     public func abandon(_ sessionId: String, endedAs theirs: SessionRecord) async {
+        await untilMoved(sessionId)
         guard let entry = entries[sessionId] else { return }
         if let position = queue.firstIndex(of: sessionId) {
             queue.remove(at: position)
@@ -580,6 +726,7 @@ public actor EngineRegistry {
     }
 
     private func waiting(_ id: String) -> Waiting? {
+        if moving.contains(id) { return .runSlot(running: running, ahead: 0) }
         if let ahead = resuming.firstIndex(where: { $0.id == id })
             ?? queue.firstIndex(of: id).map({ $0 + resuming.count })
         {
@@ -654,7 +801,7 @@ public actor EngineRegistry {
     private func unwatchMirror(_ id: String) {
         guard var m = mirrors[id] else { return }
         m.watchers -= 1
-        guard m.watchers == 0 else {
+        guard m.watchers == 0, !m.pinned else {
             mirrors[id] = m
             return
         }
@@ -715,6 +862,7 @@ public actor EngineRegistry {
     /// for their runs to end. No session is left RUNNING.
     public func shutdown(reason: String = "server shutting down") async {
         accepting = false
+        while !moving.isEmpty { await withCheckedContinuation { moveWaiters.append($0) } }
         let relays = entries.values.compactMap(\.relay)
         let waiting = queue
         queue.removeAll()

@@ -97,7 +97,8 @@ struct BacktestHandlers: Sendable {
             _ = try run.validated()
             if let answer = await placement.place(request, metadata: metadata) { return answer }
         }
-        let started = try await registry.start(run, onlyIfFree: placed)
+        let handover = placed ? SessionPlacement.handover(in: metadata) : nil
+        let started = try await registry.start(run, onlyIfFree: placed, handover: handover)
         return StartBacktestResponse(
             sessionID: started.sessionId, status: ProtoMapping.status(started.state),
             deduplicated: started.deduplicated,

@@ -13,18 +13,51 @@ import Synchronization
 final class SessionPlacement: Sendable {
     /// The metadata key of a placed call; its value names the placing node.
     static let placedKey = "x-backtest-placed-by"
+    /// A waiting session moved (with `placedKey`): its id, and its creation time in
+    /// microseconds since the epoch.
+    static let handoverKey = "x-backtest-handover"
+    static let handoverCreatedKey = "x-backtest-handover-created-at"
 
     let cluster: any SessionCluster
     let logger: Logger
+    /// The token every node of the cluster requires, for calls no client made (moves).
+    let token: String?
     private let clients = Mutex<[String: GRPCClient]>([:])
 
-    init(cluster: any SessionCluster, logger: Logger) {
+    init(cluster: any SessionCluster, token: String? = nil, logger: Logger) {
         self.cluster = cluster
+        self.token = token
         self.logger = logger
     }
 
+    /// The handover a placed call carries, if it moves a waiting session.
+    static func handover(in metadata: Metadata) -> EngineRegistry.Handover? {
+        guard let from = metadata[placedKey], let id = metadata[handoverKey],
+            let created = metadata[handoverCreatedKey].flatMap({ Int64($0) })
+        else { return nil }
+        return EngineRegistry.Handover(sessionId: id, createdAt: created, from: from)
+    }
+
+    /// Sends a waiting session of this node to the node with the most free slots, as
+    /// it is (docs/DESIGN.md section 15.4); true when one admitted it.
+    func move(_ spec: RunRequest, _ handover: EngineRegistry.Handover) async -> Bool {
+        let request: StartBacktestRequest
+        do {
+            request = try StartBacktestRequest(serializedBytes: spec.encoded)
+        } catch {
+            return false
+        }
+        var metadata = Metadata()
+        metadata.add(Self.handoverKey, handover.sessionId)
+        metadata.add(Self.handoverCreatedKey, String(handover.createdAt))
+        if let token, !token.isEmpty { metadata.add("authorization", "Bearer \(token)") }
+        return await place(request, metadata: metadata, handover: true) != nil
+    }
+
     /// The answer of the node that took the session, or nil when none did.
-    func place(_ request: StartBacktestRequest, metadata: Metadata) async -> StartBacktestResponse? {
+    func place(_ request: StartBacktestRequest, metadata: Metadata, handover: Bool = false) async
+        -> StartBacktestResponse?
+    {
         let bytes: [UInt8]
         do {
             bytes = try request.serializedBytes()
@@ -33,8 +66,10 @@ final class SessionPlacement: Sendable {
         }
         var forwarded = Metadata()
         forwarded.add(Self.placedKey, cluster.nodeId)
-        // The caller's credentials go with its request.
-        for (key, value) in metadata where key == "authorization" {
+        // The caller's credentials go with its request (a move's: this node's own), and a
+        // move's handover.
+        let carried = handover ? ["authorization", Self.handoverKey, Self.handoverCreatedKey] : ["authorization"]
+        for (key, value) in metadata where carried.contains(key) {
             if case .string(let text) = value { forwarded.add(key, text) }
         }
         for address in await cluster.placementCandidates() {
@@ -45,10 +80,13 @@ final class SessionPlacement: Sendable {
                     timeout: .seconds(10))
                 let answer = try StartBacktestResponse(serializedBytes: response)
                 logger.info(
-                    "session placed on another node",
+                    handover ? "waiting session sent to another node" : "session placed on another node",
                     metadata: ["session": "\(answer.sessionID)", "node": "\(address)"])
                 return answer
-            } catch let error as RPCError where error.code == .resourceExhausted || error.code == .unavailable {
+            } catch let error as RPCError
+                where error.code == .resourceExhausted || error.code == .unavailable
+                || (handover && error.code == .failedPrecondition)
+            {
                 continue
             } catch {
                 logger.warning("placing a session failed", metadata: ["node": "\(address)", "error": "\(error)"])

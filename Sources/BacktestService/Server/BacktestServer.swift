@@ -70,6 +70,8 @@ public final class BacktestServer: Sendable {
     public let inProcess: InProcessTransport
     private let storeHealth = StoreHealthMonitor()
     public let housekeeper: Housekeeper
+    /// Places sessions on other nodes, and moves waiting ones there (with a cluster).
+    let placement: SessionPlacement?
     private let configuration: Configuration
     private let logger: Logger
 
@@ -91,8 +93,10 @@ public final class BacktestServer: Sendable {
         var router = RPCRouter()
         // Placing sessions on other nodes calls them in cleartext, as the load balancer does.
         let placement = configuration.cluster.flatMap { cluster in
-            configuration.tls == nil ? SessionPlacement(cluster: cluster, logger: logger) : nil
+            configuration.tls == nil
+                ? SessionPlacement(cluster: cluster, token: configuration.token, logger: logger) : nil
         }
+        self.placement = placement
         BacktestHandlers(registry: registry, placement: placement, logger: logger).register(into: &router)
         SweepHandlers(sweeps: sweeps, sessions: registry).register(into: &router)
         health.register(into: &router)
@@ -132,6 +136,9 @@ public final class BacktestServer: Sendable {
         try await sweeps.recoverInterrupted()
         let port = try grpc.start()
         if let cluster = configuration.cluster {
+            if let placement {
+                await registry.setMover { spec, handover in await placement.move(spec, handover) }
+            }
             await registry.noteFreeSlots()
             await sweeps.joinCluster()
             await cluster.join(registry, address: advertisedAddress(port: port))

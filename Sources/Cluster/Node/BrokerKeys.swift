@@ -22,6 +22,9 @@ struct BrokerKeys: Sendable {
     /// The sessions a node's reaper failed, with their stored end (a hash of JSON): the
     /// node, should it come back, ends them so rather than store its own end over it.
     func reaped(_ node: String) -> String { "\(prefix)reaped:\(node)" }
+    /// A waiting session its node offers to another (the offering node's name), claimed
+    /// once by the node that admits it.
+    func handover(_ session: String) -> String { "\(prefix)handover:\(session)" }
     /// A session's events (pub/sub).
     func progress(_ session: String) -> String { "\(prefix)progress:\(session)" }
     /// Stop requests for a node's sessions (pub/sub).

@@ -216,4 +216,82 @@ extension RedisCluster {
         guard !ids.isEmpty else { return }
         Task { for id in ids { await check(id) } }
     }
+
+    // MARK: A waiting session handed over
+
+    /// How long an offer stands: far longer than a placement call (10 s) takes.
+    static let handoverLifetime = "30000"
+
+    public func offerHandover(_ sessionId: String) async -> Bool {
+        let (key, me) = (keys.handover(sessionId), nodeId)
+        do {
+            _ = try await link.call { c throws(RedisError) in
+                try c.command(["SET", key, me, "PX", Self.handoverLifetime])
+            }
+            return true
+        } catch {
+            warn("cannot offer session \(sessionId) to another node", error)
+            return false
+        }
+    }
+
+    public func withdrawHandover(_ sessionId: String) async -> Bool {
+        let key = keys.handover(sessionId)
+        do {
+            return try await link.call { c throws(RedisError) in try c.command(["DEL", key]).integer == 1 }
+        } catch {
+            // Unknown: kept here. Were it claimed too, both nodes run the same request to
+            // the same end (the engine is deterministic), which beats a session nobody runs.
+            warn("cannot take back the offer of session \(sessionId)", error)
+            return true
+        }
+    }
+
+    public func claimHandover(_ sessionId: String, from node: String) async -> Bool {
+        let key = keys.handover(sessionId)
+        do {
+            return try await link.call { c throws(RedisError) in try c.command(["GETDEL", key]).text == node }
+        } catch {
+            warn("cannot claim session \(sessionId) from node \(node)", error)
+            return false
+        }
+    }
+
+    public func returnHandover(_ sessionId: String, to node: String) async {
+        let key = keys.handover(sessionId)
+        do {
+            _ = try await link.call { c throws(RedisError) in
+                try c.command(["SET", key, node, "PX", Self.handoverLifetime])
+            }
+        } catch {
+            warn("cannot give session \(sessionId) back to node \(node)", error)
+        }
+    }
+
+    public func publish(_ active: EngineRegistry.Active, takenFrom node: String) async {
+        let (keys, me, id) = (self.keys, nodeId, active.record.id)
+        let commands = [
+            ["SET", keys.owner(id), me], ["SADD", keys.owned(me), id],
+            ["HSET", keys.active(me), id, ClusterCoding.encode(active)], ["SREM", keys.owned(node), id],
+            ["HDEL", keys.active(node), id], ["PUBLISH", keys.progress(id), ClusterCoding.encode(active.progress)],
+        ]
+        do {
+            _ = try await link.call { c throws(RedisError) in try c.pipeline(commands) }
+        } catch {
+            warn("cannot publish session \(id)", error)
+        }
+    }
+
+    public func handedOver(_ sessionId: String) async {
+        let (keys, me) = (self.keys, nodeId)
+        let owner = RedisLease(key: keys.owner(sessionId), owner: me, ttl: .seconds(1))
+        do {
+            _ = try await link.call { c throws(RedisError) in
+                _ = try c.pipeline([["SREM", keys.owned(me), sessionId], ["HDEL", keys.active(me), sessionId]])
+                return try owner.release(on: c)  // unless the taker has it already
+            }
+        } catch {
+            warn("cannot say that session \(sessionId) went to another node", error)
+        }
+    }
 }

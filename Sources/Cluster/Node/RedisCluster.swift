@@ -209,6 +209,9 @@ public final class RedisCluster: SessionCluster, @unchecked Sendable {
                 .map(\.key)
         }
         for id in quiet { await check(id) }
+        // A waiting session goes where a slot is free (in the background: it calls
+        // another node; one move at a time, the registry sees to that).
+        if let member = state.withLock({ $0.member }) { Task { await member.moveWaiting() } }
     }
 
     /// Broker trouble, logged at most every ten seconds.

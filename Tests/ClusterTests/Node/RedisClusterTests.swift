@@ -21,7 +21,10 @@ struct RedisClusterTests {
         let clusterA: RedisCluster
         let clusterB: RedisCluster
 
-        init() async throws {
+        /// A's registry reads and writes through `faultsA` (the real store behind switches).
+        let faultsA: FaultyStore
+
+        init(limits: EngineRegistry.Limits = .init()) async throws {
             redis = try await RedisServer()
             directory = try DaemonProcess.temporaryDirectory()
             store = try SQLiteStore(path: directory.appendingPathComponent("store.db").path)
@@ -32,8 +35,9 @@ struct RedisClusterTests {
                 nodeId: "node-a", host: "127.0.0.1", port: redis.port, store: store, options: Self.options)
             clusterB = RedisCluster(
                 nodeId: "node-b", host: "127.0.0.1", port: redis.port, store: store, options: Self.options)
-            a = EngineRegistry(store: store, cluster: clusterA)
-            b = EngineRegistry(store: store, cluster: clusterB)
+            faultsA = FaultyStore(store)
+            a = EngineRegistry(store: faultsA, limits: limits, cluster: clusterA)
+            b = EngineRegistry(store: store, limits: limits, cluster: clusterB)
             await clusterA.join(a, address: "127.0.0.1:1")
             await clusterB.join(b, address: "127.0.0.1:2")
         }
@@ -97,6 +101,64 @@ struct RedisClusterTests {
         // Ended: B answers from the store; a second stop says it had ended.
         #expect(try await nodes.b.stop(id, reason: "again").alreadyEnded)
         #expect(await nodes.b.active(symbol: "").isEmpty)
+        await nodes.stop()
+    }
+
+    /// Nodes of one run slot, both busy: a session waiting on A stays there while B is
+    /// full, and moves to B once B is free, as it is (its id, its creation time, one
+    /// stored row); a watch through A that began while it waited follows it there to
+    /// its end, and a stop through A reaches it on B.
+    @Test func aWaitingSessionMovesToAFreeNode() async throws {
+        let nodes = try await Nodes(limits: .init(maxRunning: 1, maxQueued: 4))
+        let b = nodes.b
+        await nodes.a.setMover { spec, handover in
+            (try? await b.start(spec, onlyIfFree: true, handover: handover)) != nil
+        }
+        // A's slot held: its session's data reads wait (a paced one would give its slot
+        // back while it sleeps, and the next would not wait).
+        nodes.faultsA.holdReads()
+        var fast = Self.slow("on A")
+        fast.accelerationFactor = 0
+        let onA = try await nodes.a.start(fast).sessionId
+        let onB = try await nodes.b.start(Self.slow("on B")).sessionId
+        let waiting = try await nodes.a.start(Self.slow("waiting"))
+        let seen = EventLog<RunProgress>()
+        let watch = Task {
+            try await nodes.a.watch(waiting.sessionId, minInterval: .milliseconds(10)) { seen.append($0) }
+        }
+        // B full: it stays on A, waiting, and is offered to nobody.
+        await nodes.a.moveWaiting()
+        #expect(await nodes.a.localActive().contains { $0.record.id == waiting.sessionId && $0.waiting != nil })
+        #expect(await !nodes.b.localActive().contains { $0.record.id == waiting.sessionId })
+
+        _ = try await nodes.b.stop(onB, reason: "make room")
+        let patience = ContinuousClock.now + .seconds(120)  // for a busy machine, not an idle one
+        while await !nodes.b.localActive().contains(where: { $0.record.id == waiting.sessionId }) {
+            try #require(ContinuousClock.now < patience, "the waiting session never moved to B")
+            await nodes.a.moveWaiting()  // the heartbeat's call may be the one that moves it
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // A lets it go once B's answer is in (B may list it a moment before).
+        while await nodes.a.localActive().contains(where: { $0.record.id == waiting.sessionId }) {
+            try #require(ContinuousClock.now < patience, "A never let the moved session go")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        while !seen.events.contains(where: { $0.eventsProcessed > 0 }) {
+            try #require(ContinuousClock.now < patience, "no progress from B reached the watch on A: \(seen.events)")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let stopped = try await nodes.a.stop(waiting.sessionId, reason: "through A")
+        #expect(stopped.state == .stopped && !stopped.alreadyEnded)
+        try await watch.value
+        let events = seen.events
+        #expect(events.filter { $0.kind == .terminal }.count == 1 && events.last?.kind == .terminal)
+        #expect(events.last?.state == .stopped && events.last?.stopReason == "through A")
+        let stored = try #require(try await nodes.store.session(id: waiting.sessionId))
+        #expect(stored.state == .stopped && stored.createdAt == waiting.createdAt && stored.startedAt != nil)
+        let rows = try await nodes.store.listSessions(SessionQuery())
+        #expect(rows.sessions.filter { $0.id == waiting.sessionId }.count == 1)
+        nodes.faultsA.releaseReads()
+        _ = try await nodes.a.stop(onA, reason: "")
         await nodes.stop()
     }
 

@@ -5,26 +5,26 @@ import Synchronization
 /// The real SQLite store behind two switches: once `breakNow` is called, every write
 /// fails as a store that went away would; while reads are held, a run's data waits
 /// (the run holds its slot meanwhile, as a slow store would make it).
-final class FaultyStore: BacktestStore {
-    let inner: any BacktestStore
+public final class FaultyStore: BacktestStore {
+    public let inner: any BacktestStore
     private let broken = Mutex(false)
 
-    init(_ inner: any BacktestStore) {
+    public init(_ inner: any BacktestStore) {
         self.inner = inner
     }
 
-    func breakNow() { broken.withLock { $0 = true } }
+    public func breakNow() { broken.withLock { $0 = true } }
 
     private typealias Gate = Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>
     private let gate = Gate((false, []))
     private let saveGate = Gate((false, []))
 
-    func holdReads() { gate.withLock { $0.held = true } }
-    func releaseReads() { Self.release(gate) }
+    public func holdReads() { gate.withLock { $0.held = true } }
+    public func releaseReads() { Self.release(gate) }
 
     /// While held, session saves wait (a slow store): a save is then in flight.
-    func holdSaves() { saveGate.withLock { $0.held = true } }
-    func releaseSaves() { Self.release(saveGate) }
+    public func holdSaves() { saveGate.withLock { $0.held = true } }
+    public func releaseSaves() { Self.release(saveGate) }
 
     private static func release(_ gate: borrowing Gate) {
         let waiters = gate.withLock { g in
@@ -52,58 +52,66 @@ final class FaultyStore: BacktestStore {
         if broken.withLock({ $0 }) { throw StoreError.unavailable("connection refused (injected)") }
     }
 
-    func saveSession(_ record: SessionRecord) async throws {
+    public func saveSession(_ record: SessionRecord) async throws {
         try check()
         await Self.pass(saveGate)
         try await inner.saveSession(record)
     }
-    func session(id: String) async throws -> SessionRecord? { try await inner.session(id: id) }
-    func session(clientRequestId: String) async throws -> SessionRecord? {
+    public func session(id: String) async throws -> SessionRecord? { try await inner.session(id: id) }
+    public func session(clientRequestId: String) async throws -> SessionRecord? {
         try await inner.session(clientRequestId: clientRequestId)
     }
-    func listSessions(_ query: SessionQuery) async throws -> SessionPage { try await inner.listSessions(query) }
-    func sessions(in states: Set<SessionState>) async throws -> [SessionRecord] { try await inner.sessions(in: states) }
-    func appendTrades(sessionId: String, _ trades: [TradeRecord]) async throws {
+    public func listSessions(_ query: SessionQuery) async throws -> SessionPage { try await inner.listSessions(query) }
+    public func sessions(in states: Set<SessionState>) async throws -> [SessionRecord] {
+        try await inner.sessions(in: states)
+    }
+    public func appendTrades(sessionId: String, _ trades: [TradeRecord]) async throws {
         try check()
         try await inner.appendTrades(sessionId: sessionId, trades)
     }
-    func appendEquity(sessionId: String, startingAt index: UInt64, _ points: [EquitySample]) async throws {
+    public func appendEquity(sessionId: String, startingAt index: UInt64, _ points: [EquitySample]) async throws {
         try check()
         try await inner.appendEquity(sessionId: sessionId, startingAt: index, points)
     }
-    func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> {
+    public func trades(sessionId: String, batchSize: Int) async throws -> any RowCursor<TradeRecord> {
         try await inner.trades(sessionId: sessionId, batchSize: batchSize)
     }
-    func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample> {
+    public func equity(sessionId: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<EquitySample>
+    {
         try await inner.equity(sessionId: sessionId, range: range, batchSize: batchSize)
     }
-    func deleteSessions(ids: [String]) async throws -> Set<String> {
+    public func deleteSessions(ids: [String]) async throws -> Set<String> {
         try check()
         return try await inner.deleteSessions(ids: ids)
     }
-    func purgeDeleted() async throws -> PurgeReport { try await inner.purgeDeleted() }
-    func marketSeries(symbol: String) async throws -> [MarketSeries] { try await inner.marketSeries(symbol: symbol) }
-    func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws -> any RowCursor<
-        Candle
-    > {
+    public func purgeDeleted() async throws -> PurgeReport { try await inner.purgeDeleted() }
+    public func marketSeries(symbol: String) async throws -> [MarketSeries] {
+        try await inner.marketSeries(symbol: symbol)
+    }
+    public func candles(symbol: String, timeframe: Timeframe, range: TimeRange, batchSize: Int) async throws
+        -> any RowCursor<
+            Candle
+        >
+    {
         await passGate()
         return try await inner.candles(symbol: symbol, timeframe: timeframe, range: range, batchSize: batchSize)
     }
-    func ticks(symbol: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Tick> {
+    public func ticks(symbol: String, range: TimeRange, batchSize: Int) async throws -> any RowCursor<Tick> {
         try await inner.ticks(symbol: symbol, range: range, batchSize: batchSize)
     }
-    func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool) async throws
+    public func beginImport(symbol: String, kind: MarketSeries.Kind, timeframe: String, replaceExisting: Bool)
+        async throws
         -> any MarketDataImport
     {
         try await inner.beginImport(symbol: symbol, kind: kind, timeframe: timeframe, replaceExisting: replaceExisting)
     }
-    func sync() async throws {
+    public func sync() async throws {
         try check()
         try await inner.sync()
     }
-    func health() async -> StoreHealth {
+    public func health() async -> StoreHealth {
         broken.withLock { $0 }
             ? StoreHealth(reachable: false, detail: "connection refused (injected)") : await inner.health()
     }
-    func close() async { await inner.close() }
+    public func close() async { await inner.close() }
 }
