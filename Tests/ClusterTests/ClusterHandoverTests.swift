@@ -17,14 +17,9 @@ import Testing
 @Suite(.enabled(if: RedisServer.unavailable == nil, "\(RedisServer.unavailable ?? "")"))
 struct ClusterHandoverTests {
     @Test func aWaitingSessionMovesToTheNodeThatBecameFree() async throws {
-        let redis = try await RedisServer()
-        defer { redis.stop() }
-        let directory = try DaemonProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(path: directory.appendingPathComponent("store.db").path)
-        _ = try await MarketDataImporter.importCSVFile(
-            path: Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv").path, store: store,
-            symbol: "GOOG", timeframe: "1d")
+        let fixture = try await BrokerFixture(withGOOG: true)
+        defer { fixture.remove() }
+        let (redis, store) = (fixture.redis, fixture.store)
         let faults = FaultyStore(store)
         func node(_ id: String, _ store: any BacktestStore) -> BacktestServer {
             var configuration = BacktestServer.Configuration(

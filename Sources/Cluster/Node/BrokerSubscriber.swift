@@ -11,7 +11,6 @@ final class BrokerSubscriber: @unchecked Sendable {
         var channels: Set<String> = []
         /// Changes not yet sent: true subscribes, false unsubscribes.
         var pending: [(String, Bool)] = []
-        var running = true
     }
 
     private let host: String
@@ -19,8 +18,7 @@ final class BrokerSubscriber: @unchecked Sendable {
     private let state: Mutex<State>
     private let message: @Sendable (String, [UInt8]) -> Void
     private let resubscribed: @Sendable () -> Void
-    private let done = DispatchSemaphore(value: 0)
-    private var thread: Thread?
+    private let thread = BrokerThread(name: "backtest.cluster.subscriber")
 
     /// `fixed` stay subscribed for the subscriber's life.
     init(
@@ -35,23 +33,11 @@ final class BrokerSubscriber: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
-            loop()
-            done.signal()
-        }
-        thread.name = "backtest.cluster.subscriber"
-        self.thread = thread
-        thread.start()
+        thread.start { [self] in loop() }
     }
 
     /// Ends the thread (within one wait).
-    func stop() {
-        let wasRunning = state.withLock { s in
-            defer { s.running = false }
-            return s.running
-        }
-        if wasRunning, thread != nil { done.wait() }
-    }
+    func stop() { thread.stop() }
 
     func subscribe(_ channel: String) {
         state.withLock { s in
@@ -67,7 +53,7 @@ final class BrokerSubscriber: @unchecked Sendable {
 
     private func loop() {
         var connection: RedisConnection?
-        while state.withLock({ $0.running }) {
+        while thread.isRunning {
             do throws(RedisError) {
                 guard let c = connection, !c.isBroken else {
                     connection = nil

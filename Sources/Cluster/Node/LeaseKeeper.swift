@@ -22,7 +22,6 @@ final class LeaseKeeper: @unchecked Sendable {
         var finding = Finding.held
         /// When the lease was last known to be this process's (renewed, or taken).
         var confirmedAt = ContinuousClock.now
-        var running = true
     }
 
     private let host: String
@@ -30,8 +29,7 @@ final class LeaseKeeper: @unchecked Sendable {
     private let lease: RedisLease
     private let every: Duration
     private let state = Mutex(State())
-    private let done = DispatchSemaphore(value: 0)
-    private var thread: Thread?
+    private let thread = BrokerThread(name: "backtest.cluster.lease")
 
     init(host: String, port: Int, lease: RedisLease, every: Duration) {
         self.host = host
@@ -56,28 +54,16 @@ final class LeaseKeeper: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in
-            loop()
-            done.signal()
-        }
-        thread.name = "backtest.cluster.lease"
-        self.thread = thread
-        thread.start()
+        thread.start { [self] in loop() }
     }
 
     /// Ends the thread (within a renewal and a tenth of a second).
-    func stop() {
-        let wasRunning = state.withLock { s in
-            defer { s.running = false }
-            return s.running
-        }
-        if wasRunning, thread != nil { done.wait() }
-    }
+    func stop() { thread.stop() }
 
     private func loop() {
         var connection: RedisConnection?
         var next = ContinuousClock.now + every
-        while state.withLock({ $0.running }) {
+        while thread.isRunning {
             // Short naps: a stop is seen promptly.
             if ContinuousClock.now < next {
                 Thread.sleep(forTimeInterval: min(0.1, Self.seconds(next - ContinuousClock.now)))

@@ -32,11 +32,9 @@ struct RedisClusterAdoptionTests {
     }
 
     @Test func aSweepNoReaperCanTakeIsAdoptedByTheNext() async throws {
-        let redis = try await RedisServer()
-        defer { redis.stop() }
-        let directory = try DaemonProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(path: directory.appendingPathComponent("store.db").path)
+        let fixture = try await BrokerFixture()
+        defer { fixture.remove() }
+        let (redis, store) = (fixture.redis, fixture.store)
         func node(_ id: String) -> RedisCluster {
             RedisCluster(nodeId: id, host: "127.0.0.1", port: redis.port, store: store)
         }
@@ -92,11 +90,9 @@ struct RedisClusterAdoptionTests {
     /// The registry's own decision: a node shutting down hands a lost node's sweep back
     /// rather than drop it.
     @Test func aNodeShuttingDownHandsTheSweepBack() async throws {
-        let redis = try await RedisServer()
-        defer { redis.stop() }
-        let directory = try DaemonProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(path: directory.appendingPathComponent("store.db").path)
+        let fixture = try await BrokerFixture()
+        defer { fixture.remove() }
+        let (redis, store) = (fixture.redis, fixture.store)
         let cluster = RedisCluster(nodeId: "leaving", host: "127.0.0.1", port: redis.port, store: store)
         let sweeps = SweepRegistry(
             store: store, cluster: cluster,

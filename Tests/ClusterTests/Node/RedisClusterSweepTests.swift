@@ -13,15 +13,10 @@ import Testing
 @Suite(.enabled(if: RedisServer.unavailable == nil, "\(RedisServer.unavailable ?? "")"))
 struct RedisClusterSweepTests {
     @Test func aSweepRunsAloneWhenTheBrokerCannotBeReached() async throws {
-        let redis = try await RedisServer()
+        let fixture = try await BrokerFixture(withGOOG: true)
+        defer { fixture.remove() }
+        let (redis, store) = (fixture.redis, fixture.store)
         redis.kill()
-        defer { redis.stop() }
-        let directory = try DaemonProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(path: directory.appendingPathComponent("store.db").path)
-        _ = try await MarketDataImporter.importCSVFile(
-            path: Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv").path, store: store,
-            symbol: "GOOG", timeframe: "1d")
         let cluster = RedisCluster(nodeId: "alone", host: "127.0.0.1", port: redis.port, store: store)
         let sweeps = SweepRegistry(
             store: store, limits: .init(workers: 2), cluster: cluster,
