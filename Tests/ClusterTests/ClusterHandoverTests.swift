@@ -41,43 +41,65 @@ struct ClusterHandoverTests {
             grpcB.close()
         }
 
-        // A's slot: a session whose data reads wait. B's: a replay at an hour.
-        faults.holdReads()
-        var held = LocalClusterTests.backtest(n1: 5, symbol: "GOOG")
-        held.accelerationFactor = 0
-        let onA = try await apiA.startBacktest(held).sessionID
-        let onB = try await apiB.startBacktest(ClusterSessionTests.slow(symbol: "GOOG", 6)).sessionID
-        // Both full: the next one waits on A.
-        let waiting = try await apiA.startBacktest(ClusterSessionTests.slow(symbol: "GOOG", 7))
-        let id = waiting.sessionID
-        #expect(await a.registry.localActive().contains { $0.record.id == id && $0.waiting != nil })
-        let log = EventLog<ProgressEvent>()
-        let watch = ClusterSessionTests.watch(id, apiA, into: log)
+        do {
+            // A's slot: a session whose data reads wait. B's: a replay at an hour.
+            faults.holdReads()
+            var held = LocalClusterTests.backtest(n1: 5, symbol: "GOOG")
+            held.accelerationFactor = 0
+            _ = try await apiA.startBacktest(held)
+            let onB = try await apiB.startBacktest(ClusterSessionTests.slow(symbol: "GOOG", 6)).sessionID
+            // Both full: the next one waits on A.
+            let waiting = try await apiA.startBacktest(ClusterSessionTests.slow(symbol: "GOOG", 7))
+            let id = waiting.sessionID
+            #expect(await a.registry.localActive().contains { $0.record.id == id && $0.waiting != nil })
+            let log = EventLog<ProgressEvent>()
+            let watch = ClusterSessionTests.watch(id, apiA, into: log)
 
-        // B frees its slot: A's heartbeat sends the waiting session there.
-        _ = try await apiB.stopBacktest(StopBacktestRequest(sessionID: onB, reason: "make room"))
-        try await ClusterSessionTests.eventually("the session moved to B") {
-            await b.registry.localActive().contains { $0.record.id == id }
+            // B frees its slot: A's heartbeat sends the waiting session there.
+            _ = try await apiB.stopBacktest(StopBacktestRequest(sessionID: onB, reason: "make room"))
+            try await ClusterSessionTests.eventually("the session moved to B") {
+                await b.registry.localActive().contains { $0.record.id == id }
+            }
+            // A lets it go once B's answer is in (B may list it a moment before).
+            try await ClusterSessionTests.eventually("A let it go") {
+                await !a.registry.localActive().contains { $0.record.id == id }
+            }
+            try await ClusterSessionTests.eventually("progress from B through A: \(log.events)") {
+                log.events.contains { $0.eventsProcessed > 0 }
+            }
+            let stopped: StopBacktestResponse
+            do {
+                stopped = try await apiA.stopBacktest(StopBacktestRequest(sessionID: id, reason: "through A"))
+            } catch {
+                let broker = try RedisConnection(host: "127.0.0.1", port: redis.port)
+                var state: [String] = []
+                for command in [
+                    ["GET", "bt:owner:\(id)"], ["EXISTS", "bt:node:node-a"], ["EXISTS", "bt:node:node-b"],
+                    ["SMEMBERS", "bt:owned:node-a"], ["SMEMBERS", "bt:owned:node-b"], ["HKEYS", "bt:active:node-a"],
+                    ["HKEYS", "bt:active:node-b"], ["SMEMBERS", "bt:nodes"],
+                ] {
+                    state.append("\(command.joined(separator: " ")) = \(try broker.command(command))")
+                }
+                let onBNow = await b.registry.localActive().map { "\($0.record.id) \($0.record.state)" }
+                Issue.record("\(error)\nbroker: \(state.joined(separator: "; "))\nB runs: \(onBNow)")
+                throw error
+            }
+            #expect(stopped.status == .stopped && !stopped.alreadyEnded)
+            try await watch.value
+            let events = log.events
+            #expect(events.first?.kind == .snapshot)
+            #expect(events.filter { $0.kind == .terminal }.count == 1 && events.last?.kind == .terminal)
+            #expect(events.last?.status == .stopped && events.last?.stopReason == "through A")
+            let stored = try #require(try await apiB.getSession(GetSessionRequest(sessionID: id)).session)
+            #expect(stored.status == .stopped && stored.createdAt == waiting.createdAt)
+        } catch {
+            // Nothing of this test left running in the test process.
+            faults.releaseReads()
+            await a.shutdown()
+            await b.shutdown()
+            throw error
         }
-        // A lets it go once B's answer is in (B may list it a moment before).
-        try await ClusterSessionTests.eventually("A let it go") {
-            await !a.registry.localActive().contains { $0.record.id == id }
-        }
-        try await ClusterSessionTests.eventually("progress from B through A: \(log.events)") {
-            log.events.contains { $0.eventsProcessed > 0 }
-        }
-        let stopped = try await apiA.stopBacktest(StopBacktestRequest(sessionID: id, reason: "through A"))
-        #expect(stopped.status == .stopped && !stopped.alreadyEnded)
-        try await watch.value
-        let events = log.events
-        #expect(events.first?.kind == .snapshot)
-        #expect(events.filter { $0.kind == .terminal }.count == 1 && events.last?.kind == .terminal)
-        #expect(events.last?.status == .stopped && events.last?.stopReason == "through A")
-        let stored = try #require(try await apiB.getSession(GetSessionRequest(sessionID: id)).session)
-        #expect(stored.status == .stopped && stored.createdAt == waiting.createdAt)
-
         faults.releaseReads()
-        _ = try await apiA.stopBacktest(StopBacktestRequest(sessionID: onA))
         await a.shutdown()
         await b.shutdown()
     }

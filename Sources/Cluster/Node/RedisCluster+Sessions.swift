@@ -7,27 +7,42 @@ extension RedisCluster {
     // MARK: Sessions of this node
 
     public func publish(_ active: EngineRegistry.Active) async {
-        let id = active.record.id
-        let event = ClusterCoding.encode(active.progress)
-        let commands: [[String]]
-        if active.progress.kind == .terminal {
-            commands = [
-                ["PUBLISH", keys.progress(id), event], ["HDEL", keys.active(nodeId), id],
-                ["SREM", keys.owned(nodeId), id], ["DEL", keys.owner(id)],
-            ]
-        } else {
-            commands = [
-                ["SET", keys.owner(id), nodeId], ["SADD", keys.owned(nodeId), id],
-                ["HSET", keys.active(nodeId), id, ClusterCoding.encode(active)],
-                ["PUBLISH", keys.progress(id), event],
-            ]
-        }
+        let (keys, me, id) = (self.keys, nodeId, active.record.id)
+        let terminal = active.progress.kind == .terminal
+        let arguments = [
+            "EVAL", Self.publishScript, "3", keys.owner(id), keys.owned(me), keys.active(me), me, id,
+            terminal ? "" : ClusterCoding.encode(active), keys.progress(id), ClusterCoding.encode(active.progress),
+            terminal ? "1" : "0",
+        ]
         do {
-            _ = try await link.call { c throws(RedisError) in try c.pipeline(commands) }
+            _ = try await link.call { c throws(RedisError) in try c.command(arguments) }
         } catch {
             warn("cannot publish session \(id)", error)
         }
     }
+
+    /// One step, in the broker: a node says what it runs only while no other node
+    /// answers for the session. A word of this node's that comes after the session moved
+    /// on (a re-announcement read before the move, sent after it) then changes nothing
+    /// and reaches no watcher; it only clears this node's own stale entries.
+    /// KEYS: owner, this node's set, this node's hash. ARGV: node, session, its state
+    /// (JSON), channel, event, "1" for the terminal one.
+    static let publishScript = """
+        local owner = redis.call('GET', KEYS[1])
+        local mine = (not owner) or owner == ARGV[1]
+        if ARGV[6] == '1' or not mine then
+          redis.call('HDEL', KEYS[3], ARGV[2])
+          redis.call('SREM', KEYS[2], ARGV[2])
+          if not mine then return 0 end
+          redis.call('DEL', KEYS[1])
+        else
+          redis.call('SET', KEYS[1], ARGV[1])
+          redis.call('SADD', KEYS[2], ARGV[2])
+          redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+        end
+        redis.call('PUBLISH', ARGV[4], ARGV[5])
+        return 1
+        """
 
     public func noteFreeSlots(_ free: Int) {
         let changed = state.withLock { s in
@@ -100,7 +115,17 @@ extension RedisCluster {
         let (keys, me) = (self.keys, nodeId)
         do {
             return try await link.call { c throws(RedisError) in
-                guard let node = try c.command(["GET", keys.owner(sessionId)]).text, node != me else { return .none }
+                if let node = try c.command(["GET", keys.owner(sessionId)]).text, node != me {
+                    return try c.command(["EXISTS", keys.node(node)]).integer == 1 ? .node(node) : .lost(node)
+                }
+                // No owner key, or a stale one naming this node (which does not have it: the
+                // caller looked): the members' own sets say who answers for it, if anyone.
+                let members = (try c.command(["SMEMBERS", keys.nodes]).array ?? []).compactMap(\.text).filter {
+                    $0 != me
+                }
+                guard !members.isEmpty else { return .none }
+                let held = try c.pipeline(members.map { ["SISMEMBER", keys.owned($0), sessionId] })
+                guard let node = zip(members, held).first(where: { $0.1.integer == 1 })?.0 else { return .none }
                 return try c.command(["EXISTS", keys.node(node)]).integer == 1 ? .node(node) : .lost(node)
             }
         } catch {

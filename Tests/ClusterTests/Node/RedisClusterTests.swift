@@ -162,6 +162,24 @@ struct RedisClusterTests {
         await nodes.stop()
     }
 
+    /// A node's word on a session another node answers for (a re-announcement read
+    /// before the session moved, sent after) changes nothing: the owner stays, and the
+    /// node's own lists do not take it in.
+    @Test func aStaleWordOfAnotherNodeChangesNothing() async throws {
+        let nodes = try await Nodes()
+        let id = try await nodes.b.start(Self.slow("on B")).sessionId
+        let active = try #require(await nodes.b.localActive().first { $0.record.id == id })
+        await nodes.clusterA.publish(active)
+        let broker = try RedisConnection(host: "127.0.0.1", port: nodes.redis.port)
+        #expect(try broker.command(["GET", "bt:owner:\(id)"]).text == "node-b")
+        #expect(try broker.command(["SISMEMBER", "bt:owned:node-a", id]).integer == 0)
+        #expect(try broker.command(["HEXISTS", "bt:active:node-a", id]).integer == 0)
+        #expect(try broker.command(["SISMEMBER", "bt:owned:node-b", id]).integer == 1)
+        _ = try await nodes.a.stop(id, reason: "through A")
+        #expect(try await nodes.store.session(id: id)?.state == .stopped)
+        await nodes.stop()
+    }
+
     /// ListActive through either node lists both nodes' sessions, oldest first; a stop
     /// through one node of the other's queued session ends it there.
     @Test func everyNodeListsEverySession() async throws {
