@@ -273,6 +273,14 @@ public actor EngineRegistry {
         }
         guard freeSlots > 0 else { throw ServiceError(.resourceExhausted, "no free run slot on this node") }
         try await requireData(spec)
+        // Only the session as it was made: a call that names another's id takes nothing over.
+        let stored = try await readStore { try await store.session(id: id) }
+        guard let stored, stored.state == .started, stored.request == spec.encoded,
+            stored.createdAt == handover.createdAt
+        else {
+            throw ServiceError(
+                .failedPrecondition, "session \(id) is not a waiting session with this request to take over")
+        }
         guard await cluster.claimHandover(id, from: handover.from) else {
             throw ServiceError(
                 .failedPrecondition, "session \(id) is not being handed over by node \(handover.from)")

@@ -162,6 +162,32 @@ struct RedisClusterTests {
         await nodes.stop()
     }
 
+    /// A handover naming a waiting session but carrying another request (a client that
+    /// sets the placement headers itself) takes nothing over, and the first node's offer
+    /// stands.
+    @Test func aHandoverWithAnotherRequestIsRefused() async throws {
+        let nodes = try await Nodes(limits: .init(maxRunning: 1, maxQueued: 4))
+        nodes.faultsA.holdReads()
+        var fast = Self.slow("on A")
+        fast.accelerationFactor = 0
+        _ = try await nodes.a.start(fast)
+        let waiting = try await nodes.a.start(Self.slow("waiting"))
+        let broker = try RedisConnection(host: "127.0.0.1", port: nodes.redis.port)
+        try broker.command(["SET", "bt:handover:\(waiting.sessionId)", "node-a", "PX", "60000"])
+        let handover = EngineRegistry.Handover(
+            sessionId: waiting.sessionId, createdAt: waiting.createdAt, from: "node-a")
+        do {
+            _ = try await nodes.b.start(Self.slow("another request"), onlyIfFree: true, handover: handover)
+            Issue.record("a handover with another request was admitted")
+        } catch {
+            #expect(error.kind == .failedPrecondition, "\(error)")
+        }
+        #expect(try broker.command(["GET", "bt:handover:\(waiting.sessionId)"]).text == "node-a")
+        #expect(await nodes.b.localActive().isEmpty)
+        nodes.faultsA.releaseReads()
+        await nodes.stop()
+    }
+
     /// A node's word on a session another node answers for (a re-announcement read
     /// before the session moved, sent after) changes nothing: the owner stays, and the
     /// node's own lists do not take it in.
