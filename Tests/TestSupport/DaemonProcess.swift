@@ -87,8 +87,8 @@ public final class DaemonProcess: @unchecked Sendable {
         let how =
             process.terminationReason == .uncaughtSignal
             ? "was killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
-        let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(40).joined(separator: "\n")
-        return "backtestd (pid \(process.processIdentifier), port \(port)) \(how); the end of its log:\n\(tail)"
+        return
+            "backtestd (pid \(process.processIdentifier), port \(port)) \(how); the end of its log:\n\(log.lastLines(40))"
     }
 
     /// SIGTERM (graceful) or SIGKILL; the wait for the exit runs on a thread of its own.

@@ -134,9 +134,9 @@ public actor EngineRegistry {
     public nonisolated let cluster: (any SessionCluster)?
     private var mirrors: [String: Mirror] = [:]
     private var mover: Mover?
-    /// Waiting sessions being sent to another node; a stop, an abandonment or the
-    /// shutdown waits for the outcome (`untilMoved`).
-    private var moving: Set<String> = []
+    /// The waiting session being sent to another node (one at a time); a stop, an
+    /// abandonment or the shutdown waits for the outcome (`untilMoved`).
+    private var moving: String?
     private var moveWaiters: [CheckedContinuation<Void, Never>] = []
     /// How often a session's events go to the other nodes at most.
     static let relayInterval = Duration.milliseconds(100)
@@ -463,12 +463,12 @@ public actor EngineRegistry {
     /// DESIGN.md section 15.4), as it is: same id, same creation time, same request.
     /// Its watchers here follow it there. One at a time; none while this node shuts down.
     public func moveWaiting() async {
-        guard let cluster, let mover, accepting, moving.isEmpty, let id = queue.first, let entry = entries[id]
+        guard let cluster, let mover, accepting, moving == nil, let id = queue.first, let entry = entries[id]
         else { return }
         queue.removeFirst()
-        moving.insert(id)
+        moving = id
         defer {
-            moving.remove(id)
+            moving = nil
             for waiter in moveWaiters { waiter.resume() }
             moveWaiters.removeAll()
         }
@@ -506,7 +506,7 @@ public actor EngineRegistry {
 
     /// Waits while `id` is being sent to another node.
     private func untilMoved(_ id: String) async {
-        while moving.contains(id) { await withCheckedContinuation { moveWaiters.append($0) } }
+        while moving == id { await withCheckedContinuation { moveWaiters.append($0) } }
     }
 
     /// A moved session has ended: its hub is followed no longer once nobody here watches.
@@ -734,7 +734,7 @@ public actor EngineRegistry {
     }
 
     private func waiting(_ id: String) -> Waiting? {
-        if moving.contains(id) { return .runSlot(running: running, ahead: 0) }
+        if moving == id { return .runSlot(running: running, ahead: 0) }
         if let ahead = resuming.firstIndex(where: { $0.id == id })
             ?? queue.firstIndex(of: id).map({ $0 + resuming.count })
         {
@@ -870,7 +870,7 @@ public actor EngineRegistry {
     /// for their runs to end. No session is left RUNNING.
     public func shutdown(reason: String = "server shutting down") async {
         accepting = false
-        while !moving.isEmpty { await withCheckedContinuation { moveWaiters.append($0) } }
+        while moving != nil { await withCheckedContinuation { moveWaiters.append($0) } }
         let relays = entries.values.compactMap(\.relay)
         let waiting = queue
         queue.removeAll()

@@ -36,8 +36,7 @@ extension SweepJob {
         var reported = Set<Int>()
         var cursor = "0"
         var brokerAway: ContinuousClock.Instant?
-        var lastPublish = clock.now
-        var lastPersist = lastPublish
+        (lastPublish, lastPersist) = (clock.now, clock.now)
         var lastTend = ContinuousClock.now
 
         /// Reads the reports that came; false when the broker could not be asked.
@@ -100,16 +99,7 @@ extension SweepJob {
                     }
                 }
             }
-            let now = clock.now
-            if now - lastPublish >= publishInterval {
-                lastPublish = now
-                hub.publish(event(.update))
-            }
-            if now - lastPersist >= persistInterval {
-                lastPersist = now
-                noteBest()
-                try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSweep(record) }
-            }
+            if publishIfDue() { try await persistCounts() }
             if !heard { try? await Task.sleep(for: Self.reportPoll) }
         }
 

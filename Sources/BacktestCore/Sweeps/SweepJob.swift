@@ -25,6 +25,9 @@ struct SweepJob {
     var retryBudget = Duration.seconds(120)
     var publishInterval = Duration.milliseconds(100)
     var persistInterval = Duration.seconds(1)
+    /// When the counts were last published and saved (`publishIfDue`).
+    var lastPublish = Duration.zero
+    var lastPersist = Duration.zero
     /// Rows per write of results.
     var flushRows = 1024
     /// Bars or ticks per engine call; a worker yields between calls (every 2 ms at
@@ -149,8 +152,7 @@ struct SweepJob {
         let base = plan.request.base.config
         let objective = plan.objective
         var pending: [SweepResultRow] = []
-        var lastPublish = clock.now
-        var lastPersist = lastPublish
+        (lastPublish, lastPersist) = (clock.now, clock.now)
         // Indicators of the bars' fields are computed once for all the combinations.
         let shared = Self.sharedColumns(data, budgetBytes: plan.sharedColumnBytes)
         defer {
@@ -186,19 +188,10 @@ struct SweepJob {
                 try await save(pending)
                 pending.removeAll(keepingCapacity: true)
             }
-            let now = clock.now
-            if now - lastPublish >= publishInterval {
-                lastPublish = now
-                hub.publish(event(.update))
-            }
-            if now - lastPersist >= persistInterval {
-                lastPersist = now
+            if publishIfDue() {
                 try await save(pending)
                 pending.removeAll(keepingCapacity: true)
-                noteBest()
-                try await StoreRetry.run(budget: retryBudget) { [record, store] in
-                    try await store.saveSweep(record)
-                }
+                try await persistCounts()
             }
         }
         try await save(pending)
@@ -212,6 +205,26 @@ struct SweepJob {
         try await StoreRetry.run(budget: retryBudget) { [store, id = record.id] in
             try await store.saveSweepResults(sweepId: id, rows)
         }
+    }
+
+    /// Publishes the counts when `publishInterval` has passed since the last time; true
+    /// when `persistInterval` has passed since the last save (the caller stores what it
+    /// holds, then `persistCounts`).
+    mutating func publishIfDue() -> Bool {
+        let now = clock.now
+        if now - lastPublish >= publishInterval {
+            lastPublish = now
+            hub.publish(event(.update))
+        }
+        guard now - lastPersist >= persistInterval else { return false }
+        lastPersist = now
+        return true
+    }
+
+    /// The sweep's record, with its best so far, saved.
+    mutating func persistCounts() async throws {
+        noteBest()
+        try await StoreRetry.run(budget: retryBudget) { [record, store] in try await store.saveSweep(record) }
     }
 
     mutating func noteBest() {

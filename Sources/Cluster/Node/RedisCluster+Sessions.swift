@@ -120,13 +120,12 @@ extension RedisCluster {
                 }
                 // No owner key, or a stale one naming this node (which does not have it: the
                 // caller looked): the members' own sets say who answers for it, if anyone.
-                let members = (try c.command(["SMEMBERS", keys.nodes]).array ?? []).compactMap(\.text).filter {
-                    $0 != me
-                }
+                let (alive, dead) = try Self.members(on: c, keys, excluding: me)
+                let members = alive + dead
                 guard !members.isEmpty else { return .none }
                 let held = try c.pipeline(members.map { ["SISMEMBER", keys.owned($0), sessionId] })
                 guard let node = zip(members, held).first(where: { $0.1.integer == 1 })?.0 else { return .none }
-                return try c.command(["EXISTS", keys.node(node)]).integer == 1 ? .node(node) : .lost(node)
+                return alive.contains(node) ? .node(node) : .lost(node)
             }
         } catch {
             warn("cannot ask the broker who runs session \(sessionId)", error)

@@ -13,9 +13,9 @@ import Testing
 @Suite(.enabled(if: RedisServer.unavailable == nil, "\(RedisServer.unavailable ?? "")"))
 struct RedisClusterTests {
     final class Nodes: @unchecked Sendable {
-        let redis: RedisServer
-        let directory: URL
-        let store: SQLiteStore
+        let fixture: BrokerFixture
+        var redis: RedisServer { fixture.redis }
+        var store: SQLiteStore { fixture.store }
         let a: EngineRegistry
         let b: EngineRegistry
         let clusterA: RedisCluster
@@ -25,12 +25,8 @@ struct RedisClusterTests {
         let faultsA: FaultyStore
 
         init(limits: EngineRegistry.Limits = .init()) async throws {
-            redis = try await RedisServer()
-            directory = try DaemonProcess.temporaryDirectory()
-            store = try SQLiteStore(path: directory.appendingPathComponent("store.db").path)
-            _ = try await MarketDataImporter.importCSVFile(
-                path: Subprocess.packageRoot.appendingPathComponent("sample-data/GOOG.csv").path, store: store,
-                symbol: "GOOG", timeframe: "1d")
+            fixture = try await BrokerFixture(withGOOG: true)
+            let (redis, store) = (fixture.redis, fixture.store)
             clusterA = RedisCluster(
                 nodeId: "node-a", host: "127.0.0.1", port: redis.port, store: store, options: Self.options)
             clusterB = RedisCluster(
@@ -56,8 +52,7 @@ struct RedisClusterTests {
             await b.shutdown()
             await clusterA.leave()
             await clusterB.leave()
-            redis.stop()
-            try? FileManager.default.removeItem(at: directory)
+            fixture.remove()
         }
     }
 

@@ -21,15 +21,11 @@ extension LocalCluster {
             var text = "\(error)\n"
             for index in 0..<nodeCount {
                 text += "--- node \(nodeID(index)) (port \(nodePort(index))), the end of its log:\n"
-                text += Self.tail(node(index).log)
+                text += node(index).log.lastLines(30) + "\n"
             }
-            text += "--- the balancer (port \(lbPort)), the end of its log:\n" + Self.tail(balancer.log)
+            text += "--- the balancer (port \(lbPort)), the end of its log:\n" + balancer.log.lastLines(30) + "\n"
             Issue.record("\(text)", sourceLocation: sourceLocation)
             throw error
         }
-    }
-
-    private static func tail(_ log: String, lines: Int = 30) -> String {
-        log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n") + "\n"
     }
 }
